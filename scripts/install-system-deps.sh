@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and the WASM build need, only those missing.
+#   redis-server            the Redis registry store's contract tests
+#   chromium                the browser end-to-end tests (driven by playwright-core)
+#   rustc, libstd-rust-dev-wasm32, binaryen   building wasm/resampler (wasm-opt from binaryen)
+#   python3-aiortc          an independent WebRTC client for interop tests
+#   sox                     inspecting recordings by ear and by tool
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || need+=(chromium)
+[ -x /usr/bin/rustc ] || need+=(rustc)
+[ -d /usr/lib/rustlib/wasm32-unknown-unknown ] || need+=(libstd-rust-dev-wasm32)
+command -v wasm-opt >/dev/null || need+=(binaryen)
+/usr/bin/python3 -c 'import aiortc' 2>/dev/null || need+=(python3-aiortc)
+command -v sox >/dev/null || need+=(sox)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+echo "system packages: installing ${need[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${need[@]}"

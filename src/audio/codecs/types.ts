@@ -1,0 +1,29 @@
+// One interface for every codec the gateway speaks (Opus 48 kHz, PCMU/PCMA 8 kHz).
+
+export type CodecName = "opus" | "pcmu" | "pcma";
+
+export interface AudioDecoder {
+  readonly codec: CodecName;
+  /** output sample rate (48000 for Opus, 8000 for G.711) */
+  readonly rate: number;
+  readonly channels: 1 | 2;
+  /** decode one payload into interleaved 16-bit PCM */
+  decode(payload: Uint8Array): Int16Array;
+  /** packet-loss concealment: synthesise `samples` per channel for a missing packet */
+  conceal(samples: number): Int16Array;
+  /** in-band FEC: recover the packet *before* `nextPayload` from its redundancy, if the codec can;
+   *  returns undefined when the codec or package offers no FEC (caller falls back to conceal). */
+  decodeFec?(nextPayload: Uint8Array, samples: number): Int16Array | undefined;
+  reset(): void;
+  destroy(): void;
+}
+
+export interface AudioEncoder {
+  readonly codec: CodecName;
+  readonly rate: number;
+  readonly channels: 1 | 2;
+  /** encode exactly one frame (e.g. 960 samples per channel = 20 ms at 48 kHz) */
+  encode(pcm: Int16Array): Uint8Array;
+  reset(): void;
+  destroy(): void;
+}

@@ -1,0 +1,31 @@
+// The typed face of the Rust/WASM resampler (see wasm/resampler). Implemented in src/audio/resampler/.
+
+export type SampleRate = 8000 | 16000 | 24000 | 32000 | 44100 | 48000;
+export type ResamplerPreset = "voice" | "hq";
+
+export interface ResamplerOptions {
+  inRate: SampleRate;
+  outRate: SampleRate;
+  /** channels of the input */
+  channels: 1 | 2;
+  /** downmix stereo input to mono output */
+  downmix?: boolean;
+  preset?: ResamplerPreset;
+}
+
+export interface Resampler {
+  readonly inRate: number;
+  readonly outRate: number;
+  readonly inChannels: 1 | 2;
+  readonly outChannels: 1 | 2;
+  /** delay in output frames between an input sample and its output */
+  readonly latency: number;
+  /** stream interleaved i16 in; returns the output ready now (a view valid until the next call) */
+  processI16(input: Int16Array): Int16Array;
+  processF32(input: Float32Array): Float32Array;
+  /** end of input: the rest, so total out = round(totalIn * outRate / inRate) */
+  flushI16(): Int16Array;
+  flushF32(): Float32Array;
+  reset(): void;
+  destroy(): void;
+}

@@ -1,0 +1,157 @@
+// Configuration: every environment variable of DESIGN.md, parsed and validated once at start.
+// A bad value stops the program with one message naming each bad variable (exit code 2).
+import { z } from "zod";
+
+const port = (name: string, dflt: number) =>
+  z.coerce
+    .number({ error: `${name} must be a port number (1-65535)` })
+    .int(`${name} must be a whole port number (1-65535)`)
+    .min(1, `${name} must be a port number (1-65535)`)
+    .max(65535, `${name} must be a port number (1-65535)`)
+    .default(dflt);
+
+const seconds = (name: string, dflt: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of seconds` })
+    .positive(`${name} must be a positive number of seconds`)
+    .max(86_400, `${name} must be at most 86400 seconds`)
+    .default(dflt);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** `memory` | `redis://…` / `rediss://…` | `dynamodb:TABLE` */
+export type RegistryUrl =
+  | { kind: "memory" }
+  | { kind: "redis"; url: string }
+  | { kind: "dynamodb"; table: string; endpoint?: string };
+
+export function parseRegistryUrl(value: string): RegistryUrl {
+  const v = value.trim();
+  if (v === "" || v === "memory") return { kind: "memory" };
+  if (/^rediss?:\/\/./.test(v)) {
+    try {
+      new URL(v);
+    } catch {
+      throw new Error(`"${v}" is not a valid redis URL (expected redis://host:port[/db])`);
+    }
+    return { kind: "redis", url: v };
+  }
+  const m = /^dynamodb:([A-Za-z0-9_.-]{3,255})(?:@(https?:\/\/.+))?$/.exec(v);
+  if (m) return m[2] ? { kind: "dynamodb", table: m[1]!, endpoint: m[2] } : { kind: "dynamodb", table: m[1]! };
+  throw new Error(
+    `"${v}" is not a registry: expected "memory", "redis://host:port" or "dynamodb:TABLE" (table name 3-255 of A-Z a-z 0-9 _ . -)`,
+  );
+}
+
+const iceServer = z.string().regex(/^(stun|turns?):[^\s]+$/, "each ICE server must be a stun:, turn: or turns: URL");
+
+export const ConfigSchema = z.object({
+  PORT: port("PORT", 8080),
+  NODE_PORT: port("NODE_PORT", 9090),
+  RTCGW_REGISTRY: z
+    .string()
+    .default("memory")
+    .transform((v, ctx) => {
+      try {
+        return parseRegistryUrl(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        return z.NEVER;
+      }
+    }),
+  RTCGW_NODE_SECRET: optionalString.pipe(
+    z.string().min(16, "RTCGW_NODE_SECRET must be at least 16 characters").optional(),
+  ),
+  RTCGW_API_TOKEN: optionalString.pipe(
+    z.string().min(16, "RTCGW_API_TOKEN must be at least 16 characters").optional(),
+  ),
+  MEDIA_UDP_PORT: z.coerce
+    .number({ error: "MEDIA_UDP_PORT must be a UDP port number (0 = any free port)" })
+    .int("MEDIA_UDP_PORT must be a whole number")
+    .min(0, "MEDIA_UDP_PORT must be 0-65535")
+    .max(65535, "MEDIA_UDP_PORT must be 0-65535")
+    .default(0),
+  MEDIA_BIND_ADDRESS: z.ipv4({ error: "MEDIA_BIND_ADDRESS must be an IPv4 address" }).default("127.0.0.1"),
+  MEDIA_ANNOUNCED_ADDRESS: optionalString.pipe(
+    z.ipv4({ error: "MEDIA_ANNOUNCED_ADDRESS must be an IPv4 address" }).optional(),
+  ),
+  RTCGW_ICE_SERVERS: optionalString.transform((v, ctx) => {
+    if (!v) return [] as string[];
+    const list = v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const s of list) {
+      const r = iceServer.safeParse(s);
+      if (!r.success) ctx.addIssue({ code: "custom", message: `RTCGW_ICE_SERVERS: "${s}": ${r.error.issues[0]!.message}` });
+    }
+    return list;
+  }),
+  RECORDINGS_DIR: z.string().min(1, "RECORDINGS_DIR must be a directory path").default("./recordings"),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  RTCGW_CONNECT_TIMEOUT: seconds("RTCGW_CONNECT_TIMEOUT", 10),
+  RTCGW_DISCONNECT_TIMEOUT: seconds("RTCGW_DISCONNECT_TIMEOUT", 5),
+  RTCGW_MEDIA_TIMEOUT: seconds("RTCGW_MEDIA_TIMEOUT", 30),
+  RTCGW_DRAIN_TIMEOUT: seconds("RTCGW_DRAIN_TIMEOUT", 30),
+  RTCGW_NODE_URL: optionalString.pipe(z.url({ error: "RTCGW_NODE_URL must be an http(s) URL" }).optional()),
+  RTCGW_NODE_CAPACITY: z.coerce
+    .number({ error: "RTCGW_NODE_CAPACITY must be a number of sessions" })
+    .int("RTCGW_NODE_CAPACITY must be a whole number")
+    .min(1, "RTCGW_NODE_CAPACITY must be at least 1")
+    .default(400),
+  RTCGW_WORKERS: z.coerce
+    .number({ error: "RTCGW_WORKERS must be a number of worker processes (0 = one per core)" })
+    .int("RTCGW_WORKERS must be a whole number")
+    .min(0, "RTCGW_WORKERS must be 0 or more")
+    .max(64, "RTCGW_WORKERS must be at most 64")
+    .default(0),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parse the environment into a typed Config, or throw one ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as in most deployment tools.
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== "") input[key] = v;
+  }
+  const r = ConfigSchema.safeParse(input);
+  if (!r.success) {
+    throw new ConfigError(
+      r.error.issues.map((i) => {
+        const name = String(i.path[0] ?? "");
+        const value = input[name];
+        const shown = name && value !== undefined && !/SECRET|TOKEN/.test(name) ? ` (got "${value}")` : "";
+        return i.message.startsWith(name) ? `${i.message}${shown}` : `${name}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  return r.data;
+}
+
+/** For entry points: load the config or print the problems and exit 2, never a stack trace. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`rtcgw: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,98 @@
+// The control API between signaling and a media node (never public). Shared by both sides so the
+// contract cannot drift; signaling reaches the node over HTTP only and never imports src/node/.
+//
+// Every request is signed (see ./hmac.ts). Routes:
+//   POST   /internal/sessions        CreateSessionRequest → 201 CreateSessionResponse
+//   PATCH  /internal/sessions/:id    PatchSessionRequest  → 204 (trickle) | 200 PatchSessionResponse (restart)
+//   DELETE /internal/sessions/:id    → 204 (idempotent)
+//   GET    /internal/sessions/:id    → 200 SessionStatus
+//   GET    /internal/health          → 200 NodeHealth
+//   GET    /metrics                  → Prometheus text (unsigned, for scrapers)
+// Errors: JSON ControlError with the HTTP status the signaling should pass on where it is a 4xx:
+//   400 malformed SDP · 413 too large · 422 unsupported offer / restart unsupported · 404 unknown
+//   session · 401 bad signature / stale / replay · 503 full or draining.
+import { z } from "zod";
+
+export const SESSION_ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
+export const MAX_SDP_BYTES = 64 * 1024;
+
+export const SessionKindSchema = z.enum(["whip", "session", "whep"]);
+export const ProfileSchema = z.enum(["echo", "record", "bridge", "blackhole"]);
+export type Profile = z.infer<typeof ProfileSchema>;
+
+export const CreateSessionRequestSchema = z.object({
+  sessionId: z.string().regex(SESSION_ID_RE),
+  kind: SessionKindSchema,
+  profile: ProfileSchema,
+  offer: z.string().min(1).max(MAX_SDP_BYTES),
+  /** WHEP: the session whose incoming audio this listener hears */
+  sourceSessionId: z.string().regex(SESSION_ID_RE).optional(),
+  /** bridge profile: the application's WebSocket URL */
+  bridgeUrl: z.string().url().optional(),
+  /** record profile: WAV sample rate */
+  recordRate: z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]).optional(),
+});
+export type CreateSessionRequest = z.infer<typeof CreateSessionRequestSchema>;
+
+export interface CreateSessionResponse {
+  sessionId: string;
+  nodeId: string;
+  answer: string;
+  /** ETag of the ICE state (changes on restart) */
+  etag: string;
+}
+
+export const PatchSessionRequestSchema = z.object({
+  /** body of an application/trickle-ice-sdpfrag PATCH, verbatim */
+  sdpfrag: z.string().min(1).max(MAX_SDP_BYTES),
+});
+export type PatchSessionRequest = z.infer<typeof PatchSessionRequestSchema>;
+
+export interface PatchSessionResponse {
+  /** restart: the answer fragment and the new ETag */
+  sdpfrag: string;
+  etag: string;
+}
+
+export interface SessionStatus {
+  sessionId: string;
+  kind: z.infer<typeof SessionKindSchema>;
+  profile: Profile;
+  state: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
+  createdAt: number;
+  connectedAt?: number;
+  stats: {
+    packetsIn: number;
+    packetsOut: number;
+    bytesIn: number;
+    bytesOut: number;
+    lost: number;
+    late: number;
+    duplicates: number;
+    reordered: number;
+    concealedMs: number;
+    silenceFilledMs: number;
+    rttMs?: number;
+  };
+  recording?: { wav: string; ogg: string };
+}
+
+export interface NodeHealth {
+  nodeId: string;
+  load: number;
+  capacity: number;
+  draining: boolean;
+  uptimeS: number;
+}
+
+export interface ControlError {
+  error: string;
+  /** a sentence a person can act on */
+  reason: string;
+}
+
+export const CONTROL_HEADERS = {
+  timestamp: "x-rtcgw-timestamp",
+  nonce: "x-rtcgw-nonce",
+  signature: "x-rtcgw-signature",
+} as const;

@@ -1,0 +1,84 @@
+// The session registry contract: small, protocol-free, implemented by every store
+// (memory, redis, dynamodb). One contract test suite runs against all of them.
+
+/** A media node as the registry knows it. Times are epoch milliseconds. */
+export interface NodeRecord {
+  id: string;
+  /** base URL of the node's control API, e.g. http://127.0.0.1:9090 */
+  controlUrl: string;
+  /** maximum concurrent sessions */
+  capacity: number;
+  /** current sessions (reported with each heartbeat) */
+  load: number;
+  /** when the record stops counting as live unless heartbeated again */
+  expiresAt: number;
+  /** set when the node drains (SIGTERM): still live, but takes no new session */
+  draining?: boolean;
+}
+
+export type SessionState = "new" | "connecting" | "connected" | "disconnected" | "closed";
+export type SessionKind = "whip" | "session" | "whep";
+
+export interface SessionRecord {
+  id: string;
+  nodeId: string;
+  kind: SessionKind;
+  profile: string;
+  /** SHA-256 (hex) of the per-session bearer secret; the secret itself is never stored */
+  tokenHash: string;
+  state: SessionState;
+  /** opaque entity tag of the current ICE/SDP state (WHIP ETag) */
+  etag: string;
+  /** for WHEP listeners: the session they listen to */
+  sourceSessionId?: string;
+  createdAt: number;
+  /** bumped by every successful update; the optimistic-concurrency token */
+  version: number;
+  expiresAt: number;
+}
+
+export interface NewSession extends Omit<SessionRecord, "version" | "createdAt" | "expiresAt"> {
+  ttlMs: number;
+}
+
+export type SessionPatch = Partial<Pick<SessionRecord, "state" | "etag" | "nodeId" | "profile">> & {
+  /** extend the record's life from now */
+  ttlMs?: number;
+};
+
+export interface NodeHeartbeat {
+  load: number;
+  ttlMs: number;
+  draining?: boolean;
+}
+
+export interface Registry {
+  /** store name, for logs and metrics: "memory" | "redis" | "dynamodb" */
+  readonly kind: string;
+
+  // nodes
+  registerNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: number): Promise<NodeRecord>;
+  /** extends the TTL and records the load; NotFoundError if the node expired or was removed */
+  heartbeatNode(id: string, hb: NodeHeartbeat): Promise<NodeRecord>;
+  getNode(id: string): Promise<NodeRecord | undefined>;
+  /** live (unexpired) nodes only */
+  listNodes(): Promise<NodeRecord[]>;
+  /** the least-loaded live, non-draining node with load < capacity, or undefined */
+  pickNode(): Promise<NodeRecord | undefined>;
+  removeNode(id: string): Promise<void>;
+
+  // sessions
+  /** ConflictError if a live session with that id exists (concurrent creates: exactly one wins) */
+  createSession(s: NewSession): Promise<SessionRecord>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  /** applies the patch iff the stored version equals expectedVersion; else ConflictError (or NotFoundError) */
+  updateSession(id: string, expectedVersion: number, patch: SessionPatch): Promise<SessionRecord>;
+  /** idempotent: true if something was deleted */
+  deleteSession(id: string): Promise<boolean>;
+  /** live sessions owned by a node (also works after the node itself expired: orphans) */
+  listSessionsByNode(nodeId: string): Promise<SessionRecord[]>;
+
+  /** a cheap round trip to the store (health checks); throws RegistryUnavailableError */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

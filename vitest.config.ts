@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Media tests bind UDP ports and spawn servers: files run in separate forks, a few at a time.
+    pool: "forks",
+    maxWorkers: 2,
+    reporters: process.env.CI ? ["default"] : ["default"],
+  },
+});

@@ -37,18 +37,21 @@ export function parseRegistryUrl(value: string): RegistryUrl {
     try {
       new URL(v);
     } catch {
-      throw new Error(`"${v}" is not a valid redis URL (expected redis://host:port[/db])`);
+      throw new Error("not a valid redis URL (expected redis://[user:password@]host:port[/db])");
     }
     return { kind: "redis", url: v };
   }
   const m = /^dynamodb:([A-Za-z0-9_.-]{3,255})(?:@(https?:\/\/.+))?$/.exec(v);
-  if (m) return m[2] ? { kind: "dynamodb", table: m[1]!, endpoint: m[2] } : { kind: "dynamodb", table: m[1]! };
+  if (m)
+    return m[2] ? { kind: "dynamodb", table: m[1]!, endpoint: m[2] } : { kind: "dynamodb", table: m[1]! };
   throw new Error(
-    `"${v}" is not a registry: expected "memory", "redis://host:port" or "dynamodb:TABLE" (table name 3-255 of A-Z a-z 0-9 _ . -)`,
+    `not a registry: expected "memory", "redis://host:port" or "dynamodb:TABLE" (table name 3-255 of A-Z a-z 0-9 _ . -)`,
   );
 }
 
-const iceServer = z.string().regex(/^(stun|turns?):[^\s]+$/, "each ICE server must be a stun:, turn: or turns: URL");
+const iceServer = z
+  .string()
+  .regex(/^(stun|turns?):[^\s]+$/, "each ICE server must be a stun:, turn: or turns: URL");
 
 export const ConfigSchema = z.object({
   PORT: port("PORT", 8080),
@@ -88,12 +91,15 @@ export const ConfigSchema = z.object({
       .filter(Boolean);
     for (const s of list) {
       const r = iceServer.safeParse(s);
-      if (!r.success) ctx.addIssue({ code: "custom", message: `RTCGW_ICE_SERVERS: "${s}": ${r.error.issues[0]!.message}` });
+      if (!r.success)
+        ctx.addIssue({ code: "custom", message: `RTCGW_ICE_SERVERS: "${s}": ${r.error.issues[0]!.message}` });
     }
     return list;
   }),
   RECORDINGS_DIR: z.string().min(1, "RECORDINGS_DIR must be a directory path").default("./recordings"),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}` })
+    .default("info"),
   RTCGW_CONNECT_TIMEOUT: seconds("RTCGW_CONNECT_TIMEOUT", 10),
   RTCGW_DISCONNECT_TIMEOUT: seconds("RTCGW_DISCONNECT_TIMEOUT", 5),
   RTCGW_MEDIA_TIMEOUT: seconds("RTCGW_MEDIA_TIMEOUT", 30),
@@ -135,7 +141,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       r.error.issues.map((i) => {
         const name = String(i.path[0] ?? "");
         const value = input[name];
-        const shown = name && value !== undefined && !/SECRET|TOKEN/.test(name) ? ` (got "${value}")` : "";
+        // show what was given, but never a secret nor credentials inside a URL
+        const shown =
+          name && value !== undefined && !/SECRET|TOKEN/.test(name)
+            ? ` (got "${value.replace(/:\/\/[^@/]*@/, "://***@")}")`
+            : "";
         return i.message.startsWith(name) ? `${i.message}${shown}` : `${name}: ${i.message}${shown}`;
       }),
     );

@@ -50,6 +50,10 @@ export function setRootLogger(l: Logger): void {
 }
 
 /** A logger whose every line carries the session id. */
-export function sessionLogger(parent: Logger, sessionId: string, extra: Record<string, unknown> = {}): Logger {
+export function sessionLogger(
+  parent: Logger,
+  sessionId: string,
+  extra: Record<string, unknown> = {},
+): Logger {
   return parent.child({ sessionId, ...extra });
 }

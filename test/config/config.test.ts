@@ -1,0 +1,116 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseRegistryUrl } from "../../src/config/index.js";
+
+describe("loadConfig", () => {
+  it("gives the documented defaults for an empty environment", () => {
+    const c = loadConfig({});
+    expect(c.PORT).toBe(8080);
+    expect(c.NODE_PORT).toBe(9090);
+    expect(c.RTCGW_REGISTRY).toEqual({ kind: "memory" });
+    expect(c.RECORDINGS_DIR).toBe("./recordings");
+    expect(c.LOG_LEVEL).toBe("info");
+    expect(c.MEDIA_UDP_PORT).toBe(0);
+    expect(c.MEDIA_BIND_ADDRESS).toBe("127.0.0.1");
+    expect(c.RTCGW_CONNECT_TIMEOUT).toBe(10);
+    expect(c.RTCGW_ICE_SERVERS).toEqual([]);
+    expect(c.RTCGW_API_TOKEN).toBeUndefined();
+  });
+
+  it("parses every variable into its typed form", () => {
+    const c = loadConfig({
+      PORT: "3000",
+      NODE_PORT: "3001",
+      RTCGW_REGISTRY: "redis://127.0.0.1:6379/2",
+      RTCGW_NODE_SECRET: "0123456789abcdef0123",
+      RTCGW_API_TOKEN: "tok-0123456789abcdef",
+      MEDIA_UDP_PORT: "40000",
+      MEDIA_BIND_ADDRESS: "0.0.0.0",
+      MEDIA_ANNOUNCED_ADDRESS: "203.0.113.7",
+      RTCGW_ICE_SERVERS: "stun:stun.example.org:3478, turn:turn.example.org",
+      RECORDINGS_DIR: "/var/rec",
+      LOG_LEVEL: "debug",
+    });
+    expect(c.PORT).toBe(3000);
+    expect(c.RTCGW_REGISTRY).toEqual({ kind: "redis", url: "redis://127.0.0.1:6379/2" });
+    expect(c.MEDIA_ANNOUNCED_ADDRESS).toBe("203.0.113.7");
+    expect(c.RTCGW_ICE_SERVERS).toEqual(["stun:stun.example.org:3478", "turn:turn.example.org"]);
+    expect(c.LOG_LEVEL).toBe("debug");
+  });
+
+  it("treats empty strings as unset", () => {
+    expect(loadConfig({ PORT: "", RTCGW_API_TOKEN: "" }).PORT).toBe(8080);
+  });
+
+  it("names every bad variable in one error, with what it expects", () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        PORT: "eighty",
+        LOG_LEVEL: "loud",
+        MEDIA_BIND_ADDRESS: "somewhere",
+        RTCGW_REGISTRY: "mysql://x",
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.join("\n");
+    expect(problems).toMatch(/PORT must be a port number/);
+    expect(problems).toMatch(/LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/);
+    expect(problems).toMatch(/MEDIA_BIND_ADDRESS must be an IPv4 address/);
+    expect(problems).toMatch(/RTCGW_REGISTRY.*expected "memory", "redis:\/\/host:port" or "dynamodb:TABLE"/);
+    expect((err as ConfigError).problems).toHaveLength(4);
+  });
+
+  it("never echoes a secret's value in its error", () => {
+    try {
+      loadConfig({ RTCGW_NODE_SECRET: "short-secret" });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ConfigError).message).toMatch(/RTCGW_NODE_SECRET must be at least 16 characters/);
+      expect((e as ConfigError).message).not.toContain("short-secret");
+    }
+  });
+
+  it("refuses ports out of range and malformed ICE servers", () => {
+    expect(() => loadConfig({ NODE_PORT: "70000" })).toThrow(/NODE_PORT must be a port number/);
+    expect(() => loadConfig({ RTCGW_ICE_SERVERS: "http://nope" })).toThrow(/stun:, turn: or turns:/);
+  });
+});
+
+describe("parseRegistryUrl", () => {
+  it("knows the three stores", () => {
+    expect(parseRegistryUrl("memory")).toEqual({ kind: "memory" });
+    expect(parseRegistryUrl("rediss://h:6380")).toEqual({ kind: "redis", url: "rediss://h:6380" });
+    expect(parseRegistryUrl("dynamodb:rtcgw-registry")).toEqual({
+      kind: "dynamodb",
+      table: "rtcgw-registry",
+    });
+    expect(parseRegistryUrl("dynamodb:t_1@http://127.0.0.1:4567")).toEqual({
+      kind: "dynamodb",
+      table: "t_1",
+      endpoint: "http://127.0.0.1:4567",
+    });
+  });
+  it("refuses anything else with the expected forms", () => {
+    expect(() => parseRegistryUrl("dynamodb:")).toThrow(/dynamodb:TABLE/);
+    expect(() => parseRegistryUrl("postgres://x")).toThrow(/not a registry/);
+    expect(() => loadConfig({ RTCGW_REGISTRY: "mysql://u:pw@h" })).toThrow(/got "mysql:\/\/\*\*\*@h"/);
+  });
+});
+
+describe("loadConfigOrExit", () => {
+  it("exits 2 with the problems and no stack trace", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "-e", "import('./src/config/index.ts').then(m => m.loadConfigOrExit())"],
+      { env: { ...process.env, PORT: "nope", LOG_LEVEL: "x" }, encoding: "utf8" },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/rtcgw: invalid configuration/);
+    expect(r.stderr).toMatch(/PORT must be a port number/);
+    expect(r.stderr).toMatch(/LOG_LEVEL must be one of/);
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+});

@@ -1,0 +1,482 @@
+// DynamoDB store (AWS SDK v3), single table (see dynamodb-table.ts for the key schema).
+// Uniqueness and optimistic concurrency are conditional writes (attribute_not_exists /
+// version = :v); expiry is checked on every read and in every condition, because DynamoDB's TTL
+// deletion is late and dynalite has none. No transactions are used (dynalite has none).
+//
+// Availability: each attempt is bounded by `timeoutMs` (connect and response), at most
+// `maxAttempts` attempts, and an overall deadline; all failures to reach the service become
+// RegistryUnavailableError.
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ResourceNotFoundException,
+  UpdateItemCommand,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+import { registryTableDefinition, REGISTRY_TABLE_SCHEMA as T } from "./dynamodb-table.js";
+import { ConflictError, NotFoundError, RegistryError, RegistryUnavailableError } from "./errors.js";
+import { pickLeastLoaded } from "./pick.js";
+import type {
+  NewSession,
+  NodeHeartbeat,
+  NodeRecord,
+  Registry,
+  SessionKind,
+  SessionPatch,
+  SessionRecord,
+  SessionState,
+} from "./types.js";
+import {
+  validateHeartbeat,
+  validateId,
+  validateNewNode,
+  validateNewSession,
+  validatePatch,
+} from "./validate.js";
+
+export { REGISTRY_TABLE_SCHEMA, registryTableDefinition } from "./dynamodb-table.js";
+
+export interface DynamoRegistryOptions {
+  table: string;
+  /** e.g. http://127.0.0.1:4567 for dynalite; unset = the AWS endpoint of the region */
+  endpoint?: string;
+  region?: string;
+  /** per-attempt bound (connect, and waiting for the response) in ms (default 1000) */
+  timeoutMs?: number;
+  /** attempts per request, the first included (default 2) */
+  maxAttempts?: number;
+  /** clock in epoch ms (injectable for tests) */
+  now?: () => number;
+  /** an existing client (its own timeouts apply) */
+  client?: DynamoDBClient;
+}
+
+type Item = Record<string, AttributeValue>;
+
+const S = (v: string): AttributeValue => ({ S: v });
+const N = (v: number): AttributeValue => ({ N: String(v) });
+
+// Service errors that mean "try later" rather than "your request is wrong".
+const TRANSIENT = new Set([
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "LimitExceededException",
+]);
+
+export class DynamoRegistry implements Registry {
+  readonly kind = "dynamodb";
+  readonly client: DynamoDBClient;
+  readonly table: string;
+  private readonly now: () => number;
+  private readonly deadlineMs: number;
+  private readonly where: string;
+
+  constructor(opts: DynamoRegistryOptions) {
+    this.table = opts.table;
+    this.now = opts.now ?? Date.now;
+    const timeoutMs = opts.timeoutMs ?? 1000;
+    const maxAttempts = opts.maxAttempts ?? 2;
+    this.deadlineMs = timeoutMs * maxAttempts + 200;
+    this.where = `${opts.table}${opts.endpoint ? ` at ${opts.endpoint}` : ""}`;
+    const local = opts.endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID;
+    this.client =
+      opts.client ??
+      new DynamoDBClient({
+        region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+        ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+        // dynalite accepts any signature; a local endpoint should not need real credentials.
+        ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
+        maxAttempts,
+        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+      });
+  }
+
+  // ---- nodes ----
+
+  async registerNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: number): Promise<NodeRecord> {
+    validateNewNode(node, ttlMs);
+    const rec: NodeRecord = {
+      id: node.id,
+      controlUrl: node.controlUrl,
+      capacity: node.capacity,
+      load: node.load,
+      expiresAt: this.now() + ttlMs,
+      ...(node.draining ? { draining: true } : {}),
+    };
+    const item: Item = {
+      ...nodeKey(rec.id),
+      id: S(rec.id),
+      controlUrl: S(rec.controlUrl),
+      capacity: N(rec.capacity),
+      load: N(rec.load),
+      ...expiry(rec.expiresAt),
+    };
+    if (rec.draining) item.draining = { BOOL: true };
+    await this.send(new PutItemCommand({ TableName: this.table, Item: item }));
+    return rec;
+  }
+
+  async heartbeatNode(id: string, hb: NodeHeartbeat): Promise<NodeRecord> {
+    validateHeartbeat(id, hb);
+    const now = this.now();
+    const exp = now + hb.ttlMs;
+    let update = "SET #load = :load, #exp = :exp, #expMs = :expMs";
+    const names: Record<string, string> = { "#pk": T.partitionKey, "#load": "load", ...EXP_NAMES };
+    const values: Item = {
+      ":load": N(hb.load),
+      ":exp": N(ttlSeconds(exp)),
+      ":expMs": N(exp),
+      ":now": N(now),
+    };
+    if (hb.draining !== undefined) {
+      names["#dr"] = "draining";
+      if (hb.draining) {
+        update += ", #dr = :dr";
+        values[":dr"] = { BOOL: true };
+      } else update += " REMOVE #dr";
+    }
+    try {
+      const r = await this.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: nodeKey(id),
+          UpdateExpression: update,
+          ConditionExpression: "attribute_exists(#pk) AND #expMs > :now",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return toNode(r.Attributes!);
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException)
+        throw new NotFoundError(`node ${id} is not registered (or its registration expired)`);
+      throw e;
+    }
+  }
+
+  async getNode(id: string): Promise<NodeRecord | undefined> {
+    validateId("node id", id);
+    const r = await this.send(
+      new GetItemCommand({ TableName: this.table, Key: nodeKey(id), ConsistentRead: true }),
+    );
+    return r.Item && live(r.Item, this.now()) ? toNode(r.Item) : undefined;
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    const now = this.now();
+    const items = await this.queryAll({
+      TableName: this.table,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": T.partitionKey },
+      ExpressionAttributeValues: { ":pk": S(T.nodesPartition) },
+      ConsistentRead: true,
+    });
+    return items.filter((i) => live(i, now)).map(toNode);
+  }
+
+  async pickNode(): Promise<NodeRecord | undefined> {
+    return pickLeastLoaded(await this.listNodes(), this.now());
+  }
+
+  async removeNode(id: string): Promise<void> {
+    validateId("node id", id);
+    await this.send(new DeleteItemCommand({ TableName: this.table, Key: nodeKey(id) }));
+  }
+
+  // ---- sessions ----
+
+  async createSession(s: NewSession): Promise<SessionRecord> {
+    validateNewSession(s);
+    const now = this.now();
+    const rec: SessionRecord = {
+      id: s.id,
+      nodeId: s.nodeId,
+      kind: s.kind,
+      profile: s.profile,
+      tokenHash: s.tokenHash,
+      state: s.state,
+      etag: s.etag,
+      ...(s.sourceSessionId !== undefined ? { sourceSessionId: s.sourceSessionId } : {}),
+      createdAt: now,
+      version: 1,
+      expiresAt: now + s.ttlMs,
+    };
+    try {
+      await this.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: sessionItem(rec),
+          // An expired item that DynamoDB has not deleted yet does not hold the id.
+          ConditionExpression: "attribute_not_exists(#pk) OR #expMs <= :now",
+          ExpressionAttributeNames: { "#pk": T.partitionKey, "#expMs": T.expiresAtMsAttribute },
+          ExpressionAttributeValues: { ":now": N(now) },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException)
+        throw new ConflictError(`session ${s.id} already exists`);
+      throw e;
+    }
+    return rec;
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    validateId("session id", id);
+    const r = await this.send(
+      new GetItemCommand({ TableName: this.table, Key: sessionKey(id), ConsistentRead: true }),
+    );
+    return r.Item && live(r.Item, this.now()) ? toSession(r.Item) : undefined;
+  }
+
+  async updateSession(id: string, expectedVersion: number, patch: SessionPatch): Promise<SessionRecord> {
+    validatePatch(id, expectedVersion, patch);
+    const now = this.now();
+    const sets = ["#ver = :next"];
+    const names: Record<string, string> = {
+      "#pk": T.partitionKey,
+      "#ver": "version",
+      "#expMs": T.expiresAtMsAttribute,
+    };
+    const values: Item = { ":v": N(expectedVersion), ":next": N(expectedVersion + 1), ":now": N(now) };
+    const { ttlMs, ...changes } = patch;
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === undefined) continue;
+      names[`#${k}`] = k;
+      values[`:${k}`] = S(String(v));
+      sets.push(`#${k} = :${k}`);
+    }
+    if (changes.nodeId !== undefined) {
+      names["#g"] = T.byNodeIndex.partitionKey;
+      values[":g"] = S(`NODE#${changes.nodeId}`);
+      sets.push("#g = :g");
+    }
+    if (ttlMs !== undefined) {
+      const exp = now + ttlMs;
+      names["#exp"] = T.ttlAttribute;
+      values[":exp"] = N(ttlSeconds(exp));
+      values[":expMs"] = N(exp);
+      sets.push("#exp = :exp", "#expMs = :expMs");
+    }
+    try {
+      const r = await this.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: sessionKey(id),
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "attribute_exists(#pk) AND #expMs > :now AND #ver = :v",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return toSession(r.Attributes!);
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      // Which condition failed? One read tells missing/expired from a stale version.
+      const cur = await this.getSession(id);
+      if (!cur) throw new NotFoundError(`session ${id} does not exist (or expired)`);
+      throw new ConflictError(`session ${id} is at version ${cur.version}, not ${expectedVersion}`);
+    }
+  }
+
+  async deleteSession(id: string): Promise<boolean> {
+    validateId("session id", id);
+    const r = await this.send(
+      new DeleteItemCommand({ TableName: this.table, Key: sessionKey(id), ReturnValues: "ALL_OLD" }),
+    );
+    return r.Attributes !== undefined && live(r.Attributes, this.now());
+  }
+
+  async listSessionsByNode(nodeId: string): Promise<SessionRecord[]> {
+    validateId("nodeId", nodeId);
+    const now = this.now();
+    // GSI reads are eventually consistent on DynamoDB (a just-created session may show up a
+    // moment later); callers use this for sweeps, where that is fine.
+    const items = await this.queryAll({
+      TableName: this.table,
+      IndexName: T.byNodeIndex.name,
+      KeyConditionExpression: "#g = :g",
+      FilterExpression: "#expMs > :now",
+      ExpressionAttributeNames: { "#g": T.byNodeIndex.partitionKey, "#expMs": T.expiresAtMsAttribute },
+      ExpressionAttributeValues: { ":g": S(`NODE#${nodeId}`), ":now": N(now) },
+    });
+    return items.map(toSession);
+  }
+
+  async ping(): Promise<void> {
+    await this.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { [T.partitionKey]: S("PING"), [T.sortKey]: S("PING") },
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /**
+   * Create the table if it does not exist and wait until it is ACTIVE (dev and tests; production
+   * tables come from infra/). Turns on TTL where the endpoint supports it (dynalite does not).
+   */
+  async ensureTable(waitMs = 30_000): Promise<void> {
+    try {
+      await this.send(new DescribeTableCommand({ TableName: this.table }), false);
+    } catch (e) {
+      if (!(e instanceof ResourceNotFoundException)) throw this.translate(e);
+      try {
+        await this.send(new CreateTableCommand(registryTableDefinition(this.table)), false);
+      } catch (e2) {
+        if ((e2 as Error).name !== "ResourceInUseException") throw this.translate(e2); // created meanwhile
+      }
+    }
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const d = await this.send(new DescribeTableCommand({ TableName: this.table }));
+      if (d.Table?.TableStatus === "ACTIVE") break;
+      if (Date.now() > until) throw new RegistryError(`table ${this.table} not ACTIVE after ${waitMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    try {
+      await this.send(
+        new UpdateTimeToLiveCommand({
+          TableName: this.table,
+          TimeToLiveSpecification: { AttributeName: T.ttlAttribute, Enabled: true },
+        }),
+        false,
+      );
+    } catch {
+      // already enabled, or not supported by the endpoint (dynalite): reads filter expiry anyway
+    }
+  }
+
+  // ---- plumbing ----
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const out: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const r = await this.send(
+        new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      out.push(...(r.Items ?? []));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: every command type of the client passes through here
+  private async send<O>(cmd: { input: unknown } & any, translate = true): Promise<O & any> {
+    try {
+      return await this.client.send(cmd, { abortSignal: AbortSignal.timeout(this.deadlineMs) });
+    } catch (e) {
+      if (!translate || e instanceof ConditionalCheckFailedException) throw e;
+      throw this.translate(e);
+    }
+  }
+
+  private translate(e: unknown): Error {
+    if (e instanceof RegistryError) return e;
+    if (e instanceof ResourceNotFoundException)
+      return new RegistryUnavailableError(
+        `dynamodb (${this.where})`,
+        new Error(
+          `table ${this.table} does not exist (create it with infra/ or ensureTable()): ${e.message}`,
+        ),
+      );
+    const err = e as { name?: string; $fault?: string; message?: string };
+    if (err.$fault === "client" && !TRANSIENT.has(err.name ?? ""))
+      return new RegistryError(
+        `dynamodb registry (${this.where}) refused a request: ${err.name}: ${err.message}`,
+        {
+          cause: e,
+        },
+      );
+    return new RegistryUnavailableError(`dynamodb (${this.where})`, e);
+  }
+}
+
+export function createDynamoRegistry(opts: DynamoRegistryOptions): DynamoRegistry {
+  return new DynamoRegistry(opts);
+}
+
+const EXP_NAMES = { "#exp": T.ttlAttribute, "#expMs": T.expiresAtMsAttribute };
+
+const nodeKey = (id: string): Item => ({
+  [T.partitionKey]: S(T.nodesPartition),
+  [T.sortKey]: S(`${T.nodeSortPrefix}${id}`),
+});
+const sessionKey = (id: string): Item => ({
+  [T.partitionKey]: S(`${T.sessionPartitionPrefix}${id}`),
+  [T.sortKey]: S(T.sessionSortKey),
+});
+
+/** DynamoDB TTL wants epoch seconds; round up so the item is never deleted before it expires. */
+const ttlSeconds = (ms: number) => Math.ceil(ms / 1000);
+const expiry = (ms: number): Item => ({
+  [T.ttlAttribute]: N(ttlSeconds(ms)),
+  [T.expiresAtMsAttribute]: N(ms),
+});
+const live = (i: Item, now: number) => Number(i[T.expiresAtMsAttribute]?.N ?? 0) > now;
+
+function sessionItem(r: SessionRecord): Item {
+  const item: Item = {
+    ...sessionKey(r.id),
+    [T.byNodeIndex.partitionKey]: S(`NODE#${r.nodeId}`),
+    [T.byNodeIndex.sortKey]: S(`SESSION#${r.id}`),
+    id: S(r.id),
+    nodeId: S(r.nodeId),
+    kind: S(r.kind),
+    profile: S(r.profile),
+    tokenHash: S(r.tokenHash),
+    state: S(r.state),
+    etag: S(r.etag),
+    createdAt: N(r.createdAt),
+    version: N(r.version),
+    ...expiry(r.expiresAt),
+  };
+  if (r.sourceSessionId !== undefined) item.sourceSessionId = S(r.sourceSessionId);
+  return item;
+}
+
+function toNode(i: Item): NodeRecord {
+  const n: NodeRecord = {
+    id: i.id!.S!,
+    controlUrl: i.controlUrl!.S!,
+    capacity: Number(i.capacity!.N),
+    load: Number(i.load!.N),
+    expiresAt: Number(i[T.expiresAtMsAttribute]!.N),
+  };
+  if (i.draining?.BOOL) n.draining = true;
+  return n;
+}
+
+function toSession(i: Item): SessionRecord {
+  const s: SessionRecord = {
+    id: i.id!.S!,
+    nodeId: i.nodeId!.S!,
+    kind: i.kind!.S! as SessionKind,
+    profile: i.profile!.S!,
+    tokenHash: i.tokenHash!.S!,
+    state: i.state!.S! as SessionState,
+    etag: i.etag!.S!,
+    createdAt: Number(i.createdAt!.N),
+    version: Number(i.version!.N),
+    expiresAt: Number(i[T.expiresAtMsAttribute]!.N),
+  };
+  if (i.sourceSessionId?.S !== undefined) s.sourceSessionId = i.sourceSessionId.S;
+  return s;
+}

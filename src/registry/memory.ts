@@ -1,0 +1,245 @@
+// The embedded default store: two Maps in this process. Correct without timers: expiry is
+// checked on every read, and expired entries are purged lazily (when met, and by an occasional
+// sweep on writes so a long-lived process does not accumulate dead records).
+import { ConflictError, NotFoundError, RegistryUnavailableError } from "./errors.js";
+import { pickLeastLoaded } from "./pick.js";
+import type {
+  NewSession,
+  NodeHeartbeat,
+  NodeRecord,
+  Registry,
+  SessionPatch,
+  SessionRecord,
+} from "./types.js";
+import {
+  validateHeartbeat,
+  validateId,
+  validateNewNode,
+  validateNewSession,
+  validatePatch,
+} from "./validate.js";
+
+export interface MemoryRegistryOptions {
+  /** clock in epoch ms; injectable so tests can move time without waiting */
+  now?: () => number;
+  /** full sweep of expired entries after this many writes (default 1000) */
+  sweepEvery?: number;
+}
+
+export class MemoryRegistry implements Registry {
+  readonly kind = "memory";
+  private readonly nodes = new Map<string, NodeRecord>();
+  private readonly sessions = new Map<string, SessionRecord>();
+  /** nodeId → ids of sessions created on (or moved to) that node */
+  private readonly byNode = new Map<string, Set<string>>();
+  private readonly now: () => number;
+  private readonly sweepEvery: number;
+  private writes = 0;
+  private closed = false;
+
+  constructor(opts: MemoryRegistryOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.sweepEvery = opts.sweepEvery ?? 1000;
+  }
+
+  async registerNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: number): Promise<NodeRecord> {
+    this.open();
+    validateNewNode(node, ttlMs);
+    const rec: NodeRecord = {
+      id: node.id,
+      controlUrl: node.controlUrl,
+      capacity: node.capacity,
+      load: node.load,
+      expiresAt: this.now() + ttlMs,
+      ...(node.draining ? { draining: true } : {}),
+    };
+    this.nodes.set(rec.id, rec);
+    this.wrote();
+    return { ...rec };
+  }
+
+  async heartbeatNode(id: string, hb: NodeHeartbeat): Promise<NodeRecord> {
+    this.open();
+    validateHeartbeat(id, hb);
+    const cur = this.liveNode(id);
+    if (!cur) throw new NotFoundError(`node ${id} is not registered (or its registration expired)`);
+    const rec: NodeRecord = { ...cur, load: hb.load, expiresAt: this.now() + hb.ttlMs };
+    if (hb.draining !== undefined) {
+      if (hb.draining) rec.draining = true;
+      else delete rec.draining;
+    }
+    this.nodes.set(id, rec);
+    this.wrote();
+    return { ...rec };
+  }
+
+  async getNode(id: string): Promise<NodeRecord | undefined> {
+    this.open();
+    validateId("node id", id);
+    const n = this.liveNode(id);
+    return n && { ...n };
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    this.open();
+    const now = this.now();
+    const out: NodeRecord[] = [];
+    for (const n of this.nodes.values()) {
+      if (n.expiresAt > now) out.push({ ...n });
+      else this.nodes.delete(n.id);
+    }
+    return out;
+  }
+
+  async pickNode(): Promise<NodeRecord | undefined> {
+    this.open();
+    const n = pickLeastLoaded(this.nodes.values(), this.now());
+    return n && { ...n };
+  }
+
+  async removeNode(id: string): Promise<void> {
+    this.open();
+    validateId("node id", id);
+    // Its sessions stay (and stay listed under it) until they expire: they are the orphans a
+    // cleaner finds with listSessionsByNode.
+    this.nodes.delete(id);
+  }
+
+  async createSession(s: NewSession): Promise<SessionRecord> {
+    this.open();
+    validateNewSession(s);
+    if (this.liveSession(s.id)) throw new ConflictError(`session ${s.id} already exists`);
+    const now = this.now();
+    const rec: SessionRecord = {
+      id: s.id,
+      nodeId: s.nodeId,
+      kind: s.kind,
+      profile: s.profile,
+      tokenHash: s.tokenHash,
+      state: s.state,
+      etag: s.etag,
+      ...(s.sourceSessionId !== undefined ? { sourceSessionId: s.sourceSessionId } : {}),
+      createdAt: now,
+      version: 1,
+      expiresAt: now + s.ttlMs,
+    };
+    this.sessions.set(rec.id, rec);
+    this.index(rec.nodeId).add(rec.id);
+    this.wrote();
+    return { ...rec };
+  }
+
+  async getSession(id: string): Promise<SessionRecord | undefined> {
+    this.open();
+    validateId("session id", id);
+    const s = this.liveSession(id);
+    return s && { ...s };
+  }
+
+  async updateSession(id: string, expectedVersion: number, patch: SessionPatch): Promise<SessionRecord> {
+    this.open();
+    validatePatch(id, expectedVersion, patch);
+    const cur = this.liveSession(id);
+    if (!cur) throw new NotFoundError(`session ${id} does not exist (or expired)`);
+    if (cur.version !== expectedVersion)
+      throw new ConflictError(`session ${id} is at version ${cur.version}, not ${expectedVersion}`);
+    const { ttlMs, ...fields } = patch;
+    const rec: SessionRecord = { ...cur, ...fields, version: cur.version + 1 };
+    if (ttlMs !== undefined) rec.expiresAt = this.now() + ttlMs;
+    if (rec.nodeId !== cur.nodeId) {
+      this.byNode.get(cur.nodeId)?.delete(id);
+      this.index(rec.nodeId).add(id);
+    }
+    this.sessions.set(id, rec);
+    this.wrote();
+    return { ...rec };
+  }
+
+  async deleteSession(id: string): Promise<boolean> {
+    this.open();
+    validateId("session id", id);
+    const cur = this.liveSession(id);
+    if (!cur) return false;
+    this.dropSession(cur);
+    return true;
+  }
+
+  async listSessionsByNode(nodeId: string): Promise<SessionRecord[]> {
+    this.open();
+    validateId("nodeId", nodeId);
+    const ids = this.byNode.get(nodeId);
+    if (!ids) return [];
+    const out: SessionRecord[] = [];
+    for (const id of ids) {
+      const s = this.liveSession(id);
+      if (s) out.push({ ...s });
+    }
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    this.open();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** live-record counts (tests and metrics) */
+  size(): { nodes: number; sessions: number } {
+    this.sweep();
+    return { nodes: this.nodes.size, sessions: this.sessions.size };
+  }
+
+  private open(): void {
+    if (this.closed) throw new RegistryUnavailableError("memory", new Error("registry was closed"));
+  }
+
+  private liveNode(id: string): NodeRecord | undefined {
+    const n = this.nodes.get(id);
+    if (n && n.expiresAt <= this.now()) {
+      this.nodes.delete(id);
+      return undefined;
+    }
+    return n;
+  }
+
+  private liveSession(id: string): SessionRecord | undefined {
+    const s = this.sessions.get(id);
+    if (s && s.expiresAt <= this.now()) {
+      this.dropSession(s);
+      return undefined;
+    }
+    return s;
+  }
+
+  private dropSession(s: SessionRecord): void {
+    this.sessions.delete(s.id);
+    const ids = this.byNode.get(s.nodeId);
+    ids?.delete(s.id);
+    if (ids?.size === 0) this.byNode.delete(s.nodeId);
+  }
+
+  private index(nodeId: string): Set<string> {
+    let ids = this.byNode.get(nodeId);
+    if (!ids) {
+      ids = new Set();
+      this.byNode.set(nodeId, ids);
+    }
+    return ids;
+  }
+
+  private wrote(): void {
+    if (++this.writes % this.sweepEvery === 0) this.sweep();
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const n of this.nodes.values()) if (n.expiresAt <= now) this.nodes.delete(n.id);
+    for (const s of this.sessions.values()) if (s.expiresAt <= now) this.dropSession(s);
+  }
+}
+
+export function createMemoryRegistry(opts?: MemoryRegistryOptions): MemoryRegistry {
+  return new MemoryRegistry(opts);
+}

@@ -81,6 +81,7 @@ export class DynamoRegistry implements Registry {
   private readonly now: () => number;
   private readonly deadlineMs: number;
   private readonly where: string;
+  private closed = false;
 
   constructor(opts: DynamoRegistryOptions) {
     this.table = opts.table;
@@ -325,6 +326,7 @@ export class DynamoRegistry implements Registry {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.client.destroy();
   }
 
@@ -380,6 +382,8 @@ export class DynamoRegistry implements Registry {
 
   // biome-ignore lint/suspicious/noExplicitAny: every command type of the client passes through here
   private async send<O>(cmd: { input: unknown } & any, translate = true): Promise<O & any> {
+    if (this.closed)
+      throw new RegistryUnavailableError(`dynamodb (${this.where})`, new Error("registry was closed"));
     try {
       return await this.client.send(cmd, { abortSignal: AbortSignal.timeout(this.deadlineMs) });
     } catch (e) {

@@ -50,6 +50,8 @@ export class RedisRegistry implements Registry {
   private readonly where: string;
   private readonly log: Logger | undefined;
   private lastError = "";
+  private closed = false;
+  private waiting: Promise<void> | undefined;
 
   constructor(url: string, opts: RedisRegistryOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 1000;
@@ -212,6 +214,7 @@ export class RedisRegistry implements Registry {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     // quit() waits for the server; when it is gone, disconnect() is the only way out.
     if (this.client.status === "ready") await this.client.quit().catch(() => this.client.disconnect());
     else this.client.disconnect();
@@ -255,37 +258,42 @@ export class RedisRegistry implements Registry {
     }
   }
 
-  /** Wait (at most timeoutMs) for a usable connection; the offline queue is off, so commands need one. */
+  /**
+   * Wait for a usable connection (the offline queue is off, so commands need one): resolves on
+   * 'ready'; rejects on the next connection error (the server refused: fail fast) or after
+   * timeoutMs (the server does not answer at all). Concurrent callers share one wait.
+   */
   private whenReady(): Promise<void> {
     const c = this.client;
+    if (this.closed) return Promise.reject(new Error("registry was closed"));
     if (c.status === "ready") return Promise.resolve();
     if (c.status === "end") return Promise.reject(new Error("connection closed"));
     if (c.status === "wait") c.connect().catch(() => {}); // failures arrive as 'error' events
-    return new Promise((resolve, reject) => {
-      const done = () => {
+    this.waiting ??= new Promise<void>((resolve, reject) => {
+      const done = (e?: Error) => {
         clearTimeout(timer);
         c.off("ready", onReady);
+        c.off("error", onError);
         c.off("end", onEnd);
+        this.waiting = undefined;
+        if (e) reject(e);
+        else resolve();
       };
-      const onReady = () => {
-        done();
-        resolve();
-      };
-      const onEnd = () => {
-        done();
-        reject(new Error("connection closed"));
-      };
+      const onReady = () => done();
+      const onError = (e: Error) => done(e);
+      const onEnd = () => done(new Error("connection closed"));
       const timer = setTimeout(() => {
-        done();
-        reject(
+        done(
           new Error(
             `no connection within ${this.timeoutMs} ms${this.lastError ? ` (${this.lastError})` : ""}`,
           ),
         );
       }, this.timeoutMs);
       c.on("ready", onReady);
+      c.on("error", onError);
       c.on("end", onEnd);
     });
+    return this.waiting;
   }
 
   private translate(e: unknown): Error {

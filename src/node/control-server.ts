@@ -1,0 +1,171 @@
+// The control API (signaling → node, never public): plain node:http, every route but /metrics
+// HMAC-verified (src/control/hmac.ts), bodies validated with zod, errors as JSON ControlError.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  type ControlError,
+  CreateSessionRequestSchema,
+  type CreateSessionResponse,
+  PatchSessionRequestSchema,
+  SESSION_ID_RE,
+} from "../control/contract.js";
+import { RequestVerifier } from "../control/hmac.js";
+import type { Logger } from "../log/index.js";
+import { MediaNodeError } from "./errors.js";
+import type { SessionManager } from "./media-node.js";
+import type { NodeMetrics } from "./metrics.js";
+
+/** JSON of a 64 KB offer stays well under this; anything bigger is not a control request */
+const MAX_BODY_BYTES = 256 * 1024;
+const RETRY_AFTER_S = 5;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface ControlServerOptions {
+  nodeId: string;
+  secret: string;
+  host: string;
+  port: number;
+  sessions: SessionManager;
+  metrics: NodeMetrics;
+  log: Logger;
+}
+
+export interface ControlServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
+  const verifier = new RequestVerifier(o.secret);
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      o.log.error({ err: (e as Error).message }, "control request failed");
+      if (!res.headersSent) sendError(res, 500, "internal", "the media node failed to handle the request");
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const method = req.method ?? "GET";
+    const url = req.url ?? "/";
+    const path = url.split("?")[0]!;
+    try {
+      if (method === "GET" && path === "/metrics") {
+        res.writeHead(200, { "content-type": o.metrics.registry.contentType });
+        res.end(await o.metrics.text());
+        return;
+      }
+      const body = await readBody(req);
+      const v = verifier.verify(method, url, req.headers, body);
+      if (!v.ok) throw new HttpError(401, "unauthorized", v.reason);
+      await route(method, path, body, res);
+    } catch (e) {
+      if (e instanceof HttpError) return sendError(res, e.status, e.code, e.reason);
+      if (e instanceof MediaNodeError) {
+        if (e.status === 503) res.setHeader("retry-after", String(RETRY_AFTER_S));
+        return sendError(res, e.status, e.code, e.reason);
+      }
+      throw e;
+    }
+  }
+
+  async function route(method: string, path: string, body: Buffer, res: ServerResponse) {
+    if (path === "/internal/health" && method === "GET") return sendJson(res, 200, o.sessions.health());
+    if (path === "/internal/sessions" && method === "POST") {
+      const req = CreateSessionRequestSchema.safeParse(parseJson(body));
+      if (!req.success) throw new HttpError(400, "bad-request", zodReason(req.error));
+      const { answer, etag } = await o.sessions.create(req.data);
+      const out: CreateSessionResponse = { sessionId: req.data.sessionId, nodeId: o.nodeId, answer, etag };
+      return sendJson(res, 201, out);
+    }
+    const m = /^\/internal\/sessions\/([^/]+)$/.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1]!);
+      if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
+      if (method === "GET") return sendJson(res, 200, o.sessions.status(id));
+      if (method === "DELETE") {
+        await o.sessions.remove(id);
+        res.writeHead(204).end();
+        return;
+      }
+      if (method === "PATCH") {
+        const p = PatchSessionRequestSchema.safeParse(parseJson(body));
+        if (!p.success) throw new HttpError(400, "bad-request", zodReason(p.error));
+        o.sessions.patch(id, p.data.sdpfrag);
+        res.writeHead(204).end();
+        return;
+      }
+      throw new HttpError(405, "method-not-allowed", `${method} is not allowed on a session`);
+    }
+    throw new HttpError(404, "not-found", `no route ${method} ${path}`);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // an oversized body is read to its end and dropped, so the 413 reaches the caller
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    req.on("end", () => {
+      if (size > MAX_BODY_BYTES)
+        reject(new HttpError(413, "body-too-large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
+      else resolve(Buffer.concat(chunks));
+    });
+    req.on("error", reject);
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new HttpError(400, "bad-json", "the request body is not JSON");
+  }
+}
+
+function zodReason(e: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return e.issues.map((i) => `${i.path.map(String).join(".") || "body"}: ${i.message}`).join("; ");
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, error: string, reason: string) {
+  const body: ControlError = { error, reason };
+  sendJson(res, status, body);
+}

@@ -1,0 +1,77 @@
+// Typed errors of the media node. Each carries the HTTP status the control API answers with
+// (and the signaling passes on) and a sentence a person can act on.
+
+export class MediaNodeError extends Error {
+  override name = "MediaNodeError";
+  constructor(
+    /** machine-readable code, the `error` field of a ControlError */
+    readonly code: string,
+    /** HTTP status for the control API */
+    readonly status: number,
+    /** what went wrong, for a person */
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** The offer cannot be parsed (400), is too large (413) or asks for something we do not do (422). */
+export class OfferError extends MediaNodeError {
+  override name = "OfferError";
+  static malformed(reason: string) {
+    return new OfferError("malformed-sdp", 400, reason);
+  }
+  static tooLarge(bytes: number, max: number) {
+    return new OfferError("sdp-too-large", 413, `the offer is ${bytes} bytes; at most ${max} are accepted`);
+  }
+  static unsupported(reason: string) {
+    return new OfferError("unsupported-offer", 422, reason);
+  }
+}
+
+/** Draining or at capacity: the signaling should pick another node (503 + Retry-After). */
+export class NodeUnavailableError extends MediaNodeError {
+  override name = "NodeUnavailableError";
+}
+
+export class SessionNotFoundError extends MediaNodeError {
+  override name = "SessionNotFoundError";
+  constructor(id: string) {
+    super("session-not-found", 404, `no session ${id} on this node`);
+  }
+}
+
+export class SessionExistsError extends MediaNodeError {
+  override name = "SessionExistsError";
+  constructor(id: string) {
+    super("session-exists", 409, `session ${id} already exists on this node`);
+  }
+}
+
+/** RFC 9725 §4.4.1.2: a server that cannot restart ICE answers 422 (or 405/501). */
+export class RestartUnsupportedError extends MediaNodeError {
+  override name = "RestartUnsupportedError";
+  constructor() {
+    super(
+      "ice-restart-unsupported",
+      422,
+      "this media node (libdatachannel) cannot restart ICE; end the session and post a new offer",
+    );
+  }
+}
+
+/** A bad trickle fragment (RFC 8840 sdpfrag) or one that names no m-line we know. */
+export class TrickleError extends MediaNodeError {
+  override name = "TrickleError";
+  constructor(reason: string) {
+    super("bad-sdpfrag", 400, reason);
+  }
+}
+
+/** The source session of a WHEP listener is unknown or has no incoming audio. */
+export class SourceNotFoundError extends MediaNodeError {
+  override name = "SourceNotFoundError";
+  constructor(id: string) {
+    super("source-not-found", 404, `no session ${id} on this node to listen to`);
+  }
+}

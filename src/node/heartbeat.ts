@@ -1,0 +1,89 @@
+// The node's registry entry: registered on start, heartbeated every 5 s with a 15 s TTL and the
+// current load, marked draining on SIGTERM, removed on exit. A node that dies simply stops
+// heartbeating and expires. Registry outages are logged and retried on the next beat.
+import type { Logger } from "../log/index.js";
+import { NotFoundError } from "../registry/errors.js";
+import type { NodeRecord, Registry } from "../registry/types.js";
+
+export const HEARTBEAT_MS = 5_000;
+export const NODE_TTL_MS = 15_000;
+/** session records live this long past the last heartbeat that touched them */
+export const SESSION_TTL_MS = 60_000;
+/** session records are refreshed every Nth heartbeat (not every beat: that is N writes per session) */
+const TOUCH_SESSIONS_EVERY = 4;
+
+export interface HeartbeatOptions {
+  registry: Registry;
+  node: Omit<NodeRecord, "expiresAt" | "load">;
+  load: () => number;
+  touchSessions: () => Promise<void>;
+  log: Logger;
+  intervalMs?: number;
+  ttlMs?: number;
+}
+
+export class NodeHeartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private beats = 0;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: HeartbeatOptions) {}
+
+  async start(): Promise<void> {
+    await this.register();
+    this.timer = setInterval(() => {
+      this.inFlight = this.beat();
+    }, this.o.intervalMs ?? HEARTBEAT_MS);
+    this.timer.unref();
+  }
+
+  private get ttl() {
+    return this.o.ttlMs ?? NODE_TTL_MS;
+  }
+
+  private async register() {
+    await this.o.registry.registerNode(
+      { ...this.o.node, load: this.o.load(), ...(this.draining ? { draining: true } : {}) },
+      this.ttl,
+    );
+  }
+
+  /** one heartbeat now (also used to publish draining at once) */
+  async beat(): Promise<void> {
+    try {
+      await this.o.registry.heartbeatNode(this.o.node.id, {
+        load: this.o.load(),
+        ttlMs: this.ttl,
+        ...(this.draining ? { draining: true } : {}),
+      });
+    } catch (e) {
+      if (e instanceof NotFoundError) {
+        // expired while we were busy (or the store lost it): register again
+        this.o.log.warn("registry: node record expired; registering again");
+        await this.register().catch((err) =>
+          this.o.log.warn({ err: (err as Error).message }, "registry: re-register failed"),
+        );
+      } else {
+        this.o.log.warn({ err: (e as Error).message }, "registry: heartbeat failed");
+      }
+    }
+    if (++this.beats % TOUCH_SESSIONS_EVERY === 0) await this.o.touchSessions();
+  }
+
+  async setDraining(): Promise<void> {
+    this.draining = true;
+    await this.beat();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.inFlight.catch(() => {});
+    try {
+      await this.o.registry.removeNode(this.o.node.id);
+    } catch (e) {
+      this.o.log.warn({ err: (e as Error).message }, "registry: could not remove the node record");
+    }
+  }
+}

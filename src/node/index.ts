@@ -1,0 +1,147 @@
+// The edge media node: node-datachannel peers on one muxed UDP port, the signed control API,
+// the watchdog, registry heartbeats and metrics. `startMediaNode` runs one node in this process
+// (`rtcgw dev`, tests); `runMediaNodeSupervisor` runs one worker process per core (`rtcgw node`).
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Config } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import type { Registry } from "../registry/types.js";
+import { startControlServer } from "./control-server.js";
+import { NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
+import { SessionManager } from "./media-node.js";
+import { NodeMetrics } from "./metrics.js";
+import { rtcConfigFor } from "./rtc-config.js";
+import { resolveNodeSecret } from "./secret.js";
+import { processTicker } from "./ticker.js";
+import { freeUdpPort } from "./udp-port.js";
+
+export { MediaNodeError, NodeUnavailableError, OfferError, RestartUnsupportedError } from "./errors.js";
+export { resolveNodeSecret } from "./secret.js";
+export { runMediaNodeSupervisor } from "./supervisor.js";
+
+export interface MediaNodeOptions {
+  config: Config;
+  registry: Registry;
+  logger: Logger;
+  nodeId?: string;
+  /** control API port; 0 = a free port; default NODE_PORT */
+  controlPort?: number;
+  /** the muxed media UDP port; 0 = a free port; default MEDIA_UDP_PORT */
+  udpPort?: number;
+  /** control API bind host (default 127.0.0.1: the control API is never public) */
+  controlHost?: string;
+}
+
+export interface MediaNode {
+  id: string;
+  controlUrl: string;
+  udpPort: number;
+  /** the control API's HMAC secret (generated per process when RTCGW_NODE_SECRET is unset) */
+  secret: string;
+  sessions(): number;
+  /** stop taking sessions (503), wait up to graceMs for them to end, close the rest */
+  drain(graceMs: number): Promise<void>;
+  /** close every session, deregister, stop the control server */
+  close(): Promise<void>;
+}
+
+export function defaultNodeId(): string {
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, "-")
+    .slice(0, 40);
+  return `node-${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode> {
+  const { config, registry } = opts;
+  const id = opts.nodeId ?? defaultNodeId();
+  const log = opts.logger.child({ nodeId: id });
+  const { secret, generated } = resolveNodeSecret(config);
+  const requestedUdp = opts.udpPort ?? config.MEDIA_UDP_PORT;
+  const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
+
+  let sessions: SessionManager | undefined;
+  const metrics = new NodeMetrics(id, () => sessions?.byState() ?? {});
+  sessions = new SessionManager({
+    nodeId: id,
+    capacity: config.RTCGW_NODE_CAPACITY,
+    rtcConfig: rtcConfigFor(config, udpPort),
+    ...(config.MEDIA_ANNOUNCED_ADDRESS ? { announcedAddress: config.MEDIA_ANNOUNCED_ADDRESS } : {}),
+    timeouts: {
+      connectMs: config.RTCGW_CONNECT_TIMEOUT * 1000,
+      disconnectMs: config.RTCGW_DISCONNECT_TIMEOUT * 1000,
+      mediaMs: config.RTCGW_MEDIA_TIMEOUT * 1000,
+    },
+    recordingsDir: config.RECORDINGS_DIR,
+    registry,
+    metrics,
+    ticker: processTicker(),
+    log,
+    sessionTtlMs: SESSION_TTL_MS,
+  });
+  const mgr = sessions;
+
+  const control = await startControlServer({
+    nodeId: id,
+    secret,
+    host: opts.controlHost ?? "127.0.0.1",
+    port: opts.controlPort ?? config.NODE_PORT,
+    sessions: mgr,
+    metrics,
+    log,
+  });
+  // RTCGW_NODE_URL: how the signaling reaches this node (behind a load balancer, another host…)
+  const controlUrl = config.RTCGW_NODE_URL ?? control.url;
+  const heartbeat = new NodeHeartbeat({
+    registry,
+    node: { id, controlUrl, capacity: config.RTCGW_NODE_CAPACITY },
+    load: () => mgr.size,
+    touchSessions: () => mgr.touchAll(),
+    log,
+  });
+  try {
+    await heartbeat.start();
+  } catch (e) {
+    await control.close();
+    mgr.stop();
+    metrics.close();
+    throw e;
+  }
+  log.info(
+    {
+      controlUrl,
+      udpPort,
+      bind: config.MEDIA_BIND_ADDRESS,
+      announced: config.MEDIA_ANNOUNCED_ADDRESS,
+      generatedSecret: generated,
+    },
+    "media node started",
+  );
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      await mgr.closeAll("shutdown");
+      mgr.stop();
+      await heartbeat.stop();
+      await control.close();
+      metrics.close();
+      log.info("media node stopped");
+    })();
+    return closed;
+  };
+
+  return {
+    id,
+    controlUrl,
+    udpPort,
+    secret,
+    sessions: () => mgr.size,
+    async drain(graceMs: number) {
+      const draining = mgr.drain(graceMs);
+      await heartbeat.setDraining();
+      await draining;
+    },
+    close,
+  };
+}

@@ -1,0 +1,329 @@
+// The node's sessions: admission (capacity, draining), offer → answer, trickle, status, the
+// watchdog, registry state and teardown. Transport-agnostic: the control server calls into it.
+import type { RtcConfig } from "node-datachannel";
+import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../control/contract.js";
+import { type Logger, sessionLogger } from "../log/index.js";
+import type { Registry } from "../registry/types.js";
+import {
+  MediaNodeError,
+  NodeUnavailableError,
+  OfferError,
+  RestartUnsupportedError,
+  SessionExistsError,
+  SessionNotFoundError,
+  SourceNotFoundError,
+} from "./errors.js";
+import { createSessionMedia } from "./media-factory.js";
+import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "./metrics.js";
+import { validateOffer } from "./offer.js";
+import { PeerSession, type PeerState } from "./peer-session.js";
+import { SessionRecordSync } from "./registry-sync.js";
+import { parseSdpFrag } from "./sdp-rewrite.js";
+import { ZERO_STATS } from "./session-media.js";
+import type { SharedTicker } from "./ticker.js";
+
+export interface Timeouts {
+  connectMs: number;
+  disconnectMs: number;
+  mediaMs: number;
+}
+
+export interface SessionManagerOptions {
+  nodeId: string;
+  capacity: number;
+  rtcConfig: RtcConfig;
+  announcedAddress?: string;
+  timeouts: Timeouts;
+  recordingsDir: string;
+  registry: Registry;
+  metrics: NodeMetrics;
+  ticker: SharedTicker;
+  log: Logger;
+  /** TTL of session records, refreshed by the heartbeat */
+  sessionTtlMs: number;
+}
+
+export class SessionManager {
+  private readonly sessions = new Map<string, PeerSession>();
+  /** WHEP listeners by source session id */
+  private readonly listeners = new Map<string, Set<string>>();
+  private readonly records: SessionRecordSync;
+  private readonly watchdog: NodeJS.Timeout;
+  private draining = false;
+  private readonly startedAt = Date.now();
+  private readonly emptied = new Set<() => void>();
+
+  constructor(private readonly o: SessionManagerOptions) {
+    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
+    const shortest = Math.min(o.timeouts.connectMs, o.timeouts.disconnectMs, o.timeouts.mediaMs);
+    // one timer for all sessions; checks often enough to reap within ~10 % of the shortest timeout
+    this.watchdog = setInterval(() => this.sweep(), Math.max(50, Math.min(500, shortest / 10)));
+    this.watchdog.unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  byState(): Record<string, number> {
+    const r: Record<string, number> = { new: 0, connecting: 0, connected: 0, disconnected: 0, failed: 0 };
+    for (const s of this.sessions.values()) r[s.state] = (r[s.state] ?? 0) + 1;
+    return r;
+  }
+
+  health(): NodeHealth {
+    return {
+      nodeId: this.o.nodeId,
+      load: this.sessions.size,
+      capacity: this.o.capacity,
+      draining: this.draining,
+      uptimeS: Math.round((Date.now() - this.startedAt) / 1000),
+    };
+  }
+
+  async create(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
+    if (this.draining)
+      throw new NodeUnavailableError("draining", 503, "this media node is draining; try another node");
+    if (this.sessions.size >= this.o.capacity)
+      throw new NodeUnavailableError(
+        "node-full",
+        503,
+        `this media node is full (${this.o.capacity} sessions)`,
+      );
+    if (this.sessions.has(req.sessionId)) throw new SessionExistsError(req.sessionId);
+    const log = sessionLogger(this.o.log, req.sessionId, { kind: req.kind, profile: req.profile });
+
+    let offer: ReturnType<typeof validateOffer>;
+    try {
+      offer = validateOffer(req.offer, req.kind);
+    } catch (e) {
+      if (e instanceof OfferError) {
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "offer refused");
+      }
+      throw e;
+    }
+    let source: PeerSession | undefined;
+    if (req.kind === "whep") {
+      if (!req.sourceSessionId) throw OfferError.unsupported("a WHEP listener needs a source session");
+      source = this.sessions.get(req.sourceSessionId);
+      if (!source || source.isClosing) throw new SourceNotFoundError(req.sourceSessionId);
+      if (source.offer.codec.name !== offer.codec.name)
+        throw OfferError.unsupported(
+          `the source sends ${source.offer.codec.name}; the listener's offer must accept it`,
+        );
+    }
+
+    const session = new PeerSession({
+      id: req.sessionId,
+      kind: req.kind,
+      profile: req.profile,
+      offer,
+      rtcConfig: this.o.rtcConfig,
+      ...(this.o.announcedAddress ? { announcedAddress: this.o.announcedAddress } : {}),
+      gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
+      log,
+      onState: (s, ps) => this.onState(s, ps),
+      onPacket: (d) => this.o.metrics.packet(d),
+    });
+    this.sessions.set(session.id, session);
+    try {
+      // the black hole (or the profile's assembly) is in place before any packet can arrive
+      session.attachMedia(
+        createSessionMedia(
+          {
+            sessionId: session.id,
+            profile: req.profile,
+            codec: offer.codec,
+            ...(session.sends ? { ssrc: session.ssrc!, send: session.send } : {}),
+            log,
+            ticker: this.o.ticker,
+            recordingsDir: this.o.recordingsDir,
+            ...(req.recordRate ? { recordRate: req.recordRate } : {}),
+          },
+          session,
+        ),
+      );
+      const answer = await session.answer();
+      if (source) this.listen(source, session);
+      log.info({ codec: offer.codec.name, direction: offer.answerDirection }, "session answered");
+      return { answer, etag: session.etag };
+    } catch (e) {
+      await this.teardown(session, "error");
+      if (e instanceof MediaNodeError) throw e;
+      log.error({ err: (e as Error).message }, "could not answer the offer");
+      throw OfferError.malformed(`the offer could not be applied: ${(e as Error).message}`);
+    }
+  }
+
+  /** PATCH: trickled candidates (204) — an ICE restart is refused (422, RFC 9725 §4.4.1.2). */
+  patch(id: string, sdpfrag: string): void {
+    const s = this.get(id);
+    const frag = parseSdpFrag(sdpfrag);
+    if (s.addRemoteCandidates(frag) === "restart") throw new RestartUnsupportedError();
+    s.log.debug({ candidates: frag.candidates.length }, "remote candidates added");
+  }
+
+  async remove(id: string): Promise<void> {
+    const s = this.sessions.get(id);
+    if (s) await this.teardown(s, "client");
+  }
+
+  status(id: string): SessionStatus {
+    const s = this.get(id);
+    const m = s.mediaStats() ?? ZERO_STATS;
+    const rtt = s.rttMs();
+    return {
+      sessionId: s.id,
+      kind: s.kind,
+      profile: s.profile,
+      state: s.state,
+      createdAt: s.createdAt,
+      ...(s.connectedAt ? { connectedAt: s.connectedAt } : {}),
+      stats: {
+        ...s.counters,
+        lost: m.lost,
+        late: m.late,
+        duplicates: m.duplicates,
+        reordered: m.reordered,
+        concealedMs: m.concealedMs,
+        silenceFilledMs: m.silenceFilledMs,
+        ...(rtt !== undefined ? { rttMs: rtt } : {}),
+      },
+      ...(s.recording?.wav && s.recording.ogg
+        ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
+        : {}),
+    };
+  }
+
+  ids(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** heartbeat: extend every session record's life */
+  touchAll(): Promise<void> {
+    return Promise.all([...this.sessions.values()].map((s) => this.records.touch(s.id, s.log))).then(
+      () => {},
+    );
+  }
+
+  /** SIGTERM: refuse new sessions, wait for the current ones up to graceMs, close the rest. */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    if (this.sessions.size > 0) {
+      this.o.log.info({ sessions: this.sessions.size, graceMs }, "draining");
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.emptied.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, graceMs);
+        this.emptied.add(done);
+      });
+    }
+    await this.closeAll("drain");
+  }
+
+  async closeAll(reason: TeardownReason): Promise<void> {
+    this.draining = true;
+    await Promise.all([...this.sessions.values()].map((s) => this.teardown(s, reason)));
+  }
+
+  stop() {
+    clearInterval(this.watchdog);
+  }
+
+  private get(id: string): PeerSession {
+    const s = this.sessions.get(id);
+    if (!s || s.isClosing) throw new SessionNotFoundError(id);
+    return s;
+  }
+
+  private listen(source: PeerSession, listener: PeerSession) {
+    // WHEP stand-in until the pipeline's relay feeds listeners: the source's packets, re-stamped
+    const ssrc = listener.ssrc!;
+    const pt = listener.offer.codec.payloadType;
+    const stop = source.addRtpListener((p) => {
+      if (p.length < 12) return;
+      const out = Buffer.from(p);
+      out[1] = (out[1]! & 0x80) | pt;
+      out.writeUInt32BE(ssrc, 8);
+      listener.send(out);
+    });
+    const set = this.listeners.get(source.id) ?? new Set<string>();
+    this.listeners.set(source.id, set);
+    set.add(listener.id);
+    this.onTeardown.set(listener.id, () => {
+      stop();
+      set.delete(listener.id);
+    });
+  }
+
+  private readonly onTeardown = new Map<string, () => void>();
+
+  private onState(s: PeerState, ps: PeerSession) {
+    ps.log.info({ state: s }, "session state");
+    if (s === "connected" && ps.answeredAt && ps.connectedAt)
+      this.o.metrics.connectSeconds.observe((ps.connectedAt - ps.answeredAt) / 1000);
+    if (s === "failed") {
+      void this.teardown(ps, "failed");
+      return;
+    }
+    if (s === "closed") {
+      if (!ps.isClosing) void this.teardown(ps, "peer-closed");
+      return;
+    }
+    void this.records.setState(ps.id, s, ps.log);
+  }
+
+  /** Rule 3: one sweep over all sessions reaps the ones that would otherwise be ghosts. */
+  private sweep() {
+    const now = Date.now();
+    const t = this.o.timeouts;
+    for (const s of this.sessions.values()) {
+      if (s.isClosing) continue;
+      if (s.connectedAt === undefined) {
+        if (now - (s.answeredAt ?? s.createdAt) > t.connectMs) void this.teardown(s, "connect-timeout");
+      } else if (s.state === "disconnected" && s.disconnectedAt !== undefined) {
+        if (now - s.disconnectedAt > t.disconnectMs) void this.teardown(s, "disconnect-timeout");
+      } else if (s.state === "connected" && s.receives && now - (s.lastRtpAt ?? s.connectedAt) > t.mediaMs) {
+        void this.teardown(s, "media-timeout");
+      }
+    }
+  }
+
+  private async teardown(s: PeerSession, reason: TeardownReason): Promise<void> {
+    if (s.isClosing) return s.close(reason);
+    this.o.metrics.teardowns.inc({ reason });
+    if (GHOST_REASONS.has(reason)) {
+      this.o.metrics.ghosts.inc();
+      s.log.warn({ reason, state: s.state }, "watchdog: tearing the session down");
+    } else {
+      s.log.info({ reason }, "tearing the session down");
+    }
+    this.onTeardown.get(s.id)?.();
+    this.onTeardown.delete(s.id);
+    // a source's listeners end with it
+    const ls = this.listeners.get(s.id);
+    this.listeners.delete(s.id);
+    const closing = [s.close(reason)];
+    for (const lid of ls ?? []) {
+      const l = this.sessions.get(lid);
+      if (l) closing.push(this.teardown(l, "source-ended"));
+    }
+    await Promise.all(closing);
+    const m = s.mediaStats();
+    if (m) {
+      if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);
+      if (m.silenceFilledMs) this.o.metrics.silenceFilledMs.inc(m.silenceFilledMs);
+    }
+    this.sessions.delete(s.id);
+    await this.records.remove(s.id, s.log);
+    if (this.sessions.size === 0) for (const f of [...this.emptied]) f();
+  }
+}

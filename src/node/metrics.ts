@@ -1,0 +1,126 @@
+// Prometheus metrics of one media node, in its own prom-client Registry (several nodes may share
+// a process in tests and in `rtcgw dev`).
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type TeardownReason =
+  | "client"
+  | "peer-closed"
+  | "failed"
+  | "connect-timeout"
+  | "disconnect-timeout"
+  | "media-timeout"
+  | "drain"
+  | "shutdown"
+  | "source-ended"
+  | "error";
+
+/** Watchdog reasons: the session would have been a ghost without the watchdog (rule 3). */
+export const GHOST_REASONS = new Set<TeardownReason>([
+  "connect-timeout",
+  "disconnect-timeout",
+  "media-timeout",
+]);
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly teardowns: Counter<"reason">;
+  readonly ghosts: Counter;
+  readonly packets: Counter<"direction">;
+  readonly connectSeconds: Histogram;
+  readonly concealedMs: Counter;
+  readonly silenceFilledMs: Counter;
+  readonly refused: Counter<"reason">;
+  private readonly loop = monitorEventLoopDelay({ resolution: 10 });
+
+  constructor(nodeId: string, sessionsByState: () => Record<string, number>) {
+    this.registry.setDefaultLabels({ node: nodeId });
+    collectDefaultMetrics({ register: this.registry, prefix: "rtcgw_" });
+    this.loop.enable();
+    const r = [this.registry];
+    new Gauge({
+      name: "rtcgw_sessions",
+      help: "sessions on this node by state",
+      labelNames: ["state"],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(sessionsByState())) this.set({ state }, n);
+      },
+    });
+    this.teardowns = new Counter({
+      name: "rtcgw_session_teardowns_total",
+      help: "sessions torn down, by reason",
+      labelNames: ["reason"],
+      registers: r,
+    });
+    this.ghosts = new Counter({
+      name: "rtcgw_ghost_sessions_total",
+      help: "sessions reaped by the watchdog (never connected, disconnected too long, or silent)",
+      registers: r,
+    });
+    this.refused = new Counter({
+      name: "rtcgw_offers_refused_total",
+      help: "offers refused, by reason",
+      labelNames: ["reason"],
+      registers: r,
+    });
+    this.packets = new Counter({
+      name: "rtcgw_rtp_packets_total",
+      help: "RTP packets received (in) and sent (out)",
+      labelNames: ["direction"],
+      registers: r,
+    });
+    this.connectSeconds = new Histogram({
+      name: "rtcgw_connect_seconds",
+      help: "time from answer to connected",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: r,
+    });
+    this.concealedMs = new Counter({
+      name: "rtcgw_concealed_ms_total",
+      help: "audio concealed by PLC/FEC (ms)",
+      registers: r,
+    });
+    this.silenceFilledMs = new Counter({
+      name: "rtcgw_silence_filled_ms_total",
+      help: "gaps filled with silence at their true position (ms)",
+      registers: r,
+    });
+    const loop = this.loop;
+    new Gauge({
+      name: "rtcgw_event_loop_delay_seconds",
+      help: "event-loop delay since the last scrape (p50, p99, max)",
+      labelNames: ["quantile"],
+      registers: r,
+      collect() {
+        this.set({ quantile: "0.5" }, loop.percentile(50) / 1e9);
+        this.set({ quantile: "0.99" }, loop.percentile(99) / 1e9);
+        this.set({ quantile: "1" }, loop.max / 1e9);
+        loop.reset();
+      },
+    });
+  }
+
+  /** counters bumped on the packet path are plain numbers flushed here (prom-client per packet is costly) */
+  private pending = { in: 0, out: 0 };
+  packet(dir: "in" | "out") {
+    this.pending[dir]++;
+  }
+  flush() {
+    if (this.pending.in) this.packets.inc({ direction: "in" }, this.pending.in);
+    if (this.pending.out) this.packets.inc({ direction: "out" }, this.pending.out);
+    this.pending.in = 0;
+    this.pending.out = 0;
+  }
+
+  async text(): Promise<string> {
+    this.flush();
+    return this.registry.metrics();
+  }
+
+  close() {
+    this.loop.disable();
+    this.registry.clear();
+  }
+}

@@ -1,0 +1,144 @@
+// Offer validation: an SDP offer is accepted only if it is well-formed, small, and carries
+// exactly one audio m-line we can decode (Opus 48 kHz, else PCMU/PCMA 8 kHz). Everything the
+// peer needs to answer is extracted here, once, with a typed error for every refusal.
+import { parse } from "sdp-transform";
+import { MAX_SDP_BYTES } from "../control/contract.js";
+import type { SessionKind } from "../registry/types.js";
+import { OfferError } from "./errors.js";
+
+export type CodecName = "opus" | "pcmu" | "pcma";
+export type Direction = "sendrecv" | "sendonly" | "recvonly" | "inactive";
+
+export interface NegotiatedCodec {
+  name: CodecName;
+  payloadType: number;
+  clockRate: number;
+  channels: number;
+  /** the offer's fmtp for this payload type, echoed in the answer (e.g. useinbandfec=1) */
+  fmtp?: string;
+}
+
+export interface ValidatedOffer {
+  sdp: string;
+  /** mid of the audio m-line (BUNDLE needs one) */
+  audioMid: string;
+  codec: NegotiatedCodec;
+  /** the offerer's direction on the audio m-line */
+  offerDirection: Direction;
+  /** our direction in the answer (RFC 3264 §6.1: the reverse of the offer's, narrowed by the kind) */
+  answerDirection: Exclude<Direction, "inactive">;
+  /** the offer has an application m-line (datachannels) */
+  dataChannel: boolean;
+  iceUfrag: string;
+  icePwd: string;
+}
+
+const STATIC_PT: Record<number, CodecName> = { 0: "pcmu", 8: "pcma" };
+
+/** What a session of this kind wants to do with audio, from our side. */
+const WANTED: Record<SessionKind, { send: boolean; recv: boolean }> = {
+  session: { send: true, recv: true },
+  whip: { send: false, recv: true },
+  whep: { send: true, recv: false },
+};
+
+export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
+  const bytes = Buffer.byteLength(sdp, "utf8");
+  if (bytes > MAX_SDP_BYTES) throw OfferError.tooLarge(bytes, MAX_SDP_BYTES);
+  if (!/^v=0\r?\n/.test(sdp)) throw OfferError.malformed("an SDP offer starts with v=0");
+
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(sdp);
+  } catch (e) {
+    throw OfferError.malformed(`the offer does not parse as SDP: ${(e as Error).message}`);
+  }
+  const media = parsed.media ?? [];
+  if (media.length === 0) throw OfferError.malformed("the offer has no m-line");
+
+  const audio = media.filter((m) => m.type === "audio");
+  const others = media.filter((m) => m.type !== "audio" && m.type !== "application");
+  if (others.length > 0)
+    throw OfferError.unsupported(
+      `only audio (and datachannels) are supported; the offer has ${others.map((m) => m.type).join(", ")}`,
+    );
+  if (audio.length !== 1)
+    throw OfferError.unsupported(`the offer must have exactly one audio m-line (it has ${audio.length})`);
+  const m = audio[0]!;
+  if (m.port === 0) throw OfferError.unsupported("the audio m-line is disabled (port 0)");
+  if (m.mid === undefined || String(m.mid) === "")
+    throw OfferError.malformed("the audio m-line has no a=mid (required for BUNDLE)");
+
+  const iceUfrag = m.iceUfrag ?? parsed.iceUfrag;
+  const icePwd = m.icePwd ?? parsed.icePwd;
+  if (!iceUfrag || !icePwd) throw OfferError.malformed("the offer has no a=ice-ufrag / a=ice-pwd");
+  if (!m.fingerprint && !parsed.fingerprint)
+    throw OfferError.malformed("the offer has no a=fingerprint (DTLS-SRTP is required)");
+
+  const codec = pickCodec(m);
+  if (!codec)
+    throw OfferError.unsupported(
+      "the audio m-line offers no supported codec: Opus 48 kHz, PCMU or PCMA 8 kHz are accepted",
+    );
+
+  const offerDirection = (m.direction ?? parsed.direction ?? "sendrecv") as Direction;
+  const offerSends = offerDirection === "sendrecv" || offerDirection === "sendonly";
+  const offerRecvs = offerDirection === "sendrecv" || offerDirection === "recvonly";
+  const want = WANTED[kind];
+  const weSend = want.send && offerRecvs;
+  const weRecv = want.recv && offerSends;
+  if (!weSend && !weRecv)
+    throw OfferError.unsupported(
+      `a ${kind} session needs an audio m-line that ${want.recv ? "sends" : "receives"} audio; the offer's is ${offerDirection}`,
+    );
+  if (kind === "whip" && !offerSends)
+    throw OfferError.unsupported(
+      `a WHIP offer must send audio (sendonly or sendrecv); it is ${offerDirection}`,
+    );
+  if (kind === "whep" && !offerRecvs)
+    throw OfferError.unsupported(
+      `a WHEP offer must receive audio (recvonly or sendrecv); it is ${offerDirection}`,
+    );
+
+  return {
+    sdp,
+    audioMid: String(m.mid),
+    codec,
+    offerDirection,
+    answerDirection: weSend && weRecv ? "sendrecv" : weSend ? "sendonly" : "recvonly",
+    dataChannel: media.some((x) => x.type === "application"),
+    iceUfrag,
+    icePwd,
+  };
+}
+
+type AudioMedia = ReturnType<typeof parse>["media"][number];
+
+/** Opus first (RFC 7587: always opus/48000/2 in SDP), then PCMU, then PCMA. */
+function pickCodec(m: AudioMedia): NegotiatedCodec | undefined {
+  const pts = String(m.payloads ?? "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  const found: NegotiatedCodec[] = [];
+  for (const pt of pts) {
+    const rtp = m.rtp.find((r) => r.payload === pt);
+    const name = rtp?.codec.toLowerCase() ?? STATIC_PT[pt];
+    const fmtp = m.fmtp.find((f) => f.payload === pt)?.config;
+    if (name === "opus" && (rtp?.rate ?? 48000) === 48000)
+      found.push({
+        name: "opus",
+        payloadType: pt,
+        clockRate: 48000,
+        channels: rtp?.encoding ? Number(rtp.encoding) : 2,
+        ...(fmtp ? { fmtp } : {}),
+      });
+    else if ((name === "pcmu" || name === "pcma") && (rtp?.rate ?? 8000) === 8000)
+      found.push({ name, payloadType: pt, clockRate: 8000, channels: 1 });
+  }
+  for (const want of ["opus", "pcmu", "pcma"] as const) {
+    const c = found.find((f) => f.name === want);
+    if (c) return c;
+  }
+  return undefined;
+}

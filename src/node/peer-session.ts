@@ -1,0 +1,313 @@
+// One WebRTC session on the node: a node-datachannel peer, its audio track(s) and datachannels,
+// and the media assembly its profile asks for. Owns the close pattern of DESIGN.md rule 9: every
+// track and channel is referenced until its onClosed, tracks close before the peer.
+import { randomBytes } from "node:crypto";
+import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
+import type { Profile, SessionStatus } from "../control/contract.js";
+import type { Logger } from "../log/index.js";
+import type { SessionKind } from "../registry/types.js";
+import { TrickleError } from "./errors.js";
+import type { ValidatedOffer } from "./offer.js";
+import { announceAddress, iceUfragOf, type TrickleFragment } from "./sdp-rewrite.js";
+import type { MediaStats, SessionMedia } from "./session-media.js";
+
+export type PeerState = SessionStatus["state"];
+
+export interface PeerSessionOptions {
+  id: string;
+  kind: SessionKind;
+  profile: Profile;
+  offer: ValidatedOffer;
+  rtcConfig: nodeDataChannel.RtcConfig;
+  announcedAddress?: string;
+  /** bound on waiting for ICE gathering before answering (non-trickle answer) */
+  gatherTimeoutMs: number;
+  log: Logger;
+  /** every state change, in order */
+  onState: (s: PeerState, session: PeerSession) => void;
+  /** counts for the node's metrics */
+  onPacket: (dir: "in" | "out") => void;
+}
+
+const DIRECTION = { sendrecv: "SendRecv", sendonly: "SendOnly", recvonly: "RecvOnly" } as const;
+const CLOSE_WAIT_MS = 2_000;
+
+/** RFC 5761 §4: with rtcp-mux, second byte 192–223 is RTCP (packet types 200–206 live there). */
+function isRtcp(b: Buffer): boolean {
+  return b.length >= 2 && b[1]! >= 192 && b[1]! <= 223;
+}
+
+export class PeerSession {
+  readonly id: string;
+  readonly kind: SessionKind;
+  readonly profile: Profile;
+  readonly offer: ValidatedOffer;
+  readonly createdAt = Date.now();
+  readonly log: Logger;
+  /** our SSRC on the outgoing audio, when we send */
+  readonly ssrc: number | undefined;
+  state: PeerState = "new";
+  answeredAt: number | undefined;
+  connectedAt: number | undefined;
+  disconnectedAt: number | undefined;
+  lastRtpAt: number | undefined;
+  closeReason: string | undefined;
+  etag = randomBytes(8).toString("hex");
+  recording: { wav?: string; ogg?: string } | undefined;
+
+  readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  private readonly pc: PeerConnection;
+  /** every wrapper of every track, kept until its onClosed (rule 9) */
+  private readonly tracks = new Set<Track>();
+  private sendTrack: Track | undefined;
+  private readonly channels = new Set<DataChannel>();
+  private media: SessionMedia | undefined;
+  /** packets that arrived before the media assembly existed still reach it (or the black hole) */
+  private rtpSink: (packet: Buffer) => void = () => {};
+  private readonly rtpListeners = new Set<(packet: Buffer) => void>();
+  private answerSdp: string | undefined;
+  private closing: Promise<void> | undefined;
+  private peerClosed!: () => void;
+  private readonly peerClosedP = new Promise<void>((r) => {
+    this.peerClosed = r;
+  });
+
+  constructor(private readonly opts: PeerSessionOptions) {
+    this.id = opts.id;
+    this.kind = opts.kind;
+    this.profile = opts.profile;
+    this.offer = opts.offer;
+    this.log = opts.log;
+    this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
+    this.pc = new nodeDataChannel.PeerConnection(`s-${opts.id.slice(0, 12)}`, opts.rtcConfig);
+    this.pc.onStateChange((s) => this.onPeerState(s));
+    this.pc.onIceStateChange((s) => this.log.debug({ ice: s }, "ICE state"));
+    this.pc.onTrack((t) => this.adoptTrack(t, "remote"));
+    this.pc.onDataChannel((dc) => this.adoptChannel(dc));
+  }
+
+  /** Offer → answer with our track in place and every host candidate (non-trickle). */
+  async answer(): Promise<string> {
+    const { offer } = this;
+    this.pc.setRemoteDescription(offer.sdp, "offer");
+    // Rule 1: our track exists before the answer, so the answer is sendrecv and carries our SSRC.
+    const audio = new nodeDataChannel.Audio(offer.audioMid, DIRECTION[offer.answerDirection]);
+    if (offer.codec.name === "opus") audio.addOpusCodec(offer.codec.payloadType, offer.codec.fmtp);
+    else audio.addAudioCodec(offer.codec.payloadType, offer.codec.name.toUpperCase());
+    if (this.ssrc !== undefined) audio.addSSRC(this.ssrc, `rtcgw-${this.id.slice(0, 8)}`, "rtcgw", "audio");
+    const track = this.pc.addTrack(audio);
+    this.adoptTrack(track, "local");
+    if (this.ssrc !== undefined) this.sendTrack = track;
+
+    const gathered = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.opts.gatherTimeoutMs);
+      this.pc.onGatheringStateChange((s) => {
+        if (s === "complete") {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    this.pc.setLocalDescription();
+    if (this.pc.gatheringState() !== "complete") await gathered;
+    const local = this.pc.localDescription();
+    if (!local) throw new Error("node-datachannel produced no local description");
+    this.answerSdp = announceAddress(local.sdp, this.opts.announcedAddress);
+    this.answeredAt = Date.now();
+    this.setState("connecting");
+    return this.answerSdp;
+  }
+
+  /** Attach the profile's assembly; packets already flowing go to it from now on. */
+  attachMedia(media: SessionMedia) {
+    this.media = media;
+    this.rtpSink = (p) => media.onRtp(p);
+  }
+
+  /** WHEP listeners hear a source's packets through this. */
+  addRtpListener(fn: (packet: Buffer) => void): () => void {
+    this.rtpListeners.add(fn);
+    return () => this.rtpListeners.delete(fn);
+  }
+
+  /** Send one RTP packet on our track (no-op until the track is open or after close). */
+  send = (rtp: Uint8Array): void => {
+    const t = this.sendTrack;
+    if (!t || this.closing || !t.isOpen()) return;
+    try {
+      t.sendMessageBinary(
+        Buffer.isBuffer(rtp) ? rtp : Buffer.from(rtp.buffer, rtp.byteOffset, rtp.byteLength),
+      );
+      this.counters.packetsOut++;
+      this.counters.bytesOut += rtp.byteLength;
+      this.opts.onPacket("out");
+    } catch (e) {
+      this.log.debug({ err: (e as Error).message }, "send failed");
+    }
+  };
+
+  get sends(): boolean {
+    return this.ssrc !== undefined;
+  }
+
+  get receives(): boolean {
+    return this.offer.answerDirection !== "sendonly";
+  }
+
+  /** RFC 8840 trickle: remote candidates from a PATCH. A new ufrag means an ICE restart. */
+  addRemoteCandidates(frag: TrickleFragment): "trickle" | "restart" {
+    if (frag.iceUfrag && frag.iceUfrag !== this.offer.iceUfrag) return "restart";
+    for (const c of frag.candidates) {
+      const mid = c.mid ?? this.offer.audioMid;
+      try {
+        this.pc.addRemoteCandidate(c.candidate, mid);
+      } catch (e) {
+        throw new TrickleError(`candidate refused: ${(e as Error).message}`);
+      }
+    }
+    return "trickle";
+  }
+
+  get localUfrag(): string | undefined {
+    return this.answerSdp ? iceUfragOf(this.answerSdp) : undefined;
+  }
+
+  mediaStats(): MediaStats | undefined {
+    return this.media?.stats();
+  }
+
+  rttMs(): number | undefined {
+    try {
+      const r = this.pc.rtt();
+      return r > 0 ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Idempotent teardown: media first (flush recordings), then channels and tracks, then the peer.
+   * References are held until each onClosed fired (bounded wait), so nothing is collected under
+   * libdatachannel's feet.
+   */
+  close(reason: string): Promise<void> {
+    this.closing ??= this.doClose(reason);
+    return this.closing;
+  }
+
+  get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private async doClose(reason: string) {
+    this.closeReason = reason;
+    this.rtpSink = () => {};
+    this.rtpListeners.clear();
+    if (this.media) {
+      try {
+        this.recording = await this.media.close();
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, "media close failed");
+      }
+    }
+    const waits: Promise<void>[] = [];
+    for (const dc of this.channels) {
+      waits.push(this.closed(dc));
+      try {
+        dc.close();
+      } catch {}
+    }
+    for (const t of this.tracks) {
+      waits.push(this.closed(t));
+      try {
+        t.close();
+      } catch {}
+    }
+    try {
+      this.pc.close();
+    } catch {}
+    waits.push(this.peerClosedP);
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+    this.channels.clear();
+    this.tracks.clear();
+    this.sendTrack = undefined;
+    this.setState("closed");
+    this.log.info({ reason, ...this.counters }, "session closed");
+  }
+
+  private closed(x: Track | DataChannel): Promise<void> {
+    if ("isClosed" in x && x.isClosed()) return Promise.resolve();
+    return new Promise((r) => x.onClosed(() => r()));
+  }
+
+  private onPeerState(s: string) {
+    this.log.debug({ peer: s }, "peer state");
+    if (s === "closed") this.peerClosed();
+    if (this.closing) return;
+    if (s === "connected") {
+      this.connectedAt ??= Date.now();
+      this.disconnectedAt = undefined;
+      this.setState("connected");
+    } else if (s === "disconnected") {
+      this.disconnectedAt ??= Date.now();
+      this.setState("disconnected");
+    } else if (s === "failed") {
+      this.disconnectedAt ??= Date.now();
+      this.setState("failed");
+    } else if (s === "closed") {
+      this.setState("closed");
+    }
+  }
+
+  private setState(s: PeerState) {
+    if (this.state === s || this.state === "closed") return;
+    this.state = s;
+    this.opts.onState(s, this);
+  }
+
+  /** Rule 2: an incoming track is consumed from the moment it exists. */
+  private adoptTrack(t: Track, origin: "local" | "remote") {
+    this.tracks.add(t);
+    t.onMessage((b) => this.onTrackMessage(b));
+    t.onError((e) => this.log.warn({ err: e, origin }, "track error"));
+    t.onClosed(() => {
+      // keep the wrapper until the peer is gone; drop it then (see doClose)
+      this.log.debug({ origin }, "track closed");
+    });
+  }
+
+  private onTrackMessage(b: Buffer) {
+    if (isRtcp(b)) return;
+    this.lastRtpAt = Date.now();
+    this.counters.packetsIn++;
+    this.counters.bytesIn += b.length;
+    this.opts.onPacket("in");
+    this.rtpSink(b);
+    for (const l of this.rtpListeners) l(b);
+  }
+
+  /** Client-created datachannels are accepted and echoed. */
+  private adoptChannel(dc: DataChannel) {
+    if (this.closing) {
+      try {
+        dc.close();
+      } catch {}
+      return;
+    }
+    this.channels.add(dc);
+    const label = dc.getLabel();
+    dc.onMessage((m) => {
+      try {
+        if (typeof m === "string") dc.sendMessage(m);
+        else dc.sendMessageBinary(Buffer.isBuffer(m) ? m : Buffer.from(m as ArrayBuffer));
+      } catch (e) {
+        this.log.debug({ label, err: (e as Error).message }, "datachannel echo failed");
+      }
+    });
+    dc.onError((e) => this.log.warn({ label, err: e }, "datachannel error"));
+    dc.onClosed(() => {
+      if (!this.closing) this.channels.delete(dc);
+    });
+    this.log.debug({ label }, "datachannel opened");
+  }
+}

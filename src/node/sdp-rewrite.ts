@@ -1,0 +1,64 @@
+// SDP text edits the node makes on its own answers and reads from trickle fragments.
+
+/**
+ * 1:1 NAT (as mediasoup's announcedIp): the host candidates carry the private bind address; the
+ * public address is written in their place (and in c= lines) so the client dials the public one.
+ * Duplicate candidates (several interfaces mapped to one public address) are dropped.
+ */
+export function announceAddress(sdp: string, announced: string | undefined): string {
+  if (!announced) return sdp;
+  const eol = sdp.includes("\r\n") ? "\r\n" : "\n";
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const line of sdp.split(/\r?\n/)) {
+    // RFC 8839 §5.1: candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>
+    const c = /^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ host(.*)$/i.exec(line);
+    if (c) {
+      if (c[5]!.includes(":")) continue; // IPv6 host candidate: the announced address is IPv4
+      const key = `${c[2]} ${c[3]!.toLowerCase()} ${c[6]}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(`a=candidate:${c[1]} ${c[2]} ${c[3]} ${c[4]} ${announced} ${c[6]} typ host${c[7]}`);
+      continue;
+    }
+    if (/^c=IN IP4 /.test(line)) {
+      out.push(`c=IN IP4 ${announced}`);
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join(eol);
+}
+
+export interface TrickleFragment {
+  iceUfrag?: string;
+  icePwd?: string;
+  /** candidates with the mid of the m-line they follow (RFC 8840 §3) */
+  candidates: { candidate: string; mid?: string }[];
+  endOfCandidates: boolean;
+}
+
+/** Parse an application/trickle-ice-sdpfrag body (RFC 8840 §9, RFC 9725 §4.4.1). */
+export function parseSdpFrag(frag: string): TrickleFragment {
+  const result: TrickleFragment = { candidates: [], endOfCandidates: false };
+  let mid: string | undefined;
+  for (const raw of frag.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "") continue;
+    if (line.startsWith("a=ice-ufrag:")) result.iceUfrag = line.slice(12);
+    else if (line.startsWith("a=ice-pwd:")) result.icePwd = line.slice(10);
+    else if (line.startsWith("m=")) mid = undefined;
+    else if (line.startsWith("a=mid:")) mid = line.slice(6);
+    else if (line.startsWith("a=candidate:"))
+      result.candidates.push(
+        mid === undefined ? { candidate: line.slice(2) } : { candidate: line.slice(2), mid },
+      );
+    else if (line === "a=end-of-candidates") result.endOfCandidates = true;
+  }
+  return result;
+}
+
+/** The a=ice-ufrag of our answer (to tell a trickle from an ICE restart, RFC 9725 §4.4.1.2). */
+export function iceUfragOf(sdp: string): string | undefined {
+  return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
+}

@@ -6,6 +6,7 @@ import {
   type ControlError,
   CreateSessionRequestSchema,
   type CreateSessionResponse,
+  MAX_SDP_BYTES,
   PatchSessionRequestSchema,
   SESSION_ID_RE,
 } from "../control/contract.js";
@@ -82,7 +83,11 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   async function route(method: string, path: string, body: Buffer, res: ServerResponse) {
     if (path === "/internal/health" && method === "GET") return sendJson(res, 200, o.sessions.health());
     if (path === "/internal/sessions" && method === "POST") {
-      const req = CreateSessionRequestSchema.safeParse(parseJson(body));
+      const json = parseJson(body) as { offer?: unknown };
+      // the contract caps offers at 64 KB; say so with 413 rather than a generic schema error
+      if (typeof json?.offer === "string" && Buffer.byteLength(json.offer) > MAX_SDP_BYTES)
+        throw new HttpError(413, "sdp-too-large", `the offer is larger than ${MAX_SDP_BYTES} bytes`);
+      const req = CreateSessionRequestSchema.safeParse(json);
       if (!req.success) throw new HttpError(400, "bad-request", zodReason(req.error));
       const { answer, etag } = await o.sessions.create(req.data);
       const out: CreateSessionResponse = { sessionId: req.data.sessionId, nodeId: o.nodeId, answer, etag };

@@ -1,0 +1,176 @@
+// The control API: signatures, replays, body validation, offer refusals with a reason, trickle,
+// ICE restart refusal, capacity — while a real session keeps its media flowing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signRequest } from "../../src/control/hmac.js";
+import { ClientPeer } from "../support/client-peer.js";
+import { type Harness, newSessionId, startHarness } from "./harness.js";
+
+let h: Harness;
+let flowing: ClientPeer;
+let flowingId: string;
+
+beforeAll(async () => {
+  h = await startHarness({ RTCGW_NODE_CAPACITY: "3" });
+  // a session that must keep flowing while bad requests are refused around it
+  flowing = await ClientPeer.create();
+  const r = await h.createSession(flowing.offer);
+  expect(r.status).toBe(201);
+  flowingId = r.sessionId;
+  flowing.accept(r.json.answer);
+  await flowing.connected(5000);
+});
+afterAll(async () => {
+  await flowing?.close();
+  await h?.close();
+});
+
+async function raw(method: string, path: string, headers: Record<string, string>, body?: string) {
+  const res = await fetch(h.node.controlUrl + path, { method, headers, ...(body ? { body } : {}) });
+  return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
+}
+
+describe("authentication", () => {
+  it("refuses unsigned, badly signed, stale and replayed requests with 401", async () => {
+    const path = "/internal/health";
+    expect((await raw("GET", path, {})).status).toBe(401);
+    const good = signRequest(h.node.secret, "GET", path);
+    const bad = { ...good, "x-rtcgw-signature": "0".repeat(64) };
+    const r1 = await raw("GET", path, bad);
+    expect(r1.status).toBe(401);
+    expect(r1.json.reason).toBe("bad signature");
+    const wrongSecret = signRequest("another-secret-0123456789", "GET", path);
+    expect((await raw("GET", path, wrongSecret)).status).toBe(401);
+    const stale = signRequest(h.node.secret, "GET", path, "", Date.now() - 60_000);
+    expect((await raw("GET", path, stale)).json.reason).toMatch(/30 s/);
+    expect((await raw("GET", path, good)).status).toBe(200);
+    const replay = await raw("GET", path, good);
+    expect(replay.status).toBe(401);
+    expect(replay.json.reason).toBe("replayed request");
+  });
+
+  it("a signature over another body or path does not pass", async () => {
+    const body = JSON.stringify({
+      sessionId: newSessionId(),
+      kind: "session",
+      profile: "echo",
+      offer: "v=0",
+    });
+    const headers = signRequest(h.node.secret, "POST", "/internal/sessions", "{}");
+    expect((await raw("POST", "/internal/sessions", headers, body)).status).toBe(401);
+    const otherPath = signRequest(h.node.secret, "GET", "/internal/sessions/x");
+    expect((await raw("GET", "/internal/health", otherPath)).status).toBe(401);
+  });
+
+  it("serves /metrics unsigned", async () => {
+    const res = await fetch(`${h.node.controlUrl}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/rtcgw_sessions\{[^}]*state="connected"[^}]*\} 1/);
+    expect(text).toMatch(/rtcgw_process_cpu_seconds_total/);
+    expect(text).toMatch(/rtcgw_event_loop_delay_seconds/);
+  });
+});
+
+describe("offers refused with a reason while another session flows", () => {
+  const refusals: [string, string, number, RegExp][] = [
+    ["not SDP", "hello", 400, /v=0/],
+    ["no m-line", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", 400, /no m-line/],
+    [
+      "video only",
+      "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=rtpmap:96 VP8/90000\r\n",
+      422,
+      /only audio/,
+    ],
+  ];
+  for (const [name, offer, status, reason] of refusals) {
+    it(`${name} → ${status}`, async () => {
+      const before = flowing.stats.packetsReceived;
+      const r = await h.createSession(offer);
+      expect(r.status).toBe(status);
+      expect(r.json.reason).toMatch(reason);
+      expect(await h.registry.getSession(r.sessionId)).toBeDefined(); // the signaling's record is untouched
+      await flowing.until(() => flowing.stats.packetsReceived > before + 10, 3000, "media still flowing");
+    });
+  }
+
+  it("an audio m-line without a supported codec → 422", async () => {
+    const c = await ClientPeer.create({ dataChannel: false });
+    const offer = c.offer.replace(/opus\/48000\/2/g, "G722/8000").replace(/a=fmtp:111 .*\r?\n/, "");
+    const r = await h.createSession(offer);
+    expect(r.status).toBe(422);
+    expect(r.json.error).toBe("unsupported-offer");
+    expect(r.json.reason).toMatch(/Opus/);
+    await c.close();
+  });
+
+  it("two audio m-lines → 422; a WHEP offer that only sends → 422", async () => {
+    const c = await ClientPeer.create({ dataChannel: false });
+    const m = c.offer.slice(c.offer.indexOf("m=audio"));
+    const two = c.offer + m.replace("a=mid:0", "a=mid:1");
+    expect((await h.createSession(two)).status).toBe(422);
+    const whep = await h.createSession(c.offer.replace("a=sendrecv", "a=sendonly"), {
+      kind: "whep",
+      sourceSessionId: flowingId,
+    });
+    expect(whep.status).toBe(422);
+    await c.close();
+  });
+
+  it("an oversized offer → 413, a bad body → 400", async () => {
+    const big = await h.call("POST", "/internal/sessions", {
+      sessionId: newSessionId(),
+      kind: "session",
+      profile: "echo",
+      offer: `v=0\r\n${"a=x\r\n".repeat(20_000)}`,
+    });
+    expect(big.status).toBe(413);
+    expect(big.json.error).toBe("sdp-too-large");
+    const bad = await h.call("POST", "/internal/sessions", { sessionId: "short", kind: "nope" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toBe("bad-request");
+  });
+});
+
+describe("session routes", () => {
+  it("unknown sessions → 404; DELETE is idempotent", async () => {
+    const id = newSessionId();
+    expect((await h.call("GET", `/internal/sessions/${id}`)).status).toBe(404);
+    expect(
+      (
+        await h.call("PATCH", `/internal/sessions/${id}`, {
+          sdpfrag: "a=candidate:1 1 UDP 1 127.0.0.1 9 typ host",
+        })
+      ).status,
+    ).toBe(404);
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
+  });
+
+  it("trickled candidates → 204; an ICE restart (new ufrag) → 422", async () => {
+    const frag =
+      "a=ice-ufrag:" +
+      /a=ice-ufrag:(\S+)/.exec(flowing.offer)![1] +
+      "\r\na=mid:0\r\na=candidate:2 1 UDP 2113937151 127.0.0.1 9 typ host\r\n";
+    expect((await h.call("PATCH", `/internal/sessions/${flowingId}`, { sdpfrag: frag })).status).toBe(204);
+    const restart = await h.call("PATCH", `/internal/sessions/${flowingId}`, {
+      sdpfrag: "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n",
+    });
+    expect(restart.status).toBe(422);
+    expect(restart.json.error).toBe("ice-restart-unsupported");
+  });
+
+  it("a full node answers 503 with Retry-After", async () => {
+    const peers = [await ClientPeer.create(), await ClientPeer.create(), await ClientPeer.create()];
+    const results = [];
+    for (const p of peers) results.push(await h.createSession(p.offer));
+    expect(results.map((r) => r.status)).toEqual([201, 201, 503]);
+    const full = await h.call("POST", "/internal/sessions", {
+      sessionId: newSessionId(),
+      kind: "session",
+      profile: "echo",
+      offer: peers[2]!.offer,
+    });
+    expect(full.headers.get("retry-after")).toBe("5");
+    for (const r of results.slice(0, 2)) await h.call("DELETE", `/internal/sessions/${r.sessionId}`);
+    for (const p of peers) await p.close();
+  });
+});

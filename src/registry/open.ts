@@ -15,6 +15,8 @@ export interface OpenRegistryOptions {
   /** redis key prefix (default "rtcgw:") */
   keyPrefix?: string;
   logger?: Logger;
+  /** dynamodb only, for dev and tests: create the table if it is missing (production tables come from infra/) */
+  ensureTable?: boolean;
 }
 
 export async function openRegistry(url: RegistryUrl, opts: OpenRegistryOptions = {}): Promise<Registry> {
@@ -40,12 +42,14 @@ export async function openRegistry(url: RegistryUrl, opts: OpenRegistryOptions =
     case "dynamodb":
       if (!process.env.RTCGW_BUNDLE_REGISTRY || process.env.RTCGW_BUNDLE_REGISTRY === "dynamodb") {
         const { DynamoRegistry } = await import("./dynamodb.js");
-        return new DynamoRegistry({
+        const r = new DynamoRegistry({
           table: url.table,
           ...(url.endpoint ? { endpoint: url.endpoint } : {}),
           ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
           ...(opts.now ? { now: opts.now } : {}),
         });
+        if (opts.ensureTable) await r.ensureTable();
+        return r;
       }
       break;
   }

@@ -45,11 +45,14 @@ describe("dynamodb registry", () => {
   });
 
   it("is what openRegistry returns for dynamodb:TABLE@endpoint", async () => {
-    const r = await openRegistry({ kind: "dynamodb", table: "opened", endpoint: server.endpoint });
+    const r = await openRegistry(
+      { kind: "dynamodb", table: "opened", endpoint: server.endpoint },
+      { ensureTable: true },
+    );
     try {
       expect(r).toBeInstanceOf(DynamoRegistry);
-      await (r as DynamoRegistry).ensureTable();
-      await r.ping();
+      await r.createSession(session("s1", "n1"));
+      expect((await r.getSession("s1"))?.id).toBe("s1");
     } finally {
       await r.close();
     }

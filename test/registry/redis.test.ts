@@ -28,7 +28,7 @@ describe("redis registry", () => {
     connectAgain: async (r) => connect(prefixes.get(r as RedisRegistry)!),
     // Redis expires keys in real time: keep TTLs short but above scheduling noise.
     elapse: (ms) => new Promise((res) => setTimeout(res, ms)),
-    shortTtlMs: 400,
+    shortTtlMs: 600,
     outage: { stop: () => server.stop(), start: () => server.start() },
   });
 

@@ -3,7 +3,7 @@
 //! One module instance hosts many streams, addressed by integer handles. The host (the JS loader in
 //! pkg/) stages input in a per-stream buffer inside linear memory, calls `rs_process`, and reads the
 //! output from the stream's output buffer. Nothing allocates per call once the buffers have grown to
-//! the largest chunk seen. Filter tables are shared by all streams of the same (rates, preset).
+//! the largest chunk seen. Filter tables are built once per (rates, preset) and shared by all streams that use them.
 //!
 //! Zero dependencies; built by build.sh with `rustc --target wasm32-unknown-unknown` in two flavours,
 //! with and without `+simd128` (see kernel.rs).
@@ -49,10 +49,6 @@ impl<T: kernel::Sample> TableCache<T> {
         let t = Rc::new(design::build::<T>(i, o, p));
         self.entries.push((i, o, p, Rc::clone(&t)));
         t
-    }
-    /// forget tables no stream uses any more, so their memory is reused
-    fn prune(&mut self) {
-        self.entries.retain(|e| Rc::strong_count(&e.3) > 1);
     }
 }
 
@@ -143,8 +139,7 @@ pub extern "C" fn rs_destroy(h: u32) {
     let i = h as usize - 1;
     s.slots[i] = None;
     s.free.push(i as u32);
-    s.tables32.prune();
-    s.tables64.prune();
+    // tables stay cached: at most 36 pairs x 2 presets exist, and rebuilding an hq table costs ms
 }
 
 /// Group delay in output frames: how long after its input time an output frame is emitted.

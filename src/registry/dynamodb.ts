@@ -99,7 +99,8 @@ export class DynamoRegistry implements Registry {
         // dynalite accepts any signature; a local endpoint should not need real credentials.
         ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
         maxAttempts,
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+        // throwOnRequestTimeout: without it the SDK only warns and keeps waiting.
+        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
       });
   }
 

@@ -1,4 +1,5 @@
 // The registry contract against dynalite (a real DynamoDB implementation) in this process.
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DynamoRegistry,
@@ -130,6 +131,35 @@ describe("dynamodb registry", () => {
       expect(performance.now() - t0).toBeLessThan(1500);
     } finally {
       await r.close();
+    }
+  });
+
+  it("an endpoint that accepts connections but never answers is RegistryUnavailableError within the bound", async () => {
+    // A black hole: TCP connects, no HTTP response ever comes (a hung load balancer, a frozen host).
+    const sockets = new Set<Socket>();
+    const hole = createServer((s) => {
+      sockets.add(s);
+      s.on("error", () => {});
+    });
+    await new Promise<void>((res) => hole.listen(0, "127.0.0.1", res));
+    const port = (hole.address() as AddressInfo).port;
+    const r = new DynamoRegistry({
+      table: "x",
+      endpoint: `http://127.0.0.1:${port}`,
+      timeoutMs: 300,
+      maxAttempts: 2,
+    });
+    try {
+      const t0 = performance.now();
+      const err = await r.getSession("s1").catch((e: unknown) => e);
+      const ms = performance.now() - t0;
+      expect(err).toBeInstanceOf(RegistryUnavailableError);
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(1500);
+    } finally {
+      await r.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((res) => hole.close(res));
     }
   });
 

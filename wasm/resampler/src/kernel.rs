@@ -61,7 +61,8 @@ impl Sample for f64 {
 pub const SIMD: bool = cfg!(target_feature = "simd128");
 
 // ---------------------------------------------------------------------------------------------
-// f32: two f32x4 accumulators (8 taps per step)
+// f32: four f32x4 accumulators (16 taps per step, so four add chains hide the add latency), then
+// one 8-tap step on two of them when the length is an odd multiple of 8
 // ---------------------------------------------------------------------------------------------
 #[cfg(target_feature = "simd128")]
 #[inline(always)]
@@ -70,22 +71,24 @@ fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len()) & !7;
     let pa = a.as_ptr();
     let pb = b.as_ptr();
-    let mut acc0 = f32x4_splat(0.0);
-    let mut acc1 = f32x4_splat(0.0);
+    let mut acc = [f32x4_splat(0.0); 4];
     let mut j = 0;
-    // SAFETY: j + 8 <= n <= len of both slices; v128 loads are unaligned-safe via read_unaligned.
+    // SAFETY: every load reads [j, j + 16) or [j, j + 8) within n <= len of both slices;
+    // read_unaligned because history windows start at any sample.
     unsafe {
-        while j < n {
-            let a0 = core::ptr::read_unaligned(pa.add(j) as *const v128);
-            let b0 = core::ptr::read_unaligned(pb.add(j) as *const v128);
-            let a1 = core::ptr::read_unaligned(pa.add(j + 4) as *const v128);
-            let b1 = core::ptr::read_unaligned(pb.add(j + 4) as *const v128);
-            acc0 = f32x4_add(acc0, f32x4_mul(a0, b0));
-            acc1 = f32x4_add(acc1, f32x4_mul(a1, b1));
-            j += 8;
+        let ld = |p: *const f32, k: usize| core::ptr::read_unaligned(p.add(k) as *const v128);
+        while j + 16 <= n {
+            for (q, slot) in acc.iter_mut().enumerate() {
+                *slot = f32x4_add(*slot, f32x4_mul(ld(pa, j + 4 * q), ld(pb, j + 4 * q)));
+            }
+            j += 16;
+        }
+        if j < n {
+            acc[0] = f32x4_add(acc[0], f32x4_mul(ld(pa, j), ld(pb, j)));
+            acc[1] = f32x4_add(acc[1], f32x4_mul(ld(pa, j + 4), ld(pb, j + 4)));
         }
     }
-    let s = f32x4_add(acc0, acc1);
+    let s = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
     (f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s))
         + (f32x4_extract_lane::<2>(s) + f32x4_extract_lane::<3>(s))
 }
@@ -94,20 +97,30 @@ fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
 #[inline(always)]
 fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len()) & !7;
-    let mut acc0 = [0f32; 4];
-    let mut acc1 = [0f32; 4];
+    let mut acc = [[0f32; 4]; 4];
     let mut j = 0;
-    while j < n {
-        // SAFETY: j + 8 <= n <= len of both slices
-        unsafe {
-            for q in 0..4 {
-                acc0[q] += *a.get_unchecked(j + q) * *b.get_unchecked(j + q);
-                acc1[q] += *a.get_unchecked(j + 4 + q) * *b.get_unchecked(j + 4 + q);
+    // SAFETY: as in the SIMD kernel, every index is < n <= len of both slices
+    unsafe {
+        let mac = |acc: &mut [f32; 4], k: usize| {
+            for (l, v) in acc.iter_mut().enumerate() {
+                *v += *a.get_unchecked(k + l) * *b.get_unchecked(k + l);
             }
+        };
+        while j + 16 <= n {
+            for (q, slot) in acc.iter_mut().enumerate() {
+                mac(slot, j + 4 * q);
+            }
+            j += 16;
         }
-        j += 8;
+        if j < n {
+            mac(&mut acc[0], j);
+            mac(&mut acc[1], j + 4);
+        }
     }
-    let s = [acc0[0] + acc1[0], acc0[1] + acc1[1], acc0[2] + acc1[2], acc0[3] + acc1[3]];
+    let mut s = [0f32; 4];
+    for (l, v) in s.iter_mut().enumerate() {
+        *v = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
+    }
     (s[0] + s[1]) + (s[2] + s[3])
 }
 

@@ -5,4 +5,4 @@ export * from "./errors.js";
 export { type OpenRegistryOptions, openRegistry } from "./open.js";
 export { canTakeSession, pickLeastLoaded } from "./pick.js";
 export type * from "./types.js";
-export { LIMITS, SESSION_KINDS, SESSION_STATES } from "./validate.js";
+export { LIMITS, SESSION_KINDS, SESSION_STATES, validateId } from "./validate.js";

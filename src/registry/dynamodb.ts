@@ -100,7 +100,11 @@ export class DynamoRegistry implements Registry {
         ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
         maxAttempts,
         // throwOnRequestTimeout: without it the SDK only warns and keeps waiting.
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+        requestHandler: {
+          connectionTimeout: timeoutMs,
+          requestTimeout: timeoutMs,
+          throwOnRequestTimeout: true,
+        },
       });
   }
 

@@ -53,22 +53,20 @@ const call = fc.oneof(
   nodeId.map((id): [string, Call] => [`getNode(${id})`, (r) => r.getNode(id)]),
   fc.constant<[string, Call]>(["listNodes()", (r) => r.listNodes()]),
   fc.constant<[string, Call]>(["pickNode()", (r) => r.pickNode()]),
-  fc
-    .record({ id: sessionId, node: nodeId, state })
-    .map(({ id, node, state }): [string, Call] => [
-      `createSession(${id}, ${node}, ${state})`,
-      (r) =>
-        r.createSession({
-          id,
-          nodeId: node,
-          kind: "session",
-          profile: "echo",
-          tokenHash: HASH,
-          state,
-          etag: '"0"',
-          ttlMs: LONG,
-        }),
-    ]),
+  fc.record({ id: sessionId, node: nodeId, state }).map(({ id, node, state }): [string, Call] => [
+    `createSession(${id}, ${node}, ${state})`,
+    (r) =>
+      r.createSession({
+        id,
+        nodeId: node,
+        kind: "session",
+        profile: "echo",
+        tokenHash: HASH,
+        state,
+        etag: '"0"',
+        ttlMs: LONG,
+      }),
+  ]),
   sessionId.map((id): [string, Call] => [`getSession(${id})`, (r) => r.getSession(id)]),
   fc
     .record({

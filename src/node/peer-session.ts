@@ -235,8 +235,16 @@ export class PeerSession {
     this.log.info({ reason, ...this.counters }, "session closed");
   }
 
+  /** Track wrappers of one mid share one native track whose onClosed callback only the last
+   *  wrapper receives, so tracks are polled (isClosed) and channels wait for their onClosed. */
   private closed(x: Track | DataChannel): Promise<void> {
-    if ("isClosed" in x && x.isClosed()) return Promise.resolve();
+    if ("isClosed" in x) {
+      const t = x;
+      return new Promise((resolve) => {
+        const poll = () => (t.isClosed() ? resolve() : setTimeout(poll, 10).unref());
+        poll();
+      });
+    }
     return new Promise((r) => x.onClosed(() => r()));
   }
 

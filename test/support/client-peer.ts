@@ -29,6 +29,8 @@ export interface ClientPeerOptions {
   decode?: boolean;
   toneHz?: number;
   bindAddress?: string;
+  /** keep our host candidates in the offer (default false: see create()) */
+  offerCandidates?: boolean;
   /** ms to wait for ICE gathering before the offer is taken as is */
   gatherTimeoutMs?: number;
 }
@@ -226,9 +228,14 @@ export class ClientPeer {
   static async create(o: ClientPeerOptions = {}): Promise<ClientPeer> {
     const c = new ClientPeer(o);
     // a datachannel starts negotiation by itself; a lone track does not
-    if (!c.pc.localDescription()) c.pc.setLocalDescription();
+    if (o.dataChannel === false) c.pc.setLocalDescription();
     await c.gathered(o.gatherTimeoutMs ?? 3000);
-    c.offer = c.pc.localDescription()?.sdp ?? "";
+    const sdp = c.pc.localDescription()?.sdp ?? "";
+    // libdatachannel as the offerer closes itself if the answerer's ICE checks reach it before
+    // it has the answer (DTLS starts without the remote fingerprint). Without candidates in the
+    // offer the server can only learn our address from our own checks, sent once we have the
+    // answer (peer-reflexive, RFC 8445 §7.3.1.3). Browsers do not have this race.
+    c.offer = o.offerCandidates ? sdp : sdp.replace(/^a=candidate:.*\r?\n/gm, "");
     return c;
   }
 

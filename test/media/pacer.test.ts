@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { realClock, VirtualClock } from "../../src/media/clock.js";
+import { Pacer } from "../../src/media/send/pacer.js";
+
+describe("pacer", () => {
+  it("no drift over a virtual hour with a late, jittery event loop", () => {
+    const clock = new VirtualClock(12_345.678);
+    // every timer fires 0..7 ms late (deterministic pseudo-random)
+    let seed = 42;
+    clock.lateness = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed % 7000) / 1000;
+    };
+    const start = clock.now();
+    let ticks = 0;
+    let lastTarget = 0;
+    let lastIndex = -1;
+    let maxLag = 0;
+    const pacer = new Pacer(
+      (index, target) => {
+        expect(index).toBe(lastIndex + 1);
+        lastIndex = index;
+        ticks++;
+        lastTarget = target;
+        maxLag = Math.max(maxLag, clock.now() - target);
+      },
+      { clock },
+    );
+    pacer.start();
+    clock.advance(3_600_000 + 10); // +10: room for the last tick's timer lateness
+    // exactly one tick per 20 ms of virtual time: 180 000 (nothing lost, nothing extra)
+    expect(ticks).toBe(180_000);
+    expect(lastTarget - start).toBeCloseTo(3_600_000, 6);
+    // lateness never accumulates: each tick is at most one timer-lateness behind its target
+    expect(maxLag).toBeLessThan(7);
+    expect(pacer.stats().skipped).toBe(0);
+    pacer.stop();
+    expect(clock.pending).toBe(0);
+  });
+
+  it("a naive now+period scheduler on the same loop drifts (the test can fail)", () => {
+    const clock = new VirtualClock();
+    clock.lateness = () => 1;
+    let ticks = 0;
+    const naive = () => {
+      ticks++;
+      clock.setTimeout(naive, 20);
+    };
+    clock.setTimeout(naive, 20);
+    clock.advance(3_600_000);
+    expect(ticks).toBeLessThan(180_000 * 0.96); // 1 ms lost per tick
+  });
+
+  it("after a stall it catches up a few ticks, skips older ones and counts them", () => {
+    const clock = new VirtualClock();
+    const seen: number[] = [];
+    const pacer = new Pacer((i) => seen.push(i), { clock, maxCatchUp: 3 });
+    pacer.start();
+    clock.advance(120); // ticks 0..5
+    let stall = true;
+    clock.lateness = () => {
+      // the next wake-up comes 500 ms late, later ones on time
+      const late = stall ? 500 : 0;
+      stall = false;
+      return late;
+    };
+    clock.advance(680);
+    const st = pacer.stats();
+    expect(st.skipped).toBeGreaterThan(0);
+    expect(st.ticks + st.skipped).toBe(40); // 800 ms of targets, every one either emitted or skipped
+    expect(st.lateWakeups).toBe(1);
+    pacer.stop();
+  });
+
+  it("stop() clears its timer; start() again begins a new time line", () => {
+    const clock = new VirtualClock();
+    let n = 0;
+    const pacer = new Pacer(() => n++, { clock });
+    pacer.start();
+    clock.advance(200);
+    pacer.stop();
+    expect(clock.pending).toBe(0);
+    clock.advance(1000);
+    expect(n).toBe(10);
+    pacer.start();
+    clock.advance(200);
+    expect(n).toBe(20);
+  });
+
+  it("real time: 1 s on the real clock gives 50 ticks and little drift", async () => {
+    const targets: number[] = [];
+    const fired: number[] = [];
+    const pacer = new Pacer(
+      (_i, t) => {
+        targets.push(t);
+        fired.push(realClock.now());
+      },
+      { clock: realClock },
+    );
+    const t0 = realClock.now();
+    pacer.start();
+    await new Promise((r) => setTimeout(r, 1010));
+    pacer.stop();
+    const st = pacer.stats();
+    expect(st.ticks + st.skipped).toBeGreaterThanOrEqual(50);
+    expect(st.ticks + st.skipped).toBeLessThanOrEqual(51);
+    // the 50th target is exactly 1000 ms after start; the real wake-up is close to it (busy machine: 40 ms)
+    expect(targets[49]! - t0).toBeGreaterThanOrEqual(999.9);
+    expect(targets[49]! - t0).toBeLessThanOrEqual(1000.1);
+    expect(fired[49]! - targets[49]!).toBeLessThan(40);
+  });
+});

@@ -1,0 +1,39 @@
+// `rtcgw signaling`: the emulated functions alone (no node, no demo page) against a registry
+// shared with separately running media nodes — the local stand-in for API Gateway + Lambda.
+import { loadConfigOrExit } from "../config/index.js";
+import { FUNCTION_HANDLERS } from "../emulator/functions.js";
+import { startEmulator } from "../emulator/server.js";
+import { createLogger, setRootLogger } from "../log/index.js";
+import { openRegistry } from "../registry/index.js";
+import { makeSignalingDeps, setSignalingDeps } from "../signaling/deps.js";
+import { onShutdown } from "./shutdown.js";
+
+export async function runSignaling(opts: { host: string }): Promise<void> {
+  const config = loadConfigOrExit();
+  const problems: string[] = [];
+  if (config.RTCGW_REGISTRY.kind === "memory")
+    problems.push(
+      "RTCGW_REGISTRY: the signaling alone needs a registry shared with the media nodes: set redis://host:6379 or dynamodb:TABLE (memory only works inside `rtcgw dev`)",
+    );
+  if (!config.RTCGW_NODE_SECRET)
+    problems.push("RTCGW_NODE_SECRET: set the same secret (16+ characters) here and on every media node");
+  if (problems.length) {
+    process.stderr.write(`rtcgw: invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, base: { component: "signaling" } });
+  setRootLogger(logger);
+  const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
+  setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: config.RTCGW_NODE_SECRET! }));
+  const emulator = await startEmulator({
+    handlers: FUNCTION_HANDLERS,
+    logger,
+    port: config.PORT,
+    host: opts.host,
+  });
+  process.stdout.write(`rtcgw signaling listening on ${emulator.url} (registry: ${registry.kind})\n`);
+  onShutdown(logger, async () => {
+    await emulator.close();
+    await registry.close();
+  });
+}

@@ -1,0 +1,120 @@
+// The control API client (signaling → media node): HMAC-signed requests (src/control/hmac.ts)
+// over fetch, each bounded by a timeout so a stuck node costs a 504, never a hung function.
+import type {
+  ControlError,
+  CreateSessionRequest,
+  CreateSessionResponse,
+  NodeHealth,
+  PatchSessionResponse,
+  SessionStatus,
+} from "../control/contract.js";
+import { signRequest } from "../control/hmac.js";
+import type { NodeRecord } from "../registry/types.js";
+import { HttpError, NodeTimeoutError, NodeUnreachableError } from "./errors.js";
+
+export interface ControlClientOptions {
+  secret: string;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+}
+
+/** The node answered with an error status: its ControlError, passed on where it is a 4xx. */
+export class NodeRefusedError extends HttpError {
+  override name = "NodeRefusedError";
+  constructor(status: number, body: ControlError | undefined, retryAfter: string | null) {
+    const passOn = status >= 400 && status < 500 && status !== 401;
+    super(
+      passOn ? status : status === 503 ? 503 : 502,
+      passOn || status === 503 ? (body?.error ?? "media-node-error") : "media-node-error",
+      // a 401 from the node means our shared secret is wrong: an operator problem, not the client's
+      status === 401
+        ? "the signaling and the media node disagree on RTCGW_NODE_SECRET"
+        : (body?.reason ?? `the media node answered ${status}`),
+      status === 503 ? { "retry-after": retryAfter ?? "5" } : {},
+    );
+  }
+}
+
+export class ControlClient {
+  private readonly fetch: typeof fetch;
+  constructor(private readonly o: ControlClientOptions) {
+    this.fetch = o.fetch ?? globalThis.fetch;
+  }
+
+  createSession(node: NodeRecord, req: CreateSessionRequest): Promise<CreateSessionResponse> {
+    return this.call(node, "POST", "/internal/sessions", req) as Promise<CreateSessionResponse>;
+  }
+
+  /** undefined for a trickle (204), the restart answer for an ICE restart (200) */
+  async patchSession(
+    node: NodeRecord,
+    id: string,
+    sdpfrag: string,
+  ): Promise<PatchSessionResponse | undefined> {
+    return (await this.call(node, "PATCH", sessionPath(id), { sdpfrag })) as PatchSessionResponse | undefined;
+  }
+
+  async deleteSession(node: NodeRecord, id: string, timeoutMs = this.o.timeoutMs): Promise<void> {
+    await this.call(node, "DELETE", sessionPath(id), undefined, timeoutMs);
+  }
+
+  sessionStatus(node: NodeRecord, id: string, timeoutMs = this.o.timeoutMs): Promise<SessionStatus> {
+    return this.call(node, "GET", sessionPath(id), undefined, timeoutMs) as Promise<SessionStatus>;
+  }
+
+  health(node: NodeRecord): Promise<NodeHealth> {
+    return this.call(node, "GET", "/internal/health") as Promise<NodeHealth>;
+  }
+
+  private async call(
+    node: NodeRecord,
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = this.o.timeoutMs,
+  ): Promise<unknown> {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    const headers: Record<string, string> = signRequest(this.o.secret, method, path, text);
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const url = node.controlUrl.replace(/\/+$/, "") + path;
+    let res: Response;
+    try {
+      res = await this.fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: text } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      const name = (e as Error)?.name;
+      if (name === "TimeoutError" || name === "AbortError") throw new NodeTimeoutError(timeoutMs);
+      throw new NodeUnreachableError();
+    }
+    let raw: string;
+    try {
+      raw = await res.text();
+    } catch (e) {
+      // the timeout also bounds reading the body
+      if ((e as Error)?.name === "TimeoutError") throw new NodeTimeoutError(timeoutMs);
+      throw new NodeUnreachableError();
+    }
+    const parsed = raw ? safeJson(raw) : undefined;
+    if (!res.ok)
+      throw new NodeRefusedError(
+        res.status,
+        parsed as ControlError | undefined,
+        res.headers.get("retry-after"),
+      );
+    return parsed;
+  }
+}
+
+const sessionPath = (id: string) => `/internal/sessions/${encodeURIComponent(id)}`;
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}

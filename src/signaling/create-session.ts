@@ -1,0 +1,125 @@
+// POST /v1/whip, POST /v1/sessions, POST /v1/whep/{id}: offer in, answer out (RFC 9725 §4.2).
+// Order of work: authenticate → check the body → pick a node → record the session (state "new")
+// → ask the node for the answer → store its ETag → 201. Any failure after the record exists
+// removes it again (and, when the node may have created the peer, deletes it there too): no
+// orphan is left in the registry or on the node.
+import { sessionLogger } from "../log/index.js";
+import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";
+import { checkApiToken, checkSessionAccess } from "./auth.js";
+import { newSessionCredentials } from "./credentials.js";
+import type { SignalingDeps } from "./deps.js";
+import { SESSION_RECORD_TTL_MS } from "./deps.js";
+import { HttpError, NodeTimeoutError, NodeUnreachableError, notFound, serviceUnavailable } from "./errors.js";
+import { quoteEtag } from "./etag.js";
+import { iceServerLinks } from "./ice-servers.js";
+import { profileFor } from "./profile.js";
+import { updateSessionRecord } from "./record-update.js";
+import { basePath, bearerToken, type Event } from "./request.js";
+import { type Result, result } from "./response.js";
+import { checkOffer, sdpBody } from "./sdp-checks.js";
+
+/** how long the best-effort cleanup DELETE on a node that timed out may take */
+const CLEANUP_TIMEOUT_MS = 1_000;
+export const SESSION_TOKEN_HEADER = "rtcgw-session-token";
+export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+export async function createSession(deps: SignalingDeps, event: Event, kind: SessionKind): Promise<Result> {
+  const bearer = bearerToken(event);
+  let source: SessionRecord | undefined;
+  if (kind === "whep") {
+    // a listener hears someone's audio: that needs the source session's own credentials
+    const sourceId = event.pathParameters?.id ?? "";
+    if (!SESSION_ID_PATTERN.test(sourceId)) throw notFound("no such session");
+    source = await deps.registry.getSession(sourceId);
+    if (!source) throw notFound("no such session to listen to");
+    checkSessionAccess(source, bearer);
+  } else {
+    checkApiToken(deps.config.RTCGW_API_TOKEN, bearer);
+  }
+  const offer = sdpBody(event, "application/sdp");
+  checkOffer(offer);
+  const choice = profileFor(event, kind);
+
+  const node: NodeRecord | undefined = source
+    ? await deps.registry.getNode(source.nodeId)
+    : await deps.registry.pickNode();
+  if (!node)
+    throw source
+      ? serviceUnavailable("the media node of the source session is gone")
+      : serviceUnavailable("no media node can take a session right now");
+
+  const creds = newSessionCredentials(bearer);
+  const log = sessionLogger(deps.logger, creds.id, { kind, nodeId: node.id });
+  await deps.registry.createSession({
+    id: creds.id,
+    nodeId: node.id,
+    kind,
+    profile: choice.profile,
+    tokenHash: creds.tokenHash,
+    state: "new",
+    etag: "pending",
+    ttlMs: SESSION_RECORD_TTL_MS,
+    ...(source ? { sourceSessionId: source.id } : {}),
+  });
+
+  let answer: string;
+  let etag: string;
+  try {
+    const r = await deps.control.createSession(node, {
+      sessionId: creds.id,
+      kind,
+      offer,
+      ...choice,
+      ...(source ? { sourceSessionId: source.id } : {}),
+    });
+    answer = r.answer;
+    etag = r.etag;
+    await updateSessionRecord(deps.registry, creds.id, { etag });
+  } catch (e) {
+    await undo(deps, node, creds.id, e, log);
+    throw e;
+  }
+  log.info({ profile: choice.profile, status: 201 }, "session created");
+
+  return result(
+    201,
+    {
+      "content-type": "application/sdp",
+      location: `${basePath(event)}/v1/sessions/${creds.id}`,
+      etag: quoteEtag(etag),
+      [SESSION_TOKEN_HEADER]: creds.secret,
+      "accept-patch": "application/trickle-ice-sdpfrag",
+      ...iceServerLinks(deps.config.RTCGW_ICE_SERVERS),
+    },
+    answer,
+  );
+}
+
+/** Removes the record, and the node's peer if the node may have made one. Never throws. */
+async function undo(
+  deps: SignalingDeps,
+  node: NodeRecord,
+  id: string,
+  cause: unknown,
+  log: ReturnType<typeof sessionLogger>,
+): Promise<void> {
+  const status = cause instanceof HttpError ? cause.status : 500;
+  log.info({ status, code: cause instanceof HttpError ? cause.code : "internal" }, "session not created");
+  try {
+    await deps.registry.deleteSession(id);
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "could not remove the record of a failed session");
+  }
+  // a node that timed out (or whose answer was lost) may still build the peer: tell it to drop it
+  if (
+    cause instanceof NodeTimeoutError ||
+    cause instanceof NodeUnreachableError ||
+    !(cause instanceof HttpError)
+  ) {
+    try {
+      await deps.control.deleteSession(node, id, CLEANUP_TIMEOUT_MS);
+    } catch {
+      log.warn("best-effort cleanup DELETE on the media node failed; its watchdog frees the peer");
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// What the handlers need — config, registry, logger, control client — resolved once per cold
+// start from the environment (a function instance reuses them across invocations), or injected
+// by the dev CLI and tests so the emulated functions share one in-process memory registry.
+import { type Config, loadConfig } from "../config/index.js";
+import { createLogger, type Logger } from "../log/index.js";
+import { openRegistry } from "../registry/index.js";
+import type { Registry } from "../registry/types.js";
+import { ControlClient } from "./control-client.js";
+
+/** how long a control request may take before the client gets 504 */
+export const DEFAULT_CONTROL_TIMEOUT_MS = 5_000;
+/** session records live this long unless the owning node refreshes them */
+export const SESSION_RECORD_TTL_MS = 60_000;
+
+export interface SignalingDeps {
+  config: Config;
+  registry: Registry;
+  logger: Logger;
+  control: ControlClient;
+  now: () => number;
+}
+
+export interface SignalingDepsInput {
+  config: Config;
+  registry: Registry;
+  logger: Logger;
+  /** the control API's shared HMAC secret */
+  nodeSecret: string;
+  controlTimeoutMs?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+export function makeSignalingDeps(i: SignalingDepsInput): SignalingDeps {
+  return {
+    config: i.config,
+    registry: i.registry,
+    logger: i.logger,
+    control: new ControlClient({
+      secret: i.nodeSecret,
+      timeoutMs: i.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
+      ...(i.fetch ? { fetch: i.fetch } : {}),
+    }),
+    now: i.now ?? Date.now,
+  };
+}
+
+let current: Promise<SignalingDeps> | undefined;
+
+/** In-process use (dev CLI, tests): every handler in this process uses these. */
+export function setSignalingDeps(deps: SignalingDeps | undefined): void {
+  current = deps ? Promise.resolve(deps) : undefined;
+}
+
+export function getSignalingDeps(): Promise<SignalingDeps> {
+  current ??= fromEnvironment().catch((e) => {
+    current = undefined; // the next invocation retries (e.g. the registry was briefly down)
+    throw e;
+  });
+  return current;
+}
+
+/** A deployed function: everything from the environment, validated (ConfigError says what to fix). */
+async function fromEnvironment(): Promise<SignalingDeps> {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.LOG_LEVEL, base: { component: "signaling" } });
+  if (!config.RTCGW_NODE_SECRET)
+    throw new Error(
+      "RTCGW_NODE_SECRET must be set: the signaling signs its control requests to media nodes with it",
+    );
+  if (config.RTCGW_REGISTRY.kind === "memory")
+    throw new Error(
+      "RTCGW_REGISTRY=memory cannot be shared between function instances and media nodes: use redis://… or dynamodb:TABLE",
+    );
+  const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
+  return makeSignalingDeps({ config, registry, logger, nodeSecret: config.RTCGW_NODE_SECRET });
+}

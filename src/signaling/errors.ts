@@ -1,0 +1,54 @@
+// Typed signaling errors. Each carries the HTTP status, a machine-readable code and a sentence a
+// person can act on; response.ts turns them into results. Never put a secret into `reason`.
+
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly reason: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(reason);
+  }
+}
+
+export const badRequest = (code: string, reason: string) => new HttpError(400, code, reason);
+
+/** RFC 9110 §15.5.2: 401 carries a challenge. */
+export const unauthorized = (reason: string) =>
+  new HttpError(401, "unauthorized", reason, { "www-authenticate": 'Bearer realm="rtcgw"' });
+
+export const forbidden = (reason: string) => new HttpError(403, "forbidden", reason);
+
+export const notFound = (reason: string) => new HttpError(404, "not-found", reason);
+
+export const unsupportedMediaType = (expected: string, got: string | undefined) =>
+  new HttpError(
+    415,
+    "unsupported-media-type",
+    `the body must be ${expected}${got ? ` (got ${got.slice(0, 80)})` : " (no Content-Type)"}`,
+    { accept: expected },
+  );
+
+/** No media node can take the session now; RFC 9110 §10.2.3 Retry-After in seconds. */
+export const serviceUnavailable = (reason: string, retryAfterS = 5) =>
+  new HttpError(503, "no-media-node", reason, { "retry-after": String(retryAfterS) });
+
+/** The media node did not answer within the control timeout. */
+export class NodeTimeoutError extends HttpError {
+  override name = "NodeTimeoutError";
+  constructor(timeoutMs: number) {
+    super(504, "media-node-timeout", `the media node did not answer within ${timeoutMs} ms; try again`);
+  }
+}
+
+/** The media node could not be reached at all (connection refused, reset, DNS…). */
+export class NodeUnreachableError extends HttpError {
+  override name = "NodeUnreachableError";
+  constructor() {
+    super(502, "media-node-unreachable", "the media node could not be reached; try again", {
+      "retry-after": "5",
+    });
+  }
+}

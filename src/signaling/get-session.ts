@@ -1,0 +1,48 @@
+// GET /v1/sessions/{id}: the session's status as JSON — the registry record merged with the
+// node's live view (state, packet counters, loss, concealment, RTT, recording file names).
+import { basename } from "node:path";
+import type { SessionStatus } from "../control/contract.js";
+import type { SignalingDeps } from "./deps.js";
+import { quoteEtag } from "./etag.js";
+import type { Event } from "./request.js";
+import { json, type Result } from "./response.js";
+import { ownedSession } from "./session-resource.js";
+
+/** status reads are cheap; a slow node should not hold the caller long */
+const STATUS_TIMEOUT_MS = 2_000;
+
+export async function getSession(deps: SignalingDeps, event: Event): Promise<Result> {
+  const record = await ownedSession(deps, event);
+  const node = await deps.registry.getNode(record.nodeId);
+  let live: SessionStatus | undefined;
+  let nodeReachable = false;
+  if (node) {
+    try {
+      live = await deps.control.sessionStatus(node, record.id, STATUS_TIMEOUT_MS);
+      nodeReachable = true;
+    } catch (e) {
+      deps.logger.debug({ sessionId: record.id, err: (e as Error).message }, "no live status from the node");
+    }
+  }
+  return json(
+    200,
+    {
+      id: record.id,
+      kind: record.kind,
+      profile: record.profile,
+      state: live?.state ?? record.state,
+      nodeId: record.nodeId,
+      nodeReachable,
+      createdAt: record.createdAt,
+      ...(live?.connectedAt ? { connectedAt: live.connectedAt } : {}),
+      expiresAt: record.expiresAt,
+      ...(record.sourceSessionId ? { sourceSessionId: record.sourceSessionId } : {}),
+      ...(live ? { stats: live.stats } : {}),
+      // file names only: the node's directory layout is not the client's business
+      ...(live?.recording
+        ? { recording: { wav: basename(live.recording.wav), ogg: basename(live.recording.ogg) } }
+        : {}),
+    },
+    { etag: quoteEtag(record.etag) },
+  );
+}

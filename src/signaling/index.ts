@@ -1,0 +1,16 @@
+// The signaling library: lambda-style handlers' logic, the route table and the dependencies.
+
+export { SESSION_TOKEN_HEADER } from "./create-session.js";
+export { bearerOwnsSession, newSessionCredentials } from "./credentials.js";
+export { makeSignalingDeps, type SignalingDeps, type SignalingDepsInput, setSignalingDeps } from "./deps.js";
+export { type LambdaHandler, signalingHandler } from "./dispatch.js";
+export { HttpError } from "./errors.js";
+export {
+  HANDLER_NAMES,
+  type HandlerName,
+  matchRoute,
+  ROUTES,
+  type RouteDef,
+  type RouteMethod,
+  routeKey,
+} from "./routes.js";

@@ -1,0 +1,47 @@
+// PATCH /v1/sessions/{id}: trickle ICE and ICE restart with application/trickle-ice-sdpfrag
+// (RFC 9725 §4.3, RFC 8840). If-Match is required (428 without, 412 when stale; "*" matches any,
+// which §4.3.2 prescribes for restarts). Trickle → 204; restart → 200 + the answer fragment + a
+// new ETag when the node can restart, else the node's 422 (§4.3.2 allows it) is passed on.
+import { sessionLogger } from "../log/index.js";
+import { NodeRefusedError } from "./control-client.js";
+import type { SignalingDeps } from "./deps.js";
+import { HttpError, notFound } from "./errors.js";
+import { ifMatchMatches, quoteEtag } from "./etag.js";
+import { updateSessionRecord } from "./record-update.js";
+import { type Event, header } from "./request.js";
+import { type Result, result } from "./response.js";
+import { sdpBody } from "./sdp-checks.js";
+import { ownedSession } from "./session-resource.js";
+
+export async function patchSession(deps: SignalingDeps, event: Event): Promise<Result> {
+  const record = await ownedSession(deps, event);
+  const log = sessionLogger(deps.logger, record.id, { nodeId: record.nodeId });
+  const sdpfrag = sdpBody(event, "application/trickle-ice-sdpfrag");
+  const ifMatch = header(event, "if-match");
+  if (!ifMatch)
+    throw new HttpError(428, "if-match-required", "PATCH needs If-Match with the session's ETag (or *)");
+  if (!ifMatchMatches(ifMatch, record.etag))
+    throw new HttpError(412, "etag-mismatch", "If-Match does not match the session's current ETag", {
+      etag: quoteEtag(record.etag),
+    });
+  const node = await deps.registry.getNode(record.nodeId);
+  if (!node) throw notFound("the media node of this session is gone");
+  let restart: Awaited<ReturnType<typeof deps.control.patchSession>>;
+  try {
+    restart = await deps.control.patchSession(node, record.id, sdpfrag);
+  } catch (e) {
+    if (e instanceof NodeRefusedError && e.status === 404) await deps.registry.deleteSession(record.id);
+    throw e;
+  }
+  if (!restart) {
+    log.debug("trickle candidates forwarded");
+    return result(204);
+  }
+  await updateSessionRecord(deps.registry, record.id, { etag: restart.etag });
+  log.info("ICE restarted");
+  return result(
+    200,
+    { "content-type": "application/trickle-ice-sdpfrag", etag: quoteEtag(restart.etag) },
+    restart.sdpfrag,
+  );
+}

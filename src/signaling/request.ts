@@ -1,0 +1,49 @@
+// Reading an API Gateway payload-2.0 event: headers (already lower-cased by the gateway),
+// the body (base64-decoded when the gateway says so), query parameters and the bearer token.
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+
+export type Event = APIGatewayProxyEventV2;
+
+export function header(event: Event, name: string): string | undefined {
+  const h = event.headers ?? {};
+  const v = h[name] ?? h[name.toLowerCase()];
+  if (v !== undefined) return v;
+  // tolerate hand-built events with mixed-case names
+  const lower = name.toLowerCase();
+  for (const [k, val] of Object.entries(h)) if (k.toLowerCase() === lower) return val;
+  return undefined;
+}
+
+/** The body as bytes (the gateway base64-encodes bodies it considers binary). */
+export function bodyBytes(event: Event): Buffer {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, "base64") : Buffer.from(event.body, "utf8");
+}
+
+/** The media type of Content-Type without parameters, lower-cased (RFC 9110 §8.3.1). */
+export function mediaType(event: Event): string | undefined {
+  const ct = header(event, "content-type");
+  if (!ct) return undefined;
+  return ct.split(";")[0]!.trim().toLowerCase();
+}
+
+export function query(event: Event, name: string): string | undefined {
+  const v = event.queryStringParameters?.[name];
+  // repeated parameters arrive comma-joined; the first one wins
+  return v === undefined ? undefined : v.split(",")[0];
+}
+
+/** RFC 6750 §2.1: `Authorization: Bearer <token>` (the scheme is case-insensitive). */
+export function bearerToken(event: Event): string | undefined {
+  const auth = header(event, "authorization");
+  if (!auth) return undefined;
+  const m = /^bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i.exec(auth);
+  return m ? m[1] : undefined;
+}
+
+/** The public base path in front of the /v1 routes (a named API Gateway stage adds a prefix). */
+export function basePath(event: Event): string {
+  const raw = event.rawPath ?? "";
+  const i = raw.indexOf("/v1/");
+  return i > 0 ? raw.slice(0, i) : "";
+}

@@ -1,0 +1,73 @@
+// The route table: one piece of data shared by the local emulator (src/emulator) and the cloud
+// deployment (infra/ imports it to create API Gateway routes and integrations), so the two
+// cannot drift. `handler` names the function bundle (functions/<handler>/index.ts ->
+// dist/functions/<handler>/index.mjs) that serves the route.
+
+export const HANDLER_NAMES = ["whip", "sessions", "whep", "health", "options"] as const;
+export type HandlerName = (typeof HANDLER_NAMES)[number];
+export type RouteMethod = "GET" | "POST" | "PATCH" | "DELETE" | "OPTIONS";
+
+export interface RouteDef {
+  method: RouteMethod;
+  /** API Gateway path syntax: literal segments and {param} */
+  path: string;
+  handler: HandlerName;
+}
+
+const RESOURCES = ["/v1/whip", "/v1/sessions", "/v1/sessions/{id}", "/v1/whep/{id}", "/v1/health"] as const;
+
+export const ROUTES: readonly RouteDef[] = [
+  { method: "POST", path: "/v1/whip", handler: "whip" },
+  { method: "POST", path: "/v1/sessions", handler: "sessions" },
+  { method: "GET", path: "/v1/sessions/{id}", handler: "sessions" },
+  { method: "PATCH", path: "/v1/sessions/{id}", handler: "sessions" },
+  { method: "DELETE", path: "/v1/sessions/{id}", handler: "sessions" },
+  { method: "POST", path: "/v1/whep/{id}", handler: "whep" },
+  { method: "GET", path: "/v1/health", handler: "health" },
+  // CORS preflight on every resource (answered by our function: headers such as Accept-Post
+  // are WHIP's, not the gateway's CORS feature)
+  ...RESOURCES.map((path) => ({ method: "OPTIONS" as const, path, handler: "options" as const })),
+];
+
+/** API Gateway's route key: "METHOD /path/{param}" */
+export const routeKey = (r: Pick<RouteDef, "method" | "path">) => `${r.method} ${r.path}`;
+
+export interface RouteMatch {
+  route: RouteDef;
+  pathParameters: Record<string, string>;
+}
+
+/** The route for a request, as API Gateway matches it (exact method, one segment per {param}). */
+export function matchRoute(method: string, path: string): RouteMatch | undefined {
+  for (const route of ROUTES) {
+    if (route.method !== method.toUpperCase()) continue;
+    const params = matchPath(route.path, path);
+    if (params) return { route, pathParameters: params };
+  }
+  return undefined;
+}
+
+/** Methods with a route at this path (for Allow and preflight answers). */
+export function methodsAt(pathPattern: string): RouteMethod[] {
+  return ROUTES.filter((r) => r.path === pathPattern && r.method !== "OPTIONS").map((r) => r.method);
+}
+
+function matchPath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split("/");
+  const got = path.split("/");
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    if (w.startsWith("{") && w.endsWith("}")) {
+      if (g === "") return undefined;
+      try {
+        params[w.slice(1, -1)] = decodeURIComponent(g);
+      } catch {
+        return undefined;
+      }
+    } else if (w !== g) return undefined;
+  }
+  return params;
+}

@@ -144,7 +144,10 @@ export class MemoryRegistry implements Registry {
     if (cur.version !== expectedVersion)
       throw new ConflictError(`session ${id} is at version ${cur.version}, not ${expectedVersion}`);
     const { ttlMs, ...fields } = patch;
-    const rec: SessionRecord = { ...cur, ...fields, version: cur.version + 1 };
+    const rec: SessionRecord = { ...cur, version: cur.version + 1 };
+    // A key present with value undefined means "unchanged", as in the other stores.
+    for (const [k, v] of Object.entries(fields))
+      if (v !== undefined) (rec as unknown as Record<string, unknown>)[k] = v;
     if (ttlMs !== undefined) rec.expiresAt = this.now() + ttlMs;
     if (rec.nodeId !== cur.nodeId) {
       this.byNode.get(cur.nodeId)?.delete(id);

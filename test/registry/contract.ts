@@ -283,8 +283,11 @@ export function registryContract(h: StoreHarness): void {
       await expect(r.updateSession("s1", 1, { state: "closed" })).rejects.toBeInstanceOf(ConflictError);
       await expect(r.updateSession("s1", 3, { state: "closed" })).rejects.toBeInstanceOf(ConflictError);
       expect(await r.getSession("s1")).toEqual(u);
-      const noop = await r.updateSession("s1", 2, {});
-      expect(noop.version).toBe(3);
+      // a key present but undefined leaves the field as it is
+      const partial = await r.updateSession("s1", 2, { state: undefined, etag: '"v3"' });
+      expect(partial).toEqual({ ...u, etag: '"v3"', version: 3 });
+      const noop = await r.updateSession("s1", 3, {});
+      expect(noop.version).toBe(4);
       expect(noop.expiresAt).toBe(s.expiresAt);
     });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { RegistryError } from "../../src/registry/errors.js";
 import { MemoryRegistry } from "../../src/registry/memory.js";
 import { openRegistry } from "../../src/registry/open.js";
 import { registryContract, session } from "./contract.js";
@@ -18,6 +19,23 @@ describe("memory registry", () => {
     const r = await openRegistry({ kind: "memory" });
     expect(r).toBeInstanceOf(MemoryRegistry);
     expect(r.kind).toBe("memory");
+  });
+
+  it("a bundle built for one store refuses another with a clear RegistryError", async () => {
+    // Unbundled, the build-time constant is read from the environment, so this runs the same branch.
+    const before = process.env.RTCGW_BUNDLE_REGISTRY;
+    process.env.RTCGW_BUNDLE_REGISTRY = "memory";
+    try {
+      const p = openRegistry({ kind: "redis", url: "redis://127.0.0.1:1" });
+      await expect(p).rejects.toBeInstanceOf(RegistryError);
+      await expect(p).rejects.toThrow(
+        /built with only the memory store: rebuild it with RTCGW_BUNDLE_REGISTRY=redis/,
+      );
+      expect(await openRegistry({ kind: "memory" })).toBeInstanceOf(MemoryRegistry);
+    } finally {
+      if (before === undefined) delete process.env.RTCGW_BUNDLE_REGISTRY;
+      else process.env.RTCGW_BUNDLE_REGISTRY = before;
+    }
   });
 
   it("purges expired records without timers (lazily, and by a sweep every N writes)", async () => {

@@ -16,6 +16,8 @@ export const RATES = Object.freeze([8000, 16000, 24000, 32000, 44100, 48000]);
 const ERRORS = { [-1]: "ERR_RATE", [-2]: "ERR_CHANNELS", [-3]: "ERR_PRESET", [-4]: "ERR_HANDLE" };
 const F32 = 0;
 const I16 = 1;
+/** input frames staged per call into the module */
+const SLICE = 16384;
 
 /** true when this engine runs WebAssembly SIMD128 */
 export function simdSupported() {
@@ -133,32 +135,49 @@ export class RawResampler {
     }
     return input.length / this.#inCh;
   }
+  #out(kind, len) {
+    if (kind === F32) {
+      if (this.#outF32.length < len) this.#outF32 = new Float32Array(Math.max(len, 2 * this.#outF32.length));
+      return this.#outF32;
+    }
+    if (this.#outI16.length < len) this.#outI16 = new Int16Array(Math.max(len, 2 * this.#outI16.length));
+    return this.#outI16;
+  }
+  // Large inputs go through in slices, so a stream's staging memory inside the module stays bounded
+  // (about SLICE frames) whatever the caller hands over in one call.
   #run(input, inKind, outKind) {
     const h = this.#handle();
     const ex = this.#m.exports;
     const frames = this.#frames(input);
-    const p = ex.rs_input(h, frames);
-    const v = this.#m.views();
-    if (inKind === F32) v.f32.set(input, p >>> 2);
-    else v.i16.set(input, p >>> 1);
-    const n = ex.rs_process(h, frames, inKind, outKind);
-    return this.#collect(n, outKind);
-  }
-  #collect(n, outKind) {
-    const ex = this.#m.exports;
-    const o = ex.rs_output(this.#h);
-    const v = this.#m.views();
-    const len = n * this.#outCh;
-    if (outKind === F32) {
-      if (this.#outF32.length < len) this.#outF32 = new Float32Array(len * 2);
-      const out = this.#outF32.subarray(0, len);
-      out.set(v.f32.subarray(o >>> 2, (o >>> 2) + len));
-      return out;
+    const ch = this.#inCh;
+    const och = this.#outCh;
+    // outputs of `frames` inputs never exceed ceil(frames * out / in) + 1 frames (rational phase)
+    const out = this.#out(outKind, (Math.ceil((frames * this.outRate) / this.inRate) + 2) * och);
+    let written = 0;
+    for (let off = 0; off < frames; off += SLICE) {
+      const n = Math.min(SLICE, frames - off);
+      const p = ex.rs_input(h, n);
+      const v = this.#m.views();
+      const part = input.subarray(off * ch, (off + n) * ch);
+      if (inKind === F32) v.f32.set(part, p >>> 2);
+      else v.i16.set(part, p >>> 1);
+      const k = ex.rs_process(h, n, inKind, outKind) * och;
+      written += this.#copyOut(out, written, k, outKind);
     }
-    if (this.#outI16.length < len) this.#outI16 = new Int16Array(len * 2);
-    const out = this.#outI16.subarray(0, len);
-    out.set(v.i16.subarray(o >>> 1, (o >>> 1) + len));
-    return out;
+    return out.subarray(0, written);
+  }
+  #copyOut(out, at, len, kind) {
+    const o = this.#m.exports.rs_output(this.#h);
+    const v = this.#m.views();
+    if (kind === F32) out.set(v.f32.subarray(o >>> 2, (o >>> 2) + len), at);
+    else out.set(v.i16.subarray(o >>> 1, (o >>> 1) + len), at);
+    return len;
+  }
+  #flush(kind) {
+    const k = this.#m.exports.rs_flush(this.#handle(), kind) * this.#outCh;
+    const out = this.#out(kind, k);
+    this.#copyOut(out, 0, k, kind);
+    return out.subarray(0, k);
   }
   /** @param {Float32Array} input interleaved */
   processF32(input) {
@@ -178,10 +197,10 @@ export class RawResampler {
   }
   /** end of input: the remaining output; the stream then starts over */
   flushF32() {
-    return this.#collect(this.#m.exports.rs_flush(this.#handle(), F32), F32);
+    return this.#flush(F32);
   }
   flushI16() {
-    return this.#collect(this.#m.exports.rs_flush(this.#handle(), I16), I16);
+    return this.#flush(I16);
   }
   reset() {
     this.#m.exports.rs_reset(this.#handle());
@@ -209,7 +228,8 @@ export async function load(options = {}) {
 
 /** Synchronous variant of load() for callers that already hold the bytes or a compiled module. */
 export function initSync(options) {
-  const mod = options.module instanceof WebAssembly.Module ? options.module : new WebAssembly.Module(options.module);
+  const mod =
+    options.module instanceof WebAssembly.Module ? options.module : new WebAssembly.Module(options.module);
   return new ResamplerModule(new WebAssembly.Instance(mod, {}));
 }
 

@@ -1,0 +1,59 @@
+// One media node as a process of its own: open the registry, start the node, and on SIGTERM (or
+// SIGINT) drain — stop taking sessions (503), let them finish within RTCGW_DRAIN_TIMEOUT, close
+// the rest, deregister — then exit 0.
+import type { Config } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import { openRegistry } from "../registry/open.js";
+import { type MediaNode, startMediaNode } from "./index.js";
+
+export interface NodeProcessOptions {
+  nodeId?: string;
+  controlPort?: number;
+  udpPort?: number;
+  /** exit the process after draining (default true) */
+  exit?: boolean;
+}
+
+export async function runMediaNodeProcess(
+  config: Config,
+  logger: Logger,
+  opts: NodeProcessOptions = {},
+): Promise<MediaNode> {
+  const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
+  if (config.RTCGW_REGISTRY.kind === "memory")
+    logger.warn(
+      "RTCGW_REGISTRY=memory: the registry lives in this process only; signaling elsewhere cannot see this node",
+    );
+  const node = await startMediaNode({
+    config,
+    registry,
+    logger,
+    ...(opts.nodeId ? { nodeId: opts.nodeId } : {}),
+    ...(opts.controlPort !== undefined ? { controlPort: opts.controlPort } : {}),
+    ...(opts.udpPort !== undefined ? { udpPort: opts.udpPort } : {}),
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info(
+      { signal, sessions: node.sessions(), graceS: config.RTCGW_DRAIN_TIMEOUT },
+      "draining before exit",
+    );
+    try {
+      await node.drain(config.RTCGW_DRAIN_TIMEOUT * 1000);
+      await node.close();
+      await registry.close();
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, "error while draining");
+    }
+    logger.info("exiting");
+    if (opts.exit ?? true) {
+      logger.flush?.();
+      setTimeout(() => process.exit(0), 50);
+    }
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+  return node;
+}

@@ -77,7 +77,10 @@ describe("SIGTERM", () => {
     const { child, exit } = spawnNode("src/node/worker.ts", { NODE_PORT: String(port) });
     let nodes: NodeRecord[] = [];
     await waitFor(
-      async () => (nodes = await registry.listNodes()).some((n) => n.controlUrl.endsWith(`:${port}`)),
+      async () => {
+        nodes = await registry.listNodes();
+        return nodes.some((n) => n.controlUrl.endsWith(`:${port}`));
+      },
       15_000,
       "the node to register",
     );
@@ -133,7 +136,10 @@ describe("SIGTERM", () => {
     const ours = (n: NodeRecord) =>
       n.controlUrl.endsWith(`:${port}`) || n.controlUrl.endsWith(`:${port + 1}`);
     await waitFor(
-      async () => (mine = (await registry.listNodes()).filter(ours)).length === 2,
+      async () => {
+        mine = (await registry.listNodes()).filter(ours);
+        return mine.length === 2;
+      },
       20_000,
       "2 workers to register",
     );

@@ -1,0 +1,124 @@
+// When no node can take a session (503 + Retry-After), when the node does not answer in time
+// (504, and no orphan: the record is removed and the node is told to drop the session), when a
+// node refuses (its 503 passes on with Retry-After) and when the shared secret is wrong (502).
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryRegistry } from "../../src/registry/memory.js";
+import { ClientPeer } from "../support/client-peer.js";
+import { type FnHarness, invoke, sdpHeaders, startFnHarness } from "./harness.js";
+
+let h: FnHarness;
+let offer: string;
+const peers: ClientPeer[] = [];
+
+beforeAll(async () => {
+  h = await startFnHarness();
+  const c = await ClientPeer.create();
+  peers.push(c);
+  offer = c.offer;
+});
+afterAll(async () => {
+  for (const p of peers) await p.close();
+  await h?.close();
+});
+
+/** A control endpoint that behaves badly on POST; it records every request it gets. */
+async function fakeNode(
+  onPost: "hang" | "busy",
+): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    req.resume();
+    if (req.method === "POST" && onPost === "hang") return; // never answers
+    if (req.method === "POST") {
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "7" });
+      res.end(JSON.stringify({ error: "draining", reason: "this media node is draining; try another node" }));
+      return;
+    }
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe("no media node", () => {
+  it("503 + Retry-After when the registry has no live node", async () => {
+    const empty = new MemoryRegistry();
+    h.reconfigure({ registry: empty });
+    try {
+      const r = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body: offer });
+      expect(r.status).toBe(503);
+      expect(Number(r.headers["retry-after"])).toBeGreaterThan(0);
+      expect(r.json().reason).toMatch(/no media node/);
+    } finally {
+      h.reconfigure({});
+    }
+  });
+
+  it("a node that refuses with 503 (draining) is passed on with its Retry-After, record removed", async () => {
+    const reg = new MemoryRegistry();
+    const busy = await fakeNode("busy");
+    await reg.registerNode({ id: "busy-node", controlUrl: busy.url, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    try {
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: offer });
+      expect(r.status).toBe(503);
+      expect(r.headers["retry-after"]).toBe("7");
+      expect(await reg.listSessionsByNode("busy-node")).toHaveLength(0);
+    } finally {
+      h.reconfigure({});
+      await busy.close();
+    }
+  });
+});
+
+describe("a node that does not answer in time", () => {
+  it("504 within the control timeout; no orphan record; the node is told to drop the session", async () => {
+    const reg = new MemoryRegistry();
+    const stuck = await fakeNode("hang");
+    await reg.registerNode({ id: "stuck-node", controlUrl: stuck.url, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg, controlTimeoutMs: 300 });
+    try {
+      const t0 = performance.now();
+      const r = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body: offer });
+      const took = performance.now() - t0;
+      expect(r.status).toBe(504);
+      expect(r.json().error).toBe("media-node-timeout");
+      expect(took).toBeLessThan(3_000);
+      expect(await reg.listSessionsByNode("stuck-node")).toHaveLength(0);
+      const post = stuck.seen.find((s) => s.startsWith("POST /internal/sessions"));
+      expect(post).toBeDefined();
+      const del = stuck.seen.find((s) => s.startsWith("DELETE /internal/sessions/"));
+      expect(del).toBeDefined();
+    } finally {
+      h.reconfigure({});
+      await stuck.close();
+    }
+  });
+});
+
+describe("misconfiguration", () => {
+  it("a wrong shared secret is the operator's problem: 502, no detail of the secret, no record left", async () => {
+    h.reconfigure({ nodeSecret: "a-different-secret-0123456789" });
+    try {
+      const before = (await h.registry.listSessionsByNode(h.node.id)).length;
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: offer });
+      expect(r.status).toBe(502);
+      expect(r.json().reason).toMatch(/RTCGW_NODE_SECRET/);
+      expect(r.body).not.toContain("a-different-secret");
+      expect((await h.registry.listSessionsByNode(h.node.id)).length).toBe(before);
+    } finally {
+      h.reconfigure({});
+    }
+  });
+});

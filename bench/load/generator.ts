@@ -1,0 +1,178 @@
+// The load generator (its own process): N node-datachannel client peers, each sending the same
+// pre-encoded Opus tone at 50 packets/s (encoded once, replayed: the generator stays cheap beside
+// the node on the same cores), sessions created through the signed control API.
+// Timeline, reported as JSON lines on stdout: CONNECTED → WINDOW_START → WINDOW_END → RESULT.
+//
+//   tsx bench/load/generator.ts '{"controlUrls":["http://127.0.0.1:9090"],"secret":"…","n":100,"profile":"echo","durationS":10}'
+import { randomBytes } from "node:crypto";
+import { signRequest } from "../../src/control/hmac.js";
+import { ClientPeer } from "../../test/support/client-peer.js";
+
+interface Args {
+  /** one or more nodes (supervisor workers): sessions are spread round-robin */
+  controlUrls: string[];
+  secret: string;
+  n: number;
+  profile: "echo" | "record" | "blackhole";
+  durationS: number;
+  /** sessions set up concurrently */
+  concurrency?: number;
+}
+
+interface ServerStats {
+  packetsIn: number;
+  packetsOut: number;
+  late: number;
+  lost: number;
+  concealedMs: number;
+}
+
+const args = JSON.parse(process.argv[2]!) as Args;
+const emit = (type: string, data: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ type, ...data })}\n`);
+
+const nodeOf = new Map<string, string>();
+let rr = 0;
+async function control(method: string, path: string, body?: unknown, sessionId?: string) {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  const id = sessionId ?? path.split("/")[3];
+  let base = id ? nodeOf.get(id) : undefined;
+  if (!base) {
+    base = args.controlUrls[rr++ % args.controlUrls.length]!;
+    if (id) nodeOf.set(id, base);
+  }
+  const res = await fetch(base + path, {
+    method,
+    headers: {
+      ...signRequest(args.secret, method, path, text),
+      ...(text ? { "content-type": "application/json" } : {}),
+    },
+    ...(text ? { body: text } : {}),
+  });
+  const t = await res.text();
+  return { status: res.status, json: t ? JSON.parse(t) : undefined };
+}
+
+interface Session {
+  id: string;
+  peer: ClientPeer;
+  connected: boolean;
+}
+
+async function open(): Promise<Session | undefined> {
+  const kind = args.profile === "echo" ? "session" : "whip";
+  const peer = await ClientPeer.create({
+    direction: kind === "session" ? "sendrecv" : "sendonly",
+    decode: false,
+    dataChannel: false,
+  });
+  const id = randomBytes(16).toString("base64url");
+  const r = await control(
+    "POST",
+    "/internal/sessions",
+    { sessionId: id, kind, profile: args.profile, offer: peer.offer },
+    id,
+  );
+  if (r.status !== 201) {
+    await peer.close();
+    return undefined;
+  }
+  peer.accept(r.json.answer);
+  try {
+    await peer.connected(20_000);
+    return { id, peer, connected: true };
+  } catch {
+    await peer.close();
+    await control("DELETE", `/internal/sessions/${id}`);
+    return undefined;
+  }
+}
+
+async function serverStats(sessions: Session[]): Promise<ServerStats> {
+  const sum: ServerStats = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, concealedMs: 0 };
+  for (const s of sessions) {
+    const r = await control("GET", `/internal/sessions/${s.id}`);
+    if (r.status !== 200) continue;
+    const st = r.json.stats;
+    sum.packetsIn += st.packetsIn;
+    sum.packetsOut += st.packetsOut;
+    sum.late += st.late;
+    sum.lost += st.lost;
+    sum.concealedMs += st.concealedMs;
+  }
+  return sum;
+}
+
+function clientStats(sessions: Session[]) {
+  let sent = 0;
+  let received = 0;
+  for (const s of sessions) {
+    sent += s.peer.stats.packetsSent;
+    received += s.peer.stats.packetsReceived;
+  }
+  return { sent, received };
+}
+
+async function main() {
+  const t0 = Date.now();
+  const sessions: Session[] = [];
+  const concurrency = args.concurrency ?? 20;
+  let failed = 0;
+  for (let i = 0; i < args.n; i += concurrency) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(concurrency, args.n - i) }, () => open().catch(() => undefined)),
+    );
+    for (const s of batch) {
+      if (s) sessions.push(s);
+      else failed++;
+    }
+  }
+  emit("CONNECTED", { sessions: sessions.length, failed, setupMs: Date.now() - t0 });
+  // let every sender settle into its 20 ms rhythm
+  await new Promise((r) => setTimeout(r, 2000));
+
+  const c0 = clientStats(sessions);
+  const s0 = await serverStats(sessions);
+  emit("WINDOW_START");
+  await new Promise((r) => setTimeout(r, args.durationS * 1000));
+  emit("WINDOW_END");
+  const c1 = clientStats(sessions);
+  const s1 = await serverStats(sessions);
+
+  // end the sessions: recordings are finalised on DELETE
+  const sentPerSession: Record<string, number> = {};
+  for (const s of sessions) s.peer.stopSending();
+  await new Promise((r) => setTimeout(r, 300)); // in-flight packets land
+  for (const s of sessions) {
+    sentPerSession[s.id] = s.peer.stats.packetsSent;
+    await control("DELETE", `/internal/sessions/${s.id}`);
+  }
+  for (const s of sessions) await s.peer.close();
+
+  const sentIn = c1.sent - c0.sent;
+  const gotIn = s1.packetsIn - s0.packetsIn;
+  const sentOut = s1.packetsOut - s0.packetsOut;
+  const gotOut = c1.received - c0.received;
+  emit("RESULT", {
+    sessions: sessions.length,
+    failed,
+    clientSent: sentIn,
+    serverReceived: gotIn,
+    lossIn: sentIn > 0 ? Math.max(0, 1 - gotIn / sentIn) : 0,
+    serverSent: sentOut,
+    clientReceived: gotOut,
+    lossOut: sentOut > 0 ? Math.max(0, 1 - gotOut / sentOut) : 0,
+    late: s1.late - s0.late,
+    lost: s1.lost - s0.lost,
+    concealedMs: s1.concealedMs - s0.concealedMs,
+    sentPerSession,
+  });
+}
+
+main().then(
+  () => setTimeout(() => process.exit(0), 100),
+  (e) => {
+    emit("ERROR", { message: (e as Error).message });
+    process.exit(1);
+  },
+);

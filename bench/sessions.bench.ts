@@ -1,0 +1,273 @@
+// npm run bench:sessions — concurrent sessions a media node holds, per profile.
+// The node runs in its own process (or the supervisor with --workers N), the load generator in
+// another (bench/load/generator.ts). For each N: node CPU (total and per session, from
+// /proc/<pid>/stat over the measurement window), loss both ways, event-loop p99 (the node's
+// /metrics), late frames, recorded-audio completeness (WAV length ÷ audio sent), and the largest
+// N held with < 0.5 % loss and event-loop p99 < 50 ms — printed beside the issue's targets and
+// anchors.
+//
+//   npm run bench:sessions -- --profiles record,echo --n 50,100,200,400 --duration 10 [--workers 1]
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { freeUdpPort } from "../src/node/udp-port.js";
+
+const { values: flags } = parseArgs({
+  options: {
+    profiles: { type: "string", default: "record,echo" },
+    n: { type: "string", default: "50,100,200,400" },
+    duration: { type: "string", default: "10" },
+    workers: { type: "string", default: "1" },
+    "stop-on-fail": { type: "boolean", default: true },
+  },
+});
+const PROFILES = flags.profiles!.split(",") as ("record" | "echo" | "blackhole")[];
+const NS = flags.n!.split(",").map(Number);
+const DURATION_S = Number(flags.duration);
+const WORKERS = Number(flags.workers);
+const SECRET = "bench-secret-0123456789abcdef";
+const CLK_TCK = 100; // Linux USER_HZ
+
+const TARGETS: Record<string, { n: number; perSession: number } | undefined> = {
+  record: { n: 300, perSession: 0.35 },
+  echo: { n: 150, perSession: 1.0 },
+};
+const ANCHORS = [
+  "aiortc 1.4.0: 4.8 % of a core per session, ~20 sessions (30 % audio lost at 50)",
+  "werift: 1.4 % per session, ~50 sessions",
+  "naive single-process node-datachannel: 1.0 % per session, ~100 sessions",
+];
+
+interface Row {
+  profile: string;
+  n: number;
+  connected: number;
+  cpuPct: number;
+  perSessionPct: number;
+  lossIn: number;
+  lossOut: number;
+  loopP99Ms: number;
+  late: number;
+  completeness: number | undefined;
+  held: boolean;
+}
+
+function cpuTicks(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function freeTcpPort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function loopP99(urls: string[]): Promise<number> {
+  let worst = 0;
+  for (const u of urls) {
+    try {
+      const text = await (await fetch(`${u}/metrics`)).text();
+      const m = /rtcgw_event_loop_delay_seconds\{[^}]*quantile="0\.99"[^}]*\} ([\d.e+-]+)/.exec(text);
+      if (m) worst = Math.max(worst, Number(m[1]) * 1000);
+    } catch {}
+  }
+  return worst;
+}
+
+async function waitReady(urls: string[]) {
+  const deadline = Date.now() + 20_000;
+  for (const u of urls) {
+    while (true) {
+      try {
+        if ((await fetch(`${u}/metrics`)).ok) break;
+      } catch {}
+      if (Date.now() > deadline) throw new Error(`node ${u} did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function wavSeconds(dir: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (f.endsWith(".wav")) {
+        const h = readFileSync(p).subarray(0, 44);
+        const rate = h.readUInt32LE(24);
+        const channels = h.readUInt16LE(22);
+        total += (st.size - 44) / (rate * channels * 2);
+      }
+    }
+  };
+  walk(dir);
+  return total;
+}
+
+async function runOne(profile: Row["profile"], n: number): Promise<Row> {
+  const recordings = mkdtempSync(join(tmpdir(), "rtcgw-bench-rec-"));
+  const nodePort = await freeTcpPort();
+  const udp = await freeUdpPort("127.0.0.1");
+  const urls = Array.from({ length: WORKERS }, (_, i) => `http://127.0.0.1:${nodePort + i}`);
+  const node: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", WORKERS > 1 ? "src/node/main.ts" : "src/node/worker.ts"],
+    {
+      env: {
+        ...process.env,
+        RTCGW_REGISTRY: "memory",
+        RTCGW_NODE_SECRET: SECRET,
+        NODE_PORT: String(nodePort),
+        MEDIA_UDP_PORT: String(udp),
+        RTCGW_WORKERS: String(WORKERS),
+        RTCGW_NODE_CAPACITY: "5000",
+        RTCGW_CONNECT_TIMEOUT: "30",
+        RTCGW_MEDIA_TIMEOUT: "30",
+        RTCGW_DRAIN_TIMEOUT: "1",
+        RECORDINGS_DIR: recordings,
+        LOG_LEVEL: "error",
+      },
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
+  const nodeExit = new Promise((r) => node.once("exit", r));
+  await waitReady(urls);
+  const pids = WORKERS > 1 ? childPids(node.pid!) : [node.pid!];
+
+  const gen = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "bench/load/generator.ts",
+      JSON.stringify({ controlUrls: urls, secret: SECRET, n, profile, durationS: DURATION_S }),
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let cpu0 = 0;
+  let t0 = 0;
+  let cpuPct = 0;
+  let p99 = 0;
+  let result: Record<string, any> = {};
+  let connected = 0;
+  for await (const line of createInterface({ input: gen.stdout! })) {
+    let msg: Record<string, any>;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (msg.type === "CONNECTED") {
+      connected = msg.sessions;
+      process.stderr.write(
+        `  ${profile} N=${n}: ${msg.sessions} connected (${msg.failed} failed) in ${msg.setupMs} ms\n`,
+      );
+    } else if (msg.type === "WINDOW_START") {
+      await loopP99(urls); // a scrape resets the node's event-loop histogram
+      cpu0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
+      t0 = performance.now();
+    } else if (msg.type === "WINDOW_END") {
+      const cpu1 = pids.reduce((a, p) => a + cpuTicks(p), 0);
+      cpuPct = ((cpu1 - cpu0) / CLK_TCK / ((performance.now() - t0) / 1000)) * 100;
+      p99 = await loopP99(urls);
+    } else if (msg.type === "RESULT") result = msg;
+    else if (msg.type === "ERROR") process.stderr.write(`  generator error: ${msg.message}\n`);
+  }
+  let completeness: number | undefined;
+  if (profile === "record" && result.sentPerSession) {
+    await new Promise((r) => setTimeout(r, 500)); // files are finalised on DELETE
+    const sentS =
+      Object.values(result.sentPerSession as Record<string, number>).reduce((a, b) => a + b, 0) * 0.02;
+    completeness = sentS > 0 ? wavSeconds(recordings) / sentS : 0;
+  }
+  node.kill("SIGTERM");
+  await nodeExit;
+  rmSync(recordings, { recursive: true, force: true });
+  const lossIn = Number(result.lossIn ?? 1);
+  const lossOut = Number(result.lossOut ?? 0);
+  const perSessionPct = connected > 0 ? cpuPct / connected : 0;
+  return {
+    profile,
+    n,
+    connected,
+    cpuPct,
+    perSessionPct,
+    lossIn,
+    lossOut,
+    loopP99Ms: p99,
+    late: Number(result.late ?? 0),
+    completeness,
+    held: connected === n && lossIn < 0.005 && lossOut < 0.005 && p99 < 50,
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+async function main() {
+  console.log(
+    `rtcgw bench:sessions — ${WORKERS} node process(es), ${DURATION_S} s window, N = ${NS.join(", ")}, profiles ${PROFILES.join(", ")}`,
+  );
+  const rows: Row[] = [];
+  for (const profile of PROFILES) {
+    for (const n of NS) {
+      const row = await runOne(profile, n);
+      rows.push(row);
+      console.log(
+        `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}  ${row.held ? "held" : "NOT held"}`,
+      );
+      if (!row.held && flags["stop-on-fail"]) break;
+    }
+  }
+  console.log(
+    "\n| profile | N | connected | node CPU (% of a core) | per session | loss in | loss out | loop p99 | late frames | recorded | held |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of rows)
+    console.log(
+      `| ${r.profile} | ${r.n} | ${r.connected} | ${r.cpuPct.toFixed(1)} | ${r.perSessionPct.toFixed(3)} % | ${pct(r.lossIn)} | ${pct(r.lossOut)} | ${r.loopP99Ms.toFixed(1)} ms | ${r.late} | ${r.completeness !== undefined ? pct(r.completeness) : "–"} | ${r.held ? "yes" : "no"} |`,
+    );
+  console.log("");
+  for (const profile of PROFILES) {
+    const held = rows.filter((r) => r.profile === profile && r.held);
+    const best = held.at(-1);
+    const t = TARGETS[profile];
+    console.log(
+      `${profile}: largest N held ${best ? best.n : "none"}${best ? ` at ${best.perSessionPct.toFixed(3)} % of a core per session` : ""}${t ? `   (target ≥ ${t.n} at ≤ ${t.perSession} %)` : ""}`,
+    );
+  }
+  console.log("anchors (issue 6, same machine and load generator):");
+  for (const a of ANCHORS) console.log(`  ${a}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

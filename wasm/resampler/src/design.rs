@@ -153,3 +153,47 @@ pub fn build<T: Sample>(in_rate: u32, out_rate: u32, preset: Preset) -> Table<T>
     }
     Table { coef, l, m, taps, delay, centre }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs() -> impl Iterator<Item = (u32, u32)> {
+        RATES.iter().flat_map(|&i| RATES.iter().map(move |&o| (i, o)))
+    }
+
+    #[test]
+    fn every_phase_has_unit_dc_gain() {
+        for (i, o) in pairs() {
+            for preset in [Preset::Voice, Preset::Hq] {
+                let t = build::<f64>(i, o, preset);
+                for p in 0..t.l {
+                    let s: f64 = t.coef[p * t.taps..(p + 1) * t.taps].iter().sum();
+                    assert!((s - 1.0).abs() < 1e-5, "{i}->{o} {preset:?} phase {p}: dc gain {s}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn prototype_is_symmetric_about_the_integer_delay() {
+        for (i, o) in [(48000, 16000), (16000, 48000), (44100, 48000), (8000, 44100)] {
+            let t = build::<f64>(i, o, Preset::Voice);
+            assert_eq!(t.centre, t.m * t.delay);
+            // tap at high-rate index j lives in phase j % l, column taps-1-j/l
+            let tap = |j: usize| t.coef[(j % t.l) * t.taps + t.taps - 1 - j / t.l];
+            for j in 0..t.centre {
+                assert_eq!(tap(j), tap(2 * t.centre - j), "{i}->{o} tap {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn taps_are_padded_to_a_multiple_of_8() {
+        for (i, o) in pairs() {
+            let t = build::<f32>(i, o, Preset::Voice);
+            assert_eq!(t.taps % 8, 0);
+            assert_eq!(t.coef.len(), t.l * t.taps);
+        }
+    }
+}

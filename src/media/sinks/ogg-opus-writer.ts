@@ -1,0 +1,235 @@
+// The original Opus packets in an Ogg Opus file (RFC 7845), no transcoding.
+//
+// - Page 0: OpusHead alone, BOS (§5.1). Page 1: OpusTags (§5.2). Then audio pages.
+// - Granule position of an audio page = 48 kHz samples of every packet completed so far, counted
+//   from the first packet, *including* the pre-skip (§4): playback length = last granule − pre-skip.
+// - A missing 20 ms slot is written as a 1-byte TOC-only packet (a lost frame the decoder
+//   conceals), so granule positions stay true to the call's clock across loss and outages.
+// - Pages are written whole with synchronous writes (about one per second): a crash leaves a
+//   valid file one page short at most. The last page carries EOS.
+import { randomInt } from "node:crypto";
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { TypedEmitter } from "../events.js";
+import { SinkClosedError } from "./errors.js";
+import { type LimitEvent, limitCrossed, type RecordingLimits } from "./limits.js";
+import { lostFramePacket, opusPacketSamples } from "./ogg/opus-packet.js";
+import { buildPage, lacing, OGG_FLAG_BOS, OGG_FLAG_EOS } from "./ogg/page.js";
+
+export interface OggOpusWriterOptions extends RecordingLimits {
+  channels: 1 | 2;
+  /** samples at 48 kHz the decoder drops at the start (§5.1: the encoder's lookahead; libopus: 312) */
+  preSkip?: number;
+  /** the original input rate, informational (§5.1) */
+  inputRate?: number;
+  /** packets per page (default 50 ≈ 1 s of 20 ms packets) */
+  packetsPerPage?: number;
+  vendor?: string;
+  /** Ogg logical stream serial (random by default) */
+  serial?: number;
+}
+
+export interface OggOpusWriterStats {
+  path: string;
+  packets: number;
+  /** 1-byte lost-frame packets written for missing slots */
+  lostPackets: number;
+  /** granule position of the last packet written (48 kHz samples incl. pre-skip) */
+  granule: number;
+  /** playable duration: (granule − pre-skip) / 48 */
+  durationMs: number;
+  bytes: number;
+  pages: number;
+  /** packets refused after a limit stopped the recording */
+  refusedPackets: number;
+  state: "open" | "limited" | "closed";
+}
+
+export interface OggOpusWriterEvents {
+  limit: LimitEvent;
+  closed: { path: string; bytes: number; durationMs: number };
+}
+
+export function opusHead(channels: number, preSkip: number, inputRate: number): Uint8Array {
+  const b = Buffer.alloc(19);
+  b.write("OpusHead", 0, "ascii");
+  b[8] = 1; // version
+  b[9] = channels;
+  b.writeUInt16LE(preSkip, 10);
+  b.writeUInt32LE(inputRate, 12);
+  b.writeInt16LE(0, 16); // output gain, Q7.8 dB
+  b[18] = 0; // channel mapping family 0: mono or stereo, no mapping table
+  return b;
+}
+
+export function opusTags(vendor: string, comments: string[] = []): Uint8Array {
+  const parts: Buffer[] = [Buffer.from("OpusTags", "ascii")];
+  const str = (s: string) => {
+    const body = Buffer.from(s, "utf8");
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(body.length, 0);
+    parts.push(len, body);
+  };
+  str(vendor);
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(comments.length, 0);
+  parts.push(count);
+  for (const c of comments) str(c);
+  return Buffer.concat(parts);
+}
+
+export class OggOpusWriter {
+  readonly events = new TypedEmitter<OggOpusWriterEvents>();
+  readonly channels: 1 | 2;
+  readonly preSkip: number;
+  #fd: number | undefined;
+  readonly #serial: number;
+  #sequence = 0;
+  #granule = 0;
+  #pending: Uint8Array[] = [];
+  #pendingSegments = 0;
+  #pendingGranule = 0;
+  #bytes = 0;
+  #packets = 0;
+  #lost = 0;
+  #refused = 0;
+  #lastToc: number | undefined;
+  #state: OggOpusWriterStats["state"] = "open";
+  readonly #packetsPerPage: number;
+  readonly #limits: RecordingLimits;
+
+  /** creates the file (O_EXCL) and writes the two header pages */
+  constructor(
+    readonly path: string,
+    opts: OggOpusWriterOptions,
+  ) {
+    this.channels = opts.channels;
+    this.preSkip = opts.preSkip ?? 312;
+    this.#serial = opts.serial ?? randomInt(0, 0xffff_ffff);
+    this.#packetsPerPage = Math.max(1, Math.min(opts.packetsPerPage ?? 50, 255));
+    this.#limits = { maxBytes: opts.maxBytes, maxDurationMs: opts.maxDurationMs };
+    this.#fd = openSync(path, "wx", 0o640);
+    this.#writePage(OGG_FLAG_BOS, 0n, [opusHead(this.channels, this.preSkip, opts.inputRate ?? 48000)]);
+    this.#writePage(0, 0n, [
+      opusTags(opts.vendor ?? "rtcgw", ["ENCODER=rtcgw (original packets, no transcoding)"]),
+    ]);
+  }
+
+  get state(): OggOpusWriterStats["state"] {
+    return this.#state;
+  }
+
+  get durationMs(): number {
+    return Math.max(0, this.#granule - this.preSkip) / 48;
+  }
+
+  /**
+   * One 20 ms slot of the receive timeline: the packet that filled it, or null when it was lost
+   * (a lost-frame packet is written in its place). Signature matches the receiver's onPacket.
+   */
+  onPacket(payload: Uint8Array | null, _pts?: number): void {
+    if (payload === null || payload.length === 0) this.writeLost();
+    else this.writePacket(payload);
+  }
+
+  writeLost(): void {
+    this.#append(lostFramePacket(this.#lastToc, this.channels), true);
+  }
+
+  writePacket(payload: Uint8Array): void {
+    this.#append(payload, false);
+  }
+
+  #append(packet: Uint8Array, lost: boolean): void {
+    if (this.#state === "closed") throw new SinkClosedError(`Ogg ${this.path}`);
+    if (this.#state === "limited") {
+      this.#refused++;
+      return;
+    }
+    const samples = opusPacketSamples(packet);
+    if (samples === 0) {
+      // malformed TOC: keep the slot's time with a lost frame rather than corrupt granules
+      if (!lost) return this.#append(lostFramePacket(this.#lastToc, this.channels), true);
+      return;
+    }
+    const pageOverhead = 27 + 255 + packet.length; // worst case: this packet opens a new page
+    const reason = limitCrossed(
+      this.#limits,
+      this.#bytes + this.#pendingBytes(),
+      pageOverhead,
+      this.durationMs,
+      samples / 48,
+    );
+    if (reason) {
+      this.#refused++;
+      this.#finish();
+      this.#state = "limited";
+      this.events.emit("limit", { reason, path: this.path, bytes: this.#bytes, durationMs: this.durationMs });
+      return;
+    }
+    const segs = lacing(packet.length).length;
+    if (this.#pending.length >= this.#packetsPerPage || this.#pendingSegments + segs > 255)
+      this.#flushPage(0);
+    // copy: the caller's buffer may be reused (node-datachannel hands out its own)
+    this.#pending.push(Uint8Array.from(packet));
+    this.#pendingSegments += segs;
+    this.#granule += samples;
+    this.#pendingGranule = this.#granule;
+    this.#packets++;
+    if (lost) this.#lost++;
+    else this.#lastToc = packet[0];
+  }
+
+  #pendingBytes(): number {
+    let n = 27 + this.#pendingSegments;
+    for (const p of this.#pending) n += p.length;
+    return n;
+  }
+
+  #flushPage(flags: number): void {
+    if (this.#pending.length === 0 && !(flags & OGG_FLAG_EOS)) return;
+    const granule = this.#pending.length > 0 ? this.#pendingGranule : this.#granule;
+    this.#writePage(flags, BigInt(granule), this.#pending);
+    this.#pending = [];
+    this.#pendingSegments = 0;
+  }
+
+  #writePage(flags: number, granule: bigint, packets: Uint8Array[]): void {
+    if (this.#fd === undefined) return;
+    const page = buildPage({ flags, granule, serial: this.#serial, sequence: this.#sequence++, packets });
+    writeSync(this.#fd, page, 0, page.length, this.#bytes);
+    this.#bytes += page.length;
+  }
+
+  #finish(): void {
+    if (this.#fd === undefined) return;
+    this.#flushPage(OGG_FLAG_EOS); // the last page (possibly empty) ends the stream
+    try {
+      fsyncSync(this.#fd);
+    } finally {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+    this.events.emit("closed", { path: this.path, bytes: this.#bytes, durationMs: this.durationMs });
+  }
+
+  /** write the last page with EOS and close; idempotent */
+  close(): void {
+    if (this.#state === "closed") return;
+    this.#finish();
+    this.#state = "closed";
+  }
+
+  stats(): OggOpusWriterStats {
+    return {
+      path: this.path,
+      packets: this.#packets,
+      lostPackets: this.#lost,
+      granule: this.#granule,
+      durationMs: this.durationMs,
+      bytes: this.#bytes,
+      pages: this.#sequence,
+      refusedPackets: this.#refused,
+      state: this.#state,
+    };
+  }
+}

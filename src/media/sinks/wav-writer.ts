@@ -1,0 +1,214 @@
+// A WAV recorder (16-bit PCM, RIFF/WAVE, canonical 44-byte header) that stays a valid file if the
+// process dies at any moment:
+//  - the header is written first, claiming 0 data bytes, so the file is valid from its first byte;
+//  - audio is appended in small batches (`flushMs`, default 200 ms) with synchronous writes: once
+//    write() returns the bytes are in the kernel, and SIGKILL cannot lose them;
+//  - every `headerEveryMs` of audio (default 1 s) and at close, the RIFF and data sizes are patched
+//    in place to claim exactly the bytes written so far. A reader of a killed recording therefore
+//    sees at most the last second short, never a header that claims bytes that are not there.
+// Format: http://soundfile.sapp.org/doc/WaveFormat/ (Microsoft RIFF WAVE, PCM format tag 1).
+import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { TypedEmitter } from "../events.js";
+import type { AudioFrame } from "../frame.js";
+import type { FrameConsumer } from "../track.js";
+import { FrameFormatError, SinkClosedError } from "./errors.js";
+import { type LimitEvent, limitCrossed, type RecordingLimits } from "./limits.js";
+
+export const WAV_HEADER_BYTES = 44;
+
+export interface WavWriterOptions extends RecordingLimits {
+  rate: number;
+  channels: 1 | 2;
+  /** audio buffered in memory before a write (default 200 ms) */
+  flushMs?: number;
+  /** audio between header patches (default 1000 ms) */
+  headerEveryMs?: number;
+}
+
+export interface WavWriterEvents {
+  limit: LimitEvent;
+  closed: { path: string; bytes: number; durationMs: number };
+}
+
+export interface WavWriterStats {
+  path: string;
+  /** PCM bytes written (flushed or buffered) */
+  dataBytes: number;
+  durationMs: number;
+  /** audio refused after a limit stopped the recording */
+  refusedMs: number;
+  headerPatches: number;
+  state: "open" | "limited" | "closed";
+}
+
+export function wavHeader(rate: number, channels: number, dataBytes: number): Buffer {
+  const h = Buffer.alloc(WAV_HEADER_BYTES);
+  const blockAlign = channels * 2;
+  h.write("RIFF", 0, "ascii");
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write("WAVE", 8, "ascii");
+  h.write("fmt ", 12, "ascii");
+  h.writeUInt32LE(16, 16); // fmt chunk size for PCM
+  h.writeUInt16LE(1, 20); // format tag 1 = integer PCM
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * blockAlign, 28); // byte rate
+  h.writeUInt16LE(blockAlign, 32);
+  h.writeUInt16LE(16, 34); // bits per sample
+  h.write("data", 36, "ascii");
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}
+
+// RIFF sizes are 32-bit: stay well clear of 4 GiB whatever the caller's limit says.
+const RIFF_MAX_DATA = 0xffff_ff00 - WAV_HEADER_BYTES;
+
+export class WavWriter implements FrameConsumer {
+  readonly events = new TypedEmitter<WavWriterEvents>();
+  readonly rate: number;
+  readonly channels: 1 | 2;
+  #fd: number | undefined;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushed = 0; // data bytes on disk
+  #claimed = 0; // data bytes the header claims
+  #state: WavWriterStats["state"] = "open";
+  #refusedMs = 0;
+  #headerPatches = 0;
+  readonly #bytesPerMs: number;
+  readonly #flushBytes: number;
+  readonly #headerEveryBytes: number;
+  readonly #limits: RecordingLimits;
+
+  /** creates the file (never overwrites one: O_EXCL) and writes a header claiming no data */
+  constructor(
+    readonly path: string,
+    opts: WavWriterOptions,
+  ) {
+    if (!Number.isInteger(opts.rate) || opts.rate <= 0)
+      throw new FrameFormatError(`bad WAV rate ${opts.rate}`);
+    if (opts.channels !== 1 && opts.channels !== 2)
+      throw new FrameFormatError(`bad WAV channel count ${opts.channels}`);
+    this.rate = opts.rate;
+    this.channels = opts.channels;
+    this.#bytesPerMs = (this.rate * this.channels * 2) / 1000;
+    this.#flushBytes = Math.max(1, Math.round((opts.flushMs ?? 200) * this.#bytesPerMs));
+    this.#headerEveryBytes = Math.max(1, Math.round((opts.headerEveryMs ?? 1000) * this.#bytesPerMs));
+    this.#limits = { maxBytes: opts.maxBytes, maxDurationMs: opts.maxDurationMs };
+    this.#fd = openSync(path, "wx", 0o640);
+    writeSync(this.#fd, wavHeader(this.rate, this.channels, 0), 0, WAV_HEADER_BYTES, 0);
+  }
+
+  get state(): WavWriterStats["state"] {
+    return this.#state;
+  }
+
+  get dataBytes(): number {
+    return this.#flushed + this.#pendingBytes;
+  }
+
+  get durationMs(): number {
+    return this.dataBytes / this.#bytesPerMs;
+  }
+
+  onFrame(frame: AudioFrame): void {
+    if (frame.rate !== this.rate || frame.channels !== this.channels)
+      throw new FrameFormatError(
+        `frame is ${frame.rate} Hz × ${frame.channels}, recorder wants ${this.rate} Hz × ${this.channels}`,
+      );
+    this.write(frame.samples);
+  }
+
+  onEnd(): void {
+    this.close();
+  }
+
+  /** append interleaved PCM (little-endian hosts: the Int16Array's bytes are the WAV's bytes) */
+  write(samples: Int16Array): void {
+    if (this.#state === "closed") throw new SinkClosedError(`WAV ${this.path}`);
+    const addMs = samples.length / this.channels / (this.rate / 1000);
+    if (this.#state === "limited") {
+      this.#refusedMs += addMs;
+      return;
+    }
+    const bytes = samples.byteLength;
+    const reason =
+      limitCrossed(this.#limits, WAV_HEADER_BYTES + this.dataBytes, bytes, this.durationMs, addMs) ??
+      (this.dataBytes + bytes > RIFF_MAX_DATA ? "max_bytes" : undefined);
+    if (reason) {
+      this.#refusedMs += addMs;
+      this.#finalise();
+      this.#state = "limited";
+      this.events.emit("limit", {
+        reason,
+        path: this.path,
+        bytes: WAV_HEADER_BYTES + this.#flushed,
+        durationMs: this.durationMs,
+      });
+      return;
+    }
+    // copy: the caller may reuse its buffer (resampler output is a view valid until its next call)
+    this.#pending.push(Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, bytes)));
+    this.#pendingBytes += bytes;
+    if (this.#pendingBytes >= this.#flushBytes) this.flush();
+  }
+
+  /** write buffered audio now; patch the header if a header period has passed */
+  flush(): void {
+    if (this.#fd === undefined) return;
+    if (this.#pendingBytes > 0) {
+      const chunk = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+      writeSync(this.#fd, chunk, 0, chunk.length, WAV_HEADER_BYTES + this.#flushed);
+      this.#flushed += chunk.length;
+      this.#pending = [];
+      this.#pendingBytes = 0;
+    }
+    if (this.#flushed - this.#claimed >= this.#headerEveryBytes) this.#patchHeader();
+  }
+
+  #patchHeader(): void {
+    if (this.#fd === undefined || this.#claimed === this.#flushed) return;
+    const sizes = Buffer.alloc(4);
+    sizes.writeUInt32LE(this.#flushed, 0);
+    writeSync(this.#fd, sizes, 0, 4, 40);
+    sizes.writeUInt32LE(36 + this.#flushed, 0);
+    writeSync(this.#fd, sizes, 0, 4, 4);
+    this.#claimed = this.#flushed;
+    this.#headerPatches++;
+  }
+
+  #finalise(): void {
+    if (this.#fd === undefined) return;
+    this.flush();
+    this.#patchHeader();
+    try {
+      fsyncSync(this.#fd);
+    } finally {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+    }
+    this.events.emit("closed", {
+      path: this.path,
+      bytes: WAV_HEADER_BYTES + this.#flushed,
+      durationMs: this.durationMs,
+    });
+  }
+
+  /** flush, patch the header to its final sizes, close; idempotent */
+  close(): void {
+    if (this.#state === "closed") return;
+    this.#finalise();
+    this.#state = "closed";
+  }
+
+  stats(): WavWriterStats {
+    return {
+      path: this.path,
+      dataBytes: this.dataBytes,
+      durationMs: this.durationMs,
+      refusedMs: this.#refusedMs,
+      headerPatches: this.#headerPatches,
+      state: this.#state,
+    };
+  }
+}

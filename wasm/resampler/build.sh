@@ -14,6 +14,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 RUSTC="${RUSTC:-/usr/bin/rustc}"
 WASM_OPT="${WASM_OPT:-wasm-opt}"
 NAME=rtcgw_resampler
+# The bytes are reproducible for a given toolchain; pkg/ is committed from this one (Debian bookworm):
+TOOLCHAIN="rustc 1.63.0, LLD 14.0.6, wasm-opt version 108"
 
 check=0
 case "${1:-}" in
@@ -59,7 +61,10 @@ if [ "$check" = 1 ]; then
   if ! diff -r "$out" "$HERE/pkg" >"$work/diff.txt" 2>&1; then
     echo "build.sh --check: pkg/ differs from a fresh build of the sources:" >&2
     cat "$work/diff.txt" >&2
-    echo "run 'npm run build:wasm' and commit wasm/resampler/pkg/" >&2
+    echo "toolchain here: $("$RUSTC" -V), $(rust-lld -flavor wasm --version 2>/dev/null), $("$WASM_OPT" --version)" >&2
+    echo "committed pkg/ was built with: $TOOLCHAIN" >&2
+    echo "if the sources changed: run 'npm run build:wasm' and commit wasm/resampler/pkg/;" >&2
+    echo "if only the toolchain differs: build with the versions above (Debian bookworm packages)" >&2
     exit 1
   fi
   echo "build.sh --check: pkg/ matches the sources byte for byte"

@@ -1,9 +1,6 @@
 // The `rtcgw` command line (commander). Every command reads its settings from the environment
 // (DESIGN.md "Configuration"); a bad value stops it with a message naming what to fix (exit 2).
 import { Command } from "commander";
-import { runDev } from "./dev.js";
-import { runNode } from "./node.js";
-import { runSignaling } from "./signaling.js";
 
 const ENV_HELP = `
 Environment:
@@ -32,18 +29,19 @@ export function buildProgram(): Command {
     .command("dev")
     .description("emulated functions + one media node + memory registry + the demo page, in one process")
     .option("--host <address>", "address the HTTP server listens on", "127.0.0.1")
-    .action((o: { host: string }) => runDev({ host: o.host }));
+    // commands load their modules on use: --help stays instant (no media stack loaded)
+    .action(async (o: { host: string }) => (await import("./dev.js")).runDev({ host: o.host }));
 
   program
     .command("node")
     .description("a media node (one worker per core) registering in the shared registry")
-    .action(() => runNode());
+    .action(async () => (await import("./node.js")).runNode());
 
   program
     .command("signaling")
     .description("the emulated signaling functions alone, against a shared registry (redis or dynamodb)")
     .option("--host <address>", "address the HTTP server listens on", "127.0.0.1")
-    .action((o: { host: string }) => runSignaling({ host: o.host }));
+    .action(async (o: { host: string }) => (await import("./signaling.js")).runSignaling({ host: o.host }));
 
   return program;
 }

@@ -1,0 +1,92 @@
+// The rtcgw CLI as a user runs it (bin/rtcgw.mjs through tsx): help, configuration errors that
+// name what to fix (exit 2, no stack trace), and `rtcgw dev` serving and shutting down on SIGTERM.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../../bin/rtcgw.mjs", import.meta.url));
+const clean = () => {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(RTCGW_|MEDIA_|PORT$|NODE_PORT$|RECORDINGS_DIR$|LOG_LEVEL$)/.test(k))
+      env[k] = v;
+  return env;
+};
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...clean(), ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+describe("rtcgw", () => {
+  it("--help lists the commands and the environment", () => {
+    const r = run(["--help"]);
+    expect(r.status).toBe(0);
+    for (const cmd of ["dev", "node", "signaling"]) expect(r.stdout).toMatch(new RegExp(`\\n\\s+${cmd}\\b`));
+    expect(r.stdout).toMatch(/RTCGW_REGISTRY/);
+    expect(run(["dev", "--help"]).stdout).toMatch(/--host/);
+  });
+
+  it("a bad setting exits 2 with a message naming the variable and what it expects", () => {
+    const r = run(["dev"], { PORT: "eighty", RTCGW_REGISTRY: "postgres://x" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/PORT must be a port number/);
+    expect(r.stderr).toMatch(/RTCGW_REGISTRY/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("`signaling` refuses the memory registry and a missing node secret, saying what to set", () => {
+    const r = run(["signaling"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/RTCGW_REGISTRY: .*redis:\/\/.*dynamodb:TABLE/);
+    expect(r.stderr).toMatch(/RTCGW_NODE_SECRET/);
+  });
+
+  it("an unknown command is an error with help", () => {
+    const r = run(["serve"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown command/);
+  });
+
+  it("`dev` prints its URL, serves health and the page, and stops cleanly on SIGTERM", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, "dev"], {
+      env: {
+        ...clean(),
+        PORT: String(port),
+        LOG_LEVEL: "warn",
+        RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-cli-")),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (c) => {
+      out += c;
+    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const deadline = Date.now() + 45_000;
+    while (!out.includes(`http://127.0.0.1:${port}/`) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain(`http://127.0.0.1:${port}/`);
+    const health = await fetch(`http://127.0.0.1:${port}/v1/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { nodes: { live: number } }).nodes.live).toBe(1);
+    expect((await fetch(`http://127.0.0.1:${port}/`)).headers.get("content-type")).toMatch(/html/);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  }, 60_000);
+});

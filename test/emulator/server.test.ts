@@ -1,0 +1,146 @@
+// The emulator over real HTTP: wire request → event (route key, path parameters, duplicate
+// headers, cookies, binary body) → handler → result (status, headers, one Set-Cookie per cookie,
+// base64 bodies decoded); gateway answers for unmatched routes and throwing functions; the dev
+// extras (demo page, recordings with path validation).
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Emulator, startEmulator } from "../../src/emulator/server.js";
+import { devStatic, safeRecordingPath } from "../../src/emulator/static.js";
+import { createLogger } from "../../src/log/index.js";
+
+let emu: Emulator;
+const seen: APIGatewayProxyEventV2[] = [];
+const recDir = mkdtempSync(join(tmpdir(), "rtcgw-emu-rec-"));
+
+beforeAll(async () => {
+  mkdirSync(join(recDir, "2026-11-24"), { recursive: true });
+  writeFileSync(join(recDir, "2026-11-24", "abc.wav"), Buffer.from("RIFF....WAVE"));
+  writeFileSync(join(recDir, "top.ogg"), Buffer.from("OggS"));
+  writeFileSync(join(recDir, ".hidden.wav"), Buffer.from("x"));
+  emu = await startEmulator({
+    port: 0,
+    logger: createLogger({ level: "silent" }),
+    extra: devStatic(recDir),
+    handlers: {
+      sessions: async (event) => {
+        seen.push(event);
+        if (event.routeKey === "DELETE /v1/sessions/{id}") throw new Error("boom");
+        return {
+          statusCode: 201,
+          headers: { "X-Custom": "yes", "content-type": "application/octet-stream" },
+          cookies: ["a=1; Path=/", "b=2; HttpOnly"],
+          body: Buffer.from([0xde, 0xad, 0xbe, 0xef]).toString("base64"),
+          isBase64Encoded: true,
+        };
+      },
+    },
+  });
+});
+afterAll(async () => {
+  await emu?.close();
+});
+
+/** A raw HTTP/1.1 exchange, so duplicate headers reach the server exactly as written. */
+function raw(request: string | Buffer): Promise<{ head: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const s = connect(emu.port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    s.on("data", (c) => chunks.push(c));
+    s.on("end", () => {
+      const all = Buffer.concat(chunks);
+      const i = all.indexOf("\r\n\r\n");
+      resolve({ head: all.subarray(0, i).toString(), body: all.subarray(i + 4) });
+    });
+    s.on("error", reject);
+    s.write(request);
+  });
+}
+
+describe("request → event", () => {
+  it("builds the 2.0 event of a real request on a parameterised route", async () => {
+    const body = Buffer.from([0x00, 0xff, 0x10]);
+    const req = Buffer.concat([
+      Buffer.from(
+        "PATCH /v1/sessions/abcDEF123_-abcDEF123_-?x=1&x=2&y=%20z HTTP/1.1\r\n" +
+          "Host: localhost\r\nX-Dup: one\r\nx-dup: two\r\nCookie: c1=v1; c2=v2\r\nCookie: c3=v3\r\n" +
+          "User-Agent: raw-test\r\nContent-Type: application/octet-stream\r\n" +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      ),
+      body,
+    ]);
+    const res = await raw(req);
+    expect(res.head).toMatch(/^HTTP\/1.1 201/);
+    const ev = seen.at(-1)!;
+    expect(ev.version).toBe("2.0");
+    expect(ev.routeKey).toBe("PATCH /v1/sessions/{id}");
+    expect(ev.requestContext.routeKey).toBe("PATCH /v1/sessions/{id}");
+    expect(ev.pathParameters).toEqual({ id: "abcDEF123_-abcDEF123_-" });
+    expect(ev.rawPath).toBe("/v1/sessions/abcDEF123_-abcDEF123_-");
+    expect(ev.rawQueryString).toBe("x=1&x=2&y=%20z");
+    expect(ev.queryStringParameters).toEqual({ x: "1,2", y: " z" });
+    expect(ev.headers["x-dup"]).toBe("one,two");
+    expect(ev.cookies).toEqual(["c1=v1", "c2=v2", "c3=v3"]);
+    expect(ev.headers.cookie).toBeUndefined();
+    expect(ev.isBase64Encoded).toBe(true);
+    expect(Buffer.from(ev.body!, "base64")).toEqual(body);
+    expect(ev.requestContext.http).toEqual({
+      method: "PATCH",
+      path: "/v1/sessions/abcDEF123_-abcDEF123_-",
+      protocol: "HTTP/1.1",
+      sourceIp: "127.0.0.1",
+      userAgent: "raw-test",
+    });
+    expect(ev.requestContext.stage).toBe("$default");
+    expect(Math.abs(ev.requestContext.timeEpoch - Date.now())).toBeLessThan(10_000);
+  });
+});
+
+describe("result → response", () => {
+  it("maps status, headers, each cookie to its own Set-Cookie, and decodes base64 bodies", async () => {
+    const res = await raw(
+      "GET /v1/sessions/abcDEF123_-abcDEF123_- HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    expect(res.head).toMatch(/^HTTP\/1.1 201/);
+    expect(res.head).toMatch(/\r\nx-custom: yes/i);
+    expect(res.head.match(/\r\nset-cookie: /gi)).toHaveLength(2);
+    expect(res.head).toMatch(/set-cookie: a=1; Path=\//i);
+    expect(res.body).toEqual(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+  });
+
+  it("answers like the gateway: 404 for no route, 500 when the function throws", async () => {
+    const nf = await fetch(`${emu.url}/v1/nothing`);
+    expect(nf.status).toBe(404);
+    expect(await nf.json()).toEqual({ message: "Not Found" });
+    const noHandler = await fetch(`${emu.url}/v1/health`); // route exists, function not deployed here
+    expect(noHandler.status).toBe(404);
+    const boom = await fetch(`${emu.url}/v1/sessions/abcDEF123_-abcDEF123_-`, { method: "DELETE" });
+    expect(boom.status).toBe(500);
+    expect(await boom.json()).toEqual({ message: "Internal Server Error" });
+  });
+});
+
+describe("dev extras", () => {
+  it("serves the demo page and lists recordings (no dotfiles)", async () => {
+    const page = await fetch(`${emu.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    const list = (await (await fetch(`${emu.url}/recordings`)).json()) as { recordings: { path: string }[] };
+    expect(list.recordings.map((r) => r.path).sort()).toEqual(["2026-11-24/abc.wav", "top.ogg"]);
+    const wav = await fetch(`${emu.url}/recordings/2026-11-24/abc.wav`);
+    expect(wav.status).toBe(200);
+    expect(wav.headers.get("content-type")).toBe("audio/wav");
+  });
+
+  it("refuses traversal and anything but recordings", async () => {
+    for (const p of ["..%2F..%2Fetc%2Fpasswd", "../package.json", ".hidden.wav", "%2e%2e/x.wav", "top.txt"]) {
+      const r = await raw(`GET /recordings/${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(r.head, p).toMatch(/^HTTP\/1.1 404/);
+    }
+    expect(safeRecordingPath(recDir, "a/../../b.wav")).toBeUndefined();
+    expect(safeRecordingPath(recDir, "ok.wav")).toBe(join(recDir, "ok.wav"));
+  });
+});

@@ -27,3 +27,14 @@ export interface AudioEncoder {
   reset(): void;
   destroy(): void;
 }
+
+/** a negotiated audio codec, as an SDP m= section describes it (RFC 4566 rtpmap / fmtp) */
+export interface CodecSpec {
+  codec: CodecName;
+  /** the dynamic or static RTP payload type (opus: dynamic, PCMU: 0, PCMA: 8) */
+  payloadType: number;
+  /** RTP clock rate = decoder output rate (48000 for Opus, 8000 for G.711) */
+  clockRate: number;
+  /** channels to decode to: Opus is stereo only when the fmtp says stereo=1 (RFC 7587 §6.1) */
+  channels: 1 | 2;
+}

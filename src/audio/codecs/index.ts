@@ -1,0 +1,14 @@
+export * from "./errors.js";
+export * from "./factory.js";
+export * from "./g711.js";
+export * from "./g711-codec.js";
+export {
+  OPUS_RATE,
+  OpusDecoder,
+  type OpusDecoderOptions,
+  OpusEncoder,
+  type OpusEncoderOptions,
+} from "./opus.js";
+export { isOpusDtxPacket, opusPacketSamples } from "./opus-toc.js";
+export { OPUS_CTL, opusWasm } from "./opus-wasm.js";
+export type * from "./types.js";

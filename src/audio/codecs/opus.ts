@@ -1,0 +1,219 @@
+// Opus decoder and encoder (RFC 6716) on libopus compiled to WASM (see opus-wasm.ts for why we
+// bind the package's .wasm directly). Always 48 kHz: WebRTC's opus/48000/2 (RFC 7587 §4.1).
+
+import { CodecDestroyedError, CodecOptionsError, DecodeError, EncodeError } from "./errors.js";
+import { OPUS_APPLICATION, OPUS_CTL, OPUS_MAX_FRAME, OPUS_SIGNAL_VOICE, opusWasm } from "./opus-wasm.js";
+import type { AudioDecoder, AudioEncoder } from "./types.js";
+
+export const OPUS_RATE = 48000;
+/** PLC and FEC sizes must be multiples of 2.5 ms (opus_decode: frame_size % (Fs/400) == 0) */
+const PLC_QUANTUM = OPUS_RATE / 400;
+
+// Safety net: state memory is freed if a codec is garbage-collected without destroy().
+const finalizer = new FinalizationRegistry<number>((ptr) => opusWasm().exports.free(ptr));
+
+function checkChannels(channels: number): asserts channels is 1 | 2 {
+  if (channels !== 1 && channels !== 2)
+    throw new CodecOptionsError(`opus channels must be 1 or 2, got ${channels}`);
+}
+
+export interface OpusDecoderOptions {
+  /** 1 downmixes a stereo stream inside libopus; 2 upmixes mono (default 1) */
+  channels?: 1 | 2;
+}
+
+export class OpusDecoder implements AudioDecoder {
+  readonly codec = "opus" as const;
+  readonly rate = OPUS_RATE;
+  readonly channels: 1 | 2;
+  private ptr: number;
+
+  constructor(options: OpusDecoderOptions = {}) {
+    const channels = options.channels ?? 1;
+    checkChannels(channels);
+    this.channels = channels;
+    const w = opusWasm().exports;
+    this.ptr = w.malloc(w.opus_decoder_get_size(channels));
+    const rc = w.opus_decoder_init(this.ptr, OPUS_RATE, channels);
+    if (rc < 0) {
+      w.free(this.ptr);
+      throw new CodecOptionsError(`opus_decoder_init: ${opusWasm().strerror(rc)}`);
+    }
+    finalizer.register(this, this.ptr, this);
+  }
+
+  private state(): number {
+    if (this.ptr === 0) throw new CodecDestroyedError();
+    return this.ptr;
+  }
+
+  /** decode one Opus packet (any duration up to 120 ms); throws DecodeError on a corrupt packet */
+  decode(payload: Uint8Array): Int16Array {
+    const st = this.state();
+    if (payload.length === 0)
+      throw new DecodeError("empty opus payload (use conceal() for a missing packet)");
+    return opusWasm().decode(st, this.channels, payload, OPUS_MAX_FRAME, false);
+  }
+
+  /**
+   * Packet-loss concealment: libopus PLC for `samples` per channel (opus_decode with no data).
+   * Sizes are rounded up to 2.5 ms inside libopus' rule and trimmed back, so any length works.
+   */
+  conceal(samples: number): Int16Array {
+    const st = this.state();
+    if (!Number.isInteger(samples) || samples <= 0 || samples > OPUS_MAX_FRAME) {
+      throw new CodecOptionsError(`conceal size must be 1..${OPUS_MAX_FRAME} samples, got ${samples}`);
+    }
+    const asked = Math.ceil(samples / PLC_QUANTUM) * PLC_QUANTUM;
+    const pcm = opusWasm().decode(st, this.channels, null, asked, false);
+    return asked === samples ? pcm : pcm.slice(0, samples * this.channels);
+  }
+
+  /**
+   * In-band FEC (RFC 6716 §2.1.7): rebuild the frame *before* `nextPayload` from the LBRR copy the
+   * sender put in it (encoder `inband_fec`). When the packet carries no LBRR, libopus falls back
+   * to PLC on its own, so the result is always `samples` long. Returns undefined for sizes libopus
+   * refuses (not a multiple of 2.5 ms) so the caller conceals instead.
+   */
+  decodeFec(nextPayload: Uint8Array, samples: number): Int16Array | undefined {
+    const st = this.state();
+    if (nextPayload.length === 0 || samples % PLC_QUANTUM !== 0 || samples > OPUS_MAX_FRAME) return undefined;
+    try {
+      return opusWasm().decode(st, this.channels, nextPayload, samples, true);
+    } catch (e) {
+      if (e instanceof DecodeError) return undefined;
+      throw e;
+    }
+  }
+
+  /** OPUS_GET_IN_DTX: the last decoded packet put the decoder in DTX (comfort noise) */
+  get inDtx(): boolean {
+    return opusWasm().exports.opus_decoder_ctl_get(this.state(), OPUS_CTL.GET_IN_DTX) === 1;
+  }
+
+  /** OPUS_GET_LAST_PACKET_DURATION in samples per channel */
+  get lastPacketDuration(): number {
+    return opusWasm().exports.opus_decoder_ctl_get(this.state(), OPUS_CTL.GET_LAST_PACKET_DURATION);
+  }
+
+  reset(): void {
+    opusWasm().exports.opus_decoder_ctl_get(this.state(), OPUS_CTL.RESET_STATE);
+  }
+
+  destroy(): void {
+    if (this.ptr === 0) return;
+    finalizer.unregister(this);
+    opusWasm().exports.free(this.ptr);
+    this.ptr = 0;
+  }
+}
+
+export interface OpusEncoderOptions {
+  channels?: 1 | 2;
+  /** voip (default: speech-tuned, enables SILK + FEC paths), audio, or lowdelay (CELT only) */
+  application?: keyof typeof OPUS_APPLICATION;
+  /** bits per second, 6000..510000 (default 32000, a good WebRTC voice rate) */
+  bitrate?: number;
+  /** 0..10 (default 5: about half the CPU of 10, inaudible difference for voice) */
+  complexity?: number;
+  /** in-band FEC (LBRR) so a receiver can rebuild one lost frame (default true) */
+  inbandFec?: boolean;
+  /** expected loss % the FEC is tuned for (default 10 when inbandFec, libopus needs > 0) */
+  packetLossPercent?: number;
+  /** discontinuous transmission: 1-byte packets while silent (default false) */
+  dtx?: boolean;
+  /** samples per channel per encode() call: 2.5..60 ms at 48 kHz (default 960 = 20 ms) */
+  frameSize?: number;
+}
+
+const VALID_FRAME_SIZES = new Set([120, 240, 480, 960, 1920, 2880]);
+
+export class OpusEncoder implements AudioEncoder {
+  readonly codec = "opus" as const;
+  readonly rate = OPUS_RATE;
+  readonly channels: 1 | 2;
+  readonly frameSize: number;
+  private ptr: number;
+
+  constructor(options: OpusEncoderOptions = {}) {
+    const channels = options.channels ?? 1;
+    checkChannels(channels);
+    this.channels = channels;
+    this.frameSize = options.frameSize ?? 960;
+    if (!VALID_FRAME_SIZES.has(this.frameSize)) {
+      throw new CodecOptionsError(
+        `opus frame size must be 2.5/5/10/20/40/60 ms, got ${this.frameSize} samples`,
+      );
+    }
+    const bitrate = options.bitrate ?? 32000;
+    if (!Number.isInteger(bitrate) || bitrate < 6000 || bitrate > 510000) {
+      throw new CodecOptionsError(`opus bitrate must be 6000..510000, got ${bitrate}`);
+    }
+    const complexity = options.complexity ?? 5;
+    if (!Number.isInteger(complexity) || complexity < 0 || complexity > 10) {
+      throw new CodecOptionsError(`opus complexity must be 0..10, got ${complexity}`);
+    }
+    const application = OPUS_APPLICATION[options.application ?? "voip"];
+    if (application === undefined)
+      throw new CodecOptionsError(`unknown opus application ${options.application}`);
+    const fec = options.inbandFec ?? true;
+    const loss = options.packetLossPercent ?? (fec ? 10 : 0);
+    if (!Number.isInteger(loss) || loss < 0 || loss > 100) {
+      throw new CodecOptionsError(`packetLossPercent must be 0..100, got ${loss}`);
+    }
+
+    const w = opusWasm().exports;
+    this.ptr = w.malloc(w.opus_encoder_get_size(channels));
+    const rc = w.opus_encoder_init(this.ptr, OPUS_RATE, channels, application);
+    if (rc < 0) {
+      w.free(this.ptr);
+      throw new CodecOptionsError(`opus_encoder_init: ${opusWasm().strerror(rc)}`);
+    }
+    finalizer.register(this, this.ptr, this);
+    this.ctl(OPUS_CTL.SET_BITRATE, bitrate);
+    this.ctl(OPUS_CTL.SET_COMPLEXITY, complexity);
+    this.ctl(OPUS_CTL.SET_INBAND_FEC, fec ? 1 : 0);
+    this.ctl(OPUS_CTL.SET_PACKET_LOSS_PERC, loss);
+    this.ctl(OPUS_CTL.SET_DTX, options.dtx ? 1 : 0);
+    if (application === OPUS_APPLICATION.voip) this.ctl(OPUS_CTL.SET_SIGNAL, OPUS_SIGNAL_VOICE);
+  }
+
+  private state(): number {
+    if (this.ptr === 0) throw new CodecDestroyedError();
+    return this.ptr;
+  }
+
+  private ctl(cmd: number, value: number): void {
+    const rc = opusWasm().exports.opus_encoder_ctl_set(this.state(), cmd, value);
+    if (rc < 0) throw new CodecOptionsError(`opus_encoder_ctl(${cmd}, ${value}): ${opusWasm().strerror(rc)}`);
+  }
+
+  /** read back an encoder CTL (OPUS_GET_*), e.g. to verify settings */
+  get(cmd: number): number {
+    return opusWasm().exports.opus_encoder_ctl_get(this.state(), cmd);
+  }
+
+  /** encode exactly `frameSize` samples per channel; with DTX, silent frames come back as 1–2 bytes */
+  encode(pcm: Int16Array): Uint8Array {
+    const st = this.state();
+    if (pcm.length !== this.frameSize * this.channels) {
+      throw new EncodeError(
+        `opus encode wants ${this.frameSize * this.channels} samples (${this.frameSize} × ${this.channels} ch), got ${pcm.length}`,
+      );
+    }
+    const out = opusWasm().encode(st, pcm, this.frameSize);
+    if (typeof out === "number") throw new EncodeError(`opus_encode: ${opusWasm().strerror(out)}`);
+    return out;
+  }
+
+  reset(): void {
+    opusWasm().exports.opus_encoder_ctl_get(this.state(), OPUS_CTL.RESET_STATE);
+  }
+
+  destroy(): void {
+    if (this.ptr === 0) return;
+    finalizer.unregister(this);
+    opusWasm().exports.free(this.ptr);
+    this.ptr = 0;
+  }
+}

@@ -1,0 +1,408 @@
+// RTP in → a contiguous, wall-clock-true timeline of fixed 20 ms AudioFrames out.
+//
+// The output timeline is slot-based: slot k covers wall time [origin + 20k, origin + 20k + 20)
+// and its frame has pts = k × samplesPerFrame. Slot k is emitted once the clock passes its end
+// plus the jitter-buffer depth; what fills it is decided then: the decoded packet whose RTP
+// timestamp maps to it, Opus PLC / in-band FEC for a short loss, comfort silence during DTX, or
+// silence for a long gap. So the output length always equals elapsed wall time (DESIGN rule 4),
+// whatever the network or the sender's timestamps do.
+//
+// RTP timestamps map to slots through an anchor (slot, ts) set by the first packet. A sender
+// restart / timestamp jump / SSRC change moves the anchor (re-anchoring), never the output pts.
+//
+// Push, not pull: aiortc's `track.recv()` only produces when a consumer awaits it, so a consumer
+// that stops pulling stalls reception and gaps later come out as pts jumps. Here the clock
+// (`tick(nowMs)`, from the node's timer or a test's virtual clock) drives output and frames are
+// pushed to `onFrame`; a slow or absent consumer cannot stall reception.
+
+import { createDecoder } from "../../audio/codecs/factory.js";
+import { isOpusDtxPacket, opusPacketSamples } from "../../audio/codecs/opus-toc.js";
+import type { AudioDecoder, CodecSpec } from "../../audio/codecs/types.js";
+import type { AudioFrame } from "../frame.js";
+import { isRtcp, parseRtp } from "../rtp/packet.js";
+import { SsrcTracker } from "../rtp/ssrc.js";
+import { SequenceUnwrapper, TimestampUnwrapper } from "../rtp/unwrap.js";
+import { emptyCounters, type ReceiverCounters } from "./counters.js";
+import { type BufferedPacket, JitterBuffer } from "./jitter-buffer.js";
+import { JumpDetector } from "./jump-detector.js";
+import { PlayoutDelay, type PlayoutDelayOptions } from "./playout-delay.js";
+
+export const FRAME_MS = 20;
+
+export interface RtpAudioReceiverOptions {
+  /** the negotiated codec (see codecSpecFromRtpmap / firstSupportedCodec) */
+  codec: CodecSpec;
+  /** every 20 ms frame, in pts order, without gaps */
+  onFrame: (frame: AudioFrame) => void;
+  /**
+   * For the Ogg recorder: once per slot, the original payload that starts in that slot, or null
+   * when no packet covers it (loss, DTX, silence) so the writer can insert a TOC-only "lost
+   * frame" packet (RFC 6716 §3.2.1) and keep granule positions true (RFC 7845 §4). Slots
+   * covered by the tail of a longer (40/60 ms) packet get no call: that packet's own duration
+   * already advances the granule.
+   */
+  onPacket?: (payload: Uint8Array | null, pts: number) => void;
+  /** wall time the track started; the timeline begins here (silence until the first packet).
+   *  Default: the first packet's arrival. */
+  startMs?: number;
+  /** jitter-buffer depth: default 40 ms, bounds 20–200 ms */
+  jitter?: PlayoutDelayOptions;
+  /** longest gap concealed by PLC/FEC before switching to silence (default 120 ms) */
+  maxConcealMs?: number;
+  /** lateness/earliness beyond which a packet is off the timeline (default 1000 ms) */
+  jumpThresholdMs?: number;
+}
+
+interface Anchor {
+  slot: number;
+  ts: number;
+}
+
+/** decoded samples not yet emitted (the tail of a packet longer than one slot) */
+interface Pending {
+  ts: number;
+  pcm: Int16Array;
+}
+
+export class RtpAudioReceiver {
+  readonly codec: CodecSpec;
+  readonly rate: number;
+  readonly channels: 1 | 2;
+  /** samples per channel per output frame (960 for Opus, 160 for G.711) */
+  readonly frameSamples: number;
+  readonly counters: ReceiverCounters = emptyCounters();
+
+  private readonly decoder: AudioDecoder;
+  private readonly onFrame: (frame: AudioFrame) => void;
+  private readonly onPacket?: (payload: Uint8Array | null, pts: number) => void;
+  private readonly buffer = new JitterBuffer();
+  private readonly delay: PlayoutDelay;
+  private readonly jumps = new JumpDetector<BufferedPacket>();
+  private readonly ssrc = new SsrcTracker();
+  private seqUnwrap = new SequenceUnwrapper();
+  private tsUnwrap = new TimestampUnwrapper();
+  private readonly maxConcealSamples: number;
+  private readonly jumpThresholdMs: number;
+
+  private origin: number | undefined;
+  private nextSlot = 0;
+  private anchor: Anchor | undefined;
+  private pending: Pending | undefined;
+  private highestSeq: number | undefined;
+  private lastPlayedSeq: number | undefined;
+  private lastWasDtx = false;
+  private decoderPrimed = false;
+  private concealRun = 0;
+  private closed = false;
+
+  constructor(options: RtpAudioReceiverOptions) {
+    this.codec = options.codec;
+    this.rate = options.codec.clockRate;
+    this.channels = options.codec.channels;
+    this.frameSamples = (this.rate * FRAME_MS) / 1000;
+    this.decoder = createDecoder(options.codec);
+    this.onFrame = options.onFrame;
+    this.onPacket = options.onPacket;
+    this.delay = new PlayoutDelay(this.rate, options.jitter);
+    this.maxConcealSamples = ((options.maxConcealMs ?? 120) * this.rate) / 1000;
+    this.jumpThresholdMs = options.jumpThresholdMs ?? 1000;
+    this.origin = options.startMs;
+  }
+
+  /** current jitter-buffer depth in ms */
+  get depthMs(): number {
+    return this.delay.ms;
+  }
+
+  /** RFC 3550 interarrival jitter estimate in ms */
+  get jitterMs(): number {
+    return this.delay.jitterMs;
+  }
+
+  /** pts (in samples) of the next frame to be emitted = samples emitted so far */
+  get nextPts(): number {
+    return this.nextSlot * this.frameSamples;
+  }
+
+  /** one datagram from the track (RTP or muxed RTCP), with its arrival time on the receiver's clock */
+  push(datagram: Uint8Array, arrivalMs: number): void {
+    if (this.closed) return;
+    if (isRtcp(datagram)) {
+      this.counters.rtcp++;
+      return;
+    }
+    const parsed = parseRtp(datagram);
+    if (!parsed.ok) {
+      this.counters.invalid++;
+      return;
+    }
+    const rtp = parsed.packet;
+    if (rtp.payloadType !== this.codec.payloadType) {
+      this.counters.otherPayloadType++;
+      return;
+    }
+    const samples = this.durationOf(rtp.payload);
+    if (samples === undefined) {
+      this.counters.invalid++;
+      return;
+    }
+
+    const verdict = this.ssrc.observe(rtp.ssrc);
+    if (verdict === "stale") {
+      this.counters.staleSsrc++;
+      return;
+    }
+    if (verdict === "changed") this.followNewSsrc();
+
+    this.origin ??= arrivalMs;
+    const packet: BufferedPacket = {
+      seq: this.seqUnwrap.unwrap(rtp.sequenceNumber),
+      ts: this.tsUnwrap.unwrap(rtp.timestamp),
+      samples,
+      payload: rtp.payload,
+      arrivalMs,
+    };
+    this.counters.packets++;
+    if (this.buffer.has(packet.seq)) {
+      this.counters.duplicate++;
+      return;
+    }
+    if (this.highestSeq !== undefined && packet.seq < this.highestSeq) this.counters.reordered++;
+    if (this.highestSeq === undefined || packet.seq > this.highestSeq) this.highestSeq = packet.seq;
+
+    if (this.anchor === undefined) this.anchorAt(packet);
+    this.place(packet);
+  }
+
+  /** emit every frame whose slot (plus jitter depth) has ended by `nowMs` */
+  tick(nowMs: number): void {
+    if (this.closed || this.origin === undefined) return;
+    while (this.origin + (this.nextSlot + 1) * FRAME_MS + this.delay.ms <= nowMs) this.emitSlot();
+  }
+
+  /**
+   * End of the call: emit what remains up to `nowMs` without waiting for the jitter depth, so
+   * the total output is round((now − start) / 20 ms) frames. Further pushes are ignored.
+   */
+  flush(nowMs: number): void {
+    if (this.closed) return;
+    if (this.origin !== undefined) {
+      while (this.origin + (this.nextSlot + 1) * FRAME_MS <= nowMs + FRAME_MS / 2) this.emitSlot();
+    }
+    this.close();
+  }
+
+  /** stop and free the decoder (idempotent) */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.buffer.clear(true);
+    this.decoder.destroy();
+  }
+
+  // ── arrival side ────────────────────────────────────────────────────────────────────────
+
+  private durationOf(payload: Uint8Array): number | undefined {
+    if (payload.length === 0) return undefined;
+    return this.codec.codec === "opus" ? opusPacketSamples(payload) : payload.length;
+  }
+
+  /** arrival minus the nominal arrival of `ts` on the current timeline, in ms */
+  private offsetMs(ts: number, arrivalMs: number, anchor: Anchor): number {
+    const nominal = this.origin! + anchor.slot * FRAME_MS + ((ts - anchor.ts) * 1000) / this.rate;
+    return arrivalMs - nominal;
+  }
+
+  /** the timestamp at the start of slot `slot` on the current timeline */
+  private slotTs(slot: number): number {
+    return this.anchor!.ts + (slot - this.anchor!.slot) * this.frameSamples;
+  }
+
+  private anchorAt(p: BufferedPacket): void {
+    const slot = Math.max(this.nextSlot, Math.floor((p.arrivalMs - this.origin!) / FRAME_MS));
+    this.anchor = { slot, ts: p.ts };
+  }
+
+  private place(p: BufferedPacket): void {
+    const offset = this.offsetMs(p.ts, p.arrivalMs, this.anchor!);
+    const late = p.ts + p.samples <= this.slotTs(this.nextSlot);
+    if (late || offset < -this.jumpThresholdMs) {
+      // off the timeline: a late straggler, or the first sign of a jump
+      const { jump, dropped } = this.jumps.add({ packet: p, arrivalMs: p.arrivalMs, offsetMs: offset });
+      this.counters.late += dropped;
+      if (jump) this.reanchor(jump.map((r) => r.packet));
+      return;
+    }
+    this.counters.late += this.jumps.reset();
+    if (this.buffer.insert(p) === "duplicate") {
+      this.counters.duplicate++;
+      return;
+    }
+    this.delay.observe(p.arrivalMs, p.ts, offset);
+  }
+
+  /** the sender's timestamps jumped: put the run's packets on a fresh anchor */
+  private reanchor(run: BufferedPacket[]): void {
+    this.counters.reanchors++;
+    this.buffer.clear(false);
+    this.pending = undefined;
+    this.decoder.reset(); // a restarted sender has a fresh encoder
+    this.decoderPrimed = false;
+    this.lastPlayedSeq = undefined;
+    this.lastWasDtx = false;
+    this.delay.rebase();
+    // anchor so the least-delayed packet of the run is exactly on time (offset 0)
+    const first = run[0];
+    let slot = Number.POSITIVE_INFINITY;
+    for (const p of run) {
+      const s = (p.arrivalMs - this.origin!) / FRAME_MS - (p.ts - first.ts) / this.frameSamples;
+      if (s < slot) slot = s;
+    }
+    this.anchor = { slot: Math.round(slot), ts: first.ts };
+    for (const p of run) {
+      if (p.ts + p.samples <= this.slotTs(this.nextSlot)) {
+        this.counters.late++;
+        continue;
+      }
+      if (this.buffer.insert(p) === "inserted") {
+        this.delay.observe(p.arrivalMs, p.ts, this.offsetMs(p.ts, p.arrivalMs, this.anchor));
+      }
+    }
+  }
+
+  private followNewSsrc(): void {
+    this.counters.ssrcChanges++;
+    this.buffer.clear(true);
+    this.jumps.reset();
+    this.seqUnwrap = new SequenceUnwrapper();
+    this.tsUnwrap = new TimestampUnwrapper();
+    this.anchor = undefined;
+    this.pending = undefined;
+    this.highestSeq = undefined;
+    this.lastPlayedSeq = undefined;
+    this.lastWasDtx = false;
+    this.decoder.reset();
+    this.decoderPrimed = false;
+    this.delay.rebase();
+  }
+
+  // ── playout side ────────────────────────────────────────────────────────────────────────
+
+  private emitSlot(): void {
+    const slot = this.nextSlot;
+    const pts = slot * this.frameSamples;
+    const out = new Int16Array(this.frameSamples * this.channels);
+    let startPayload: Uint8Array | null = null;
+    let covered = false;
+
+    if (this.anchor === undefined) {
+      // before the first packet (only with startMs): silence at its true position
+      this.counters.silenceMs += FRAME_MS;
+    } else {
+      const slotStart = this.slotTs(slot);
+      let ts = slotStart;
+      let filled = 0;
+      this.counters.late += this.buffer.dropEndingBy(slotStart);
+      while (filled < this.frameSamples) {
+        const want = this.frameSamples - filled;
+        if (this.pending) {
+          const taken = this.takePending(ts, out, filled, want);
+          if (taken > 0) {
+            if (ts === slotStart) covered = true;
+            ts += taken;
+            filled += taken;
+            continue;
+          }
+        }
+        const head = this.buffer.peek();
+        if (head && head.ts <= ts) {
+          this.buffer.shift();
+          if (head.ts === slotStart) startPayload = head.payload;
+          this.play(head);
+          continue;
+        }
+        const gapEnd = head ? Math.min(head.ts, ts + want) : ts + want;
+        const n = gapEnd - ts;
+        this.fillGap(out, filled, ts, n, head);
+        ts += n;
+        filled += n;
+      }
+    }
+
+    this.nextSlot++;
+    this.counters.frames++;
+    this.delay.onFrame();
+    if (this.onPacket && (startPayload !== null || !covered)) this.onPacket(startPayload, pts);
+    this.onFrame({ pts, rate: this.rate, channels: this.channels, samples: out });
+  }
+
+  /** copy decoded samples that start at or before `ts` into `out`; returns samples taken */
+  private takePending(ts: number, out: Int16Array, at: number, want: number): number {
+    const p = this.pending!;
+    const total = p.pcm.length / this.channels;
+    const skip = ts - p.ts;
+    if (skip < 0) return 0;
+    const available = total - skip;
+    if (available <= 0) {
+      this.pending = undefined;
+      return 0;
+    }
+    const n = Math.min(available, want);
+    out.set(p.pcm.subarray(skip * this.channels, (skip + n) * this.channels), at * this.channels);
+    if (n === available) this.pending = undefined;
+    return n;
+  }
+
+  private play(p: BufferedPacket): void {
+    if (this.lastPlayedSeq !== undefined && p.seq > this.lastPlayedSeq + 1) {
+      this.counters.lost += p.seq - this.lastPlayedSeq - 1;
+    }
+    if (this.lastPlayedSeq === undefined || p.seq > this.lastPlayedSeq) this.lastPlayedSeq = p.seq;
+    this.lastWasDtx = this.codec.codec === "opus" && isOpusDtxPacket(p.payload);
+    let pcm: Int16Array;
+    try {
+      pcm = this.decoder.decode(p.payload);
+    } catch {
+      this.counters.decodeErrors++;
+      pcm = this.decoder.conceal(p.samples);
+    }
+    this.decoderPrimed = true;
+    this.concealRun = 0;
+    this.pending = { ts: p.ts, pcm };
+  }
+
+  /** fill `n` samples at `at` for a slot part no packet covers */
+  private fillGap(
+    out: Int16Array,
+    at: number,
+    ts: number,
+    n: number,
+    next: BufferedPacket | undefined,
+  ): void {
+    const ms = (n * 1000) / this.rate;
+    // DTX: the sender went quiet on purpose (RFC 7587 §3.1.3): its last packet was a DTX frame,
+    // or the next packet follows the last one without a sequence gap
+    const dtx =
+      this.lastWasDtx ||
+      (next !== undefined && this.lastPlayedSeq !== undefined && next.seq === this.lastPlayedSeq + 1);
+    if (dtx) {
+      this.counters.dtxMs += ms;
+      return; // comfort silence: `out` is already zero
+    }
+    if (!this.decoderPrimed || this.concealRun + n > this.maxConcealSamples) {
+      this.counters.silenceMs += ms;
+      this.concealRun += n;
+      return;
+    }
+    this.concealRun += n;
+    let pcm: Int16Array | undefined;
+    // in-band FEC rebuilds only the frame right before the next packet (RFC 6716 §2.1.7)
+    if (next && ts + n === next.ts && this.decoder.decodeFec) {
+      pcm = this.decoder.decodeFec(next.payload, n);
+      if (pcm) this.counters.fecMs += ms;
+    }
+    pcm ??= this.decoder.conceal(n);
+    out.set(pcm.subarray(0, n * this.channels), at * this.channels);
+    this.counters.concealedMs += ms;
+  }
+}

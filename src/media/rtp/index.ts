@@ -1,0 +1,3 @@
+export * from "./packet.js";
+export * from "./ssrc.js";
+export * from "./unwrap.js";

@@ -131,28 +131,27 @@ async function main() {
   // let every sender settle into its 20 ms rhythm
   await new Promise((r) => setTimeout(r, 2000));
 
-  const c0 = clientStats(sessions);
-  const s0 = await serverStats(sessions);
   emit("WINDOW_START");
   await new Promise((r) => setTimeout(r, args.durationS * 1000));
   emit("WINDOW_END");
+
+  // Loss is counted over each session's whole life, once traffic has stopped: exact totals on
+  // both sides, no window-boundary error.
+  for (const s of sessions) s.peer.stopSending();
+  await new Promise((r) => setTimeout(r, 500)); // in-flight packets (and their echoes) land
   const c1 = clientStats(sessions);
   const s1 = await serverStats(sessions);
-
-  // end the sessions: recordings are finalised on DELETE
   const sentPerSession: Record<string, number> = {};
-  for (const s of sessions) s.peer.stopSending();
-  await new Promise((r) => setTimeout(r, 300)); // in-flight packets land
   for (const s of sessions) {
     sentPerSession[s.id] = s.peer.stats.packetsSent;
-    await control("DELETE", `/internal/sessions/${s.id}`);
+    await control("DELETE", `/internal/sessions/${s.id}`); // recordings are finalised on DELETE
   }
   for (const s of sessions) await s.peer.close();
 
-  const sentIn = c1.sent - c0.sent;
-  const gotIn = s1.packetsIn - s0.packetsIn;
-  const sentOut = s1.packetsOut - s0.packetsOut;
-  const gotOut = c1.received - c0.received;
+  const sentIn = c1.sent;
+  const gotIn = s1.packetsIn;
+  const sentOut = s1.packetsOut;
+  const gotOut = c1.received;
   emit("RESULT", {
     sessions: sessions.length,
     failed,
@@ -162,9 +161,9 @@ async function main() {
     serverSent: sentOut,
     clientReceived: gotOut,
     lossOut: sentOut > 0 ? Math.max(0, 1 - gotOut / sentOut) : 0,
-    late: s1.late - s0.late,
-    lost: s1.lost - s0.lost,
-    concealedMs: s1.concealedMs - s0.concealedMs,
+    late: s1.late,
+    lost: s1.lost,
+    concealedMs: s1.concealedMs,
     sentPerSession,
   });
 }

@@ -71,4 +71,41 @@ describe("a two-way echo session", () => {
     await h.call("DELETE", `/internal/sessions/${r.sessionId}`);
     await c.close();
   });
+
+  it("a WHEP listener hears its source's audio (answer sendonly) and ends with it", async () => {
+    const src = await ClientPeer.create({ direction: "sendonly", dataChannel: false, toneHz: 600 });
+    const rs = await h.createSession(src.offer, { kind: "whip", profile: "record" });
+    src.accept(rs.json.answer);
+    await src.connected(5000);
+    const listener = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    const rl = await h.createSession(listener.offer, {
+      kind: "whep",
+      profile: "echo",
+      sourceSessionId: rs.sessionId,
+    });
+    expect(rl.status).toBe(201);
+    const audio = parse(rl.json.answer).media.find((m) => m.type === "audio")!;
+    expect(audio.direction).toBe("sendonly");
+    listener.accept(rl.json.answer);
+    await listener.connected(5000);
+    await listener.until(() => listener.stats.packetsReceived >= 50, 5000, "50 relayed packets");
+    const { rate, samples } = listener.receivedPcm();
+    expect(toneRatio(samples.subarray(rate / 5), rate, 600)).toBeGreaterThan(0.8);
+    // the listener ends with its source
+    expect((await h.call("DELETE", `/internal/sessions/${rs.sessionId}`)).status).toBe(204);
+    await waitFor(() => h.node.sessions() === 0, 3000, "the listener to end with its source");
+    expect(
+      (
+        await h.call("POST", "/internal/sessions", {
+          sessionId: rl.sessionId + "x",
+          kind: "whep",
+          profile: "echo",
+          offer: listener.offer,
+          sourceSessionId: rs.sessionId,
+        })
+      ).status,
+    ).toBe(404);
+    await src.close();
+    await listener.close();
+  });
 });

@@ -145,10 +145,16 @@ let sharedReady: ResamplerKernel | undefined;
  */
 export function loadResampler(options?: LoadResamplerOptions): Promise<ResamplerKernel> {
   if (options?.simd !== undefined) return load({ simd: options.simd }).then((m) => new ResamplerKernel(m));
-  shared ??= load().then((m) => {
-    sharedReady = new ResamplerKernel(m);
-    return sharedReady;
-  });
+  shared ??= load().then(
+    (m) => {
+      sharedReady = new ResamplerKernel(m);
+      return sharedReady;
+    },
+    (err: unknown) => {
+      shared = undefined; // a failed load (e.g. unreadable .wasm) may be retried
+      throw err;
+    },
+  );
   return shared;
 }
 

@@ -1,0 +1,195 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: page-side code reaches window.demo, which has no TypeScript types
+// Browser end to end: Debian's Chromium (playwright-core, never a downloaded browser) opens the
+// demo page served by the dev stack (emulated functions + a real media node + memory registry, in
+// this process) and talks to the gateway with a fake microphone playing a 440 Hz WAV.
+//   echo:   the tone comes back (WebAudio analyser peak near 440 Hz); the datachannel echoes;
+//           ICE completes over 127.0.0.1.
+//   record: after ~5 s the WAV is 16 kHz mono, its dominant frequency is 440 Hz and its length
+//           is within ±100 ms of the call.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Config, loadConfig } from "../../src/config/index.js";
+import { FUNCTION_HANDLERS } from "../../src/emulator/functions.js";
+import { type Emulator, startEmulator } from "../../src/emulator/server.js";
+import { devStatic } from "../../src/emulator/static.js";
+import { createLogger } from "../../src/log/index.js";
+import { type MediaNode, startMediaNode } from "../../src/node/index.js";
+import { MemoryRegistry } from "../../src/registry/memory.js";
+import { makeSignalingDeps, setSignalingDeps } from "../../src/signaling/deps.js";
+import { dominantHz, readWav, toneWav } from "./wav.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const work = mkdtempSync(join(tmpdir(), "rtcgw-e2e-"));
+const toneFile = join(work, "tone-440.wav");
+let config: Config;
+let registry: MemoryRegistry;
+let node: MediaNode;
+let emu: Emulator;
+let browser: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  writeFileSync(toneFile, toneWav(440, 10));
+  config = loadConfig({
+    RECORDINGS_DIR: join(work, "recordings"),
+    MEDIA_BIND_ADDRESS: "127.0.0.1",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  });
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  registry = new MemoryRegistry();
+  node = await startMediaNode({ config, registry, logger, controlPort: 0, udpPort: 0 });
+  setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: node.secret }));
+  emu = await startEmulator({
+    handlers: FUNCTION_HANDLERS,
+    logger,
+    port: 0,
+    extra: devStatic(config.RECORDINGS_DIR),
+  });
+  browser = await chromium.launchPersistentContext(join(work, "profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--allow-loopback-in-peer-connection",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${toneFile}`,
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+  page = await browser.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(`${emu.url}/`);
+  await page.waitForFunction(() => (window as any).demo !== undefined);
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  setSignalingDeps(undefined);
+  await emu?.close();
+  await node?.close();
+  await registry?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const waitState = (s: string, timeout = 15_000) =>
+  page.waitForFunction((want) => document.body.dataset.state === want, s, { timeout });
+
+describe("echo session in Chromium", () => {
+  it("hears the 440 Hz tone back, echoes the datachannel, and ICE runs over 127.0.0.1", async () => {
+    await page.evaluate(() => (window as any).demo.connect("echo"));
+    await waitState("connected");
+
+    // datachannel: the gateway echoes what we send
+    await page.waitForFunction(() => (window as any).demo.call?.dc.readyState === "open", null, {
+      timeout: 10_000,
+    });
+    await page.evaluate(() => (window as any).demo.sendChat("hello gateway"));
+    await page.waitForFunction(
+      () => (window as any).demo.chatLog.some((m: any) => m.who === "gateway" && m.text === "hello gateway"),
+      null,
+      { timeout: 10_000 },
+    );
+
+    // the selected candidate pair is loopback on both ends
+    const pair = await page.evaluate(async () => {
+      const r: Map<string, any> = await (window as any).demo.call.pc.getStats();
+      let out: { local?: string; remote?: string } = {};
+      r.forEach((s: any) => {
+        if (s.type === "transport" && s.selectedCandidatePairId) {
+          const p = r.get(s.selectedCandidatePairId);
+          out = { local: r.get(p.localCandidateId)?.address, remote: r.get(p.remoteCandidateId)?.address };
+        }
+      });
+      return out;
+    });
+    expect(pair).toEqual({ local: "127.0.0.1", remote: "127.0.0.1" });
+
+    // WebAudio on the received stream: the spectrum's peak is the tone
+    const peakHz = await page.evaluate(async () => {
+      const stream = (document.getElementById("remote") as HTMLAudioElement).srcObject as MediaStream;
+      const ctx = new AudioContext();
+      await ctx.resume();
+      const src = ctx.createMediaStreamSource(stream);
+      const an = ctx.createAnalyser();
+      an.fftSize = 8192;
+      an.smoothingTimeConstant = 0;
+      src.connect(an);
+      const bins = new Float32Array(an.frequencyBinCount);
+      const votes: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        an.getFloatFrequencyData(bins);
+        let best = 0;
+        for (let b = 1; b < bins.length; b++) if (bins[b]! > bins[best]!) best = b;
+        if (bins[best]! > -90) votes.push((best * ctx.sampleRate) / an.fftSize);
+      }
+      await ctx.close();
+      votes.sort((a, b) => a - b);
+      return votes.length ? votes[Math.floor(votes.length / 2)] : -1;
+    });
+    expect(Math.abs(peakHz - 440)).toBeLessThan(12);
+
+    const stats = await page.evaluate(() => (window as any).demo.clientStats());
+    expect(stats.packetsReceived).toBeGreaterThan(50);
+    await page.evaluate(() => (window as any).demo.hangup());
+    await waitState("idle");
+    expect(node.sessions()).toBe(0);
+  }, 60_000);
+});
+
+describe("record session in Chromium", () => {
+  it("writes a 16 kHz mono WAV of the 440 Hz tone as long as the call (±100 ms)", async () => {
+    const { url } = await page.evaluate(() => (window as any).demo.connect("record"));
+    const id = String(url).split("/").pop()!;
+    await waitState("connected");
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 5_000));
+    const { durationMs } = await page.evaluate(() => (window as any).demo.hangup());
+    const callMs = Date.now() - t0;
+    expect(durationMs).toBeGreaterThan(5_000);
+
+    // the recording is listed by the dev server; find this session's WAV
+    let wavPath: string | undefined;
+    const deadline = Date.now() + 10_000;
+    while (!wavPath && Date.now() < deadline) {
+      const list = (await (await fetch(`${emu.url}/recordings`)).json()) as {
+        recordings: { path: string }[];
+      };
+      wavPath = list.recordings.find((r) => r.path.includes(id) && r.path.endsWith(".wav"))?.path;
+      if (!wavPath) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(wavPath, "the session's WAV is listed under /recordings").toBeDefined();
+    const file = join(config.RECORDINGS_DIR, ...wavPath!.split("/"));
+    expect(existsSync(file)).toBe(true);
+    const wav = readWav(readFileSync(file));
+    expect(wav.rate).toBe(16000);
+    expect(wav.channels).toBe(1);
+    expect(wav.bits).toBe(16);
+    const seconds = wav.samples.length / wav.rate;
+    // the call: from "connected" to the DELETE
+    expect(Math.abs(seconds * 1000 - callMs)).toBeLessThanOrEqual(100);
+    const mid = wav.samples.subarray(Math.floor(wav.rate * 1), Math.floor(wav.rate * 3));
+    expect(Math.abs(dominantHz(mid, wav.rate) - 440)).toBeLessThanOrEqual(4);
+
+    // the dev server serves it to the page, which draws its waveform
+    const drawn = await page.evaluate(async (p) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = 300;
+      canvas.height = 40;
+      return (window as any).demo.drawWaveform(`/recordings/${p}`, canvas);
+    }, wavPath!);
+    expect(drawn.sampleRate).toBe(16000);
+    expect(Math.abs(drawn.seconds - seconds)).toBeLessThan(0.01);
+  }, 60_000);
+});

@@ -1,18 +1,22 @@
-// ITU-T G.711 (11/1988) μ-law and A-law companding, in the 16-bit-PCM formulation of the
-// reference implementation (Sun Microsystems' public-domain g711.c, which the ITU G.191 STL
-// mirrors): μ-law works on the top 14 bits (bias 33, 8 segments), A-law on the top 13 bits
-// with even-bit inversion (XOR 0x55).
+// ITU-T G.711 (11/1988) μ-law and A-law companding of 16-bit PCM, bit-exact with the ITU's
+// own reference code (ITU-T G.191 Software Tool Library, g711.c): μ-law works on the top 14
+// bits (bias 33, 8 segments of 16 steps, all bits inverted on the wire), A-law on the top 13
+// bits (even bits inverted, XOR 0x55). Negative inputs take the one's complement before
+// quantising, as G.191 does, so −1 encodes like 0 (to the "negative zero" code).
 
 const ULAW_BIAS = 0x21; // 33, in 14-bit units
 const ULAW_CLIP = 8159; // 8192 - 33: the largest magnitude before the bias overflows segment 7
 
 /** one 16-bit linear sample → one μ-law byte (G.711 Table 2a) */
 export function linearToUlaw(sample: number): number {
-  let x = sample >> 2;
-  let mask = 0xff;
-  if (x < 0) {
-    x = -x;
+  let x: number;
+  let mask: number;
+  if (sample < 0) {
+    x = ~sample >> 2; // one's complement (G.191 ulaw_compress)
     mask = 0x7f;
+  } else {
+    x = sample >> 2;
+    mask = 0xff;
   }
   if (x > ULAW_CLIP) x = ULAW_CLIP;
   x += ULAW_BIAS;

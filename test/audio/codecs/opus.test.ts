@@ -1,0 +1,211 @@
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import {
+  CodecDestroyedError,
+  CodecOptionsError,
+  DecodeError,
+  EncodeError,
+  OPUS_CTL,
+  OpusDecoder,
+  OpusEncoder,
+  opusPacketSamples,
+  opusWasm,
+} from "../../../src/audio/codecs/index.js";
+import { toneFrame } from "../../support/rtp-stream.js";
+import { concat, db, dominantHz, goertzelAmplitude, rmsOf } from "./tone-analysis.js";
+
+const require = createRequire(import.meta.url);
+
+function encodeTone(hz: number, frames: number, enc = new OpusEncoder()): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let f = 0; f < frames; f++) out.push(enc.encode(toneFrame(f, 48000, hz, 8000)));
+  return out;
+}
+
+describe("Opus through @evan/opus's WASM build", () => {
+  it("instantiates the package's .wasm file, never its native addon", () => {
+    new OpusDecoder().destroy();
+    const { file, simd } = opusWasm().info;
+    expect(file).toMatch(/node_modules\/@evan\/opus\/wasm\/(simd|opus)\.wasm$/);
+    expect(simd).toBe(
+      WebAssembly.validate(
+        Uint8Array.of(
+          0,
+          97,
+          115,
+          109,
+          1,
+          0,
+          0,
+          0,
+          1,
+          4,
+          1,
+          96,
+          0,
+          0,
+          3,
+          2,
+          1,
+          0,
+          10,
+          9,
+          1,
+          7,
+          0,
+          65,
+          0,
+          253,
+          15,
+          26,
+          11,
+        ),
+      ),
+    );
+    expect(opusWasm().exports.memory).toBeInstanceOf(WebAssembly.Memory);
+    expect(Object.keys(require.cache).filter((k) => k.endsWith(".node"))).toEqual([]);
+  });
+
+  it("decodes bit-exactly like the package's own WASM Decoder", () => {
+    const pkg = require("@evan/opus/wasm/index.js") as {
+      Decoder: new (o: { channels: number; sample_rate: number }) => { decode(b: Uint8Array): Uint8Array };
+    };
+    const theirs = new pkg.Decoder({ channels: 1, sample_rate: 48000 });
+    const ours = new OpusDecoder({ channels: 1 });
+    for (const p of encodeTone(1000, 20)) {
+      const a = ours.decode(p);
+      const b = theirs.decode(p);
+      expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b))).toBe(true);
+    }
+  });
+
+  it("the package's own PLC (decode of an empty buffer) yields 120 ms, which is why we bind the C API", () => {
+    const pkg = require("@evan/opus/wasm/index.js") as {
+      Decoder: new (o: { channels: number; sample_rate: number }) => { decode(b: Uint8Array): Uint8Array };
+    };
+    const d = new pkg.Decoder({ channels: 1, sample_rate: 48000 });
+    d.decode(encodeTone(440, 1)[0]);
+    expect(d.decode(new Uint8Array(0)).length / 2).toBe(5760);
+  });
+
+  for (const hz of [440, 1000]) {
+    it(`a ${hz} Hz tone keeps its frequency and level (within 1.5 dB)`, () => {
+      const dec = new OpusDecoder();
+      const pcm = concat(encodeTone(hz, 50).map((p) => dec.decode(p)));
+      const steady = pcm.subarray(48000 * 0.2); // past the codec's start-up
+      expect(Math.abs(dominantHz(steady.subarray(0, 9600), 48000) - hz)).toBeLessThanOrEqual(10);
+      const inputAmp = 8000;
+      expect(Math.abs(db(goertzelAmplitude(steady, 48000, hz) / inputAmp))).toBeLessThan(1.5);
+      expect(Math.abs(db(rmsOf(steady) / (inputAmp / Math.SQRT2)))).toBeLessThan(1.5);
+    });
+  }
+
+  it("stereo decode of a mono-encoded stream duplicates it into two channels", () => {
+    const dec = new OpusDecoder({ channels: 2 });
+    const pcm = dec.decode(encodeTone(440, 1)[0]);
+    expect(pcm.length).toBe(960 * 2);
+  });
+
+  it("PLC returns exactly the asked length and continues the tone instead of silence", () => {
+    const dec = new OpusDecoder();
+    for (const p of encodeTone(440, 25)) dec.decode(p);
+    const plc = dec.conceal(960);
+    expect(plc.length).toBe(960);
+    expect(dominantHz(plc, 48000)).toBeGreaterThan(400);
+    expect(dominantHz(plc, 48000)).toBeLessThan(480);
+    expect(rmsOf(plc)).toBeGreaterThan(1000);
+    expect(dec.conceal(480).length).toBe(480);
+    expect(dec.conceal(500).length).toBe(500); // not a 2.5 ms multiple: rounded up inside, trimmed
+    expect(new OpusDecoder({ channels: 2 }).conceal(960).length).toBe(1920);
+    expect(() => dec.conceal(0)).toThrow(CodecOptionsError);
+    expect(() => dec.conceal(5761)).toThrow(CodecOptionsError);
+  });
+
+  it("in-band FEC rebuilds a lost frame from the next packet far better than PLC", () => {
+    const enc = new OpusEncoder({ inbandFec: true, packetLossPercent: 20 });
+    const packets = encodeTone(1000, 40, enc);
+    const reference = new OpusDecoder();
+    const truth = packets.map((p) => reference.decode(p))[30];
+    const error = (a: Int16Array) => rmsOf(Int16Array.from(a, (v, i) => v - truth[i]));
+
+    const withPlc = new OpusDecoder();
+    for (const p of packets.slice(0, 30)) withPlc.decode(p);
+    const plc = withPlc.conceal(960);
+
+    const withFec = new OpusDecoder();
+    for (const p of packets.slice(0, 30)) withFec.decode(p);
+    const fec = withFec.decodeFec(packets[31], 960)!;
+    expect(fec.length).toBe(960);
+    expect(error(fec)).toBeLessThan(error(plc) / 4);
+    // and decoding goes on normally with the packet that carried the FEC
+    expect(withFec.decode(packets[31]).length).toBe(960);
+    // sizes libopus refuses fall back to the caller's PLC
+    expect(withFec.decodeFec(packets[32], 500)).toBeUndefined();
+  });
+
+  it("applies the encoder settings (read back through the CTLs)", () => {
+    const enc = new OpusEncoder({
+      bitrate: 24000,
+      complexity: 3,
+      inbandFec: true,
+      packetLossPercent: 15,
+      dtx: true,
+    });
+    expect(enc.get(OPUS_CTL.GET_BITRATE)).toBe(24000);
+    expect(enc.get(OPUS_CTL.GET_COMPLEXITY)).toBe(3);
+    expect(enc.get(OPUS_CTL.GET_INBAND_FEC)).toBe(1);
+    expect(enc.get(OPUS_CTL.GET_PACKET_LOSS_PERC)).toBe(15);
+    expect(enc.get(OPUS_CTL.GET_DTX)).toBe(1);
+    const plain = new OpusEncoder({ inbandFec: false });
+    expect(plain.get(OPUS_CTL.GET_INBAND_FEC)).toBe(0);
+    expect(plain.get(OPUS_CTL.GET_DTX)).toBe(0);
+  });
+
+  it("with DTX, silence becomes 1–2 byte packets after a short hangover", () => {
+    const enc = new OpusEncoder({ dtx: true });
+    encodeTone(440, 10, enc);
+    const sizes = Array.from({ length: 40 }, () => enc.encode(new Int16Array(960)).length);
+    expect(sizes.slice(20).filter((n) => n <= 2).length).toBeGreaterThan(15);
+    const dec = new OpusDecoder();
+    const tiny = enc.encode(new Int16Array(960));
+    expect(tiny.length).toBeLessThanOrEqual(2);
+    expect(dec.decode(tiny).length).toBe(960); // a DTX frame still decodes to 20 ms (comfort noise)
+  });
+
+  it("reads packet durations from the TOC (RFC 6716 §3.1)", () => {
+    const p = encodeTone(440, 1)[0];
+    expect(opusPacketSamples(p)).toBe(960);
+    const enc40 = new OpusEncoder({ frameSize: 1920 });
+    expect(opusPacketSamples(enc40.encode(new Int16Array(1920)))).toBe(1920);
+    expect(opusPacketSamples(new Uint8Array(0))).toBeUndefined();
+    expect(opusPacketSamples(Uint8Array.of(0x03))).toBeUndefined(); // code 3 without its count byte
+    expect(opusPacketSamples(Uint8Array.of(0x03, 0x3f))).toBeUndefined(); // 63 × 10 ms > 120 ms
+  });
+
+  it("rejects bad input with typed errors and stays usable", () => {
+    const dec = new OpusDecoder();
+    expect(() => dec.decode(new Uint8Array(0))).toThrow(DecodeError);
+    // code 3 packet claiming 0 frames: OPUS_INVALID_PACKET
+    expect(() => dec.decode(Uint8Array.of(0x03, 0x00))).toThrow(DecodeError);
+    expect(dec.decode(encodeTone(440, 1)[0]).length).toBe(960);
+    const enc = new OpusEncoder();
+    expect(() => enc.encode(new Int16Array(100))).toThrow(EncodeError);
+    expect(() => new OpusEncoder({ bitrate: 1 })).toThrow(CodecOptionsError);
+    expect(() => new OpusEncoder({ complexity: 11 })).toThrow(CodecOptionsError);
+    expect(() => new OpusEncoder({ frameSize: 1000 })).toThrow(CodecOptionsError);
+    expect(() => new OpusDecoder({ channels: 3 as 1 })).toThrow(CodecOptionsError);
+    dec.destroy();
+    dec.destroy(); // idempotent
+    expect(() => dec.decode(Uint8Array.of(0xf8))).toThrow(CodecDestroyedError);
+    expect(() => dec.conceal(960)).toThrow(CodecDestroyedError);
+  });
+
+  it("reset() returns the decoder to a fresh state", () => {
+    const packets = encodeTone(1000, 10);
+    const a = new OpusDecoder();
+    for (const p of packets.slice(0, 5)) a.decode(p);
+    a.reset();
+    const b = new OpusDecoder();
+    expect(Array.from(a.decode(packets[5]))).toEqual(Array.from(b.decode(packets[5])));
+  });
+});

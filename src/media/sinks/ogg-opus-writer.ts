@@ -148,7 +148,7 @@ export class OggOpusWriter {
     const samples = opusPacketSamples(packet);
     if (samples === 0) {
       // malformed TOC: keep the slot's time with a lost frame rather than corrupt granules
-      if (!lost) return this.#append(lostFramePacket(this.#lastToc, this.channels), true);
+      if (!lost) this.#append(lostFramePacket(this.#lastToc, this.channels), true);
       return;
     }
     const pageOverhead = 27 + 255 + packet.length; // worst case: this packet opens a new page

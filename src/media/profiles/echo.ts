@@ -1,0 +1,84 @@
+// The `echo` profile: decode → repair (receive timeline) → resample to 16 kHz mono → back up to
+// the codec rate → encode → packetize → send. The receive timeline's clock paces the output:
+// one packet per 20 ms tick, so echo needs no timer of its own.
+import type { CodecSpec } from "../../audio/codecs/types.js";
+import { loadResampler } from "../../audio/resampler/index.js";
+import type { Logger } from "../../log/index.js";
+import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
+import { ResampleStage } from "../resample-stage.js";
+import { AudioSender } from "../send/audio-sender.js";
+import { InboundAudio } from "./inbound.js";
+import { type PipelineStats, receiverStats } from "./stats.js";
+
+export interface EchoSessionOptions {
+  /** the negotiated codec (both directions use it) */
+  codec: CodecSpec;
+  /** our SSRC on the outgoing track */
+  ssrc: number;
+  /** one RTP packet to the peer (node-datachannel: track.sendMessageBinary) */
+  send: (packet: Uint8Array) => void;
+  /** the intermediate rate the audio passes through (default 16000) */
+  midRate?: 8000 | 16000 | 24000 | 32000 | 44100 | 48000;
+  startMs?: number;
+  jitter?: PlayoutDelayOptions;
+  log?: Logger;
+}
+
+export class EchoSession {
+  readonly profile = "echo";
+  readonly inbound: InboundAudio;
+  readonly sender: AudioSender;
+  readonly #up: ResampleStage;
+  readonly #sub: ReturnType<InboundAudio["subscribe"]>;
+  #closed = false;
+
+  constructor(o: EchoSessionOptions) {
+    const midRate = o.midRate ?? 16000;
+    this.inbound = new InboundAudio({ codec: o.codec, startMs: o.startMs, jitter: o.jitter });
+    this.sender = new AudioSender({ codec: o.codec, ssrc: o.ssrc, send: o.send, channels: 1 });
+    this.#up = new ResampleStage({
+      inRate: midRate,
+      inChannels: 1,
+      outRate: o.codec.clockRate,
+      outChannels: 1,
+      next: this.sender,
+    });
+    // down to midRate mono (downmix if the codec decodes stereo), then up again
+    this.#sub = this.inbound.subscribe(this.#up, { rate: midRate, channels: 1, name: "echo" });
+    o.log?.debug({ event: "echo_started", midRate, payloadType: o.codec.payloadType }, "echo");
+  }
+
+  pushRtp(packet: Uint8Array, arrivalMs: number): void {
+    this.inbound.pushRtp(packet, arrivalMs);
+  }
+
+  tick(nowMs: number): void {
+    this.inbound.tick(nowMs);
+  }
+
+  close(nowMs: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.inbound.close(nowMs); // onEnd runs down the chain: resampler tails, encoder freed
+    this.#sub.stop();
+    this.#up.destroy();
+    this.sender.close();
+  }
+
+  stats(): PipelineStats {
+    return {
+      ...receiverStats(
+        this.profile,
+        this.inbound.counters(),
+        this.inbound.receiver.depthMs,
+        this.inbound.relay.stats(),
+      ),
+      sender: this.sender.stats(),
+    };
+  }
+}
+
+export async function createEchoSession(o: EchoSessionOptions): Promise<EchoSession> {
+  await loadResampler();
+  return new EchoSession(o);
+}

@@ -1,0 +1,111 @@
+// A session's incoming audio: the receive timeline (jitter buffer + timestamp repair, from
+// src/media/receive) feeding a track, and the relay every consumer of that audio subscribes to.
+// A black hole is subscribed from the start (DESIGN.md rule 2): the track is consumed from its
+// first packet whether or not a recorder, echo or listener is attached.
+import type { CodecSpec } from "../../audio/codecs/types.js";
+import type { AudioFrame } from "../frame.js";
+import type { ReceiverCounters } from "../receive/counters.js";
+import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
+import { RtpAudioReceiver } from "../receive/receiver.js";
+import { Relay, type RelayConsumerOptions, type RelaySubscription } from "../relay.js";
+import { ResampleStage } from "../resample-stage.js";
+import { BlackHoleSink } from "../sinks/black-hole.js";
+import { type FrameConsumer, PushedTrack } from "../track.js";
+
+export interface InboundOptions {
+  codec: CodecSpec;
+  /** wall time the session's audio timeline starts (default: first packet's arrival) */
+  startMs?: number;
+  /** the original payload per 20 ms slot (null = nothing arrived for it), e.g. for the Ogg writer */
+  onPacket?: (payload: Uint8Array | null, pts: number) => void;
+  jitter?: PlayoutDelayOptions;
+  /** per-consumer queue bound of the relay (default 50 frames) */
+  queueFrames?: number;
+}
+
+export interface PcmSubscribeOptions extends RelayConsumerOptions {
+  /** deliver at this rate (default: the codec's) */
+  rate?: number;
+  /** deliver with this many channels (default: the codec's; 1 downmixes) */
+  channels?: 1 | 2;
+}
+
+export class InboundAudio {
+  readonly track: PushedTrack;
+  readonly relay: Relay;
+  readonly receiver: RtpAudioReceiver;
+  readonly blackHole = new BlackHoleSink();
+  #closed = false;
+
+  constructor(o: InboundOptions) {
+    this.track = new PushedTrack(o.codec.clockRate, o.codec.channels);
+    this.receiver = new RtpAudioReceiver({
+      codec: o.codec,
+      startMs: o.startMs,
+      jitter: o.jitter,
+      onFrame: (f: AudioFrame) => this.track.push(f),
+      onPacket: o.onPacket,
+    });
+    this.relay = new Relay(this.track, { queueFrames: o.queueFrames });
+    this.track.subscribe(this.blackHole);
+  }
+
+  get rate(): number {
+    return this.track.rate;
+  }
+
+  get channels(): 1 | 2 {
+    return this.track.channels;
+  }
+
+  /** one datagram from the peer's track (RTP; muxed RTCP and junk are counted and ignored) */
+  pushRtp(packet: Uint8Array, arrivalMs: number): void {
+    if (!this.#closed) this.receiver.push(packet, arrivalMs);
+  }
+
+  /** emit every frame due by `nowMs` (same clock as the arrival times) */
+  tick(nowMs: number): void {
+    if (!this.#closed) this.receiver.tick(nowMs);
+  }
+
+  /**
+   * Subscribe to this session's decoded, repaired audio at any supported rate/layout; the
+   * relay's bounded queue isolates a slow consumer. Stop the subscription to detach.
+   */
+  subscribe(consumer: FrameConsumer, o: PcmSubscribeOptions = {}): RelaySubscription & { flush(): void } {
+    const rate = o.rate ?? this.rate;
+    const channels = o.channels ?? this.channels;
+    const stage = new ResampleStage({
+      inRate: this.rate,
+      inChannels: this.channels,
+      outRate: rate,
+      outChannels: channels,
+      next: consumer,
+    });
+    const sub = this.relay.subscribe(stage, o);
+    return {
+      name: sub.name,
+      get stopped() {
+        return sub.stopped;
+      },
+      stats: () => sub.stats(),
+      flush: () => stage.flush(),
+      stop: () => {
+        sub.stop();
+        stage.destroy();
+      },
+    };
+  }
+
+  /** end of the call at `nowMs`: the timeline is completed up to now, consumers get onEnd */
+  close(nowMs: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.receiver.flush(nowMs);
+    this.track.end("session closed");
+  }
+
+  counters(): ReceiverCounters {
+    return { ...this.receiver.counters };
+  }
+}

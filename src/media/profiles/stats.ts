@@ -1,0 +1,49 @@
+// What a pipeline session reports: the receiver's counters under the names the node's metrics
+// use, plus each stage's own numbers.
+import type { ReceiverCounters } from "../receive/counters.js";
+import type { RelayConsumerStats } from "../relay.js";
+import type { AudioSenderStats } from "../send/audio-sender.js";
+import type { OggOpusWriterStats } from "../sinks/ogg-opus-writer.js";
+import type { WavWriterStats } from "../sinks/wav-writer.js";
+
+export interface PipelineStats {
+  profile: string;
+  lost: number;
+  late: number;
+  duplicates: number;
+  reordered: number;
+  concealedMs: number;
+  /** silence written for long gaps and before the first packet (not DTX) */
+  silenceFilledMs: number;
+  dtxMs: number;
+  /** ms of audio on the timeline so far */
+  timelineMs: number;
+  jitterDepthMs: number;
+  receiver: ReceiverCounters;
+  consumers: RelayConsumerStats[];
+  wav?: WavWriterStats;
+  ogg?: OggOpusWriterStats;
+  sender?: AudioSenderStats;
+}
+
+export function receiverStats(
+  profile: string,
+  c: ReceiverCounters,
+  jitterDepthMs: number,
+  consumers: RelayConsumerStats[],
+): PipelineStats {
+  return {
+    profile,
+    lost: c.lost,
+    late: c.late,
+    duplicates: c.duplicate,
+    reordered: c.reordered,
+    concealedMs: c.concealedMs,
+    silenceFilledMs: c.silenceMs,
+    dtxMs: c.dtxMs,
+    timelineMs: c.frames * 20,
+    jitterDepthMs,
+    receiver: { ...c },
+    consumers,
+  };
+}

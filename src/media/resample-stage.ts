@@ -1,0 +1,77 @@
+// Frames at one rate/layout in, frames at another out, on a contiguous timeline: the output pts
+// is the count of samples handed out so far, so nothing downstream ever sees a gap. Wraps the
+// WASM resampler (src/audio/resampler); a no-op pass-through when nothing changes.
+import { createResampler } from "../audio/resampler/index.js";
+import type { Resampler, SampleRate } from "../audio/resampler/types.js";
+import type { AudioFrame } from "./frame.js";
+import type { FrameConsumer } from "./track.js";
+
+export interface ResampleStageOptions {
+  inRate: number;
+  inChannels: 1 | 2;
+  outRate: number;
+  /** 1 downmixes stereo input; 2 requires stereo input (no upmix here) */
+  outChannels: 1 | 2;
+  next: FrameConsumer;
+}
+
+export class ResampleStage implements FrameConsumer {
+  readonly #resampler: Resampler | undefined;
+  readonly #next: FrameConsumer;
+  readonly #outRate: number;
+  readonly #outChannels: 1 | 2;
+  #pts = 0;
+
+  /** `await loadResampler()` once per process before constructing one */
+  constructor(o: ResampleStageOptions) {
+    this.#next = o.next;
+    this.#outRate = o.outRate;
+    this.#outChannels = o.outChannels;
+    if (o.inRate !== o.outRate || o.inChannels !== o.outChannels) {
+      this.#resampler = createResampler({
+        inRate: o.inRate as SampleRate,
+        outRate: o.outRate as SampleRate,
+        channels: o.inChannels,
+        downmix: o.inChannels === 2 && o.outChannels === 1,
+      });
+    }
+  }
+
+  /** output delay in output samples (0 for a pass-through) */
+  get latency(): number {
+    return this.#resampler?.latency ?? 0;
+  }
+
+  onFrame(frame: AudioFrame): void {
+    if (!this.#resampler) {
+      this.#emit(frame.samples);
+      return;
+    }
+    // the resampler's output is a view valid until its next call: copy before handing it on
+    const out = this.#resampler.processI16(frame.samples);
+    if (out.length > 0) this.#emit(out.slice());
+  }
+
+  /** hand out the resampler's tail (total out = round(in × outRate / inRate)) */
+  flush(): void {
+    if (!this.#resampler || this.#resampler.destroyed) return;
+    const tail = this.#resampler.flushI16();
+    if (tail.length > 0) this.#emit(tail.slice());
+  }
+
+  onEnd(reason: string): void {
+    this.flush();
+    this.destroy();
+    this.#next.onEnd?.(reason);
+  }
+
+  destroy(): void {
+    this.#resampler?.destroy();
+  }
+
+  #emit(samples: Int16Array): void {
+    const frame: AudioFrame = { pts: this.#pts, rate: this.#outRate, channels: this.#outChannels, samples };
+    this.#pts += samples.length / this.#outChannels;
+    this.#next.onFrame(frame);
+  }
+}

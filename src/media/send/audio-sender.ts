@@ -1,0 +1,126 @@
+// Frames in, RTP out: re-chunks PCM into exact codec frames (the resampler hands out uneven
+// sizes), encodes (src/audio/codecs), packetizes and calls `send`. With `dtx`, digital silence is
+// not sent at all (the timestamp still advances; the next packet carries the marker) — the
+// WebRTC-style DTX that keeps a silent bridge or listener from spending bandwidth.
+import { createEncoder } from "../../audio/codecs/factory.js";
+import type { AudioEncoder, CodecSpec } from "../../audio/codecs/types.js";
+import type { AudioFrame } from "../frame.js";
+import type { FrameConsumer } from "../track.js";
+import { type PacketizerStats, RtpPacketizer } from "./packetizer.js";
+
+export interface AudioSenderOptions {
+  /** the negotiated codec: payload type, clock rate; frames must arrive at its clockRate */
+  codec: CodecSpec;
+  ssrc: number;
+  send: (packet: Uint8Array) => void;
+  /** channels of the frames handed in (and encoded); default 1 */
+  channels?: 1 | 2;
+  /** skip sending frames of digital silence (default false: silence is encoded and sent) */
+  dtx?: boolean;
+  /** default 20 */
+  frameMs?: number;
+  /** an encoder to use instead of createEncoder(codec) (e.g. tuned bitrate) */
+  encoder?: AudioEncoder;
+  initialSequence?: number;
+  initialTimestamp?: number;
+}
+
+export interface AudioSenderStats extends PacketizerStats {
+  frames: number;
+  /** send() calls that threw (counted; sending goes on) */
+  sendErrors: number;
+  encodeErrors: number;
+}
+
+function isSilent(pcm: Int16Array): boolean {
+  for (let i = 0; i < pcm.length; i++) if (pcm[i] !== 0) return false;
+  return true;
+}
+
+export class AudioSender implements FrameConsumer {
+  readonly #encoder: AudioEncoder;
+  readonly #packetizer: RtpPacketizer;
+  readonly #send: (packet: Uint8Array) => void;
+  readonly #dtx: boolean;
+  readonly #frameLen: number; // interleaved samples per encoded frame
+  readonly #frameSamples: number; // per channel
+  readonly #fifo: Int16Array;
+  #fill = 0;
+  #frames = 0;
+  #sendErrors = 0;
+  #encodeErrors = 0;
+  #closed = false;
+
+  constructor(o: AudioSenderOptions) {
+    const channels = o.channels ?? 1;
+    this.#encoder = o.encoder ?? createEncoder({ codec: o.codec.codec, channels });
+    this.#packetizer = new RtpPacketizer({
+      payloadType: o.codec.payloadType,
+      ssrc: o.ssrc,
+      clockRate: o.codec.clockRate,
+      initialSequence: o.initialSequence,
+      initialTimestamp: o.initialTimestamp,
+    });
+    this.#send = o.send;
+    this.#dtx = o.dtx ?? false;
+    this.#frameSamples = Math.round((o.codec.clockRate * (o.frameMs ?? 20)) / 1000);
+    this.#frameLen = this.#frameSamples * channels;
+    this.#fifo = new Int16Array(this.#frameLen * 4);
+  }
+
+  onFrame(frame: AudioFrame): void {
+    if (this.#closed) return;
+    let src = frame.samples;
+    while (src.length > 0) {
+      const n = Math.min(src.length, this.#frameLen - this.#fill);
+      this.#fifo.set(src.subarray(0, n), this.#fill);
+      this.#fill += n;
+      src = src.subarray(n);
+      if (this.#fill === this.#frameLen) {
+        this.#sendFrame(this.#fifo.subarray(0, this.#frameLen));
+        this.#fill = 0;
+      }
+    }
+  }
+
+  #sendFrame(pcm: Int16Array): void {
+    this.#frames++;
+    if (this.#dtx && isSilent(pcm)) {
+      this.#packetizer.skip(this.#frameSamples);
+      return;
+    }
+    let payload: Uint8Array;
+    try {
+      payload = this.#encoder.encode(pcm);
+    } catch {
+      this.#encodeErrors++;
+      this.#packetizer.skip(this.#frameSamples);
+      return;
+    }
+    const packet = this.#packetizer.packetize(payload, this.#frameSamples);
+    try {
+      this.#send(packet);
+    } catch {
+      this.#sendErrors++;
+    }
+  }
+
+  onEnd(): void {
+    this.close();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#encoder.destroy();
+  }
+
+  stats(): AudioSenderStats {
+    return {
+      ...this.#packetizer.stats(),
+      frames: this.#frames,
+      sendErrors: this.#sendErrors,
+      encodeErrors: this.#encodeErrors,
+    };
+  }
+}

@@ -1,0 +1,156 @@
+// Application audio in: PCM pushed at any supported rate (mono or stereo), resampled to the
+// source's rate (48 kHz by default) into a bounded FIFO, and emitted one 20 ms frame per pacer
+// tick. When the application has nothing queued the frame is silence (counted as an underrun),
+// so the outgoing timeline never stops; a sender with DTX then sends nothing. When it pushes
+// faster than real time the oldest audio is dropped (counted) rather than latency growing.
+
+import { BadOptionsError, UnsupportedRateError } from "../../audio/resampler/errors.js";
+import { createResampler } from "../../audio/resampler/index.js";
+import type { Resampler, SampleRate } from "../../audio/resampler/types.js";
+import type { Clock } from "../clock.js";
+import { Pacer } from "../send/pacer.js";
+import { SourceTrack } from "../track.js";
+
+const RATES = new Set([8000, 16000, 24000, 32000, 44100, 48000]);
+
+export interface PcmPushSourceOptions {
+  /** output rate (default 48000) */
+  rate?: SampleRate;
+  /** output channels (default 1) */
+  channels?: 1 | 2;
+  /** most audio held before the oldest is dropped (default 1000 ms) */
+  maxBufferMs?: number;
+  frameMs?: number;
+  clock?: Clock;
+}
+
+export interface PcmPushStats {
+  pushedMs: number;
+  /** audio dropped because the buffer was full */
+  droppedMs: number;
+  /** frames emitted as (partly) silence because nothing was queued */
+  underruns: number;
+  bufferedMs: number;
+  frames: number;
+}
+
+export class PcmPushSource extends SourceTrack {
+  readonly frameSamples: number;
+  readonly #pacer: Pacer;
+  readonly #capacity: number; // interleaved samples
+  #fifo: Int16Array;
+  #len = 0;
+  #resampler: Resampler | undefined;
+  #inKey = "";
+  #pts = 0;
+  #pushed = 0;
+  #dropped = 0;
+  #underruns = 0;
+
+  /** `await loadResampler()` once per process first (createIngest/Echo/Record sessions do) */
+  constructor(o: PcmPushSourceOptions = {}) {
+    super(o.rate ?? 48000, o.channels ?? 1);
+    if (!RATES.has(this.rate)) throw new UnsupportedRateError(this.rate);
+    const frameMs = o.frameMs ?? 20;
+    this.frameSamples = Math.round((this.rate * frameMs) / 1000);
+    this.#capacity = Math.round(((o.maxBufferMs ?? 1000) * this.rate) / 1000) * this.channels;
+    this.#fifo = new Int16Array(this.#capacity + this.frameSamples * this.channels);
+    this.#pacer = new Pacer(() => this.#tick(), { clock: o.clock, periodMs: frameMs });
+  }
+
+  /** queue interleaved PCM at `rate` with `channels`; typed errors for unsupported formats */
+  push(samples: Int16Array, rate: number, channels: 1 | 2): void {
+    if (!RATES.has(rate)) throw new UnsupportedRateError(rate);
+    if (channels !== 1 && channels !== 2)
+      throw new BadOptionsError(`channels must be 1 or 2, got ${channels}`);
+    this.#pushed += (samples.length / channels / rate) * 1000;
+    let out: Int16Array;
+    if (rate === this.rate && channels === this.channels) out = samples;
+    else {
+      const outCh = this.channels === 2 && channels === 2 ? 2 : 1;
+      const key = `${rate}/${channels}`;
+      if (key !== this.#inKey) {
+        this.#resampler?.destroy();
+        this.#resampler =
+          rate === this.rate && channels === outCh
+            ? undefined
+            : createResampler({
+                inRate: rate as SampleRate,
+                outRate: this.rate as SampleRate,
+                channels,
+                downmix: channels === 2 && outCh === 1,
+              });
+        this.#inKey = key;
+      }
+      out = this.#resampler ? this.#resampler.processI16(samples) : samples;
+      if (this.channels === 2 && outCh === 1) out = upmix(out);
+    }
+    this.#append(out);
+  }
+
+  #append(src: Int16Array): void {
+    const ch = this.channels;
+    if (src.length > this.#capacity) {
+      this.#dropped += ((src.length - this.#capacity) / ch / this.rate) * 1000;
+      src = src.subarray(src.length - this.#capacity);
+    }
+    const overflow = this.#len + src.length - this.#capacity;
+    if (overflow > 0) {
+      this.#fifo.copyWithin(0, overflow, this.#len);
+      this.#len -= overflow;
+      this.#dropped += (overflow / ch / this.rate) * 1000;
+    }
+    this.#fifo.set(src, this.#len);
+    this.#len += src.length;
+  }
+
+  #tick(): void {
+    const n = this.frameSamples * this.channels;
+    const samples = new Int16Array(n);
+    const take = Math.min(n, this.#len);
+    samples.set(this.#fifo.subarray(0, take));
+    this.#fifo.copyWithin(0, take, this.#len);
+    this.#len -= take;
+    if (take < n) this.#underruns++;
+    this.emitFrame({ pts: this.#pts, rate: this.rate, channels: this.channels, samples });
+    this.#pts += this.frameSamples;
+  }
+
+  /** drop what is queued (e.g. barge-in) */
+  clear(): void {
+    this.#len = 0;
+  }
+
+  stats(): PcmPushStats {
+    return {
+      pushedMs: this.#pushed,
+      droppedMs: this.#dropped,
+      underruns: this.#underruns,
+      bufferedMs: (this.#len / this.channels / this.rate) * 1000,
+      frames: this.framesEmitted,
+    };
+  }
+
+  protected produce(): void {
+    this.#pacer.start();
+  }
+
+  protected halt(): void {
+    this.#pacer.stop();
+  }
+
+  override end(reason?: string): void {
+    super.end(reason);
+    this.#resampler?.destroy();
+    this.#resampler = undefined;
+  }
+}
+
+function upmix(mono: Int16Array): Int16Array {
+  const out = new Int16Array(mono.length * 2);
+  for (let i = 0; i < mono.length; i++) {
+    out[2 * i] = mono[i]!;
+    out[2 * i + 1] = mono[i]!;
+  }
+  return out;
+}

@@ -1,0 +1,209 @@
+// Every failure the aiortc field report describes, on a virtual clock: the output must stay a
+// contiguous, wall-clock-true timeline (±20 ms of the call), without stalls or pts gaps.
+
+import { describe, expect, it } from "vitest";
+import { RtpAudioReceiver } from "../../../src/media/receive/receiver.js";
+import { driveOnVirtualClock, rtpStream } from "../../support/rtp-stream.js";
+import { expectWallClockTrue, rms, runScenario, specFor } from "./harness.js";
+
+const slot = (ms: number) => Math.round(ms / 20);
+
+describe("RtpAudioReceiver scenarios", () => {
+  it("burst losses: PLC up to 120 ms, silence beyond, both at their true place", () => {
+    const run = runScenario({
+      seed: 4,
+      durationMs: 10_000,
+      bursts: [
+        { fromMs: 2000, toMs: 2100 }, // 5 packets: all concealed
+        { fromMs: 5000, toMs: 5400 }, // 20 packets: 120 ms concealed, 280 ms silence
+      ],
+    });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    expect(c.lost).toBe(25);
+    expect(c.concealedMs).toBe(100 + 120);
+    expect(c.silenceMs).toBe(280);
+    expect(rms(run.frames, slot(5200), slot(5380))).toBe(0);
+    expect(rms(run.frames, slot(5500), slot(6000))).toBeGreaterThan(5000);
+  });
+
+  it("reordering within the jitter depth is absorbed without loss", () => {
+    const run = runScenario({ seed: 5, durationMs: 20_000, reorder: 0.1, reorderDelayMs: 30 });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    expect(c.reordered).toBeGreaterThan(50);
+    expect(c.late).toBe(0);
+    expect(c.lost).toBe(0);
+    expect(c.concealedMs).toBe(0);
+    // the recorder feed is exactly the sent payloads, in order
+    const sent = run.stream.datagrams.filter((d) => d.kind === "rtp" && !d.duplicate).map((d) => d.payload);
+    expect(run.packets.map((p) => p.payload)).toEqual(sent);
+  });
+
+  it("duplicates are dropped and counted, never played twice", () => {
+    const run = runScenario({ seed: 6, durationMs: 10_000, duplicate: 0.2, jitterMs: 20 });
+    expectWallClockTrue(run);
+    const dups = run.stream.datagrams.filter((d) => d.duplicate).length;
+    expect(run.receiver.counters.duplicate).toBe(dups);
+    expect(run.packets.every((p) => p.payload !== null)).toBe(true);
+    expect(run.packets).toHaveLength(500);
+  });
+
+  it("sequence numbers wrap (start at 65500) and timestamps wrap (start 1 s before 2^32)", () => {
+    const run = runScenario({ seed: 7, durationMs: 10_000, startSeq: 65_500, startTs: 2 ** 32 - 48_000, loss: 0.02 });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    expect(c.reanchors).toBe(0);
+    expect(c.silenceMs).toBe(0);
+    expect(c.lost).toBe(run.stream.dropped);
+  });
+
+  it("an SSRC change resets the decoder and goes on", () => {
+    const run = runScenario({ seed: 8, durationMs: 10_000, ssrcChanges: [4000] });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    expect(c.ssrcChanges).toBe(1);
+    expect(c.silenceMs).toBe(0);
+    expect(rms(run.frames, slot(4200), slot(9800))).toBeGreaterThan(5000);
+  });
+
+  it("DTX silence is comfort silence, not loss", () => {
+    const run = runScenario({ seed: 9, durationMs: 10_000, dtx: [{ fromMs: 3000, toMs: 6000 }] });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    const sent = run.stream.datagrams.length;
+    expect(sent).toBeLessThan(450); // most silent frames were never sent
+    expect(c.lost).toBe(0);
+    expect(c.dtxMs).toBeGreaterThan(2000);
+    expect(c.concealedMs).toBe(0);
+    expect(c.silenceMs).toBe(0);
+    expect(rms(run.frames, slot(6300), slot(9800))).toBeGreaterThan(5000);
+  });
+
+  it("a timestamp jump of 2^31 re-anchors instead of producing 12 hours of silence", () => {
+    const run = runScenario({ seed: 10, durationMs: 10_000, tsJumps: [{ atMs: 5000, delta: 2 ** 31 }] });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    expect(c.reanchors).toBe(1);
+    expect(c.silenceMs + c.concealedMs).toBeLessThanOrEqual(200);
+    expect(rms(run.frames, slot(5300), slot(9800))).toBeGreaterThan(5000);
+  });
+
+  it("the ~4-billion-tick jump of the field report: a 15-minute call stays 15 minutes", () => {
+    const run = runScenario({ seed: 11, durationMs: 15 * 60_000, jitterMs: 10, loss: 0.01, tsJumps: [{ atMs: 7 * 60_000, delta: 4_000_000_000 }] });
+    expectWallClockTrue(run);
+    expect(run.frames).toHaveLength(45_000);
+    expect(run.receiver.counters.reanchors).toBe(1);
+    expect(rms(run.frames, slot(7 * 60_000 + 500), slot(8 * 60_000))).toBeGreaterThan(5000);
+  });
+
+  it("a sender that pauses 3 s and resumes without advancing its timestamp re-anchors", () => {
+    const run = runScenario({ seed: 12, durationMs: 10_000, pauses: [{ fromMs: 4000, toMs: 7000 }] });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    expect(c.reanchors).toBe(1);
+    expect(c.silenceMs).toBeGreaterThan(2800);
+    expect(rms(run.frames, slot(7300), slot(9800))).toBeGreaterThan(5000);
+  });
+
+  it("a router that holds 500 ms and flushes at once: late packets dropped, no re-anchor", () => {
+    const run = runScenario({ seed: 13, durationMs: 10_000, holds: [{ fromMs: 4000, toMs: 4500 }] });
+    expectWallClockTrue(run);
+    const c = run.receiver.counters;
+    expect(c.reanchors).toBe(0);
+    expect(c.late).toBeGreaterThan(15);
+    expect(rms(run.frames, slot(4700), slot(9800))).toBeGreaterThan(5000);
+  });
+
+  it("RTCP on the same port is counted and ignored", () => {
+    const run = runScenario({ seed: 14, durationMs: 5000, rtcpEveryMs: 1000 });
+    expectWallClockTrue(run);
+    expect(run.receiver.counters.rtcp).toBe(4);
+    expect(run.receiver.counters.invalid).toBe(0);
+  });
+
+  it("garbage datagrams and other payload types are counted, never fatal", () => {
+    const stream = rtpStream({ seed: 15, durationMs: 2000 });
+    const frames: number[] = [];
+    const r = new RtpAudioReceiver({ codec: specFor(stream), startMs: 30, onFrame: (f) => frames.push(f.pts) });
+    r.push(new Uint8Array(0), 31);
+    r.push(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13), 31);
+    r.push(Uint8Array.of(0x80, 101, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 5), 31); // telephone-event
+    driveOnVirtualClock(stream, r, 2030, 10, 30);
+    expect(r.counters.invalid).toBe(2);
+    expect(r.counters.otherPayloadType).toBe(1);
+    expect(frames).toHaveLength(100);
+  });
+
+  it("PCMU is decoded to 8 kHz 20 ms frames, sample-exact at the right positions", () => {
+    const run = runScenario({ seed: 16, codec: "pcmu", durationMs: 5000, jitterMs: 30, reorder: 0.05 });
+    expectWallClockTrue(run);
+    expect(run.frames[0].rate).toBe(8000);
+    expect(run.frames[0].samples).toHaveLength(160);
+    // the payload of frame k of the sender is exactly what frame k of the output holds
+    const bySendFrame = new Map(run.stream.datagrams.map((d) => [d.frame, d.payload]));
+    let compared = 0;
+    for (const [k, f] of run.frames.entries()) {
+      const p = bySendFrame.get(k);
+      if (!p || run.packets[k].payload === null) continue;
+      expect(run.packets[k].payload).toBe(p);
+      compared++;
+      expect(f.samples[10]).not.toBe(0);
+    }
+    expect(compared).toBeGreaterThan(240);
+  });
+
+  it("PCMA loss is silence (G.711 has no PLC), still wall-clock true", () => {
+    const run = runScenario({ seed: 17, codec: "pcma", durationMs: 5000, loss: 0.1 });
+    expectWallClockTrue(run);
+    expect(run.receiver.counters.lost).toBe(run.stream.dropped);
+  });
+
+  it("stereo=1 gives interleaved stereo frames", () => {
+    const stream = rtpStream({ seed: 18, durationMs: 2000 });
+    const frames: Int16Array[] = [];
+    const r = new RtpAudioReceiver({
+      codec: { ...specFor(stream), channels: 2 },
+      startMs: 30,
+      onFrame: (f) => {
+        expect(f.channels).toBe(2);
+        frames.push(f.samples);
+      },
+    });
+    driveOnVirtualClock(stream, r, 2030, 10, 30);
+    expect(frames).toHaveLength(100);
+    expect(frames[50]).toHaveLength(1920);
+  });
+
+  it("without startMs the timeline starts at the first packet; irregular ticks change nothing", () => {
+    const stream = rtpStream({ seed: 19, durationMs: 6000, jitterMs: 25, loss: 0.03 });
+    const pts: number[] = [];
+    const r = new RtpAudioReceiver({ codec: specFor(stream), onFrame: (f) => pts.push(f.pts) });
+    driveOnVirtualClock(stream, r, stream.arrivals[0].arrivalMs + 6000, 37, 0);
+    expect(pts).toEqual(Array.from({ length: 300 }, (_, k) => k * 960));
+  });
+
+  it("the jitter depth grows with network jitter (RFC 3550 §6.4.1) and shrinks slowly after", () => {
+    const calm = runScenario({ seed: 20, durationMs: 5000 });
+    expect(calm.receiver.depthMs).toBeLessThanOrEqual(40);
+    const stream = rtpStream({ seed: 21, durationMs: 8000, jitterMs: 120 });
+    const depths: number[] = [];
+    const r = new RtpAudioReceiver({ codec: specFor(stream), startMs: 30, onFrame: () => depths.push(r.depthMs) });
+    driveOnVirtualClock(stream, r, 8030, 10, 30);
+    expect(r.jitterMs).toBeGreaterThan(20);
+    expect(Math.max(...depths)).toBeGreaterThan(100);
+    expect(Math.max(...depths)).toBeLessThanOrEqual(200);
+    expect(r.counters.late).toBeLessThan(10); // the depth covered the jitter after the first spikes
+    // then the network calms down: the depth drifts back, never below 20 ms
+    const calmAfter = rtpStream({ seed: 22, durationMs: 16_000, jitterMs: 120 });
+    const shrinking: number[] = [];
+    const r2 = new RtpAudioReceiver({ codec: specFor(calmAfter), startMs: 30, onFrame: () => shrinking.push(r2.depthMs) });
+    const cut = calmAfter.arrivals.map((a) => (a.sendMs >= 6000 ? { ...a, arrivalMs: a.sendMs + 30 } : a));
+    driveOnVirtualClock({ ...calmAfter, arrivals: cut.sort((a, b) => a.arrivalMs - b.arrivalMs) }, r2, 16_030, 10, 30);
+    const at = (ms: number) => shrinking[slot(ms)];
+    expect(at(6000)).toBeGreaterThan(100);
+    expect(at(7000)).toBeGreaterThan(at(9000) - 1); // slow: not a cliff
+    expect(at(15_900)).toBeLessThan(at(6000));
+    expect(Math.min(...shrinking)).toBeGreaterThanOrEqual(20);
+  });
+});

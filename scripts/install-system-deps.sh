@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and the WASM build need, only those missing.
 #   redis-server            the Redis registry store's contract tests
 #   chromium                the browser end-to-end tests (driven by playwright-core)
-#   rustc, libstd-rust-dev-wasm32, binaryen   building wasm/resampler (wasm-opt from binaryen)
+#   rustc, libstd-rust-dev-wasm32, lld-14, binaryen   building wasm/resampler (wasm-opt from binaryen)
 #   python3-aiortc          an independent WebRTC client for interop tests
 #   sox                     inspecting recordings by ear and by tool
 set -euo pipefail
@@ -11,6 +11,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 [ -x /usr/bin/rustc ] || need+=(rustc)
 [ -d /usr/lib/rustlib/wasm32-unknown-unknown ] || need+=(libstd-rust-dev-wasm32)
+# rustc links wasm through /usr/bin/rust-lld -> lld-14, which rustc only recommends
+[ -e /usr/bin/lld-14 ] || need+=(lld-14)
 command -v wasm-opt >/dev/null || need+=(binaryen)
 /usr/bin/python3 -c 'import aiortc' 2>/dev/null || need+=(python3-aiortc)
 command -v sox >/dev/null || need+=(sox)

@@ -1,12 +1,18 @@
-// The packet store between arrival and playout: ordered by (unwrapped) RTP timestamp, so
-// reordering is absorbed; remembers recent sequence numbers, so duplicates are dropped.
-// Timing (depth, lateness) lives in PlayoutDelay and the receiver: this is only the store.
+// The packet store between arrival and playout: ordered by position on the output timeline
+// (the RTP timestamp mapped through the current anchor), so reordering is absorbed and packets
+// buffered before a re-anchor or SSRC change keep their place; remembers recent sequence
+// numbers, so duplicates are dropped. Timing (depth, lateness) lives in PlayoutDelay and the
+// receiver: this is only the store.
 
 export interface BufferedPacket {
   /** unwrapped sequence number */
   seq: number;
   /** unwrapped RTP timestamp */
   ts: number;
+  /** position on the output timeline, in samples (set when the packet is placed) */
+  pos: number;
+  /** which sender incarnation (bumped on SSRC change and re-anchor): seq logic holds within one */
+  epoch: number;
   /** duration in samples per channel at the clock rate */
   samples: number;
   payload: Uint8Array;
@@ -32,8 +38,8 @@ export class JitterBuffer {
     this.remember(p.seq);
     // most packets arrive in order: search from the end
     let i = this.packets.length;
-    while (i > 0 && this.packets[i - 1].ts > p.ts) i--;
-    if (i > 0 && this.packets[i - 1].ts === p.ts) return "duplicate"; // same media, other seq (RTX-like)
+    while (i > 0 && this.packets[i - 1].pos > p.pos) i--;
+    if (i > 0 && this.packets[i - 1].pos === p.pos) return "duplicate"; // same place, other seq
     this.packets.splice(i, 0, p);
     return "inserted";
   }
@@ -43,7 +49,7 @@ export class JitterBuffer {
     return this.seen.has(seq);
   }
 
-  /** the packet with the smallest timestamp */
+  /** the packet earliest on the timeline */
   peek(): BufferedPacket | undefined {
     return this.packets[0];
   }
@@ -52,32 +58,25 @@ export class JitterBuffer {
     return this.packets.shift();
   }
 
-  /** the buffered packet starting exactly at `ts`, if any */
-  at(ts: number): BufferedPacket | undefined {
-    for (const p of this.packets) {
-      if (p.ts === ts) return p;
-      if (p.ts > ts) return undefined;
-    }
-    return undefined;
-  }
-
-  /** drop packets that end at or before `ts` (too late to play); returns how many */
-  dropEndingBy(ts: number): number {
+  /** drop packets that end at or before timeline position `pos` (too late to play); returns how many */
+  dropEndingBy(pos: number): number {
     let n = 0;
-    while (this.packets.length > 0 && this.packets[0].ts + this.packets[0].samples <= ts) {
+    while (this.packets.length > 0 && this.packets[0].pos + this.packets[0].samples <= pos) {
       this.packets.shift();
       n++;
     }
     return n;
   }
 
-  /** forget packets and history (new SSRC or new timestamp domain) */
-  clear(forgetHistory: boolean): void {
+  /** forget sequence history (a new SSRC numbers from scratch); buffered packets stay */
+  forgetSequences(): void {
+    this.seen.clear();
+    this.highestSeen = Number.NEGATIVE_INFINITY;
+  }
+
+  clear(): void {
     this.packets.length = 0;
-    if (forgetHistory) {
-      this.seen.clear();
-      this.highestSeen = Number.NEGATIVE_INFINITY;
-    }
+    this.forgetSequences();
   }
 
   private remember(seq: number): void {

@@ -7,8 +7,10 @@
 // silence for a long gap. So the output length always equals elapsed wall time (DESIGN rule 4),
 // whatever the network or the sender's timestamps do.
 //
-// RTP timestamps map to slots through an anchor (slot, ts) set by the first packet. A sender
-// restart / timestamp jump / SSRC change moves the anchor (re-anchoring), never the output pts.
+// RTP timestamps map to timeline positions through an anchor (slot, ts) set by the first
+// packet: pos = slot × samplesPerFrame + (ts − anchor.ts). A sender restart / timestamp jump /
+// SSRC change moves the anchor (re-anchoring), never the output pts; packets already buffered
+// keep their positions, so a switch loses nothing that arrived.
 //
 // Push, not pull: aiortc's `track.recv()` only produces when a consumer awaits it, so a consumer
 // that stops pulling stalls reception and gaps later come out as pts jumps. Here the clock
@@ -60,7 +62,7 @@ interface Anchor {
 
 /** decoded samples not yet emitted (the tail of a packet longer than one slot) */
 interface Pending {
-  ts: number;
+  pos: number;
   pcm: Int16Array;
 }
 
@@ -90,6 +92,9 @@ export class RtpAudioReceiver {
   private pending: Pending | undefined;
   private highestSeq: number | undefined;
   private lastPlayedSeq: number | undefined;
+  private lastPlayedEpoch = 0;
+  /** bumped on SSRC change and re-anchor: a new sender incarnation */
+  private epoch = 0;
   private lastWasDtx = false;
   private decoderPrimed = false;
   private concealRun = 0;
@@ -158,6 +163,8 @@ export class RtpAudioReceiver {
     const packet: BufferedPacket = {
       seq: this.seqUnwrap.unwrap(rtp.sequenceNumber),
       ts: this.tsUnwrap.unwrap(rtp.timestamp),
+      pos: 0,
+      epoch: this.epoch,
       samples,
       payload: rtp.payload,
       arrivalMs,
@@ -196,7 +203,7 @@ export class RtpAudioReceiver {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.buffer.clear(true);
+    this.buffer.clear();
     this.decoder.destroy();
   }
 
@@ -207,15 +214,19 @@ export class RtpAudioReceiver {
     return this.codec.codec === "opus" ? opusPacketSamples(payload) : payload.length;
   }
 
-  /** arrival minus the nominal arrival of `ts` on the current timeline, in ms */
-  private offsetMs(ts: number, arrivalMs: number, anchor: Anchor): number {
-    const nominal = this.origin! + anchor.slot * FRAME_MS + ((ts - anchor.ts) * 1000) / this.rate;
-    return arrivalMs - nominal;
+  /** timeline position (samples) of RTP timestamp `ts` under `anchor` */
+  private positionOf(ts: number, anchor: Anchor): number {
+    return anchor.slot * this.frameSamples + (ts - anchor.ts);
   }
 
-  /** the timestamp at the start of slot `slot` on the current timeline */
-  private slotTs(slot: number): number {
-    return this.anchor!.ts + (slot - this.anchor!.slot) * this.frameSamples;
+  /** arrival minus the nominal arrival of timeline position `pos`, in ms */
+  private offsetMs(pos: number, arrivalMs: number): number {
+    return arrivalMs - (this.origin! + (pos * 1000) / this.rate);
+  }
+
+  /** timeline position of the first sample not yet emitted */
+  private get playhead(): number {
+    return this.nextSlot * this.frameSamples;
   }
 
   private anchorAt(p: BufferedPacket): void {
@@ -224,8 +235,9 @@ export class RtpAudioReceiver {
   }
 
   private place(p: BufferedPacket): void {
-    const offset = this.offsetMs(p.ts, p.arrivalMs, this.anchor!);
-    const late = p.ts + p.samples <= this.slotTs(this.nextSlot);
+    p.pos = this.positionOf(p.ts, this.anchor!);
+    const offset = this.offsetMs(p.pos, p.arrivalMs);
+    const late = p.pos + p.samples <= this.playhead;
     if (late || offset < -this.jumpThresholdMs) {
       // off the timeline: a late straggler, or the first sign of a jump
       const { jump, dropped } = this.jumps.add({ packet: p, arrivalMs: p.arrivalMs, offsetMs: offset });
@@ -244,12 +256,7 @@ export class RtpAudioReceiver {
   /** the sender's timestamps jumped: put the run's packets on a fresh anchor */
   private reanchor(run: BufferedPacket[]): void {
     this.counters.reanchors++;
-    this.buffer.clear(false);
-    this.pending = undefined;
-    this.decoder.reset(); // a restarted sender has a fresh encoder
-    this.decoderPrimed = false;
-    this.lastPlayedSeq = undefined;
-    this.lastWasDtx = false;
+    this.epoch++; // a restarted sender has a fresh encoder: reset the decoder when we get there
     this.delay.rebase();
     // anchor so the least-delayed packet of the run is exactly on time (offset 0)
     const first = run[0];
@@ -260,29 +267,26 @@ export class RtpAudioReceiver {
     }
     this.anchor = { slot: Math.round(slot), ts: first.ts };
     for (const p of run) {
-      if (p.ts + p.samples <= this.slotTs(this.nextSlot)) {
+      p.epoch = this.epoch;
+      p.pos = this.positionOf(p.ts, this.anchor);
+      if (p.pos + p.samples <= this.playhead) {
         this.counters.late++;
         continue;
       }
-      if (this.buffer.insert(p) === "inserted") {
-        this.delay.observe(p.arrivalMs, p.ts, this.offsetMs(p.ts, p.arrivalMs, this.anchor));
-      }
+      if (this.buffer.insert(p) === "inserted")
+        this.delay.observe(p.arrivalMs, p.ts, this.offsetMs(p.pos, p.arrivalMs));
     }
   }
 
   private followNewSsrc(): void {
     this.counters.ssrcChanges++;
-    this.buffer.clear(true);
-    this.jumps.reset();
+    this.epoch++;
+    this.buffer.forgetSequences(); // the new source numbers from scratch; its packets stay queued
+    this.counters.late += this.jumps.reset();
     this.seqUnwrap = new SequenceUnwrapper();
     this.tsUnwrap = new TimestampUnwrapper();
-    this.anchor = undefined;
-    this.pending = undefined;
+    this.anchor = undefined; // the new source's first packet anchors at its arrival
     this.highestSeq = undefined;
-    this.lastPlayedSeq = undefined;
-    this.lastWasDtx = false;
-    this.decoder.reset();
-    this.decoderPrimed = false;
     this.delay.rebase();
   }
 
@@ -299,32 +303,32 @@ export class RtpAudioReceiver {
       // before the first packet (only with startMs): silence at its true position
       this.counters.silenceMs += FRAME_MS;
     } else {
-      const slotStart = this.slotTs(slot);
-      let ts = slotStart;
+      const slotStart = this.playhead;
+      let pos = slotStart;
       let filled = 0;
       this.counters.late += this.buffer.dropEndingBy(slotStart);
       while (filled < this.frameSamples) {
         const want = this.frameSamples - filled;
         if (this.pending) {
-          const taken = this.takePending(ts, out, filled, want);
+          const taken = this.takePending(pos, out, filled, want);
           if (taken > 0) {
-            if (ts === slotStart) covered = true;
-            ts += taken;
+            if (pos === slotStart) covered = true;
+            pos += taken;
             filled += taken;
             continue;
           }
         }
         const head = this.buffer.peek();
-        if (head && head.ts <= ts) {
+        if (head && head.pos <= pos) {
           this.buffer.shift();
-          if (head.ts === slotStart) startPayload = head.payload;
+          if (head.pos === slotStart) startPayload = head.payload;
           this.play(head);
           continue;
         }
-        const gapEnd = head ? Math.min(head.ts, ts + want) : ts + want;
-        const n = gapEnd - ts;
-        this.fillGap(out, filled, ts, n, head);
-        ts += n;
+        const gapEnd = head ? Math.min(head.pos, pos + want) : pos + want;
+        const n = gapEnd - pos;
+        this.fillGap(out, filled, pos, n, head);
+        pos += n;
         filled += n;
       }
     }
@@ -336,11 +340,11 @@ export class RtpAudioReceiver {
     this.onFrame({ pts, rate: this.rate, channels: this.channels, samples: out });
   }
 
-  /** copy decoded samples that start at or before `ts` into `out`; returns samples taken */
-  private takePending(ts: number, out: Int16Array, at: number, want: number): number {
+  /** copy decoded samples covering timeline position `pos` into `out`; returns samples taken */
+  private takePending(pos: number, out: Int16Array, at: number, want: number): number {
     const p = this.pending!;
     const total = p.pcm.length / this.channels;
-    const skip = ts - p.ts;
+    const skip = pos - p.pos;
     if (skip < 0) return 0;
     const available = total - skip;
     if (available <= 0) {
@@ -354,6 +358,12 @@ export class RtpAudioReceiver {
   }
 
   private play(p: BufferedPacket): void {
+    if (p.epoch !== this.lastPlayedEpoch) {
+      // first packet of a new sender incarnation (SSRC change, restart): fresh decoder state
+      this.decoder.reset();
+      this.lastPlayedEpoch = p.epoch;
+      this.lastPlayedSeq = undefined;
+    }
     if (this.lastPlayedSeq !== undefined && p.seq > this.lastPlayedSeq + 1) {
       this.counters.lost += p.seq - this.lastPlayedSeq - 1;
     }
@@ -368,23 +378,24 @@ export class RtpAudioReceiver {
     }
     this.decoderPrimed = true;
     this.concealRun = 0;
-    this.pending = { ts: p.ts, pcm };
+    this.pending = { pos: p.pos, pcm };
   }
 
   /** fill `n` samples at `at` for a slot part no packet covers */
   private fillGap(
     out: Int16Array,
     at: number,
-    ts: number,
+    pos: number,
     n: number,
     next: BufferedPacket | undefined,
   ): void {
     const ms = (n * 1000) / this.rate;
     // DTX: the sender went quiet on purpose (RFC 7587 §3.1.3): its last packet was a DTX frame,
     // or the next packet follows the last one without a sequence gap
+    const sameSource = next !== undefined && next.epoch === this.lastPlayedEpoch;
     const dtx =
       this.lastWasDtx ||
-      (next !== undefined && this.lastPlayedSeq !== undefined && next.seq === this.lastPlayedSeq + 1);
+      (sameSource && this.lastPlayedSeq !== undefined && next.seq === this.lastPlayedSeq + 1);
     if (dtx) {
       this.counters.dtxMs += ms;
       return; // comfort silence: `out` is already zero
@@ -397,7 +408,7 @@ export class RtpAudioReceiver {
     this.concealRun += n;
     let pcm: Int16Array | undefined;
     // in-band FEC rebuilds only the frame right before the next packet (RFC 6716 §2.1.7)
-    if (next && ts + n === next.ts && this.decoder.decodeFec) {
+    if (next && sameSource && pos + n === next.pos && this.decoder.decodeFec) {
       pcm = this.decoder.decodeFec(next.payload, n);
       if (pcm) this.counters.fecMs += ms;
     }

@@ -63,3 +63,31 @@ export function zeroCrossingHz(samples: Int16Array, rate: number, channels = 1):
   }
   return (crossings / 2) * (rate / n);
 }
+
+/** Goertzel power of one frequency */
+function goertzel(samples: Int16Array, rate: number, hz: number, channels: number): number {
+  const w = (2 * Math.PI * hz) / rate;
+  const coeff = 2 * Math.cos(w);
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = 0; i < samples.length; i += channels) {
+    const s0 = samples[i]! + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - coeff * s1 * s2;
+}
+
+/** the strongest frequency on a 5 Hz grid between 50 Hz and 4 kHz (robust to codec noise) */
+export function dominantHz(samples: Int16Array, rate: number, channels = 1): number {
+  let best = 0;
+  let bestP = -1;
+  for (let hz = 50; hz <= 4000; hz += 5) {
+    const p = goertzel(samples, rate, hz, channels);
+    if (p > bestP) {
+      bestP = p;
+      best = hz;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from "vitest";
+import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
+import type { CodecSpec } from "../../../src/audio/codecs/types.js";
+import { createEchoSession, createIngestSession, listen } from "../../../src/media/index.js";
+import { parseRtp } from "../../../src/media/rtp/packet.js";
+import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
+import { dominantHz } from "../sinks/wav.js";
+
+const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
+const CALL_MS = 10_000;
+
+interface Sent {
+  seq: number;
+  ts: number;
+  marker: boolean;
+  ssrc: number;
+  pt: number;
+  payload: Uint8Array;
+}
+
+function capture(): { sent: Sent[]; send: (p: Uint8Array) => void } {
+  const sent: Sent[] = [];
+  return {
+    sent,
+    send: (p) => {
+      const r = parseRtp(p);
+      if (!r.ok) throw new Error(`echo sent an unparseable packet: ${r.error.code}`);
+      const k = r.packet;
+      sent.push({
+        seq: k.sequenceNumber,
+        ts: k.timestamp,
+        marker: k.marker,
+        ssrc: k.ssrc,
+        pt: k.payloadType,
+        payload: Uint8Array.from(k.payload),
+      });
+    },
+  };
+}
+
+/** decode the echoed packets with a fresh libopus decoder, in sequence order */
+function decodeAll(sent: Sent[]): Int16Array {
+  const dec = new OpusDecoder({ channels: 1 });
+  const parts = sent.map((s) => dec.decode(s.payload));
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  dec.destroy();
+  return out;
+}
+
+const scenarios: Array<[string, Partial<StreamOptions>]> = [
+  ["clean", {}],
+  ["10% loss + jitter", { loss: 0.1, jitterMs: 25 }],
+  ["2 s outage", { outages: [{ fromMs: 3000, toMs: 5000 }] }],
+  ["timestamp jump + SSRC change", { tsJumps: [{ atMs: 2000, delta: 2 ** 31 }], ssrcChanges: [6000] }],
+];
+
+describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", () => {
+  it.each(scenarios)(
+    "%s: one packet per 20 ms of call, valid RTP, decodes back to the 440 Hz tone",
+    async (_n, extra) => {
+      const stream = rtpStream({ seed: 5, durationMs: CALL_MS, toneHz: 440, ...extra });
+      const out = capture();
+      const echo = await createEchoSession({ codec: OPUS, ssrc: 0xabcdef01, send: out.send, startMs: 0 });
+      driveOnVirtualClock(
+        stream,
+        { push: (d, t) => echo.pushRtp(d, t), tick: (t) => echo.tick(t), flush: (t) => echo.close(t) },
+        CALL_MS,
+      );
+      const { sent } = out;
+      // the echo's output is as long as the call (±1 frame): the timeline never collapsed a gap
+      expect(Math.abs(sent.length * 20 - CALL_MS)).toBeLessThanOrEqual(20);
+      // RFC 3550: our SSRC and payload type, sequence +1 and timestamp +960 per packet, marker first
+      expect(sent.every((s) => s.ssrc === 0xabcdef01 && s.pt === 111)).toBe(true);
+      for (let i = 1; i < sent.length; i++) {
+        expect(sent[i]!.seq).toBe((sent[i - 1]!.seq + 1) & 0xffff);
+        expect(sent[i]!.ts).toBe((sent[i - 1]!.ts + 960) >>> 0);
+      }
+      expect(sent[0]!.marker).toBe(true);
+      expect(sent.slice(1).some((s) => s.marker)).toBe(false);
+      // decoded back: the tone's frequency is kept through 48k → 16k → 48k and two Opus generations
+      const pcm = decodeAll(sent);
+    console.log(sent.length, pcm.length, dominantHz(pcm.subarray(48_000, 72_000), 48000), dominantHz(pcm.subarray(96_000, 120_000), 48000), Math.max(...pcm.subarray(48000, 72000)));
+      expect(dominantHz(pcm.subarray(48_000, 72_000), 48000)).toBe(440);
+      const st = echo.stats();
+      expect(st.sender!.packets).toBe(sent.length);
+      expect(st.timelineMs).toBe(CALL_MS);
+    },
+  );
+
+  it("a 1 kHz tone stays 1 kHz (the frequency is really checked)", async () => {
+    const stream = rtpStream({ seed: 1, durationMs: 3000, toneHz: 1000 });
+    const out = capture();
+    const echo = await createEchoSession({ codec: OPUS, ssrc: 1, send: out.send, startMs: 0 });
+    driveOnVirtualClock(
+      stream,
+      { push: (d, t) => echo.pushRtp(d, t), tick: (t) => echo.tick(t), flush: (t) => echo.close(t) },
+      3000,
+    );
+    const pcm = decodeAll(out.sent);
+    expect(dominantHz(pcm.subarray(48_000, 72_000), 48000)).toBe(1000);
+  });
+});
+
+describe("WHEP listeners through the relay", () => {
+  it("each listener hears the source; one stops, the others go on; a throwing send is counted", async () => {
+    const stream = rtpStream({ seed: 9, durationMs: 4000, toneHz: 440 });
+    const ingest = await createIngestSession({ codec: OPUS, startMs: 0 });
+    const a = capture();
+    const b = capture();
+    const la = listen(ingest.inbound, { codec: OPUS, ssrc: 10, send: a.send });
+    const lb = listen(ingest.inbound, { codec: OPUS, ssrc: 11, send: b.send });
+    let thrown = 0;
+    const lc = listen(ingest.inbound, {
+      codec: { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 },
+      ssrc: 12,
+      send: () => {
+        thrown++;
+        throw new Error("socket gone");
+      },
+    });
+    let stopped = false;
+    driveOnVirtualClock(
+      stream,
+      {
+        push: (d, t) => ingest.pushRtp(d, t),
+        tick: (t) => {
+          if (t >= 2000 && !stopped) {
+            la.stop();
+            stopped = true;
+          }
+          ingest.tick(t);
+        },
+        flush: (t) => ingest.close(t),
+      },
+      4000,
+    );
+    console.log(la.stats(), a.sent.length, b.sent.length);
+    expect(a.sent.length).toBeGreaterThanOrEqual(95); // stopped at 2 s (minus jitter depth)
+    expect(a.sent.length).toBeLessThanOrEqual(100);
+    expect(Math.abs(b.sent.length - 200)).toBeLessThanOrEqual(2);
+    expect(dominantHz(decodeAll(b.sent).subarray(48_000, 72_000), 48000)).toBe(440);
+    expect(lc.stats().sender.sendErrors).toBe(thrown);
+    expect(thrown).toBeGreaterThan(150);
+    expect(ingest.inbound.blackHole.frames).toBe(200); // the black hole consumed from the first frame
+    lb.stop();
+    lc.stop();
+    expect(ingest.inbound.relay.attached).toBe(false);
+  });
+});

@@ -84,7 +84,6 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
       expect(sent.slice(1).some((s) => s.marker)).toBe(false);
       // decoded back: the tone's frequency is kept through 48k → 16k → 48k and two Opus generations
       const pcm = decodeAll(sent);
-    console.log(sent.length, pcm.length, dominantHz(pcm.subarray(48_000, 72_000), 48000), dominantHz(pcm.subarray(96_000, 120_000), 48000), Math.max(...pcm.subarray(48000, 72000)));
       expect(dominantHz(pcm.subarray(48_000, 72_000), 48000)).toBe(440);
       const st = echo.stats();
       expect(st.sender!.packets).toBe(sent.length);
@@ -139,7 +138,6 @@ describe("WHEP listeners through the relay", () => {
       },
       4000,
     );
-    console.log(la.stats(), a.sent.length, b.sent.length);
     expect(a.sent.length).toBeGreaterThanOrEqual(95); // stopped at 2 s (minus jitter depth)
     expect(a.sent.length).toBeLessThanOrEqual(100);
     expect(Math.abs(b.sent.length - 200)).toBeLessThanOrEqual(2);

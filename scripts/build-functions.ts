@@ -46,7 +46,9 @@ export async function buildFunctions(
       logLevel: "warning",
       define: { "process.env.RTCGW_BUNDLE_REGISTRY": JSON.stringify(registry) },
       // CommonJS dependencies (pino, the AWS SDK's helpers) call require(): give ESM one
-      banner: { js: 'import { createRequire as __rtcgwCreateRequire } from "node:module"; const require = __rtcgwCreateRequire(import.meta.url);' },
+      banner: {
+        js: 'import { createRequire as __rtcgwCreateRequire } from "node:module"; const require = __rtcgwCreateRequire(import.meta.url);',
+      },
     });
     const bytes = statSync(file).size;
     reports.push({ name, file, bytes, gzipBytes: gzipSync(readFileSync(file)).length });
@@ -57,7 +59,12 @@ export async function buildFunctions(
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 
 export function formatReport(reports: BundleReport[], registry: string): string {
-  const lines = [`function bundles (registry store: ${registry})`, "", "| function | bundle | gzip |", "|---|---:|---:|"];
+  const lines = [
+    `function bundles (registry store: ${registry})`,
+    "",
+    "| function | bundle | gzip |",
+    "|---|---:|---:|",
+  ];
   for (const r of reports) lines.push(`| ${r.name} | ${kb(r.bytes)} | ${kb(r.gzipBytes)} |`);
   return lines.join("\n");
 }
@@ -75,7 +82,10 @@ async function main() {
   }
   const reports = await buildFunctions({ registry, ...(arg("--out") ? { outDir: arg("--out")! } : {}) });
   if (args.includes("--json")) process.stdout.write(`${JSON.stringify({ registry, reports }, null, 2)}\n`);
-  else process.stdout.write(`${formatReport(reports, registry)}\n\nwritten to ${join(ROOT, arg("--out") ?? "dist/functions")}\n`);
+  else
+    process.stdout.write(
+      `${formatReport(reports, registry)}\n\nwritten to ${join(ROOT, arg("--out") ?? "dist/functions")}\n`,
+    );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -30,6 +30,8 @@ import { JumpDetector } from "./jump-detector.js";
 import { PlayoutDelay, type PlayoutDelayOptions } from "./playout-delay.js";
 
 export const FRAME_MS = 20;
+/** sequence numbers this far behind the newest are a restart, not reordering (RFC 3550 A.1) */
+const MAX_MISORDER = 100;
 
 export interface RtpAudioReceiverOptions {
   /** the negotiated codec (see codecSpecFromRtpmap / firstSupportedCodec) */
@@ -37,11 +39,12 @@ export interface RtpAudioReceiverOptions {
   /** every 20 ms frame, in pts order, without gaps */
   onFrame: (frame: AudioFrame) => void;
   /**
-   * For the Ogg recorder: once per slot, the original payload that starts in that slot, or null
-   * when no packet covers it (loss, DTX, silence) so the writer can insert a TOC-only "lost
-   * frame" packet (RFC 6716 §3.2.1) and keep granule positions true (RFC 7845 §4). Slots
-   * covered by the tail of a longer (40/60 ms) packet get no call: that packet's own duration
-   * already advances the granule.
+   * For the Ogg recorder, in timeline order: each played packet's original payload, with the
+   * pts of the slot it starts in (once; two 10 ms packets give two calls), and null for a slot
+   * no packet covers (loss, DTX, silence) so the writer can insert a TOC-only "lost frame"
+   * packet (RFC 6716 §3.2.1) and keep granule positions true (RFC 7845 §4). A slot covered by
+   * the tail of a longer (40/60 ms) packet gets no call: that packet's own duration already
+   * advances the granule.
    */
   onPacket?: (payload: Uint8Array | null, pts: number) => void;
   /** wall time the track started; the timeline begins here (silence until the first packet).
@@ -174,11 +177,16 @@ export class RtpAudioReceiver {
       this.counters.duplicate++;
       return;
     }
-    if (this.highestSeq !== undefined && packet.seq < this.highestSeq) this.counters.reordered++;
-    if (this.highestSeq === undefined || packet.seq > this.highestSeq) this.highestSeq = packet.seq;
+    // in order = newer than anything seen; far behind = the sender restarted its numbering
+    const inOrder =
+      this.highestSeq === undefined ||
+      packet.seq > this.highestSeq ||
+      packet.seq < this.highestSeq - MAX_MISORDER;
+    if (inOrder) this.highestSeq = packet.seq;
+    else this.counters.reordered++;
 
     if (this.anchor === undefined) this.anchorAt(packet);
-    this.place(packet);
+    this.place(packet, inOrder);
   }
 
   /** emit every frame whose slot (plus jitter depth) has ended by `nowMs` */
@@ -234,12 +242,19 @@ export class RtpAudioReceiver {
     this.anchor = { slot, ts: p.ts };
   }
 
-  private place(p: BufferedPacket): void {
+  private place(p: BufferedPacket, inOrder: boolean): void {
     p.pos = this.positionOf(p.ts, this.anchor!);
     const offset = this.offsetMs(p.pos, p.arrivalMs);
     const late = p.pos + p.samples <= this.playhead;
+    // lateness within reason is jitter: let the depth grow to cover it next time
+    if (late && offset <= this.jumpThresholdMs) this.delay.observe(p.arrivalMs, p.ts, offset);
+    if (late && !inOrder) {
+      // a reordered straggler: newer packets already came, so this is the network, not a jump
+      this.counters.late++;
+      return;
+    }
     if (late || offset < -this.jumpThresholdMs) {
-      // off the timeline: a late straggler, or the first sign of a jump
+      // off the timeline: late although newest, or absurdly early — maybe a jump
       const { jump, dropped } = this.jumps.add({ packet: p, arrivalMs: p.arrivalMs, offsetMs: offset });
       this.counters.late += dropped;
       if (jump) this.reanchor(jump.map((r) => r.packet));
@@ -296,7 +311,7 @@ export class RtpAudioReceiver {
     const slot = this.nextSlot;
     const pts = slot * this.frameSamples;
     const out = new Int16Array(this.frameSamples * this.channels);
-    let startPayload: Uint8Array | null = null;
+    const started: Uint8Array[] = [];
     let covered = false;
 
     if (this.anchor === undefined) {
@@ -321,7 +336,7 @@ export class RtpAudioReceiver {
         const head = this.buffer.peek();
         if (head && head.pos <= pos) {
           this.buffer.shift();
-          if (head.pos === slotStart) startPayload = head.payload;
+          started.push(head.payload);
           this.play(head);
           continue;
         }
@@ -336,7 +351,10 @@ export class RtpAudioReceiver {
     this.nextSlot++;
     this.counters.frames++;
     this.delay.onFrame();
-    if (this.onPacket && (startPayload !== null || !covered)) this.onPacket(startPayload, pts);
+    if (this.onPacket) {
+      for (const payload of started) this.onPacket(payload, pts);
+      if (started.length === 0 && !covered) this.onPacket(null, pts);
+    }
     this.onFrame({ pts, rate: this.rate, channels: this.channels, samples: out });
   }
 

@@ -17,9 +17,10 @@ import { createSessionMedia } from "./media-factory.js";
 import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "./metrics.js";
 import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
+import { listenTo, PipelineMedia } from "./pipeline-media.js";
 import { SessionRecordSync } from "./registry-sync.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
-import { ZERO_STATS } from "./session-media.js";
+import { type MediaContext, ZERO_STATS } from "./session-media.js";
 import type { SharedTicker } from "./ticker.js";
 
 export interface Timeouts {
@@ -133,23 +134,19 @@ export class SessionManager {
     this.sessions.set(session.id, session);
     try {
       // the black hole (or the profile's assembly) is in place before any packet can arrive
-      session.attachMedia(
-        createSessionMedia(
-          {
-            sessionId: session.id,
-            profile: req.profile,
-            codec: offer.codec,
-            ...(session.sends ? { ssrc: session.ssrc!, send: session.send } : {}),
-            log,
-            ticker: this.o.ticker,
-            recordingsDir: this.o.recordingsDir,
-            ...(req.recordRate ? { recordRate: req.recordRate } : {}),
-          },
-          session,
-        ),
-      );
+      const ctx: MediaContext = {
+        sessionId: session.id,
+        profile: req.profile,
+        codec: offer.codec,
+        ...(session.sends ? { ssrc: session.ssrc!, send: session.send } : {}),
+        log,
+        ticker: this.o.ticker,
+        recordingsDir: this.o.recordingsDir,
+        ...(req.recordRate ? { recordRate: req.recordRate } : {}),
+      };
+      session.attachMedia(await createSessionMedia(ctx, session, () => this.o.metrics.degraded.inc()));
       const answer = await session.answer();
-      if (source) this.listen(source, session);
+      if (source) this.listen(source, session, ctx);
       log.info({ codec: offer.codec.name, direction: offer.answerDirection }, "session answered");
       return { answer, etag: session.etag };
     } catch (e) {
@@ -244,8 +241,20 @@ export class SessionManager {
     return s;
   }
 
-  private listen(source: PeerSession, listener: PeerSession) {
-    // WHEP stand-in until the pipeline's relay feeds listeners: the source's packets, re-stamped
+  private listen(source: PeerSession, listener: PeerSession, ctx: MediaContext) {
+    const media = source.sessionMedia;
+    const stop = media instanceof PipelineMedia ? listenTo(media, ctx) : this.forwardRtp(source, listener);
+    const set = this.listeners.get(source.id) ?? new Set<string>();
+    this.listeners.set(source.id, set);
+    set.add(listener.id);
+    this.onTeardown.set(listener.id, () => {
+      stop();
+      set.delete(listener.id);
+    });
+  }
+
+  /** a source without a decoding pipeline (blackhole/bridge profile): its packets, re-stamped */
+  private forwardRtp(source: PeerSession, listener: PeerSession): () => void {
     const ssrc = listener.ssrc!;
     const pt = listener.offer.codec.payloadType;
     const stop = source.addRtpListener((p) => {
@@ -255,13 +264,9 @@ export class SessionManager {
       out.writeUInt32BE(ssrc, 8);
       listener.send(out);
     });
-    const set = this.listeners.get(source.id) ?? new Set<string>();
-    this.listeners.set(source.id, set);
-    set.add(listener.id);
-    this.onTeardown.set(listener.id, () => {
+    return () => {
       stop();
-      set.delete(listener.id);
-    });
+    };
   }
 
   private readonly onTeardown = new Map<string, () => void>();

@@ -31,6 +31,7 @@ export class NodeMetrics {
   readonly concealedMs: Counter;
   readonly silenceFilledMs: Counter;
   readonly refused: Counter<"reason">;
+  readonly degraded: Counter;
   private readonly loop = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(nodeId: string, sessionsByState: () => Record<string, number>) {
@@ -63,6 +64,11 @@ export class NodeMetrics {
       name: "rtcgw_offers_refused_total",
       help: "offers refused, by reason",
       labelNames: ["reason"],
+      registers: r,
+    });
+    this.degraded = new Counter({
+      name: "rtcgw_media_degraded_total",
+      help: "sessions whose profile pipeline could not start (black hole or RTP echo instead)",
       registers: r,
     });
     this.packets = new Counter({

@@ -172,6 +172,10 @@ export class PeerSession {
     return this.answerSdp ? iceUfragOf(this.answerSdp) : undefined;
   }
 
+  get sessionMedia(): SessionMedia | undefined {
+    return this.media;
+  }
+
   mediaStats(): MediaStats | undefined {
     return this.media?.stats();
   }

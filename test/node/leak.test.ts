@@ -2,14 +2,15 @@
 // before ICE completes, and clients that vanish (their process killed) — leave no session, no
 // registry record, no extra file descriptor, and no crash.
 import { readdirSync } from "node:fs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest";
 import { ClientPeer, VanishingClients } from "../support/client-peer.js";
 import { type Harness, startHarness, waitFor } from "./harness.js";
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
-    RTCGW_CONNECT_TIMEOUT: "1",
+    // long enough for a loaded machine's DTLS handshake (its first flight may be retransmitted after 1 s)
+    RTCGW_CONNECT_TIMEOUT: "3",
     RTCGW_DISCONNECT_TIMEOUT: "1",
     RTCGW_MEDIA_TIMEOUT: "1.5",
     RTCGW_NODE_CAPACITY: "1000",
@@ -25,8 +26,8 @@ async function orderly() {
   const c = await ClientPeer.create({ decode: false });
   const r = await h.createSession(c.offer);
   c.accept(r.json.answer);
-  await c.connected(5000);
-  await c.until(() => c.stats.packetsReceived > 2, 3000, "echo");
+  await c.connected(10_000);
+  await c.until(() => c.stats.packetsReceived > 2, 5000, "echo");
   if (Math.random() < 0.5) await h.call("DELETE", `/internal/sessions/${r.sessionId}`);
   await c.close();
 }
@@ -55,11 +56,12 @@ it("200 connect/abort cycles leave no session, no record and no fd behind", {
   const baseline = fds();
 
   const vanishing = new VanishingClients();
+  onTestFinished(() => vanishing.kill());
   const vanishCycles = async () => {
     const p = await vanishing.create();
     const r = await h.createSession(p.offer);
     await vanishing.accept(p.id, r.json.answer);
-    await vanishing.connected(p.id, 5000);
+    await vanishing.connected(p.id, 10_000);
   };
   const kinds = [orderly, deletedBeforeConnect, gaveUp, vanishCycles];
   let done = 0;

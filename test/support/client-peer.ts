@@ -180,6 +180,9 @@ export class ClientPeer {
   private readonly pcm: Int16Array[] = [];
   private decoder: Decoder | undefined;
   private sender: Sender | undefined;
+  private sendOrigin: number | undefined;
+  /** wall time (ms) the first packet was sent */
+  firstSentAt: number | undefined;
   private seq = randomBytes(2).readUInt16BE(0);
   private readonly tsBase = randomBytes(4).readUInt32BE(0);
   private lastSeq = new Map<number, number>();
@@ -302,9 +305,12 @@ export class ClientPeer {
     if (this.sender || this.direction === "recvonly") return;
     const frames = encodedTone(this.codec, this.o.toneHz ?? 440);
     const samplesPerFrame = (CLOCK[this.codec] * FRAME_MS) / 1000;
+    // a pause (stopSending … startSending) looks like a network outage: the frame index, the
+    // sequence number and the timestamp keep following the wall clock
+    this.sendOrigin ??= performance.now();
     const s: Sender = {
-      start: performance.now(),
-      sent: 0,
+      start: this.sendOrigin,
+      sent: Math.floor((performance.now() - this.sendOrigin) / FRAME_MS),
       sendOne: () => {
         const i = s.sent++;
         const payload = frames[i % frames.length]!;
@@ -319,6 +325,7 @@ export class ClientPeer {
           if (this.track.isOpen()) {
             this.track.sendMessageBinary(rtp);
             this.stats.packetsSent++;
+            this.firstSentAt ??= Date.now();
           }
         } catch {
           // closed under us: the sender is removed on close

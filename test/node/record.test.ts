@@ -1,0 +1,59 @@
+// A WHIP record session through the real pipeline: the WAV's length is the call's length, even
+// across a 600 ms outage in the middle (filled at its true position, never collapsed).
+import { readFileSync, statSync } from "node:fs";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { ClientPeer, toneRatio } from "../support/client-peer.js";
+import { type Harness, startHarness } from "./harness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function readWav(path: string) {
+  const buf = readFileSync(path);
+  const rate = buf.readUInt32LE(24);
+  const channels = buf.readUInt16LE(22);
+  // the data chunk follows the 44-byte canonical header
+  const samples = new Int16Array(buf.buffer.slice(buf.byteOffset + 44, buf.byteOffset + buf.length));
+  return { rate, channels, samples, seconds: (statSync(path).size - 44) / (rate * channels * 2) };
+}
+
+it("records a WAV as long as the call, with an outage kept at its true position", {
+  timeout: 20_000,
+}, async () => {
+  const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false, toneHz: 500 });
+  const r = await h.createSession(c.offer, { kind: "whip", profile: "record", recordRate: 16000 });
+  expect(r.status).toBe(201);
+  c.accept(r.json.answer);
+  await c.connected(5000);
+  await c.until(() => c.firstSentAt !== undefined, 3000, "first packet");
+  await new Promise((res) => setTimeout(res, 1000));
+  c.stopSending();
+  await new Promise((res) => setTimeout(res, 600));
+  c.startSending();
+  await new Promise((res) => setTimeout(res, 1000));
+  const status = await h.call("GET", `/internal/sessions/${r.sessionId}`);
+  expect(status.json.stats.silenceFilledMs + status.json.stats.concealedMs).toBeGreaterThan(400);
+  const end = Date.now();
+  expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+  const expected = (end - c.firstSentAt!) / 1000;
+
+  const wav = readWav(`${h.config.RECORDINGS_DIR}/${r.sessionId}.wav`);
+  expect(wav.rate).toBe(16000);
+  expect(wav.channels).toBe(1);
+  expect(Math.abs(wav.seconds - expected)).toBeLessThan(0.15);
+  // the tone is there before and after the outage, silence (or concealment fading out) inside it
+  const s = (t0: number, t1: number) => wav.samples.subarray(Math.round(t0 * 16000), Math.round(t1 * 16000));
+  expect(toneRatio(s(0.3, 0.9), 16000, 500)).toBeGreaterThan(0.8);
+  expect(toneRatio(s(wav.seconds - 0.7, wav.seconds - 0.2), 16000, 500)).toBeGreaterThan(0.8);
+  const gap = s(1.25, 1.45);
+  const rms = Math.sqrt(gap.reduce((a, x) => a + x * x, 0) / gap.length);
+  expect(rms).toBeLessThan(500);
+  const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
+  expect(metrics).toMatch(/rtcgw_media_degraded_total\{[^}]*\} 0/);
+  await c.close();
+});

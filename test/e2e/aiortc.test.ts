@@ -1,0 +1,97 @@
+// Interop with a WebRTC stack nobody here wrote: aiortc (Debian's python3-aiortc) as a WHIP client
+// and as a two-way client, with the API token as its Bearer for every request (RFC 9725 §4.5).
+// aiortc ignores 127.0.0.1, so the node binds this machine's first non-loopback IPv4 address.
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/index.js";
+import { FUNCTION_HANDLERS } from "../../src/emulator/functions.js";
+import { type Emulator, startEmulator } from "../../src/emulator/server.js";
+import { createLogger } from "../../src/log/index.js";
+import { type MediaNode, startMediaNode } from "../../src/node/index.js";
+import { MemoryRegistry } from "../../src/registry/memory.js";
+import { makeSignalingDeps, setSignalingDeps } from "../../src/signaling/deps.js";
+
+const PY = "/usr/bin/python3";
+const CLIENT = fileURLToPath(new URL("./aiortc_client.py", import.meta.url));
+const TOKEN = "interop-api-token-0123456789";
+const lanAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+
+let node: MediaNode;
+let emu: Emulator;
+let registry: MemoryRegistry;
+
+beforeAll(async () => {
+  if (!lanAddress) throw new Error("this test needs a non-loopback IPv4 interface (aiortc skips 127.0.0.1)");
+  const config = loadConfig({
+    RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-aiortc-")),
+    MEDIA_BIND_ADDRESS: lanAddress,
+    RTCGW_API_TOKEN: TOKEN,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  });
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  registry = new MemoryRegistry();
+  node = await startMediaNode({ config, registry, logger, controlPort: 0, udpPort: 0 });
+  setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: node.secret }));
+  emu = await startEmulator({ handlers: FUNCTION_HANDLERS, logger, port: 0 });
+}, 60_000);
+
+afterAll(async () => {
+  setSignalingDeps(undefined);
+  await emu?.close();
+  await node?.close();
+  await registry?.close();
+});
+
+function runClient(path: string, direction: "sendonly" | "sendrecv", seconds = 3): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(PY, [CLIENT, `${emu.url}${path}`, TOKEN, String(seconds), direction], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d) => {
+      out += d;
+    });
+    c.stderr.on("data", (d) => {
+      err += d;
+    });
+    c.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        resolve(JSON.parse(line));
+      } catch {
+        reject(new Error(`aiortc client exited ${code}: ${err.slice(-2000)}`));
+      }
+    });
+  });
+}
+
+describe("aiortc", () => {
+  it("WHIP: 201, connects, the node receives its audio, DELETE with the same Bearer frees the session", async () => {
+    const r = await runClient("/v1/whip?profile=echo", "sendonly");
+    expect(r.status, r.error).toBe(201);
+    expect(r.location).toMatch(/^\/v1\/sessions\/[A-Za-z0-9_-]{44}$/);
+    expect(r.etag).toMatch(/^".+"$/);
+    expect(r.connected).toBe(true);
+    expect(r.statusCode).toBe(200);
+    expect(r.session.kind).toBe("whip");
+    expect(r.session.stats.packetsIn).toBeGreaterThan(50);
+    expect(r.deleteStatus).toBe(200);
+    expect(node.sessions()).toBe(0);
+  }, 40_000);
+
+  it("two-way session: aiortc hears the echo", async () => {
+    const r = await runClient("/v1/sessions?profile=echo", "sendrecv");
+    expect(r.status, r.error).toBe(201);
+    expect(r.connected).toBe(true);
+    expect(r.session.stats.packetsOut).toBeGreaterThan(50);
+    expect(r.framesReceived).toBeGreaterThan(50);
+    expect(r.deleteStatus).toBe(200);
+  }, 40_000);
+});

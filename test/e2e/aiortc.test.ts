@@ -48,7 +48,20 @@ afterAll(async () => {
   await registry?.close();
 });
 
-function runClient(path: string, direction: "sendonly" | "sendrecv", seconds = 3): Promise<any> {
+/** What aiortc_client.py prints. */
+interface ClientReport {
+  status: number;
+  error?: string;
+  location?: string;
+  etag?: string;
+  connected?: boolean;
+  statusCode?: number;
+  session: { kind: string; stats: { packetsIn: number; packetsOut: number } };
+  framesReceived?: number;
+  deleteStatus?: number;
+}
+
+function runClient(path: string, direction: "sendonly" | "sendrecv", seconds = 3): Promise<ClientReport> {
   return new Promise((resolve, reject) => {
     const c = spawn(PY, [CLIENT, `${emu.url}${path}`, TOKEN, String(seconds), direction], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -64,7 +77,7 @@ function runClient(path: string, direction: "sendonly" | "sendrecv", seconds = 3
     c.on("exit", (code) => {
       const line = out.trim().split("\n").pop() ?? "";
       try {
-        resolve(JSON.parse(line));
+        resolve(JSON.parse(line) as ClientReport);
       } catch {
         reject(new Error(`aiortc client exited ${code}: ${err.slice(-2000)}`));
       }

@@ -31,6 +31,8 @@ export interface ReceiverCounters {
   invalid: number;
   /** RTP with a payload type other than the negotiated codec (e.g. telephone-event) */
   otherPayloadType: number;
+  /** packets refused because the jitter buffer was full (a flood far ahead of the playhead) */
+  overflow: number;
   /** payloads the decoder rejected (concealed instead) */
   decodeErrors: number;
   /** frames emitted */
@@ -54,6 +56,7 @@ export function emptyCounters(): ReceiverCounters {
     rtcp: 0,
     invalid: 0,
     otherPayloadType: 0,
+    overflow: 0,
     decodeErrors: 0,
     frames: 0,
   };

@@ -19,7 +19,10 @@ export interface BufferedPacket {
   arrivalMs: number;
 }
 
-export type InsertResult = "inserted" | "duplicate";
+export type InsertResult = "inserted" | "duplicate" | "overflow";
+
+/** more than any sane depth holds (200 ms = 10–80 packets): a flood from a bad client */
+export const MAX_BUFFERED = 512;
 
 const SEQ_MEMORY = 1024; // sequence numbers remembered for duplicate detection (~20 s at 50 pps)
 
@@ -40,7 +43,13 @@ export class JitterBuffer {
     let i = this.packets.length;
     while (i > 0 && this.packets[i - 1].pos > p.pos) i--;
     if (i > 0 && this.packets[i - 1].pos === p.pos) return "duplicate"; // same place, other seq
+    // full: keep the packets needed soonest, refuse the one furthest in the future
+    if (this.packets.length >= MAX_BUFFERED && i === this.packets.length) return "overflow";
     this.packets.splice(i, 0, p);
+    if (this.packets.length > MAX_BUFFERED) {
+      this.packets.pop();
+      return "overflow";
+    }
     return "inserted";
   }
 

@@ -18,6 +18,7 @@ export interface RunPacket<P> {
 const MAX_SPREAD_MS = 60;
 const MIN_SPAN_MS = 100;
 const MIN_PACKETS = 3;
+const MAX_RUN = 64; // a flood of unusable packets at one instant must not grow memory
 
 export class JumpDetector<P> {
   private run: RunPacket<P>[] = [];
@@ -43,6 +44,10 @@ export class JumpDetector<P> {
       }
     }
     this.run.push(entry);
+    if (this.run.length > MAX_RUN) {
+      this.run.shift();
+      dropped++;
+    }
     const span = entry.arrivalMs - this.run[0].arrivalMs;
     if (this.run.length >= MIN_PACKETS && span >= MIN_SPAN_MS) {
       const jump = this.run;

@@ -56,6 +56,8 @@ export interface RtpAudioReceiverOptions {
   maxConcealMs?: number;
   /** lateness/earliness beyond which a packet is off the timeline (default 1000 ms) */
   jumpThresholdMs?: number;
+  /** rebuild a lost frame from the next packet's in-band FEC when it is buffered (default true) */
+  useFec?: boolean;
 }
 
 interface Anchor {
@@ -88,6 +90,7 @@ export class RtpAudioReceiver {
   private tsUnwrap = new TimestampUnwrapper();
   private readonly maxConcealSamples: number;
   private readonly jumpThresholdMs: number;
+  private readonly useFec: boolean;
 
   private origin: number | undefined;
   private nextSlot = 0;
@@ -114,6 +117,7 @@ export class RtpAudioReceiver {
     this.delay = new PlayoutDelay(this.rate, options.jitter);
     this.maxConcealSamples = ((options.maxConcealMs ?? 120) * this.rate) / 1000;
     this.jumpThresholdMs = options.jumpThresholdMs ?? 1000;
+    this.useFec = options.useFec ?? true;
     this.origin = options.startMs;
   }
 
@@ -261,8 +265,13 @@ export class RtpAudioReceiver {
       return;
     }
     this.counters.late += this.jumps.reset();
-    if (this.buffer.insert(p) === "duplicate") {
+    const result = this.buffer.insert(p);
+    if (result === "duplicate") {
       this.counters.duplicate++;
+      return;
+    }
+    if (result === "overflow") {
+      this.counters.overflow++;
       return;
     }
     this.delay.observe(p.arrivalMs, p.ts, offset);
@@ -426,7 +435,7 @@ export class RtpAudioReceiver {
     this.concealRun += n;
     let pcm: Int16Array | undefined;
     // in-band FEC rebuilds only the frame right before the next packet (RFC 6716 §2.1.7)
-    if (next && sameSource && pos + n === next.pos && this.decoder.decodeFec) {
+    if (this.useFec && next && sameSource && pos + n === next.pos && this.decoder.decodeFec) {
       pcm = this.decoder.decodeFec(next.payload, n);
       if (pcm) this.counters.fecMs += ms;
     }

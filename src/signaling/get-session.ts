@@ -1,6 +1,6 @@
 // GET /v1/sessions/{id}: the session's status as JSON — the registry record merged with the
 // node's live view (state, packet counters, loss, concealment, RTT, recording file names).
-import { basename } from "node:path";
+import { basename, isAbsolute, relative, resolve } from "node:path";
 import type { SessionStatus } from "../control/contract.js";
 import type { SignalingDeps } from "./deps.js";
 import { quoteEtag } from "./etag.js";
@@ -38,11 +38,23 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
       expiresAt: record.expiresAt,
       ...(record.sourceSessionId ? { sourceSessionId: record.sourceSessionId } : {}),
       ...(live ? { stats: live.stats } : {}),
-      // file names only: the node's directory layout is not the client's business
       ...(live?.recording
-        ? { recording: { wav: basename(live.recording.wav), ogg: basename(live.recording.ogg) } }
+        ? {
+            recording: {
+              wav: recordingName(deps.config.RECORDINGS_DIR, live.recording.wav),
+              ogg: recordingName(deps.config.RECORDINGS_DIR, live.recording.ogg),
+            },
+          }
         : {}),
     },
     { etag: quoteEtag(record.etag) },
   );
+}
+
+/** A recording's path relative to RECORDINGS_DIR ("/"-separated, as the dev server serves it);
+ *  never the node's absolute layout. Outside the directory: the file name only. */
+function recordingName(dir: string, file: string): string {
+  const rel = relative(resolve(dir), resolve(file));
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) return basename(file);
+  return rel.split(/[\\/]/).join("/");
 }

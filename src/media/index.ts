@@ -17,6 +17,7 @@ export { createEchoSession, EchoSession, type EchoSessionOptions } from "./profi
 export { InboundAudio, type InboundOptions, type PcmSubscribeOptions } from "./profiles/inbound.js";
 export { createIngestSession, IngestSession, type IngestSessionOptions } from "./profiles/ingest.js";
 export { type Listener, type ListenerOptions, listen } from "./profiles/listener.js";
+export { createPcmOut, PcmOut, type PcmOutOptions } from "./profiles/pcm-out.js";
 export {
   createRecordSession,
   type RecordingResult,

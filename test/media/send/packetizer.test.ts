@@ -136,3 +136,25 @@ describe("audio sender and PCM push source on a virtual clock", () => {
     expect(pts).toEqual(Array.from({ length: 20 }, (_, i) => i * 960));
   });
 });
+
+describe("PcmOut (application audio to a peer)", () => {
+  it("pushes 24 kHz stereo PCM out as paced Opus RTP at 48 kHz; close stops the timer", async () => {
+    const { createPcmOut } = await import("../../../src/media/profiles/pcm-out.js");
+    const clock = new VirtualClock();
+    const sent: ReturnType<typeof parse>[] = [];
+    const out = await createPcmOut({
+      codec: { codec: "opus", payloadType: 96, clockRate: 48000, channels: 1 },
+      ssrc: 99,
+      send: (p) => sent.push(parse(p)),
+      clock,
+    });
+    out.push(new Int16Array(24000 * 2).fill(3000), 24000, 2); // 1 s
+    clock.advance(2000);
+    expect(sent.length).toBeGreaterThanOrEqual(49);
+    expect(sent.length).toBeLessThanOrEqual(51);
+    expect(sent.every((p) => p.payloadType === 96 && p.ssrc === 99)).toBe(true);
+    expect(out.stats().source.underruns).toBeGreaterThanOrEqual(49);
+    out.close();
+    expect(clock.pending).toBe(0);
+  });
+});

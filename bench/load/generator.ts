@@ -141,10 +141,11 @@ async function main() {
   await new Promise((r) => setTimeout(r, 500)); // in-flight packets (and their echoes) land
   const c1 = clientStats(sessions);
   const s1 = await serverStats(sessions);
-  const sentPerSession: Record<string, number> = {};
+  // a recording is as long as its call: from the first packet to the DELETE that ends it
+  const callSeconds: Record<string, number> = {};
   for (const s of sessions) {
-    sentPerSession[s.id] = s.peer.stats.packetsSent;
     await control("DELETE", `/internal/sessions/${s.id}`); // recordings are finalised on DELETE
+    callSeconds[s.id] = (Date.now() - (s.peer.firstSentAt ?? Date.now())) / 1000;
   }
   for (const s of sessions) await s.peer.close();
 
@@ -164,7 +165,7 @@ async function main() {
     late: s1.late,
     lost: s1.lost,
     concealedMs: s1.concealedMs,
-    sentPerSession,
+    callSeconds,
   });
 }
 

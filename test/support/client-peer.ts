@@ -495,6 +495,8 @@ async function vanishingClientsMain() {
   const peers = new Map<number, ClientPeer>();
   let nextId = 0;
   const reply = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  // the parent went away (test crashed or finished): vanish with it, never linger as an orphan
+  process.stdin.on("end", () => process.exit(0));
   createInterface({ input: process.stdin }).on("line", async (line) => {
     const m = JSON.parse(line) as {
       req: number;

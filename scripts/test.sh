@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
+# `npm install`, not `npm ci`: the lock cannot list the optional per-platform binaries of
+# @biomejs/biome that the registry reachable here does not carry, and `npm ci` refuses such a lock.
+npm install --no-audit --no-fund
 echo "== wasm: rebuild from source and compare with the committed pkg/"
 bash wasm/resampler/build.sh --check
 echo "== typecheck"

@@ -1,0 +1,99 @@
+// If-Match evaluation (RFC 9110 §13.1.1), SDP content checks, profile parsing and Bearer parsing.
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import type { HttpError } from "../../src/signaling/errors.js";
+import { ifMatchMatches, quoteEtag } from "../../src/signaling/etag.js";
+import { profileFor } from "../../src/signaling/profile.js";
+import { basePath, bearerToken } from "../../src/signaling/request.js";
+import { checkOffer, sdpBody } from "../../src/signaling/sdp-checks.js";
+
+const ev = (o: Partial<APIGatewayProxyEventV2>) =>
+  ({ headers: {}, rawPath: "/v1/whip", isBase64Encoded: false, ...o }) as APIGatewayProxyEventV2;
+const status = (f: () => unknown) => {
+  try {
+    f();
+    return 0;
+  } catch (e) {
+    return (e as HttpError).status;
+  }
+};
+
+describe("If-Match", () => {
+  it("matches *, the quoted tag, a list containing it; not others or weak tags", () => {
+    expect(quoteEtag("abc")).toBe('"abc"');
+    expect(ifMatchMatches("*", "abc")).toBe(true);
+    expect(ifMatchMatches('"abc"', "abc")).toBe(true);
+    expect(ifMatchMatches('"x", "abc"', "abc")).toBe(true);
+    expect(ifMatchMatches('"abd"', "abc")).toBe(false);
+    expect(ifMatchMatches('W/"abc"', "abc")).toBe(false); // strong comparison
+  });
+});
+
+describe("sdpBody / checkOffer", () => {
+  it("415 for other types, 413 over 64 KB, base64 bodies decoded", () => {
+    expect(
+      status(() =>
+        sdpBody(ev({ headers: { "content-type": "text/plain" }, body: "v=0" }), "application/sdp"),
+      ),
+    ).toBe(415);
+    expect(
+      status(() =>
+        sdpBody(
+          ev({ headers: { "content-type": "application/sdp" }, body: "x".repeat(65 * 1024) }),
+          "application/sdp",
+        ),
+      ),
+    ).toBe(413);
+    const b64 = ev({
+      headers: { "content-type": "application/sdp" },
+      body: Buffer.from("v=0\r\n").toString("base64"),
+      isBase64Encoded: true,
+    });
+    expect(sdpBody(b64, "application/sdp")).toBe("v=0\r\n");
+  });
+
+  it("400 for malformed, 422 for unsupported, nothing for a good audio offer", () => {
+    const head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
+    expect(status(() => checkOffer("nope"))).toBe(400);
+    expect(status(() => checkOffer(head))).toBe(400);
+    expect(status(() => checkOffer(`${head}m=audio 9 RTP/AVP 0\r\n`))).toBe(0); // static PCMU
+    expect(status(() => checkOffer(`${head}m=audio 9 RTP/AVP 8\r\n`))).toBe(0); // static PCMA
+    expect(status(() => checkOffer(`${head}m=audio 9 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n`))).toBe(422);
+    expect(status(() => checkOffer(`${head}m=audio 0 RTP/AVP 0\r\n`))).toBe(422); // disabled
+    expect(status(() => checkOffer(`${head}m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n`))).toBe(422);
+  });
+});
+
+describe("profileFor", () => {
+  const q = (s: Record<string, string>) => ev({ queryStringParameters: s });
+  it("defaults per kind, validates the choice and the rate", () => {
+    expect(profileFor(q({}), "whip").profile).toBe("record");
+    expect(profileFor(q({}), "session").profile).toBe("echo");
+    expect(profileFor(q({ profile: "echo" }), "whep").profile).toBe("blackhole");
+    expect(profileFor(q({ profile: "record", rate: "16000" }), "session")).toEqual({
+      profile: "record",
+      recordRate: 16000,
+    });
+    expect(status(() => profileFor(q({ profile: "blackhole" }), "session"))).toBe(400);
+    expect(status(() => profileFor(q({ rate: "44100" }), "session"))).toBe(400);
+    expect(status(() => profileFor(q({ profile: "bridge" }), "session"))).toBe(400);
+    expect(profileFor(q({ profile: "bridge", bridge: "wss://app.example/pcm" }), "session").bridgeUrl).toBe(
+      "wss://app.example/pcm",
+    );
+  });
+});
+
+describe("request helpers", () => {
+  it("parses Bearer tokens case-insensitively, nothing else", () => {
+    expect(bearerToken(ev({ headers: { authorization: "Bearer abc.DEF-123_~+/=" } }))).toBe(
+      "abc.DEF-123_~+/=",
+    );
+    expect(bearerToken(ev({ headers: { authorization: "bearer xyz" } }))).toBe("xyz");
+    expect(bearerToken(ev({ headers: { authorization: "Basic eHl6" } }))).toBeUndefined();
+    expect(bearerToken(ev({ headers: { authorization: "Bearer a b" } }))).toBeUndefined();
+  });
+  it("keeps a stage prefix in front of /v1 for Location", () => {
+    expect(basePath(ev({ rawPath: "/v1/whip" }))).toBe("");
+    expect(basePath(ev({ rawPath: "/prod/v1/whip" }))).toBe("/prod");
+  });
+});

@@ -1,0 +1,34 @@
+// The shared route table and its matcher (the emulator and infra/ both read it).
+import { describe, expect, it } from "vitest";
+import { HANDLER_NAMES, matchRoute, methodsAt, ROUTES, routeKey } from "../../src/signaling/routes.js";
+
+describe("ROUTES", () => {
+  it("covers every route of DESIGN.md, each once, each with a known handler", () => {
+    const keys = ROUTES.map(routeKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const k of [
+      "POST /v1/whip",
+      "POST /v1/sessions",
+      "GET /v1/sessions/{id}",
+      "PATCH /v1/sessions/{id}",
+      "DELETE /v1/sessions/{id}",
+      "POST /v1/whep/{id}",
+      "GET /v1/health",
+      "OPTIONS /v1/whip",
+      "OPTIONS /v1/sessions/{id}",
+    ])
+      expect(keys).toContain(k);
+    for (const r of ROUTES) expect(HANDLER_NAMES).toContain(r.handler);
+  });
+
+  it("matches like API Gateway: exact method, one segment per parameter, decoded", () => {
+    expect(matchRoute("POST", "/v1/whip")?.route.handler).toBe("whip");
+    expect(matchRoute("post", "/v1/whip")?.route.handler).toBe("whip");
+    expect(matchRoute("GET", "/v1/whip")).toBeUndefined();
+    expect(matchRoute("DELETE", "/v1/sessions/abc%2Dd")?.pathParameters).toEqual({ id: "abc-d" });
+    expect(matchRoute("DELETE", "/v1/sessions/a/b")).toBeUndefined();
+    expect(matchRoute("DELETE", "/v1/sessions/")).toBeUndefined();
+    expect(matchRoute("GET", "/v1/sessions/%E0%A4%A")).toBeUndefined(); // bad escape
+    expect(methodsAt("/v1/sessions/{id}").sort()).toEqual(["DELETE", "GET", "PATCH"]);
+  });
+});

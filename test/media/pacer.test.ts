@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { realClock, VirtualClock } from "../../src/media/clock.js";
 import { Pacer } from "../../src/media/send/pacer.js";
@@ -108,5 +109,35 @@ describe("pacer", () => {
     expect(targets[49]! - t0).toBeGreaterThanOrEqual(999.9);
     expect(targets[49]! - t0).toBeLessThanOrEqual(1000.1);
     expect(fired[49]! - targets[49]!).toBeLessThan(40);
+  });
+
+  it("property: whatever the timer lateness, every 20 ms target up to now is emitted or counted as skipped, in order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 200, noNaN: true }), { minLength: 1, maxLength: 50 }),
+        fc.integer({ min: 1, max: 20_000 }),
+        (lates, runMs) => {
+          const clock = new VirtualClock(1000);
+          let k = 0;
+          clock.lateness = () => lates[k++ % lates.length]!;
+          const seen: number[] = [];
+          const pacer = new Pacer((i) => seen.push(i), { clock });
+          pacer.start();
+          clock.advance(runMs + 250); // room for the last wake-up's lateness
+          const st = pacer.stats();
+          pacer.stop();
+          const increasing = seen.every((v, i) => i === 0 || v > seen[i - 1]!);
+          const targets = Math.floor((runMs + 250) / 20);
+          // every target passed is either emitted or skipped, except those still waiting for a late wake-up
+          return (
+            increasing &&
+            st.ticks === seen.length &&
+            st.ticks + st.skipped <= targets &&
+            st.ticks + st.skipped >= targets - 11
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { VirtualClock } from "../../src/media/clock.js";
 import type { AudioFrame } from "../../src/media/frame.js";
@@ -118,38 +119,69 @@ describe("slow-consumer isolation", () => {
     const clock = new VirtualClock();
     const tone = new ToneSource({ clock });
     const relay = new Relay(tone, { queueFrames: 10 });
-    let release: () => void = () => {};
+    const pending: Array<() => void> = [];
     const slowSeen: number[] = [];
     const slow = relay.subscribe(
       {
         onFrame: (f) => {
           slowSeen.push(f.pts);
-          return new Promise<void>((r) => {
-            release = r;
-          });
+          return new Promise<void>((resolve) => pending.push(resolve));
         },
       },
       { name: "slow" },
     );
     const fast: number[] = [];
     const fastSub = relay.subscribe({ onFrame: (f) => void fast.push(f.pts) }, { name: "fast" });
-    clock.advance(2000); // 100 frames
-    expect(fast).toHaveLength(100);
-    expect(fast.every((p, i) => p === i * 960)).toBe(true);
+    clock.advance(2000); // 100 frames while the slow consumer sits on its first one
+    expect(fast).toEqual(Array.from({ length: 100 }, (_, i) => i * 960));
     expect(slow.stats()).toMatchObject({ delivered: 1, queued: 10, dropped: 89 });
-    // the slow consumer catches up from the newest 10 frames once it is unblocked
-    const waiters: Array<() => void> = [];
-    release();
-    // each subsequent frame also returns a pending promise; release them one by one
-    for (let i = 0; i < 10; i++) {
-      await Promise.resolve();
-      await Promise.resolve();
-      waiters.push(release);
-      release();
+    // unblock it: it works through the newest 10 frames, one promise at a time
+    while (pending.length > 0) {
+      pending.shift()!();
+      await new Promise((r) => setImmediate(r));
     }
-    await new Promise((r) => setImmediate(r));
-    expect(slowSeen.slice(1)).toEqual(Array.from({ length: 10 }, (_, i) => (90 + i) * 960));
-    expect(slow.stats().dropped).toBe(89);
+    expect(slowSeen).toEqual([0, ...Array.from({ length: 10 }, (_, i) => (90 + i) * 960)]);
+    expect(slow.stats()).toMatchObject({ delivered: 11, queued: 0, dropped: 89 });
     expect(fastSub.stats().dropped).toBe(0);
+  });
+});
+
+describe("relay properties (fast-check)", () => {
+  it("any interleaving of subscribe / stop / push: attached iff a consumer is live, each live consumer gets every frame in order", () => {
+    type Op = { kind: "sub" } | { kind: "stop"; which: number } | { kind: "push" };
+    const op = fc.oneof(
+      fc.constant<Op>({ kind: "sub" }),
+      fc.nat(20).map<Op>((which) => ({ kind: "stop", which })),
+      fc.constant<Op>({ kind: "push" }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const src = new PushedTrack(48000, 1);
+        const relay = new Relay(src);
+        const consumers: Array<{ sub: ReturnType<Relay["subscribe"]>; got: number[]; want: number[] }> = [];
+        let pts = 0;
+        for (const o of ops) {
+          if (o.kind === "sub") {
+            const c = { got: [] as number[], want: [] as number[] } as (typeof consumers)[number];
+            c.sub = relay.subscribe({ onFrame: (f) => void c.got.push(f.pts) });
+            consumers.push(c);
+          } else if (o.kind === "stop") {
+            consumers[o.which % Math.max(1, consumers.length)]?.sub.stop();
+          } else {
+            src.push(frame(pts));
+            for (const c of consumers) if (!c.sub.stopped) c.want.push(pts);
+            pts += 960;
+          }
+          const live = consumers.filter((c) => !c.sub.stopped).length;
+          if (relay.attached !== live > 0) return false;
+          if (relay.consumerCount !== live) return false;
+          if (src.subscriberCount !== (live > 0 ? 1 : 0)) return false;
+        }
+        return consumers.every(
+          (c) => c.got.length === c.want.length && c.got.every((p, i) => p === c.want[i]),
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 });

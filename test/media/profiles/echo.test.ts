@@ -1,13 +1,18 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
-import { createEchoSession, createIngestSession, listen } from "../../../src/media/index.js";
+import { createEchoSession, createIngestSession, listen, WavWriter } from "../../../src/media/index.js";
 import { parseRtp } from "../../../src/media/rtp/packet.js";
 import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
-import { dominantHz } from "../sinks/wav.js";
+import { dominantHz, parseWav } from "../sinks/wav.js";
 
 const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
 const CALL_MS = 10_000;
+const dir = mkdtempSync(join(tmpdir(), "rtcgw-echo-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Sent {
   seq: number;
@@ -62,10 +67,16 @@ const scenarios: Array<[string, Partial<StreamOptions>]> = [
 describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", () => {
   it.each(scenarios)(
     "%s: one packet per 20 ms of call, valid RTP, decodes back to the 440 Hz tone",
-    async (_n, extra) => {
+    async (name, extra) => {
       const stream = rtpStream({ seed: 5, durationMs: CALL_MS, toneHz: 440, ...extra });
       const out = capture();
       const echo = await createEchoSession({ codec: OPUS, ssrc: 0xabcdef01, send: out.send, startMs: 0 });
+      // record what the echo hears, beside it on the same relay
+      const wavPath = join(dir, `echo-${name.replace(/[^a-z0-9]+/gi, "_")}.wav`);
+      echo.inbound.subscribe(new WavWriter(wavPath, { rate: 16000, channels: 1 }), {
+        rate: 16000,
+        channels: 1,
+      });
       driveOnVirtualClock(
         stream,
         { push: (d, t) => echo.pushRtp(d, t), tick: (t) => echo.tick(t), flush: (t) => echo.close(t) },

@@ -98,6 +98,12 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
       expect(dominantHz(pcm.subarray(48_000, 72_000), 48000)).toBe(440);
       const st = echo.stats();
       expect(st.sender!.packets).toBe(sent.length);
+      // the recording beside the echo is the call's length too (±20 ms) and holds the tone
+      const w = parseWav(wavPath);
+      expect(Math.abs((w.dataBytes / 32000) * 1000 - CALL_MS)).toBeLessThanOrEqual(20);
+      expect(dominantHz(w.samples.subarray(16_000, 24_000), 16000)).toBe(440);
+      // the decoded echo is as long as the call (±20 ms)
+      expect(Math.abs(pcm.length / 48 - CALL_MS)).toBeLessThanOrEqual(20);
       expect(st.timelineMs).toBe(CALL_MS);
     },
   );

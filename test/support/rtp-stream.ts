@@ -60,6 +60,8 @@ export interface StreamOptions {
   dtx?: TimeRange[];
   /** add an RTCP packet (receiver report) every this many ms (default: none) */
   rtcpEveryMs?: number;
+  /** the sender's clock runs fast (> 0) or slow (< 0) by this many parts per million */
+  driftPpm?: number;
 }
 
 export interface StreamDatagram {
@@ -200,7 +202,7 @@ export function rtpStream(o: StreamOptions): SyntheticStream {
   let nextRtcp = o.rtcpEveryMs ?? Number.POSITIVE_INFINITY;
 
   for (let f = 0; f < frames; f++) {
-    const sendMs = f * 20;
+    const sendMs = (f * 20) / (1 + (o.driftPpm ?? 0) / 1e6);
     while (jumps.length > 0 && jumps[0].atMs <= sendMs) tsOffset += jumps.shift()!.delta;
     while (changes.length > 0 && changes[0] <= sendMs) {
       changes.shift();

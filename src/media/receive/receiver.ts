@@ -54,8 +54,11 @@ export interface RtpAudioReceiverOptions {
   jitter?: PlayoutDelayOptions;
   /** longest gap concealed by PLC/FEC before switching to silence (default 120 ms) */
   maxConcealMs?: number;
-  /** lateness/earliness beyond which a packet is off the timeline (default 1000 ms) */
+  /** lateness beyond which a late packet no longer informs the jitter depth (default 1000 ms) */
   jumpThresholdMs?: number;
+  /** earliness beyond which a packet is off the timeline (default 300 ms): bounds the latency
+   *  a fast sender clock or a shortened network path can build up in the buffer */
+  maxEarlyMs?: number;
   /** rebuild a lost frame from the next packet's in-band FEC when it is buffered (default true) */
   useFec?: boolean;
 }
@@ -90,6 +93,7 @@ export class RtpAudioReceiver {
   private tsUnwrap = new TimestampUnwrapper();
   private readonly maxConcealSamples: number;
   private readonly jumpThresholdMs: number;
+  private readonly maxEarlyMs: number;
   private readonly useFec: boolean;
 
   private origin: number | undefined;
@@ -117,6 +121,7 @@ export class RtpAudioReceiver {
     this.delay = new PlayoutDelay(this.rate, options.jitter);
     this.maxConcealSamples = ((options.maxConcealMs ?? 120) * this.rate) / 1000;
     this.jumpThresholdMs = options.jumpThresholdMs ?? 1000;
+    this.maxEarlyMs = options.maxEarlyMs ?? 300;
     this.useFec = options.useFec ?? true;
     this.origin = options.startMs;
   }
@@ -257,8 +262,8 @@ export class RtpAudioReceiver {
       this.counters.late++;
       return;
     }
-    if (late || offset < -this.jumpThresholdMs) {
-      // off the timeline: late although newest, or absurdly early — maybe a jump
+    if (late || offset < -this.maxEarlyMs) {
+      // off the timeline: late although newest, or far too early — maybe a jump
       const { jump, dropped } = this.jumps.add({ packet: p, arrivalMs: p.arrivalMs, offsetMs: offset });
       this.counters.late += dropped;
       if (jump) this.reanchor(jump.map((r) => r.packet));

@@ -38,7 +38,8 @@ export function runScenario(
 ): Run {
   const stream = rtpStream(options);
   const startMs = options.baseDelayMs ?? 30;
-  const endMs = stream.frames * 20 + startMs;
+  // the sender's last frame ends at frames × 20 ms on *its* clock; a drifting clock stretches it
+  const endMs = Math.round((stream.frames * 20) / (1 + (options.driftPpm ?? 0) / 1e6)) + startMs;
   const frames: AudioFrame[] = [];
   const packets: Run["packets"] = [];
   const receiver = new RtpAudioReceiver({

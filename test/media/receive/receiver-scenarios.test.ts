@@ -128,6 +128,20 @@ describe("RtpAudioReceiver scenarios", () => {
     expect(rms(run.frames, slot(4700), slot(9800))).toBeGreaterThan(5000);
   });
 
+  for (const ppm of [2000, -2000]) {
+    it(`a sender clock ${ppm > 0 ? "fast" : "slow"} by ${Math.abs(ppm)} ppm: latency stays bounded, output wall-true`, () => {
+      // 3 minutes at 2000 ppm = 360 ms of drift: more than the buffer may hold or wait for
+      const run = runScenario({ seed: 40, durationMs: 180_000, jitterMs: 10, driftPpm: ppm });
+      expectWallClockTrue(run);
+      const c = run.receiver.counters;
+      expect(c.reanchors).toBeGreaterThanOrEqual(1);
+      expect(c.reanchors).toBeLessThanOrEqual(3);
+      // a re-anchor costs ~100 ms: the call is almost all tone
+      expect(c.silenceMs + c.concealedMs).toBeLessThan(1000);
+      expect((run.receiver as unknown as { buffer: { size: number } }).buffer.size).toBeLessThanOrEqual(20);
+    });
+  }
+
   it("RTCP on the same port is counted and ignored", () => {
     const run = runScenario({ seed: 14, durationMs: 5000, rtcpEveryMs: 1000 });
     expectWallClockTrue(run);

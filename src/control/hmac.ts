@@ -6,7 +6,13 @@ import { CONTROL_HEADERS } from "./contract.js";
 
 export const MAX_SKEW_MS = 30_000;
 
-function canonical(method: string, path: string, timestamp: string, nonce: string, body: string | Uint8Array) {
+function canonical(
+  method: string,
+  path: string,
+  timestamp: string,
+  nonce: string,
+  body: string | Uint8Array,
+) {
   const bodyHash = createHash("sha256").update(body).digest("hex");
   return `${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${bodyHash}`;
 }
@@ -21,7 +27,9 @@ export function signRequest(
 ): Record<string, string> {
   const timestamp = String(now);
   const nonce = randomBytes(16).toString("hex");
-  const signature = createHmac("sha256", secret).update(canonical(method, path, timestamp, nonce, body)).digest("hex");
+  const signature = createHmac("sha256", secret)
+    .update(canonical(method, path, timestamp, nonce, body))
+    .digest("hex");
   return {
     [CONTROL_HEADERS.timestamp]: timestamp,
     [CONTROL_HEADERS.nonce]: nonce,
@@ -54,14 +62,20 @@ export class RequestVerifier {
     const nonce = h(CONTROL_HEADERS.nonce);
     const signature = h(CONTROL_HEADERS.signature);
     if (!timestamp || !nonce || !signature) return { ok: false, reason: "missing signature headers" };
-    if (!/^\d{1,16}$/.test(timestamp) || !/^[0-9a-f]{16,64}$/.test(nonce) || !/^[0-9a-f]{64}$/.test(signature))
+    if (
+      !/^\d{1,16}$/.test(timestamp) ||
+      !/^[0-9a-f]{16,64}$/.test(nonce) ||
+      !/^[0-9a-f]{64}$/.test(signature)
+    )
       return { ok: false, reason: "malformed signature headers" };
     const ts = Number(timestamp);
-    if (Math.abs(now - ts) > this.maxSkewMs) return { ok: false, reason: "request timestamp outside the 30 s window" };
+    if (Math.abs(now - ts) > this.maxSkewMs)
+      return { ok: false, reason: "request timestamp outside the 30 s window" };
     const expected = createHmac("sha256", this.secret)
       .update(canonical(method, path, timestamp, nonce, body))
       .digest();
-    if (!timingSafeEqual(expected, Buffer.from(signature, "hex"))) return { ok: false, reason: "bad signature" };
+    if (!timingSafeEqual(expected, Buffer.from(signature, "hex")))
+      return { ok: false, reason: "bad signature" };
     this.prune(now);
     if (this.seen.has(nonce)) return { ok: false, reason: "replayed request" };
     this.seen.set(nonce, ts);

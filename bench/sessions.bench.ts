@@ -6,7 +6,7 @@
 // N held with < 0.5 % loss and event-loop p99 < 50 ms — printed beside the issue's targets and
 // anchors.
 //
-//   npm run bench:sessions -- --profiles record,echo --n 50,100,200,400 --duration 10 [--workers 1]
+//   npm run bench:sessions -- --profiles record,echo --n 50,100,200,400 --duration 10 [--workers 1] [--keep-going]
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +21,8 @@ const { values: flags } = parseArgs({
     n: { type: "string", default: "50,100,200,400" },
     duration: { type: "string", default: "10" },
     workers: { type: "string", default: "1" },
-    "stop-on-fail": { type: "boolean", default: true },
+    /** go on to larger N after an N that was not held (default: stop there) */
+    "keep-going": { type: "boolean", default: false },
   },
 });
 const PROFILES = flags.profiles!.split(",") as ("record" | "echo" | "blackhole")[];
@@ -202,11 +203,10 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
     else if (msg.type === "ERROR") process.stderr.write(`  generator error: ${msg.message}\n`);
   }
   let completeness: number | undefined;
-  if (profile === "record" && result.sentPerSession) {
+  if (profile === "record" && result.callSeconds) {
     await new Promise((r) => setTimeout(r, 500)); // files are finalised on DELETE
-    const sentS =
-      Object.values(result.sentPerSession as Record<string, number>).reduce((a, b) => a + b, 0) * 0.02;
-    completeness = sentS > 0 ? wavSeconds(recordings) / sentS : 0;
+    const callS = Object.values(result.callSeconds as Record<string, number>).reduce((a, b) => a + b, 0);
+    completeness = callS > 0 ? wavSeconds(recordings) / callS : 0;
   }
   node.kill("SIGTERM");
   await nodeExit;
@@ -243,7 +243,7 @@ async function main() {
       console.log(
         `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}  ${row.held ? "held" : "NOT held"}`,
       );
-      if (!row.held && flags["stop-on-fail"]) break;
+      if (!row.held && !flags["keep-going"]) break;
     }
   }
   console.log(

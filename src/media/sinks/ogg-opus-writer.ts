@@ -9,10 +9,11 @@
 //   valid file one page short at most. The last page carries EOS.
 import { randomInt } from "node:crypto";
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { opusPacketSamples } from "../../audio/codecs/opus-toc.js";
 import { TypedEmitter } from "../events.js";
 import { SinkClosedError } from "./errors.js";
 import { type LimitEvent, limitCrossed, type RecordingLimits } from "./limits.js";
-import { lostFramePacket, opusPacketSamples } from "./ogg/opus-packet.js";
+import { lostFramePacket } from "./ogg/opus-packet.js";
 import { buildPage, lacing, OGG_FLAG_BOS, OGG_FLAG_EOS } from "./ogg/page.js";
 
 export interface OggOpusWriterOptions extends RecordingLimits {
@@ -145,7 +146,7 @@ export class OggOpusWriter {
       this.#refused++;
       return;
     }
-    const samples = opusPacketSamples(packet);
+    const samples = opusPacketSamples(packet) ?? 0;
     if (samples === 0) {
       // malformed TOC: keep the slot's time with a lost frame rather than corrupt granules
       if (!lost) this.#append(lostFramePacket(this.#lastToc, this.channels), true);

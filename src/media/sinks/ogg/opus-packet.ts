@@ -1,30 +1,10 @@
-// What the Ogg writer needs to know about an Opus packet without decoding it (RFC 6716 §3.1):
-// its duration in 48 kHz samples, from the TOC byte and frame-count code.
+// The Ogg writer's stand-in for a missing slot. Packet durations come from the codec's TOC reader
+// (src/audio/codecs/opus-toc.ts, RFC 6716 §3.1).
+import { opusPacketSamples } from "../../../audio/codecs/opus-toc.js";
 
-/** per-frame duration in 48 kHz samples for each of the 32 TOC configurations (RFC 6716 Table 2) */
+/** samples per channel at 48 kHz of one frame of this TOC configuration (RFC 6716 Table 2) */
 function frameSamples(config: number): number {
-  if (config < 12) return [480, 960, 1920, 2880][config % 4]!; // SILK-only: 10, 20, 40, 60 ms
-  if (config < 16) return [480, 960][config % 2]!; // Hybrid: 10, 20 ms
-  return [120, 240, 480, 960][config % 4]!; // CELT-only: 2.5, 5, 10, 20 ms
-}
-
-/** samples per channel at 48 kHz carried by `packet`; 0 for an empty or malformed packet */
-export function opusPacketSamples(packet: Uint8Array): number {
-  if (packet.length < 1) return 0;
-  const toc = packet[0]!;
-  const per = frameSamples(toc >> 3);
-  switch (toc & 0x03) {
-    case 0:
-      return per;
-    case 1:
-    case 2:
-      return 2 * per;
-    default: {
-      if (packet.length < 2) return 0;
-      const n = packet[1]! & 0x3f;
-      return n * per > 5760 ? 0 : n * per; // a packet holds at most 120 ms (§3.2.5)
-    }
-  }
+  return opusPacketSamples(Uint8Array.of(config << 3)) ?? 0;
 }
 
 /**

@@ -1,4 +1,5 @@
-// Lambda function "health": its routes are in src/signaling/routes.ts; the logic is in src/signaling/.
+// Lambda function "health": GET /v1/health. Routes: src/signaling/routes.ts.
 import { signalingHandler } from "../../src/signaling/dispatch.js";
+import { health } from "../../src/signaling/health.js";
 
-export const handler = signalingHandler("health");
+export const handler = signalingHandler("health", { "GET /v1/health": (deps) => health(deps) });

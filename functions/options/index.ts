@@ -1,4 +1,4 @@
-// Lambda function "options": its routes are in src/signaling/routes.ts; the logic is in src/signaling/.
-import { signalingHandler } from "../../src/signaling/dispatch.js";
+// Lambda function "options": CORS preflight on every resource. Needs no registry or config.
+import { optionsHandler } from "../../src/signaling/options.js";
 
-export const handler = signalingHandler("options");
+export const handler = optionsHandler();

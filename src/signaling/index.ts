@@ -3,8 +3,9 @@
 export { SESSION_TOKEN_HEADER } from "./create-session.js";
 export { bearerOwnsSession, newSessionCredentials } from "./credentials.js";
 export { makeSignalingDeps, type SignalingDeps, type SignalingDepsInput, setSignalingDeps } from "./deps.js";
-export { type LambdaHandler, signalingHandler } from "./dispatch.js";
+export { type Action, type LambdaHandler, signalingHandler } from "./dispatch.js";
 export { HttpError } from "./errors.js";
+export { optionsHandler } from "./options.js";
 export {
   HANDLER_NAMES,
   type HandlerName,

@@ -32,3 +32,13 @@ describe("ROUTES", () => {
     expect(methodsAt("/v1/sessions/{id}").sort()).toEqual(["DELETE", "GET", "PATCH"]);
   });
 });
+
+describe("signalingHandler", () => {
+  it("refuses actions that drift from the function's routes", async () => {
+    const { signalingHandler } = await import("../../src/signaling/dispatch.js");
+    const ok = () => ({ statusCode: 200, headers: {} });
+    expect(() => signalingHandler("whip", {})).toThrow(/differ from its routes/);
+    expect(() => signalingHandler("whip", { "POST /v1/whip": ok, "GET /v1/whip": ok })).toThrow(/differ/);
+    expect(() => signalingHandler("whip", { "POST /v1/whip": ok })).not.toThrow();
+  });
+});

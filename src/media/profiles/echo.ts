@@ -30,10 +30,12 @@ export class EchoSession {
   readonly sender: AudioSender;
   readonly #up: ResampleStage;
   readonly #sub: ReturnType<InboundAudio["subscribe"]>;
+  readonly #log: Logger | undefined;
   #closed = false;
 
   constructor(o: EchoSessionOptions) {
     const midRate = o.midRate ?? 16000;
+    this.#log = o.log;
     this.inbound = new InboundAudio({ codec: o.codec, startMs: o.startMs, jitter: o.jitter });
     this.sender = new AudioSender({ codec: o.codec, ssrc: o.ssrc, send: o.send, channels: 1 });
     this.#up = new ResampleStage({
@@ -63,6 +65,16 @@ export class EchoSession {
     this.#sub.stop();
     this.#up.destroy();
     this.sender.close();
+    const c = this.inbound.counters();
+    this.#log?.debug(
+      {
+        event: "echo_closed",
+        timelineMs: c.frames * 20,
+        sent: this.sender.stats().packets,
+        concealedMs: c.concealedMs,
+      },
+      "echo closed",
+    );
   }
 
   stats(): PipelineStats {

@@ -56,7 +56,14 @@ export class RecordSession {
     const wantOgg = (o.ogg ?? true) && o.codec.codec === "opus";
     const oggPath = wantOgg ? recordingPath(o.dir, o.sessionId, ".ogg") : undefined;
     this.wav = new WavWriter(wavPath, { rate, channels, ...o.limits });
-    this.ogg = oggPath ? new OggOpusWriter(oggPath, { channels: o.codec.channels, ...o.limits }) : undefined;
+    try {
+      this.ogg = oggPath
+        ? new OggOpusWriter(oggPath, { channels: o.codec.channels, ...o.limits })
+        : undefined;
+    } catch (err) {
+      this.wav.close(); // no half-open session: release the WAV's descriptor before failing
+      throw err;
+    }
     for (const sink of [this.wav, this.ogg]) {
       sink?.events.on("limit", (e) =>
         this.#log?.warn({ event: "recording_limit", ...e }, "recording stopped at its limit"),
@@ -92,6 +99,9 @@ export class RecordSession {
     this.#log?.info(
       {
         event: "recording_closed",
+        timelineMs: this.inbound.counters().frames * 20,
+        concealedMs: this.inbound.counters().concealedMs,
+        silenceMs: this.inbound.counters().silenceMs,
         wavMs: this.wav.durationMs,
         oggMs: this.ogg?.durationMs,
         ...this.#closed,

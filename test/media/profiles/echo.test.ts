@@ -167,3 +167,22 @@ describe("WHEP listeners through the relay", () => {
     expect(ingest.inbound.relay.attached).toBe(false);
   });
 });
+
+describe("echo over G.711", () => {
+  it("PCMU 8 kHz: 8k → 16k → 8k, one 160-sample packet per 20 ms, the tone comes back", async () => {
+    const { decodeUlaw } = await import("../../../src/audio/codecs/g711.js");
+    const PCMU: CodecSpec = { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 };
+    const stream = rtpStream({ seed: 2, durationMs: 4000, codec: "pcmu", toneHz: 440, loss: 0.05 });
+    const out = capture();
+    const echo = await createEchoSession({ codec: PCMU, ssrc: 3, send: out.send, startMs: 0 });
+    driveOnVirtualClock(
+      stream,
+      { push: (d, t) => echo.pushRtp(d, t), tick: (t) => echo.tick(t), flush: (t) => echo.close(t) },
+      4000,
+    );
+    expect(Math.abs(out.sent.length * 20 - 4000)).toBeLessThanOrEqual(20);
+    expect(out.sent.every((s) => s.pt === 0 && s.payload.length === 160)).toBe(true);
+    const pcm = new Int16Array(out.sent.flatMap((s) => [...decodeUlaw(s.payload)]));
+    expect(dominantHz(pcm.subarray(8000, 16000), 8000)).toBe(440);
+  });
+});

@@ -147,7 +147,7 @@ async function main() {
     await control("DELETE", `/internal/sessions/${s.id}`); // recordings are finalised on DELETE
     callSeconds[s.id] = (Date.now() - (s.peer.firstSentAt ?? Date.now())) / 1000;
   }
-  for (const s of sessions) await s.peer.close();
+  await Promise.all(sessions.map((s) => s.peer.close()));
 
   const sentIn = c1.sent;
   const gotIn = s1.packetsIn;

@@ -21,6 +21,8 @@ export interface Run {
   callMs: number;
   /** ms of audio emitted */
   outputMs: number;
+  /** the most the output ever lagged behind the wall clock, at any tick (a stall would show) */
+  maxLagMs: number;
 }
 
 export function specFor(stream: SyntheticStream, channels: 1 | 2 = 1): CodecSpec {
@@ -49,13 +51,27 @@ export function runScenario(
     onPacket: (payload, pts) => packets.push({ payload, pts }),
     ...receiverOptions,
   });
-  driveOnVirtualClock(stream, receiver, endMs, tickMs, startMs);
+  let maxLagMs = 0;
+  const watched = {
+    push: (d: Uint8Array, at: number) => receiver.push(d, at),
+    flush: (now: number) => receiver.flush(now),
+    tick: (now: number) => {
+      receiver.tick(now);
+      maxLagMs = Math.max(maxLagMs, now - startMs - frames.length * 20);
+    },
+  };
+  driveOnVirtualClock(stream, watched, endMs, tickMs, startMs);
   const outputMs = frames.reduce((ms, f) => ms + (f.samples.length / f.channels / f.rate) * 1000, 0);
-  return { stream, receiver, frames, packets, callMs: endMs - startMs, outputMs };
+  return { stream, receiver, frames, packets, callMs: endMs - startMs, outputMs, maxLagMs };
 }
 
-/** contiguous pts from 0, fixed 20 ms frames, output as long as the call (±20 ms) */
-export function expectWallClockTrue(run: Run): void {
+/**
+ * contiguous pts from 0, fixed 20 ms frames, output as long as the call (±20 ms), and never a
+ * stall: at every tick the output trails the clock by at most the largest jitter depth
+ * (200 ms) + one frame + one tick
+ */
+export function expectWallClockTrue(run: Run, tickMs = 10): void {
+  expect(run.maxLagMs).toBeLessThanOrEqual(200 + 20 + tickMs);
   const spf = run.stream.frameSamples;
   for (let k = 0; k < run.frames.length; k++) {
     const f = run.frames[k];

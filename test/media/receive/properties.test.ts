@@ -88,7 +88,7 @@ describe("timestamp repair invariants (property-based)", () => {
       }),
       { numRuns: 150 },
     );
-  });
+  }, 120_000);
 
   it("timestamp jumps, sender pauses and SSRC changes never break the timeline", () => {
     const disruptions = fc.record({
@@ -115,7 +115,7 @@ describe("timestamp repair invariants (property-based)", () => {
       }),
       { numRuns: 100 },
     );
-  });
+  }, 120_000);
 
   it("a clean stream after any disruption is played completely again", () => {
     fc.assert(
@@ -133,7 +133,7 @@ describe("timestamp repair invariants (property-based)", () => {
       ),
       { numRuns: 60 },
     );
-  });
+  }, 120_000);
 });
 
 describe("JitterBuffer (property-based)", () => {

@@ -59,6 +59,9 @@ function alawLevels(): Level[] {
   return levels;
 }
 
+const ULAW_LEVELS = ulawLevels();
+const ALAW_LEVELS = alawLevels();
+
 function find(levels: Level[], magnitude: number): Level {
   for (const l of levels) if (magnitude >= l.lo && magnitude < l.hi) return l;
   return levels[levels.length - 1]; // above the last decision level: clip to the top step
@@ -68,13 +71,13 @@ function find(levels: Level[], magnitude: number): Level {
  *  negative inputs are one's-complemented before quantising (ITU-T G.191) */
 function refUlawEncode(x: number): number {
   const negative = x < 0;
-  const l = find(ulawLevels(), negative ? (-x - 1) >> 2 : x >> 2);
+  const l = find(ULAW_LEVELS, negative ? (-x - 1) >> 2 : x >> 2);
   return ~((negative ? 0x80 : 0) | (l.segment << 4) | l.step) & 0xff;
 }
 
 function refUlawDecode(code: number): number {
   const u = ~code & 0xff;
-  const l = ulawLevels()[((u >> 4) & 7) * 16 + (u & 15)];
+  const l = ULAW_LEVELS[((u >> 4) & 7) * 16 + (u & 15)];
   return (u & 0x80 ? -1 : 1) * l.out * 4 + 0; // + 0: −0 → 0
 }
 
@@ -82,13 +85,13 @@ function refUlawDecode(code: number): number {
  *  negative inputs are one's-complemented (ITU-T G.191) */
 function refAlawEncode(x: number): number {
   const negative = x < 0;
-  const l = find(alawLevels(), negative ? (-x - 1) >> 3 : x >> 3);
+  const l = find(ALAW_LEVELS, negative ? (-x - 1) >> 3 : x >> 3);
   return ((negative ? 0 : 0x80) | (l.segment << 4) | l.step) ^ 0x55;
 }
 
 function refAlawDecode(code: number): number {
   const a = code ^ 0x55;
-  const l = alawLevels()[((a >> 4) & 7) * 16 + (a & 15)];
+  const l = ALAW_LEVELS[((a >> 4) & 7) * 16 + (a & 15)];
   return (a & 0x80 ? 1 : -1) * l.out * 8;
 }
 

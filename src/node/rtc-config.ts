@@ -3,16 +3,10 @@
 import type { RtcConfig } from "node-datachannel";
 import type { Config } from "../config/index.js";
 
-/** "stun:host:port" / "turn:user:pass@host:port?transport=tcp" → libdatachannel's URL form. */
-export function toLibdatachannelIceServer(url: string): string {
-  // libdatachannel parses "stun:host:port" and "turn:user:pass@host:port" itself; the
-  // RFC 7065 "?transport=" query becomes its own "?transport=" — pass through unchanged.
-  return url;
-}
-
 export function rtcConfigFor(config: Config, udpPort: number): RtcConfig {
   return {
-    iceServers: config.RTCGW_ICE_SERVERS.map(toLibdatachannelIceServer),
+    // libdatachannel parses "stun:host:port" and "turn:user:pass@host:port?transport=…" itself
+    iceServers: [...config.RTCGW_ICE_SERVERS],
     bindAddress: config.MEDIA_BIND_ADDRESS,
     enableIceUdpMux: true,
     portRangeBegin: udpPort,

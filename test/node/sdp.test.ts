@@ -1,0 +1,119 @@
+// Offer validation, the announced-address rewrite and sdpfrag parsing, on SDP text alone.
+import { describe, expect, it } from "vitest";
+import { OfferError } from "../../src/node/errors.js";
+import { validateOffer } from "../../src/node/offer.js";
+import { announceAddress, parseSdpFrag } from "../../src/node/sdp-rewrite.js";
+
+const offer = (audio: string, extra = "") =>
+  [
+    "v=0",
+    "o=- 1 1 IN IP4 0.0.0.0",
+    "s=-",
+    "t=0 0",
+    "a=group:BUNDLE 0",
+    "a=fingerprint:sha-256 00:11",
+    audio,
+    "c=IN IP4 0.0.0.0",
+    "a=mid:0",
+    "a=ice-ufrag:abcd",
+    "a=ice-pwd:0123456789012345678901",
+    extra,
+  ]
+    .filter(Boolean)
+    .join("\r\n") + "\r\n";
+
+function refusal(sdp: string, kind: "session" | "whip" | "whep" = "session"): OfferError {
+  try {
+    validateOffer(sdp, kind);
+  } catch (e) {
+    if (e instanceof OfferError) return e;
+    throw e;
+  }
+  throw new Error("the offer was accepted");
+}
+
+describe("validateOffer", () => {
+  it("prefers Opus, keeps the offer's payload type and fmtp, answers per kind", () => {
+    const sdp = offer(
+      "m=audio 9 UDP/TLS/RTP/SAVPF 0 109 8",
+      "a=sendrecv\r\na=rtpmap:109 opus/48000/2\r\na=fmtp:109 useinbandfec=1\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000",
+    );
+    const v = validateOffer(sdp, "session");
+    expect(v.codec).toMatchObject({ name: "opus", payloadType: 109, fmtp: "useinbandfec=1" });
+    expect(v.answerDirection).toBe("sendrecv");
+    expect(validateOffer(sdp, "whip").answerDirection).toBe("recvonly");
+    expect(validateOffer(sdp, "whep").answerDirection).toBe("sendonly");
+  });
+
+  it("falls back to PCMU then PCMA (static payload types without rtpmap)", () => {
+    expect(validateOffer(offer("m=audio 9 UDP/TLS/RTP/SAVPF 8 0", "a=sendrecv"), "session").codec.name).toBe(
+      "pcmu",
+    );
+    expect(validateOffer(offer("m=audio 9 UDP/TLS/RTP/SAVPF 8", "a=sendrecv"), "session").codec.name).toBe(
+      "pcma",
+    );
+  });
+
+  it("answers a sendonly two-way offer recvonly (RFC 3264 §6.1)", () => {
+    const v = validateOffer(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=sendonly"), "session");
+    expect(v.answerDirection).toBe("recvonly");
+  });
+
+  it("refuses with the right status and a reason", () => {
+    expect(refusal("x").status).toBe(400);
+    expect(refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 9", "a=rtpmap:9 G722/8000")).status).toBe(422);
+    expect(refusal(offer("m=audio 0 UDP/TLS/RTP/SAVPF 0")).reason).toMatch(/port 0/);
+    expect(refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=recvonly"), "whip").reason).toMatch(
+      /sends audio/,
+    );
+    expect(refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=sendonly"), "whep").status).toBe(422);
+    expect(refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=inactive")).status).toBe(422);
+    expect(
+      refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0").replace("a=fingerprint:sha-256 00:11\r\n", "")).reason,
+    ).toMatch(/fingerprint/);
+    expect(refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0").replace("a=mid:0\r\n", "")).reason).toMatch(/mid/);
+    const big = offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=x:".padEnd(70_000, "y"));
+    expect(refusal(big).status).toBe(413);
+  });
+});
+
+describe("announceAddress", () => {
+  const answer = [
+    "v=0",
+    "m=audio 5000 UDP/TLS/RTP/SAVPF 111",
+    "c=IN IP4 10.0.0.5",
+    "a=candidate:1 1 UDP 2114977791 10.0.0.5 5000 typ host",
+    "a=candidate:2 1 UDP 2114977535 172.17.0.1 5000 typ host",
+    "a=candidate:3 1 UDP 2114977279 fe80::1 5000 typ host",
+    "a=candidate:4 1 UDP 1677729535 198.51.100.9 5000 typ srflx raddr 10.0.0.5 rport 5000",
+    "",
+  ].join("\r\n");
+
+  it("writes the public address into host candidates and c= lines, once per port", () => {
+    const out = announceAddress(answer, "203.0.113.7");
+    expect(out).toContain("c=IN IP4 203.0.113.7");
+    expect(out.match(/typ host/g)).toHaveLength(1);
+    expect(out).toContain("a=candidate:1 1 UDP 2114977791 203.0.113.7 5000 typ host");
+    expect(out).toContain("typ srflx"); // server-reflexive candidates are left alone
+    expect(out).not.toContain("fe80::1");
+    expect(out.endsWith("\r\n")).toBe(true);
+  });
+
+  it("changes nothing without an announced address", () => {
+    expect(announceAddress(answer, undefined)).toBe(answer);
+  });
+});
+
+describe("parseSdpFrag", () => {
+  it("reads ufrag, pwd, candidates with their mid, end-of-candidates (RFC 8840)", () => {
+    const f = parseSdpFrag(
+      "a=ice-ufrag:EsAw\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0\r\na=end-of-candidates\r\n",
+    );
+    expect(f.iceUfrag).toBe("EsAw");
+    expect(f.icePwd).toBe("P2uYro0UCOQ4zxjKXaWCBui1");
+    expect(f.candidates).toEqual([
+      { candidate: "candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0", mid: "0" },
+    ]);
+    expect(f.endOfCandidates).toBe(true);
+  });
+});

@@ -136,7 +136,23 @@ export class WavWriter implements FrameConsumer {
       limitCrossed(this.#limits, WAV_HEADER_BYTES + this.dataBytes, bytes, this.durationMs, addMs) ??
       (this.dataBytes + bytes > RIFF_MAX_DATA ? "max_bytes" : undefined);
     if (reason) {
-      this.#refusedMs += addMs;
+      // write what still fits (whole sample frames), so the file ends exactly at its limit
+      const blockAlign = this.channels * 2;
+      const room = Math.min(
+        this.#limits.maxBytes !== undefined
+          ? this.#limits.maxBytes - WAV_HEADER_BYTES - this.dataBytes
+          : bytes,
+        this.#limits.maxDurationMs !== undefined
+          ? Math.round((this.#limits.maxDurationMs - this.durationMs) * this.#bytesPerMs)
+          : bytes,
+        RIFF_MAX_DATA - this.dataBytes,
+      );
+      const fits = Math.max(0, Math.floor(room / blockAlign) * blockAlign);
+      if (fits > 0) {
+        this.#pending.push(Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, fits)));
+        this.#pendingBytes += fits;
+      }
+      this.#refusedMs += addMs - fits / this.#bytesPerMs;
       this.#finalise();
       this.#state = "limited";
       this.events.emit("limit", {

@@ -1,10 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
-import { createRecordSession } from "../../../src/media/index.js";
+import { createLogger, sessionLogger } from "../../../src/log/index.js";
+import { createRecordSession, InvalidSessionIdError } from "../../../src/media/index.js";
 import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
 import { readOggPages } from "../sinks/ogg.js";
 import { parseWav, zeroCrossingHz } from "../sinks/wav.js";
@@ -90,5 +92,59 @@ describe("record profile end to end (synthetic RTP, virtual clock)", () => {
     expect(st.duplicates).toBeGreaterThan(0);
     expect(st.reordered).toBeGreaterThan(0);
     expect(st.ogg).toBeUndefined();
+  });
+});
+
+describe("record profile: refusals, limits and logs", () => {
+  it("a bad session id is refused before any file exists", async () => {
+    const sub = join(dir, "refuse");
+    await expect(
+      createRecordSession({ sessionId: "../escape", dir: sub, codec: OPUS }),
+    ).rejects.toBeInstanceOf(InvalidSessionIdError);
+    expect(existsSync(join(dir, "escape.wav"))).toBe(false);
+  });
+
+  it("an existing recording is never overwritten, and the failed session leaves no open file behind", async () => {
+    writeFileSync(join(dir, "taken.ogg"), "precious");
+    await expect(createRecordSession({ sessionId: "taken", dir, codec: OPUS })).rejects.toThrow(/EEXIST/);
+    expect(readFileSync(join(dir, "taken.ogg"), "utf8")).toBe("precious");
+    expect(parseWav(join(dir, "taken.wav")).dataBytes).toBe(0); // finalised, valid, closed
+  });
+
+  it("a duration limit stops both files cleanly and logs it with the session id", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split("\n").filter(Boolean)) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const log = sessionLogger(createLogger({ level: "debug", destination: sink }), "rec_limited");
+    const stream = rtpStream({ seed: 4, durationMs: 5000 });
+    const rec = await createRecordSession({
+      sessionId: "rec_limited",
+      dir,
+      codec: OPUS,
+      rate: 16000,
+      startMs: 0,
+      limits: { maxDurationMs: 2000 },
+      log,
+    });
+    driveOnVirtualClock(
+      stream,
+      { push: (d, t) => rec.pushRtp(d, t), tick: (t) => rec.tick(t), flush: (t) => void rec.close(t) },
+      5000,
+    );
+    const { wav, ogg } = rec.close(5000);
+    expect(parseWav(wav!).dataBytes / 32).toBe(2000);
+    const pages = readOggPages(ogg!);
+    expect(pages.at(-1)!.flags & 0x04).toBe(0x04);
+    expect((Number(pages.at(-1)!.granule) - 312) / 48).toBeLessThanOrEqual(2000);
+    await new Promise((r) => setImmediate(r));
+    const limits = lines.filter((l) => l.event === "recording_limit");
+    expect(limits.map((l) => l.reason)).toEqual(["max_duration", "max_duration"]);
+    expect(limits.every((l) => l.sessionId === "rec_limited")).toBe(true);
+    expect(lines.some((l) => l.event === "recording_closed" && l.sessionId === "rec_limited")).toBe(true);
+    expect(rec.stats().wav!.refusedMs).toBeGreaterThan(2900);
   });
 });

@@ -89,16 +89,23 @@ async function freeTcpPort(): Promise<number> {
   });
 }
 
-async function loopP99(urls: string[]): Promise<number> {
+/** the worst event-loop p99 (ms) over the nodes, and sessions torn down so far by reason;
+ *  NaN when a node did not answer its /metrics (overloaded or gone) */
+async function scrape(urls: string[]): Promise<{ p99: number; teardowns: Record<string, number> }> {
   let worst = 0;
+  const teardowns: Record<string, number> = {};
   for (const u of urls) {
     try {
-      const text = await (await fetch(`${u}/metrics`)).text();
+      const text = await (await fetch(`${u}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
       const m = /rtcgw_event_loop_delay_seconds\{[^}]*quantile="0\.99"[^}]*\} ([\d.e+-]+)/.exec(text);
       if (m) worst = Math.max(worst, Number(m[1]) * 1000);
-    } catch {}
+      for (const t of text.matchAll(/rtcgw_session_teardowns_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/g))
+        teardowns[t[1]!] = (teardowns[t[1]!] ?? 0) + Number(t[2]);
+    } catch {
+      worst = Number.NaN;
+    }
   }
-  return worst;
+  return { p99: worst, teardowns };
 }
 
 async function waitReady(urls: string[]) {
@@ -192,13 +199,17 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
         `  ${profile} N=${n}: ${msg.sessions} connected (${msg.failed} failed) in ${msg.setupMs} ms\n`,
       );
     } else if (msg.type === "WINDOW_START") {
-      await loopP99(urls); // a scrape resets the node's event-loop histogram
+      await scrape(urls); // a scrape resets the node's event-loop histogram
       cpu0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
       t0 = performance.now();
     } else if (msg.type === "WINDOW_END") {
       const cpu1 = pids.reduce((a, p) => a + cpuTicks(p), 0);
       cpuPct = ((cpu1 - cpu0) / CLK_TCK / ((performance.now() - t0) / 1000)) * 100;
-      p99 = await loopP99(urls);
+      const sc = await scrape(urls);
+      p99 = sc.p99;
+      // sessions the node tore down during the run (watchdog under overload …) explain a loss
+      if (Object.keys(sc.teardowns).length)
+        process.stderr.write(`  torn down during the run: ${JSON.stringify(sc.teardowns)}\n`);
     } else if (msg.type === "RESULT") result = msg;
     else if (msg.type === "ERROR") process.stderr.write(`  generator error: ${msg.message}\n`);
   }

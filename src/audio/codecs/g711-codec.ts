@@ -2,6 +2,7 @@
 
 import { CodecDestroyedError, CodecOptionsError, DecodeError } from "./errors.js";
 import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from "./g711.js";
+import { G711Concealer } from "./g711-plc.js";
 import type { AudioDecoder, AudioEncoder } from "./types.js";
 
 export const G711_RATE = 8000;
@@ -12,25 +13,28 @@ export class G711Decoder implements AudioDecoder {
   readonly rate = G711_RATE;
   readonly channels = 1 as const;
   private destroyed = false;
+  private readonly plc = new G711Concealer();
 
   constructor(readonly codec: Law) {}
 
   decode(payload: Uint8Array): Int16Array {
     if (this.destroyed) throw new CodecDestroyedError();
     if (payload.length === 0) throw new DecodeError(`empty ${this.codec} payload`);
-    return this.codec === "pcmu" ? decodeUlaw(payload) : decodeAlaw(payload);
+    return this.plc.accept(this.codec === "pcmu" ? decodeUlaw(payload) : decodeAlaw(payload));
   }
 
-  /** G.711 has no built-in PLC: a missing packet is silence (G.711 Appendix I is not implemented) */
+  /** pitch-repetition PLC after G.711 Appendix I: fades to silence by 60 ms of loss */
   conceal(samples: number): Int16Array {
     if (this.destroyed) throw new CodecDestroyedError();
     if (!Number.isInteger(samples) || samples <= 0) {
       throw new CodecOptionsError(`conceal size must be a positive integer, got ${samples}`);
     }
-    return new Int16Array(samples);
+    return this.plc.conceal(samples);
   }
 
-  reset(): void {}
+  reset(): void {
+    this.plc.reset();
+  }
 
   destroy(): void {
     this.destroyed = true;

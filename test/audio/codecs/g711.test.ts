@@ -18,6 +18,9 @@ import {
   ULAW_TO_LINEAR,
   ulawToLinear,
 } from "../../../src/audio/codecs/index.js";
+import { goertzelAmplitude, rmsOf } from "./tone-analysis.js";
+
+const goertzel = (pcm: Int16Array, hz: number) => goertzelAmplitude(pcm, 8000, hz);
 
 interface Level {
   /** magnitude decision interval [lo, hi) in the law's integer domain */
@@ -157,6 +160,47 @@ describe("G.711 A-law", () => {
 
   it("re-encodes every decoded value to the same code", () => {
     for (let c = 0; c < 256; c++) expect(linearToAlaw(alawToLinear(c))).toBe(c);
+  });
+});
+
+describe("G.711 packet-loss concealment (after Appendix I)", () => {
+  const tone = (hz: number, from: number, n: number) =>
+    Int16Array.from({ length: n }, (_, i) =>
+      Math.round(8000 * Math.sin((2 * Math.PI * hz * (from + i)) / 8000)),
+    );
+
+  it("continues the last pitch period at the tone's frequency, then fades to silence by 60 ms", () => {
+    const dec = new G711Decoder("pcmu");
+    for (let f = 0; f < 10; f++) dec.decode(encodeUlaw(tone(200, f * 160, 160)));
+    const first = dec.conceal(160);
+    expect(first).toHaveLength(160);
+    expect(goertzel(first, 200)).toBeGreaterThan(8000 * 0.7);
+    expect(goertzel(first, 1000)).toBeLessThan(8000 * 0.1);
+    const second = dec.conceal(160);
+    const third = dec.conceal(160);
+    expect(rmsOf(second)).toBeLessThan(rmsOf(first));
+    expect(rmsOf(third)).toBeLessThan(rmsOf(second));
+    expect(Array.from(dec.conceal(160)).every((v) => v === 0)).toBe(true); // past 60 ms: silent
+    expect(dec.conceal(37)).toHaveLength(37);
+  });
+
+  it("cross-fades back into the good signal without a jump", () => {
+    const dec = new G711Decoder("pcma");
+    for (let f = 0; f < 10; f++) dec.decode(encodeAlaw(tone(250, f * 160, 160)));
+    const hidden = dec.conceal(160);
+    const back = dec.decode(encodeAlaw(tone(250, 11 * 160, 160)));
+    expect(Math.abs(back[0] - hidden[159])).toBeLessThan(3000);
+    // past the fade the decoded signal is untouched
+    expect(Array.from(back.subarray(40))).toEqual(
+      Array.from(decodeAlaw(encodeAlaw(tone(250, 11 * 160, 160))).subarray(40)),
+    );
+  });
+
+  it("conceals digital silence (and a fresh decoder) with silence", () => {
+    const dec = new G711Decoder("pcmu");
+    expect(Array.from(dec.conceal(160)).every((v) => v === 0)).toBe(true);
+    for (let f = 0; f < 5; f++) dec.decode(encodeUlaw(new Int16Array(160)));
+    expect(Array.from(dec.conceal(160)).every((v) => v === 0)).toBe(true);
   });
 });
 

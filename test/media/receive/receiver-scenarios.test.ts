@@ -198,10 +198,15 @@ describe("RtpAudioReceiver scenarios", () => {
     expect(compared).toBeGreaterThan(240);
   });
 
-  it("PCMA loss is silence (G.711 has no PLC), still wall-clock true", () => {
+  it("PCMA loss is concealed by pitch repetition, still wall-clock true", () => {
     const run = runScenario({ seed: 17, codec: "pcma", durationMs: 5000, loss: 0.1 });
     expectWallClockTrue(run);
     expect(run.receiver.counters.lost).toBe(run.stream.dropped);
+    const lostSlots = run.packets.filter((p) => p.payload === null).map((p) => p.pts / 160);
+    expect(lostSlots.length).toBeGreaterThan(10);
+    // single lost packets inside the tone are filled with tone, not silence
+    const inside = lostSlots.filter((k) => k > 1 && !lostSlots.includes(k - 1));
+    expect(inside.filter((k) => rms(run.frames, k, k + 1) > 3000).length).toBe(inside.length);
   });
 
   it("stereo=1 gives interleaved stereo frames", () => {

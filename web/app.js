@@ -67,7 +67,12 @@ async function connect(profile = ui.profile.value) {
     ui.remote.srcObject = e.streams[0] ?? new MediaStream([e.track]);
     ui.remote.play().catch(() => {});
   };
+  let connectedAt;
   pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "connected" && connectedAt === undefined) {
+      connectedAt = performance.now();
+      if (call?.pc === pc) call.connectedAt = connectedAt;
+    }
     setState(pc.connectionState);
     if (pc.connectionState === "failed") showError("the connection failed (ICE/DTLS); see the server log");
   };
@@ -115,6 +120,7 @@ async function connect(profile = ui.profile.value) {
     token: res.headers.get("rtcgw-session-token"),
     etag: res.headers.get("etag"),
     startedAt: performance.now(),
+    connectedAt,
   };
   await pc.setRemoteDescription({ type: "answer", sdp: answer });
   ui.connect.disabled = true;
@@ -128,7 +134,9 @@ async function hangup() {
   const c = call;
   call = undefined;
   clearInterval(statsTimer);
-  const durationMs = performance.now() - c.startedAt;
+  // the call's length: from "connected" to the moment we end it
+  const endedAt = performance.now();
+  const durationMs = endedAt - (c.connectedAt ?? c.startedAt);
   try {
     await fetch(c.url, { method: "DELETE", headers: { authorization: `Bearer ${c.token}` } });
   } finally {
@@ -236,10 +244,20 @@ async function loadRecordings() {
   return recordings;
 }
 
+/** The sample rate in a canonical WAV header (fmt chunk first), or undefined. */
+function wavRate(bytes) {
+  const v = new DataView(bytes);
+  const tag = (o) =>
+    String.fromCharCode(v.getUint8(o), v.getUint8(o + 1), v.getUint8(o + 2), v.getUint8(o + 3));
+  if (bytes.byteLength < 44 || tag(0) !== "RIFF" || tag(8) !== "WAVE" || tag(12) !== "fmt ") return undefined;
+  return v.getUint32(24, true);
+}
+
 /** Min/max per pixel column of the decoded file: a waveform picture without any library. */
 async function drawWaveform(src, canvas) {
   const bytes = await (await fetch(src)).arrayBuffer();
-  const ctx = new OfflineAudioContext(1, 1, 8000);
+  // decodeAudioData resamples to the context's rate: decode at the file's own rate
+  const ctx = new OfflineAudioContext(1, 1, wavRate(bytes) ?? 48000);
   const buf = await ctx.decodeAudioData(bytes);
   const data = buf.getChannelData(0);
   const g = canvas.getContext("2d");

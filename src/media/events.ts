@@ -6,12 +6,11 @@ export type Unsubscribe = () => void;
 
 export class TypedEmitter<Events extends object> {
   #listeners = new Map<keyof Events, Set<Listener<never>>>();
-  /** called when a listener throws; defaults to rethrowing asynchronously (visible, not fatal to the loop) */
-  onListenerError: (err: unknown, event: keyof Events) => void = (err) => {
-    queueMicrotask(() => {
-      throw err;
-    });
-  };
+  /** listener calls that threw (a media path never dies for an observer's bug) */
+  listenerErrors = 0;
+  lastListenerError: unknown;
+  /** set to log listener errors; by default they are counted and kept in lastListenerError */
+  onListenerError: ((err: unknown, event: keyof Events) => void) | undefined;
 
   on<E extends keyof Events>(event: E, fn: Listener<Events[E]>): Unsubscribe {
     let set = this.#listeners.get(event);
@@ -46,7 +45,13 @@ export class TypedEmitter<Events extends object> {
       try {
         (fn as Listener<Events[E]>)(value);
       } catch (err) {
-        this.onListenerError(err, event);
+        this.listenerErrors++;
+        this.lastListenerError = err;
+        try {
+          this.onListenerError?.(err, event);
+        } catch {
+          // the error reporter itself failed: already counted
+        }
       }
     }
   }

@@ -185,3 +185,27 @@ describe("relay properties (fast-check)", () => {
     );
   });
 });
+
+describe("typed track events", () => {
+  it("start / frame / stop / ended fire in order; a throwing observer is counted, never fatal", () => {
+    const clock = new VirtualClock();
+    const tone = new ToneSource({ clock });
+    const seen: string[] = [];
+    tone.events.on("start", () => seen.push("start"));
+    tone.events.on("stop", () => seen.push("stop"));
+    tone.events.on("ended", (e) => seen.push(`ended:${e.reason}`));
+    tone.events.once("frame", (f) => seen.push(`frame:${f.pts}`));
+    tone.events.on("frame", () => {
+      throw new Error("observer bug");
+    });
+    const off = tone.subscribe({ onFrame: () => {} });
+    clock.advance(60);
+    off();
+    tone.subscribe({ onFrame: () => {} });
+    tone.end("bye");
+    expect(seen).toEqual(["start", "frame:0", "stop", "start", "stop", "ended:bye"]);
+    expect(tone.events.listenerErrors).toBe(3);
+    expect(tone.state).toBe("ended");
+    expect(clock.pending).toBe(0);
+  });
+});

@@ -7,11 +7,32 @@
 //   npm run build -- --registry redis      # or memory | redis | dynamodb
 //   npm run build -- --out dist/x --json   # machine-readable report
 import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { HANDLER_NAMES, type HandlerName } from "../src/signaling/routes.js";
+
+/**
+ * zod re-exports every locale (`z.locales`, ~260 KB minified) from its namespace object, which
+ * esbuild cannot tree-shake; zod itself only uses English (classic/schemas.js imports en.js
+ * directly) and nothing here calls z.locales. The bundles get an index with English only.
+ */
+const zodEnglishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(args.resolveDir, "../locales/en.js"), namespace: "zod-locales" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: dirname(args.path),
+      loader: "js",
+    }));
+  },
+};
 
 export type BundleRegistry = "memory" | "redis" | "dynamodb";
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -44,6 +65,7 @@ export async function buildFunctions(
       sourcemap: false,
       legalComments: "none",
       logLevel: "warning",
+      plugins: [zodEnglishOnly],
       define: { "process.env.RTCGW_BUNDLE_REGISTRY": JSON.stringify(registry) },
       // CommonJS dependencies (pino, the AWS SDK's helpers) call require(): give ESM one
       banner: {

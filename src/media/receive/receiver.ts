@@ -17,6 +17,7 @@
 // (`tick(nowMs)`, from the node's timer or a test's virtual clock) drives output and frames are
 // pushed to `onFrame`; a slow or absent consumer cannot stall reception.
 
+import { CodecOptionsError } from "../../audio/codecs/errors.js";
 import { createDecoder } from "../../audio/codecs/factory.js";
 import { isOpusDtxPacket, opusPacketSamples } from "../../audio/codecs/opus-toc.js";
 import type { AudioDecoder, CodecSpec } from "../../audio/codecs/types.js";
@@ -112,10 +113,17 @@ export class RtpAudioReceiver {
 
   constructor(options: RtpAudioReceiverOptions) {
     this.codec = options.codec;
-    this.rate = options.codec.clockRate;
-    this.channels = options.codec.channels;
-    this.frameSamples = (this.rate * FRAME_MS) / 1000;
     this.decoder = createDecoder(options.codec);
+    // the decoder is the truth: G.711 is mono whatever a caller asks, its rate is the clock rate
+    if (this.decoder.rate !== options.codec.clockRate) {
+      this.decoder.destroy();
+      throw new CodecOptionsError(
+        `${options.codec.codec} runs at ${this.decoder.rate} Hz, not the clock rate ${options.codec.clockRate}`,
+      );
+    }
+    this.rate = this.decoder.rate;
+    this.channels = this.decoder.channels;
+    this.frameSamples = (this.rate * FRAME_MS) / 1000;
     this.onFrame = options.onFrame;
     this.onPacket = options.onPacket;
     this.delay = new PlayoutDelay(this.rate, options.jitter);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { CodecOptionsError } from "../../../src/audio/codecs/errors.js";
 import { OpusEncoder } from "../../../src/audio/codecs/opus.js";
 import type { AudioFrame } from "../../../src/media/frame.js";
 import { MAX_BUFFERED } from "../../../src/media/receive/jitter-buffer.js";
@@ -116,6 +117,18 @@ describe("RtpAudioReceiver edge cases", () => {
     r.flush(2000);
     expect(out.frames.map((f) => f.pts)).toEqual(out.frames.map((_, k) => k * 960));
     expect(out.frames).toHaveLength(100);
+  });
+
+  it("refuses a codec spec whose clock rate the codec cannot run at; G.711 is always mono", () => {
+    expect(() => new RtpAudioReceiver({ codec: { ...OPUS, clockRate: 8000 }, onFrame: () => {} })).toThrow(
+      CodecOptionsError,
+    );
+    const r = new RtpAudioReceiver({
+      codec: { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 2 },
+      onFrame: () => {},
+    });
+    expect(r.channels).toBe(1);
+    expect(r.frameSamples).toBe(160);
   });
 
   it("after flush/close, pushes and ticks are ignored", () => {

@@ -1,5 +1,5 @@
-// ITU-T G.711 (11/1988) μ-law and A-law companding of 16-bit PCM, bit-exact with the ITU's
-// own reference code (ITU-T G.191 Software Tool Library, g711.c): μ-law works on the top 14
+// ITU-T G.711 (11/1988) μ-law and A-law companding of 16-bit PCM, following the conventions of
+// the ITU's reference code (ITU-T G.191 Software Tool Library, g711.c): μ-law works on the top 14
 // bits (bias 33, 8 segments of 16 steps, all bits inverted on the wire), A-law on the top 13
 // bits (even bits inverted, XOR 0x55). Negative inputs take the one's complement before
 // quantising, as G.191 does, so −1 encodes like 0 (to the "negative zero" code).

@@ -44,6 +44,7 @@ export interface Response {
   status: number;
   headers: Record<string, string>;
   body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary fields of the JSON body
   json(): any;
 }
 

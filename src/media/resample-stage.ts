@@ -42,21 +42,20 @@ export class ResampleStage implements FrameConsumer {
     return this.#resampler?.latency ?? 0;
   }
 
-  onFrame(frame: AudioFrame): void {
-    if (!this.#resampler) {
-      this.#emit(frame.samples);
-      return;
-    }
+  /** returns the consumer's promise, if any, so a relay queues for a busy consumer behind us */
+  onFrame(frame: AudioFrame): void | Promise<void> {
+    if (!this.#resampler) return this.#emit(frame.samples);
     // the resampler's output is a view valid until its next call: copy before handing it on
     const out = this.#resampler.processI16(frame.samples);
-    if (out.length > 0) this.#emit(out.slice());
+    if (out.length > 0) return this.#emit(out.slice());
   }
 
   /** hand out the resampler's tail (total out = round(in × outRate / inRate)) */
   flush(): void {
     if (!this.#resampler || this.#resampler.destroyed) return;
     const tail = this.#resampler.flushI16();
-    if (tail.length > 0) this.#emit(tail.slice());
+    // the tail goes out after the relay stopped queueing for us: a rejection must not go unhandled
+    if (tail.length > 0) this.#emit(tail.slice())?.catch(() => {});
   }
 
   onEnd(reason: string): void {
@@ -69,9 +68,9 @@ export class ResampleStage implements FrameConsumer {
     this.#resampler?.destroy();
   }
 
-  #emit(samples: Int16Array): void {
+  #emit(samples: Int16Array): void | Promise<void> {
     const frame: AudioFrame = { pts: this.#pts, rate: this.#outRate, channels: this.#outChannels, samples };
     this.#pts += samples.length / this.#outChannels;
-    this.#next.onFrame(frame);
+    return this.#next.onFrame(frame);
   }
 }

@@ -148,3 +148,34 @@ describe("record profile: refusals, limits and logs", () => {
     expect(rec.stats().wav!.refusedMs).toBeGreaterThan(2900);
   });
 });
+
+describe("record profile: a stuck consumer on the same session", () => {
+  it("never stalls the recording: WAV and Ogg stay exact, the stuck consumer's drops are counted", async () => {
+    const stream = rtpStream({ seed: 8, durationMs: 6000, loss: 0.05 });
+    const rec = await createRecordSession({
+      sessionId: "rec_stuck",
+      dir,
+      codec: OPUS,
+      rate: 16000,
+      startMs: 0,
+    });
+    // e.g. a PCM bridge whose socket never drains
+    const stuck = rec.inbound.subscribe(
+      { onFrame: () => new Promise<void>(() => {}) },
+      { rate: 16000, channels: 1, queueFrames: 5, name: "stuck-bridge" },
+    );
+    driveOnVirtualClock(
+      stream,
+      { push: (d, t) => rec.pushRtp(d, t), tick: (t) => rec.tick(t), flush: (t) => void rec.close(t) },
+      6000,
+    );
+    const { wav, ogg } = rec.close(6000);
+    expect(Math.abs((parseWav(wav!).dataBytes / 32000) * 1000 - 6000)).toBeLessThanOrEqual(20);
+    expect(Math.abs((Number(readOggPages(ogg!).at(-1)!.granule) - 312) / 48 - 6000)).toBeLessThanOrEqual(20);
+    const s = stuck.stats();
+    expect(s.delivered).toBe(1);
+    expect(s.queued).toBe(5);
+    expect(s.dropped).toBeGreaterThan(280); // ~300 frames at 16 kHz, all but 6 dropped, counted
+    stuck.stop();
+  });
+});

@@ -52,9 +52,9 @@ def request(method, url, token, body=None, headers=None):
         req.add_header(k, v)
     try:
         with urllib.request.urlopen(req, timeout=15) as r:
-            return r.status, dict(r.headers), r.read().decode()
+            return r.status, r.headers, r.read().decode()  # case-insensitive lookups
     except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read().decode()
+        return e.code, e.headers, e.read().decode()
 
 
 async def main(url, token, seconds, direction):

@@ -84,6 +84,7 @@ export class EchoSession {
         this.inbound.counters(),
         this.inbound.receiver.depthMs,
         this.inbound.relay.stats(),
+        this.inbound.errors,
       ),
       sender: this.sender.stats(),
     };

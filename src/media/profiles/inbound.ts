@@ -35,6 +35,9 @@ export class InboundAudio {
   readonly relay: Relay;
   readonly receiver: RtpAudioReceiver;
   readonly blackHole = new BlackHoleSink();
+  /** exceptions caught at the pipeline's edge (a bug, never a client's packet, should land here) */
+  errors = 0;
+  lastError: unknown;
   #closed = false;
 
   constructor(o: InboundOptions) {
@@ -60,12 +63,29 @@ export class InboundAudio {
 
   /** one datagram from the peer's track (RTP; muxed RTCP and junk are counted and ignored) */
   pushRtp(packet: Uint8Array, arrivalMs: number): void {
-    if (!this.#closed) this.receiver.push(packet, arrivalMs);
+    if (this.#closed) return;
+    // the edge of the pipeline: whatever goes wrong inside, one session's packet never throws
+    // into the transport's callback (and so never takes the process down)
+    try {
+      this.receiver.push(packet, arrivalMs);
+    } catch (err) {
+      this.#caught(err);
+    }
   }
 
   /** emit every frame due by `nowMs` (same clock as the arrival times) */
   tick(nowMs: number): void {
-    if (!this.#closed) this.receiver.tick(nowMs);
+    if (this.#closed) return;
+    try {
+      this.receiver.tick(nowMs);
+    } catch (err) {
+      this.#caught(err);
+    }
+  }
+
+  #caught(err: unknown): void {
+    this.errors++;
+    this.lastError = err;
   }
 
   /**

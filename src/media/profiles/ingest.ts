@@ -39,6 +39,7 @@ export class IngestSession {
       this.inbound.counters(),
       this.inbound.receiver.depthMs,
       this.inbound.relay.stats(),
+      this.inbound.errors,
     );
   }
 }

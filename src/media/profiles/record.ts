@@ -118,6 +118,7 @@ export class RecordSession {
         this.inbound.counters(),
         this.inbound.receiver.depthMs,
         this.inbound.relay.stats(),
+        this.inbound.errors,
       ),
       wav: this.wav.stats(),
       ogg: this.ogg?.stats(),

@@ -19,6 +19,8 @@ export interface PipelineStats {
   /** ms of audio on the timeline so far */
   timelineMs: number;
   jitterDepthMs: number;
+  /** exceptions caught at the pipeline's edge (should stay 0; see lastError on the session's inbound) */
+  errors: number;
   receiver: ReceiverCounters;
   consumers: RelayConsumerStats[];
   wav?: WavWriterStats;
@@ -31,6 +33,7 @@ export function receiverStats(
   c: ReceiverCounters,
   jitterDepthMs: number,
   consumers: RelayConsumerStats[],
+  errors = 0,
 ): PipelineStats {
   return {
     profile,
@@ -43,6 +46,7 @@ export function receiverStats(
     dtxMs: c.dtxMs,
     timelineMs: c.frames * 20,
     jitterDepthMs,
+    errors,
     receiver: { ...c },
     consumers,
   };

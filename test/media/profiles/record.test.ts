@@ -149,6 +149,20 @@ describe("record profile: refusals, limits and logs", () => {
   });
 });
 
+describe("record profile: the pipeline's edge never throws", () => {
+  it("junk, RTCP and even a non-buffer are counted, never thrown into the transport callback", async () => {
+    const rec = await createRecordSession({ sessionId: "rec_junk", dir, codec: OPUS, startMs: 0 });
+    expect(() => rec.pushRtp(Uint8Array.of(1, 2, 3), 1)).not.toThrow();
+    expect(() => rec.pushRtp(Uint8Array.of(0x80, 200, 0, 1, 0, 0, 0, 0), 2)).not.toThrow(); // RTCP SR
+    expect(() => rec.pushRtp(null as unknown as Uint8Array, 3)).not.toThrow(); // a caller's bug
+    rec.tick(100);
+    const st = rec.stats();
+    expect(st.receiver.invalid + st.receiver.rtcp).toBeGreaterThanOrEqual(2);
+    expect(st.errors).toBe(1);
+    rec.close(100);
+  });
+});
+
 describe("record profile: a stuck consumer on the same session", () => {
   it("never stalls the recording: WAV and Ogg stay exact, the stuck consumer's drops are counted", async () => {
     const stream = rtpStream({ seed: 8, durationMs: 6000, loss: 0.05 });

@@ -9,6 +9,7 @@ import { createLogger, setRootLogger } from "../log/index.js";
 import { startMediaNode } from "../node/index.js";
 import { openRegistry } from "../registry/index.js";
 import { makeSignalingDeps, setSignalingDeps } from "../signaling/deps.js";
+import { orPortHint } from "./listen-error.js";
 import { onShutdown } from "./shutdown.js";
 
 export interface DevOptions {
@@ -21,20 +22,24 @@ export async function runDev(opts: DevOptions): Promise<void> {
   setRootLogger(logger);
   const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
   // the control API is internal here: a free port unless NODE_PORT was asked for explicitly
-  const node = await startMediaNode({
-    config,
-    registry,
-    logger,
-    controlPort: process.env.NODE_PORT ? config.NODE_PORT : 0,
-  });
+  const node = await orPortHint("NODE_PORT", config.NODE_PORT, () =>
+    startMediaNode({
+      config,
+      registry,
+      logger,
+      controlPort: process.env.NODE_PORT ? config.NODE_PORT : 0,
+    }),
+  );
   setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: node.secret }));
-  const emulator = await startEmulator({
-    handlers: FUNCTION_HANDLERS,
-    logger,
-    port: config.PORT,
-    host: opts.host,
-    extra: devStatic(config.RECORDINGS_DIR),
-  });
+  const emulator = await orPortHint("PORT", config.PORT, () =>
+    startEmulator({
+      handlers: FUNCTION_HANDLERS,
+      logger,
+      port: config.PORT,
+      host: opts.host,
+      extra: devStatic(config.RECORDINGS_DIR),
+    }),
+  );
   const shown = opts.host === "0.0.0.0" ? `http://localhost:${emulator.port}` : emulator.url;
   process.stdout.write(
     `\nrtcgw dev is running\n` +

@@ -6,6 +6,7 @@ import { startEmulator } from "../emulator/server.js";
 import { createLogger, setRootLogger } from "../log/index.js";
 import { openRegistry } from "../registry/index.js";
 import { makeSignalingDeps, setSignalingDeps } from "../signaling/deps.js";
+import { orPortHint } from "./listen-error.js";
 import { onShutdown } from "./shutdown.js";
 
 export async function runSignaling(opts: { host: string }): Promise<void> {
@@ -25,12 +26,9 @@ export async function runSignaling(opts: { host: string }): Promise<void> {
   setRootLogger(logger);
   const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
   setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: config.RTCGW_NODE_SECRET! }));
-  const emulator = await startEmulator({
-    handlers: FUNCTION_HANDLERS,
-    logger,
-    port: config.PORT,
-    host: opts.host,
-  });
+  const emulator = await orPortHint("PORT", config.PORT, () =>
+    startEmulator({ handlers: FUNCTION_HANDLERS, logger, port: config.PORT, host: opts.host }),
+  );
   process.stdout.write(`rtcgw signaling listening on ${emulator.url} (registry: ${registry.kind})\n`);
   onShutdown(logger, async () => {
     await emulator.close();

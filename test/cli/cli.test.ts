@@ -90,3 +90,28 @@ describe("rtcgw", () => {
     expect(await exited).toBe(0);
   }, 60_000);
 });
+
+describe("rtcgw dev on a busy port", () => {
+  it("exits 2 and says which variable to change", async () => {
+    const { createServer: createHttp } = await import("node:http");
+    const busy = createHttp();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = spawnSync(process.execPath, [BIN, "dev"], {
+        env: {
+          ...clean(),
+          PORT: String(port),
+          LOG_LEVEL: "silent",
+          RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-cli-")),
+        },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`PORT: port ${port} is already in use; set PORT to a free port`));
+    } finally {
+      busy.close();
+    }
+  }, 60_000);
+});

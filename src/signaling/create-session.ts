@@ -50,7 +50,7 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
 
   const creds = newSessionCredentials(bearer);
   const log = sessionLogger(deps.logger, creds.id, { kind, nodeId: node.id });
-  await deps.registry.createSession({
+  const record = await deps.registry.createSession({
     id: creds.id,
     nodeId: node.id,
     kind,
@@ -74,7 +74,7 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
     });
     answer = r.answer;
     etag = r.etag;
-    await updateSessionRecord(deps.registry, creds.id, { etag });
+    await updateSessionRecord(deps.registry, creds.id, { etag }, record.version);
   } catch (e) {
     await undo(deps, node, creds.id, e, log);
     throw e;

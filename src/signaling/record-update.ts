@@ -1,6 +1,6 @@
 // Optimistic updates of a session record: the media node updates the same record (state,
 // refresh), so a version conflict is normal and retried with the fresh version.
-import { ConflictError } from "../registry/errors.js";
+import { ConflictError, NotFoundError } from "../registry/errors.js";
 import type { Registry, SessionPatch, SessionRecord } from "../registry/types.js";
 
 const ATTEMPTS = 5;
@@ -10,14 +10,23 @@ export async function updateSessionRecord(
   registry: Registry,
   id: string,
   patch: SessionPatch,
+  /** the version we last saw: saves the first read when nobody else wrote since */
+  knownVersion?: number,
 ): Promise<SessionRecord | undefined> {
+  let version = knownVersion;
   for (let attempt = 1; ; attempt++) {
-    const cur = await registry.getSession(id);
-    if (!cur) return undefined;
+    if (version === undefined) {
+      const cur = await registry.getSession(id);
+      if (!cur) return undefined;
+      version = cur.version;
+    }
     try {
-      return await registry.updateSession(id, cur.version, patch);
+      return await registry.updateSession(id, version, patch);
     } catch (e) {
-      if (e instanceof ConflictError && attempt < ATTEMPTS) continue;
+      if ((e instanceof ConflictError || e instanceof NotFoundError) && attempt < ATTEMPTS) {
+        version = undefined; // re-read (a NotFound then ends the loop above)
+        continue;
+      }
       throw e;
     }
   }

@@ -8,6 +8,7 @@ import type { Logger } from "../log/index.js";
 import type { Registry } from "../registry/types.js";
 import { startControlServer } from "./control-server.js";
 import { NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
+import { DEFAULT_BUSY_UTILIZATION, LoadGuard } from "./load-guard.js";
 import { SessionManager } from "./media-node.js";
 import { NodeMetrics } from "./metrics.js";
 import { rtcConfigFor } from "./rtc-config.js";
@@ -30,6 +31,8 @@ export interface MediaNodeOptions {
   udpPort?: number;
   /** control API bind host (default 127.0.0.1: the control API is never public) */
   controlHost?: string;
+  /** event-loop utilisation (0..1) at which new sessions are refused with 503 (default 0.85) */
+  busyUtilization?: number;
 }
 
 export interface MediaNode {
@@ -61,7 +64,12 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
 
   let sessions: SessionManager | undefined;
-  const metrics = new NodeMetrics(id, () => sessions?.byState() ?? {});
+  const guard = new LoadGuard(opts.busyUtilization ?? DEFAULT_BUSY_UTILIZATION);
+  const metrics = new NodeMetrics(
+    id,
+    () => sessions?.byState() ?? {},
+    () => guard.utilization,
+  );
   sessions = new SessionManager({
     nodeId: id,
     capacity: config.RTCGW_NODE_CAPACITY,
@@ -78,6 +86,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     ticker: processTicker(),
     log,
     sessionTtlMs: SESSION_TTL_MS,
+    busy: () => guard.busy,
   });
   const mgr = sessions;
 
@@ -104,6 +113,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   } catch (e) {
     await control.close();
     mgr.stop();
+    guard.stop();
     metrics.close();
     throw e;
   }
@@ -125,6 +135,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       mgr.stop();
       await heartbeat.stop();
       await control.close();
+      guard.stop();
       metrics.close();
       log.info("media node stopped");
     })();

@@ -42,6 +42,8 @@ export interface SessionManagerOptions {
   log: Logger;
   /** TTL of session records, refreshed by the heartbeat */
   sessionTtlMs: number;
+  /** true while the node's event loop is saturated: new sessions are refused (503 node-busy) */
+  busy?: () => boolean;
 }
 
 export class SessionManager {
@@ -94,6 +96,12 @@ export class SessionManager {
         "node-full",
         503,
         `this media node is full (${this.o.capacity} sessions)`,
+      );
+    if (this.o.busy?.())
+      throw new NodeUnavailableError(
+        "node-busy",
+        503,
+        "this media node's event loop is saturated; try another node (or again shortly)",
       );
     if (this.sessions.has(req.sessionId)) throw new SessionExistsError(req.sessionId);
     const log = sessionLogger(this.o.log, req.sessionId, { kind: req.kind, profile: req.profile });

@@ -34,7 +34,11 @@ export class NodeMetrics {
   readonly degraded: Counter;
   private readonly loop = monitorEventLoopDelay({ resolution: 10 });
 
-  constructor(nodeId: string, sessionsByState: () => Record<string, number>) {
+  constructor(
+    nodeId: string,
+    sessionsByState: () => Record<string, number>,
+    utilization: () => number = () => 0,
+  ) {
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: this.registry, prefix: "rtcgw_" });
     this.loop.enable();
@@ -92,6 +96,14 @@ export class NodeMetrics {
       name: "rtcgw_silence_filled_ms_total",
       help: "gaps filled with silence at their true position (ms)",
       registers: r,
+    });
+    new Gauge({
+      name: "rtcgw_event_loop_utilization",
+      help: "share of time the event loop was busy (smoothed); new sessions are refused above the busy line",
+      registers: r,
+      collect() {
+        this.set(utilization());
+      },
     });
     const loop = this.loop;
     new Gauge({

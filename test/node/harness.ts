@@ -47,11 +47,23 @@ export interface Harness {
 
 export const newSessionId = () => randomBytes(16).toString("base64url");
 
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+/** busyUtilization: the load guard's line; tests share one loop with their clients, so it is off
+ *  (above 1) unless a test asks for it */
+export async function startHarness(
+  env: Record<string, string> = {},
+  o: { busyUtilization?: number } = {},
+): Promise<Harness> {
   const config = testConfig(env);
   const registry = new MemoryRegistry();
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const node = await startMediaNode({ config, registry, logger, controlPort: 0, udpPort: 0 });
+  const node = await startMediaNode({
+    config,
+    registry,
+    logger,
+    controlPort: 0,
+    udpPort: 0,
+    busyUtilization: o.busyUtilization ?? 2,
+  });
   const call: Harness["call"] = async (method, path, body) => {
     const text = body === undefined ? "" : JSON.stringify(body);
     const res = await fetch(node.controlUrl + path, {

@@ -3,16 +3,17 @@
 // → ask the node for the answer → store its ETag → 201. Any failure after the record exists
 // removes it again (and, when the node may have created the peer, deletes it there too): no
 // orphan is left in the registry or on the node.
-import { sessionLogger } from "../log/index.js";
+import { type Logger, sessionLogger } from "../log/index.js";
 import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";
 import { checkApiToken, checkSessionAccess } from "./auth.js";
-import { newSessionCredentials } from "./credentials.js";
+import { NodeRefusedError } from "./control-client.js";
+import { newSessionCredentials, type SessionCredentials } from "./credentials.js";
 import type { SignalingDeps } from "./deps.js";
 import { SESSION_RECORD_TTL_MS } from "./deps.js";
 import { HttpError, NodeTimeoutError, NodeUnreachableError, notFound, serviceUnavailable } from "./errors.js";
 import { quoteEtag } from "./etag.js";
 import { iceServerLinks } from "./ice-servers.js";
-import { profileFor } from "./profile.js";
+import { type ProfileChoice, profileFor } from "./profile.js";
 import { updateSessionRecord } from "./record-update.js";
 import { basePath, bearerToken, type Event } from "./request.js";
 import { type Result, result } from "./response.js";
@@ -40,7 +41,8 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
   checkOffer(offer);
   const choice = profileFor(event, kind);
 
-  const node: NodeRecord | undefined = source
+  const creds = newSessionCredentials(bearer);
+  let node: NodeRecord | undefined = source
     ? await deps.registry.getNode(source.nodeId)
     : await deps.registry.pickNode();
   if (!node)
@@ -48,37 +50,24 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
       ? serviceUnavailable("the media node of the source session is gone")
       : serviceUnavailable("no media node can take a session right now");
 
-  const creds = newSessionCredentials(bearer);
-  const log = sessionLogger(deps.logger, creds.id, { kind, nodeId: node.id });
-  const record = await deps.registry.createSession({
-    id: creds.id,
-    nodeId: node.id,
-    kind,
-    profile: choice.profile,
-    tokenHash: creds.tokenHash,
-    state: "new",
-    etag: "pending",
-    ttlMs: SESSION_RECORD_TTL_MS,
-    ...(source ? { sourceSessionId: source.id } : {}),
-  });
-
-  let answer: string;
-  let etag: string;
-  try {
-    const r = await deps.control.createSession(node, {
-      sessionId: creds.id,
-      kind,
-      offer,
-      ...choice,
-      ...(source ? { sourceSessionId: source.id } : {}),
-    });
-    answer = r.answer;
-    etag = r.etag;
-    await updateSessionRecord(deps.registry, creds.id, { etag }, record.version);
-  } catch (e) {
-    await undo(deps, node, creds.id, e, log);
-    throw e;
+  let created: { answer: string; etag: string; log: Logger };
+  for (const tried = new Set<string>(); ; ) {
+    tried.add(node.id);
+    try {
+      created = await createOn(deps, node, { kind, offer, choice, creds, ...(source ? { source } : {}) });
+      break;
+    } catch (e) {
+      // a node that is full or draining although the registry still offered it (its load is
+      // reported every few seconds): one other node is tried before the client hears 503
+      const next =
+        !source && e instanceof NodeRefusedError && e.status === 503 && tried.size < 2
+          ? await nextNode(deps, tried)
+          : undefined;
+      if (!next) throw e;
+      node = next;
+    }
   }
+  const { answer, etag, log } = created;
   log.info({ profile: choice.profile, status: 201 }, "session created");
 
   return result(
@@ -93,6 +82,56 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
     },
     answer,
   );
+}
+
+interface CreateOnInput {
+  kind: SessionKind;
+  offer: string;
+  choice: ProfileChoice;
+  creds: SessionCredentials;
+  source?: SessionRecord;
+}
+
+/** Record the session for `node`, get the node's answer, store its ETag; undone on any failure. */
+async function createOn(
+  deps: SignalingDeps,
+  node: NodeRecord,
+  i: CreateOnInput,
+): Promise<{ answer: string; etag: string; log: Logger }> {
+  const log = sessionLogger(deps.logger, i.creds.id, { kind: i.kind, nodeId: node.id });
+  const record = await deps.registry.createSession({
+    id: i.creds.id,
+    nodeId: node.id,
+    kind: i.kind,
+    profile: i.choice.profile,
+    tokenHash: i.creds.tokenHash,
+    state: "new",
+    etag: "pending",
+    ttlMs: SESSION_RECORD_TTL_MS,
+    ...(i.source ? { sourceSessionId: i.source.id } : {}),
+  });
+  try {
+    const r = await deps.control.createSession(node, {
+      sessionId: i.creds.id,
+      kind: i.kind,
+      offer: i.offer,
+      ...i.choice,
+      ...(i.source ? { sourceSessionId: i.source.id } : {}),
+    });
+    await updateSessionRecord(deps.registry, i.creds.id, { etag: r.etag }, record.version);
+    return { answer: r.answer, etag: r.etag, log };
+  } catch (e) {
+    await undo(deps, node, i.creds.id, e, log);
+    throw e;
+  }
+}
+
+/** The least-loaded live node that can take a session, other than those already tried. */
+async function nextNode(deps: SignalingDeps, tried: Set<string>): Promise<NodeRecord | undefined> {
+  const nodes = await deps.registry.listNodes();
+  return nodes
+    .filter((n) => !tried.has(n.id) && !n.draining && n.load < n.capacity)
+    .sort((a, b) => a.load / a.capacity - b.load / b.capacity)[0];
 }
 
 /** Removes the record, and the node's peer if the node may have made one. Never throws. */

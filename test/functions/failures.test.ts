@@ -82,6 +82,41 @@ describe("no media node", () => {
   });
 });
 
+describe("a full node behind a stale registry entry", () => {
+  it("one other live node is tried: the session lands there, nothing is left on the busy one", async () => {
+    const reg = new MemoryRegistry();
+    const busy = await fakeNode("busy");
+    // the busy node looks emptier, so it is picked first
+    await reg.registerNode({ id: "busy-node", controlUrl: busy.url, capacity: 10, load: 0 }, 60_000);
+    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 5 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const c = await ClientPeer.create();
+    peers.push(c);
+    try {
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: c.offer });
+      expect(r.status).toBe(201);
+      expect(busy.seen.some((s) => s.startsWith("POST /internal/sessions"))).toBe(true);
+      const id = r.headers.location!.split("/").pop()!;
+      expect((await reg.getSession(id))?.nodeId).toBe(h.node.id);
+      expect(await reg.listSessionsByNode("busy-node")).toHaveLength(0);
+      c.accept(r.body);
+      await c.connected(8000);
+      expect(
+        (
+          await invoke({
+            method: "DELETE",
+            path: r.headers.location!,
+            headers: { authorization: `Bearer ${r.headers["rtcgw-session-token"]}` },
+          })
+        ).status,
+      ).toBe(200);
+    } finally {
+      h.reconfigure({});
+      await busy.close();
+    }
+  });
+});
+
 describe("a node that does not answer in time", () => {
   it("504 within the control timeout; no orphan record; the node is told to drop the session", async () => {
     const reg = new MemoryRegistry();

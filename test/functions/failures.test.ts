@@ -142,6 +142,77 @@ describe("a node that does not answer in time", () => {
   });
 });
 
+describe("a media stack that can restart ICE", () => {
+  it("PATCH restart → 200 with the answer fragment and a new ETag, stored for the next If-Match", async () => {
+    // a control endpoint standing in for a node whose stack supports ICE restarts (ours refuses)
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => {
+        body += c;
+      });
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json");
+        if (req.method === "POST") {
+          const { sessionId } = JSON.parse(body) as { sessionId: string };
+          res
+            .writeHead(201)
+            .end(JSON.stringify({ sessionId, nodeId: "restart-node", answer: "v=0\r\n", etag: "e1" }));
+        } else if (req.method === "PATCH") {
+          res
+            .writeHead(200)
+            .end(
+              JSON.stringify({ sdpfrag: "a=ice-ufrag:srv2\r\na=ice-pwd:serverpassword2\r\n", etag: "e2" }),
+            );
+        } else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const reg = new MemoryRegistry();
+    await reg.registerNode(
+      {
+        id: "restart-node",
+        controlUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        capacity: 5,
+        load: 0,
+      },
+      60_000,
+    );
+    h.reconfigure({ registry: reg });
+    try {
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: offer });
+      expect(r.status).toBe(201);
+      expect(r.headers.etag).toBe('"e1"');
+      const auth = { authorization: `Bearer ${r.headers["rtcgw-session-token"]}` };
+      const type = { "content-type": "application/trickle-ice-sdpfrag" };
+      const frag =
+        "a=ice-ufrag:new1\r\na=ice-pwd:newpasswordnewpassword\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n";
+      const p = await invoke({
+        method: "PATCH",
+        path: r.headers.location!,
+        headers: { ...auth, ...type, "if-match": "*" },
+        body: frag,
+      });
+      expect(p.status).toBe(200);
+      expect(p.headers["content-type"]).toBe("application/trickle-ice-sdpfrag");
+      expect(p.headers.etag).toBe('"e2"');
+      expect(p.body).toContain("a=ice-ufrag:srv2");
+      const id = r.headers.location!.split("/").pop()!;
+      expect((await reg.getSession(id))?.etag).toBe("e2");
+      const stale = await invoke({
+        method: "PATCH",
+        path: r.headers.location!,
+        headers: { ...auth, ...type, "if-match": '"e1"' },
+        body: frag,
+      });
+      expect(stale.status).toBe(412);
+    } finally {
+      h.reconfigure({});
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
+
 describe("misconfiguration", () => {
   it("a wrong shared secret is the operator's problem: 502, no detail of the secret, no record left", async () => {
     h.reconfigure({ nodeSecret: "a-different-secret-0123456789" });

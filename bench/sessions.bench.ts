@@ -101,6 +101,9 @@ async function scrape(urls: string[]): Promise<{ p99: number; teardowns: Record<
       if (m) worst = Math.max(worst, Number(m[1]) * 1000);
       for (const t of text.matchAll(/rtcgw_session_teardowns_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/g))
         teardowns[t[1]!] = (teardowns[t[1]!] ?? 0) + Number(t[2]);
+      // packets libdatachannel refused on send: a loss-out cause on the node itself
+      const sf = /rtcgw_rtp_packets_total\{[^}]*direction="send-failed"[^}]*\} (\d+)/.exec(text);
+      if (sf) teardowns["(send-failed packets)"] = (teardowns["(send-failed packets)"] ?? 0) + Number(sf[1]);
     } catch {
       worst = Number.NaN;
     }
@@ -209,7 +212,7 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
       p99 = sc.p99;
       // sessions the node tore down during the run (watchdog under overload …) explain a loss
       if (Object.keys(sc.teardowns).length)
-        process.stderr.write(`  torn down during the run: ${JSON.stringify(sc.teardowns)}\n`);
+        process.stderr.write(`  torn down during the run / send failures: ${JSON.stringify(sc.teardowns)}\n`);
     } else if (msg.type === "RESULT") result = msg;
     else if (msg.type === "ERROR") process.stderr.write(`  generator error: ${msg.message}\n`);
   }

@@ -77,7 +77,7 @@ export class NodeMetrics {
     });
     this.packets = new Counter({
       name: "rtcgw_rtp_packets_total",
-      help: "RTP packets received (in) and sent (out)",
+      help: "RTP packets received (in), sent (out), refused by libdatachannel on send (send-failed)",
       labelNames: ["direction"],
       registers: r,
     });
@@ -121,15 +121,15 @@ export class NodeMetrics {
   }
 
   /** counters bumped on the packet path are plain numbers flushed here (prom-client per packet is costly) */
-  private pending = { in: 0, out: 0 };
-  packet(dir: "in" | "out") {
+  private pending = { in: 0, out: 0, "send-failed": 0 };
+  packet(dir: "in" | "out" | "send-failed") {
     this.pending[dir]++;
   }
   flush() {
-    if (this.pending.in) this.packets.inc({ direction: "in" }, this.pending.in);
-    if (this.pending.out) this.packets.inc({ direction: "out" }, this.pending.out);
-    this.pending.in = 0;
-    this.pending.out = 0;
+    for (const d of ["in", "out", "send-failed"] as const) {
+      if (this.pending[d]) this.packets.inc({ direction: d }, this.pending[d]);
+      this.pending[d] = 0;
+    }
   }
 
   async text(): Promise<string> {

@@ -26,7 +26,7 @@ export interface PeerSessionOptions {
   /** every state change, in order */
   onState: (s: PeerState, session: PeerSession) => void;
   /** counts for the node's metrics */
-  onPacket: (dir: "in" | "out") => void;
+  onPacket: (dir: "in" | "out" | "send-failed") => void;
 }
 
 const DIRECTION = { sendrecv: "SendRecv", sendonly: "SendOnly", recvonly: "RecvOnly" } as const;
@@ -56,6 +56,8 @@ export class PeerSession {
   recording: { wav?: string; ogg?: string } | undefined;
 
   readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  /** packets libdatachannel refused or threw on (not counted in packetsOut) */
+  sendFailures = 0;
   private readonly pc: PeerConnection;
   /** every wrapper of every track, kept until its onClosed (rule 9) */
   private readonly tracks = new Set<Track>();
@@ -135,13 +137,19 @@ export class PeerSession {
     const t = this.sendTrack;
     if (!t || this.closing || !t.isOpen()) return;
     try {
-      t.sendMessageBinary(
-        Buffer.isBuffer(rtp) ? rtp : Buffer.from(rtp.buffer, rtp.byteOffset, rtp.byteLength),
-      );
-      this.counters.packetsOut++;
-      this.counters.bytesOut += rtp.byteLength;
-      this.opts.onPacket("out");
+      const buf = Buffer.isBuffer(rtp) ? rtp : Buffer.from(rtp.buffer, rtp.byteOffset, rtp.byteLength);
+      // false: libdatachannel did not take the packet (transport not ready, or its buffer full)
+      if (t.sendMessageBinary(buf)) {
+        this.counters.packetsOut++;
+        this.counters.bytesOut += rtp.byteLength;
+        this.opts.onPacket("out");
+      } else {
+        this.sendFailures++;
+        this.opts.onPacket("send-failed");
+      }
     } catch (e) {
+      this.sendFailures++;
+      this.opts.onPacket("send-failed");
       this.log.debug({ err: (e as Error).message }, "send failed");
     }
   };

@@ -106,11 +106,13 @@ async function serverStats(sessions: Session[]): Promise<ServerStats> {
 function clientStats(sessions: Session[]) {
   let sent = 0;
   let received = 0;
+  let sendFailures = 0;
   for (const s of sessions) {
     sent += s.peer.stats.packetsSent;
     received += s.peer.stats.packetsReceived;
+    sendFailures += s.peer.stats.sendFailures;
   }
-  return { sent, received };
+  return { sent, received, sendFailures };
 }
 
 async function main() {
@@ -157,6 +159,7 @@ async function main() {
     sessions: sessions.length,
     failed,
     clientSent: sentIn,
+    clientSendFailures: c1.sendFailures,
     serverReceived: gotIn,
     lossIn: sentIn > 0 ? Math.max(0, 1 - gotIn / sentIn) : 0,
     serverSent: sentOut,

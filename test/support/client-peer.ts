@@ -37,6 +37,8 @@ export interface ClientPeerOptions {
 
 export interface ClientStats {
   packetsSent: number;
+  /** packets libdatachannel refused (returned false) or threw on */
+  sendFailures: number;
   packetsReceived: number;
   bytesReceived: number;
   /** received sequence numbers missing (per SSRC, counted at the end of each run of packets) */
@@ -166,6 +168,7 @@ export class ClientPeer {
   readonly direction: ClientDirection;
   readonly stats: ClientStats = {
     packetsSent: 0,
+    sendFailures: 0,
     packetsReceived: 0,
     bytesReceived: 0,
     lostReceived: 0,
@@ -323,11 +326,14 @@ export class ClientPeer {
         payload.copy(rtp, 12);
         try {
           if (this.track.isOpen()) {
-            this.track.sendMessageBinary(rtp);
-            this.stats.packetsSent++;
-            this.firstSentAt ??= Date.now();
+            // false: libdatachannel did not take it (counted apart, so "sent" means sent)
+            if (this.track.sendMessageBinary(rtp)) {
+              this.stats.packetsSent++;
+              this.firstSentAt ??= Date.now();
+            } else this.stats.sendFailures++;
           }
         } catch {
+          this.stats.sendFailures++;
           // closed under us: the sender is removed on close
         }
       },

@@ -8,7 +8,7 @@ import type { Logger } from "../log/index.js";
 import type { Registry } from "../registry/types.js";
 import { startControlServer } from "./control-server.js";
 import { NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
-import { DEFAULT_BUSY_UTILIZATION, LoadGuard } from "./load-guard.js";
+import { LoadGuard } from "./load-guard.js";
 import { SessionManager } from "./media-node.js";
 import { NodeMetrics } from "./metrics.js";
 import { rtcConfigFor } from "./rtc-config.js";
@@ -17,6 +17,7 @@ import { processTicker } from "./ticker.js";
 import { freeUdpPort } from "./udp-port.js";
 
 export { MediaNodeError, NodeUnavailableError, OfferError, RestartUnsupportedError } from "./errors.js";
+export { DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
 export { resolveNodeSecret } from "./secret.js";
 export { runMediaNodeSupervisor } from "./supervisor.js";
 
@@ -31,7 +32,9 @@ export interface MediaNodeOptions {
   udpPort?: number;
   /** control API bind host (default 127.0.0.1: the control API is never public) */
   controlHost?: string;
-  /** event-loop utilisation (0..1) at which new sessions are refused with 503 (default 0.85) */
+  /** event-loop utilisation (0..1) at which new sessions are refused with 503 node-busy.
+   *  Off by default in-process (`rtcgw dev`, tests share the loop with other work); the node
+   *  process (`rtcgw node`, its workers) sets DEFAULT_BUSY_UTILIZATION (0.85). */
   busyUtilization?: number;
 }
 
@@ -64,7 +67,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
 
   let sessions: SessionManager | undefined;
-  const guard = new LoadGuard(opts.busyUtilization ?? DEFAULT_BUSY_UTILIZATION);
+  const guard = new LoadGuard(opts.busyUtilization ?? Number.POSITIVE_INFINITY);
   const metrics = new NodeMetrics(
     id,
     () => sessions?.byState() ?? {},

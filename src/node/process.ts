@@ -5,6 +5,7 @@ import type { Config } from "../config/index.js";
 import type { Logger } from "../log/index.js";
 import { openRegistry } from "../registry/open.js";
 import { type MediaNode, startMediaNode } from "./index.js";
+import { DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
 
 export interface NodeProcessOptions {
   nodeId?: string;
@@ -31,6 +32,8 @@ export async function runMediaNodeProcess(
     ...(opts.nodeId ? { nodeId: opts.nodeId } : {}),
     ...(opts.controlPort !== undefined ? { controlPort: opts.controlPort } : {}),
     ...(opts.udpPort !== undefined ? { udpPort: opts.udpPort } : {}),
+    // a node process owns its loop: refuse sessions (503 node-busy) once it is saturated
+    busyUtilization: DEFAULT_BUSY_UTILIZATION,
   });
   let stopping = false;
   const stop = async (signal: string) => {

@@ -47,8 +47,7 @@ export interface Harness {
 
 export const newSessionId = () => randomBytes(16).toString("base64url");
 
-/** busyUtilization: the load guard's line; tests share one loop with their clients, so it is off
- *  (above 1) unless a test asks for it */
+/** busyUtilization: the load guard's line; off in-process unless a test asks for it */
 export async function startHarness(
   env: Record<string, string> = {},
   o: { busyUtilization?: number } = {},
@@ -62,7 +61,7 @@ export async function startHarness(
     logger,
     controlPort: 0,
     udpPort: 0,
-    busyUtilization: o.busyUtilization ?? 2,
+    ...(o.busyUtilization !== undefined ? { busyUtilization: o.busyUtilization } : {}),
   });
   const call: Harness["call"] = async (method, path, body) => {
     const text = body === undefined ? "" : JSON.stringify(body);

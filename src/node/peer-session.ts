@@ -94,7 +94,9 @@ export class PeerSession {
     this.pc.setRemoteDescription(offer.sdp, "offer");
     // Rule 1: our track exists before the answer, so the answer is sendrecv and carries our SSRC.
     const audio = new nodeDataChannel.Audio(offer.audioMid, DIRECTION[offer.answerDirection]);
-    if (offer.codec.name === "opus") audio.addOpusCodec(offer.codec.payloadType, offer.codec.fmtp);
+    // An offer may carry Opus without an a=fmtp line (aiortc does); libdatachannel needs a profile string.
+    if (offer.codec.name === "opus")
+      audio.addOpusCodec(offer.codec.payloadType, offer.codec.fmtp ?? "minptime=10;useinbandfec=1");
     else audio.addAudioCodec(offer.codec.payloadType, offer.codec.name.toUpperCase());
     if (this.ssrc !== undefined) audio.addSSRC(this.ssrc, `rtcgw-${this.id.slice(0, 8)}`, "rtcgw", "audio");
     const track = this.pc.addTrack(audio);

@@ -59,7 +59,9 @@ it("200 connect/abort cycles leave no session, no record and no fd behind", {
   onTestFinished(() => vanishing.kill());
   const vanishCycles = async () => {
     const p = await vanishing.create();
-    const r = await h.createSession(p.offer);
+    // record, not echo: 50 live echo sessions (Opus encode each) beside the rest of the suite
+    // saturate a 2-core machine; recording still exercises decode and two open files per session
+    const r = await h.createSession(p.offer, { profile: "record" });
     await vanishing.accept(p.id, r.json.answer);
     await vanishing.connected(p.id, 10_000);
   };

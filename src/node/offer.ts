@@ -1,6 +1,9 @@
 // Offer validation: an SDP offer is accepted only if it is well-formed, small, and carries
-// exactly one audio m-line we can decode (Opus 48 kHz, else PCMU/PCMA 8 kHz). Everything the
-// peer needs to answer is extracted here, once, with a typed error for every refusal.
+// exactly one audio m-line we can decode (Opus 48 kHz, else PCMU/PCMA 8 kHz). Video m-lines (OBS
+// and most WHIP clients offer them) are allowed beside it: JSEP (RFC 8829 §5.3.1) answers every
+// offered m-line in order, and libdatachannel answers a video m-line we have no track for with
+// the reverse direction; the node discards whatever arrives on it (see peer-session.ts).
+// Everything the peer needs to answer is extracted here, once, with a typed error for every refusal.
 import { parse } from "sdp-transform";
 import { MAX_SDP_BYTES } from "../control/contract.js";
 import type { SessionKind } from "../registry/types.js";
@@ -29,6 +32,8 @@ export interface ValidatedOffer {
   answerDirection: Exclude<Direction, "inactive">;
   /** the offer has an application m-line (datachannels) */
   dataChannel: boolean;
+  /** mids of the offered video m-lines: answered by libdatachannel, their packets discarded */
+  ignoredMids: string[];
   iceUfrag: string;
   icePwd: string;
 }
@@ -57,13 +62,21 @@ export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
   if (media.length === 0) throw OfferError.malformed("the offer has no m-line");
 
   const audio = media.filter((m) => m.type === "audio");
-  const others = media.filter((m) => m.type !== "audio" && m.type !== "application");
+  const others = media.filter((m) => !["audio", "video", "application"].includes(m.type));
   if (others.length > 0)
     throw OfferError.unsupported(
-      `only audio (and datachannels) are supported; the offer has ${others.map((m) => m.type).join(", ")}`,
+      `only audio, video (ignored) and datachannel m-lines are supported; the offer has ${others.map((m) => m.type).join(", ")}`,
+    );
+  if (audio.length === 0)
+    throw OfferError.unsupported(
+      "the offer has no audio m-line: one is required (video m-lines are answered but ignored)",
     );
   if (audio.length !== 1)
     throw OfferError.unsupported(`the offer must have exactly one audio m-line (it has ${audio.length})`);
+  const video = media.filter((m) => m.type === "video");
+  // BUNDLE (RFC 9143) and libdatachannel's per-mid tracks need every m-line to have a mid
+  if (video.some((v) => v.mid === undefined || String(v.mid) === ""))
+    throw OfferError.malformed("a video m-line has no a=mid (required for BUNDLE)");
   const m = audio[0]!;
   if (m.port === 0) throw OfferError.unsupported("the audio m-line is disabled (port 0)");
   if (m.mid === undefined || String(m.mid) === "")
@@ -107,6 +120,7 @@ export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
     offerDirection,
     answerDirection: weSend && weRecv ? "sendrecv" : weSend ? "sendonly" : "recvonly",
     dataChannel: media.some((x) => x.type === "application"),
+    ignoredMids: video.map((v) => String(v.mid)),
     iceUfrag,
     icePwd,
   };

@@ -58,6 +58,8 @@ export class PeerSession {
   readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
   /** packets libdatachannel refused or threw on (not counted in packetsOut) */
   sendFailures = 0;
+  /** packets (RTP and RTCP) that arrived on a non-audio track (offered video) and were discarded */
+  ignoredPackets = 0;
   private readonly pc: PeerConnection;
   /** every wrapper of every track, kept until its onClosed (rule 9) */
   private readonly tracks = new Set<Track>();
@@ -287,9 +289,24 @@ export class PeerSession {
     this.opts.onState(s, this);
   }
 
-  /** Rule 2: an incoming track is consumed from the moment it exists. */
+  /** Rule 2: an incoming track is consumed from the moment it exists. A track of another mid
+   *  (an offered video m-line, answered by libdatachannel) is kept too (rule 9) and its packets
+   *  fall into a black hole: only the audio mid reaches the media assembly. */
   private adoptTrack(t: Track, origin: "local" | "remote") {
     this.tracks.add(t);
+    let mid: string | undefined;
+    try {
+      mid = t.mid();
+    } catch {}
+    if (mid !== undefined && mid !== this.offer.audioMid) {
+      t.onMessage(() => {
+        this.ignoredPackets++;
+      });
+      t.onError((e) => this.log.debug({ err: e, mid }, "ignored track error"));
+      t.onClosed(() => this.log.debug({ mid }, "ignored track closed"));
+      this.log.debug({ mid, type: t.type(), direction: t.direction() }, "non-audio track: packets discarded");
+      return;
+    }
     t.onMessage((b) => this.onTrackMessage(b));
     t.onError((e) => this.log.warn({ err: e, origin }, "track error"));
     t.onClosed(() => {

@@ -2,6 +2,8 @@
 // node and real client peers: RFC 9725 §4.2 creation, content checks (415/413/400/422), profiles,
 // WHEP listening, CORS preflight, ICE server Link headers.
 import { createHash } from "node:crypto";
+import nodeDataChannel from "node-datachannel";
+import { parse } from "sdp-transform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientPeer } from "../support/client-peer.js";
 import { audioDirection, type FnHarness, invoke, sdpHeaders, startFnHarness } from "./harness.js";
@@ -257,5 +259,31 @@ describe("GET /v1/health", () => {
       registry: { kind: "memory", ok: true },
       nodes: { live: 1 },
     });
+  });
+});
+
+describe("POST /v1/whip with audio + video (OBS-style)", () => {
+  it("answers 201 with one m-line per offered m-line, in the offer's order (RFC 8829 §5.3.1)", async () => {
+    const pc = new nodeDataChannel.PeerConnection("obs-like", { iceServers: [], bindAddress: "127.0.0.1" });
+    const audio = new nodeDataChannel.Audio("0", "SendOnly");
+    audio.addOpusCodec(111, "minptime=10;useinbandfec=1");
+    audio.addSSRC(0xa0d1, "obs", "obs", "audio");
+    const video = new nodeDataChannel.Video("1", "SendOnly");
+    video.addH264Codec(96);
+    video.addSSRC(0x1de0, "obs", "obs", "video");
+    const tracks = [pc.addTrack(audio), pc.addTrack(video)];
+    try {
+      pc.setLocalDescription();
+      const offer = pc.localDescription()!.sdp.replace(/^a=candidate:.*\r?\n/gm, "");
+      const r = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body: offer });
+      expect(r.status, r.body).toBe(201);
+      const kinds = (sdp: string) => parse(sdp).media.map((m) => `${m.type}:${m.mid}`);
+      expect(kinds(offer)).toEqual(["audio:0", "video:1"]);
+      expect(kinds(r.body)).toEqual(kinds(offer));
+      expect(audioDirection(r.body)).toBe("recvonly");
+    } finally {
+      for (const t of tracks) t.close();
+      pc.close();
+    }
   });
 });

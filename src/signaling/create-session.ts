@@ -57,8 +57,9 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
       created = await createOn(deps, node, { kind, offer, choice, creds, ...(source ? { source } : {}) });
       break;
     } catch (e) {
-      // a node that is full or draining although the registry still offered it (its load is
-      // reported every few seconds): one other node is tried before the client hears 503
+      // a node that answers 503 although the registry still offered it — node-full, draining,
+      // or node-busy (its event-loop admission guard); its load is reported every few seconds:
+      // one other live node is tried before the client hears 503 + Retry-After
       const next =
         !source && e instanceof NodeRefusedError && e.status === 503 && tried.size < 2
           ? await nextNode(deps, tried)

@@ -26,6 +26,10 @@ afterAll(async () => {
 /** A control endpoint that behaves badly on POST; it records every request it gets. */
 async function fakeNode(
   onPost: "hang" | "busy",
+  refusal: { error: string; reason: string } = {
+    error: "draining",
+    reason: "this media node is draining; try another node",
+  },
 ): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
   const seen: string[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
@@ -34,7 +38,7 @@ async function fakeNode(
     if (req.method === "POST" && onPost === "hang") return; // never answers
     if (req.method === "POST") {
       res.writeHead(503, { "content-type": "application/json", "retry-after": "7" });
-      res.end(JSON.stringify({ error: "draining", reason: "this media node is draining; try another node" }));
+      res.end(JSON.stringify(refusal));
       return;
     }
     res.writeHead(204).end();
@@ -82,39 +86,78 @@ describe("no media node", () => {
   });
 });
 
-describe("a full node behind a stale registry entry", () => {
-  it("one other live node is tried: the session lands there, nothing is left on the busy one", async () => {
-    const reg = new MemoryRegistry();
-    const busy = await fakeNode("busy");
-    // the busy node looks emptier, so it is picked first
-    await reg.registerNode({ id: "busy-node", controlUrl: busy.url, capacity: 10, load: 0 }, 60_000);
-    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 5 }, 60_000);
-    h.reconfigure({ registry: reg });
-    const c = await ClientPeer.create();
-    peers.push(c);
-    try {
-      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: c.offer });
-      expect(r.status).toBe(201);
-      expect(busy.seen.some((s) => s.startsWith("POST /internal/sessions"))).toBe(true);
-      const id = r.headers.location!.split("/").pop()!;
-      expect((await reg.getSession(id))?.nodeId).toBe(h.node.id);
-      expect(await reg.listSessionsByNode("busy-node")).toHaveLength(0);
-      c.accept(r.body);
-      await c.connected(8000);
-      expect(
-        (
-          await invoke({
-            method: "DELETE",
-            path: r.headers.location!,
-            headers: { authorization: `Bearer ${r.headers["rtcgw-session-token"]}` },
-          })
-        ).status,
-      ).toBe(200);
-    } finally {
-      h.reconfigure({});
-      await busy.close();
-    }
-  });
+// node-full: its session count is at capacity; node-busy: its event loop is saturated (load guard)
+const REFUSALS = [
+  { error: "node-full", reason: "this media node is at capacity" },
+  { error: "node-busy", reason: "this media node's event loop is saturated" },
+];
+
+describe("a full or busy node behind a stale registry entry", () => {
+  it.each(REFUSALS)(
+    "503 $error: one other live node is tried, the session lands there, nothing is left on the refusing one",
+    async (refusal) => {
+      const reg = new MemoryRegistry();
+      const busy = await fakeNode("busy", refusal);
+      // the busy node looks emptier, so it is picked first
+      await reg.registerNode({ id: "busy-node", controlUrl: busy.url, capacity: 10, load: 0 }, 60_000);
+      await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 5 }, 60_000);
+      h.reconfigure({ registry: reg });
+      const c = await ClientPeer.create();
+      peers.push(c);
+      try {
+        const r = await invoke({
+          method: "POST",
+          path: "/v1/sessions",
+          headers: sdpHeaders(),
+          body: c.offer,
+        });
+        expect(r.status).toBe(201);
+        expect(busy.seen.some((s) => s.startsWith("POST /internal/sessions"))).toBe(true);
+        const id = r.headers.location!.split("/").pop()!;
+        expect((await reg.getSession(id))?.nodeId).toBe(h.node.id);
+        expect(await reg.listSessionsByNode("busy-node")).toHaveLength(0);
+        c.accept(r.body);
+        await c.connected(8000);
+        expect(
+          (
+            await invoke({
+              method: "DELETE",
+              path: r.headers.location!,
+              headers: { authorization: `Bearer ${r.headers["rtcgw-session-token"]}` },
+            })
+          ).status,
+        ).toBe(200);
+      } finally {
+        h.reconfigure({});
+        await busy.close();
+      }
+    },
+  );
+
+  it.each(REFUSALS)(
+    "503 $error from two nodes: no third try, 503 + Retry-After, no record left",
+    async (refusal) => {
+      const reg = new MemoryRegistry();
+      const a = await fakeNode("busy", refusal);
+      const b = await fakeNode("busy", refusal);
+      await reg.registerNode({ id: "node-a", controlUrl: a.url, capacity: 10, load: 0 }, 60_000);
+      await reg.registerNode({ id: "node-b", controlUrl: b.url, capacity: 10, load: 1 }, 60_000);
+      h.reconfigure({ registry: reg });
+      try {
+        const r = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body: offer });
+        expect(r.status).toBe(503);
+        expect(r.headers["retry-after"]).toBe("7");
+        expect(r.json().error).toBe(refusal.error);
+        for (const n of [a, b]) expect(n.seen.filter((s) => s.startsWith("POST")).length).toBe(1);
+        expect(await reg.listSessionsByNode("node-a")).toHaveLength(0);
+        expect(await reg.listSessionsByNode("node-b")).toHaveLength(0);
+      } finally {
+        h.reconfigure({});
+        await a.close();
+        await b.close();
+      }
+    },
+  );
 });
 
 describe("a node that does not answer in time", () => {

@@ -20,6 +20,7 @@ import { loadResampler } from "../src/audio/resampler/index.js";
 import { EchoSession } from "../src/media/profiles/echo.js";
 import { RecordSession } from "../src/media/profiles/record.js";
 import { buildRtp } from "../src/media/rtp/packet.js";
+import { VOICE_OPUS_COMPLEXITY } from "../src/media/send/audio-sender.js";
 import { ToneSource } from "../src/media/sources/tone.js";
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 3000);
@@ -71,9 +72,19 @@ await loadResampler();
 function recordSession(id: string, rate: 16000 | 48000): RecordSession {
   return new RecordSession({ sessionId: id, dir, codec: OPUS, rate, startMs: 0 });
 }
-function echoSession(send: (p: Uint8Array) => void): EchoSession {
-  return new EchoSession({ codec: OPUS, ssrc: 0x55, send, startMs: 0 });
+function echoSession(send: (p: Uint8Array) => void, complexity: number): EchoSession {
+  return new EchoSession({ codec: OPUS, ssrc: 0x55, send, startMs: 0, encoderComplexity: complexity });
 }
+/** the echo row at the node's default complexity, then the others for comparison
+ *  (BENCH_ECHO_COMPLEXITIES=10,5,3,1 to choose; empty for the default alone) */
+const echoComplexities = [
+  VOICE_OPUS_COMPLEXITY,
+  ...(process.env.BENCH_ECHO_COMPLEXITIES ?? "10,5,3,1")
+    .split(",")
+    .filter(Boolean)
+    .map(Number)
+    .filter((c) => c !== VOICE_OPUS_COMPLEXITY),
+];
 
 const rows: Array<{ path: string; us: number }> = [];
 
@@ -116,21 +127,23 @@ for (const rate of [16000, 48000] as const) {
   });
 }
 
-rows.push({
-  path: "echo: decode+repair+48k→16k→48k+encode+packetize",
-  us: measure(() => {
-    let sent = 0;
-    const echo = echoSession(() => {
-      sent++;
-    });
-    for (let i = 0; i < FRAMES; i++) {
-      echo.pushRtp(packets[i]!, i * 20 + 5);
-      echo.tick(i * 20 + 5);
-    }
-    echo.close(FRAMES * 20 + 5);
-    if (sent < FRAMES - 5) throw new Error(`echo sent ${sent} packets for ${FRAMES} frames`);
-  }),
-});
+for (const complexity of echoComplexities) {
+  rows.push({
+    path: `echo: decode+repair+48k→16k→48k+encode (complexity ${complexity}${complexity === VOICE_OPUS_COMPLEXITY ? ", default" : ""})+packetize`,
+    us: measure(() => {
+      let sent = 0;
+      const echo = echoSession(() => {
+        sent++;
+      }, complexity);
+      for (let i = 0; i < FRAMES; i++) {
+        echo.pushRtp(packets[i]!, i * 20 + 5);
+        echo.tick(i * 20 + 5);
+      }
+      echo.close(FRAMES * 20 + 5);
+      if (sent < FRAMES - 5) throw new Error(`echo sent ${sent} packets for ${FRAMES} frames`);
+    }),
+  });
+}
 
 rmSync(dir, { recursive: true, force: true });
 

@@ -21,6 +21,8 @@ export interface EchoSessionOptions {
   midRate?: 8000 | 16000 | 24000 | 32000 | 44100 | 48000;
   startMs?: number;
   jitter?: PlayoutDelayOptions;
+  /** Opus encoder complexity 0..10 (default VOICE_OPUS_COMPLEXITY; the encoder dominates echo CPU) */
+  encoderComplexity?: number;
   log?: Logger;
 }
 
@@ -37,7 +39,13 @@ export class EchoSession {
     const midRate = o.midRate ?? 16000;
     this.#log = o.log;
     this.inbound = new InboundAudio({ codec: o.codec, startMs: o.startMs, jitter: o.jitter });
-    this.sender = new AudioSender({ codec: o.codec, ssrc: o.ssrc, send: o.send, channels: 1 });
+    this.sender = new AudioSender({
+      codec: o.codec,
+      ssrc: o.ssrc,
+      send: o.send,
+      channels: 1,
+      ...(o.encoderComplexity !== undefined ? { complexity: o.encoderComplexity } : {}),
+    });
     this.#up = new ResampleStage({
       inRate: midRate,
       inChannels: 1,

@@ -13,6 +13,8 @@ export interface ListenerOptions {
   send: (packet: Uint8Array) => void;
   /** skip digital silence (DTX) instead of sending it (default true) */
   dtx?: boolean;
+  /** Opus encoder complexity 0..10 (default VOICE_OPUS_COMPLEXITY) */
+  encoderComplexity?: number;
   name?: string;
 }
 
@@ -29,6 +31,7 @@ export function listen(source: InboundAudio, o: ListenerOptions): Listener {
     send: o.send,
     channels: 1,
     dtx: o.dtx ?? true,
+    ...(o.encoderComplexity !== undefined ? { complexity: o.encoderComplexity } : {}),
   });
   const sub = source.subscribe(sender, { rate: o.codec.clockRate, channels: 1, name: o.name ?? "listener" });
   return {

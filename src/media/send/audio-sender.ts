@@ -8,6 +8,14 @@ import type { AudioFrame } from "../frame.js";
 import type { FrameConsumer } from "../track.js";
 import { type PacketizerStats, RtpPacketizer } from "./packetizer.js";
 
+/**
+ * Opus complexity for the voice the node sends (echo, WHEP listeners, PcmOut). Measured with
+ * `npm run bench:pipeline` (docs/pipeline.md): echo CPU per frame ~40 % below complexity 10,
+ * a voice-band tone back at the same frequency and level. 1 is cheaper still and passes the tone
+ * checks too, but below 2 libopus drops parts of its SILK analysis that tones do not exercise.
+ */
+export const VOICE_OPUS_COMPLEXITY = 3;
+
 export interface AudioSenderOptions {
   /** the negotiated codec: payload type, clock rate; frames must arrive at its clockRate */
   codec: CodecSpec;
@@ -21,6 +29,9 @@ export interface AudioSenderOptions {
   frameMs?: number;
   /** an encoder to use instead of createEncoder(codec) (e.g. tuned bitrate) */
   encoder?: AudioEncoder;
+  /** Opus encoder complexity 0..10 (ignored for G.711 and when `encoder` is given; default
+   *  VOICE_OPUS_COMPLEXITY) — the encoder is most of an echo or listener's CPU */
+  complexity?: number;
   initialSequence?: number;
   initialTimestamp?: number;
 }
@@ -53,7 +64,12 @@ export class AudioSender implements FrameConsumer {
 
   constructor(o: AudioSenderOptions) {
     const channels = o.channels ?? 1;
-    this.#encoder = o.encoder ?? createEncoder({ codec: o.codec.codec, channels });
+    this.#encoder =
+      o.encoder ??
+      createEncoder(
+        { codec: o.codec.codec, channels },
+        { complexity: o.complexity ?? VOICE_OPUS_COMPLEXITY },
+      );
     this.#packetizer = new RtpPacketizer({
       payloadType: o.codec.payloadType,
       ssrc: o.ssrc,

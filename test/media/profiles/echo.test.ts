@@ -6,6 +6,8 @@ import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
 import { createEchoSession, createIngestSession, listen, WavWriter } from "../../../src/media/index.js";
 import { parseRtp } from "../../../src/media/rtp/packet.js";
+import { VOICE_OPUS_COMPLEXITY } from "../../../src/media/send/audio-sender.js";
+import { toneRatio } from "../../support/client-peer.js";
 import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
 import { dominantHz, parseWav } from "../sinks/wav.js";
 
@@ -119,6 +121,52 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
     );
     const pcm = decodeAll(out.sent);
     expect(dominantHz(pcm.subarray(48_000, 72_000), 48000)).toBe(1000);
+  });
+});
+
+describe("echo encoder complexity (the echo's main CPU cost)", () => {
+  const rms = (x: Int16Array) => Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length);
+  /** echo a voice-band tone at one complexity; the decoded output's frequency, level, purity */
+  async function echoAt(complexity: number | undefined, hz: number) {
+    const stream = rtpStream({ seed: 3, durationMs: 3000, toneHz: hz, amplitude: 8000 });
+    const out = capture();
+    const echo = await createEchoSession({
+      codec: OPUS,
+      ssrc: 7,
+      send: out.send,
+      startMs: 0,
+      ...(complexity !== undefined ? { encoderComplexity: complexity } : {}),
+    });
+    driveOnVirtualClock(
+      stream,
+      { push: (d, t) => echo.pushRtp(d, t), tick: (t) => echo.tick(t), flush: (t) => echo.close(t) },
+      3000,
+    );
+    const pcm = decodeAll(out.sent).subarray(48_000, 120_000);
+    return { hz: dominantHz(pcm, 48000), level: rms(pcm), purity: toneRatio(pcm, 48000, hz) };
+  }
+
+  it.each([10, 5, 3, 1, undefined])(
+    "complexity %s: the tone comes back at its frequency, its level within 1 dB of the input",
+    async (complexity) => {
+      for (const hz of [440, 1000]) {
+        const r = await echoAt(complexity, hz);
+        expect(r.hz).toBe(hz);
+        // input: a sine of peak 8000 → RMS 8000/√2
+        expect(Math.abs(20 * Math.log10(r.level / (8000 / Math.SQRT2)))).toBeLessThan(1);
+        expect(r.purity).toBeGreaterThan(0.95);
+        if (process.env.ECHO_VERBOSE)
+          console.log(complexity ?? "default", hz, r.level.toFixed(0), r.purity.toFixed(4));
+      }
+    },
+  );
+
+  it("the default is the voice complexity, and a bad one is a typed error", async () => {
+    expect(VOICE_OPUS_COMPLEXITY).toBeGreaterThanOrEqual(0);
+    expect(VOICE_OPUS_COMPLEXITY).toBeLessThanOrEqual(10);
+    await expect(
+      createEchoSession({ codec: OPUS, ssrc: 7, send: () => {}, startMs: 0, encoderComplexity: 11 }),
+    ).rejects.toThrow(/complexity must be 0..10/);
   });
 });
 

@@ -33,6 +33,26 @@ function refusal(sdp: string, kind: "session" | "whip" | "whep" = "session"): Of
 }
 
 describe("validateOffer", () => {
+  it("accepts audio + video m-lines (OBS, WHIP clients): the video mids are listed as ignored", () => {
+    const audio = offer("m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=sendonly\r\na=rtpmap:111 opus/48000/2");
+    const video = (mid: string) =>
+      `m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:${mid}\r\na=sendonly\r\na=rtpmap:96 H264/90000\r\n`;
+    const v = validateOffer(audio + video("1") + video("2"), "whip");
+    expect(v.audioMid).toBe("0");
+    expect(v.ignoredMids).toEqual(["1", "2"]);
+    expect(v.answerDirection).toBe("recvonly");
+    // a video m-line without a mid cannot be bundled: 400
+    expect(refusal(audio + video("1").replace("a=mid:1\r\n", ""), "whip").status).toBe(400);
+    // other media types stay refused, with the reason
+    const text = "m=text 9 UDP/TLS/RTP/SAVPF 98\r\nc=IN IP4 0.0.0.0\r\na=mid:3\r\n";
+    const e = refusal(audio + text, "whip");
+    expect(e.status).toBe(422);
+    expect(e.reason).toMatch(/offer has text/);
+    // video without audio: 422, no audio m-line
+    const videoOnly = audio.replace(/m=audio[\s\S]*$/, "") + video("0");
+    expect(refusal(videoOnly, "whip").reason).toMatch(/no audio m-line/);
+  });
+
   it("prefers Opus, keeps the offer's payload type and fmtp, answers per kind", () => {
     const sdp = offer(
       "m=audio 9 UDP/TLS/RTP/SAVPF 0 109 8",

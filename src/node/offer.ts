@@ -32,11 +32,22 @@ export interface ValidatedOffer {
   answerDirection: Exclude<Direction, "inactive">;
   /** the offer has an application m-line (datachannels) */
   dataChannel: boolean;
-  /** mids of the offered video m-lines: answered by libdatachannel, their packets discarded */
+  /** mids of the offered video m-lines: answered, their packets discarded */
   ignoredMids: string[];
+  /** per offered video m-line, the codec our `inactive` answer names (none: libdatachannel's
+   *  own answer, the reverse direction, is kept) */
+  ignoredVideo: IgnoredVideo[];
   iceUfrag: string;
   icePwd: string;
 }
+
+export interface IgnoredVideo {
+  mid: string;
+  codec?: { payloadType: number; name: string; fmtp?: string };
+}
+
+/** payload formats that are not a codec of their own (RFC 4588 rtx, RFC 2198 red, FEC) */
+const NOT_A_VIDEO_CODEC = new Set(["rtx", "red", "ulpfec", "flexfec-03", "flexfec"]);
 
 const STATIC_PT: Record<number, CodecName> = { 0: "pcmu", 8: "pcma" };
 
@@ -121,12 +132,29 @@ export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
     answerDirection: weSend && weRecv ? "sendrecv" : weSend ? "sendonly" : "recvonly",
     dataChannel: media.some((x) => x.type === "application"),
     ignoredMids: video.map((v) => String(v.mid)),
+    ignoredVideo: video.map(videoToIgnore),
     iceUfrag,
     icePwd,
   };
 }
 
 type AudioMedia = ReturnType<typeof parse>["media"][number];
+
+/** The offer's first real video codec (m-line order is its preference, RFC 3264 §5.1). */
+function videoToIgnore(m: AudioMedia): IgnoredVideo {
+  const mid = String(m.mid);
+  if (m.port === 0) return { mid };
+  for (const pt of String(m.payloads ?? "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)) {
+    const rtp = m.rtp.find((r) => r.payload === pt);
+    if (!rtp || NOT_A_VIDEO_CODEC.has(rtp.codec.toLowerCase())) continue;
+    const fmtp = m.fmtp.find((f) => f.payload === pt)?.config;
+    return { mid, codec: { payloadType: pt, name: rtp.codec, ...(fmtp ? { fmtp } : {}) } };
+  }
+  return { mid };
+}
 
 /** Opus first (RFC 7587: always opus/48000/2 in SDP), then PCMU, then PCMA. */
 function pickCodec(m: AudioMedia): NegotiatedCodec | undefined {

@@ -104,6 +104,19 @@ export class PeerSession {
     const track = this.pc.addTrack(audio);
     this.adoptTrack(track, "local");
     if (this.ssrc !== undefined) this.sendTrack = track;
+    // Offered video: answered `inactive` (RFC 8829 §5.3.1 keeps the m-line; RFC 3264 §6.1 lets
+    // us refuse the stream) so a compliant client sends none. Without a codec to name, or if
+    // libdatachannel refuses the track, its own reciprocated answer stays (packets discarded).
+    for (const v of offer.ignoredVideo) {
+      if (!v.codec) continue;
+      try {
+        const video = new nodeDataChannel.Video(v.mid, "Inactive");
+        video.addVideoCodec(v.codec.payloadType, v.codec.name, v.codec.fmtp);
+        this.adoptTrack(this.pc.addTrack(video), "local");
+      } catch (e) {
+        this.log.debug({ mid: v.mid, err: (e as Error).message }, "video kept as libdatachannel answered it");
+      }
+    }
 
     const gathered = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, this.opts.gatherTimeoutMs);

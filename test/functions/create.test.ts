@@ -281,6 +281,7 @@ describe("POST /v1/whip with audio + video (OBS-style)", () => {
       expect(kinds(offer)).toEqual(["audio:0", "video:1"]);
       expect(kinds(r.body)).toEqual(kinds(offer));
       expect(audioDirection(r.body)).toBe("recvonly");
+      expect(parse(r.body).media[1]!.direction).toBe("inactive");
     } finally {
       for (const t of tracks) t.close();
       pc.close();

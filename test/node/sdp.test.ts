@@ -40,6 +40,14 @@ describe("validateOffer", () => {
     const v = validateOffer(audio + video("1") + video("2"), "whip");
     expect(v.audioMid).toBe("0");
     expect(v.ignoredMids).toEqual(["1", "2"]);
+    expect(v.ignoredVideo[0]).toEqual({ mid: "1", codec: { payloadType: 96, name: "H264" } });
+    // rtx is not a codec to answer with; the real one after it is taken
+    const rtxFirst = validateOffer(
+      audio +
+        "m=video 9 UDP/TLS/RTP/SAVPF 97 98\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=98\r\na=rtpmap:98 VP8/90000\r\n",
+      "whip",
+    );
+    expect(rtxFirst.ignoredVideo[0]!.codec).toEqual({ payloadType: 98, name: "VP8" });
     expect(v.answerDirection).toBe("recvonly");
     // a video m-line without a mid cannot be bundled: 400
     expect(refusal(audio + video("1").replace("a=mid:1\r\n", ""), "whip").status).toBe(400);

@@ -1,7 +1,7 @@
 // An offer with audio + video (what OBS and most WHIP clients send): JSEP (RFC 8829 §5.3.1)
 // wants one answer m-line per offered m-line, in order, all in the BUNDLE group. The node answers
-// the video m-line (libdatachannel reciprocates it), discards whatever arrives on it, and records
-// the audio as usual.
+// the video m-line `inactive`, discards whatever still arrives on it (this client sends some
+// anyway: libdatachannel does not enforce direction), and records the audio as usual.
 import { readFileSync, statSync } from "node:fs";
 import nodeDataChannel from "node-datachannel";
 import { parse } from "sdp-transform";
@@ -119,8 +119,9 @@ it("answers audio + video with one m-line each, in order, connects and records t
   // every answered mid is in the BUNDLE group (RFC 9143 §7.3)
   const bundle = a.parsed.groups?.find((g) => g.type === "BUNDLE")?.mids.split(" ") ?? [];
   expect(bundle).toEqual(a.mids);
-  // we never send video: the answer's video direction does not send
-  expect(a.parsed.media[1]!.direction).toBe("recvonly");
+  // we neither want nor send video: inactive (RFC 3264 §6.1), naming the offer's first codec
+  expect(a.parsed.media[1]!.direction).toBe("inactive");
+  expect(a.parsed.media[1]!.rtp.map((r) => `${r.payload} ${r.codec}`)).toEqual(["96 H264"]);
   expect(a.parsed.media[0]!.direction).toBe("recvonly");
 
   c.pc.setRemoteDescription(answer, "answer");

@@ -8,7 +8,7 @@ import type { Logger } from "../log/index.js";
 import type { SessionKind } from "../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
-import { announceAddress, iceUfragOf, type TrickleFragment } from "./sdp-rewrite.js";
+import { announceAddress, dropEmptyFmtp, iceUfragOf, type TrickleFragment } from "./sdp-rewrite.js";
 import type { MediaStats, SessionMedia } from "./session-media.js";
 
 export type PeerState = SessionStatus["state"];
@@ -111,7 +111,9 @@ export class PeerSession {
       if (!v.codec) continue;
       try {
         const video = new nodeDataChannel.Video(v.mid, "Inactive");
-        video.addVideoCodec(v.codec.payloadType, v.codec.name, v.codec.fmtp);
+        // libdatachannel wants a profile string: a codec offered without fmtp (VP8) gets "",
+        // whose empty a=fmtp line dropEmptyFmtp removes from the answer
+        video.addVideoCodec(v.codec.payloadType, v.codec.name, v.codec.fmtp ?? "");
         this.adoptTrack(this.pc.addTrack(video), "local");
       } catch (e) {
         this.log.debug({ mid: v.mid, err: (e as Error).message }, "video kept as libdatachannel answered it");
@@ -131,7 +133,7 @@ export class PeerSession {
     if (this.pc.gatheringState() !== "complete") await gathered;
     const local = this.pc.localDescription();
     if (!local) throw new Error("node-datachannel produced no local description");
-    this.answerSdp = announceAddress(local.sdp, this.opts.announcedAddress);
+    this.answerSdp = announceAddress(dropEmptyFmtp(local.sdp), this.opts.announcedAddress);
     this.answeredAt = Date.now();
     this.setState("connecting");
     return this.answerSdp;

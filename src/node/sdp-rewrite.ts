@@ -30,6 +30,15 @@ export function announceAddress(sdp: string, announced: string | undefined): str
   return out.join(eol);
 }
 
+/**
+ * libdatachannel needs a profile string for every codec it names; a codec offered without
+ * a=fmtp (Chromium's VP8) is added with "" and comes out as a bare `a=fmtp:<pt> ` line, which
+ * RFC 8866 §6.15 does not allow (format-specific parameters follow). Such lines are dropped.
+ */
+export function dropEmptyFmtp(sdp: string): string {
+  return sdp.replace(/^a=fmtp:\d+ *\r?\n/gm, "");
+}
+
 export interface TrickleFragment {
   iceUfrag?: string;
   icePwd?: string;

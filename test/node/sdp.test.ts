@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { OfferError } from "../../src/node/errors.js";
 import { validateOffer } from "../../src/node/offer.js";
-import { announceAddress, parseSdpFrag } from "../../src/node/sdp-rewrite.js";
+import { announceAddress, dropEmptyFmtp, parseSdpFrag } from "../../src/node/sdp-rewrite.js";
 
 const offer = (audio: string, extra = "") =>
   [
@@ -143,5 +143,14 @@ describe("parseSdpFrag", () => {
       { candidate: "candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0", mid: "0" },
     ]);
     expect(f.endOfCandidates).toBe(true);
+  });
+});
+
+describe("dropEmptyFmtp", () => {
+  it("drops bare a=fmtp lines (a codec without parameters) and keeps the others", () => {
+    const sdp = "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=fmtp:96 \r\na=fmtp:97 apt=96\r\na=inactive\r\n";
+    expect(dropEmptyFmtp(sdp)).toBe(
+      "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\na=fmtp:97 apt=96\r\na=inactive\r\n",
+    );
   });
 });

@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 /** A raw node-datachannel offerer: sendonly Opus audio (a tone, paced every 20 ms) and a
- *  sendonly video track (H264 + VP8) beside it, as OBS offers. */
+ *  sendonly video track (VP8 + H264) beside it, as OBS offers. */
 async function audioVideoClient(toneHz: number) {
   const pc = new nodeDataChannel.PeerConnection("av-client", { iceServers: [], bindAddress: "127.0.0.1" });
   let state = "new";
@@ -30,8 +30,9 @@ async function audioVideoClient(toneHz: number) {
   audio.addSSRC(0xa0d10, "client-audio", "client", "audio");
   const audioTrack = pc.addTrack(audio);
   const video = new nodeDataChannel.Video("1", "SendOnly");
-  video.addH264Codec(96);
-  video.addVP8Codec(97);
+  // VP8 first and without a=fmtp, as Chromium offers it
+  video.addVP8Codec(96);
+  video.addH264Codec(97);
   video.addSSRC(0x5eed, "client-video", "client", "video");
   const videoTrack = pc.addTrack(video);
   pc.setLocalDescription();
@@ -121,7 +122,9 @@ it("answers audio + video with one m-line each, in order, connects and records t
   expect(bundle).toEqual(a.mids);
   // we neither want nor send video: inactive (RFC 3264 §6.1), naming the offer's first codec
   expect(a.parsed.media[1]!.direction).toBe("inactive");
-  expect(a.parsed.media[1]!.rtp.map((r) => `${r.payload} ${r.codec}`)).toEqual(["96 H264"]);
+  expect(a.parsed.media[1]!.rtp.map((r) => `${r.payload} ${r.codec}`)).toEqual(["96 VP8"]);
+  // no bare a=fmtp line (libdatachannel writes one for a codec without parameters)
+  expect(answer).not.toMatch(/^a=fmtp:\d+ *\r?$/m);
   expect(a.parsed.media[0]!.direction).toBe("recvonly");
 
   c.pc.setRemoteDescription(answer, "answer");

@@ -11,7 +11,21 @@
 // DynamoDB TTL attribute, rounded up so DynamoDB never deletes early); `expiresAtMs` is what the
 // store checks on every read, because DynamoDB deletes expired items late (up to days) and
 // dynalite never does.
-import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
+
+type KeyElement = { AttributeName: string; KeyType: "HASH" | "RANGE" };
+
+/** The CreateTable request as DynamoDB's JSON API takes it (the subset used here). */
+export interface CreateTableInput {
+  TableName: string;
+  BillingMode: "PAY_PER_REQUEST" | "PROVISIONED";
+  AttributeDefinitions: { AttributeName: string; AttributeType: "S" | "N" | "B" }[];
+  KeySchema: KeyElement[];
+  GlobalSecondaryIndexes?: {
+    IndexName: string;
+    KeySchema: KeyElement[];
+    Projection: { ProjectionType: "ALL" | "KEYS_ONLY" | "INCLUDE" };
+  }[];
+}
 
 export const REGISTRY_TABLE_SCHEMA = {
   partitionKey: "pk",
@@ -28,7 +42,7 @@ export const REGISTRY_TABLE_SCHEMA = {
 } as const;
 
 /** CreateTable input for the registry table (on-demand billing). */
-export function registryTableDefinition(tableName: string): CreateTableCommandInput {
+export function registryTableDefinition(tableName: string): CreateTableInput {
   const s = REGISTRY_TABLE_SCHEMA;
   return {
     TableName: tableName,

@@ -1,26 +1,15 @@
-// DynamoDB store (AWS SDK v3), single table (see dynamodb-table.ts for the key schema).
-// Uniqueness and optimistic concurrency are conditional writes (attribute_not_exists /
-// version = :v); expiry is checked on every read and in every condition, because DynamoDB's TTL
-// deletion is late and dynalite has none. No transactions are used (dynalite has none).
+// DynamoDB store over plain HTTP (dynamodb-http.ts: the JSON protocol, SigV4 via aws4fetch; no
+// AWS SDK, whose import dominated a function's cold start), single table (see dynamodb-table.ts
+// for the key schema). Uniqueness and optimistic concurrency are conditional writes
+// (attribute_not_exists / version = :v); expiry is checked on every read and in every condition,
+// because DynamoDB's TTL deletion is late and dynalite has none. No transactions are used
+// (dynalite has none).
 //
 // Availability: each attempt is bounded by `timeoutMs` (connect and response), at most
 // `maxAttempts` attempts, and an overall deadline; all failures to reach the service become
 // RegistryUnavailableError.
-import {
-  type AttributeValue,
-  ConditionalCheckFailedException,
-  CreateTableCommand,
-  DeleteItemCommand,
-  DescribeTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  ResourceNotFoundException,
-  UpdateItemCommand,
-  UpdateTimeToLiveCommand,
-} from "@aws-sdk/client-dynamodb";
+import { type CredentialSource, defaultCredentialSource } from "./dynamodb-credentials.js";
+import { DynamoHttp, DynamoServiceError } from "./dynamodb-http.js";
 import { registryTableDefinition, REGISTRY_TABLE_SCHEMA as T } from "./dynamodb-table.js";
 import { ConflictError, NotFoundError, RegistryError, RegistryUnavailableError } from "./errors.js";
 import { pickLeastLoaded } from "./pick.js";
@@ -55,28 +44,27 @@ export interface DynamoRegistryOptions {
   maxAttempts?: number;
   /** clock in epoch ms (injectable for tests) */
   now?: () => number;
-  /** an existing client (its own timeouts apply) */
-  client?: DynamoDBClient;
+  /** where signing credentials come from (default: env, dummy for http:// endpoints, EC2 IMDS) */
+  credentials?: CredentialSource;
 }
 
+/** DynamoDB's JSON attribute value, for the types this store writes (exactly one field set). */
+export interface AttributeValue {
+  S?: string;
+  N?: string;
+  BOOL?: boolean;
+}
 type Item = Record<string, AttributeValue>;
+
+type QueryInput = Record<string, unknown>;
 
 const S = (v: string): AttributeValue => ({ S: v });
 const N = (v: number): AttributeValue => ({ N: String(v) });
 
-// Service errors that mean "try later" rather than "your request is wrong".
-const TRANSIENT = new Set([
-  "ProvisionedThroughputExceededException",
-  "ThrottlingException",
-  "RequestLimitExceeded",
-  "InternalServerError",
-  "ServiceUnavailable",
-  "LimitExceededException",
-]);
-
 export class DynamoRegistry implements Registry {
   readonly kind = "dynamodb";
-  readonly client: DynamoDBClient;
+  /** the transport; tests read raw items through it */
+  readonly http: DynamoHttp;
   readonly table: string;
   private readonly now: () => number;
   private readonly deadlineMs: number;
@@ -90,22 +78,21 @@ export class DynamoRegistry implements Registry {
     const maxAttempts = opts.maxAttempts ?? 2;
     this.deadlineMs = timeoutMs * maxAttempts + 200;
     this.where = `${opts.table}${opts.endpoint ? ` at ${opts.endpoint}` : ""}`;
-    const local = opts.endpoint !== undefined && !process.env.AWS_ACCESS_KEY_ID;
-    this.client =
-      opts.client ??
-      new DynamoDBClient({
-        region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-        ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-        // dynalite accepts any signature; a local endpoint should not need real credentials.
-        ...(local ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
-        maxAttempts,
-        // throwOnRequestTimeout: without it the SDK only warns and keeps waiting.
-        requestHandler: {
-          connectionTimeout: timeoutMs,
-          requestTimeout: timeoutMs,
-          throwOnRequestTimeout: true,
-        },
-      });
+    const endpoint = opts.endpoint ? new URL(opts.endpoint) : undefined;
+    const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (!endpoint && !region)
+      throw new RegistryError(
+        `dynamodb registry (${opts.table}): no region — set AWS_REGION (or AWS_DEFAULT_REGION), or give an endpoint (dynamodb:TABLE@http://host:port)`,
+      );
+    this.http = new DynamoHttp({
+      endpoint: opts.endpoint ?? `https://dynamodb.${region}.amazonaws.com`,
+      // a local endpoint (dynalite) checks no signature, but SigV4 still needs a region to sign for
+      region: region ?? "us-east-1",
+      credentials: opts.credentials ?? defaultCredentialSource(endpoint),
+      timeoutMs,
+      maxAttempts,
+      deadlineMs: this.deadlineMs,
+    });
   }
 
   // ---- nodes ----
@@ -129,7 +116,7 @@ export class DynamoRegistry implements Registry {
       ...expiry(rec.expiresAt),
     };
     if (rec.draining) item.draining = { BOOL: true };
-    await this.send(new PutItemCommand({ TableName: this.table, Item: item }));
+    await this.send("PutItem", { TableName: this.table, Item: item });
     return rec;
   }
 
@@ -153,20 +140,18 @@ export class DynamoRegistry implements Registry {
       } else update += " REMOVE #dr";
     }
     try {
-      const r = await this.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: nodeKey(id),
-          UpdateExpression: update,
-          ConditionExpression: "attribute_exists(#pk) AND #expMs > :now",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: "ALL_NEW",
-        }),
-      );
+      const r = await this.send("UpdateItem", {
+        TableName: this.table,
+        Key: nodeKey(id),
+        UpdateExpression: update,
+        ConditionExpression: "attribute_exists(#pk) AND #expMs > :now",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      });
       return toNode(r.Attributes!);
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException)
+      if (isConditionFailed(e))
         throw new NotFoundError(`node ${id} is not registered (or its registration expired)`);
       throw e;
     }
@@ -174,9 +159,7 @@ export class DynamoRegistry implements Registry {
 
   async getNode(id: string): Promise<NodeRecord | undefined> {
     validateId("node id", id);
-    const r = await this.send(
-      new GetItemCommand({ TableName: this.table, Key: nodeKey(id), ConsistentRead: true }),
-    );
+    const r = await this.send("GetItem", { TableName: this.table, Key: nodeKey(id), ConsistentRead: true });
     return r.Item && live(r.Item, this.now()) ? toNode(r.Item) : undefined;
   }
 
@@ -198,7 +181,7 @@ export class DynamoRegistry implements Registry {
 
   async removeNode(id: string): Promise<void> {
     validateId("node id", id);
-    await this.send(new DeleteItemCommand({ TableName: this.table, Key: nodeKey(id) }));
+    await this.send("DeleteItem", { TableName: this.table, Key: nodeKey(id) });
   }
 
   // ---- sessions ----
@@ -220,19 +203,16 @@ export class DynamoRegistry implements Registry {
       expiresAt: now + s.ttlMs,
     };
     try {
-      await this.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: sessionItem(rec),
-          // An expired item that DynamoDB has not deleted yet does not hold the id.
-          ConditionExpression: "attribute_not_exists(#pk) OR #expMs <= :now",
-          ExpressionAttributeNames: { "#pk": T.partitionKey, "#expMs": T.expiresAtMsAttribute },
-          ExpressionAttributeValues: { ":now": N(now) },
-        }),
-      );
+      await this.send("PutItem", {
+        TableName: this.table,
+        Item: sessionItem(rec),
+        // An expired item that DynamoDB has not deleted yet does not hold the id.
+        ConditionExpression: "attribute_not_exists(#pk) OR #expMs <= :now",
+        ExpressionAttributeNames: { "#pk": T.partitionKey, "#expMs": T.expiresAtMsAttribute },
+        ExpressionAttributeValues: { ":now": N(now) },
+      });
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException)
-        throw new ConflictError(`session ${s.id} already exists`);
+      if (isConditionFailed(e)) throw new ConflictError(`session ${s.id} already exists`);
       throw e;
     }
     return rec;
@@ -240,9 +220,11 @@ export class DynamoRegistry implements Registry {
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
     validateId("session id", id);
-    const r = await this.send(
-      new GetItemCommand({ TableName: this.table, Key: sessionKey(id), ConsistentRead: true }),
-    );
+    const r = await this.send("GetItem", {
+      TableName: this.table,
+      Key: sessionKey(id),
+      ConsistentRead: true,
+    });
     return r.Item && live(r.Item, this.now()) ? toSession(r.Item) : undefined;
   }
 
@@ -276,20 +258,18 @@ export class DynamoRegistry implements Registry {
       sets.push("#exp = :exp", "#expMs = :expMs");
     }
     try {
-      const r = await this.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: sessionKey(id),
-          UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression: "attribute_exists(#pk) AND #expMs > :now AND #ver = :v",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: "ALL_NEW",
-        }),
-      );
+      const r = await this.send("UpdateItem", {
+        TableName: this.table,
+        Key: sessionKey(id),
+        UpdateExpression: `SET ${sets.join(", ")}`,
+        ConditionExpression: "attribute_exists(#pk) AND #expMs > :now AND #ver = :v",
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      });
       return toSession(r.Attributes!);
     } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      if (!isConditionFailed(e)) throw e;
       // Which condition failed? One read tells missing/expired from a stale version.
       const cur = await this.getSession(id);
       if (!cur) throw new NotFoundError(`session ${id} does not exist (or expired)`);
@@ -299,9 +279,11 @@ export class DynamoRegistry implements Registry {
 
   async deleteSession(id: string): Promise<boolean> {
     validateId("session id", id);
-    const r = await this.send(
-      new DeleteItemCommand({ TableName: this.table, Key: sessionKey(id), ReturnValues: "ALL_OLD" }),
-    );
+    const r = await this.send("DeleteItem", {
+      TableName: this.table,
+      Key: sessionKey(id),
+      ReturnValues: "ALL_OLD",
+    });
     return r.Attributes !== undefined && live(r.Attributes, this.now());
   }
 
@@ -322,17 +304,15 @@ export class DynamoRegistry implements Registry {
   }
 
   async ping(): Promise<void> {
-    await this.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: { [T.partitionKey]: S("PING"), [T.sortKey]: S("PING") },
-      }),
-    );
+    await this.send("GetItem", {
+      TableName: this.table,
+      Key: { [T.partitionKey]: S("PING"), [T.sortKey]: S("PING") },
+    });
   }
 
   async close(): Promise<void> {
+    // fetch's pooled keep-alive sockets are idle and unref'd: nothing to tear down
     this.closed = true;
-    this.client.destroy();
   }
 
   /**
@@ -341,28 +321,32 @@ export class DynamoRegistry implements Registry {
    */
   async ensureTable(waitMs = 30_000): Promise<void> {
     try {
-      await this.send(new DescribeTableCommand({ TableName: this.table }), false);
+      await this.send("DescribeTable", { TableName: this.table }, false);
     } catch (e) {
-      if (!(e instanceof ResourceNotFoundException)) throw this.translate(e);
+      if (!(e instanceof DynamoServiceError && e.type === "ResourceNotFoundException"))
+        throw this.translate(e);
       try {
-        await this.send(new CreateTableCommand(registryTableDefinition(this.table)), false);
+        await this.send("CreateTable", registryTableDefinition(this.table), false);
       } catch (e2) {
-        if ((e2 as Error).name !== "ResourceInUseException") throw this.translate(e2); // created meanwhile
+        // created meanwhile
+        if (!(e2 instanceof DynamoServiceError && e2.type === "ResourceInUseException"))
+          throw this.translate(e2);
       }
     }
     const until = Date.now() + waitMs;
     for (;;) {
-      const d = await this.send(new DescribeTableCommand({ TableName: this.table }));
+      const d = await this.send("DescribeTable", { TableName: this.table });
       if (d.Table?.TableStatus === "ACTIVE") break;
       if (Date.now() > until) throw new RegistryError(`table ${this.table} not ACTIVE after ${waitMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
     try {
       await this.send(
-        new UpdateTimeToLiveCommand({
+        "UpdateTimeToLive",
+        {
           TableName: this.table,
           TimeToLiveSpecification: { AttributeName: T.ttlAttribute, Enabled: true },
-        }),
+        },
         false,
       );
     } catch {
@@ -372,51 +356,49 @@ export class DynamoRegistry implements Registry {
 
   // ---- plumbing ----
 
-  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+  private async queryAll(input: QueryInput): Promise<Item[]> {
     const out: Item[] = [];
     let start: Item | undefined;
     do {
-      const r = await this.send(
-        new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
-      );
+      const r = await this.send("Query", { ...input, ...(start ? { ExclusiveStartKey: start } : {}) });
       out.push(...(r.Items ?? []));
       start = r.LastEvaluatedKey;
     } while (start);
     return out;
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: every command type of the client passes through here
-  private async send<O>(cmd: { input: unknown } & any, translate = true): Promise<O & any> {
+  // biome-ignore lint/suspicious/noExplicitAny: DynamoDB's JSON answers are read field by field
+  private async send(op: string, input: unknown, translate = true): Promise<any> {
     if (this.closed)
       throw new RegistryUnavailableError(`dynamodb (${this.where})`, new Error("registry was closed"));
     try {
-      return await this.client.send(cmd, { abortSignal: AbortSignal.timeout(this.deadlineMs) });
+      return await this.http.call(op, input);
     } catch (e) {
-      if (!translate || e instanceof ConditionalCheckFailedException) throw e;
+      if (!translate || isConditionFailed(e)) throw e;
       throw this.translate(e);
     }
   }
 
   private translate(e: unknown): Error {
     if (e instanceof RegistryError) return e;
-    if (e instanceof ResourceNotFoundException)
+    if (e instanceof DynamoServiceError && e.type === "ResourceNotFoundException")
       return new RegistryUnavailableError(
         `dynamodb (${this.where})`,
         new Error(
           `table ${this.table} does not exist (create it with infra/ or ensureTable()): ${e.message}`,
         ),
       );
-    const err = e as { name?: string; $fault?: string; message?: string };
-    if (err.$fault === "client" && !TRANSIENT.has(err.name ?? ""))
-      return new RegistryError(
-        `dynamodb registry (${this.where}) refused a request: ${err.name}: ${err.message}`,
-        {
-          cause: e,
-        },
-      );
+    // A request the service refuses for what it is (validation, access denied): retrying won't help.
+    if (e instanceof DynamoServiceError && !e.transient)
+      return new RegistryError(`dynamodb registry (${this.where}) refused a request: ${e.message}`, {
+        cause: e,
+      });
     return new RegistryUnavailableError(`dynamodb (${this.where})`, e);
   }
 }
+
+const isConditionFailed = (e: unknown) =>
+  e instanceof DynamoServiceError && e.type === "ConditionalCheckFailedException";
 
 export function createDynamoRegistry(opts: DynamoRegistryOptions): DynamoRegistry {
   return new DynamoRegistry(opts);

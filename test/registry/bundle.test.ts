@@ -1,5 +1,6 @@
 // A function bundle must carry only the registry store it uses: esbuild `define`s
 // process.env.RTCGW_BUNDLE_REGISTRY and the other stores (and their SDKs) fall away as dead code.
+// The DynamoDB store speaks HTTP itself (dynamodb-http.ts): no bundle carries the AWS SDK.
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
@@ -43,15 +44,18 @@ describe("registry bundles", () => {
     expect(b.hasFile("dynamodb.ts") || b.hasFile("memory.ts")).toBe(false);
   });
 
-  it("dynamodb: the AWS SDK, no ioredis", async () => {
+  it("dynamodb: the store over aws4fetch, no AWS SDK, no ioredis", async () => {
     const b = await bundle("dynamodb");
-    expect(b.has("@aws-sdk/client-dynamodb")).toBe(true);
+    expect(b.hasFile("dynamodb.ts") && b.hasFile("dynamodb-http.ts")).toBe(true);
+    expect(b.has("aws4fetch")).toBe(true);
+    expect(b.has("@aws-sdk") || b.has("@smithy")).toBe(false);
     expect(b.has("ioredis")).toBe(false);
     expect(b.hasFile("redis.ts") || b.hasFile("memory.ts")).toBe(false);
   });
 
   it("without the define every store is available", async () => {
     const b = await bundle();
-    expect(b.has("ioredis") && b.has("@aws-sdk/client-dynamodb") && b.hasFile("memory.ts")).toBe(true);
+    expect(b.has("ioredis") && b.hasFile("dynamodb.ts") && b.hasFile("memory.ts")).toBe(true);
+    expect(b.has("@aws-sdk")).toBe(false);
   });
 });

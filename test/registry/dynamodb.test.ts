@@ -64,12 +64,10 @@ describe("dynamodb registry", () => {
     await r.ensureTable();
     try {
       const s = await r.createSession(session("s1", "n1", { ttlMs: 1500 }));
-      const { Item } = await r.client.send(
-        new (await import("@aws-sdk/client-dynamodb")).GetItemCommand({
-          TableName: "ttl-attr",
-          Key: { pk: { S: "SESSION#s1" }, sk: { S: "SESSION" } },
-        }),
-      );
+      const { Item } = await r.http.call("GetItem", {
+        TableName: "ttl-attr",
+        Key: { pk: { S: "SESSION#s1" }, sk: { S: "SESSION" } },
+      });
       expect(Number(Item![REGISTRY_TABLE_SCHEMA.expiresAtMsAttribute]!.N)).toBe(s.expiresAt);
       expect(Number(Item![REGISTRY_TABLE_SCHEMA.ttlAttribute]!.N)).toBe(Math.ceil(s.expiresAt / 1000));
       expect(Item!.gsi1pk!.S).toBe("NODE#n1");
@@ -86,9 +84,7 @@ describe("dynamodb registry", () => {
       await r.createSession(session("s1", "n1", { ttlMs: 1000 }));
       now += 1001;
       // dynalite never deletes: the items are still stored …
-      const raw = await r.client.send(
-        new (await import("@aws-sdk/client-dynamodb")).ScanCommand({ TableName: "lingering" }),
-      );
+      const raw = await r.http.call("Scan", { TableName: "lingering" });
       expect(raw.Items).toHaveLength(2);
       // … but no read returns them, and the id can be created again
       expect(await r.getSession("s1")).toBeUndefined();

@@ -1,0 +1,50 @@
+// Credentials from the EC2 instance metadata service, IMDSv2 only (a session token first, then
+// the role's credentials): what the media node gets on an EC2 instance with an instance profile.
+// https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html
+// Every request is short-bounded: off EC2 nothing answers at 169.254.169.254 and we must say so fast.
+
+export interface ImdsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** epoch ms */
+  expiresAt: number;
+}
+
+/** The endpoint the AWS SDKs use; AWS_EC2_METADATA_SERVICE_ENDPOINT overrides it (as in the SDKs). */
+export const imdsEndpoint = (): string =>
+  (process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? "http://169.254.169.254").replace(/\/+$/, "");
+
+export async function fetchImdsCredentials(
+  endpoint = imdsEndpoint(),
+  timeoutMs = 1000,
+): Promise<ImdsCredentials> {
+  const req = async (path: string, init: RequestInit): Promise<string> => {
+    const res = await fetch(`${endpoint}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`IMDS ${init.method ?? "GET"} ${path}: HTTP ${res.status}`);
+    return text;
+  };
+  const token = await req("/latest/api/token", {
+    method: "PUT",
+    headers: { "x-aws-ec2-metadata-token-ttl-seconds": "21600" },
+  });
+  const h = { "x-aws-ec2-metadata-token": token };
+  const base = "/latest/meta-data/iam/security-credentials/";
+  const role = (await req(base, { headers: h })).split("\n")[0]?.trim();
+  if (!role) throw new Error("IMDS: the instance has no IAM role (instance profile)");
+  const c = JSON.parse(await req(`${base}${encodeURIComponent(role)}`, { headers: h })) as {
+    Code?: string;
+    AccessKeyId?: string;
+    SecretAccessKey?: string;
+    Token?: string;
+    Expiration?: string;
+  };
+  if (c.Code !== undefined && c.Code !== "Success")
+    throw new Error(`IMDS: role ${role} credentials: ${c.Code}`);
+  if (!c.AccessKeyId || !c.SecretAccessKey || !c.Token || !c.Expiration)
+    throw new Error(`IMDS: role ${role} answered without complete credentials`);
+  const expiresAt = Date.parse(c.Expiration);
+  if (!Number.isFinite(expiresAt)) throw new Error(`IMDS: bad Expiration ${c.Expiration}`);
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.Token, expiresAt };
+}

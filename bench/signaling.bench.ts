@@ -8,14 +8,10 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startLocalGateway } from "../src/cli/local-gateway.js";
 import { loadConfig } from "../src/config/index.js";
 import { signRequest } from "../src/control/hmac.js";
-import { FUNCTION_HANDLERS } from "../src/emulator/functions.js";
-import { startEmulator } from "../src/emulator/server.js";
 import { createLogger } from "../src/log/index.js";
-import { startMediaNode } from "../src/node/index.js";
-import { MemoryRegistry } from "../src/registry/memory.js";
-import { makeSignalingDeps, setSignalingDeps } from "../src/signaling/deps.js";
 import { ClientPeer } from "../test/support/client-peer.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 100);
@@ -35,19 +31,9 @@ async function main() {
     RTCGW_NODE_CAPACITY: "1000",
   });
   const logger = createLogger({ level: "silent" });
-  const registry = new MemoryRegistry();
-  const node = await startMediaNode({
-    config,
-    registry,
-    logger,
-    controlPort: 0,
-    udpPort: 0,
-    // the node shares this process's event loop with the test/bench driver and its client peers:
-    // its admission guard would measure them too, so it is off here (it is tested in test/node/)
-    busyUtilization: Number.POSITIVE_INFINITY,
-  });
-  setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: node.secret }));
-  const emu = await startEmulator({ handlers: FUNCTION_HANDLERS, logger, port: 0 });
+  // memory registry, free ports, admission guard off (it would measure the bench's peers too)
+  const gateway = await startLocalGateway({ config, logger });
+  const { node, emulator: emu } = gateway;
 
   // real client offers (Opus + datachannel), made before the clock starts
   const clients = await Promise.all(Array.from({ length: OFFERS }, () => ClientPeer.create()));
@@ -178,10 +164,7 @@ async function main() {
   );
 
   for (const c of clients) await c.close();
-  await emu.close();
-  setSignalingDeps(undefined);
-  await node.close();
-  await registry.close();
+  await gateway.close();
   process.exit(0);
 }
 

@@ -2,14 +2,11 @@
 // default) in one process, plus the demo page and the recordings at "/". The functions share the
 // process's registry and the node's control secret through injected dependencies.
 import { loadConfigOrExit } from "../config/index.js";
-import { FUNCTION_HANDLERS } from "../emulator/functions.js";
-import { startEmulator } from "../emulator/server.js";
 import { devStatic } from "../emulator/static.js";
 import { createLogger, setRootLogger } from "../log/index.js";
-import { startMediaNode } from "../node/index.js";
 import { openRegistry } from "../registry/index.js";
-import { makeSignalingDeps, setSignalingDeps } from "../signaling/deps.js";
 import { orPortHint } from "./listen-error.js";
+import { startLocalGateway } from "./local-gateway.js";
 import { onShutdown } from "./shutdown.js";
 
 export interface DevOptions {
@@ -20,26 +17,19 @@ export async function runDev(opts: DevOptions): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
   setRootLogger(logger);
-  const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
-  // the control API is internal here: a free port unless NODE_PORT was asked for explicitly
-  const node = await orPortHint("NODE_PORT", config.NODE_PORT, () =>
-    startMediaNode({
-      config,
-      registry,
-      logger,
-      controlPort: process.env.NODE_PORT ? config.NODE_PORT : 0,
-    }),
-  );
-  setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: node.secret }));
-  const emulator = await orPortHint("PORT", config.PORT, () =>
-    startEmulator({
-      handlers: FUNCTION_HANDLERS,
-      logger,
-      port: config.PORT,
-      host: opts.host,
-      extra: devStatic(config.RECORDINGS_DIR),
-    }),
-  );
+  const gateway = await startLocalGateway({
+    config,
+    logger,
+    registry: await openRegistry(config.RTCGW_REGISTRY, { logger }),
+    // the control API is internal here: a free port unless NODE_PORT was asked for explicitly
+    controlPort: process.env.NODE_PORT ? config.NODE_PORT : 0,
+    udpPort: config.MEDIA_UDP_PORT,
+    port: config.PORT,
+    host: opts.host,
+    extra: devStatic(config.RECORDINGS_DIR),
+    bind: orPortHint,
+  });
+  const { registry, node, emulator } = gateway;
   const shown = opts.host === "0.0.0.0" ? `http://localhost:${emulator.port}` : emulator.url;
   process.stdout.write(
     `\nrtcgw dev is running\n` +
@@ -52,11 +42,5 @@ export async function runDev(opts: DevOptions): Promise<void> {
       `${config.RTCGW_API_TOKEN ? "  auth        Bearer RTCGW_API_TOKEN required to create sessions\n" : ""}` +
       `Press Ctrl-C to stop.\n\n`,
   );
-  onShutdown(logger, async () => {
-    await emulator.close();
-    await node.drain(2_000);
-    await node.close();
-    setSignalingDeps(undefined);
-    await registry.close();
-  });
+  onShutdown(logger, () => gateway.close({ drainMs: 2_000 }));
 }

@@ -7,13 +7,11 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { loadConfig } from "../../src/config/index.js";
-import { FUNCTION_HANDLERS } from "../../src/emulator/functions.js";
-import { type Emulator, startEmulator } from "../../src/emulator/server.js";
+import type { Emulator } from "../../src/emulator/server.js";
 import { createLogger } from "../../src/log/index.js";
-import { type MediaNode, startMediaNode } from "../../src/node/index.js";
-import { MemoryRegistry } from "../../src/registry/memory.js";
-import { makeSignalingDeps, setSignalingDeps } from "../../src/signaling/deps.js";
+import type { MediaNode } from "../../src/node/index.js";
 
 const PY = "/usr/bin/python3";
 const CLIENT = fileURLToPath(new URL("./aiortc_client.py", import.meta.url));
@@ -22,9 +20,9 @@ const lanAddress = Object.values(networkInterfaces())
   .flat()
   .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
 
+let gateway: ServedLocalGateway;
 let node: MediaNode;
 let emu: Emulator;
-let registry: MemoryRegistry;
 
 beforeAll(async () => {
   if (!lanAddress) throw new Error("this test needs a non-loopback IPv4 interface (aiortc skips 127.0.0.1)");
@@ -35,26 +33,12 @@ beforeAll(async () => {
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
   const logger = createLogger({ level: config.LOG_LEVEL });
-  registry = new MemoryRegistry();
-  node = await startMediaNode({
-    config,
-    registry,
-    logger,
-    controlPort: 0,
-    udpPort: 0,
-    // the node shares this process's event loop with the test/bench driver and its client peers:
-    // its admission guard would measure them too, so it is off here (it is tested in test/node/)
-    busyUtilization: Number.POSITIVE_INFINITY,
-  });
-  setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: node.secret }));
-  emu = await startEmulator({ handlers: FUNCTION_HANDLERS, logger, port: 0 });
+  gateway = await startLocalGateway({ config, logger });
+  ({ node, emulator: emu } = gateway);
 }, 60_000);
 
 afterAll(async () => {
-  setSignalingDeps(undefined);
-  await emu?.close();
-  await node?.close();
-  await registry?.close();
+  await gateway?.close();
 });
 
 /** What aiortc_client.py prints. */

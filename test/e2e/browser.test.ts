@@ -11,21 +11,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { type Config, loadConfig } from "../../src/config/index.js";
-import { FUNCTION_HANDLERS } from "../../src/emulator/functions.js";
-import { type Emulator, startEmulator } from "../../src/emulator/server.js";
+import type { Emulator } from "../../src/emulator/server.js";
 import { devStatic } from "../../src/emulator/static.js";
 import { createLogger } from "../../src/log/index.js";
-import { type MediaNode, startMediaNode } from "../../src/node/index.js";
-import { MemoryRegistry } from "../../src/registry/memory.js";
-import { makeSignalingDeps, setSignalingDeps } from "../../src/signaling/deps.js";
+import type { MediaNode } from "../../src/node/index.js";
 import { dominantHz, readWav, toneWav } from "./wav.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const work = mkdtempSync(join(tmpdir(), "rtcgw-e2e-"));
 const toneFile = join(work, "tone-440.wav");
 let config: Config;
-let registry: MemoryRegistry;
+let gateway: ServedLocalGateway;
 let node: MediaNode;
 let emu: Emulator;
 let browser: BrowserContext;
@@ -39,24 +37,8 @@ beforeAll(async () => {
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
   const logger = createLogger({ level: config.LOG_LEVEL });
-  registry = new MemoryRegistry();
-  node = await startMediaNode({
-    config,
-    registry,
-    logger,
-    controlPort: 0,
-    udpPort: 0,
-    // the node shares this process's event loop with the test/bench driver and its client peers:
-    // its admission guard would measure them too, so it is off here (it is tested in test/node/)
-    busyUtilization: Number.POSITIVE_INFINITY,
-  });
-  setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: node.secret }));
-  emu = await startEmulator({
-    handlers: FUNCTION_HANDLERS,
-    logger,
-    port: 0,
-    extra: devStatic(config.RECORDINGS_DIR),
-  });
+  gateway = await startLocalGateway({ config, logger, extra: devStatic(config.RECORDINGS_DIR) });
+  ({ node, emulator: emu } = gateway);
   browser = await chromium.launchPersistentContext(join(work, "profile"), {
     executablePath: CHROMIUM,
     headless: true,
@@ -84,10 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  setSignalingDeps(undefined);
-  await emu?.close();
-  await node?.close();
-  await registry?.close();
+  await gateway?.close();
   rmSync(work, { recursive: true, force: true });
 });
 

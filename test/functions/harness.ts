@@ -1,5 +1,5 @@
-// Function-level test harness: a real media node (startMediaNode, free loopback ports) and a
-// memory registry in the test process; the function handlers are invoked directly with events
+// Function-level test harness: a real media node (startLocalGateway without its emulator, free
+// loopback ports) and a memory registry in the test process; the function handlers are invoked directly with events
 // built by the emulator's event builder (the same events API Gateway sends).
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,11 +11,12 @@ import { handler as options } from "../../functions/options/index.js";
 import { handler as sessions } from "../../functions/sessions/index.js";
 import { handler as whep } from "../../functions/whep/index.js";
 import { handler as whip } from "../../functions/whip/index.js";
+import { startLocalGateway } from "../../src/cli/local-gateway.js";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { buildEvent } from "../../src/emulator/event.js";
 import { createLogger } from "../../src/log/index.js";
-import { type MediaNode, startMediaNode } from "../../src/node/index.js";
-import { MemoryRegistry } from "../../src/registry/memory.js";
+import type { MediaNode } from "../../src/node/index.js";
+import type { MemoryRegistry } from "../../src/registry/memory.js";
 import type { Registry } from "../../src/registry/types.js";
 import { makeSignalingDeps, type SignalingDepsInput, setSignalingDeps } from "../../src/signaling/deps.js";
 import { type HandlerName, matchRoute, routeKey } from "../../src/signaling/routes.js";
@@ -62,31 +63,15 @@ export interface FnHarness {
 
 export async function startFnHarness(env: Record<string, string> = {}): Promise<FnHarness> {
   const config = testConfig(env);
-  const registry = new MemoryRegistry();
   const sink = new PassThrough();
   let logText = "";
   sink.on("data", (c: Buffer) => {
     logText += c.toString("utf8");
   });
   const logger = createLogger({ level: "debug", destination: sink });
-  const node = await startMediaNode({
-    config,
-    registry,
-    logger,
-    controlPort: 0,
-    udpPort: 0,
-    // the node shares this process's event loop with the test/bench driver and its client peers:
-    // its admission guard would measure them too, so it is off here (it is tested in test/node/)
-    busyUtilization: Number.POSITIVE_INFINITY,
-  });
-  const base: SignalingDepsInput = {
-    config,
-    registry,
-    logger,
-    nodeSecret: node.secret,
-    controlTimeoutMs: 5_000,
-  };
-  setSignalingDeps(makeSignalingDeps(base));
+  // functions invoked directly: no emulator in front
+  const gateway = await startLocalGateway({ config, logger, emulator: false, controlTimeoutMs: 5_000 });
+  const { registry, node, signaling: base } = gateway;
   return {
     config,
     registry,
@@ -96,11 +81,7 @@ export async function startFnHarness(env: Record<string, string> = {}): Promise<
     reconfigure(o) {
       setSignalingDeps(makeSignalingDeps({ ...base, ...o }));
     },
-    async close() {
-      setSignalingDeps(undefined);
-      await node.close();
-      await registry.close();
-    },
+    close: () => gateway.close(),
   };
 }
 

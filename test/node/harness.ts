@@ -4,11 +4,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startLocalNode } from "../../src/cli/local-gateway.js";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { signRequest } from "../../src/control/hmac.js";
 import { createLogger } from "../../src/log/index.js";
-import { type MediaNode, startMediaNode } from "../../src/node/index.js";
-import { MemoryRegistry } from "../../src/registry/memory.js";
+import type { MediaNode } from "../../src/node/index.js";
+import type { MemoryRegistry } from "../../src/registry/memory.js";
 
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
@@ -53,16 +54,9 @@ export async function startHarness(
   o: { busyUtilization?: number } = {},
 ): Promise<Harness> {
   const config = testConfig(env);
-  const registry = new MemoryRegistry();
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const node = await startMediaNode({
-    config,
-    registry,
-    logger,
-    controlPort: 0,
-    udpPort: 0,
-    ...(o.busyUtilization !== undefined ? { busyUtilization: o.busyUtilization } : {}),
-  });
+  // the node alone (no functions wired to it): the tests call its control API themselves
+  const { registry, node } = await startLocalNode({ config, logger, ...o });
   const call: Harness["call"] = async (method, path, body) => {
     const text = body === undefined ? "" : JSON.stringify(body);
     const res = await fetch(node.controlUrl + path, {

@@ -12,6 +12,7 @@
 //   400 malformed SDP · 413 too large · 422 unsupported offer / restart unsupported · 404 unknown
 //   session · 401 bad signature / stale / replay · 503 full or draining.
 import { z } from "zod";
+import type { MediaStats } from "../media/profiles/stats.js";
 
 export const SESSION_ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 export const MAX_SDP_BYTES = 64 * 1024;
@@ -54,6 +55,15 @@ export interface PatchSessionResponse {
   etag: string;
 }
 
+/** What the node's peer connection counts, below the media pipeline. */
+export interface TransportStats {
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  rttMs?: number;
+}
+
 export interface SessionStatus {
   sessionId: string;
   kind: z.infer<typeof SessionKindSchema>;
@@ -61,19 +71,8 @@ export interface SessionStatus {
   state: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
   createdAt: number;
   connectedAt?: number;
-  stats: {
-    packetsIn: number;
-    packetsOut: number;
-    bytesIn: number;
-    bytesOut: number;
-    lost: number;
-    late: number;
-    duplicates: number;
-    reordered: number;
-    concealedMs: number;
-    silenceFilledMs: number;
-    rttMs?: number;
-  };
+  /** the peer's transport counters plus the media pipeline's own (one declaration, in src/media) */
+  stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
 }
 

@@ -25,7 +25,7 @@ export {
   RecordSession,
   type RecordSessionOptions,
 } from "./profiles/record.js";
-export type { PipelineStats } from "./profiles/stats.js";
+export type { MediaStats, PipelineStats } from "./profiles/stats.js";
 export { Relay, type RelayConsumerStats, type RelaySubscription } from "./relay.js";
 export { ResampleStage } from "./resample-stage.js";
 export { AudioSender, type AudioSenderOptions, type AudioSenderStats } from "./send/audio-sender.js";

@@ -2,17 +2,11 @@
 // out. The pipeline (src/media) implements the profiles; until a profile's assembly exists the
 // session still consumes every packet (DESIGN.md rule 2: a black hole from the first packet).
 import type { Logger } from "../log/index.js";
+import type { MediaStats } from "../media/index.js";
 import type { NegotiatedCodec } from "./offer.js";
 import type { SharedTicker } from "./ticker.js";
 
-export interface MediaStats {
-  lost: number;
-  late: number;
-  duplicates: number;
-  reordered: number;
-  concealedMs: number;
-  silenceFilledMs: number;
-}
+export type { MediaStats };
 
 export interface SessionMedia {
   /** one whole decrypted RTP packet (RTCP already filtered out) */

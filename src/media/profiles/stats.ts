@@ -1,13 +1,14 @@
 // What a pipeline session reports: the receiver's counters under the names the node's metrics
-// use, plus each stage's own numbers.
+// use (MediaStats, the one declaration the node and the control contract reuse), plus each
+// stage's own numbers.
 import type { ReceiverCounters } from "../receive/counters.js";
 import type { RelayConsumerStats } from "../relay.js";
 import type { AudioSenderStats } from "../send/audio-sender.js";
 import type { OggOpusWriterStats } from "../sinks/ogg-opus-writer.js";
 import type { WavWriterStats } from "../sinks/wav-writer.js";
 
-export interface PipelineStats {
-  profile: string;
+/** The receive-quality counters every session reports (the node's status and metrics carry them). */
+export interface MediaStats {
   lost: number;
   late: number;
   duplicates: number;
@@ -15,6 +16,10 @@ export interface PipelineStats {
   concealedMs: number;
   /** silence written for long gaps and before the first packet (not DTX) */
   silenceFilledMs: number;
+}
+
+export interface PipelineStats extends MediaStats {
+  profile: string;
   dtxMs: number;
   /** ms of audio on the timeline so far */
   timelineMs: number;

@@ -1,10 +1,11 @@
 // `npm run bench:functions`: the function bundles' sizes and cold start. Each bundle is built for
 // the dynamodb store (the cloud default), then for every function a fresh `node` process imports
 // the bundle and handles its first event against a real DynamoDB implementation (dynalite) —
-// the median of several runs. The anchor, measured in the same run: a fresh `node` process
-// that imports nothing (what any lambda pays before our code starts).
+// the median of several runs. Anchors, measured in the same run: a fresh `node` process that
+// imports nothing (what any lambda pays before our code starts), and the whip bundle built for the
+// memory store (no registry I/O at all: the floor the dynamodb store's cost is measured against).
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -119,15 +120,13 @@ async function main() {
     RTCGW_NODE_SECRET: "bench-secret-0123456789abcdef",
     LOG_LEVEL: "silent",
     AWS_REGION: "us-east-1",
-    // the SDK's Node-version notice is not part of a cold start
-    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
   };
   type Sample = { startMs: number; importMs: number; invokeMs: number; coldMs: number; status: number };
   // async spawn: dynalite lives in this process and must keep answering while the child runs
-  const run = (file: string | undefined, event: unknown) =>
+  const run = (file: string | undefined, event: unknown, registry = env.RTCGW_REGISTRY) =>
     new Promise<Sample>((resolve, reject) => {
       const c = spawn(process.execPath, [child, ...(file ? [pathToFileURL(file).href] : [])], {
-        env: { ...env, BENCH_EVENT: JSON.stringify(event ?? {}) },
+        env: { ...env, RTCGW_REGISTRY: registry, BENCH_EVENT: JSON.stringify(event ?? {}) },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let out = "";
@@ -167,6 +166,13 @@ async function main() {
       `| ${r.name} | ${runs[0]!.status} | ${median(runs.map((x) => x.importMs)).toFixed(1)} ms | ${median(runs.map((x) => x.invokeMs)).toFixed(1)} ms | ${cold.toFixed(1)} ms | ${pass ? "✓" : "✗"} ≤ ${TARGET_MS} ms |`,
     );
   }
+  const memDir = mkdtempSync(join(tmpdir(), "rtcgw-fnbench-memory-"));
+  const mem = (await buildFunctions({ registry: "memory", outDir: memDir })).find((r) => r.name === "whip")!;
+  const memRuns = await times(RUNS, () => run(mem.file, eventFor("whip"), "memory"));
+  rows.push(
+    `| anchor: whip, memory store (${(mem.bytes / 1024).toFixed(1)} KB) | ${memRuns[0]!.status} | ${median(memRuns.map((x) => x.importMs)).toFixed(1)} ms | ${median(memRuns.map((x) => x.invokeMs)).toFixed(1)} ms | ${median(memRuns.map((x) => x.coldMs)).toFixed(1)} ms | anchor |`,
+  );
+  rmSync(memDir, { recursive: true, force: true });
   process.stdout.write(`${rows.join("\n")}\n`);
   await db.dispose();
   if (!ok) process.exitCode = 1;

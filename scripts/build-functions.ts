@@ -67,7 +67,7 @@ export async function buildFunctions(
       logLevel: "warning",
       plugins: [zodEnglishOnly],
       define: { "process.env.RTCGW_BUNDLE_REGISTRY": JSON.stringify(registry) },
-      // CommonJS dependencies (pino, the AWS SDK's helpers) call require(): give ESM one
+      // CommonJS dependencies (pino) call require(): give ESM one
       banner: {
         js: 'import { createRequire as __rtcgwCreateRequire } from "node:module"; const require = __rtcgwCreateRequire(import.meta.url);',
       },

@@ -3,7 +3,8 @@
 // the bundle and handles its first event against a real DynamoDB implementation (dynalite) —
 // the median of several runs. Anchors, measured in the same run: a fresh `node` process that
 // imports nothing (what any lambda pays before our code starts), and the whip bundle built for the
-// memory store (no registry I/O at all: the floor the dynamodb store's cost is measured against).
+// memory store: its import is the floor the dynamodb store's import is measured against (its
+// invocation is not comparable: functions refuse the memory store with a 500).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

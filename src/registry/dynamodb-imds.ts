@@ -31,7 +31,12 @@ export async function fetchImdsCredentials(
   });
   const h = { "x-aws-ec2-metadata-token": token };
   const base = "/latest/meta-data/iam/security-credentials/";
-  const role = (await req(base, { headers: h })).split("\n")[0]?.trim();
+  // An instance without an instance profile answers 404 here.
+  const roles = await req(base, { headers: h }).catch((e: Error) => {
+    if (/HTTP 404$/.test(e.message)) return "";
+    throw e;
+  });
+  const role = roles.split("\n")[0]?.trim();
   if (!role) throw new Error("IMDS: the instance has no IAM role (instance profile)");
   const c = JSON.parse(await req(`${base}${encodeURIComponent(role)}`, { headers: h })) as {
     Code?: string;

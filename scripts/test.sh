@@ -15,4 +15,13 @@ npm run -s lint
 echo "== bundle functions"
 npm run -s build
 echo "== tests"
-npx vitest run
+mkdir -p .tmp
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json || status=$?
+# one plain closing line, whatever the reporter prints above it
+node -e '
+const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-results.json", "utf8"));
+const skipped = r.numPendingTests + r.numTodoTests;
+console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' || true
+exit "$status"

@@ -13,6 +13,7 @@ import { DynamoHttp, DynamoServiceError } from "./dynamodb-http.js";
 import { registryTableDefinition, REGISTRY_TABLE_SCHEMA as T } from "./dynamodb-table.js";
 import { ConflictError, NotFoundError, RegistryError, RegistryUnavailableError } from "./errors.js";
 import { pickLeastLoaded } from "./pick.js";
+import { newNodeRecord, newSessionRecord } from "./records.js";
 import type {
   NewSession,
   NodeHeartbeat,
@@ -99,14 +100,7 @@ export class DynamoRegistry implements Registry {
 
   async registerNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: number): Promise<NodeRecord> {
     validateNewNode(node, ttlMs);
-    const rec: NodeRecord = {
-      id: node.id,
-      controlUrl: node.controlUrl,
-      capacity: node.capacity,
-      load: node.load,
-      expiresAt: this.now() + ttlMs,
-      ...(node.draining ? { draining: true } : {}),
-    };
+    const rec = newNodeRecord(node, ttlMs, this.now());
     const item: Item = {
       ...nodeKey(rec.id),
       id: S(rec.id),
@@ -189,19 +183,7 @@ export class DynamoRegistry implements Registry {
   async createSession(s: NewSession): Promise<SessionRecord> {
     validateNewSession(s);
     const now = this.now();
-    const rec: SessionRecord = {
-      id: s.id,
-      nodeId: s.nodeId,
-      kind: s.kind,
-      profile: s.profile,
-      tokenHash: s.tokenHash,
-      state: s.state,
-      etag: s.etag,
-      ...(s.sourceSessionId !== undefined ? { sourceSessionId: s.sourceSessionId } : {}),
-      createdAt: now,
-      version: 1,
-      expiresAt: now + s.ttlMs,
-    };
+    const rec = newSessionRecord(s, now);
     try {
       await this.send("PutItem", {
         TableName: this.table,

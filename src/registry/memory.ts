@@ -3,6 +3,7 @@
 // sweep on writes so a long-lived process does not accumulate dead records).
 import { ConflictError, NotFoundError, RegistryUnavailableError } from "./errors.js";
 import { pickLeastLoaded } from "./pick.js";
+import { newNodeRecord, newSessionRecord } from "./records.js";
 import type {
   NewSession,
   NodeHeartbeat,
@@ -45,14 +46,7 @@ export class MemoryRegistry implements Registry {
   async registerNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: number): Promise<NodeRecord> {
     this.open();
     validateNewNode(node, ttlMs);
-    const rec: NodeRecord = {
-      id: node.id,
-      controlUrl: node.controlUrl,
-      capacity: node.capacity,
-      load: node.load,
-      expiresAt: this.now() + ttlMs,
-      ...(node.draining ? { draining: true } : {}),
-    };
+    const rec = newNodeRecord(node, ttlMs, this.now());
     this.nodes.set(rec.id, rec);
     this.wrote();
     return { ...rec };
@@ -110,19 +104,7 @@ export class MemoryRegistry implements Registry {
     validateNewSession(s);
     if (this.liveSession(s.id)) throw new ConflictError(`session ${s.id} already exists`);
     const now = this.now();
-    const rec: SessionRecord = {
-      id: s.id,
-      nodeId: s.nodeId,
-      kind: s.kind,
-      profile: s.profile,
-      tokenHash: s.tokenHash,
-      state: s.state,
-      etag: s.etag,
-      ...(s.sourceSessionId !== undefined ? { sourceSessionId: s.sourceSessionId } : {}),
-      createdAt: now,
-      version: 1,
-      expiresAt: now + s.ttlMs,
-    };
+    const rec = newSessionRecord(s, now);
     this.sessions.set(rec.id, rec);
     this.index(rec.nodeId).add(rec.id);
     this.wrote();

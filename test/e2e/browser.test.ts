@@ -6,10 +6,14 @@
 //           ICE completes over 127.0.0.1.
 //   record: after ~5 s the WAV is 16 kHz mono, its dominant frequency is 440 Hz and its length
 //           is within ±100 ms of the call.
+//   audio + video WHIP: the fake camera and microphone both offered sendonly (as OBS does); the
+//           answer keeps every m-line in order with video `a=inactive`, Chromium then sends no
+//           video, and the audio is recorded (440 Hz).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { parse } from "sdp-transform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { type Config, loadConfig } from "../../src/config/index.js";
@@ -69,6 +73,23 @@ afterAll(async () => {
   await gateway?.close();
   rmSync(work, { recursive: true, force: true });
 });
+
+/** The session's WAV, as the dev server lists it under /recordings (written when the session ends). */
+async function recordingOf(id: string) {
+  let wavPath: string | undefined;
+  const deadline = Date.now() + 10_000;
+  while (!wavPath && Date.now() < deadline) {
+    const list = (await (await fetch(`${emu.url}/recordings`)).json()) as {
+      recordings: { path: string }[];
+    };
+    wavPath = list.recordings.find((r) => r.path.includes(id) && r.path.endsWith(".wav"))?.path;
+    if (!wavPath) await new Promise((r) => setTimeout(r, 250));
+  }
+  expect(wavPath, `session ${id}'s WAV is listed under /recordings`).toBeDefined();
+  const file = join(config.RECORDINGS_DIR, ...wavPath!.split("/"));
+  expect(existsSync(file)).toBe(true);
+  return { wavPath: wavPath!, wav: readWav(readFileSync(file)) };
+}
 
 const waitState = (s: string, timeout = 15_000) =>
   page.waitForFunction((want) => document.body.dataset.state === want, s, { timeout });
@@ -148,20 +169,7 @@ describe("record session in Chromium", () => {
     const { durationMs: callMs } = await page.evaluate(() => (window as any).demo.hangup());
     expect(callMs).toBeGreaterThan(5_000);
 
-    // the recording is listed by the dev server; find this session's WAV
-    let wavPath: string | undefined;
-    const deadline = Date.now() + 10_000;
-    while (!wavPath && Date.now() < deadline) {
-      const list = (await (await fetch(`${emu.url}/recordings`)).json()) as {
-        recordings: { path: string }[];
-      };
-      wavPath = list.recordings.find((r) => r.path.includes(id) && r.path.endsWith(".wav"))?.path;
-      if (!wavPath) await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(wavPath, "the session's WAV is listed under /recordings").toBeDefined();
-    const file = join(config.RECORDINGS_DIR, ...wavPath!.split("/"));
-    expect(existsSync(file)).toBe(true);
-    const wav = readWav(readFileSync(file));
+    const { wavPath, wav } = await recordingOf(id);
     expect(wav.rate).toBe(16000);
     expect(wav.channels).toBe(1);
     expect(wav.bits).toBe(16);
@@ -176,8 +184,104 @@ describe("record session in Chromium", () => {
       canvas.width = 300;
       canvas.height = 40;
       return (window as any).demo.drawWaveform(`/recordings/${p}`, canvas);
-    }, wavPath!);
+    }, wavPath);
     expect(drawn.sampleRate).toBe(16000);
     expect(Math.abs(drawn.seconds - seconds)).toBeLessThan(0.01);
   }, 60_000);
+});
+
+describe("WHIP offer with audio + video in Chromium", () => {
+  it("answers every m-line in order, video inactive; no video flows and the 440 Hz audio is recorded", async () => {
+    // page side: fake microphone + fake camera, both sendonly (what OBS and most WHIP clients
+    // offer), gathered fully before the POST (no trickle needed on loopback)
+    const sent = await page.evaluate(async () => {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      const pc = new RTCPeerConnection();
+      // audio first, then video: the m-line order this test expects back
+      pc.addTransceiver(stream.getAudioTracks()[0]!, { direction: "sendonly", streams: [stream] });
+      pc.addTransceiver(stream.getVideoTracks()[0]!, { direction: "sendonly", streams: [stream] });
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise<void>((done) => {
+        if (pc.iceGatheringState === "complete") return done();
+        pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && done());
+        setTimeout(done, 3_000);
+      });
+      const offer = pc.localDescription!.sdp;
+      const res = await fetch("/v1/whip?profile=record&rate=16000", {
+        method: "POST",
+        headers: { "content-type": "application/sdp" },
+        body: offer,
+      });
+      const answer = await res.text();
+      (window as any).avCall = { pc, stream };
+      return {
+        status: res.status,
+        offer,
+        answer,
+        url: res.headers.get("location"),
+        token: res.headers.get("rtcgw-session-token"),
+      };
+    });
+    expect(sent.status, sent.answer).toBe(201);
+    const offer = parse(sent.offer);
+    const answer = parse(sent.answer);
+    // JSEP (RFC 8829 §5.3.1): one answer m-line per offered m-line, same order, same mids
+    expect(offer.media.map((m) => m.type)).toEqual(["audio", "video"]);
+    expect(answer.media.map((m) => m.type)).toEqual(offer.media.map((m) => m.type));
+    expect(answer.media.map((m) => String(m.mid))).toEqual(offer.media.map((m) => String(m.mid)));
+    expect(answer.media[0]!.direction).toBe("recvonly");
+    // the node wants no video: inactive (RFC 3264 §6.1), so a compliant sender stays silent
+    expect(answer.media[1]!.direction).toBe("inactive");
+
+    const connectedAt = Date.now();
+    await page.evaluate(async (sdp) => {
+      const { pc } = (window as any).avCall as { pc: RTCPeerConnection };
+      await pc.setRemoteDescription({ type: "answer", sdp });
+      await new Promise<void>((done, fail) => {
+        const check = () => {
+          if (pc.connectionState === "connected") done();
+          else if (pc.connectionState === "failed") fail(new Error("connection failed"));
+        };
+        pc.addEventListener("connectionstatechange", check);
+        check();
+        setTimeout(() => fail(new Error(`not connected after 10 s (${pc.connectionState})`)), 10_000);
+      });
+    }, sent.answer);
+    await new Promise((r) => setTimeout(r, Math.max(0, 3_000 - (Date.now() - connectedAt))));
+
+    // the browser's own counters: audio flows, video does not
+    const out = await page.evaluate(async () => {
+      const { pc } = (window as any).avCall as { pc: RTCPeerConnection };
+      const sentBy: Record<string, number> = { audio: 0, video: 0 };
+      (await pc.getStats()).forEach((s: any) => {
+        if (s.type === "outbound-rtp") sentBy[s.kind] = (sentBy[s.kind] ?? 0) + (s.packetsSent ?? 0);
+      });
+      return sentBy;
+    });
+    expect(out.video).toBe(0);
+    expect(out.audio).toBeGreaterThan(50);
+    // and the node's: audio packets arrived on the audio m-line
+    const status = (await (
+      await fetch(new URL(sent.url!, emu.url), { headers: { authorization: `Bearer ${sent.token}` } })
+    ).json()) as { state: string; stats: { packetsIn: number } };
+    expect(status.state).toBe("connected");
+    expect(status.stats.packetsIn).toBeGreaterThan(50);
+
+    const del = await fetch(new URL(sent.url!, emu.url), {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${sent.token}` },
+    });
+    expect(del.status).toBe(200);
+    await page.evaluate(() => {
+      const { pc, stream } = (window as any).avCall as { pc: RTCPeerConnection; stream: MediaStream };
+      pc.close();
+      for (const t of stream.getTracks()) t.stop();
+    });
+
+    const { wav } = await recordingOf(sent.url!.split("/").pop()!);
+    expect(wav.samples.length / wav.rate).toBeGreaterThan(2);
+    const mid = wav.samples.subarray(Math.floor(wav.rate * 0.5), Math.floor(wav.rate * 2));
+    expect(Math.abs(dominantHz(mid, wav.rate) - 440)).toBeLessThanOrEqual(4);
+    expect(node.sessions()).toBe(0);
+  }, 30_000);
 });

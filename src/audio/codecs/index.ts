@@ -10,5 +10,5 @@ export {
   type OpusEncoderOptions,
 } from "./opus.js";
 export { isOpusDtxPacket, opusPacketSamples } from "./opus-toc.js";
-export { OPUS_CTL, opusWasm } from "./opus-wasm.js";
+export { OPUS_CTL, opusWasm, SIMD_PROBE } from "./opus-wasm.js";
 export type * from "./types.js";

@@ -87,13 +87,7 @@ export class EchoSession {
 
   stats(): PipelineStats {
     return {
-      ...receiverStats(
-        this.profile,
-        this.inbound.counters(),
-        this.inbound.receiver.depthMs,
-        this.inbound.relay.stats(),
-        this.inbound.errors,
-      ),
+      ...receiverStats(this.profile, this.inbound),
       sender: this.sender.stats(),
     };
   }

@@ -34,13 +34,7 @@ export class IngestSession {
   }
 
   stats(): PipelineStats {
-    return receiverStats(
-      this.profile,
-      this.inbound.counters(),
-      this.inbound.receiver.depthMs,
-      this.inbound.relay.stats(),
-      this.inbound.errors,
-    );
+    return receiverStats(this.profile, this.inbound);
   }
 }
 

@@ -113,13 +113,7 @@ export class RecordSession {
 
   stats(): PipelineStats {
     return {
-      ...receiverStats(
-        this.profile,
-        this.inbound.counters(),
-        this.inbound.receiver.depthMs,
-        this.inbound.relay.stats(),
-        this.inbound.errors,
-      ),
+      ...receiverStats(this.profile, this.inbound),
       wav: this.wav.stats(),
       ogg: this.ogg?.stats(),
     };

@@ -1,11 +1,13 @@
 // What a pipeline session reports: the receiver's counters under the names the node's metrics
 // use (MediaStats, the one declaration the node and the control contract reuse), plus each
 // stage's own numbers.
+
 import type { ReceiverCounters } from "../receive/counters.js";
 import type { RelayConsumerStats } from "../relay.js";
 import type { AudioSenderStats } from "../send/audio-sender.js";
 import type { OggOpusWriterStats } from "../sinks/ogg-opus-writer.js";
 import type { WavWriterStats } from "../sinks/wav-writer.js";
+import type { InboundAudio } from "./inbound.js";
 
 /** The receive-quality counters every session reports (the node's status and metrics carry them). */
 export interface MediaStats {
@@ -33,13 +35,9 @@ export interface PipelineStats extends MediaStats {
   sender?: AudioSenderStats;
 }
 
-export function receiverStats(
-  profile: string,
-  c: ReceiverCounters,
-  jitterDepthMs: number,
-  consumers: RelayConsumerStats[],
-  errors = 0,
-): PipelineStats {
+/** The receive side's figures, common to every profile that has an inbound timeline. */
+export function receiverStats(profile: string, inbound: InboundAudio): PipelineStats {
+  const c = inbound.counters();
   return {
     profile,
     lost: c.lost,
@@ -50,9 +48,9 @@ export function receiverStats(
     silenceFilledMs: c.silenceMs,
     dtxMs: c.dtxMs,
     timelineMs: c.frames * 20,
-    jitterDepthMs,
-    errors,
+    jitterDepthMs: inbound.receiver.depthMs,
+    errors: inbound.errors,
     receiver: { ...c },
-    consumers,
+    consumers: inbound.relay.stats(),
   };
 }

@@ -1,13 +1,16 @@
 // DynamoDB over plain HTTP: the JSON protocol (POST /, X-Amz-Target: DynamoDB_20120810.<Op>,
-// application/x-amz-json-1.0) signed with SigV4 by aws4fetch, instead of the AWS SDK, whose
-// import alone cost a function's cold start ~130 ms (docs/registry.md).
+// application/x-amz-json-1.0) signed with SigV4 by aws4 (node:crypto), sent with node:http(s) on a
+// keep-alive pool (../control/http-request.ts) — instead of the AWS SDK, whose import alone cost a
+// function's cold start ~130 ms (docs/registry.md), and instead of fetch, whose first use costs
+// ~40 ms more (docs/signaling.md, "Cold start").
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.LowLevelAPI.html
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html
 //
-// Each attempt is bounded by `timeoutMs` (connect, response and body: one AbortSignal), at most
+// Each attempt is bounded by `timeoutMs` (connect, response and body: one deadline), at most
 // `maxAttempts` attempts, all within an overall deadline. Throttling, 5xx and network failures are
 // retried; any other error response is a DynamoServiceError carrying the service's error type.
-import { AwsV4Signer } from "aws4fetch";
+import aws4 from "aws4";
+import { type KeepAliveAgents, keepAliveAgents, request } from "../control/http-request.js";
 import type { CredentialSource } from "./dynamodb-credentials.js";
 
 /** An error response from DynamoDB: `type` is the short name of its `__type`. */
@@ -49,11 +52,13 @@ export interface DynamoHttpOptions {
 
 export class DynamoHttp {
   readonly endpoint: string;
-  // SigV4 signing keys depend only on (secret, date, region, service): aws4fetch caches them here.
-  private readonly keyCache = new Map<string, ArrayBuffer>();
+  private readonly url: URL;
+  // one connection pool per store: TLS set-up is paid once per instance, not per call
+  private readonly agents: KeepAliveAgents = keepAliveAgents();
 
   constructor(private readonly o: DynamoHttpOptions) {
     this.endpoint = o.endpoint.endsWith("/") ? o.endpoint : `${o.endpoint}/`;
+    this.url = new URL(this.endpoint);
   }
 
   /** One DynamoDB operation, e.g. call("GetItem", { TableName, Key }) → the parsed JSON answer. */
@@ -65,30 +70,32 @@ export class DynamoHttp {
     let last: unknown;
     for (let attempt = 1; ; attempt++) {
       const left = deadline - Date.now();
-      const signer = new AwsV4Signer({
-        method: "POST",
-        url: this.endpoint,
-        headers: {
-          "content-type": "application/x-amz-json-1.0",
-          "x-amz-target": `DynamoDB_20120810.${op}`,
-        },
-        body,
-        ...creds,
-        service: "dynamodb",
-        region: this.o.region,
-        cache: this.keyCache,
-      });
-      const signed = await signer.sign();
-      try {
-        const res = await fetch(signed.url, {
+      // signed per attempt: X-Amz-Date must be fresh (aws4 caches the derived signing key)
+      const signed = aws4.sign(
+        {
+          host: this.url.host,
+          path: this.url.pathname,
           method: "POST",
-          headers: signed.headers,
+          service: "dynamodb",
+          region: this.o.region,
+          headers: {
+            "content-type": "application/x-amz-json-1.0",
+            "x-amz-target": `DynamoDB_20120810.${op}`,
+          },
           body,
-          signal: AbortSignal.timeout(Math.max(1, Math.min(this.o.timeoutMs, left))),
+        },
+        creds,
+      );
+      try {
+        const res = await request(this.url, {
+          method: "POST",
+          headers: signed.headers ?? {},
+          body,
+          timeoutMs: Math.max(1, Math.min(this.o.timeoutMs, left)),
+          agents: this.agents,
         });
-        const text = await res.text();
-        if (res.ok) return (text ? JSON.parse(text) : {}) as O;
-        throw serviceError(res.status, text);
+        if (res.status >= 200 && res.status < 300) return (res.body ? JSON.parse(res.body) : {}) as O;
+        throw serviceError(res.status, res.body);
       } catch (e) {
         if (e instanceof DynamoServiceError && !e.transient) throw e;
         last = e;
@@ -97,6 +104,12 @@ export class DynamoHttp {
       if (attempt >= this.o.maxAttempts || Date.now() + backoff >= deadline) throw last;
       await new Promise((r) => setTimeout(r, backoff));
     }
+  }
+
+  /** Close the pooled connections (idle ones would close by themselves a few seconds later). */
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 }
 

@@ -2,6 +2,8 @@
 // the role's credentials): what the media node gets on an EC2 instance with an instance profile.
 // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html
 // Every request is short-bounded: off EC2 nothing answers at 169.254.169.254 and we must say so fast.
+// Plain node:http (../control/http-request.ts), like the store itself: no fetch to load.
+import { type KeepAliveAgents, keepAliveAgents, request } from "../control/http-request.js";
 
 export interface ImdsCredentials {
   accessKeyId: string;
@@ -15,15 +17,25 @@ export interface ImdsCredentials {
 export const imdsEndpoint = (): string =>
   (process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? "http://169.254.169.254").replace(/\/+$/, "");
 
+// made on first use (rarely: credentials last hours); its idle sockets close by themselves
+let agents: KeepAliveAgents | undefined;
+
 export async function fetchImdsCredentials(
   endpoint = imdsEndpoint(),
   timeoutMs = 1000,
 ): Promise<ImdsCredentials> {
-  const req = async (path: string, init: RequestInit): Promise<string> => {
-    const res = await fetch(`${endpoint}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`IMDS ${init.method ?? "GET"} ${path}: HTTP ${res.status}`);
-    return text;
+  agents ??= keepAliveAgents();
+  const pool = agents;
+  const req = async (path: string, init: { method?: string; headers: Record<string, string> }) => {
+    const method = init.method ?? "GET";
+    const res = await request(new URL(`${endpoint}${path}`), {
+      method,
+      headers: init.headers,
+      timeoutMs,
+      agents: pool,
+    });
+    if (res.status < 200 || res.status >= 300) throw new Error(`IMDS ${method} ${path}: HTTP ${res.status}`);
+    return res.body;
   };
   const token = await req("/latest/api/token", {
     method: "PUT",

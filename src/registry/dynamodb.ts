@@ -1,4 +1,4 @@
-// DynamoDB store over plain HTTP (dynamodb-http.ts: the JSON protocol, SigV4 via aws4fetch; no
+// DynamoDB store over plain HTTP (dynamodb-http.ts: the JSON protocol, SigV4 via aws4, node:http; no
 // AWS SDK, whose import dominated a function's cold start), single table (see dynamodb-table.ts
 // for the key schema). Uniqueness and optimistic concurrency are conditional writes
 // (attribute_not_exists / version = :v); expiry is checked on every read and in every condition,
@@ -293,8 +293,8 @@ export class DynamoRegistry implements Registry {
   }
 
   async close(): Promise<void> {
-    // fetch's pooled keep-alive sockets are idle and unref'd: nothing to tear down
     this.closed = true;
+    this.http.close();
   }
 
   /**

@@ -27,7 +27,6 @@ export interface SignalingDepsInput {
   /** the control API's shared HMAC secret */
   nodeSecret: string;
   controlTimeoutMs?: number;
-  fetch?: typeof fetch;
   now?: () => number;
 }
 
@@ -39,7 +38,6 @@ export function makeSignalingDeps(i: SignalingDepsInput): SignalingDeps {
     control: new ControlClient({
       secret: i.nodeSecret,
       timeoutMs: i.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
-      ...(i.fetch ? { fetch: i.fetch } : {}),
     }),
     now: i.now ?? Date.now,
   };

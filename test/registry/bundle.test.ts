@@ -44,10 +44,11 @@ describe("registry bundles", () => {
     expect(b.hasFile("dynamodb.ts") || b.hasFile("memory.ts")).toBe(false);
   });
 
-  it("dynamodb: the store over aws4fetch, no AWS SDK, no ioredis", async () => {
+  it("dynamodb: the store over aws4 + node:http, no AWS SDK, no fetch signer, no ioredis", async () => {
     const b = await bundle("dynamodb");
     expect(b.hasFile("dynamodb.ts") && b.hasFile("dynamodb-http.ts")).toBe(true);
-    expect(b.has("aws4fetch")).toBe(true);
+    expect(b.has("aws4")).toBe(true);
+    expect(b.has("aws4fetch")).toBe(false);
     expect(b.has("@aws-sdk") || b.has("@smithy")).toBe(false);
     expect(b.has("ioredis")).toBe(false);
     expect(b.hasFile("redis.ts") || b.hasFile("memory.ts")).toBe(false);

@@ -1,14 +1,22 @@
 // The built function bundles run on their own in a fresh node process: options answers without
 // any configuration, a registry that cannot be reached is a 503 (not a crash), a bad setting is
 // a 500 whose log names the variable, and zod's validation messages survive the English-only
-// locale trimming of the build.
-import { spawnSync } from "node:child_process";
+// locale trimming of the build. And the whip bundle's first invocation against a real DynamoDB
+// (dynalite) and a real media node answers 201 without loading fetch (undici) or classic zod:
+// both cost a cold start tens of milliseconds (docs/signaling.md, "Cold start").
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type BundleReport, buildFunctions } from "../../scripts/build-functions.js";
+import { loadConfig } from "../../src/config/index.js";
+import { createLogger } from "../../src/log/index.js";
+import { startMediaNode } from "../../src/node/index.js";
+import { DynamoRegistry } from "../../src/registry/dynamodb.js";
+import { ClientPeer } from "../support/client-peer.js";
+import { startDynalite } from "../support/dynalite.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rtcgw-bundles-"));
 let reports: BundleReport[];
@@ -84,4 +92,84 @@ describe("function bundles", () => {
     expect(log).toMatch(/RTCGW_NODE_SECRET must be at least 16 characters/);
     expect(log).not.toContain("short-secret");
   });
+
+  it("whip, fresh process, dynalite + a real media node: 201, and neither fetch (undici) nor classic zod loaded", async () => {
+    const db = await startDynalite({ inMemory: true });
+    const registry = new DynamoRegistry({ table: "rtcgw-bundle", endpoint: db.endpoint });
+    await registry.ensureTable();
+    const secret = "bundle-test-secret-0123456789";
+    const config = loadConfig({
+      RTCGW_NODE_SECRET: secret,
+      LOG_LEVEL: "silent",
+      RECORDINGS_DIR: join(dir, "rec"),
+    });
+    const node = await startMediaNode({
+      config,
+      registry,
+      logger: createLogger({ level: "silent" }),
+      controlPort: 0,
+      udpPort: 0,
+    });
+    const client = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
+    try {
+      const probe = join(dir, "probe.mjs");
+      writeFileSync(
+        probe,
+        `const m = await import(process.argv[2]);
+const r = await m.handler(JSON.parse(process.env.EVENT));
+const undici = process.moduleLoadList.filter((x) => /undici/.test(x));
+process.stdout.write("RESULT " + JSON.stringify({ status: r.statusCode, body: r.body, undici }) + "\\n");
+process.exit(0);`,
+      );
+      const event = {
+        version: "2.0",
+        routeKey: "POST /v1/whip",
+        rawPath: "/v1/whip",
+        rawQueryString: "",
+        headers: { host: "gw.test", "content-type": "application/sdp" },
+        requestContext: { http: { method: "POST", path: "/v1/whip" } },
+        body: client.offer,
+        isBase64Encoded: false,
+      };
+      const file = reports.find((r) => r.name === "whip")!.file;
+      // async spawn: dynalite and the node live in this process and must answer meanwhile
+      const out = await new Promise<string>((resolve, reject) => {
+        const c = spawn(process.execPath, [probe, pathToFileURL(file).href], {
+          env: {
+            PATH: process.env.PATH ?? "",
+            EVENT: JSON.stringify(event),
+            RTCGW_REGISTRY: `dynamodb:rtcgw-bundle@${db.endpoint}`,
+            RTCGW_NODE_SECRET: secret,
+            LOG_LEVEL: "silent",
+            AWS_REGION: "us-east-1",
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let text = "";
+        let err = "";
+        c.stdout.on("data", (d) => {
+          text += d;
+        });
+        c.stderr.on("data", (d) => {
+          err += d;
+        });
+        c.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`probe failed: ${err}`))));
+      });
+      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+      const r = JSON.parse(line!.slice(7)) as { status: number; body: string; undici: string[] };
+      expect(r.status, r.body).toBe(201);
+      expect(r.body).toMatch(/^v=0\r\n/);
+      expect(node.sessions()).toBe(1);
+      expect(r.undici).toEqual([]);
+      // classic zod's schema classes are named "ZodObject", "ZodString"…; zod/mini's "ZodMini…"
+      const whip = readFileSync(file, "utf8");
+      expect(whip).toContain('"ZodMiniObject"');
+      expect(whip).not.toContain('"ZodObject"');
+    } finally {
+      await client.close();
+      await node.close();
+      await registry.close();
+      await db.dispose();
+    }
+  }, 30_000);
 });

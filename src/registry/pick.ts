@@ -8,24 +8,40 @@ export function canTakeSession(n: NodeRecord, now: number): boolean {
 
 /**
  * The node with the lowest utilisation (load / capacity) among those that can take a session;
- * ties go to the node with more free slots, then to the lower id (deterministic).
+ * ties go to the node with more free slots, and nodes still tied (same load, same capacity) are
+ * chosen among at random. Loads reach the registry with the heartbeat (every few seconds), so a
+ * burst of offers sees the same figures: a fixed tie-break (say, the lower id) would send the
+ * whole burst to one node while its twins stay idle; a random one spreads it evenly.
+ *
+ * `random` (0 ≤ x < 1) is injectable for tests; reservoir sampling keeps it one pass, each of
+ * the k tied nodes chosen with probability 1/k.
  */
-export function pickLeastLoaded(nodes: Iterable<NodeRecord>, now: number): NodeRecord | undefined {
+export function pickLeastLoaded(
+  nodes: Iterable<NodeRecord>,
+  now: number,
+  random: () => number = Math.random,
+): NodeRecord | undefined {
   let best: NodeRecord | undefined;
+  let ties = 0;
   for (const n of nodes) {
     if (!canTakeSession(n, now)) continue;
-    if (best === undefined || isLessLoaded(n, best)) best = n;
+    const c = best === undefined ? -1 : compareLoad(n, best);
+    if (c < 0) {
+      best = n;
+      ties = 1;
+    } else if (c === 0 && random() * ++ties < 1) {
+      best = n;
+    }
   }
   return best;
 }
 
-function isLessLoaded(a: NodeRecord, b: NodeRecord): boolean {
+/** < 0: `a` is less loaded than `b`; 0: as loaded (same utilisation and free slots). */
+function compareLoad(a: NodeRecord, b: NodeRecord): number {
   // Cross-multiplied to compare load/capacity without floating-point error.
   const ua = a.load * b.capacity;
   const ub = b.load * a.capacity;
-  if (ua !== ub) return ua < ub;
-  const fa = a.capacity - a.load;
-  const fb = b.capacity - b.load;
-  if (fa !== fb) return fa > fb;
-  return a.id < b.id;
+  if (ua !== ub) return ua < ub ? -1 : 1;
+  // more free slots first
+  return b.capacity - b.load - (a.capacity - a.load);
 }

@@ -2,9 +2,11 @@
 // single thread, beside the bare @evan/opus WASM decode measured in the same run (the anchor: on
 // a busy machine everything slows together; the ratio is what carries over).
 //
-//   record: RTP parse + jitter buffer + timestamp repair + Opus decode + resample 48k→16k + WAV
-//           write, plus the original packet into the Ogg writer
-//   echo:   the same receive side + resample 48k→16k→48k + Opus encode + RTP packetize
+//   record: RTP parse + jitter buffer + timestamp repair + Opus decode straight to the WAV rate
+//           (libopus decodes natively at 16 kHz: no resampler) + WAV write, plus the original
+//           packet into the Ogg writer
+//   echo:   the same receive side decoding at 16 kHz + resample 16k→48k + Opus encode + RTP
+//           packetize
 //
 // CPU is process.cpuUsage() (user + system) over many frames; Opus packets are encoded once up
 // front. BENCH_FRAMES=N changes the sample size (default 3000 = 60 s of audio per path).
@@ -107,7 +109,7 @@ rows.push({
 
 for (const rate of [16000, 48000] as const) {
   rows.push({
-    path: `record: decode+repair+resample→${rate / 1000}k+WAV (+Ogg)`,
+    path: `record: decode→${rate / 1000}k+repair+WAV (+Ogg)`,
     us: measure(() => {
       // one call of FRAMES × 20 ms on a virtual timeline: a packet arrives, the clock ticks
       const rec = recordSession(`bench_${rate}_${run++}`, rate);
@@ -129,7 +131,7 @@ for (const rate of [16000, 48000] as const) {
 
 for (const complexity of echoComplexities) {
   rows.push({
-    path: `echo: decode+repair+48k→16k→48k+encode (complexity ${complexity}${complexity === VOICE_OPUS_COMPLEXITY ? ", default" : ""})+packetize`,
+    path: `echo: decode→16k+repair+16k→48k+encode (complexity ${complexity}${complexity === VOICE_OPUS_COMPLEXITY ? ", default" : ""})+packetize`,
     us: measure(() => {
       let sent = 0;
       const echo = echoSession(() => {

@@ -1,8 +1,15 @@
 // Build codecs by name or from an SDP rtpmap line ("opus/48000/2", "PCMU/8000").
 
-import { UnsupportedCodecError } from "./errors.js";
+import { CodecOptionsError, UnsupportedCodecError } from "./errors.js";
 import { G711Decoder, G711Encoder } from "./g711-codec.js";
-import { OpusDecoder, OpusEncoder, type OpusEncoderOptions } from "./opus.js";
+import {
+  isOpusDecodeRate,
+  OPUS_DECODE_RATES,
+  OPUS_RATE,
+  OpusDecoder,
+  OpusEncoder,
+  type OpusEncoderOptions,
+} from "./opus.js";
 import type { AudioDecoder, AudioEncoder, CodecName, CodecSpec } from "./types.js";
 
 /** the rtpmap as sdp-transform parses it (`media.rtp[]`), plus that payload's fmtp config */
@@ -81,13 +88,27 @@ export function firstSupportedCodec(media: {
   return undefined;
 }
 
-export function createDecoder(spec: Pick<CodecSpec, "codec" | "channels"> | CodecName): AudioDecoder {
+export interface DecoderOptions {
+  /** output rate for a codec that can decode at several (Opus: 8/12/16/24/48 kHz); G.711 is 8 kHz */
+  rate?: number;
+}
+
+export function createDecoder(
+  spec: Pick<CodecSpec, "codec" | "channels"> | CodecName,
+  options: DecoderOptions = {},
+): AudioDecoder {
   const s = typeof spec === "string" ? { codec: spec, channels: 1 as const } : spec;
   switch (s.codec) {
-    case "opus":
-      return new OpusDecoder({ channels: s.channels });
+    case "opus": {
+      const rate = options.rate ?? OPUS_RATE;
+      if (!isOpusDecodeRate(rate))
+        throw new CodecOptionsError(`opus decodes at ${OPUS_DECODE_RATES.join(", ")} Hz, not ${rate}`);
+      return new OpusDecoder({ channels: s.channels, rate });
+    }
     case "pcmu":
     case "pcma":
+      if (options.rate !== undefined && options.rate !== 8000)
+        throw new CodecOptionsError(`${s.codec} decodes at 8000 Hz only, not ${options.rate}`);
       return new G711Decoder(s.codec);
     default:
       throw new UnsupportedCodecError(String(s.codec));

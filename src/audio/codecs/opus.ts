@@ -1,13 +1,19 @@
 // Opus decoder and encoder (RFC 6716) on libopus compiled to WASM (see opus-wasm.ts for why we
-// bind the package's .wasm directly). Always 48 kHz: WebRTC's opus/48000/2 (RFC 7587 §4.1).
+// bind the package's .wasm directly). The RTP clock is always 48 kHz (opus/48000/2, RFC 7587
+// §4.1); the encoder takes 48 kHz, the decoder can output any rate libopus decodes to natively
+// (RFC 6716 §2: 8, 12, 16, 24 or 48 kHz), which for a 16 kHz pipeline is both cheaper than
+// decoding at 48 kHz and makes the resampler step unnecessary.
 
 import { CodecDestroyedError, CodecOptionsError, DecodeError, EncodeError } from "./errors.js";
-import { OPUS_APPLICATION, OPUS_CTL, OPUS_MAX_FRAME, OPUS_SIGNAL_VOICE, opusWasm } from "./opus-wasm.js";
+import { OPUS_APPLICATION, OPUS_CTL, OPUS_SIGNAL_VOICE, opusWasm } from "./opus-wasm.js";
 import type { AudioDecoder, AudioEncoder } from "./types.js";
 
 export const OPUS_RATE = 48000;
-/** PLC and FEC sizes must be multiples of 2.5 ms (opus_decode: frame_size % (Fs/400) == 0) */
-const PLC_QUANTUM = OPUS_RATE / 400;
+/** the output rates opus_decoder_init accepts */
+export const OPUS_DECODE_RATES = [8000, 12000, 16000, 24000, 48000] as const;
+export type OpusDecodeRate = (typeof OPUS_DECODE_RATES)[number];
+/** the longest Opus packet: 120 ms */
+const MAX_PACKET_MS = 120;
 
 // Safety net: state memory is freed if a codec is garbage-collected without destroy().
 const finalizer = new FinalizationRegistry<number>((ptr) => opusWasm().exports.free(ptr));
@@ -20,21 +26,36 @@ function checkChannels(channels: number): asserts channels is 1 | 2 {
 export interface OpusDecoderOptions {
   /** 1 downmixes a stereo stream inside libopus; 2 upmixes mono (default 1) */
   channels?: 1 | 2;
+  /** output rate (default 48000); packet durations scale with it (20 ms = rate / 50 samples) */
+  rate?: OpusDecodeRate;
+}
+
+export function isOpusDecodeRate(rate: number): rate is OpusDecodeRate {
+  return (OPUS_DECODE_RATES as readonly number[]).includes(rate);
 }
 
 export class OpusDecoder implements AudioDecoder {
   readonly codec = "opus" as const;
-  readonly rate = OPUS_RATE;
+  readonly rate: OpusDecodeRate;
   readonly channels: 1 | 2;
+  /** PLC and FEC sizes must be multiples of 2.5 ms (opus_decode: frame_size % (Fs/400) == 0) */
+  private readonly quantum: number;
+  private readonly maxFrame: number;
   private ptr: number;
 
   constructor(options: OpusDecoderOptions = {}) {
     const channels = options.channels ?? 1;
     checkChannels(channels);
+    const rate = options.rate ?? OPUS_RATE;
+    if (!isOpusDecodeRate(rate))
+      throw new CodecOptionsError(`opus decodes at ${OPUS_DECODE_RATES.join(", ")} Hz, not ${rate}`);
     this.channels = channels;
+    this.rate = rate;
+    this.quantum = rate / 400;
+    this.maxFrame = (rate * MAX_PACKET_MS) / 1000;
     const w = opusWasm().exports;
     this.ptr = w.malloc(w.opus_decoder_get_size(channels));
-    const rc = w.opus_decoder_init(this.ptr, OPUS_RATE, channels);
+    const rc = w.opus_decoder_init(this.ptr, rate, channels);
     if (rc < 0) {
       w.free(this.ptr);
       throw new CodecOptionsError(`opus_decoder_init: ${opusWasm().strerror(rc)}`);
@@ -52,7 +73,7 @@ export class OpusDecoder implements AudioDecoder {
     const st = this.state();
     if (payload.length === 0)
       throw new DecodeError("empty opus payload (use conceal() for a missing packet)");
-    return opusWasm().decode(st, this.channels, payload, OPUS_MAX_FRAME, false);
+    return opusWasm().decode(st, this.channels, payload, this.maxFrame, false);
   }
 
   /**
@@ -61,10 +82,10 @@ export class OpusDecoder implements AudioDecoder {
    */
   conceal(samples: number): Int16Array {
     const st = this.state();
-    if (!Number.isInteger(samples) || samples <= 0 || samples > OPUS_MAX_FRAME) {
-      throw new CodecOptionsError(`conceal size must be 1..${OPUS_MAX_FRAME} samples, got ${samples}`);
+    if (!Number.isInteger(samples) || samples <= 0 || samples > this.maxFrame) {
+      throw new CodecOptionsError(`conceal size must be 1..${this.maxFrame} samples, got ${samples}`);
     }
-    const asked = Math.ceil(samples / PLC_QUANTUM) * PLC_QUANTUM;
+    const asked = Math.ceil(samples / this.quantum) * this.quantum;
     const pcm = opusWasm().decode(st, this.channels, null, asked, false);
     return asked === samples ? pcm : pcm.slice(0, samples * this.channels);
   }
@@ -77,7 +98,7 @@ export class OpusDecoder implements AudioDecoder {
    */
   decodeFec(nextPayload: Uint8Array, samples: number): Int16Array | undefined {
     const st = this.state();
-    if (nextPayload.length === 0 || samples % PLC_QUANTUM !== 0 || samples > OPUS_MAX_FRAME) return undefined;
+    if (nextPayload.length === 0 || samples % this.quantum !== 0 || samples > this.maxFrame) return undefined;
     try {
       return opusWasm().decode(st, this.channels, nextPayload, samples, true);
     } catch (e) {

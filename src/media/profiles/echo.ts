@@ -7,7 +7,7 @@ import type { Logger } from "../../log/index.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
 import { ResampleStage } from "../resample-stage.js";
 import { AudioSender } from "../send/audio-sender.js";
-import { InboundAudio } from "./inbound.js";
+import { decodeRateFor, InboundAudio } from "./inbound.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
 export interface EchoSessionOptions {
@@ -38,7 +38,12 @@ export class EchoSession {
   constructor(o: EchoSessionOptions) {
     const midRate = o.midRate ?? 16000;
     this.#log = o.log;
-    this.inbound = new InboundAudio({ codec: o.codec, startMs: o.startMs, jitter: o.jitter });
+    this.inbound = new InboundAudio({
+      codec: o.codec,
+      rate: decodeRateFor(o.codec, midRate),
+      startMs: o.startMs,
+      jitter: o.jitter,
+    });
     this.sender = new AudioSender({
       codec: o.codec,
       ssrc: o.ssrc,

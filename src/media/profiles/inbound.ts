@@ -2,6 +2,7 @@
 // src/media/receive) feeding a track, and the relay every consumer of that audio subscribes to.
 // A black hole is subscribed from the start (DESIGN.md rule 2): the track is consumed from its
 // first packet whether or not a recorder, echo or listener is attached.
+import { isOpusDecodeRate } from "../../audio/codecs/opus.js";
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import type { AudioFrame } from "../frame.js";
 import type { ReceiverCounters } from "../receive/counters.js";
@@ -14,6 +15,12 @@ import { type FrameConsumer, PushedTrack } from "../track.js";
 
 export interface InboundOptions {
   codec: CodecSpec;
+  /**
+   * the rate the timeline runs at (default: the codec's clock rate). Pick the rate the session's
+   * consumers want: Opus then decodes straight to it, which costs less than decoding at 48 kHz
+   * and resampling (see decodeRateFor).
+   */
+  rate?: number;
   /** wall time the session's audio timeline starts (default: first packet's arrival) */
   startMs?: number;
   /** the original payload per 20 ms slot (null = nothing arrived for it), e.g. for the Ogg writer */
@@ -30,6 +37,15 @@ export interface PcmSubscribeOptions extends RelayConsumerOptions {
   channels?: 1 | 2;
 }
 
+/**
+ * The rate to decode at for consumers that want `rate`: that rate itself when the codec can
+ * decode to it natively (Opus at 8/12/16/24/48 kHz), else the codec's clock rate (then a
+ * resampler bridges the difference).
+ */
+export function decodeRateFor(codec: CodecSpec, rate: number): number {
+  return codec.codec === "opus" && isOpusDecodeRate(rate) ? rate : codec.clockRate;
+}
+
 export class InboundAudio {
   readonly track: PushedTrack;
   readonly relay: Relay;
@@ -41,14 +57,16 @@ export class InboundAudio {
   #closed = false;
 
   constructor(o: InboundOptions) {
-    this.track = new PushedTrack(o.codec.clockRate, o.codec.channels);
     this.receiver = new RtpAudioReceiver({
       codec: o.codec,
+      outputRate: o.rate,
       startMs: o.startMs,
       jitter: o.jitter,
       onFrame: (f: AudioFrame) => this.track.push(f),
       onPacket: o.onPacket,
     });
+    // the receiver decides the timeline's format (G.711 is 8 kHz mono whatever was asked)
+    this.track = new PushedTrack(this.receiver.rate, this.receiver.channels);
     this.relay = new Relay(this.track, { queueFrames: o.queueFrames });
     this.track.subscribe(this.blackHole);
   }

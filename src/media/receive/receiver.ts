@@ -8,7 +8,9 @@
 // whatever the network or the sender's timestamps do.
 //
 // RTP timestamps map to timeline positions through an anchor (slot, ts) set by the first
-// packet: pos = slot × samplesPerFrame + (ts − anchor.ts). A sender restart / timestamp jump /
+// packet: pos = slot × samplesPerFrame + (ts − anchor.ts). Positions, timestamps and durations
+// are counted at the output rate: with Opus decoding at 16 kHz (`outputRate`), a 48 kHz RTP
+// timestamp is divided by 3 as it arrives, so nothing below it needs to know about two clocks. A sender restart / timestamp jump /
 // SSRC change moves the anchor (re-anchoring), never the output pts; packets already buffered
 // keep their positions, so a switch loses nothing that arrived.
 //
@@ -37,6 +39,11 @@ const MAX_MISORDER = 100;
 export interface RtpAudioReceiverOptions {
   /** the negotiated codec (see codecSpecFromRtpmap / firstSupportedCodec) */
   codec: CodecSpec;
+  /**
+   * the rate frames come out at (default: the codec's clock rate). Opus decodes natively at 8,
+   * 12, 16, 24 or 48 kHz, so a 16 kHz pipeline asks for 16000 here instead of resampling.
+   */
+  outputRate?: number;
   /** every 20 ms frame, in pts order, without gaps */
   onFrame: (frame: AudioFrame) => void;
   /**
@@ -84,6 +91,8 @@ export class RtpAudioReceiver {
   readonly counters: ReceiverCounters = emptyCounters();
 
   private readonly decoder: AudioDecoder;
+  /** RTP clock ticks per output sample (1, or 3 for Opus decoded at 16 kHz) */
+  private readonly ticksPerSample: number;
   private readonly onFrame: (frame: AudioFrame) => void;
   private readonly onPacket?: (payload: Uint8Array | null, pts: number) => void;
   private readonly buffer = new JitterBuffer();
@@ -113,12 +122,22 @@ export class RtpAudioReceiver {
 
   constructor(options: RtpAudioReceiverOptions) {
     this.codec = options.codec;
-    this.decoder = createDecoder(options.codec);
-    // the decoder is the truth: G.711 is mono whatever a caller asks, its rate is the clock rate
-    if (this.decoder.rate !== options.codec.clockRate) {
+    // RFC 7587 §4.1: the Opus RTP clock is 48 kHz whatever the encoder's rate
+    if (options.codec.codec === "opus" && options.codec.clockRate !== 48000)
+      throw new CodecOptionsError(`opus RTP runs at a 48000 Hz clock, not ${options.codec.clockRate}`);
+    const outputRate = options.outputRate ?? options.codec.clockRate;
+    const ticksPerSample = options.codec.clockRate / outputRate;
+    if (!Number.isInteger(ticksPerSample))
+      throw new CodecOptionsError(
+        `output rate ${outputRate} Hz does not divide the ${options.codec.codec} clock rate ${options.codec.clockRate}`,
+      );
+    this.ticksPerSample = ticksPerSample;
+    this.decoder = createDecoder(options.codec, { rate: outputRate });
+    // the decoder is the truth: G.711 is mono whatever a caller asks
+    if (this.decoder.rate !== outputRate) {
       this.decoder.destroy();
       throw new CodecOptionsError(
-        `${options.codec.codec} runs at ${this.decoder.rate} Hz, not the clock rate ${options.codec.clockRate}`,
+        `${options.codec.codec} decodes at ${this.decoder.rate} Hz, not the asked ${outputRate}`,
       );
     }
     this.rate = this.decoder.rate;
@@ -166,8 +185,8 @@ export class RtpAudioReceiver {
       this.counters.otherPayloadType++;
       return;
     }
-    const samples = this.durationOf(rtp.payload);
-    if (samples === undefined) {
+    const ticks = this.durationOf(rtp.payload);
+    if (ticks === undefined) {
       this.counters.invalid++;
       return;
     }
@@ -182,10 +201,10 @@ export class RtpAudioReceiver {
     this.origin ??= arrivalMs;
     const packet: BufferedPacket = {
       seq: this.seqUnwrap.unwrap(rtp.sequenceNumber),
-      ts: this.tsUnwrap.unwrap(rtp.timestamp),
+      ts: this.toSamples(this.tsUnwrap.unwrap(rtp.timestamp)),
       pos: 0,
       epoch: this.epoch,
-      samples,
+      samples: this.toSamples(ticks),
       payload: rtp.payload,
       arrivalMs,
     };
@@ -234,6 +253,12 @@ export class RtpAudioReceiver {
 
   // ── arrival side ────────────────────────────────────────────────────────────────────────
 
+  /** RTP clock ticks → output samples (Opus durations are multiples of 2.5 ms: exact) */
+  private toSamples(ticks: number): number {
+    return this.ticksPerSample === 1 ? ticks : Math.round(ticks / this.ticksPerSample);
+  }
+
+  /** the payload's duration in RTP clock ticks */
   private durationOf(payload: Uint8Array): number | undefined {
     if (payload.length === 0) return undefined;
     return this.codec.codec === "opus" ? opusPacketSamples(payload) : payload.length;

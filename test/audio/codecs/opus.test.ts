@@ -110,6 +110,24 @@ describe("Opus through @evan/opus's WASM build", () => {
     expect(withFec.decodeFec(packets[32], 500)).toBeUndefined();
   });
 
+  const reference48k = new OpusDecoder();
+  it("decodes straight to 16 kHz (RFC 6716 §2): 320 samples per 20 ms, the tone kept, PLC and FEC in 16 kHz units", () => {
+    const packets = encodeTone(440, 40, new OpusEncoder({ inbandFec: true, packetLossPercent: 20 }));
+    const dec = new OpusDecoder({ rate: 16000 });
+    expect(dec.rate).toBe(16000);
+    const pcm = concat(packets.slice(0, 30).map((p) => dec.decode(p)));
+    expect(pcm.length).toBe(30 * 320);
+    expect(dominantHz(pcm.subarray(3200), 16000)).toBeCloseTo(440, -1);
+    // same level as the 48 kHz decode of the same packets (within 1 dB)
+    const full = concat(packets.slice(0, 30).map((p) => reference48k.decode(p)));
+    expect(Math.abs(db(rmsOf(pcm.subarray(3200)) / rmsOf(full.subarray(9600))))).toBeLessThan(1);
+    expect(dec.conceal(320).length).toBe(320);
+    expect(dec.decodeFec(packets[31], 320)!.length).toBe(320);
+    expect(dec.decodeFec(packets[31], 321)).toBeUndefined(); // not a 2.5 ms multiple at 16 kHz
+    expect(() => dec.conceal(1921)).toThrow(CodecOptionsError); // over 120 ms at 16 kHz
+    expect(() => new OpusDecoder({ rate: 44100 as 48000 })).toThrow(CodecOptionsError);
+  });
+
   it("applies the encoder settings (read back through the CTLs)", () => {
     const enc = new OpusEncoder({
       bitrate: 24000,

@@ -55,8 +55,9 @@ describe("record profile end to end (synthetic RTP, virtual clock)", () => {
         CALL_MS,
       );
       const { wav, ogg } = rec.close(CALL_MS);
-      // no pts gap downstream of repair
-      expect(frames.every((p, i) => p === i * 960)).toBe(true);
+      // no pts gap downstream of repair; Opus decodes straight to the WAV's 16 kHz (320 per 20 ms)
+      expect(rec.inbound.rate).toBe(16000);
+      expect(frames.every((p, i) => p === i * 320)).toBe(true);
       const w = parseWav(wav!);
       expect(w.rate).toBe(16000);
       expect(Math.abs((w.dataBytes / 2 / 16000) * 1000 - CALL_MS)).toBeLessThanOrEqual(20);

@@ -131,6 +131,25 @@ describe("RtpAudioReceiver edge cases", () => {
     expect(r.frameSamples).toBe(160);
   });
 
+  it("decodes straight to a lower output rate, and refuses one the codec cannot decode to", () => {
+    const opus16k = new RtpAudioReceiver({ codec: OPUS, outputRate: 16000, onFrame: () => {} });
+    expect([opus16k.rate, opus16k.frameSamples]).toEqual([16000, 320]);
+    opus16k.close();
+    // 44.1 kHz does not divide the 48 kHz clock; 32 kHz divides nothing libopus decodes to
+    for (const outputRate of [44100, 32000])
+      expect(() => new RtpAudioReceiver({ codec: OPUS, outputRate, onFrame: () => {} })).toThrow(
+        CodecOptionsError,
+      );
+    expect(
+      () =>
+        new RtpAudioReceiver({
+          codec: { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 },
+          outputRate: 16000,
+          onFrame: () => {},
+        }),
+    ).toThrow(CodecOptionsError);
+  });
+
   it("after flush/close, pushes and ticks are ignored", () => {
     const out = collect();
     const r = new RtpAudioReceiver({ codec: OPUS, startMs: 0, onFrame: (f) => out.frames.push(f) });

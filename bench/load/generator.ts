@@ -50,7 +50,11 @@ async function control(method: string, path: string, body?: unknown, sessionId?:
     ...(text ? { body: text } : {}),
   });
   const t = await res.text();
-  return { status: res.status, json: t ? JSON.parse(t) : undefined };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get("retry-after"),
+    json: t ? JSON.parse(t) : undefined,
+  };
 }
 
 interface Session {
@@ -67,12 +71,20 @@ async function open(): Promise<Session | undefined> {
     dataChannel: false,
   });
   const id = randomBytes(16).toString("base64url");
-  const r = await control(
-    "POST",
-    "/internal/sessions",
-    { sessionId: id, kind, profile: args.profile, offer: peer.offer },
-    id,
-  );
+  // the anchors record a 16 kHz mono WAV: so does the bench
+  const body = {
+    sessionId: id,
+    kind,
+    profile: args.profile,
+    offer: peer.offer,
+    ...(args.profile === "record" ? { recordRate: 16000 } : {}),
+  };
+  let r = await control("POST", "/internal/sessions", body, id);
+  // a busy node answers 503 + Retry-After: retry as a real client would, a few times
+  for (let attempt = 0; r.status === 503 && attempt < 5; attempt++) {
+    await new Promise((res) => setTimeout(res, Number(r.retryAfter ?? 1) * 1000));
+    r = await control("POST", "/internal/sessions", body, id);
+  }
   if (r.status !== 201) {
     await peer.close();
     return undefined;

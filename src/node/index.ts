@@ -67,7 +67,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
 
   let sessions: SessionManager | undefined;
-  const guard = new LoadGuard(opts.busyUtilization ?? Number.POSITIVE_INFINITY);
+  const guard = new LoadGuard({ busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY });
   const metrics = new NodeMetrics(
     id,
     () => sessions?.byState() ?? {},

@@ -1,38 +1,19 @@
 // `npm run build`: bundles each lambda handler (functions/<name>/index.ts) with esbuild into
 // dist/functions/<name>/index.mjs — one self-contained ESM file per function, Node 20 — and
 // prints a size report. RTCGW_BUNDLE_REGISTRY is defined per target store, so the registry's
-// other stores and their SDKs are dead code and left out (src/registry/open.ts).
+// other stores and their SDKs are dead code and left out (src/registry/open.ts). The function path
+// validates with zod/mini, whose unused parts (every locale but the English one contract.ts
+// installs) esbuild tree-shakes away.
 //
 //   npm run build                          # dynamodb store (the cloud default)
 //   npm run build -- --registry redis      # or memory | redis | dynamodb
 //   npm run build -- --out dist/x --json   # machine-readable report
 import { mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { HANDLER_NAMES, type HandlerName } from "../src/signaling/routes.js";
-
-/**
- * zod re-exports every locale (`z.locales`, ~260 KB minified) from its namespace object, which
- * esbuild cannot tree-shake; zod itself only uses English (classic/schemas.js imports en.js
- * directly) and nothing here calls z.locales. The bundles get an index with English only.
- */
-const zodEnglishOnly: Plugin = {
-  name: "zod-english-only",
-  setup(b) {
-    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      /[\\/]zod[\\/]/.test(args.importer)
-        ? { path: join(args.resolveDir, "../locales/en.js"), namespace: "zod-locales" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
-      contents: 'export { default as en } from "./en.js";',
-      resolveDir: dirname(args.path),
-      loader: "js",
-    }));
-  },
-};
 
 export type BundleRegistry = "memory" | "redis" | "dynamodb";
 const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -65,7 +46,6 @@ export async function buildFunctions(
       sourcemap: false,
       legalComments: "none",
       logLevel: "warning",
-      plugins: [zodEnglishOnly],
       define: { "process.env.RTCGW_BUNDLE_REGISTRY": JSON.stringify(registry) },
       // CommonJS dependencies (pino) call require(): give ESM one
       banner: {

@@ -1,8 +1,9 @@
 // The built function bundles run on their own in a fresh node process: options answers without
 // any configuration, a registry that cannot be reached is a 503 (not a crash), a bad setting is
-// a 500 whose log names the variable (zod/mini's messages intact in the bundle). And the whip bundle's first invocation against a real DynamoDB
-// (dynalite) and a real media node answers 201 without loading fetch (undici) or classic zod:
-// both cost a cold start tens of milliseconds (docs/signaling.md, "Cold start").
+// a 500 whose log names the variable (zod/mini's messages intact in the bundle). And the whip
+// bundle's first invocation against a real DynamoDB (dynalite) and a real media node answers 201
+// without loading fetch (undici) or classic zod: both cost a cold start tens of milliseconds
+// (docs/signaling.md, "Cold start").
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,80 +1,117 @@
 // `npm run bench:signaling`: offer → answer latency through the emulator (HTTP → payload-2.0
 // event → function → signed control API → a real media node answering with node-datachannel),
-// p50 and p99, sequential and 20 concurrent; every session is deleted afterwards. The anchor,
-// measured in the same run: GET /v1/health through the same emulator (HTTP + event + function +
-// registry, no node work). Targets: p50 ≤ 20 ms, p99 ≤ 60 ms.
+// p50 and p99, sequential and 20 concurrent; every session is deleted afterwards. Targets:
+// p50 ≤ 20 ms, p99 ≤ 60 ms.
+//
+// Two topologies, each with its anchors measured in the same run:
+//  1. deployed: the media node in its own process (`src/node/main.ts`, the supervisor `rtcgw node`
+//     runs: one worker per core unless BENCH_WORKERS says otherwise), the emulator + functions in
+//     this process, a real redis-server as the registry both share (as `rtcgw signaling` +
+//     `rtcgw node`). In production these are different machines; here they share 2 cores.
+//  2. in-process: `rtcgw dev` (startLocalGateway: emulator, functions, node, memory registry and
+//     this driver's client peers on one event loop) — kept as a second row.
+// Anchors: GET /v1/health through the same emulator (HTTP + event + function + registry, no node
+// work), and the node's control API alone (POST /internal/sessions signed, no emulator/function).
 
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalGateway } from "../src/cli/local-gateway.js";
 import { loadConfig } from "../src/config/index.js";
 import { signRequest } from "../src/control/hmac.js";
+import { FUNCTION_HANDLERS } from "../src/emulator/functions.js";
+import { startEmulator } from "../src/emulator/server.js";
 import { createLogger } from "../src/log/index.js";
+import { openRegistry } from "../src/registry/open.js";
+import type { Registry } from "../src/registry/types.js";
+import { makeSignalingDeps, setSignalingDeps } from "../src/signaling/deps.js";
 import { ClientPeer } from "../test/support/client-peer.js";
+import { freePort, startRedisServer } from "../test/support/redis-server.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 100);
 const CONCURRENCY = 20;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
+/** the node process's log level: info is what `rtcgw node` runs with by default */
+const NODE_LOG_LEVEL = process.env.BENCH_NODE_LOG_LEVEL ?? "info";
 const OFFERS = 10;
+const SECRET = randomBytes(24).toString("base64url");
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
-async function main() {
-  const config = loadConfig({
-    RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-sigbench-")),
-    LOG_LEVEL: "silent",
-    RTCGW_NODE_CAPACITY: "1000",
-  });
-  const logger = createLogger({ level: "silent" });
-  // memory registry, free ports, admission guard off (it would measure the bench's peers too)
-  const gateway = await startLocalGateway({ config, logger });
-  const { node, emulator: emu } = gateway;
+interface Target {
+  emulatorUrl: string;
+  /** control URLs of the node(s) behind it */
+  nodeUrls: string[];
+}
 
-  // real client offers (Opus + datachannel), made before the clock starts
-  const clients = await Promise.all(Array.from({ length: OFFERS }, () => ClientPeer.create()));
-  const offers = clients.map((c) => c.offer);
+interface Figures {
+  anchor: number[];
+  seq: number[];
+  conc: number[];
+  nodeSeq: number[];
+  nodeConc: number[];
+  /** sessions each node took in the concurrent rounds (how the pick spread them) */
+  spread: Map<string, number>;
+  left: number;
+}
+
+/** The measurements, the same for both topologies. */
+async function measure(t: Target, offers: string[]): Promise<Figures> {
   let next = 0;
-
   const created: { url: string; token: string }[] = [];
+  const spread = new Map<string, number>();
   const offerOnce = async (): Promise<number> => {
     const offer = offers[next++ % offers.length]!;
     const t0 = performance.now();
-    const res = await fetch(`${emu.url}/v1/sessions`, {
+    const res = await fetch(`${t.emulatorUrl}/v1/sessions`, {
       method: "POST",
       headers: { "content-type": "application/sdp" },
       body: offer,
     });
-    await res.text();
+    const text = await res.text();
     const ms = performance.now() - t0;
-    if (res.status !== 201) throw new Error(`POST /v1/sessions answered ${res.status}`);
+    if (res.status !== 201) throw new Error(`POST /v1/sessions answered ${res.status}: ${text}`);
     created.push({ url: res.headers.get("location")!, token: res.headers.get("rtcgw-session-token")! });
     return ms;
+  };
+  /** which node each open session landed on (GET /v1/sessions/{id}, after the clock stopped) */
+  const countSpread = async () => {
+    for (const s of created) {
+      const r = await fetch(t.emulatorUrl + s.url, { headers: { authorization: `Bearer ${s.token}` } });
+      const node = ((await r.json()) as { nodeId?: string }).nodeId ?? "?";
+      spread.set(node, (spread.get(node) ?? 0) + 1);
+    }
   };
   const deleteAll = async () => {
     const all = created.splice(0);
     await Promise.all(
       all.map((s) =>
-        fetch(emu.url + s.url, { method: "DELETE", headers: { authorization: `Bearer ${s.token}` } }).then(
-          (r) => r.text(),
-        ),
+        fetch(t.emulatorUrl + s.url, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${s.token}` },
+        }).then((r) => r.text()),
       ),
     );
   };
   const health = async () => {
     const t0 = performance.now();
-    const r = await fetch(`${emu.url}/v1/health`);
+    const r = await fetch(`${t.emulatorUrl}/v1/health`);
     await r.text();
     return performance.now() - t0;
   };
 
-  // attribution: the node's own work, POSTed straight to its control API (no emulator, no function)
-  const direct: string[] = [];
+  // attribution: the node's own work, POSTed straight to its control API (no emulator, no
+  // function); spread round-robin over the node's workers as an even pick would
+  const direct: { nodeUrl: string; id: string }[] = [];
+  let rr = 0;
   const nodeOnce = async (): Promise<number> => {
+    const nodeUrl = t.nodeUrls[rr++ % t.nodeUrls.length]!;
     const sessionId = randomBytes(16).toString("base64url");
     const body = JSON.stringify({
       sessionId,
@@ -83,33 +120,48 @@ async function main() {
       offer: offers[next++ % offers.length],
     });
     const t0 = performance.now();
-    const res = await fetch(`${node.controlUrl}/internal/sessions`, {
+    const res = await fetch(`${nodeUrl}/internal/sessions`, {
       method: "POST",
       headers: {
-        ...signRequest(node.secret, "POST", "/internal/sessions", body),
+        ...signRequest(SECRET, "POST", "/internal/sessions", body),
         "content-type": "application/json",
       },
       body,
     });
-    await res.text();
+    const text = await res.text();
     const ms = performance.now() - t0;
-    if (res.status !== 201) throw new Error(`control POST answered ${res.status}`);
-    direct.push(sessionId);
+    if (res.status !== 201) throw new Error(`control POST answered ${res.status}: ${text}`);
+    direct.push({ nodeUrl, id: sessionId });
     return ms;
   };
   const deleteDirect = async () => {
-    for (const id of direct.splice(0)) {
-      const path = `/internal/sessions/${id}`;
-      await fetch(node.controlUrl + path, {
-        method: "DELETE",
-        headers: signRequest(node.secret, "DELETE", path),
+    await Promise.all(
+      direct.splice(0).map(async ({ nodeUrl, id }) => {
+        const path = `/internal/sessions/${id}`;
+        await (
+          await fetch(nodeUrl + path, { method: "DELETE", headers: signRequest(SECRET, "DELETE", path) })
+        ).text();
+      }),
+    );
+  };
+  const nodeLoad = async (): Promise<number> => {
+    let load = 0;
+    for (const u of t.nodeUrls) {
+      const r = await fetch(`${u}/internal/health`, {
+        headers: signRequest(SECRET, "GET", "/internal/health"),
       });
+      load += ((await r.json()) as { load: number }).load;
     }
+    return load;
   };
 
-  // warm-up (JIT, connections), not measured
-  for (let i = 0; i < 5; i++) await offerOnce();
+  // warm-up (JIT, keep-alive connections on every hop), not measured
+  for (let i = 0; i < 10; i++) await offerOnce();
   await deleteAll();
+  await Promise.all(Array.from({ length: CONCURRENCY }, () => offerOnce()));
+  await deleteAll();
+  for (let i = 0; i < 2 * t.nodeUrls.length; i++) await nodeOnce();
+  await deleteDirect();
 
   const anchor: number[] = [];
   for (let i = 0; i < SEQUENTIAL; i++) anchor.push(await health());
@@ -124,6 +176,7 @@ async function main() {
   const conc: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     conc.push(...(await Promise.all(Array.from({ length: CONCURRENCY }, () => offerOnce()))));
+    await countSpread();
     await deleteAll();
   }
   const nodeConc: number[] = [];
@@ -136,35 +189,117 @@ async function main() {
     nodeSeq.push(await nodeOnce());
     await deleteDirect();
   }
-  const left = node.sessions();
+  return { anchor, seq, conc, nodeSeq, nodeConc, spread, left: await nodeLoad() };
+}
+
+/** the media node supervisor in its own process, registered in the shared redis registry */
+async function startNodeProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/node/main.ts"], {
+    env: { ...process.env, ...env },
+    // logs go nowhere, as they would to a file: written (the node pays for them), not read
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return child;
+}
+
+async function waitForNodes(registry: Registry, n: number): Promise<string[]> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    const nodes = await registry.listNodes();
+    if (nodes.length >= n) return nodes.map((x) => x.controlUrl);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the media node did not register ${n} worker(s) within 30 s`);
+}
+
+async function main() {
+  const logger = createLogger({ level: "silent" });
+  // real client offers (Opus + datachannel), made before the clock starts
+  const clients = await Promise.all(Array.from({ length: OFFERS }, () => ClientPeer.create()));
+  const offers = clients.map((c) => c.offer);
+  const load0 = loadavg()[0]!;
+
+  // 1. deployed topology: node process(es) + redis + emulator/functions here
+  const redis = await startRedisServer();
+  const nodePort = await freePort();
+  const common = {
+    RTCGW_REGISTRY: redis.url,
+    RTCGW_NODE_SECRET: SECRET,
+    RTCGW_NODE_CAPACITY: "1000",
+    RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-sigbench-")),
+  };
+  const nodeProc = await startNodeProcess({
+    ...common,
+    RTCGW_WORKERS: String(WORKERS),
+    NODE_PORT: String(nodePort),
+    MEDIA_UDP_PORT: "0",
+    LOG_LEVEL: NODE_LOG_LEVEL,
+  });
+  const config = loadConfig({ ...common, LOG_LEVEL: "silent" });
+  const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
+  let deployed: Figures;
+  try {
+    const nodeUrls = await waitForNodes(registry, WORKERS);
+    setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: SECRET }));
+    const emu = await startEmulator({ handlers: FUNCTION_HANDLERS, logger, port: 0 });
+    deployed = await measure({ emulatorUrl: emu.url, nodeUrls }, offers);
+    await emu.close();
+    setSignalingDeps(undefined);
+  } finally {
+    nodeProc.kill("SIGTERM");
+    await new Promise((r) => (nodeProc.exitCode !== null ? r(null) : nodeProc.once("exit", r)));
+    await registry.close();
+    await redis.stop();
+  }
+
+  // 2. everything in this process (`rtcgw dev`), memory registry
+  const gateway = await startLocalGateway({
+    config: loadConfig({ ...common, RTCGW_REGISTRY: "memory", LOG_LEVEL: "silent" }),
+    logger,
+  });
+  const inProcess = await measure(
+    { emulatorUrl: gateway.emulator.url, nodeUrls: [gateway.node.controlUrl] },
+    offers,
+  );
+  await gateway.close();
+  const load1 = loadavg()[0]!;
 
   const row = (name: string, xs: number[], targets: boolean) => {
     const p50 = pct(xs, 50);
     const p99 = pct(xs, 99);
     const verdict = targets
-      ? ` | ${p50 <= 20 ? "✓" : "✗"} p50 ≤ 20 · ${p99 <= 60 ? "✓" : "✗"} p99 ≤ 60`
-      : " | anchor";
-    return `| ${name} | ${xs.length} | ${p50.toFixed(1)} ms | ${p99.toFixed(1)} ms | ${Math.max(...xs).toFixed(1)} ms${verdict} |`;
+      ? `${p50 <= 20 ? "✓" : "✗"} p50 ≤ 20 · ${p99 <= 60 ? "✓" : "✗"} p99 ≤ 60`
+      : "anchor";
+    return `| ${name} | ${xs.length} | ${p50.toFixed(1)} ms | ${p99.toFixed(1)} ms | ${Math.max(...xs).toFixed(1)} ms | ${verdict} |`;
   };
+  const rows = (label: string, f: Figures) => [
+    row(`${label}: GET /v1/health (anchor)`, f.anchor, false),
+    row(`${label}: offer → answer, sequential`, f.seq, true),
+    row(`${label}: offer → answer, ${CONCURRENCY} concurrent`, f.conc, true),
+    row(`${label}: node control API alone, sequential`, f.nodeSeq, false),
+    row(`${label}: node control API alone, ${CONCURRENCY} concurrent`, f.nodeConc, false),
+  ];
+  const spread = (f: Figures) => [...f.spread.values()].sort((a, b) => b - a).join(" / ");
   process.stdout.write(
     [
-      "offer → answer through the emulator with a real media node (POST /v1/sessions, Opus + datachannel offer)",
+      "offer → answer through the emulator with a real media node (POST /v1/sessions, Opus + datachannel offer, echo profile)",
+      "",
+      `deployed = media node in its own process (${WORKERS} worker${WORKERS === 1 ? "" : "s"}, LOG_LEVEL=${NODE_LOG_LEVEL}) + redis registry; emulator + functions in the bench process`,
+      "in-process = `rtcgw dev`: emulator, functions, node, memory registry and the bench's client peers on one event loop",
       "",
       "| what | n | p50 | p99 | max | target |",
       "|---|---:|---:|---:|---:|---|",
-      row("GET /v1/health (anchor)", anchor, false),
-      row("offer → answer, sequential", seq, true),
-      row(`offer → answer, ${CONCURRENCY} concurrent`, conc, true),
-      row("node control API alone, sequential (attribution)", nodeSeq, false),
-      row(`node control API alone, ${CONCURRENCY} concurrent (attribution)`, nodeConc, false),
+      ...rows("deployed", deployed),
+      ...rows("in-process", inProcess),
       "",
-      `sessions left on the node after the deletes: ${left}`,
+      `concurrent offers per worker (deployed, pick spread): ${spread(deployed)}`,
+      `sessions left on the node(s) after the deletes: deployed ${deployed.left}, in-process ${inProcess.left}`,
+      `machine: ${availableParallelism()} cores, 1-min load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`,
       "",
     ].join("\n"),
   );
 
   for (const c of clients) await c.close();
-  await gateway.close();
   process.exit(0);
 }
 

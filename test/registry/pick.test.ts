@@ -1,8 +1,9 @@
-// pickLeastLoaded on its own: the least-utilised node wins, and nodes tied at the least load are
-// chosen among uniformly (injected random source), so a burst of offers that all see the same
-// heartbeat-reported loads spreads over the tied nodes instead of piling onto one.
+// pickLeastLoaded on its own (injected random source): nodes clearly busier than the least
+// loaded are never chosen; among those within LOAD_BAND of it, the choice is random, weighted
+// by free slots, so a burst of offers that all see the same heartbeat-reported loads spreads
+// over them instead of piling onto one.
 import { describe, expect, it } from "vitest";
-import { pickLeastLoaded } from "../../src/registry/pick.js";
+import { LOAD_BAND, pickLeastLoaded } from "../../src/registry/pick.js";
 import type { NodeRecord } from "../../src/registry/types.js";
 
 const NOW = 1_000_000;
@@ -15,16 +16,20 @@ const n = (id: string, load: number, capacity = 100, over: Partial<NodeRecord> =
   ...over,
 });
 
-/** a deterministic random source: the given values in turn */
-const sequence = (...xs: number[]) => {
-  let i = 0;
-  return () => xs[i++ % xs.length]!;
-};
+/** how often each node is picked over an even grid of `steps` random values */
+function shares(nodes: NodeRecord[], steps = 1000): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < steps; i++) {
+    const id = pickLeastLoaded(nodes, NOW, () => (i + 0.5) / steps)!.id;
+    counts[id] = (counts[id] ?? 0) + 1;
+  }
+  return counts;
+}
 
 describe("pickLeastLoaded", () => {
-  it("takes the least-utilised node whatever the random source says", () => {
-    const nodes = [n("a", 5), n("b", 2), n("c", 9), n("d", 30, 200)];
-    for (const r of [0, 0.5, 0.999]) expect(pickLeastLoaded(nodes, NOW, () => r)?.id).toBe("b");
+  it("takes the least-utilised node when the others are clearly busier, whatever the random source", () => {
+    const nodes = [n("a", 20), n("b", 2), n("c", 9), n("d", 30, 200)];
+    expect(shares(nodes)).toEqual({ b: 1000 });
   });
 
   it("skips expired, draining and full nodes", () => {
@@ -36,36 +41,25 @@ describe("pickLeastLoaded", () => {
     ];
     expect(pickLeastLoaded(nodes, NOW)?.id).toBe("ok");
     expect(pickLeastLoaded(nodes.slice(0, 3), NOW)).toBeUndefined();
+    expect(pickLeastLoaded([], NOW)).toBeUndefined();
   });
 
-  it("prefers more free slots at equal utilisation", () => {
-    expect(pickLeastLoaded([n("small", 1, 10), n("big", 10, 100)], NOW, () => 0)?.id).toBe("big");
+  it("spreads over the nodes within the band, in proportion to their free slots", () => {
+    // 0 %, 4 % and 5 % are within LOAD_BAND (5 %) of the lowest; 6 % is not
+    expect(LOAD_BAND).toBe(0.05);
+    const nodes = [n("w0", 0), n("w1", 4), n("w2", 5), n("out", 6)];
+    // free slots 100 : 96 : 95 of 291
+    expect(shares(nodes, 2910)).toEqual({ w0: 1000, w1: 960, w2: 950 });
+    // capacities differ: twice the headroom, twice the share
+    expect(shares([n("small", 0, 100), n("big", 0, 200)], 300)).toEqual({ small: 100, big: 200 });
   });
 
-  it("chooses each of k tied nodes with probability 1/k (reservoir sampling)", () => {
-    const tied = [n("t1", 3), n("t2", 3), n("t3", 3), n("heavier", 4)];
-    // the second tie replaces the first when random·2 < 1, the third when random·3 < 1
-    expect(pickLeastLoaded(tied, NOW, sequence(0.9, 0.9))?.id).toBe("t1");
-    expect(pickLeastLoaded(tied, NOW, sequence(0.4, 0.9))?.id).toBe("t2");
-    expect(pickLeastLoaded(tied, NOW, sequence(0.9, 0.3))?.id).toBe("t3");
-    // over an even grid of random values, the three twins come out equally often
-    const counts: Record<string, number> = {};
-    const steps = 30;
-    for (let i = 0; i < steps; i++)
-      for (let j = 0; j < steps; j++) {
-        const id = pickLeastLoaded(tied, NOW, sequence((i + 0.5) / steps, (j + 0.5) / steps))!.id;
-        counts[id] = (counts[id] ?? 0) + 1;
-      }
-    expect(counts).toEqual({ t1: 300, t2: 300, t3: 300 });
+  it("splits 20 simultaneous offers 10 / 10 over two idle workers (what a burst sees)", () => {
+    expect(shares([n("w0", 0, 400), n("w1", 0, 400)], 20)).toEqual({ w0: 10, w1: 10 });
   });
 
-  it("spreads 20 simultaneous picks over two idle nodes (what a burst of offers sees)", () => {
-    const nodes = [n("w0", 0), n("w1", 0)];
-    const picks = Array.from(
-      { length: 20 },
-      (_, i) => pickLeastLoaded(nodes, NOW, () => (i % 2) * 0.5 + 0.25)!.id,
-    );
-    expect(picks.filter((id) => id === "w0")).toHaveLength(10);
-    expect(picks.filter((id) => id === "w1")).toHaveLength(10);
+  it("never picks a node above the band, even with the extreme random values", () => {
+    const nodes = [n("light", 10), n("heavy", 16)];
+    for (const r of [0, 0.999999]) expect(pickLeastLoaded(nodes, NOW, () => r)?.id).toBe("light");
   });
 });

@@ -3,6 +3,9 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
+/** how often the event-loop delay is sampled */
+const LOOP_RESOLUTION_MS = 10;
+
 export type TeardownReason =
   | "client"
   | "peer-closed"
@@ -32,7 +35,7 @@ export class NodeMetrics {
   readonly silenceFilledMs: Counter;
   readonly refused: Counter<"reason">;
   readonly degraded: Counter;
-  private readonly loop = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(
     nodeId: string,
@@ -112,9 +115,12 @@ export class NodeMetrics {
       labelNames: ["quantile"],
       registers: r,
       collect() {
-        this.set({ quantile: "0.5" }, loop.percentile(50) / 1e9);
-        this.set({ quantile: "0.99" }, loop.percentile(99) / 1e9);
-        this.set({ quantile: "1" }, loop.max / 1e9);
+        // the histogram records the whole interval between its samples (an idle loop reads
+        // ~10 ms at a 10 ms resolution): the delay is what exceeds the resolution
+        const delay = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) / 1e3;
+        this.set({ quantile: "0.5" }, delay(loop.percentile(50)));
+        this.set({ quantile: "0.99" }, delay(loop.percentile(99)));
+        this.set({ quantile: "1" }, delay(loop.max));
         loop.reset();
       },
     });

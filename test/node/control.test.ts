@@ -69,6 +69,27 @@ describe("authentication", () => {
     expect(text).toMatch(/rtcgw_process_cpu_seconds_total/);
     expect(text).toMatch(/rtcgw_event_loop_delay_seconds/);
   });
+
+  it("reports event-loop delay as the time beyond the sampling interval: a 150 ms block shows, an idle loop reads near 0", async () => {
+    const quantiles = async () => {
+      const text = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
+      const q = (k: string) =>
+        Number(
+          new RegExp(`rtcgw_event_loop_delay_seconds\\{[^}]*quantile="${k}"[^}]*\\} ([\\d.e+-]+)`).exec(
+            text,
+          )![1],
+        );
+      return { p50: q("0.5"), max: q("1") };
+    };
+    await quantiles(); // a scrape resets the histogram
+    await new Promise((r) => setTimeout(r, 300));
+    const idle = await quantiles();
+    expect(idle.p50).toBeLessThan(0.005); // an idle loop: ~0, not the 10 ms resolution
+    const until = performance.now() + 150;
+    while (performance.now() < until) {} // block the loop
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await quantiles()).max).toBeGreaterThan(0.12);
+  });
 });
 
 describe("offers refused with a reason while another session flows", () => {

@@ -280,6 +280,17 @@ export class SessionManager {
   private readonly onTeardown = new Map<string, () => void>();
 
   private onState(s: PeerState, ps: PeerSession) {
+    if (s === "connecting") {
+      // set by answer(): "session answered" already says so at info. The record's move waits
+      // until the answer has gone out: a registry round trip or two (and a version conflict with
+      // the signaling's ETag write) that neither this client nor the offers queued behind it on
+      // this loop need to wait for. A later state writes its own.
+      ps.log.debug({ state: s }, "session state");
+      setImmediate(() => {
+        if (ps.state === "connecting" && !ps.isClosing) void this.records.setState(ps.id, s, ps.log);
+      });
+      return;
+    }
     ps.log.info({ state: s }, "session state");
     if (s === "connected" && ps.answeredAt && ps.connectedAt)
       this.o.metrics.connectSeconds.observe((ps.connectedAt - ps.answeredAt) / 1000);

@@ -28,7 +28,12 @@ describe("watchdog", () => {
     const c = await ClientPeer.create();
     const r = await h.createSession(c.offer);
     expect(r.status).toBe(201);
-    expect((await h.registry.getSession(r.sessionId))?.state).toBe("connecting");
+    // the record moves to "connecting" just after the answer has gone out
+    await waitFor(
+      async () => (await h.registry.getSession(r.sessionId))?.state === "connecting",
+      1000,
+      "the record to say connecting",
+    );
     const t0 = Date.now();
     // the client never applies the answer: ICE can never complete
     await waitFor(() => h.node.sessions() === 0, 5000, "the session to be reaped");

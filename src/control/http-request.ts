@@ -107,7 +107,7 @@ function once(url: URL, o: HttpRequestOptions, timeoutMs: number): Promise<HttpR
             body: Buffer.concat(chunks).toString("utf8"),
           });
         });
-        res.on("error", fail);
+        res.on("error", (e) => fail(timedOut ? timeout : e));
         res.on("close", () => {
           if (!res.complete)
             fail(timedOut ? timeout : new Error("the connection closed before the answer was complete"));

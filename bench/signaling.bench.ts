@@ -15,7 +15,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { Agent, type IncomingHttpHeaders, request } from "node:http";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,6 +80,19 @@ interface Target {
   emulatorUrl: string;
   /** control URLs of the node(s) behind it */
   nodeUrls: string[];
+  /** pids of the node's processes when they are not this one */
+  nodePids?: () => number[];
+}
+
+/** utime + stime of a process, ms (Linux /proc, USER_HZ = 100) */
+function cpuMs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 interface Figures {
@@ -91,6 +104,9 @@ interface Figures {
   /** sessions each node took in the concurrent rounds (how the pick spread them) */
   spread: Map<string, number>;
   left: number;
+  /** CPU per offer in the 20-concurrent rounds, ms: this process (driver + emulator + functions
+   *  [+ node, in-process]) and the node's own processes */
+  cpu: { here: number; node?: number };
 }
 
 /** The measurements, the same for both topologies. */
@@ -201,11 +217,21 @@ async function measure(t: Target, offers: string[]): Promise<Figures> {
   await deleteAll();
 
   const conc: number[] = [];
+  const here0 = process.cpuUsage();
+  const nodeCpu = () => (t.nodePids ? t.nodePids().reduce((sum, pid) => sum + cpuMs(pid), 0) : 0);
+  const node0 = nodeCpu();
   for (let r = 0; r < ROUNDS; r++) {
     conc.push(...(await Promise.all(Array.from({ length: CONCURRENCY }, () => offerOnce()))));
     await countSpread();
     await deleteAll();
   }
+  // the rounds' deletes and status reads are in these figures too (each offer's session is read
+  // once and deleted once): an upper bound on the offer's own cost
+  const hereUsage = process.cpuUsage(here0);
+  const cpu = {
+    here: (hereUsage.user + hereUsage.system) / 1000 / conc.length,
+    ...(t.nodePids ? { node: (nodeCpu() - node0) / conc.length } : {}),
+  };
   const nodeConc: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     nodeConc.push(...(await Promise.all(Array.from({ length: CONCURRENCY }, () => nodeOnce()))));
@@ -216,7 +242,7 @@ async function measure(t: Target, offers: string[]): Promise<Figures> {
     nodeSeq.push(await nodeOnce());
     await deleteDirect();
   }
-  return { anchor, seq, conc, nodeSeq, nodeConc, spread, left: await nodeLoad() };
+  return { anchor, seq, conc, nodeSeq, nodeConc, spread, left: await nodeLoad(), cpu };
 }
 
 /** the media node supervisor in its own process, registered in the shared redis registry */
@@ -269,7 +295,15 @@ async function main() {
     const nodeUrls = await waitForNodes(registry, WORKERS);
     setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: SECRET }));
     const emu = await startEmulator({ handlers: FUNCTION_HANDLERS, logger, port: 0 });
-    deployed = await measure({ emulatorUrl: emu.url, nodeUrls }, offers);
+    const workers = () => {
+      try {
+        const kids = readFileSync(`/proc/${nodeProc.pid}/task/${nodeProc.pid}/children`, "utf8");
+        return [nodeProc.pid!, ...kids.trim().split(/\s+/).filter(Boolean).map(Number)];
+      } catch {
+        return [nodeProc.pid!];
+      }
+    };
+    deployed = await measure({ emulatorUrl: emu.url, nodeUrls, nodePids: workers }, offers);
     await emu.close();
     setSignalingDeps(undefined);
   } finally {
@@ -320,6 +354,7 @@ async function main() {
       ...rows("in-process", inProcess),
       "",
       `concurrent offers per worker (deployed, pick spread): ${spread(deployed)}`,
+      `CPU per offer in the concurrent rounds (incl. its status read and delete): deployed — bench process (driver + emulator + functions) ${deployed.cpu.here.toFixed(1)} ms, node processes ${deployed.cpu.node?.toFixed(1)} ms; in-process — ${inProcess.cpu.here.toFixed(1)} ms`,
       `sessions left on the node(s) after the deletes: deployed ${deployed.left}, in-process ${inProcess.left}`,
       `machine: ${availableParallelism()} cores, 1-min load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`,
       "",

@@ -7,6 +7,7 @@
 // invocation is not comparable: functions refuse the memory store with a 500). The functions are
 // run round robin after one uncounted warm-up round. Last, for attribution, whip's whole path:
 // 201 through a real media node registered in the table (the main rows find no node: 503).
+// BENCH_BEFORE=<dir of bundles> adds those bundles to the same rounds, for a before/after table.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +23,8 @@ import { ClientPeer } from "../test/support/client-peer.js";
 import { startDynalite } from "../test/support/dynalite.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+/** optional: a directory of other bundles (<name>/index.mjs, e.g. an older commit's build) measured in the same rounds */
+const BEFORE = process.env.BENCH_BEFORE;
 const TARGET_MS = 100;
 const TABLE = "rtcgw-bench";
 
@@ -157,6 +160,12 @@ async function main() {
     { name: "empty", run: () => run(undefined, undefined) },
     ...reports.map((r) => ({ name: r.name, run: () => run(r.file, eventFor(r.name)) })),
     { name: "memory", run: () => run(mem.file, eventFor("whip"), "memory") },
+    ...(BEFORE
+      ? reports.map((r) => ({
+          name: `before:${r.name}`,
+          run: () => run(join(BEFORE, r.name, "index.mjs"), eventFor(r.name)),
+        }))
+      : []),
   ];
   const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
   for (let round = 0; round <= RUNS; round++)
@@ -183,6 +192,24 @@ async function main() {
     rows.push(row(r.name, r.name, `${pass ? "✓" : "✗"} ≤ ${TARGET_MS} ms`));
   }
   rows.push(row(`anchor: whip, memory store (${(mem.bytes / 1024).toFixed(1)} KB)`, "memory", "anchor"));
+  if (BEFORE) {
+    rows.push(
+      "",
+      `the same functions built from ${BEFORE}, in the same rounds:`,
+      "",
+      "| function | first status | import | first invocation | cold start | after → |",
+      "|---|---:|---:|---:|---:|---|",
+    );
+    for (const r of reports) {
+      const b = `before:${r.name}`;
+      const after = med(r.name, "coldMs");
+      const change = (after / med(b, "coldMs") - 1) * 100;
+      const sign = change <= 0 ? "−" : "+";
+      rows.push(
+        row(`${r.name} (before)`, b, `${after.toFixed(1)} ms (${sign}${Math.abs(change).toFixed(0)} %)`),
+      );
+    }
+  }
 
   // Attribution: the whole whip path, 201 through a real media node registered in the same table
   // (the rows above find no node and answer 503). Includes the node's own work on the offer.

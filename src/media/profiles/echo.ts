@@ -49,6 +49,7 @@ export class EchoSession {
       ssrc: o.ssrc,
       send: o.send,
       channels: 1,
+      isStale: this.inbound.isStale,
       ...(o.encoderComplexity !== undefined ? { complexity: o.encoderComplexity } : {}),
     });
     this.#up = new ResampleStage({

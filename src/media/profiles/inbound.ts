@@ -38,6 +38,13 @@ export interface PcmSubscribeOptions extends RelayConsumerOptions {
 }
 
 /**
+ * A frame emitted this late (ms past its due time) is not worth encoding for a live peer: the
+ * node is catching up after a stall, and sending a burst of old audio only adds latency at the
+ * peer. Real-time senders (echo, WHEP listeners) skip such frames; recorders keep every one.
+ */
+export const STALE_FRAME_MS = 100;
+
+/**
  * The rate to decode at for consumers that want `rate`: that rate itself when the codec can
  * decode to it natively (Opus at 8/12/16/24/48 kHz), else the codec's clock rate (then a
  * resampler bridges the difference).
@@ -74,6 +81,9 @@ export class InboundAudio {
   get rate(): number {
     return this.track.rate;
   }
+
+  /** true while the frame being delivered is a stale catch-up frame (see STALE_FRAME_MS) */
+  readonly isStale = (): boolean => this.receiver.emitLateMs > STALE_FRAME_MS;
 
   get channels(): 1 | 2 {
     return this.track.channels;

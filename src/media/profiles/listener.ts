@@ -31,6 +31,7 @@ export function listen(source: InboundAudio, o: ListenerOptions): Listener {
     send: o.send,
     channels: 1,
     dtx: o.dtx ?? true,
+    isStale: source.isStale,
     ...(o.encoderComplexity !== undefined ? { complexity: o.encoderComplexity } : {}),
   });
   const sub = source.subscribe(sender, { rate: o.codec.clockRate, channels: 1, name: o.name ?? "listener" });

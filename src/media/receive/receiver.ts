@@ -119,6 +119,7 @@ export class RtpAudioReceiver {
   private decoderPrimed = false;
   private concealRun = 0;
   private closed = false;
+  private lateMs = 0;
 
   constructor(options: RtpAudioReceiverOptions) {
     this.codec = options.codec;
@@ -225,10 +226,29 @@ export class RtpAudioReceiver {
     this.place(packet, inOrder);
   }
 
+  /**
+   * How late the frame being emitted right now is: ms past its due time (slot end + jitter
+   * depth), read synchronously by consumers while tick() runs; 0 otherwise. After an event-loop
+   * stall, tick() catches up every slot since (the timeline stays whole), and a real-time
+   * consumer such as a sender can tell the stale frames of the catch-up from fresh ones.
+   */
+  get emitLateMs(): number {
+    return this.lateMs;
+  }
+
   /** emit every frame whose slot (plus jitter depth) has ended by `nowMs` */
   tick(nowMs: number): void {
     if (this.closed || this.origin === undefined) return;
-    while (this.origin + (this.nextSlot + 1) * FRAME_MS + this.delay.ms <= nowMs) this.emitSlot();
+    try {
+      for (;;) {
+        const due = this.origin + (this.nextSlot + 1) * FRAME_MS + this.delay.ms;
+        if (due > nowMs) break;
+        this.lateMs = nowMs - due;
+        this.emitSlot();
+      }
+    } finally {
+      this.lateMs = 0;
+    }
   }
 
   /**

@@ -34,10 +34,19 @@ export interface AudioSenderOptions {
   complexity?: number;
   initialSequence?: number;
   initialTimestamp?: number;
+  /**
+   * Asked before each frame is encoded: true = the frame is already too late to be worth
+   * sending (e.g. an overloaded node catching up its timeline after a stall). It is skipped:
+   * the RTP timestamp advances over it, the peer conceals a gap, and the encoder's CPU is saved
+   * exactly when the node has none to spare.
+   */
+  isStale?: () => boolean;
 }
 
 export interface AudioSenderStats extends PacketizerStats {
   frames: number;
+  /** frames skipped as stale (see isStale) */
+  staleSkipped: number;
   /** send() calls that threw (counted; sending goes on) */
   sendErrors: number;
   encodeErrors: number;
@@ -53,6 +62,7 @@ export class AudioSender implements FrameConsumer {
   readonly #packetizer: RtpPacketizer;
   readonly #send: (packet: Uint8Array) => void;
   readonly #dtx: boolean;
+  readonly #isStale: (() => boolean) | undefined;
   readonly #frameLen: number; // interleaved samples per encoded frame
   readonly #frameSamples: number; // per channel
   readonly #fifo: Int16Array;
@@ -60,6 +70,7 @@ export class AudioSender implements FrameConsumer {
   #frames = 0;
   #sendErrors = 0;
   #encodeErrors = 0;
+  #staleSkipped = 0;
   #closed = false;
 
   constructor(o: AudioSenderOptions) {
@@ -79,6 +90,7 @@ export class AudioSender implements FrameConsumer {
     });
     this.#send = o.send;
     this.#dtx = o.dtx ?? false;
+    this.#isStale = o.isStale;
     this.#frameSamples = Math.round((o.codec.clockRate * (o.frameMs ?? 20)) / 1000);
     this.#frameLen = this.#frameSamples * channels;
     this.#fifo = new Int16Array(this.#frameLen * 4);
@@ -102,6 +114,11 @@ export class AudioSender implements FrameConsumer {
   #sendFrame(pcm: Int16Array): void {
     this.#frames++;
     if (this.#dtx && isSilent(pcm)) {
+      this.#packetizer.skip(this.#frameSamples);
+      return;
+    }
+    if (this.#isStale?.()) {
+      this.#staleSkipped++;
       this.#packetizer.skip(this.#frameSamples);
       return;
     }
@@ -135,6 +152,7 @@ export class AudioSender implements FrameConsumer {
     return {
       ...this.#packetizer.stats(),
       frames: this.#frames,
+      staleSkipped: this.#staleSkipped,
       sendErrors: this.#sendErrors,
       encodeErrors: this.#encodeErrors,
     };

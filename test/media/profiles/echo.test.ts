@@ -234,3 +234,48 @@ describe("echo over G.711", () => {
     expect(dominantHz(pcm.subarray(8000, 16000), 8000)).toBe(440);
   });
 });
+
+describe("echo under a stalled event loop", () => {
+  it("after a 1 s stall, the catch-up frames are skipped, not burst out: RTP timestamps jump over them, sequence stays contiguous, and the live frames that follow go out one per tick", async () => {
+    const stream = rtpStream({ seed: 9, durationMs: 4000, toneHz: 440 });
+    const out = capture();
+    const echo = await createEchoSession({ codec: OPUS, ssrc: 0x77, send: out.send, startMs: 0 });
+    const arrivals = stream.arrivals;
+    let i = 0;
+    const runUntil = (now: number) => {
+      while (i < arrivals.length && arrivals[i]!.arrivalMs <= now) {
+        echo.pushRtp(arrivals[i]!.datagram, arrivals[i]!.arrivalMs);
+        i++;
+      }
+    };
+    for (let now = 0; now < 1500; now += 10) {
+      runUntil(now);
+      echo.tick(now);
+    }
+    const beforeStall = out.sent.length;
+    // the loop stalls for 1 s: packets queue up meanwhile and arrive together
+    runUntil(2500);
+    echo.tick(2500);
+    const burst = out.sent.length - beforeStall;
+    for (let now = 2510; now < 4000; now += 10) {
+      runUntil(now);
+      echo.tick(now);
+    }
+    echo.close(4000);
+    const st = echo.stats().sender as { staleSkipped: number };
+    // ~50 frames came due during the stall; those more than 100 ms late were skipped
+    expect(st.staleSkipped).toBeGreaterThanOrEqual(40);
+    expect(st.staleSkipped).toBeLessThanOrEqual(50);
+    expect(burst).toBeLessThanOrEqual(7); // only the frames still within 100 ms of due
+    const s = out.sent;
+    for (let k = 1; k < s.length; k++) expect(s[k]!.seq).toBe((s[k - 1]!.seq + 1) & 0xffff);
+    // one RTP timestamp jump, as long as the skipped frames
+    const jumps = s
+      .slice(1)
+      .map((p, k) => (p.ts - s[k]!.ts) >>> 0)
+      .filter((d) => d !== 960);
+    expect(jumps).toEqual([960 * (st.staleSkipped + 1)]);
+    // the whole call's timeline is still there: sent + skipped = the call's frames (±1)
+    expect(Math.abs((s.length + st.staleSkipped) * 20 - 4000)).toBeLessThanOrEqual(20);
+  });
+});

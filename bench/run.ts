@@ -10,6 +10,7 @@ const BENCHES: Record<string, string[]> = {
   functions: ["tsx", "bench/functions.bench.ts"],
   signaling: ["tsx", "bench/signaling.bench.ts"],
   sessions: ["tsx", "bench/sessions.bench.ts"],
+  "opus-complexity": ["tsx", "bench/opus-complexity.bench.ts"],
 };
 
 const [name, ...rest] = process.argv.slice(2);

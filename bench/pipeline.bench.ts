@@ -19,10 +19,9 @@ import { join } from "node:path";
 import { OpusDecoder, OpusEncoder } from "../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../src/audio/codecs/types.js";
 import { loadResampler } from "../src/audio/resampler/index.js";
-import { EchoSession } from "../src/media/profiles/echo.js";
+import { ECHO_OPUS_COMPLEXITY, EchoSession } from "../src/media/profiles/echo.js";
 import { RecordSession } from "../src/media/profiles/record.js";
 import { buildRtp } from "../src/media/rtp/packet.js";
-import { VOICE_OPUS_COMPLEXITY } from "../src/media/send/audio-sender.js";
 import { ToneSource } from "../src/media/sources/tone.js";
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 3000);
@@ -80,12 +79,12 @@ function echoSession(send: (p: Uint8Array) => void, complexity: number): EchoSes
 /** the echo row at the node's default complexity, then the others for comparison
  *  (BENCH_ECHO_COMPLEXITIES=10,5,3,1 to choose; empty for the default alone) */
 const echoComplexities = [
-  VOICE_OPUS_COMPLEXITY,
+  ECHO_OPUS_COMPLEXITY,
   ...(process.env.BENCH_ECHO_COMPLEXITIES ?? "10,5,3,1")
     .split(",")
     .filter(Boolean)
     .map(Number)
-    .filter((c) => c !== VOICE_OPUS_COMPLEXITY),
+    .filter((c) => c !== ECHO_OPUS_COMPLEXITY),
 ];
 
 const rows: Array<{ path: string; us: number }> = [];
@@ -131,7 +130,7 @@ for (const rate of [16000, 48000] as const) {
 
 for (const complexity of echoComplexities) {
   rows.push({
-    path: `echo: decode→16k+repair+16k→48k+encode (complexity ${complexity}${complexity === VOICE_OPUS_COMPLEXITY ? ", default" : ""})+packetize`,
+    path: `echo: decode→16k+repair+16k→48k+encode (complexity ${complexity}${complexity === ECHO_OPUS_COMPLEXITY ? ", default" : ""})+packetize`,
     us: measure(() => {
       let sent = 0;
       const echo = echoSession(() => {

@@ -13,7 +13,12 @@
 export type { CodecSpec } from "../audio/codecs/types.js";
 export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";
-export { createEchoSession, EchoSession, type EchoSessionOptions } from "./profiles/echo.js";
+export {
+  createEchoSession,
+  ECHO_OPUS_COMPLEXITY,
+  EchoSession,
+  type EchoSessionOptions,
+} from "./profiles/echo.js";
 export { InboundAudio, type InboundOptions, type PcmSubscribeOptions } from "./profiles/inbound.js";
 export { createIngestSession, IngestSession, type IngestSessionOptions } from "./profiles/ingest.js";
 export { type Listener, type ListenerOptions, listen } from "./profiles/listener.js";

@@ -3,6 +3,8 @@
 // not sent at all (the timestamp still advances; the next packet carries the marker) — the
 // WebRTC-style DTX that keeps a silent bridge or listener from spending bandwidth.
 import { createEncoder } from "../../audio/codecs/factory.js";
+import { OpusEncoder } from "../../audio/codecs/opus.js";
+import { OPUS_CTL } from "../../audio/codecs/opus-wasm.js";
 import type { AudioEncoder, CodecSpec } from "../../audio/codecs/types.js";
 import type { AudioFrame } from "../frame.js";
 import type { FrameConsumer } from "../track.js";
@@ -146,6 +148,11 @@ export class AudioSender implements FrameConsumer {
     if (this.#closed) return;
     this.#closed = true;
     this.#encoder.destroy();
+  }
+
+  /** the Opus encoder's complexity as libopus reports it (OPUS_GET_COMPLEXITY); undefined for G.711 */
+  get encoderComplexity(): number | undefined {
+    return this.#encoder instanceof OpusEncoder ? this.#encoder.get(OPUS_CTL.GET_COMPLEXITY) : undefined;
   }
 
   stats(): AudioSenderStats {

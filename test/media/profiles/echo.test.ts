@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
 import { createEchoSession, createIngestSession, listen, WavWriter } from "../../../src/media/index.js";
+import { ECHO_OPUS_COMPLEXITY } from "../../../src/media/profiles/echo.js";
 import { parseRtp } from "../../../src/media/rtp/packet.js";
-import { VOICE_OPUS_COMPLEXITY } from "../../../src/media/send/audio-sender.js";
 import { toneRatio } from "../../support/client-peer.js";
 import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
 import { dominantHz, parseWav } from "../sinks/wav.js";
@@ -161,9 +161,19 @@ describe("echo encoder complexity (the echo's main CPU cost)", () => {
     },
   );
 
-  it("the default is the voice complexity, and a bad one is a typed error", async () => {
-    expect(VOICE_OPUS_COMPLEXITY).toBeGreaterThanOrEqual(0);
-    expect(VOICE_OPUS_COMPLEXITY).toBeLessThanOrEqual(10);
+  it("the echo encodes at ECHO_OPUS_COMPLEXITY unless told otherwise (read back from libopus), and a bad one is a typed error", async () => {
+    const byDefault = await createEchoSession({ codec: OPUS, ssrc: 7, send: () => {}, startMs: 0 });
+    expect(byDefault.sender.encoderComplexity).toBe(ECHO_OPUS_COMPLEXITY);
+    byDefault.close(0);
+    const asked = await createEchoSession({
+      codec: OPUS,
+      ssrc: 7,
+      send: () => {},
+      startMs: 0,
+      encoderComplexity: 5,
+    });
+    expect(asked.sender.encoderComplexity).toBe(5);
+    asked.close(0);
     await expect(
       createEchoSession({ codec: OPUS, ssrc: 7, send: () => {}, startMs: 0, encoderComplexity: 11 }),
     ).rejects.toThrow(/complexity must be 0..10/);

@@ -7,7 +7,8 @@ import { json } from "./response.js";
 export async function health(deps: SignalingDeps): Promise<Result> {
   const started = deps.now();
   try {
-    await deps.registry.ping();
+    // listing the nodes is the registry round trip (a separate ping would cost a cold start a
+    // second one)
     const nodes = await deps.registry.listNodes();
     const usable = nodes.filter((n) => !n.draining && n.load < n.capacity);
     return json(200, {

@@ -23,6 +23,8 @@ const { values: flags } = parseArgs({
     workers: { type: "string", default: "1" },
     /** go on to larger N after an N that was not held (default: stop there) */
     "keep-going": { type: "boolean", default: false },
+    /** skip the transport-floor anchor run (blackhole at the first N) */
+    "no-floor": { type: "boolean", default: false },
   },
 });
 const PROFILES = flags.profiles!.split(",") as ("record" | "echo" | "blackhole")[];
@@ -245,11 +247,41 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
+/** the bare Opus decode (WASM, straight to 16 kHz as record and echo do) in µs per 20 ms packet */
+async function bareDecodeUs(): Promise<number> {
+  const { OpusDecoder, OpusEncoder } = await import("../src/audio/codecs/opus.js");
+  const enc = new OpusEncoder({ channels: 1 });
+  const tone = Int16Array.from({ length: 960 }, (_, i) =>
+    Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 48000)),
+  );
+  const packets = Array.from({ length: 500 }, () => enc.encode(tone));
+  enc.destroy();
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 3; r++) {
+    const dec = new OpusDecoder({ rate: 16000 });
+    const t = process.cpuUsage();
+    for (const p of packets) dec.decode(p);
+    const d = process.cpuUsage(t);
+    dec.destroy();
+    best = Math.min(best, (d.user + d.system) / packets.length);
+  }
+  return best;
+}
+
 async function main() {
   console.log(
     `rtcgw bench:sessions — ${WORKERS} node process(es), ${DURATION_S} s window, N = ${NS.join(", ")}, profiles ${PROFILES.join(", ")}`,
   );
   const rows: Row[] = [];
+  // anchor: the transport's own floor in the same run — node-datachannel peers receiving
+  // (blackhole: packets counted, nothing decoded) — at the first N
+  if (!PROFILES.includes("blackhole") && !flags["no-floor"]) {
+    const floor = await runOne("blackhole", NS[0]!);
+    rows.push(floor);
+    console.log(
+      `floor     N=${String(floor.n).padStart(4)}  node CPU ${floor.cpuPct.toFixed(1).padStart(6)} % (${floor.perSessionPct.toFixed(3)} %/session): node-datachannel receiving, nothing decoded`,
+    );
+  }
   for (const profile of PROFILES) {
     for (const n of NS) {
       const row = await runOne(profile, n);
@@ -279,6 +311,15 @@ async function main() {
   }
   console.log("anchors (issue 6, same machine and load generator):");
   for (const a of ANCHORS) console.log(`  ${a}`);
+  const floor = rows.find((r) => r.profile === "blackhole" && r.held);
+  if (floor) {
+    // what the record target leaves for the pipeline once the transport has taken its share
+    const decodeUs = await bareDecodeUs();
+    const decodePct = (decodeUs * 50) / 1e4; // 50 packets/s, µs → % of a core
+    console.log(
+      `floor (this run): transport ${floor.perSessionPct.toFixed(3)} %/session + bare Opus decode ${decodeUs.toFixed(1)} µs × 50/s = ${decodePct.toFixed(3)} % → ${(floor.perSessionPct + decodePct).toFixed(3)} % of a core per session before any repair, resampling or writing (record target ${TARGETS.record!.perSession} %)`,
+    );
+  }
 }
 
 main().catch((e) => {

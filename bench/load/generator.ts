@@ -119,12 +119,14 @@ function clientStats(sessions: Session[]) {
   let sent = 0;
   let received = 0;
   let sendFailures = 0;
+  let missing = 0;
   for (const s of sessions) {
     sent += s.peer.stats.packetsSent;
     received += s.peer.stats.packetsReceived;
     sendFailures += s.peer.stats.sendFailures;
+    missing += s.peer.stats.lostReceived;
   }
-  return { sent, received, sendFailures };
+  return { sent, received, sendFailures, missing };
 }
 
 async function main() {
@@ -167,6 +169,10 @@ async function main() {
   const gotIn = s1.packetsIn;
   const sentOut = s1.packetsOut;
   const gotOut = c1.received;
+  // loss toward the client as RTP receivers count it (RFC 3550 §6.4.1): sequence numbers
+  // missing among those received. Comparing with the node's sent count instead would count the
+  // packets the echo sends while the stats are being collected (it goes on until DELETE).
+  const expectedOut = gotOut + c1.missing;
   emit("RESULT", {
     sessions: sessions.length,
     failed,
@@ -176,7 +182,7 @@ async function main() {
     lossIn: sentIn > 0 ? Math.max(0, 1 - gotIn / sentIn) : 0,
     serverSent: sentOut,
     clientReceived: gotOut,
-    lossOut: sentOut > 0 ? Math.max(0, 1 - gotOut / sentOut) : 0,
+    lossOut: expectedOut > 0 ? c1.missing / expectedOut : 0,
     late: s1.late,
     lost: s1.lost,
     concealedMs: s1.concealedMs,

@@ -64,7 +64,18 @@ export class SharedTicker {
     this.timer.unref?.();
   }
 
+  // The timer only schedules: the slices run in the check phase (setImmediate), after the poll
+  // phase has delivered the I/O that is already waiting — node-datachannel's packet callbacks
+  // among it. After a stall, libuv runs timers before I/O; ticking right away would play out
+  // slots as lost whose packets sit in the queue right behind the timer.
+  // (The immediate stays ref'd: an unref'd one does not keep the poll phase from blocking, so
+  // the slices would wait for the next unrelated event.)
   private fire() {
+    setImmediate(() => this.runDue());
+  }
+
+  private runDue() {
+    if (!this.timer) return; // stopped meanwhile
     const now = performance.now();
     if (now - this.next > this.sliceMs) this.lateTicks++;
     const wall = Date.now();

@@ -27,3 +27,32 @@ it("ticks every subscriber once per period, spread over 4 slices", async () => {
   const median = offsets.sort((a, b) => a - b)[5]!;
   expect(median).toBeGreaterThan(2);
 });
+
+it("after a stall, packets that arrived meanwhile are delivered before the sessions tick", async () => {
+  const { createSocket } = await import("node:dgram");
+  const rx = createSocket("udp4");
+  await new Promise<void>((r) => rx.bind(0, "127.0.0.1", () => r()));
+  const tx = createSocket("udp4");
+  const order: string[] = [];
+  let stalled = false;
+  rx.on("message", () => {
+    if (stalled) order.push("packet");
+  });
+  const t = new SharedTicker(20, 1);
+  const unsub = t.subscribe(() => {
+    if (stalled) order.push("tick");
+  });
+  await new Promise((r) => setTimeout(r, 50)); // ticking normally
+  // the loop stalls for 60 ms; a packet arrives during the stall
+  stalled = true;
+  tx.send(Buffer.from("rtp"), rx.address().port, "127.0.0.1");
+  const until = performance.now() + 60;
+  while (performance.now() < until) {}
+  await new Promise((r) => setTimeout(r, 30));
+  unsub();
+  rx.close();
+  tx.close();
+  // the timer was due first, but the tick waited for the queued packet
+  expect(order[0]).toBe("packet");
+  expect(order).toContain("tick");
+});

@@ -139,6 +139,15 @@ export const ConfigSchema = z.object({
     ),
     400,
   ),
+  // the echo profile's Opus encoder complexity (see ECHO_OPUS_COMPLEXITY in src/media/profiles/echo.ts)
+  RTCGW_ECHO_COMPLEXITY: z._default(
+    envNumber("RTCGW_ECHO_COMPLEXITY must be an Opus complexity 0..10").check(
+      z.int("RTCGW_ECHO_COMPLEXITY must be a whole number"),
+      z.minimum(0, "RTCGW_ECHO_COMPLEXITY must be 0..10"),
+      z.maximum(10, "RTCGW_ECHO_COMPLEXITY must be 0..10"),
+    ),
+    1,
+  ),
   RTCGW_WORKERS: z._default(
     envNumber("RTCGW_WORKERS must be a number of worker processes (0 = one per core)").check(
       z.int("RTCGW_WORKERS must be a whole number"),

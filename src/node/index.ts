@@ -84,6 +84,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       mediaMs: config.RTCGW_MEDIA_TIMEOUT * 1000,
     },
     recordingsDir: config.RECORDINGS_DIR,
+    echoComplexity: config.RTCGW_ECHO_COMPLEXITY,
     registry,
     metrics,
     ticker: processTicker(),

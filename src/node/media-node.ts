@@ -36,6 +36,8 @@ export interface SessionManagerOptions {
   announcedAddress?: string;
   timeouts: Timeouts;
   recordingsDir: string;
+  /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
+  echoComplexity?: number;
   registry: Registry;
   metrics: NodeMetrics;
   ticker: SharedTicker;
@@ -150,6 +152,7 @@ export class SessionManager {
         log,
         ticker: this.o.ticker,
         recordingsDir: this.o.recordingsDir,
+        ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
         ...(req.recordRate ? { recordRate: req.recordRate } : {}),
       };
       session.attachMedia(await createSessionMedia(ctx, session, () => this.o.metrics.degraded.inc()));

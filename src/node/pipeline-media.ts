@@ -81,7 +81,13 @@ export class PipelineMedia implements SessionMedia {
 export async function createPipelineMedia(ctx: MediaContext): Promise<PipelineMedia | undefined> {
   const codec = codecSpecOf(ctx.codec);
   if (ctx.profile === "echo" && ctx.send && ctx.ssrc !== undefined) {
-    const echo = await createEchoSession({ codec, ssrc: ctx.ssrc, send: ctx.send, log: ctx.log });
+    const echo = await createEchoSession({
+      codec,
+      ssrc: ctx.ssrc,
+      send: ctx.send,
+      log: ctx.log,
+      ...(ctx.echoComplexity !== undefined ? { encoderComplexity: ctx.echoComplexity } : {}),
+    });
     return new PipelineMedia(echo, ctx);
   }
   if (ctx.profile === "record") {

@@ -28,6 +28,8 @@ export interface MediaContext {
   ticker: SharedTicker;
   recordingsDir: string;
   recordRate?: number;
+  /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
+  echoComplexity?: number;
 }
 
 export const ZERO_STATS: MediaStats = {

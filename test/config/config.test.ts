@@ -15,6 +15,13 @@ describe("loadConfig", () => {
     expect(c.RTCGW_CONNECT_TIMEOUT).toBe(10);
     expect(c.RTCGW_ICE_SERVERS).toEqual([]);
     expect(c.RTCGW_API_TOKEN).toBeUndefined();
+    expect(c.RTCGW_ECHO_COMPLEXITY).toBe(1);
+  });
+
+  it("takes the echo's Opus complexity 0..10 and refuses anything else", () => {
+    expect(loadConfig({ RTCGW_ECHO_COMPLEXITY: "5" }).RTCGW_ECHO_COMPLEXITY).toBe(5);
+    for (const bad of ["11", "-1", "2.5", "max"])
+      expect(() => loadConfig({ RTCGW_ECHO_COMPLEXITY: bad })).toThrow(/RTCGW_ECHO_COMPLEXITY must be/);
   });
 
   it("parses every variable into its typed form", () => {

@@ -14,6 +14,16 @@ export type { CodecSpec } from "../audio/codecs/types.js";
 export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";
 export {
+  BRIDGE_FRAME_MS,
+  BRIDGE_FRAME_SAMPLES,
+  BRIDGE_OUT_BUFFER_MS,
+  BRIDGE_RATE,
+  BridgeSession,
+  type BridgeSessionOptions,
+  type BridgeStats,
+  createBridgeSession,
+} from "./profiles/bridge.js";
+export {
   createEchoSession,
   ECHO_OPUS_COMPLEXITY,
   EchoSession,

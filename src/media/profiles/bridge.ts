@@ -1,0 +1,217 @@
+// The `bridge` profile, media side (no sockets here: src/node/bridge-socket.ts is the WebSocket):
+// the caller's audio decoded straight to 16 kHz mono and handed out one 20 ms frame at a time
+// (what a voice-agent backend wants), and the application's PCM back to the caller through
+// PcmOut (its own 20 ms pacer → encode → RTP). clear() drops the queued application audio
+// (barge-in: the caller spoke over the agent).
+import type { CodecSpec } from "../../audio/codecs/types.js";
+import { loadResampler } from "../../audio/resampler/index.js";
+import type { Logger } from "../../log/index.js";
+import type { Clock } from "../clock.js";
+import type { AudioFrame } from "../frame.js";
+import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
+import type { FrameConsumer } from "../track.js";
+import { decodeRateFor, InboundAudio } from "./inbound.js";
+import { PcmOut } from "./pcm-out.js";
+import { type PipelineStats, receiverStats } from "./stats.js";
+
+/** the bridge's PCM format, both ways: s16 mono at 16 kHz, 20 ms frames */
+export const BRIDGE_RATE = 16000;
+export const BRIDGE_FRAME_MS = 20;
+export const BRIDGE_FRAME_SAMPLES = (BRIDGE_RATE * BRIDGE_FRAME_MS) / 1000; // 320
+
+/**
+ * How much application audio may wait to be played. An agent streams TTS faster than real time,
+ * so this is well above PcmPushSource's 1 s default; beyond it the oldest audio is dropped
+ * (counted), never held without bound (20 s at 48 kHz mono is under 2 MB per session).
+ */
+export const BRIDGE_OUT_BUFFER_MS = 20_000;
+
+export interface BridgeSessionOptions {
+  /** the negotiated codec (both directions use it) */
+  codec: CodecSpec;
+  /** every 20 ms of the caller's audio: 320 samples s16 mono 16 kHz; pts in samples at 16 kHz */
+  onPcm: (samples: Int16Array, pts: number) => void;
+  /** our SSRC on the outgoing track (absent on a receive-only session: no audio back) */
+  ssrc?: number;
+  /** one RTP packet to the peer (absent on a receive-only session) */
+  send?: (packet: Uint8Array) => void;
+  startMs?: number;
+  jitter?: PlayoutDelayOptions;
+  /** the application audio's pacer clock (default the process clock) */
+  clock?: Clock;
+  /** bound of the application audio queue (default BRIDGE_OUT_BUFFER_MS) */
+  maxBufferMs?: number;
+  log?: Logger;
+}
+
+export interface BridgeStats {
+  /** 20 ms frames handed to onPcm */
+  framesOut: number;
+  /** onPcm calls that threw (counted; the call goes on) */
+  onPcmErrors: number;
+  /** ms of application audio accepted by pushPcm */
+  pushedMs: number;
+  /** pushPcm calls refused (no outgoing track, or a session already closed) */
+  refusedPushes: number;
+  clears: number;
+}
+
+/** Cuts whatever frame sizes the resample stage delivers into exact 20 ms frames. */
+class Framer implements FrameConsumer {
+  readonly #buf = new Int16Array(BRIDGE_FRAME_SAMPLES);
+  #fill = 0;
+  #pts: number | undefined;
+  frames = 0;
+  errors = 0;
+
+  constructor(
+    private readonly emit: (samples: Int16Array, pts: number) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  onFrame(f: AudioFrame): void {
+    // the timeline is contiguous after repair, so the first frame's pts anchors every later one
+    if (this.#pts === undefined) this.#pts = f.pts;
+    let i = 0;
+    while (i < f.samples.length) {
+      const take = Math.min(BRIDGE_FRAME_SAMPLES - this.#fill, f.samples.length - i);
+      this.#buf.set(f.samples.subarray(i, i + take), this.#fill);
+      this.#fill += take;
+      i += take;
+      if (this.#fill === BRIDGE_FRAME_SAMPLES) this.#deliver();
+    }
+  }
+
+  /** the call ended: a last partial frame goes out padded with silence (every frame is 20 ms) */
+  onEnd(): void {
+    if (this.#fill === 0) return;
+    this.#buf.fill(0, this.#fill);
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    const pts = this.#pts! + this.frames * BRIDGE_FRAME_SAMPLES;
+    this.#fill = 0;
+    this.frames++;
+    try {
+      this.emit(this.#buf.slice(), pts); // a copy: the consumer may keep it
+    } catch (err) {
+      this.errors++;
+      this.onError(err);
+    }
+  }
+}
+
+export class BridgeSession {
+  readonly profile = "bridge";
+  readonly inbound: InboundAudio;
+  /** the application's audio back to the caller (undefined on a receive-only session) */
+  readonly out: PcmOut | undefined;
+  readonly #framer: Framer;
+  readonly #sub: ReturnType<InboundAudio["subscribe"]>;
+  readonly #log: Logger | undefined;
+  #pushedMs = 0;
+  #refused = 0;
+  #clears = 0;
+  #closed = false;
+
+  constructor(o: BridgeSessionOptions) {
+    this.#log = o.log;
+    // Opus decodes natively at 16 kHz: no 48 kHz decode + resample (see decodeRateFor)
+    this.inbound = new InboundAudio({
+      codec: o.codec,
+      rate: decodeRateFor(o.codec, BRIDGE_RATE),
+      startMs: o.startMs,
+      jitter: o.jitter,
+    });
+    this.#framer = new Framer(o.onPcm, (err) =>
+      this.#log?.warn(
+        { event: "bridge_onpcm_failed", err: (err as Error)?.message },
+        "bridge consumer threw",
+      ),
+    );
+    this.#sub = this.inbound.subscribe(this.#framer, { rate: BRIDGE_RATE, channels: 1, name: "bridge" });
+    // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
+    // inbound's isStale does not describe it; the pacer skips the ticks it missed after a stall
+    // (send/pacer.ts), which is the same "no burst of old audio" rule.
+    this.out =
+      o.send && o.ssrc !== undefined
+        ? new PcmOut({
+            codec: o.codec,
+            ssrc: o.ssrc,
+            send: o.send,
+            maxBufferMs: o.maxBufferMs ?? BRIDGE_OUT_BUFFER_MS,
+            ...(o.clock ? { clock: o.clock } : {}),
+          })
+        : undefined;
+    o.log?.debug({ event: "bridge_started", payloadType: o.codec.payloadType, sends: !!this.out }, "bridge");
+  }
+
+  pushRtp(packet: Uint8Array, arrivalMs: number): void {
+    this.inbound.pushRtp(packet, arrivalMs);
+  }
+
+  tick(nowMs: number): void {
+    this.inbound.tick(nowMs);
+  }
+
+  /**
+   * Queue the application's audio for the caller: s16 mono at 16 kHz, any length. Returns false
+   * (and counts it) when there is nowhere to play it: a receive-only session, or a closed one.
+   */
+  pushPcm(samples: Int16Array): boolean {
+    if (this.#closed || !this.out) {
+      this.#refused++;
+      return false;
+    }
+    this.out.push(samples, BRIDGE_RATE, 1);
+    this.#pushedMs += (samples.length * 1000) / BRIDGE_RATE;
+    return true;
+  }
+
+  /** drop the application audio not yet played (barge-in) */
+  clear(): void {
+    this.#clears++;
+    this.out?.clear();
+  }
+
+  /** ms of application audio waiting to be played */
+  get queuedMs(): number {
+    return this.out?.source.stats().bufferedMs ?? 0;
+  }
+
+  close(nowMs: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.inbound.close(nowMs); // onEnd runs down to the framer: the last partial frame goes out
+    this.#sub.stop();
+    this.out?.close();
+    this.#log?.debug(
+      { event: "bridge_closed", framesOut: this.#framer.frames, pushedMs: Math.round(this.#pushedMs) },
+      "bridge closed",
+    );
+  }
+
+  bridgeStats(): BridgeStats {
+    return {
+      framesOut: this.#framer.frames,
+      onPcmErrors: this.#framer.errors,
+      pushedMs: this.#pushedMs,
+      refusedPushes: this.#refused,
+      clears: this.#clears,
+    };
+  }
+
+  stats(): PipelineStats & { bridge: BridgeStats } {
+    return {
+      ...receiverStats(this.profile, this.inbound),
+      ...(this.out ? { sender: this.out.sender.stats() } : {}),
+      bridge: this.bridgeStats(),
+    };
+  }
+}
+
+export async function createBridgeSession(o: BridgeSessionOptions): Promise<BridgeSession> {
+  await loadResampler(); // G.711 timelines are resampled to 16 kHz; application PCM to the codec rate
+  return new BridgeSession(o);
+}

@@ -1,0 +1,206 @@
+import { describe, expect, it } from "vitest";
+import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
+import type { CodecSpec } from "../../../src/audio/codecs/types.js";
+import { VirtualClock } from "../../../src/media/clock.js";
+import { BRIDGE_FRAME_SAMPLES, createBridgeSession } from "../../../src/media/profiles/bridge.js";
+import { parseRtp } from "../../../src/media/rtp/packet.js";
+import { toneRatio } from "../../support/client-peer.js";
+import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
+import { dominantHz } from "../sinks/wav.js";
+
+const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
+const PCMU: CodecSpec = { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 };
+
+function tone(hz: number, ms: number, rate = 16000, amplitude = 8000): Int16Array {
+  const n = (rate * ms) / 1000;
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
+  return out;
+}
+
+function concat(parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** the session's caller-audio frames, checked frame by frame as they arrive */
+function collect() {
+  const frames: { samples: Int16Array; pts: number }[] = [];
+  return { frames, onPcm: (samples: Int16Array, pts: number) => frames.push({ samples, pts }) };
+}
+
+describe("bridge profile: caller audio out as 20 ms 16 kHz frames (synthetic RTP, virtual clock)", () => {
+  // [name, codec, stream, least tone purity in 1–2 s (concealed losses smear the spectrum)]
+  const scenarios: Array<[string, CodecSpec, Partial<StreamOptions>, number]> = [
+    ["Opus clean", OPUS, {}, 0.95],
+    [
+      "Opus 10% loss + jitter + 1 s outage",
+      OPUS,
+      { loss: 0.1, jitterMs: 25, outages: [{ fromMs: 2000, toMs: 3000 }] },
+      0.6,
+    ],
+    ["PCMU (8 kHz resampled up)", PCMU, { codec: "pcmu" }, 0.95],
+  ];
+  it.each(scenarios)(
+    "%s: contiguous 320-sample frames, the call's length, 440 Hz",
+    async (_n, codec, extra, purity) => {
+      const CALL_MS = 5000;
+      const stream = rtpStream({ seed: 7, durationMs: CALL_MS, toneHz: 440, ...extra });
+      const got = collect();
+      const bridge = await createBridgeSession({ codec, onPcm: got.onPcm, startMs: 0 });
+      driveOnVirtualClock(
+        stream,
+        { push: (d, t) => bridge.pushRtp(d, t), tick: (t) => bridge.tick(t), flush: (t) => bridge.close(t) },
+        CALL_MS,
+      );
+      const { frames } = got;
+      expect(frames.every((f) => f.samples.length === BRIDGE_FRAME_SAMPLES)).toBe(true);
+      for (let i = 1; i < frames.length; i++)
+        expect(frames[i]!.pts).toBe(frames[i - 1]!.pts + BRIDGE_FRAME_SAMPLES);
+      // as long as the call (±1 frame): gaps are filled, never collapsed
+      expect(Math.abs(frames.length * 20 - CALL_MS)).toBeLessThanOrEqual(20);
+      const pcm = concat(frames.map((f) => f.samples));
+      const second = pcm.subarray(16_000, 32_000); // 1–2 s: before the outage
+      expect(dominantHz(second, 16000)).toBe(440);
+      expect(toneRatio(second, 16000, 440)).toBeGreaterThan(purity);
+      expect(bridge.bridgeStats().framesOut).toBe(frames.length);
+      expect(bridge.stats().timelineMs).toBe(CALL_MS);
+    },
+  );
+
+  it("a 1 kHz caller tone comes out as 1 kHz (the frequency is really checked)", async () => {
+    const stream = rtpStream({ seed: 2, durationMs: 2000, toneHz: 1000 });
+    const got = collect();
+    const bridge = await createBridgeSession({ codec: OPUS, onPcm: got.onPcm, startMs: 0 });
+    driveOnVirtualClock(
+      stream,
+      { push: (d, t) => bridge.pushRtp(d, t), tick: (t) => bridge.tick(t), flush: (t) => bridge.close(t) },
+      2000,
+    );
+    expect(dominantHz(concat(got.frames.map((f) => f.samples)).subarray(8000, 24000), 16000)).toBe(1000);
+  });
+
+  it("a consumer that throws is counted and the frames keep coming", async () => {
+    const stream = rtpStream({ seed: 3, durationMs: 1000 });
+    let calls = 0;
+    const bridge = await createBridgeSession({
+      codec: OPUS,
+      startMs: 0,
+      onPcm: () => {
+        calls++;
+        throw new Error("application consumer bug");
+      },
+    });
+    driveOnVirtualClock(
+      stream,
+      { push: (d, t) => bridge.pushRtp(d, t), tick: (t) => bridge.tick(t), flush: (t) => bridge.close(t) },
+      1000,
+    );
+    expect(calls).toBe(50);
+    expect(bridge.bridgeStats().onPcmErrors).toBe(50);
+    expect(bridge.stats().errors).toBe(0);
+  });
+});
+
+describe("bridge profile: application audio back to the caller", () => {
+  interface Sent {
+    seq: number;
+    ts: number;
+    ssrc: number;
+    pt: number;
+    payload: Uint8Array;
+  }
+  function capture() {
+    const sent: Sent[] = [];
+    const send = (p: Uint8Array) => {
+      const r = parseRtp(p);
+      if (!r.ok) throw new Error(`bridge sent an unparseable packet: ${r.error.code}`);
+      const k = r.packet;
+      sent.push({
+        seq: k.sequenceNumber,
+        ts: k.timestamp,
+        ssrc: k.ssrc,
+        pt: k.payloadType,
+        payload: Uint8Array.from(k.payload),
+      });
+    };
+    return { sent, send };
+  }
+
+  it("16 kHz PCM pushed in leaves as valid RTP that decodes back to its 600 Hz tone", async () => {
+    const clock = new VirtualClock(0);
+    const out = capture();
+    const bridge = await createBridgeSession({
+      codec: OPUS,
+      ssrc: 0x1234abcd,
+      send: out.send,
+      onPcm: () => {},
+      clock,
+      startMs: 0,
+    });
+    // the application sends 2 s in uneven chunks, all at once (faster than real time, as TTS does)
+    const audio = tone(600, 2000);
+    for (let i = 0; i < audio.length; i += 1234)
+      expect(bridge.pushPcm(audio.subarray(i, i + 1234))).toBe(true);
+    expect(bridge.queuedMs).toBeGreaterThan(1900);
+    clock.advance(2500);
+    bridge.close(clock.now());
+    const { sent } = out;
+    // paced: 2 s of audio is 100 packets of 20 ms (DTX may skip the silence after it)
+    expect(sent.length).toBeGreaterThanOrEqual(100);
+    expect(sent.every((s) => s.ssrc === 0x1234abcd && s.pt === 111)).toBe(true);
+    for (let i = 1; i < sent.length; i++) expect(sent[i]!.seq).toBe((sent[i - 1]!.seq + 1) & 0xffff);
+    const dec = new OpusDecoder({ channels: 1 });
+    const pcm = concat(sent.slice(0, 100).map((s) => dec.decode(s.payload)));
+    dec.destroy();
+    const mid = pcm.subarray(24_000, 72_000);
+    expect(dominantHz(mid, 48000)).toBe(600);
+    expect(toneRatio(mid, 48000, 600)).toBeGreaterThan(0.9);
+    expect(bridge.stats().sender!.packets).toBe(sent.length);
+    expect(bridge.bridgeStats().pushedMs).toBe(2000);
+  });
+
+  it("clear() empties the queue (barge-in): what was queued is never sent", async () => {
+    const clock = new VirtualClock(0);
+    const out = capture();
+    const bridge = await createBridgeSession({
+      codec: OPUS,
+      ssrc: 5,
+      send: out.send,
+      onPcm: () => {},
+      clock,
+      startMs: 0,
+    });
+    bridge.pushPcm(tone(600, 3000));
+    clock.advance(500);
+    const beforeClear = out.sent.length;
+    expect(bridge.queuedMs).toBeGreaterThan(2000);
+    bridge.clear();
+    expect(bridge.queuedMs).toBe(0);
+    clock.advance(2500);
+    // with DTX on, nothing but silence (mostly skipped) goes out after the clear: far fewer
+    // packets than the 2.5 s of tone that was queued, and what went out is not the tone
+    const after = out.sent.slice(beforeClear);
+    expect(after.length).toBeLessThan(40);
+    const dec = new OpusDecoder({ channels: 1 });
+    const tail = concat(after.map((s) => dec.decode(s.payload)));
+    dec.destroy();
+    if (tail.length > 960) expect(toneRatio(tail.subarray(960), 48000, 600)).toBeLessThan(0.2);
+    expect(bridge.bridgeStats().clears).toBe(1);
+    bridge.close(clock.now());
+  });
+
+  it("a receive-only bridge refuses application audio (counted), never throws", async () => {
+    const bridge = await createBridgeSession({ codec: OPUS, onPcm: () => {}, startMs: 0 });
+    expect(bridge.out).toBeUndefined();
+    expect(bridge.pushPcm(tone(600, 100))).toBe(false);
+    bridge.clear();
+    expect(bridge.bridgeStats().refusedPushes).toBe(1);
+    bridge.close(0);
+  });
+});

@@ -148,6 +148,27 @@ export const ConfigSchema = z.object({
     ),
     1,
   ),
+  // the bridge profile dials a URL the client chose: only these ws:// / wss:// prefixes (SSRF
+  // guard; empty = every bridge refused). Each prefix must end its host with "/" or ":" so that
+  // "wss://agent.example.com" cannot be stretched to "wss://agent.example.com.evil.net".
+  RTCGW_BRIDGE_ALLOW: z.pipe(
+    optionalString,
+    z.transform((v: string | undefined, ctx) => {
+      if (!v) return [] as string[];
+      const list = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const s of list)
+        if (!/^wss?:\/\/[^/:?#@\s]+[:/]/i.test(s))
+          ctx.issues.push({
+            code: "custom",
+            message: `RTCGW_BRIDGE_ALLOW: "${s}" must be a ws:// or wss:// URL prefix whose host ends with "/" or ":" (e.g. wss://agent.example.com/ or ws://127.0.0.1:)`,
+            input: v,
+          });
+      return list;
+    }),
+  ),
   RTCGW_WORKERS: z._default(
     envNumber("RTCGW_WORKERS must be a number of worker processes (0 = one per core)").check(
       z.int("RTCGW_WORKERS must be a whole number"),

@@ -4,6 +4,7 @@ import type { RtcConfig } from "node-datachannel";
 import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../control/contract.js";
 import { type Logger, sessionLogger } from "../log/index.js";
 import type { Registry } from "../registry/types.js";
+import { bridgeUrlAllowed } from "./bridge-socket.js";
 import {
   MediaNodeError,
   NodeUnavailableError,
@@ -38,6 +39,8 @@ export interface SessionManagerOptions {
   recordingsDir: string;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
+  /** URL prefixes the bridge profile may dial (RTCGW_BRIDGE_ALLOW; empty or absent: bridge refused) */
+  bridgeAllow?: readonly string[];
   registry: Registry;
   metrics: NodeMetrics;
   ticker: SharedTicker;
@@ -118,6 +121,21 @@ export class SessionManager {
       }
       throw e;
     }
+    // the bridge URL is the client's choice: dial only what the operator allowed (SSRF guard)
+    if (
+      req.profile === "bridge" &&
+      req.bridgeUrl &&
+      !bridgeUrlAllowed(req.bridgeUrl, this.o.bridgeAllow ?? [])
+    ) {
+      const e = new MediaNodeError(
+        "bridge-url-not-allowed",
+        403,
+        "this media node does not dial that bridge URL (it is not under a prefix in RTCGW_BRIDGE_ALLOW)",
+      );
+      this.o.metrics.refused.inc({ reason: e.code });
+      log.info({ reason: e.reason, status: e.status }, "bridge refused");
+      throw e;
+    }
     let source: PeerSession | undefined;
     if (req.kind === "whep") {
       if (!req.sourceSessionId) throw OfferError.unsupported("a WHEP listener needs a source session");
@@ -154,6 +172,7 @@ export class SessionManager {
         recordingsDir: this.o.recordingsDir,
         ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
         ...(req.recordRate ? { recordRate: req.recordRate } : {}),
+        ...(req.profile === "bridge" && req.bridgeUrl ? { bridgeUrl: req.bridgeUrl } : {}),
       };
       session.attachMedia(await createSessionMedia(ctx, session, () => this.o.metrics.degraded.inc()));
       const answer = await session.answer();

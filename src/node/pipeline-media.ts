@@ -4,7 +4,9 @@
 // call's length).
 import { codecSpecFromRtpmap } from "../audio/codecs/factory.js";
 import {
+  type BridgeSession,
   type CodecSpec,
+  createBridgeSession,
   createEchoSession,
   createIngestSession,
   createRecordSession,
@@ -14,10 +16,11 @@ import {
   listen,
   type RecordSession,
 } from "../media/index.js";
+import { BridgeSocket } from "./bridge-socket.js";
 import type { NegotiatedCodec } from "./offer.js";
 import type { MediaContext, MediaStats, SessionMedia } from "./session-media.js";
 
-type Assembly = EchoSession | RecordSession | IngestSession;
+type Assembly = EchoSession | RecordSession | IngestSession | BridgeSession;
 
 export function codecSpecOf(c: NegotiatedCodec): CodecSpec {
   return codecSpecFromRtpmap(
@@ -38,6 +41,8 @@ export class PipelineMedia implements SessionMedia {
   constructor(
     readonly assembly: Assembly,
     ctx: MediaContext,
+    /** the bridge's WebSocket, closed with the session */
+    readonly bridgeSocket?: BridgeSocket,
   ) {
     this.unsubscribe = ctx.ticker.subscribe((now) => {
       try {
@@ -74,6 +79,7 @@ export class PipelineMedia implements SessionMedia {
     this.closed = true;
     this.unsubscribe();
     const r = this.assembly.close(Date.now());
+    this.bridgeSocket?.close("session ended");
     return r ?? undefined;
   }
 }
@@ -101,10 +107,33 @@ export async function createPipelineMedia(ctx: MediaContext): Promise<PipelineMe
     });
     return new PipelineMedia(rec, ctx);
   }
-  // bridge (or echo on a receive-only WHIP): decode and repair so WHEP listeners can hear it;
+  if (ctx.profile === "bridge" && ctx.bridgeUrl) return createBridgeMedia(ctx, codec, ctx.bridgeUrl);
+  // bridge without a URL (or echo on a receive-only WHIP): decode and repair so WHEP listeners can hear it;
   // "blackhole" skips decoding altogether (the transport-only floor of the benchmark)
   if (ctx.profile !== "blackhole") return new PipelineMedia(await createIngestSession({ codec }), ctx);
   return undefined;
+}
+
+/**
+ * The bridge: caller audio → 20 ms frames → the application's WebSocket; its audio → the caller.
+ * The socket dials in the background: the session is answered whether or not it ever opens.
+ */
+async function createBridgeMedia(ctx: MediaContext, codec: CodecSpec, url: string): Promise<PipelineMedia> {
+  let socket: BridgeSocket | undefined;
+  const bridge = await createBridgeSession({
+    codec,
+    ...(ctx.send && ctx.ssrc !== undefined ? { send: ctx.send, ssrc: ctx.ssrc } : {}),
+    log: ctx.log,
+    onPcm: (samples) => socket?.sendFrame(samples),
+  });
+  socket = new BridgeSocket({
+    url,
+    sessionId: ctx.sessionId,
+    log: ctx.log,
+    onAudio: (samples) => bridge.pushPcm(samples),
+    onClear: () => bridge.clear(),
+  });
+  return new PipelineMedia(bridge, ctx, socket);
 }
 
 /** A WHEP listener fed from its source's relay: decoded audio re-encoded for this listener. */

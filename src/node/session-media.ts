@@ -30,6 +30,8 @@ export interface MediaContext {
   recordRate?: number;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
+  /** bridge profile: the application's WebSocket URL (already checked against RTCGW_BRIDGE_ALLOW) */
+  bridgeUrl?: string;
 }
 
 export const ZERO_STATS: MediaStats = {

@@ -85,6 +85,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     },
     recordingsDir: config.RECORDINGS_DIR,
     echoComplexity: config.RTCGW_ECHO_COMPLEXITY,
+    bridgeAllow: config.RTCGW_BRIDGE_ALLOW,
     registry,
     metrics,
     ticker: processTicker(),

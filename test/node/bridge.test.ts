@@ -1,0 +1,187 @@
+// The bridge profile end to end: a real node-datachannel client sends a 440 Hz Opus tone, the
+// node carries it to a real `ws` server on loopback (the "application"), the application answers
+// with a 600 Hz tone that reaches the client as RTP. Protocol: docs/pipeline.md, "Bridge protocol".
+import { createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type WebSocket, WebSocketServer } from "ws";
+import { ClientPeer, toneRatio } from "../support/client-peer.js";
+import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
+
+/** what the application saw on one connection */
+interface AppConnection {
+  ws: WebSocket;
+  texts: Array<Record<string, unknown>>;
+  frames: Buffer[];
+  closed?: { code: number; reason: string };
+}
+
+let h: Harness;
+let app: WebSocketServer;
+let appPort: number;
+let downPort: number;
+const conns: AppConnection[] = [];
+
+/** a loopback port nobody listens on (bound, read, released) */
+async function unusedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+beforeAll(async () => {
+  app = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((r) => app.once("listening", r));
+  appPort = (app.address() as { port: number }).port;
+  app.on("connection", (ws) => {
+    const c: AppConnection = { ws, texts: [], frames: [] };
+    conns.push(c);
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) c.frames.push(Buffer.from(data as Buffer));
+      else c.texts.push(JSON.parse(String(data)));
+    });
+    ws.on("close", (code, reason) => {
+      c.closed = { code, reason: reason.toString() };
+    });
+  });
+  downPort = await unusedPort();
+  h = await startHarness({
+    RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${appPort}/,ws://127.0.0.1:${downPort}/`,
+  });
+});
+afterAll(async () => {
+  await h?.close();
+  await new Promise<void>((r) => app.close(() => r()));
+});
+
+/** as the signaling does: the session record first, then the node's control API */
+async function createBridge(offer: string, bridgeUrl: string, kind: "session" | "whip" = "session") {
+  const sessionId = newSessionId();
+  await h.registry.createSession({
+    id: sessionId,
+    nodeId: h.node.id,
+    kind,
+    profile: "bridge",
+    tokenHash: "a".repeat(64),
+    state: "new",
+    etag: "e0",
+    ttlMs: 60_000,
+  });
+  const r = await h.call("POST", "/internal/sessions", {
+    sessionId,
+    kind,
+    profile: "bridge",
+    offer,
+    bridgeUrl,
+  });
+  return { ...r, sessionId };
+}
+
+function tone16k(hz: number, ms: number, amplitude = 8000): Buffer {
+  const n = (16000 * ms) / 1000;
+  const b = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++)
+    b.writeInt16LE(Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / 16000)), i * 2);
+  return b;
+}
+
+function pcmOf(frames: Buffer[]): Int16Array {
+  const all = Buffer.concat(frames);
+  const out = new Int16Array(all.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = all.readInt16LE(i * 2);
+  return out;
+}
+
+describe("bridge profile over a real WebSocket", () => {
+  it("start message, 20 ms 16 kHz frames of the caller's 440 Hz, the application's 600 Hz back as RTP, stop + close 1000", async () => {
+    const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
+    const r = await createBridge(c.offer, `ws://127.0.0.1:${appPort}/agent?token=t0`);
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await waitFor(
+      () => conns.length === 1 && conns[0]!.frames.length >= 60,
+      8000,
+      "1.2 s of frames at the application",
+    );
+    const conn = conns[0]!;
+    expect(conn.texts[0]).toEqual({
+      type: "start",
+      sessionId: r.sessionId,
+      format: "s16le",
+      rate: 16000,
+      channels: 1,
+      frameMs: 20,
+    });
+    expect(conn.frames.every((f) => f.length === 640)).toBe(true);
+    // past the decoder's start-up, the frames carry the caller's tone
+    const heard = pcmOf(conn.frames.slice(10, 60));
+    expect(toneRatio(heard, 16000, 440)).toBeGreaterThan(0.8);
+    expect(toneRatio(heard, 16000, 1000)).toBeLessThan(0.05);
+
+    // the application answers: 1 s of 600 Hz in uneven chunks, as fast as it has them
+    const reply = tone16k(600, 1000);
+    for (let i = 0; i < reply.length; i += 3200) conn.ws.send(reply.subarray(i, i + 3200));
+    await c.until(() => c.stats.packetsReceived >= 45, 5000, "the application's audio at the client");
+    const { rate, samples } = c.receivedPcm();
+    const back = samples.subarray(rate / 10, (rate * 9) / 10);
+    expect(toneRatio(back, rate, 600)).toBeGreaterThan(0.8);
+    expect(toneRatio(back, rate, 440)).toBeLessThan(0.05);
+
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await waitFor(() => conn.closed !== undefined, 3000, "the application's socket to close");
+    expect(conn.texts.at(-1)).toMatchObject({ type: "stop", reason: expect.any(String) });
+    expect(conn.closed!.code).toBe(1000);
+    expect(h.node.sessions()).toBe(0);
+    await c.close();
+  });
+
+  it("a bridge URL outside RTCGW_BRIDGE_ALLOW is refused 403 with a reason, and no session is left", async () => {
+    const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false, autoSend: false });
+    const before = conns.length;
+    for (const url of [
+      `ws://localhost:${appPort}/`, // another host spelling: not under the prefix
+      `ws://127.0.0.1:${appPort}@127.0.0.2:${appPort}/`, // the prefix as userinfo, dialing elsewhere
+      `wss://agent.example.com/`,
+    ]) {
+      const r = await createBridge(c.offer, url);
+      expect(r.status, url).toBe(403);
+      expect(r.json.error).toBe("bridge-url-not-allowed");
+      expect(r.json.reason).toMatch(/RTCGW_BRIDGE_ALLOW/);
+      expect((await h.call("GET", `/internal/sessions/${r.sessionId}`)).status).toBe(404);
+    }
+    expect(h.node.sessions()).toBe(0);
+    expect(conns.length).toBe(before); // nothing was dialed
+    await c.close();
+  });
+
+  it("an application that is down does not take the session down: the caller is still heard by a WHEP listener", async () => {
+    const src = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
+    const r = await createBridge(src.offer, `ws://127.0.0.1:${downPort}/`);
+    expect(r.status).toBe(201);
+    src.accept(r.json.answer);
+    await src.connected(5000);
+    const listener = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    const rl = await h.call("POST", "/internal/sessions", {
+      sessionId: newSessionId(),
+      kind: "whep",
+      profile: "echo",
+      offer: listener.offer,
+      sourceSessionId: r.sessionId,
+    });
+    expect(rl.status).toBe(201);
+    listener.accept(rl.json.answer);
+    await listener.connected(5000);
+    await listener.until(() => listener.stats.packetsReceived >= 50, 5000, "50 relayed packets");
+    const { rate, samples } = listener.receivedPcm();
+    expect(toneRatio(samples.subarray(rate / 5), rate, 440)).toBeGreaterThan(0.8);
+    const st = await h.call("GET", `/internal/sessions/${r.sessionId}`);
+    expect(st.status).toBe(200);
+    expect(st.json.state).toBe("connected");
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await waitFor(() => h.node.sessions() === 0, 3000, "the listener to end with its source");
+    await src.close();
+    await listener.close();
+  });
+});

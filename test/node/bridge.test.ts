@@ -1,9 +1,11 @@
 // The bridge profile end to end: a real node-datachannel client sends a 440 Hz Opus tone, the
 // node carries it to a real `ws` server on loopback (the "application"), the application answers
 // with a 600 Hz tone that reaches the client as RTP. Protocol: docs/pipeline.md, "Bridge protocol".
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
+import { createLogger } from "../../src/log/index.js";
+import { BridgeSocket } from "../../src/node/bridge-socket.js";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
 import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
 
@@ -183,5 +185,85 @@ describe("bridge profile over a real WebSocket", () => {
     await waitFor(() => h.node.sessions() === 0, 3000, "the listener to end with its source");
     await src.close();
     await listener.close();
+  });
+});
+
+describe("BridgeSocket against a misbehaving application", () => {
+  const log = createLogger({ level: "silent" });
+
+  async function server(onConn: (ws: WebSocket) => void): Promise<{ wss: WebSocketServer; url: string }> {
+    const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((r) => wss.once("listening", r));
+    wss.on("connection", onConn);
+    return { wss, url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/` };
+  }
+
+  it("odd-length audio and unknown text are counted and ignored; clear reaches the session; audio arrives whole", async () => {
+    const { wss, url } = await server((ws) => {
+      ws.send(Buffer.alloc(641)); // odd: not whole samples
+      ws.send("not json");
+      ws.send(JSON.stringify({ type: "dance" }));
+      ws.send(JSON.stringify({ type: "clear" }));
+      ws.send(tone16k(600, 100)); // 3200 bytes
+    });
+    const audio: Int16Array[] = [];
+    let clears = 0;
+    const s = new BridgeSocket({
+      url,
+      sessionId: "s1",
+      log,
+      onAudio: (a) => audio.push(a),
+      onClear: () => clears++,
+    });
+    await waitFor(() => s.stats().audioIn === 1, 3000, "the good audio message");
+    const st = s.stats();
+    expect(st.protocolErrors).toBe(3);
+    expect(clears).toBe(1);
+    expect(audio.length).toBe(1);
+    expect(audio[0]!.length).toBe(1600);
+    expect(toneRatio(audio[0]!, 16000, 600)).toBeGreaterThan(0.9);
+    expect(st.failed).toBe(false);
+    s.close("test over");
+    await new Promise<void>((r) => wss.close(() => r()));
+  });
+
+  it("backpressure: an application that stops reading gets frames dropped and counted, the buffer stays bounded", async () => {
+    const { wss, url } = await server((ws) => ws.pause()); // never reads: TCP fills up
+    const s = new BridgeSocket({ url, sessionId: "s2", log, onAudio: () => {}, onClear: () => {} });
+    await waitFor(() => s.state === "open", 3000, "open");
+    const frame = new Int16Array(320).fill(1000);
+    const N = 20_000; // 400 s of audio, 12.8 MB: far more than the kernel's socket buffers
+    for (let i = 0; i < N; i++) s.sendFrame(frame);
+    const st = s.stats();
+    expect(st.framesDropped).toBeGreaterThan(0);
+    expect(st.framesSent + st.framesDropped).toBe(N);
+    // what did go out fits the kernel's buffers plus the ~1 s bound, not the 12.8 MB offered
+    expect(st.framesSent * 640).toBeLessThan(N * 640 * 0.75);
+    s.close("test over");
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  });
+
+  it("an application that accepts TCP but never answers the upgrade is given up after the open timeout", async () => {
+    const held = new Set<Socket>();
+    const silent = createServer((sock) => held.add(sock)); // accepts, says nothing
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const url = `ws://127.0.0.1:${(silent.address() as { port: number }).port}/`;
+    const s = new BridgeSocket({
+      url,
+      sessionId: "s3",
+      log,
+      onAudio: () => {},
+      onClear: () => {},
+      openTimeoutMs: 300,
+    });
+    s.sendFrame(new Int16Array(320));
+    const t0 = Date.now();
+    await waitFor(() => s.stats().failed, 3000, "the open timeout");
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(s.state).toBe("closed");
+    expect(s.stats().framesNotOpen).toBe(1);
+    for (const sock of held) sock.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
   });
 });

@@ -74,6 +74,7 @@ export class BridgeSocket {
   #state: BridgeSocketState = "connecting";
   #failed = false;
   #dropping = false;
+  #ended = false;
   readonly #s = {
     framesSent: 0,
     framesNotOpen: 0,
@@ -132,14 +133,23 @@ export class BridgeSocket {
 
   /** the session ended: say so and close normally (1000); a socket still connecting is dropped */
   close(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
     const was = this.#state;
     this.#state = "closed";
-    if (was === "open") {
-      this.#ws.send(JSON.stringify({ type: "stop", reason }));
-      this.#ws.close(1000, reason.slice(0, 120)); // RFC 6455 §5.5: control payloads ≤ 125 bytes
-    } else if (was === "connecting") {
-      this.#ws.terminate();
+    try {
+      if (was === "open") {
+        this.#ws.send(JSON.stringify({ type: "stop", reason }));
+        this.#ws.close(1000, reason.slice(0, 120)); // RFC 6455 §5.5: control payloads ≤ 125 bytes
+      } else if (was === "connecting") {
+        this.#ws.terminate();
+      }
+    } catch (err) {
+      // the session's teardown must not fail because of the application's socket
+      this.#o.log.warn({ event: "bridge_close_failed", err: (err as Error).message }, "bridge close failed");
     }
+    // the session's bridge figures, once, where the session's other end-of-call lines are
+    this.#o.log.info({ event: "bridge_closed", ...this.stats() }, "bridge socket closed");
   }
 
   stats(): BridgeSocketStats {

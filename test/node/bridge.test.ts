@@ -139,6 +139,26 @@ describe("bridge profile over a real WebSocket", () => {
     await c.close();
   });
 
+  it("barge-in: the application's clear stops its queued audio at the caller", async () => {
+    const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
+    const before = conns.length;
+    const r = await createBridge(c.offer, `ws://127.0.0.1:${appPort}/`);
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await waitFor(() => conns.length > before && conns[before]!.texts.length > 0, 3000, "the start message");
+    const conn = conns[before]!;
+    conn.ws.send(tone16k(600, 3000)); // 3 s queued at once, as TTS does
+    await c.until(() => c.stats.packetsReceived >= 10, 3000, "the application's audio starting");
+    conn.ws.send(JSON.stringify({ type: "clear" }));
+    await new Promise((res) => setTimeout(res, 1500));
+    // 3 s of audio would be 150 packets; cleared, only what played before the clear (and at
+    // most a few DTX packets of silence after it) reached the caller (without the clear: ~85)
+    expect(c.stats.packetsReceived).toBeLessThan(40);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("a bridge URL outside RTCGW_BRIDGE_ALLOW is refused 403 with a reason, and no session is left", async () => {
     const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false, autoSend: false });
     const before = conns.length;

@@ -111,13 +111,14 @@ export class NodeMetrics {
     const loop = this.loop;
     new Gauge({
       name: "rtcgw_event_loop_delay_seconds",
-      help: "event-loop delay since the last scrape (p50, p99, max)",
+      help: "event-loop delay since the last scrape (min, p50, p99, max)",
       labelNames: ["quantile"],
       registers: r,
       collect() {
         // the histogram records the whole interval between its samples (an idle loop reads
         // ~10 ms at a 10 ms resolution): the delay is what exceeds the resolution
         const delay = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) / 1e3;
+        this.set({ quantile: "0" }, delay(loop.min));
         this.set({ quantile: "0.5" }, delay(loop.percentile(50)));
         this.set({ quantile: "0.99" }, delay(loop.percentile(99)));
         this.set({ quantile: "1" }, delay(loop.max));

@@ -70,7 +70,7 @@ describe("authentication", () => {
     expect(text).toMatch(/rtcgw_event_loop_delay_seconds/);
   });
 
-  it("reports event-loop delay as the time beyond the sampling interval: a 150 ms block shows, an idle loop reads near 0", async () => {
+  it("reports event-loop delay as the time beyond the sampling interval: a 150 ms block shows, an on-time wake-up reads near 0", async () => {
     const quantiles = async () => {
       const text = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
       const q = (k: string) =>
@@ -79,12 +79,13 @@ describe("authentication", () => {
             text,
           )![1],
         );
-      return { p50: q("0.5"), max: q("1") };
+      return { min: q("0"), max: q("1") };
     };
     await quantiles(); // a scrape resets the histogram
     await new Promise((r) => setTimeout(r, 300));
     const idle = await quantiles();
-    expect(idle.p50).toBeLessThan(0.005); // an idle loop: ~0, not the 10 ms resolution
+    // the raw histogram never reads below its 10 ms interval; the delay beyond it does, even on a busy machine
+    expect(idle.min).toBeLessThan(0.005);
     const until = performance.now() + 150;
     while (performance.now() < until) {} // block the loop
     await new Promise((r) => setTimeout(r, 50));

@@ -73,6 +73,19 @@ export interface TransportStats {
   rttMs?: number;
 }
 
+/** what a bridge session's WebSocket leg to the application did */
+export interface BridgeLegStats {
+  state: "connecting" | "open" | "closed";
+  /** did not open in time, errored, or the application closed it */
+  failed: boolean;
+  framesSent: number;
+  /** dropped because the application did not read fast enough */
+  framesDropped: number;
+  /** dropped because there was no open socket to send on */
+  framesNotOpen: number;
+  protocolErrors: number;
+}
+
 export interface SessionStatus {
   sessionId: string;
   kind: z.infer<typeof SessionKindSchema>;
@@ -83,6 +96,8 @@ export interface SessionStatus {
   /** the peer's transport counters plus the media pipeline's own (one declaration, in src/media) */
   stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
+  /** bridge sessions: the WebSocket leg to the application */
+  bridge?: BridgeLegStats;
 }
 
 export interface NodeHealth {

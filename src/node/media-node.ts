@@ -21,7 +21,7 @@ import { PeerSession, type PeerState } from "./peer-session.js";
 import { listenTo, PipelineMedia } from "./pipeline-media.js";
 import { SessionRecordSync } from "./registry-sync.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
-import { type MediaContext, ZERO_STATS } from "./session-media.js";
+import { type MediaContext, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
 import type { SharedTicker } from "./ticker.js";
 
 export interface Timeouts {
@@ -202,7 +202,7 @@ export class SessionManager {
 
   status(id: string): SessionStatus {
     const s = this.get(id);
-    const m = s.mediaStats() ?? ZERO_STATS;
+    const m: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
     const rtt = s.rttMs();
     return {
       sessionId: s.id,
@@ -221,6 +221,7 @@ export class SessionManager {
         silenceFilledMs: m.silenceFilledMs,
         ...(rtt !== undefined ? { rttMs: rtt } : {}),
       },
+      ...(m.bridge ? { bridge: m.bridge } : {}),
       ...(s.recording?.wav && s.recording.ogg
         ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
         : {}),
@@ -367,6 +368,7 @@ export class SessionManager {
     if (m) {
       if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);
       if (m.silenceFilledMs) this.o.metrics.silenceFilledMs.inc(m.silenceFilledMs);
+      if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
     }
     this.sessions.delete(s.id);
     await this.records.remove(s.id, s.log);

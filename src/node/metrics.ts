@@ -2,6 +2,7 @@
 // a process in tests and in `rtcgw dev`).
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { BridgeLegStats } from "./session-media.js";
 
 /** how often the event-loop delay is sampled */
 const LOOP_RESOLUTION_MS = 10;
@@ -35,6 +36,9 @@ export class NodeMetrics {
   readonly silenceFilledMs: Counter;
   readonly refused: Counter<"reason">;
   readonly degraded: Counter;
+  readonly bridgeSessions: Counter<"outcome">;
+  readonly bridgeFrames: Counter<"fate">;
+  readonly bridgeProtocolErrors: Counter;
   private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(
@@ -100,6 +104,23 @@ export class NodeMetrics {
       help: "gaps filled with silence at their true position (ms)",
       registers: r,
     });
+    this.bridgeSessions = new Counter({
+      name: "rtcgw_bridge_sessions_total",
+      help: "bridge sessions ended, by what their WebSocket leg did (ok, or failed: did not open in time, errored, closed by the application)",
+      labelNames: ["outcome"],
+      registers: r,
+    });
+    this.bridgeFrames = new Counter({
+      name: "rtcgw_bridge_frames_total",
+      help: "20 ms frames of caller audio for the application: sent, dropped (the application did not read fast enough), not-open (no socket to send on)",
+      labelNames: ["fate"],
+      registers: r,
+    });
+    this.bridgeProtocolErrors = new Counter({
+      name: "rtcgw_bridge_protocol_errors_total",
+      help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type)",
+      registers: r,
+    });
     new Gauge({
       name: "rtcgw_event_loop_utilization",
       help: "share of time the event loop was busy (smoothed); new sessions are refused above the busy line",
@@ -142,6 +163,15 @@ export class NodeMetrics {
   async text(): Promise<string> {
     this.flush();
     return this.registry.metrics();
+  }
+
+  /** a bridge session ended: count what its WebSocket leg did */
+  bridgeEnded(b: BridgeLegStats) {
+    this.bridgeSessions.inc({ outcome: b.failed ? "failed" : "ok" });
+    if (b.framesSent) this.bridgeFrames.inc({ fate: "sent" }, b.framesSent);
+    if (b.framesDropped) this.bridgeFrames.inc({ fate: "dropped" }, b.framesDropped);
+    if (b.framesNotOpen) this.bridgeFrames.inc({ fate: "not-open" }, b.framesNotOpen);
+    if (b.protocolErrors) this.bridgeProtocolErrors.inc(b.protocolErrors);
   }
 
   close() {

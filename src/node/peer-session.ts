@@ -9,7 +9,7 @@ import type { SessionKind } from "../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
 import { announceAddress, dropEmptyFmtp, iceUfragOf, type TrickleFragment } from "./sdp-rewrite.js";
-import type { MediaStats, SessionMedia } from "./session-media.js";
+import type { SessionMedia, SessionMediaStats } from "./session-media.js";
 
 export type PeerState = SessionStatus["state"];
 
@@ -215,7 +215,7 @@ export class PeerSession {
     return this.media;
   }
 
-  mediaStats(): MediaStats | undefined {
+  mediaStats(): SessionMediaStats | undefined {
     return this.media?.stats();
   }
 

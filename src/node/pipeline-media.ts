@@ -18,7 +18,7 @@ import {
 } from "../media/index.js";
 import { BridgeSocket } from "./bridge-socket.js";
 import type { NegotiatedCodec } from "./offer.js";
-import type { MediaContext, MediaStats, SessionMedia } from "./session-media.js";
+import type { BridgeLegStats, MediaContext, SessionMedia, SessionMediaStats } from "./session-media.js";
 
 type Assembly = EchoSession | RecordSession | IngestSession | BridgeSession;
 
@@ -32,6 +32,18 @@ export function codecSpecOf(c: NegotiatedCodec): CodecSpec {
     },
     c.fmtp,
   );
+}
+
+function bridgeLeg(socket: BridgeSocket): BridgeLegStats {
+  const b = socket.stats();
+  return {
+    state: b.state,
+    failed: b.failed,
+    framesSent: b.framesSent,
+    framesDropped: b.framesDropped,
+    framesNotOpen: b.framesNotOpen,
+    protocolErrors: b.protocolErrors,
+  };
 }
 
 export class PipelineMedia implements SessionMedia {
@@ -62,7 +74,7 @@ export class PipelineMedia implements SessionMedia {
     this.assembly.pushRtp(packet, Date.now());
   }
 
-  stats(): MediaStats {
+  stats(): SessionMediaStats {
     const s = this.assembly.stats();
     return {
       lost: s.lost,
@@ -71,6 +83,7 @@ export class PipelineMedia implements SessionMedia {
       reordered: s.reordered,
       concealedMs: s.concealedMs,
       silenceFilledMs: s.silenceFilledMs,
+      ...(this.bridgeSocket ? { bridge: bridgeLeg(this.bridgeSocket) } : {}),
     };
   }
 

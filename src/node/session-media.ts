@@ -1,17 +1,24 @@
 // What a session does with its audio, seen from the peer: RTP packets go in, RTP packets may come
 // out. The pipeline (src/media) implements the profiles; until a profile's assembly exists the
 // session still consumes every packet (DESIGN.md rule 2: a black hole from the first packet).
+
+import type { BridgeLegStats } from "../control/contract.js";
 import type { Logger } from "../log/index.js";
 import type { MediaStats } from "../media/index.js";
 import type { NegotiatedCodec } from "./offer.js";
 import type { SharedTicker } from "./ticker.js";
 
-export type { MediaStats };
+export type { BridgeLegStats, MediaStats };
+
+/** a session's media figures as the node reports them */
+export interface SessionMediaStats extends MediaStats {
+  bridge?: BridgeLegStats;
+}
 
 export interface SessionMedia {
   /** one whole decrypted RTP packet (RTCP already filtered out) */
   onRtp(packet: Buffer): void;
-  stats(): MediaStats;
+  stats(): SessionMediaStats;
   /** stop producing and release everything; resolves when files are flushed */
   close(): Promise<{ wav?: string; ogg?: string } | undefined>;
 }

@@ -131,11 +131,25 @@ describe("bridge profile over a real WebSocket", () => {
     expect(toneRatio(back, rate, 600)).toBeGreaterThan(0.8);
     expect(toneRatio(back, rate, 440)).toBeLessThan(0.05);
 
+    // the session's status shows the leg; /metrics counts it once the session ends
+    const st = await h.call("GET", `/internal/sessions/${r.sessionId}`);
+    expect(st.json.bridge).toMatchObject({
+      state: "open",
+      failed: false,
+      framesDropped: 0,
+      protocolErrors: 0,
+    });
+    expect(st.json.bridge.framesSent).toBeGreaterThanOrEqual(60);
     expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
     await waitFor(() => conn.closed !== undefined, 3000, "the application's socket to close");
     expect(conn.texts.at(-1)).toMatchObject({ type: "stop", reason: expect.any(String) });
     expect(conn.closed!.code).toBe(1000);
     expect(h.node.sessions()).toBe(0);
+    const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
+    expect(metrics).toMatch(/rtcgw_bridge_sessions_total\{[^}]*outcome="ok"[^}]*\} 1\b/);
+    expect(
+      Number(/rtcgw_bridge_frames_total\{[^}]*fate="sent"[^}]*\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(60);
     await c.close();
   });
 
@@ -201,8 +215,12 @@ describe("bridge profile over a real WebSocket", () => {
     const st = await h.call("GET", `/internal/sessions/${r.sessionId}`);
     expect(st.status).toBe(200);
     expect(st.json.state).toBe("connected");
+    // the failed leg shows in the status (the call went on without it) and in /metrics
+    expect(st.json.bridge).toMatchObject({ failed: true, framesSent: 0 });
     expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
     await waitFor(() => h.node.sessions() === 0, 3000, "the listener to end with its source");
+    const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
+    expect(metrics).toMatch(/rtcgw_bridge_sessions_total\{[^}]*outcome="failed"[^}]*\} 1\b/);
     await src.close();
     await listener.close();
   });

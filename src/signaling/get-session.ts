@@ -38,6 +38,7 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
       expiresAt: record.expiresAt,
       ...(record.sourceSessionId ? { sourceSessionId: record.sourceSessionId } : {}),
       ...(live ? { stats: live.stats } : {}),
+      ...(live?.bridge ? { bridge: live.bridge } : {}),
       ...(live?.recording
         ? {
             recording: {

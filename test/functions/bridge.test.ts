@@ -53,6 +53,14 @@ describe("POST /v1/sessions?profile=bridge", () => {
       8000,
       "the application to hear the call",
     );
+    // the public status shows the application's leg
+    const st = await invoke({
+      method: "GET",
+      path: r.headers.location!,
+      headers: { authorization: `Bearer ${r.headers["rtcgw-session-token"]}` },
+    });
+    expect(st.status).toBe(200);
+    expect(st.json().bridge).toMatchObject({ state: "open", failed: false });
     const del = await invoke({
       method: "DELETE",
       path: r.headers.location!,

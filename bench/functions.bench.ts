@@ -8,7 +8,7 @@
 // run round robin after one uncounted warm-up round. Last, for attribution, whip's whole path:
 // 201 through a real media node registered in the table (the main rows find no node: 503).
 // BENCH_BEFORE=<dir of bundles> adds those bundles to the same rounds, for a before/after table.
-import { spawn } from "node:child_process";
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ import { DynamoRegistry } from "../src/registry/dynamodb.js";
 import type { HandlerName } from "../src/signaling/routes.js";
 import { ClientPeer } from "../test/support/client-peer.js";
 import { startDynalite } from "../test/support/dynalite.js";
+import { runChild } from "../test/support/run-child.js";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 /** optional: a directory of other bundles (<name>/index.mjs, e.g. an older commit's build) measured in the same rounds */
@@ -135,24 +136,13 @@ async function main() {
   };
   type Sample = { startMs: number; importMs: number; invokeMs: number; coldMs: number; status: number };
   // async spawn: dynalite lives in this process and must keep answering while the child runs
-  const run = (file: string | undefined, event: unknown, registry = env.RTCGW_REGISTRY) =>
-    new Promise<Sample>((resolve, reject) => {
-      const c = spawn(process.execPath, [child, ...(file ? [pathToFileURL(file).href] : [])], {
-        env: { ...env, RTCGW_REGISTRY: registry, BENCH_EVENT: JSON.stringify(event ?? {}) },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let out = "";
-      let err = "";
-      c.stdout.on("data", (d) => {
-        out += d;
-      });
-      c.stderr.on("data", (d) => {
-        err += d;
-      });
-      c.on("exit", (code) =>
-        code === 0 ? resolve(JSON.parse(out) as Sample) : reject(new Error(`child failed: ${err}`)),
-      );
+  const run = async (file: string | undefined, event: unknown, registry = env.RTCGW_REGISTRY) => {
+    const r = await runChild(process.execPath, [child, ...(file ? [pathToFileURL(file).href] : [])], {
+      env: { ...env, RTCGW_REGISTRY: registry, BENCH_EVENT: JSON.stringify(event ?? {}) },
     });
+    if (r.code !== 0) throw new Error(`child failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Sample;
+  };
 
   // Round robin, so the shared machine's load drifts over every target alike; round 0 warms the
   // page cache and dynalite's own code paths and is not counted.

@@ -1,7 +1,7 @@
 // Interop with a WebRTC stack nobody here wrote: aiortc (Debian's python3-aiortc) as a WHIP client
 // and as a two-way client, with the API token as its Bearer for every request (RFC 9725 §4.5).
 // aiortc ignores 127.0.0.1, so the node binds this machine's first non-loopback IPv4 address.
-import { spawn } from "node:child_process";
+
 import { mkdtempSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { loadConfig } from "../../src/config/index.js";
 import type { Emulator } from "../../src/emulator/server.js";
 import { createLogger } from "../../src/log/index.js";
 import type { MediaNode } from "../../src/node/index.js";
+import { runChild } from "../support/run-child.js";
 
 const PY = "/usr/bin/python3";
 const CLIENT = fileURLToPath(new URL("./aiortc_client.py", import.meta.url));
@@ -54,28 +55,18 @@ interface ClientReport {
   deleteStatus?: number;
 }
 
-function runClient(path: string, direction: "sendonly" | "sendrecv", seconds = 3): Promise<ClientReport> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(PY, [CLIENT, `${emu.url}${path}`, TOKEN, String(seconds), direction], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    c.stdout.on("data", (d) => {
-      out += d;
-    });
-    c.stderr.on("data", (d) => {
-      err += d;
-    });
-    c.on("exit", (code) => {
-      const line = out.trim().split("\n").pop() ?? "";
-      try {
-        resolve(JSON.parse(line) as ClientReport);
-      } catch {
-        reject(new Error(`aiortc client exited ${code}: ${err.slice(-2000)}`));
-      }
-    });
-  });
+async function runClient(
+  path: string,
+  direction: "sendonly" | "sendrecv",
+  seconds = 3,
+): Promise<ClientReport> {
+  const r = await runChild(PY, [CLIENT, `${emu.url}${path}`, TOKEN, String(seconds), direction]);
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line) as ClientReport;
+  } catch {
+    throw new Error(`aiortc client exited ${r.code}: ${r.stderr.slice(-2000)}`);
+  }
 }
 
 describe("aiortc", () => {

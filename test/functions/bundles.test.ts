@@ -4,7 +4,7 @@
 // bundle's first invocation against a real DynamoDB (dynalite) and a real media node answers 201
 // without loading fetch (undici) or classic zod: both cost a cold start tens of milliseconds
 // (docs/signaling.md, "Cold start").
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import { startMediaNode } from "../../src/node/index.js";
 import { DynamoRegistry } from "../../src/registry/dynamodb.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { startDynalite } from "../support/dynalite.js";
+import { runChild } from "../support/run-child.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rtcgw-bundles-"));
 let reports: BundleReport[];
@@ -133,29 +134,18 @@ process.exit(0);`,
       };
       const file = reports.find((r) => r.name === "whip")!.file;
       // async spawn: dynalite and the node live in this process and must answer meanwhile
-      const out = await new Promise<string>((resolve, reject) => {
-        const c = spawn(process.execPath, [probe, pathToFileURL(file).href], {
-          env: {
-            PATH: process.env.PATH ?? "",
-            EVENT: JSON.stringify(event),
-            RTCGW_REGISTRY: `dynamodb:rtcgw-bundle@${db.endpoint}`,
-            RTCGW_NODE_SECRET: secret,
-            LOG_LEVEL: "silent",
-            AWS_REGION: "us-east-1",
-          },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let text = "";
-        let err = "";
-        c.stdout.on("data", (d) => {
-          text += d;
-        });
-        c.stderr.on("data", (d) => {
-          err += d;
-        });
-        c.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`probe failed: ${err}`))));
+      const probed = await runChild(process.execPath, [probe, pathToFileURL(file).href], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          EVENT: JSON.stringify(event),
+          RTCGW_REGISTRY: `dynamodb:rtcgw-bundle@${db.endpoint}`,
+          RTCGW_NODE_SECRET: secret,
+          LOG_LEVEL: "silent",
+          AWS_REGION: "us-east-1",
+        },
       });
-      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+      if (probed.code !== 0) throw new Error(`probe failed: ${probed.stderr}`);
+      const line = probed.stdout.split("\n").find((l) => l.startsWith("RESULT "));
       const r = JSON.parse(line!.slice(7)) as { status: number; body: string; undici: string[] };
       expect(r.status, r.body).toBe(201);
       expect(r.body).toMatch(/^v=0\r\n/);

@@ -35,6 +35,24 @@ const optionalString = z.pipe(
 const optionalThen = <T extends z.ZodMiniType<unknown, string>>(schema: T) =>
   z.pipe(optionalString, z.optional(schema));
 
+/** a comma-separated list (items trimmed, empty ones dropped); `problem` names a bad item */
+const commaList = (problem: (item: string) => string | undefined) =>
+  z.pipe(
+    optionalString,
+    z.transform((v: string | undefined, ctx) => {
+      if (!v) return [] as string[];
+      const list = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const s of list) {
+        const message = problem(s);
+        if (message) ctx.issues.push({ code: "custom", message, input: v });
+      }
+      return list;
+    }),
+  );
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** `memory` | `redis://…` / `rediss://…` | `dynamodb:TABLE` */
@@ -99,26 +117,10 @@ export const ConfigSchema = z.object({
     "127.0.0.1",
   ),
   MEDIA_ANNOUNCED_ADDRESS: optionalThen(z.ipv4({ error: "MEDIA_ANNOUNCED_ADDRESS must be an IPv4 address" })),
-  RTCGW_ICE_SERVERS: z.pipe(
-    optionalString,
-    z.transform((v: string | undefined, ctx) => {
-      if (!v) return [] as string[];
-      const list = v
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      for (const s of list) {
-        const r = iceServer.safeParse(s);
-        if (!r.success)
-          ctx.issues.push({
-            code: "custom",
-            message: `RTCGW_ICE_SERVERS: "${s}": ${r.error.issues[0]!.message}`,
-            input: v,
-          });
-      }
-      return list;
-    }),
-  ),
+  RTCGW_ICE_SERVERS: commaList((s) => {
+    const r = iceServer.safeParse(s);
+    return r.success ? undefined : `RTCGW_ICE_SERVERS: "${s}": ${r.error.issues[0]!.message}`;
+  }),
   RECORDINGS_DIR: z._default(
     z.string().check(z.minLength(1, "RECORDINGS_DIR must be a directory path")),
     "./recordings",
@@ -151,23 +153,10 @@ export const ConfigSchema = z.object({
   // the bridge profile dials a URL the client chose: only these ws:// / wss:// prefixes (SSRF
   // guard; empty = every bridge refused). Each prefix must end its host with "/" or ":" so that
   // "wss://agent.example.com" cannot be stretched to "wss://agent.example.com.evil.net".
-  RTCGW_BRIDGE_ALLOW: z.pipe(
-    optionalString,
-    z.transform((v: string | undefined, ctx) => {
-      if (!v) return [] as string[];
-      const list = v
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      for (const s of list)
-        if (!/^wss?:\/\/[^/:?#@\s]+[:/]/i.test(s))
-          ctx.issues.push({
-            code: "custom",
-            message: `RTCGW_BRIDGE_ALLOW: "${s}" must be a ws:// or wss:// URL prefix whose host ends with "/" or ":" (e.g. wss://agent.example.com/ or ws://127.0.0.1:)`,
-            input: v,
-          });
-      return list;
-    }),
+  RTCGW_BRIDGE_ALLOW: commaList((s) =>
+    /^wss?:\/\/[^/:?#@\s]+[:/]/i.test(s)
+      ? undefined
+      : `RTCGW_BRIDGE_ALLOW: "${s}" must be a ws:// or wss:// URL prefix whose host ends with "/" or ":" (e.g. wss://agent.example.com/ or ws://127.0.0.1:)`,
   ),
   RTCGW_WORKERS: z._default(
     envNumber("RTCGW_WORKERS must be a number of worker processes (0 = one per core)").check(

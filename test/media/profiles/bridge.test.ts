@@ -3,30 +3,18 @@ import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
 import { VirtualClock } from "../../../src/media/clock.js";
 import { BRIDGE_FRAME_SAMPLES, createBridgeSession } from "../../../src/media/profiles/bridge.js";
-import { parseRtp } from "../../../src/media/rtp/packet.js";
+import { concat } from "../../audio/codecs/tone-analysis.js";
 import { toneRatio } from "../../support/client-peer.js";
-import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
+import { driveOnVirtualClock, rtpStream, type StreamOptions, toneFrame } from "../../support/rtp-stream.js";
 import { dominantHz } from "../sinks/wav.js";
+import { capture } from "./rtp-capture.js";
 
 const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
 const PCMU: CodecSpec = { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 };
 
-function tone(hz: number, ms: number, rate = 16000, amplitude = 8000): Int16Array {
-  const n = (rate * ms) / 1000;
-  const out = new Int16Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
-  return out;
-}
-
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** `ms` (a multiple of 20) of a continuous tone */
+const tone = (hz: number, ms: number, rate = 16000, amplitude = 8000): Int16Array =>
+  concat(Array.from({ length: ms / 20 }, (_, f) => toneFrame(f, rate, hz, amplitude)));
 
 /** the session's caller-audio frames, checked frame by frame as they arrive */
 function collect() {
@@ -108,30 +96,6 @@ describe("bridge profile: caller audio out as 20 ms 16 kHz frames (synthetic RTP
 });
 
 describe("bridge profile: application audio back to the caller", () => {
-  interface Sent {
-    seq: number;
-    ts: number;
-    ssrc: number;
-    pt: number;
-    payload: Uint8Array;
-  }
-  function capture() {
-    const sent: Sent[] = [];
-    const send = (p: Uint8Array) => {
-      const r = parseRtp(p);
-      if (!r.ok) throw new Error(`bridge sent an unparseable packet: ${r.error.code}`);
-      const k = r.packet;
-      sent.push({
-        seq: k.sequenceNumber,
-        ts: k.timestamp,
-        ssrc: k.ssrc,
-        pt: k.payloadType,
-        payload: Uint8Array.from(k.payload),
-      });
-    };
-    return { sent, send };
-  }
-
   it("16 kHz PCM pushed in leaves as valid RTP that decodes back to its 600 Hz tone", async () => {
     const clock = new VirtualClock(0);
     const out = capture();

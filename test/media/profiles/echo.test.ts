@@ -6,44 +6,15 @@ import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
 import { createEchoSession, createIngestSession, listen, WavWriter } from "../../../src/media/index.js";
 import { ECHO_OPUS_COMPLEXITY } from "../../../src/media/profiles/echo.js";
-import { parseRtp } from "../../../src/media/rtp/packet.js";
 import { toneRatio } from "../../support/client-peer.js";
 import { driveOnVirtualClock, rtpStream, type StreamOptions } from "../../support/rtp-stream.js";
 import { dominantHz, parseWav } from "../sinks/wav.js";
+import { capture, type Sent } from "./rtp-capture.js";
 
 const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
 const CALL_MS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), "rtcgw-echo-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Sent {
-  seq: number;
-  ts: number;
-  marker: boolean;
-  ssrc: number;
-  pt: number;
-  payload: Uint8Array;
-}
-
-function capture(): { sent: Sent[]; send: (p: Uint8Array) => void } {
-  const sent: Sent[] = [];
-  return {
-    sent,
-    send: (p) => {
-      const r = parseRtp(p);
-      if (!r.ok) throw new Error(`echo sent an unparseable packet: ${r.error.code}`);
-      const k = r.packet;
-      sent.push({
-        seq: k.sequenceNumber,
-        ts: k.timestamp,
-        marker: k.marker,
-        ssrc: k.ssrc,
-        pt: k.payloadType,
-        payload: Uint8Array.from(k.payload),
-      });
-    },
-  };
-}
 
 /** decode the echoed packets with a fresh libopus decoder, in sequence order */
 function decodeAll(sent: Sent[]): Int16Array {

@@ -10,7 +10,7 @@ import type { Clock } from "../clock.js";
 import type { AudioFrame } from "../frame.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
 import type { FrameConsumer } from "../track.js";
-import { decodeRateFor, InboundAudio } from "./inbound.js";
+import { InboundAudio } from "./inbound.js";
 import { PcmOut } from "./pcm-out.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
@@ -117,10 +117,10 @@ export class BridgeSession {
 
   constructor(o: BridgeSessionOptions) {
     this.#log = o.log;
-    // Opus decodes natively at 16 kHz: no 48 kHz decode + resample (see decodeRateFor)
+    // Opus decodes natively at 16 kHz: no 48 kHz decode + resample
     this.inbound = new InboundAudio({
       codec: o.codec,
-      rate: decodeRateFor(o.codec, BRIDGE_RATE),
+      rate: BRIDGE_RATE,
       startMs: o.startMs,
       jitter: o.jitter,
     });

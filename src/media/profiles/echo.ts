@@ -7,7 +7,7 @@ import type { Logger } from "../../log/index.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
 import { ResampleStage } from "../resample-stage.js";
 import { AudioSender } from "../send/audio-sender.js";
-import { decodeRateFor, InboundAudio } from "./inbound.js";
+import { InboundAudio } from "./inbound.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
 /**
@@ -49,7 +49,7 @@ export class EchoSession {
     this.#log = o.log;
     this.inbound = new InboundAudio({
       codec: o.codec,
-      rate: decodeRateFor(o.codec, midRate),
+      rate: midRate,
       startMs: o.startMs,
       jitter: o.jitter,
     });

@@ -16,9 +16,9 @@ import { type FrameConsumer, PushedTrack } from "../track.js";
 export interface InboundOptions {
   codec: CodecSpec;
   /**
-   * the rate the timeline runs at (default: the codec's clock rate). Pick the rate the session's
-   * consumers want: Opus then decodes straight to it, which costs less than decoding at 48 kHz
-   * and resampling (see decodeRateFor).
+   * the rate the session's consumers want (default: the codec's clock rate). Opus decodes
+   * straight to it when libopus can, which costs less than decoding at 48 kHz and resampling;
+   * otherwise the timeline runs at the codec's rate and subscriptions resample (decodeRateFor).
    */
   rate?: number;
   /** wall time the session's audio timeline starts (default: first packet's arrival) */
@@ -49,7 +49,7 @@ export const STALE_FRAME_MS = 100;
  * decode to it natively (Opus at 8/12/16/24/48 kHz), else the codec's clock rate (then a
  * resampler bridges the difference).
  */
-export function decodeRateFor(codec: CodecSpec, rate: number): number {
+function decodeRateFor(codec: CodecSpec, rate: number): number {
   return codec.codec === "opus" && isOpusDecodeRate(rate) ? rate : codec.clockRate;
 }
 
@@ -66,7 +66,7 @@ export class InboundAudio {
   constructor(o: InboundOptions) {
     this.receiver = new RtpAudioReceiver({
       codec: o.codec,
-      outputRate: o.rate,
+      outputRate: o.rate === undefined ? undefined : decodeRateFor(o.codec, o.rate),
       startMs: o.startMs,
       jitter: o.jitter,
       onFrame: (f: AudioFrame) => this.track.push(f),

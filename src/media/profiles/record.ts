@@ -9,7 +9,7 @@ import type { RecordingLimits } from "../sinks/limits.js";
 import { OggOpusWriter } from "../sinks/ogg-opus-writer.js";
 import { recordingPath } from "../sinks/paths.js";
 import { WavWriter } from "../sinks/wav-writer.js";
-import { decodeRateFor, InboundAudio } from "./inbound.js";
+import { InboundAudio } from "./inbound.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
 export type RecordRate = 8000 | 16000 | 24000 | 32000 | 44100 | 48000;
@@ -72,7 +72,7 @@ export class RecordSession {
     const ogg = this.ogg;
     this.inbound = new InboundAudio({
       codec: o.codec,
-      rate: decodeRateFor(o.codec, rate),
+      rate,
       startMs: o.startMs,
       jitter: o.jitter,
       onPacket: ogg ? (payload, pts) => ogg.onPacket(payload, pts) : undefined,

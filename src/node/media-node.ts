@@ -202,7 +202,7 @@ export class SessionManager {
 
   status(id: string): SessionStatus {
     const s = this.get(id);
-    const m: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
+    const { bridge, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
     const rtt = s.rttMs();
     return {
       sessionId: s.id,
@@ -213,15 +213,10 @@ export class SessionManager {
       ...(s.connectedAt ? { connectedAt: s.connectedAt } : {}),
       stats: {
         ...s.counters,
-        lost: m.lost,
-        late: m.late,
-        duplicates: m.duplicates,
-        reordered: m.reordered,
-        concealedMs: m.concealedMs,
-        silenceFilledMs: m.silenceFilledMs,
+        ...media,
         ...(rtt !== undefined ? { rttMs: rtt } : {}),
       },
-      ...(m.bridge ? { bridge: m.bridge } : {}),
+      ...(bridge ? { bridge } : {}),
       ...(s.recording?.wav && s.recording.ogg
         ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
         : {}),

@@ -6,6 +6,7 @@
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { Logger } from "../../log/index.js";
+import { Chunker } from "../chunker.js";
 import type { Clock } from "../clock.js";
 import type { AudioFrame } from "../frame.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
@@ -58,8 +59,7 @@ export interface BridgeStats {
 
 /** Cuts whatever frame sizes the resample stage delivers into exact 20 ms frames. */
 class Framer implements FrameConsumer {
-  readonly #buf = new Int16Array(BRIDGE_FRAME_SAMPLES);
-  #fill = 0;
+  readonly #chunker = new Chunker(BRIDGE_FRAME_SAMPLES, (chunk) => this.#deliver(chunk));
   #pts: number | undefined;
   frames = 0;
   errors = 0;
@@ -72,29 +72,19 @@ class Framer implements FrameConsumer {
   onFrame(f: AudioFrame): void {
     // the timeline is contiguous after repair, so the first frame's pts anchors every later one
     if (this.#pts === undefined) this.#pts = f.pts;
-    let i = 0;
-    while (i < f.samples.length) {
-      const take = Math.min(BRIDGE_FRAME_SAMPLES - this.#fill, f.samples.length - i);
-      this.#buf.set(f.samples.subarray(i, i + take), this.#fill);
-      this.#fill += take;
-      i += take;
-      if (this.#fill === BRIDGE_FRAME_SAMPLES) this.#deliver();
-    }
+    this.#chunker.push(f.samples);
   }
 
   /** the call ended: a last partial frame goes out padded with silence (every frame is 20 ms) */
   onEnd(): void {
-    if (this.#fill === 0) return;
-    this.#buf.fill(0, this.#fill);
-    this.#deliver();
+    this.#chunker.flushPadded();
   }
 
-  #deliver(): void {
+  #deliver(chunk: Int16Array): void {
     const pts = this.#pts! + this.frames * BRIDGE_FRAME_SAMPLES;
-    this.#fill = 0;
     this.frames++;
     try {
-      this.emit(this.#buf.slice(), pts); // a copy: the consumer may keep it
+      this.emit(chunk.slice(), pts); // a copy: the consumer may keep it
     } catch (err) {
       this.errors++;
       this.onError(err);

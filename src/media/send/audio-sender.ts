@@ -6,6 +6,7 @@ import { createEncoder } from "../../audio/codecs/factory.js";
 import { OpusEncoder } from "../../audio/codecs/opus.js";
 import { OPUS_CTL } from "../../audio/codecs/opus-wasm.js";
 import type { AudioEncoder, CodecSpec } from "../../audio/codecs/types.js";
+import { Chunker } from "../chunker.js";
 import type { AudioFrame } from "../frame.js";
 import type { FrameConsumer } from "../track.js";
 import { type PacketizerStats, RtpPacketizer } from "./packetizer.js";
@@ -65,10 +66,8 @@ export class AudioSender implements FrameConsumer {
   readonly #send: (packet: Uint8Array) => void;
   readonly #dtx: boolean;
   readonly #isStale: (() => boolean) | undefined;
-  readonly #frameLen: number; // interleaved samples per encoded frame
   readonly #frameSamples: number; // per channel
-  readonly #fifo: Int16Array;
-  #fill = 0;
+  readonly #chunker: Chunker;
   #frames = 0;
   #sendErrors = 0;
   #encodeErrors = 0;
@@ -94,23 +93,13 @@ export class AudioSender implements FrameConsumer {
     this.#dtx = o.dtx ?? false;
     this.#isStale = o.isStale;
     this.#frameSamples = Math.round((o.codec.clockRate * (o.frameMs ?? 20)) / 1000);
-    this.#frameLen = this.#frameSamples * channels;
-    this.#fifo = new Int16Array(this.#frameLen * 4);
+    // whole codec frames (interleaved) out of whatever run lengths arrive
+    this.#chunker = new Chunker(this.#frameSamples * channels, (pcm) => this.#sendFrame(pcm));
   }
 
   onFrame(frame: AudioFrame): void {
     if (this.#closed) return;
-    let src = frame.samples;
-    while (src.length > 0) {
-      const n = Math.min(src.length, this.#frameLen - this.#fill);
-      this.#fifo.set(src.subarray(0, n), this.#fill);
-      this.#fill += n;
-      src = src.subarray(n);
-      if (this.#fill === this.#frameLen) {
-        this.#sendFrame(this.#fifo.subarray(0, this.#frameLen));
-        this.#fill = 0;
-      }
-    }
+    this.#chunker.push(frame.samples);
   }
 
   #sendFrame(pcm: Int16Array): void {

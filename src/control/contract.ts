@@ -76,13 +76,19 @@ export interface TransportStats {
 /** what a bridge session's WebSocket leg to the application did */
 export interface BridgeLegStats {
   state: "connecting" | "open" | "closed";
-  /** did not open in time, errored, or the application closed it */
+  /** the socket failed: did not open in time, errored, or the application closed it */
   failed: boolean;
+  /** 20 ms frames sent to the application */
   framesSent: number;
-  /** dropped because the application did not read fast enough */
+  /** frames dropped because the application did not read fast enough (backpressure) */
   framesDropped: number;
-  /** dropped because there was no open socket to send on */
+  /** frames dropped because the socket was not open (yet, or any more) */
   framesNotOpen: number;
+  /** audio messages received from the application, and their bytes */
+  audioIn: number;
+  audioInBytes: number;
+  clears: number;
+  /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type) */
   protocolErrors: number;
 }
 

@@ -5,6 +5,7 @@
 // the caller). The media side lives in src/media/profiles/bridge.ts.
 import { endianness } from "node:os";
 import WebSocket from "ws";
+import type { BridgeLegStats } from "../control/contract.js";
 import type { Logger } from "../log/index.js";
 import { BRIDGE_FRAME_MS, BRIDGE_RATE } from "../media/index.js";
 
@@ -35,25 +36,7 @@ export function bridgeUrlAllowed(url: string, allow: readonly string[]): boolean
   return allow.some((prefix) => u.href.startsWith(prefix) || u.href.startsWith(prefix.toLowerCase()));
 }
 
-export type BridgeSocketState = "connecting" | "open" | "closed";
-
-export interface BridgeSocketStats {
-  state: BridgeSocketState;
-  /** 20 ms frames sent to the application */
-  framesSent: number;
-  /** frames dropped because the socket was not open (yet, or any more) */
-  framesNotOpen: number;
-  /** frames dropped because the application did not read fast enough (backpressure) */
-  framesDropped: number;
-  /** audio messages received from the application, and their bytes */
-  audioIn: number;
-  audioInBytes: number;
-  clears: number;
-  /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type) */
-  protocolErrors: number;
-  /** the socket failed (did not open in time, errored, or the application closed it) */
-  failed: boolean;
-}
+export type BridgeSocketState = BridgeLegStats["state"];
 
 export interface BridgeSocketOptions {
   url: string;
@@ -152,7 +135,7 @@ export class BridgeSocket {
     this.#o.log.info({ event: "bridge_closed", ...this.stats() }, "bridge socket closed");
   }
 
-  stats(): BridgeSocketStats {
+  stats(): BridgeLegStats {
     return { state: this.#state, failed: this.#failed, ...this.#s };
   }
 

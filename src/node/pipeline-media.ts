@@ -18,7 +18,7 @@ import {
 } from "../media/index.js";
 import { BridgeSocket } from "./bridge-socket.js";
 import type { NegotiatedCodec } from "./offer.js";
-import type { BridgeLegStats, MediaContext, SessionMedia, SessionMediaStats } from "./session-media.js";
+import type { MediaContext, SessionMedia, SessionMediaStats } from "./session-media.js";
 
 type Assembly = EchoSession | RecordSession | IngestSession | BridgeSession;
 
@@ -32,18 +32,6 @@ export function codecSpecOf(c: NegotiatedCodec): CodecSpec {
     },
     c.fmtp,
   );
-}
-
-function bridgeLeg(socket: BridgeSocket): BridgeLegStats {
-  const b = socket.stats();
-  return {
-    state: b.state,
-    failed: b.failed,
-    framesSent: b.framesSent,
-    framesDropped: b.framesDropped,
-    framesNotOpen: b.framesNotOpen,
-    protocolErrors: b.protocolErrors,
-  };
 }
 
 export class PipelineMedia implements SessionMedia {
@@ -83,7 +71,7 @@ export class PipelineMedia implements SessionMedia {
       reordered: s.reordered,
       concealedMs: s.concealedMs,
       silenceFilledMs: s.silenceFilledMs,
-      ...(this.bridgeSocket ? { bridge: bridgeLeg(this.bridgeSocket) } : {}),
+      ...(this.bridgeSocket ? { bridge: this.bridgeSocket.stats() } : {}),
     };
   }
 

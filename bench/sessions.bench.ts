@@ -249,13 +249,9 @@ const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 
 /** the bare Opus decode (WASM, straight to 16 kHz as record and echo do) in µs per 20 ms packet */
 async function bareDecodeUs(): Promise<number> {
-  const { OpusDecoder, OpusEncoder } = await import("../src/audio/codecs/opus.js");
-  const enc = new OpusEncoder({ channels: 1 });
-  const tone = Int16Array.from({ length: 960 }, (_, i) =>
-    Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 48000)),
-  );
-  const packets = Array.from({ length: 500 }, () => enc.encode(tone));
-  enc.destroy();
+  const { OpusDecoder } = await import("../src/audio/codecs/opus.js");
+  const { opusTonePackets } = await import("../test/support/rtp-stream.js");
+  const packets = Array.from({ length: 5 }, () => opusTonePackets(440)).flat(); // 10 s of a tone
   // warm up first: V8 runs WASM on its baseline compiler until the optimised code is ready
   const warm = new OpusDecoder({ rate: 16000 });
   for (let i = 0; i < 4; i++) for (const p of packets) warm.decode(p);

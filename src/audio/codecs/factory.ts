@@ -2,14 +2,7 @@
 
 import { CodecOptionsError, UnsupportedCodecError } from "./errors.js";
 import { G711Decoder, G711Encoder } from "./g711-codec.js";
-import {
-  isOpusDecodeRate,
-  OPUS_DECODE_RATES,
-  OPUS_RATE,
-  OpusDecoder,
-  OpusEncoder,
-  type OpusEncoderOptions,
-} from "./opus.js";
+import { OpusDecoder, OpusEncoder, type OpusEncoderOptions } from "./opus.js";
 import type { AudioDecoder, AudioEncoder, CodecName, CodecSpec } from "./types.js";
 
 /** the rtpmap as sdp-transform parses it (`media.rtp[]`), plus that payload's fmtp config */
@@ -99,12 +92,8 @@ export function createDecoder(
 ): AudioDecoder {
   const s = typeof spec === "string" ? { codec: spec, channels: 1 as const } : spec;
   switch (s.codec) {
-    case "opus": {
-      const rate = options.rate ?? OPUS_RATE;
-      if (!isOpusDecodeRate(rate))
-        throw new CodecOptionsError(`opus decodes at ${OPUS_DECODE_RATES.join(", ")} Hz, not ${rate}`);
-      return new OpusDecoder({ channels: s.channels, rate });
-    }
+    case "opus":
+      return new OpusDecoder({ channels: s.channels, rate: options.rate }); // it checks the rate
     case "pcmu":
     case "pcma":
       if (options.rate !== undefined && options.rate !== 8000)

@@ -27,7 +27,7 @@ export interface OpusDecoderOptions {
   /** 1 downmixes a stereo stream inside libopus; 2 upmixes mono (default 1) */
   channels?: 1 | 2;
   /** output rate (default 48000); packet durations scale with it (20 ms = rate / 50 samples) */
-  rate?: OpusDecodeRate;
+  rate?: number;
 }
 
 export function isOpusDecodeRate(rate: number): rate is OpusDecodeRate {

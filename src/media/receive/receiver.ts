@@ -134,13 +134,8 @@ export class RtpAudioReceiver {
       );
     this.ticksPerSample = ticksPerSample;
     this.decoder = createDecoder(options.codec, { rate: outputRate });
-    // the decoder is the truth: G.711 is mono whatever a caller asks
-    if (this.decoder.rate !== outputRate) {
-      this.decoder.destroy();
-      throw new CodecOptionsError(
-        `${options.codec.codec} decodes at ${this.decoder.rate} Hz, not the asked ${outputRate}`,
-      );
-    }
+    // createDecoder refuses a rate the codec cannot decode to; the decoder is the truth for the
+    // layout (G.711 is mono whatever a caller asks)
     this.rate = this.decoder.rate;
     this.channels = this.decoder.channels;
     this.frameSamples = (this.rate * FRAME_MS) / 1000;

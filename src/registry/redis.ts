@@ -68,6 +68,9 @@ export class RedisRegistry implements Registry {
       autoResendUnfulfilledCommands: false,
       // Keep trying forever, at most every 500 ms: the server may come back.
       retryStrategy: (times) => Math.min(50 * times, 500),
+      // commands issued in the same event-loop turn leave in one write: a burst of offers (each
+      // a pick, a create, an ETag write) costs one syscall per turn, not one per command
+      enableAutoPipelining: true,
     });
     // Without a listener ioredis prints every connection error; we log each new one once.
     this.client.on("error", (e: Error) => {
@@ -311,7 +314,13 @@ export function createRedisRegistry(url: string, opts?: RedisRegistryOptions): R
   return new RedisRegistry(url, opts);
 }
 
-const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
+/** EVALSHA names a script by its SHA-1; the few scripts are hashed once, not per call */
+const shas = new Map<string, string>();
+function sha1(src: string): string {
+  let sha = shas.get(src);
+  if (!sha) shas.set(src, (sha = createHash("sha1").update(src).digest("hex")));
+  return sha;
+}
 
 /** Lua returns a hash as a flat [field, value, …] array. */
 function pairs(flat: unknown): Hash {

@@ -23,6 +23,7 @@ import { SessionRecordSync } from "./registry-sync.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
 import { type MediaContext, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
 import type { SharedTicker } from "./ticker.js";
+import { TurnQueue } from "./turn-queue.js";
 
 export interface Timeouts {
   connectMs: number;
@@ -60,6 +61,7 @@ export class SessionManager {
   private draining = false;
   private readonly startedAt = Date.now();
   private readonly emptied = new Set<() => void>();
+  private readonly answers = new TurnQueue();
 
   constructor(private readonly o: SessionManagerOptions) {
     this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
@@ -93,7 +95,14 @@ export class SessionManager {
     };
   }
 
-  async create(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
+  /** Offer → answer. Offers are answered one per event-loop turn, in arrival order (TurnQueue):
+   *  each answer leaves as soon as it exists, and running sessions' packets are read between. */
+  create(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
+    return this.answers.run(() => this.answerOffer(req));
+  }
+
+  private async answerOffer(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
+    // checked when the offer's turn comes: the sessions answered before it count
     if (this.draining)
       throw new NodeUnavailableError("draining", 503, "this media node is draining; try another node");
     if (this.sessions.size >= this.o.capacity)
@@ -304,7 +313,7 @@ export class SessionManager {
       // the signaling's ETag write) that neither this client nor the offers queued behind it on
       // this loop need to wait for. A later state writes its own.
       ps.log.debug({ state: s }, "session state");
-      setImmediate(() => {
+      this.answers.whenIdle(() => {
         if (ps.state === "connecting" && !ps.isClosing) void this.records.setState(ps.id, s, ps.log);
       });
       return;

@@ -12,11 +12,12 @@
 //     this driver's client peers on one event loop) — kept as a second row.
 // Anchors: GET /v1/health through the same emulator (HTTP + event + function + registry, no node
 // work), and the node's control API alone (POST /internal/sessions signed, no emulator/function).
+// The client (bench/load/http-driver.ts) runs in its own process in both, as a client would: timed
+// on the gateway's event loop, an answer already sent would wait there behind the next offers.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { Agent, type IncomingHttpHeaders, request } from "node:http";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalGateway } from "../src/cli/local-gateway.js";
@@ -30,46 +31,21 @@ import type { Registry } from "../src/registry/types.js";
 import { makeSignalingDeps, setSignalingDeps } from "../src/signaling/deps.js";
 import { ClientPeer } from "../test/support/client-peer.js";
 import { freePort, startRedisServer } from "../test/support/redis-server.js";
+import { type DriverRequest, type HttpDriver, sendHttp, startHttpDriver } from "./load/http-driver.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 100);
 const CONCURRENCY = 20;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+/** unmeasured 20-offer bursts (and as many straight to the node) before the measured ones */
+const WARMUP_BURSTS = Number(process.env.BENCH_WARMUP ?? 20);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
 /** the node process's log level: info is what `rtcgw node` runs with by default */
 const NODE_LOG_LEVEL = process.env.BENCH_NODE_LOG_LEVEL ?? "info";
 const OFFERS = 10;
 const SECRET = randomBytes(24).toString("base64url");
 
-/** The bench's HTTP client: node:http on a keep-alive pool. fetch (undici) costs ~0.7 ms of this
- *  process's CPU per request here: 20 concurrent fetches would queue ~14 ms of the driver's own
- *  work into the figures before the last offer even leaves. */
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
-function send(
-  url: string,
-  o: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: o.method ?? "GET", headers: o.headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          text: Buffer.concat(chunks).toString("utf8"),
-        }),
-      );
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(o.body);
-  });
-}
+/** untimed requests (status reads, deletes) from this process, on the driver's keep-alive client */
+const send = (url: string, o: Omit<DriverRequest, "url"> = {}) => sendHttp({ url, ...o });
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -96,6 +72,8 @@ function cpuMs(pid: number): number {
 }
 
 interface Figures {
+  /** the first 20-concurrent burst after start (before the warm-up) */
+  firstBurst: number[];
   anchor: number[];
   seq: number[];
   conc: number[];
@@ -104,31 +82,30 @@ interface Figures {
   /** sessions each node took in the concurrent rounds (how the pick spread them) */
   spread: Map<string, number>;
   left: number;
-  /** CPU per offer in the 20-concurrent rounds, ms: this process (driver + emulator + functions
-   *  [+ node, in-process]) and the node's own processes */
-  cpu: { here: number; node?: number };
+  /** CPU per offer in the 20-concurrent bursts, ms: this process (emulator + functions [+ node,
+   *  in-process]), the client driver's process, and the node's own processes */
+  cpu: { here: number; driver: number; node?: number };
 }
 
-/** The measurements, the same for both topologies. */
-async function measure(t: Target, offers: string[]): Promise<Figures> {
+/** The measurements, the same for both topologies. Every timed request goes through the driver
+ *  (its own process); status reads and deletes, untimed, are sent from here. */
+async function measure(t: Target, driver: HttpDriver, offers: string[]): Promise<Figures> {
   let next = 0;
   const created: { url: string; token: string }[] = [];
   const spread = new Map<string, number>();
-  const offerOnce = async (): Promise<number> => {
-    const offer = offers[next++ % offers.length]!;
-    const t0 = performance.now();
-    const res = await send(`${t.emulatorUrl}/v1/sessions`, {
-      method: "POST",
-      headers: { "content-type": "application/sdp" },
-      body: offer,
-    });
-    const ms = performance.now() - t0;
-    if (res.status !== 201) throw new Error(`POST /v1/sessions answered ${res.status}: ${res.text}`);
-    created.push({
-      url: String(res.headers.location),
-      token: String(res.headers["rtcgw-session-token"]),
-    });
-    return ms;
+  const offerRequest = (): DriverRequest => ({
+    url: `${t.emulatorUrl}/v1/sessions`,
+    method: "POST",
+    headers: { "content-type": "application/sdp" },
+    body: offers[next++ % offers.length]!,
+  });
+  const offerBurst = async (n: number, mode: "concurrent" | "sequential"): Promise<number[]> => {
+    const replies = await driver.run({ mode, requests: Array.from({ length: n }, offerRequest) });
+    for (const r of replies) {
+      if (r.status !== 201) throw new Error(`POST /v1/sessions answered ${r.status}: ${r.text}`);
+      created.push({ url: String(r.headers.location), token: String(r.headers["rtcgw-session-token"]) });
+    }
+    return replies.map((r) => r.ms);
   };
   /** which node each open session landed on (GET /v1/sessions/{id}, after the clock stopped) */
   const countSpread = async () => {
@@ -146,38 +123,37 @@ async function measure(t: Target, offers: string[]): Promise<Figures> {
       ),
     );
   };
-  const health = async () => {
-    const t0 = performance.now();
-    await send(`${t.emulatorUrl}/v1/health`);
-    return performance.now() - t0;
-  };
 
   // attribution: the node's own work, POSTed straight to its control API (no emulator, no
   // function); spread round-robin over the node's workers as an even pick would
   const direct: { nodeUrl: string; id: string }[] = [];
   let rr = 0;
-  const nodeOnce = async (): Promise<number> => {
-    const nodeUrl = t.nodeUrls[rr++ % t.nodeUrls.length]!;
-    const sessionId = randomBytes(16).toString("base64url");
-    const body = JSON.stringify({
-      sessionId,
-      kind: "session",
-      profile: "echo",
-      offer: offers[next++ % offers.length],
-    });
-    const t0 = performance.now();
-    const res = await send(`${nodeUrl}/internal/sessions`, {
-      method: "POST",
-      headers: {
-        ...signRequest(SECRET, "POST", "/internal/sessions", body),
-        "content-type": "application/json",
-      },
-      body,
-    });
-    const ms = performance.now() - t0;
-    if (res.status !== 201) throw new Error(`control POST answered ${res.status}: ${res.text}`);
-    direct.push({ nodeUrl, id: sessionId });
-    return ms;
+  const nodeBurst = async (n: number, mode: "concurrent" | "sequential"): Promise<number[]> => {
+    const requests: DriverRequest[] = [];
+    for (let i = 0; i < n; i++) {
+      const nodeUrl = t.nodeUrls[rr++ % t.nodeUrls.length]!;
+      const sessionId = randomBytes(16).toString("base64url");
+      const body = JSON.stringify({
+        sessionId,
+        kind: "session",
+        profile: "echo",
+        offer: offers[next++ % offers.length],
+      });
+      requests.push({
+        url: `${nodeUrl}/internal/sessions`,
+        method: "POST",
+        headers: {
+          ...signRequest(SECRET, "POST", "/internal/sessions", body),
+          "content-type": "application/json",
+        },
+        body,
+      });
+      direct.push({ nodeUrl, id: sessionId });
+    }
+    const replies = await driver.run({ mode, requests });
+    for (const r of replies)
+      if (r.status !== 201) throw new Error(`control POST answered ${r.status}: ${r.text}`);
+    return replies.map((r) => r.ms);
   };
   const deleteDirect = async () => {
     await Promise.all(
@@ -198,51 +174,76 @@ async function measure(t: Target, offers: string[]): Promise<Figures> {
     return load;
   };
 
-  // warm-up (JIT, keep-alive connections on every hop), not measured
-  for (let i = 0; i < 10; i++) await offerOnce();
+  // The first burst after start, reported on its own: code not yet optimised by the JIT, first
+  // keep-alive connections on every hop. Then a warm-up, not measured: the targets are about a
+  // gateway in service, whose hot paths have run thousands of times (cold start has its own bench).
+  const firstBurst = await offerBurst(CONCURRENCY, "concurrent");
   await deleteAll();
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => offerOnce()));
-  await deleteAll();
-  for (let i = 0; i < 2 * t.nodeUrls.length; i++) await nodeOnce();
-  await deleteDirect();
+  for (let i = 0; i < WARMUP_BURSTS; i++) {
+    await offerBurst(CONCURRENCY, "concurrent");
+    await deleteAll();
+    await nodeBurst(CONCURRENCY, "concurrent");
+    await deleteDirect();
+  }
 
-  const anchor: number[] = [];
-  for (let i = 0; i < SEQUENTIAL; i++) anchor.push(await health());
+  const anchor = (
+    await driver.run({
+      mode: "sequential",
+      requests: Array.from({ length: SEQUENTIAL }, () => ({ url: `${t.emulatorUrl}/v1/health` })),
+    })
+  ).map((r) => r.ms);
 
   const seq: number[] = [];
-  for (let i = 0; i < SEQUENTIAL; i++) {
-    seq.push(await offerOnce());
-    if (created.length >= 20) await deleteAll();
+  while (seq.length < SEQUENTIAL) {
+    seq.push(...(await offerBurst(Math.min(20, SEQUENTIAL - seq.length), "sequential")));
+    await deleteAll();
   }
-  await deleteAll();
 
+  // CPU of the offers alone: sampled around each burst (after a short settle for the node's
+  // post-answer registry write), not around the status reads and deletes that follow it
   const conc: number[] = [];
-  const here0 = process.cpuUsage();
   const nodeCpu = () => (t.nodePids ? t.nodePids().reduce((sum, pid) => sum + cpuMs(pid), 0) : 0);
-  const node0 = nodeCpu();
+  const hereCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const cpu = { here: 0, driver: 0, node: 0 };
   for (let r = 0; r < ROUNDS; r++) {
-    conc.push(...(await Promise.all(Array.from({ length: CONCURRENCY }, () => offerOnce()))));
+    const [here0, driver0, node0] = [hereCpu(), await driver.cpuMs(), nodeCpu()];
+    conc.push(...(await offerBurst(CONCURRENCY, "concurrent")));
+    await new Promise((res) => setTimeout(res, 100));
+    cpu.here += hereCpu() - here0;
+    cpu.driver += (await driver.cpuMs()) - driver0;
+    cpu.node += nodeCpu() - node0;
     await countSpread();
     await deleteAll();
   }
-  // the rounds' deletes and status reads are in these figures too (each offer's session is read
-  // once and deleted once): an upper bound on the offer's own cost
-  const hereUsage = process.cpuUsage(here0);
-  const cpu = {
-    here: (hereUsage.user + hereUsage.system) / 1000 / conc.length,
-    ...(t.nodePids ? { node: (nodeCpu() - node0) / conc.length } : {}),
-  };
   const nodeConc: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    nodeConc.push(...(await Promise.all(Array.from({ length: CONCURRENCY }, () => nodeOnce()))));
+    nodeConc.push(...(await nodeBurst(CONCURRENCY, "concurrent")));
     await deleteDirect();
   }
   const nodeSeq: number[] = [];
-  for (let i = 0; i < SEQUENTIAL / 2; i++) {
-    nodeSeq.push(await nodeOnce());
+  while (nodeSeq.length < SEQUENTIAL / 2) {
+    nodeSeq.push(...(await nodeBurst(10, "sequential")));
     await deleteDirect();
   }
-  return { anchor, seq, conc, nodeSeq, nodeConc, spread, left: await nodeLoad(), cpu };
+  const perOffer = (ms: number) => ms / conc.length;
+  return {
+    firstBurst,
+    anchor,
+    seq,
+    conc,
+    nodeSeq,
+    nodeConc,
+    spread,
+    left: await nodeLoad(),
+    cpu: {
+      here: perOffer(cpu.here),
+      driver: perOffer(cpu.driver),
+      ...(t.nodePids ? { node: perOffer(cpu.node) } : {}),
+    },
+  };
 }
 
 /** the media node supervisor in its own process, registered in the shared redis registry */
@@ -271,6 +272,7 @@ async function main() {
   const clients = await Promise.all(Array.from({ length: OFFERS }, () => ClientPeer.create()));
   const offers = clients.map((c) => c.offer);
   const load0 = loadavg()[0]!;
+  const driver = startHttpDriver();
 
   // 1. deployed topology: node process(es) + redis + emulator/functions here
   const redis = await startRedisServer();
@@ -303,7 +305,7 @@ async function main() {
         return [nodeProc.pid!];
       }
     };
-    deployed = await measure({ emulatorUrl: emu.url, nodeUrls, nodePids: workers }, offers);
+    deployed = await measure({ emulatorUrl: emu.url, nodeUrls, nodePids: workers }, driver, offers);
     await emu.close();
     setSignalingDeps(undefined);
   } finally {
@@ -320,25 +322,30 @@ async function main() {
   });
   const inProcess = await measure(
     { emulatorUrl: gateway.emulator.url, nodeUrls: [gateway.node.controlUrl] },
+    driver,
     offers,
   );
   await gateway.close();
   const load1 = loadavg()[0]!;
 
-  const row = (name: string, xs: number[], targets: boolean) => {
+  const row = (name: string, xs: number[], kind: "target" | "anchor" | "info") => {
     const p50 = pct(xs, 50);
     const p99 = pct(xs, 99);
-    const verdict = targets
-      ? `${p50 <= 20 ? "✓" : "✗"} p50 ≤ 20 · ${p99 <= 60 ? "✓" : "✗"} p99 ≤ 60`
-      : "anchor";
+    const verdict =
+      kind === "target" ? `${p50 <= 20 ? "✓" : "✗"} p50 ≤ 20 · ${p99 <= 60 ? "✓" : "✗"} p99 ≤ 60` : kind;
     return `| ${name} | ${xs.length} | ${p50.toFixed(1)} ms | ${p99.toFixed(1)} ms | ${Math.max(...xs).toFixed(1)} ms | ${verdict} |`;
   };
   const rows = (label: string, f: Figures) => [
-    row(`${label}: GET /v1/health (anchor)`, f.anchor, false),
-    row(`${label}: offer → answer, sequential`, f.seq, true),
-    row(`${label}: offer → answer, ${CONCURRENCY} concurrent`, f.conc, true),
-    row(`${label}: node control API alone, sequential`, f.nodeSeq, false),
-    row(`${label}: node control API alone, ${CONCURRENCY} concurrent`, f.nodeConc, false),
+    row(`${label}: GET /v1/health (anchor)`, f.anchor, "anchor"),
+    row(`${label}: offer → answer, sequential`, f.seq, "target"),
+    row(`${label}: offer → answer, ${CONCURRENCY} concurrent`, f.conc, "target"),
+    row(
+      `${label}: offer → answer, first ${CONCURRENCY} concurrent after start (cold JIT)`,
+      f.firstBurst,
+      "info",
+    ),
+    row(`${label}: node control API alone, sequential`, f.nodeSeq, "anchor"),
+    row(`${label}: node control API alone, ${CONCURRENCY} concurrent`, f.nodeConc, "anchor"),
   ];
   const spread = (f: Figures) => [...f.spread.values()].sort((a, b) => b - a).join(" / ");
   process.stdout.write(
@@ -346,7 +353,8 @@ async function main() {
       "offer → answer through the emulator with a real media node (POST /v1/sessions, Opus + datachannel offer, echo profile)",
       "",
       `deployed = media node in its own process (${WORKERS} worker${WORKERS === 1 ? "" : "s"}, LOG_LEVEL=${NODE_LOG_LEVEL}) + redis registry; emulator + functions in the bench process`,
-      "in-process = `rtcgw dev`: emulator, functions, node, memory registry and the bench's client peers on one event loop",
+      "in-process = `rtcgw dev`: emulator, functions, node and memory registry on one event loop",
+      "the client: its own process (bench/load/http-driver.ts), node:http keep-alive",
       "",
       "| what | n | p50 | p99 | max | target |",
       "|---|---:|---:|---:|---:|---|",
@@ -354,7 +362,7 @@ async function main() {
       ...rows("in-process", inProcess),
       "",
       `concurrent offers per worker (deployed, pick spread): ${spread(deployed)}`,
-      `CPU per offer in the concurrent rounds (incl. its status read and delete): deployed — bench process (driver + emulator + functions) ${deployed.cpu.here.toFixed(1)} ms, node processes ${deployed.cpu.node?.toFixed(1)} ms; in-process — ${inProcess.cpu.here.toFixed(1)} ms`,
+      `CPU per offer in the 20-concurrent bursts: deployed — emulator + functions ${deployed.cpu.here.toFixed(2)} ms, node processes ${deployed.cpu.node?.toFixed(2)} ms, client driver ${deployed.cpu.driver.toFixed(2)} ms; in-process — gateway ${inProcess.cpu.here.toFixed(2)} ms, client driver ${inProcess.cpu.driver.toFixed(2)} ms`,
       `sessions left on the node(s) after the deletes: deployed ${deployed.left}, in-process ${inProcess.left}`,
       `machine: ${availableParallelism()} cores, 1-min load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`,
       "",
@@ -362,6 +370,7 @@ async function main() {
   );
 
   for (const c of clients) await c.close();
+  driver.close();
   process.exit(0);
 }
 

@@ -120,13 +120,15 @@ function clientStats(sessions: Session[]) {
   let received = 0;
   let sendFailures = 0;
   let missing = 0;
+  let skippedMs = 0;
   for (const s of sessions) {
     sent += s.peer.stats.packetsSent;
     received += s.peer.stats.packetsReceived;
     sendFailures += s.peer.stats.sendFailures;
     missing += s.peer.stats.lostReceived;
+    skippedMs += s.peer.stats.skippedReceivedMs;
   }
-  return { sent, received, sendFailures, missing };
+  return { sent, received, sendFailures, missing, skippedMs };
 }
 
 async function main() {
@@ -172,7 +174,10 @@ async function main() {
   // loss toward the client as RTP receivers count it (RFC 3550 §6.4.1): sequence numbers
   // missing among those received. Comparing with the node's sent count instead would count the
   // packets the echo sends while the stats are being collected (it goes on until DELETE).
-  const expectedOut = gotOut + c1.missing;
+  // Frames the node skipped as too late (timestamp jumps, no sequence gap) are audio the
+  // client never hears: counted as lost too, in 20 ms frames.
+  const skippedOut = Math.round(c1.skippedMs / 20);
+  const expectedOut = gotOut + c1.missing + skippedOut;
   emit("RESULT", {
     sessions: sessions.length,
     failed,
@@ -182,7 +187,8 @@ async function main() {
     lossIn: sentIn > 0 ? Math.max(0, 1 - gotIn / sentIn) : 0,
     serverSent: sentOut,
     clientReceived: gotOut,
-    lossOut: expectedOut > 0 ? c1.missing / expectedOut : 0,
+    lossOut: expectedOut > 0 ? (c1.missing + skippedOut) / expectedOut : 0,
+    skippedOut,
     late: s1.late,
     lost: s1.lost,
     concealedMs: s1.concealedMs,

@@ -43,6 +43,9 @@ export interface ClientStats {
   bytesReceived: number;
   /** received sequence numbers missing (per SSRC, counted at the end of each run of packets) */
   lostReceived: number;
+  /** audio the sender skipped without a sequence gap: RTP timestamps that advanced beyond the
+   *  20 ms frames received or lost (DTX, or frames a late sender dropped), in ms */
+  skippedReceivedMs: number;
   ssrcs: number[];
   payloadTypes: number[];
 }
@@ -172,6 +175,7 @@ export class ClientPeer {
     packetsReceived: 0,
     bytesReceived: 0,
     lostReceived: 0,
+    skippedReceivedMs: 0,
     ssrcs: [],
     payloadTypes: [],
   };
@@ -189,6 +193,7 @@ export class ClientPeer {
   private seq = randomBytes(2).readUInt16BE(0);
   private readonly tsBase = randomBytes(4).readUInt32BE(0);
   private lastSeq = new Map<number, number>();
+  private lastTs = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
   private closedP: Promise<void> | undefined;
   private readonly closedPeer: Promise<void>;
@@ -356,12 +361,21 @@ export class ClientPeer {
     this.stats.bytesReceived += b.length;
     if (!this.stats.ssrcs.includes(ssrc)) this.stats.ssrcs.push(ssrc);
     if (!this.stats.payloadTypes.includes(pt)) this.stats.payloadTypes.push(pt);
+    const ts = b.readUInt32BE(4);
     const prev = this.lastSeq.get(ssrc);
-    if (prev !== undefined) {
+    const prevTs = this.lastTs.get(ssrc);
+    if (prev !== undefined && prevTs !== undefined) {
       const gap = (seq - prev - 1) & 0xffff;
-      if (gap > 0 && gap < 1000) this.stats.lostReceived += gap;
+      if (gap < 1000) {
+        this.stats.lostReceived += gap;
+        // each packet, received or lost, carries one 20 ms frame: any further advance is skipped
+        const clock = CLOCK[this.codec];
+        const beyond = ((ts - prevTs) >>> 0) - ((gap + 1) * clock * FRAME_MS) / 1000;
+        if (beyond > 0 && beyond < clock * 10) this.stats.skippedReceivedMs += (beyond * 1000) / clock;
+      }
     }
     this.lastSeq.set(ssrc, seq);
+    this.lastTs.set(ssrc, ts);
     if (this.o.decode === false) return;
     // skip the header, its CSRCs and extension (RFC 3550 §5.1, §5.3.1)
     let off = 12 + (b[0]! & 0x0f) * 4;

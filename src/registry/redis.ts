@@ -318,7 +318,10 @@ export function createRedisRegistry(url: string, opts?: RedisRegistryOptions): R
 const shas = new Map<string, string>();
 function sha1(src: string): string {
   let sha = shas.get(src);
-  if (!sha) shas.set(src, (sha = createHash("sha1").update(src).digest("hex")));
+  if (!sha) {
+    sha = createHash("sha1").update(src).digest("hex");
+    shas.set(src, sha);
+  }
   return sha;
 }
 

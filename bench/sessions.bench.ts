@@ -3,8 +3,8 @@
 // another (bench/load/generator.ts). For each N: node CPU (total and per session, from
 // /proc/<pid>/stat over the measurement window), loss both ways, event-loop p99 (the node's
 // /metrics), late frames, recorded-audio completeness (total WAV length ÷ total call length), and the largest
-// N held with < 0.5 % loss and event-loop p99 < 50 ms — printed beside the issue's targets and
-// anchors.
+// N held with < 0.5 % loss and event-loop p99 < 50 ms (and no node process died during the run)
+// — printed beside the issue's targets and anchors.
 //
 //   npm run bench:sessions -- --profiles record,echo --n 50,100,200,400 --duration 10 [--workers 1] [--keep-going]
 import { type ChildProcess, spawn } from "node:child_process";
@@ -55,6 +55,8 @@ interface Row {
   loopP99Ms: number;
   late: number;
   completeness: number | undefined;
+  /** node processes that died during the run (a crashed worker the supervisor replaced) */
+  crashed: number;
   held: boolean;
 }
 
@@ -224,6 +226,12 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
     const callS = Object.values(result.callSeconds as Record<string, number>).reduce((a, b) => a + b, 0);
     completeness = callS > 0 ? wavSeconds(recordings) / callS : 0;
   }
+  // a worker that died during the run (the supervisor restarts it under a new pid; a lone worker
+  // just exits) took its sessions and its CPU figures with it: the run cannot count as held
+  const alive =
+    WORKERS > 1 ? new Set(childPids(node.pid!)) : new Set(node.exitCode === null ? [node.pid!] : []);
+  const crashed = pids.filter((p) => !alive.has(p)).length;
+  if (crashed) process.stderr.write(`  ${crashed} node process(es) died during the run\n`);
   node.kill("SIGTERM");
   await nodeExit;
   rmSync(recordings, { recursive: true, force: true });
@@ -241,7 +249,8 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
     loopP99Ms: p99,
     late: Number(result.late ?? 0),
     completeness,
-    held: connected === n && lossIn < 0.005 && lossOut < 0.005 && p99 < 50,
+    crashed,
+    held: crashed === 0 && connected === n && lossIn < 0.005 && lossOut < 0.005 && p99 < 50,
   };
 }
 

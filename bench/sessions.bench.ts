@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { freeUdpPort } from "../src/node/udp-port.js";
+import { childPids, cpuMs } from "./load/proc.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,7 +33,6 @@ const NS = flags.n!.split(",").map(Number);
 const DURATION_S = Number(flags.duration);
 const WORKERS = Number(flags.workers);
 const SECRET = "bench-secret-0123456789abcdef";
-const CLK_TCK = 100; // Linux USER_HZ
 
 const TARGETS: Record<string, { n: number; perSession: number } | undefined> = {
   record: { n: 300, perSession: 0.35 },
@@ -58,28 +58,6 @@ interface Row {
   /** node processes that died during the run (a crashed worker the supervisor replaced) */
   crashed: number;
   held: boolean;
-}
-
-function cpuTicks(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
-  } catch {
-    return 0;
-  }
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8")
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 async function freeTcpPort(): Promise<number> {
@@ -207,11 +185,11 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
       );
     } else if (msg.type === "WINDOW_START") {
       await scrape(urls); // a scrape resets the node's event-loop histogram
-      cpu0 = pids.reduce((a, p) => a + cpuTicks(p), 0);
+      cpu0 = pids.reduce((a, p) => a + cpuMs(p), 0);
       t0 = performance.now();
     } else if (msg.type === "WINDOW_END") {
-      const cpu1 = pids.reduce((a, p) => a + cpuTicks(p), 0);
-      cpuPct = ((cpu1 - cpu0) / CLK_TCK / ((performance.now() - t0) / 1000)) * 100;
+      const cpu1 = pids.reduce((a, p) => a + cpuMs(p), 0);
+      cpuPct = ((cpu1 - cpu0) / (performance.now() - t0)) * 100;
       const sc = await scrape(urls);
       p99 = sc.p99;
       // sessions the node tore down during the run (watchdog under overload …) explain a loss

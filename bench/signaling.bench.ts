@@ -17,7 +17,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalGateway } from "../src/cli/local-gateway.js";
@@ -32,6 +32,7 @@ import { makeSignalingDeps, setSignalingDeps } from "../src/signaling/deps.js";
 import { ClientPeer } from "../test/support/client-peer.js";
 import { freePort, startRedisServer } from "../test/support/redis-server.js";
 import { type DriverRequest, type HttpDriver, sendHttp, startHttpDriver } from "./load/http-driver.js";
+import { childPids, cpuMs } from "./load/proc.js";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 100);
 const CONCURRENCY = 20;
@@ -58,17 +59,6 @@ interface Target {
   nodeUrls: string[];
   /** pids of the node's processes when they are not this one */
   nodePids?: () => number[];
-}
-
-/** utime + stime of a process, ms (Linux /proc, USER_HZ = 100) */
-function cpuMs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
 }
 
 interface Figures {
@@ -297,14 +287,7 @@ async function main() {
     const nodeUrls = await waitForNodes(registry, WORKERS);
     setSignalingDeps(makeSignalingDeps({ config, registry, logger, nodeSecret: SECRET }));
     const emu = await startEmulator({ handlers: FUNCTION_HANDLERS, logger, port: 0 });
-    const workers = () => {
-      try {
-        const kids = readFileSync(`/proc/${nodeProc.pid}/task/${nodeProc.pid}/children`, "utf8");
-        return [nodeProc.pid!, ...kids.trim().split(/\s+/).filter(Boolean).map(Number)];
-      } catch {
-        return [nodeProc.pid!];
-      }
-    };
+    const workers = () => [nodeProc.pid!, ...childPids(nodeProc.pid!)];
     deployed = await measure({ emulatorUrl: emu.url, nodeUrls, nodePids: workers }, driver, offers);
     await emu.close();
     setSignalingDeps(undefined);

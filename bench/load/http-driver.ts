@@ -22,7 +22,6 @@ export interface DriverReply {
   ms: number;
 }
 interface Job {
-  id: number;
   mode: "concurrent" | "sequential";
   requests: DriverRequest[];
 }
@@ -59,7 +58,7 @@ async function runJob(job: Job): Promise<DriverReply[]> {
 }
 
 export interface HttpDriver {
-  run(job: Omit<Job, "id">): Promise<DriverReply[]>;
+  run(job: Job): Promise<DriverReply[]>;
   /** CPU time the driver process has used so far, ms */
   cpuMs(): Promise<number>;
   close(): void;

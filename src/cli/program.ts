@@ -5,7 +5,7 @@ import { Command } from "commander";
 const ENV_HELP = `
 Environment:
   PORT                    HTTP port of the emulated API (8080)
-  NODE_PORT               media node control API and /metrics (9090)
+  NODE_PORT               media node control API and /metrics (9090; worker i: +i; 0 = any free)
   RTCGW_REGISTRY          memory | redis://host:port | dynamodb:TABLE (memory)
   RTCGW_NODE_SECRET       control API HMAC secret, shared by signaling and nodes
   RTCGW_API_TOKEN         Bearer token required to create sessions (optional)

@@ -7,12 +7,13 @@ import * as z from "zod/mini";
 /** an environment string coerced to a number, with `name`'s own message when it is not one */
 const envNumber = (message: string) => z.coerce.number({ error: message });
 
+// 0 = any free port: the node registers the port it got, and `rtcgw dev` prints its URL
 const port = (name: string, dflt: number) =>
   z._default(
-    envNumber(`${name} must be a port number (1-65535)`).check(
-      z.int(`${name} must be a whole port number (1-65535)`),
-      z.minimum(1, `${name} must be a port number (1-65535)`),
-      z.maximum(65535, `${name} must be a port number (1-65535)`),
+    envNumber(`${name} must be a port number (0-65535, 0 = any free port)`).check(
+      z.int(`${name} must be a whole port number (0-65535, 0 = any free port)`),
+      z.minimum(0, `${name} must be a port number (0-65535, 0 = any free port)`),
+      z.maximum(65535, `${name} must be a port number (0-65535, 0 = any free port)`),
     ),
     dflt,
   );

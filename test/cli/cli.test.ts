@@ -2,7 +2,6 @@
 // name what to fix (exit 2, no stack trace), and `rtcgw dev` serving and shutting down on SIGTERM.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,15 +21,6 @@ const run = (args: string[], env: Record<string, string> = {}) =>
     encoding: "utf8",
     timeout: 60_000,
   });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe("rtcgw", () => {
   it("--help lists the commands and the environment", () => {
@@ -63,11 +53,11 @@ describe("rtcgw", () => {
   });
 
   it("`dev` prints its URL, serves health and the page, and stops cleanly on SIGTERM", async () => {
-    const port = await freePort();
+    // PORT=0: any free port, printed at start (a port picked here could be taken meanwhile)
     const child = spawn(process.execPath, [BIN, "dev"], {
       env: {
         ...clean(),
-        PORT: String(port),
+        PORT: "0",
         LOG_LEVEL: "warn",
         RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-cli-")),
       },
@@ -79,13 +69,15 @@ describe("rtcgw", () => {
     });
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     const deadline = Date.now() + 45_000;
-    while (!out.includes(`http://127.0.0.1:${port}/`) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(out).toContain(`http://127.0.0.1:${port}/`);
-    const health = await fetch(`http://127.0.0.1:${port}/v1/health`);
+    const printed = () => /demo page\s+(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1];
+    while (!printed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const url = printed();
+    expect(url).toBeDefined();
+    expect(url).not.toMatch(/:0$/);
+    const health = await fetch(`${url}/v1/health`);
     expect(health.status).toBe(200);
     expect(((await health.json()) as { nodes: { live: number } }).nodes.live).toBe(1);
-    expect((await fetch(`http://127.0.0.1:${port}/`)).headers.get("content-type")).toMatch(/html/);
+    expect((await fetch(`${url}/`)).headers.get("content-type")).toMatch(/html/);
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 60_000);

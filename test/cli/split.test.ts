@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientPeer } from "../support/client-peer.js";
-import { freePort, type RedisServer, startRedisServer } from "../support/redis-server.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 const BIN = fileURLToPath(new URL("../../bin/rtcgw.mjs", import.meta.url));
 let redis: RedisServer;
@@ -29,6 +29,21 @@ function start(cmd: string, env: Record<string, string>): ChildProcess {
   c.stdout?.on("data", () => {});
   return c;
 }
+/** the URL `rtcgw signaling` prints once it listens (PORT=0: whatever port it got) */
+function printedUrl(c: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`signaling printed no URL within 30 s: ${out}`)), 30_000);
+    c.stdout?.on("data", (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+}
 const exited = (c: ChildProcess) =>
   c.exitCode !== null
     ? Promise.resolve(c.exitCode)
@@ -44,13 +59,12 @@ beforeAll(async () => {
   node = start("node", {
     ...shared,
     RTCGW_WORKERS: "1",
-    NODE_PORT: String(await freePort()),
+    NODE_PORT: "0", // any free port: the node registers the one it got
     MEDIA_BIND_ADDRESS: "127.0.0.1",
     RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-split-")),
   });
-  const port = await freePort();
-  signaling = start("signaling", { ...shared, PORT: String(port) });
-  url = `http://127.0.0.1:${port}`;
+  signaling = start("signaling", { ...shared, PORT: "0" });
+  url = await printedUrl(signaling);
   // ready when the signaling answers and sees the node in the registry
   const deadline = Date.now() + 60_000;
   for (;;) {

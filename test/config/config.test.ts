@@ -91,8 +91,14 @@ describe("loadConfig", () => {
     }
   });
 
+  it("takes 0 for any free port", () => {
+    const c = loadConfig({ PORT: "0", NODE_PORT: "0", MEDIA_UDP_PORT: "0" });
+    expect([c.PORT, c.NODE_PORT, c.MEDIA_UDP_PORT]).toEqual([0, 0, 0]);
+  });
+
   it("refuses ports out of range and malformed ICE servers", () => {
     expect(() => loadConfig({ NODE_PORT: "70000" })).toThrow(/NODE_PORT must be a port number/);
+    expect(() => loadConfig({ PORT: "-1" })).toThrow(/PORT must be a port number/);
     expect(() => loadConfig({ RTCGW_ICE_SERVERS: "http://nope" })).toThrow(/stun:, turn: or turns:/);
   });
 });

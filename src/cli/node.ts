@@ -2,7 +2,8 @@
 // shared registry; the signaling reaches it over its control API.
 import { loadConfigOrExit } from "../config/index.js";
 import { createLogger, setRootLogger } from "../log/index.js";
-import { runMediaNodeSupervisor } from "../node/index.js";
+import { runMediaNodeSupervisor, WorkerStartError, workerCount } from "../node/index.js";
+import { portProblem } from "./listen-error.js";
 
 export async function runNode(): Promise<void> {
   const config = loadConfigOrExit();
@@ -14,5 +15,22 @@ export async function runNode(): Promise<void> {
   }
   const logger = createLogger({ level: config.LOG_LEVEL, base: { component: "node" } });
   setRootLogger(logger);
-  await runMediaNodeSupervisor(config, logger);
+  try {
+    await runMediaNodeSupervisor(config, logger);
+  } catch (e) {
+    // the control port taken (by this worker's NODE_PORT + index) is a setting to change: exit 2
+    const failed =
+      e instanceof WorkerStartError ? e.report : (e as NodeJS.ErrnoException & { port?: number });
+    const worker = e instanceof WorkerStartError ? e.worker : 0;
+    const why =
+      worker > 0 ? ` (worker ${worker} of ${workerCount(config)} listens on NODE_PORT + ${worker})` : "";
+    const message =
+      failed?.port !== undefined && failed.port === config.NODE_PORT + worker
+        ? portProblem("NODE_PORT", failed.port, failed.code, why)
+        : undefined;
+    if (!message) throw e;
+    logger.flush?.();
+    process.stderr.write(message);
+    process.exit(2);
+  }
 }

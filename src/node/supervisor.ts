@@ -1,19 +1,30 @@
 // `rtcgw node`: every core used. One Node event loop is the limit (decrypting, decoding and
 // sending all run on it), so the supervisor forks one worker process per core, each a complete
 // media node with its own UDP port, control port and registry entry (see docs/node.md for the
-// measurement behind this choice). The supervisor restarts a crashed worker and, on SIGTERM,
-// forwards it to every worker and exits 0 once all have drained.
+// measurement behind this choice).
+//
+// Start: the supervisor waits until every worker reports "ready". A worker that cannot start
+// (its port is taken, the registry is unreachable…) stops them all and fails the start with the
+// worker's reason: restarting would only repeat it. Running: a worker that crashes is restarted,
+// after 1 s and then twice as long each time it fails again before serving (at most 30 s).
+// A crashed worker cannot deregister itself: the supervisor removes its node record and its
+// sessions from the registry, so the signaling stops picking a dead port at once (rather than
+// when the record's TTL runs out). SIGTERM/SIGINT is forwarded to every worker; the supervisor exits 0 once all have drained.
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../log/index.js";
+import { openRegistry } from "../registry/open.js";
+import type { Registry } from "../registry/types.js";
 import { runMediaNodeProcess } from "./process.js";
 import { resolveNodeSecret } from "./secret.js";
+import { isWorkerReport, type WorkerReport } from "./worker-report.js";
 
 export const WORKER_INDEX_ENV = "RTCGW_WORKER_INDEX";
 const RESTART_DELAY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
 
 export function workerCount(config: Config): number {
   return config.RTCGW_WORKERS > 0 ? config.RTCGW_WORKERS : availableParallelism();
@@ -24,9 +35,27 @@ export function workerPort(base: number, index: number): number {
   return base === 0 ? 0 : base + index;
 }
 
+/** a worker could not start; `report` carries its reason (code and port for a listen error) */
+export class WorkerStartError extends Error {
+  constructor(
+    readonly worker: number,
+    readonly report: Extract<WorkerReport, { type: "failed" }>,
+  ) {
+    super(`media worker ${worker} could not start: ${report.message}`);
+    this.name = "WorkerStartError";
+  }
+}
+
 function workerEntry(): string {
   const ts = fileURLToPath(new URL("./worker.ts", import.meta.url));
   return existsSync(ts) ? ts : fileURLToPath(new URL("./worker.js", import.meta.url));
+}
+
+interface Worker {
+  child: ChildProcess;
+  ready: boolean;
+  nodeId?: string;
+  failure?: Extract<WorkerReport, { type: "failed" }>;
 }
 
 export async function runMediaNodeSupervisor(config: Config, logger: Logger): Promise<void> {
@@ -39,8 +68,25 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   const { secret, generated } = resolveNodeSecret(config);
   if (generated)
     logger.warn("RTCGW_NODE_SECRET is unset: generated one for this run (signaling elsewhere cannot sign)");
-  const workers = new Map<number, ChildProcess>();
+  const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
+  const workers = new Map<number, Worker>();
+  const restartDelay = new Map<number, number>();
   let stopping = false;
+  let starting = true;
+  let startSettled: ((e?: WorkerStartError) => void) | undefined;
+
+  const allReady = () => workers.size === n && [...workers.values()].every((w) => w.ready);
+  const stopAll = () => {
+    for (const w of workers.values()) w.child.kill("SIGTERM");
+  };
+  const exitedAll = () =>
+    new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (workers.size > 0) return;
+        clearInterval(check);
+        resolve();
+      }, 50);
+    });
 
   const start = (i: number) => {
     const env: NodeJS.ProcessEnv = {
@@ -51,37 +97,93 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
       MEDIA_UDP_PORT: String(workerPort(config.MEDIA_UDP_PORT, i)),
       ...(config.RTCGW_NODE_URL ? { RTCGW_NODE_URL: offsetUrlPort(config.RTCGW_NODE_URL, i) } : {}),
     };
-    const child = fork(workerEntry(), [], { env, stdio: "inherit" });
-    workers.set(i, child);
-    child.once("exit", (code, signal) => {
+    const worker: Worker = { child: fork(workerEntry(), [], { env, stdio: "inherit" }), ready: false };
+    workers.set(i, worker);
+    worker.child.on("message", (m) => {
+      if (!isWorkerReport(m)) return;
+      if (m.type === "failed") {
+        worker.failure = m;
+        return;
+      }
+      worker.ready = true;
+      worker.nodeId = m.nodeId;
+      restartDelay.delete(i);
+      logger.info({ worker: i, controlUrl: m.controlUrl, udpPort: m.udpPort }, "media worker ready");
+      if (starting && allReady()) startSettled?.();
+    });
+    // "close", not "exit": it waits for the IPC channel, so a "failed" report is read first
+    worker.child.once("close", (code, signal) => {
       workers.delete(i);
       if (stopping) return;
-      logger.error({ worker: i, code, signal }, "media worker exited; restarting it");
-      setTimeout(() => !stopping && start(i), RESTART_DELAY_MS).unref();
+      if (starting) {
+        // the first start failed: a restart would fail the same way
+        startSettled?.(
+          new WorkerStartError(
+            i,
+            worker.failure ?? { type: "failed", message: `exited (${signal ?? code})` },
+          ),
+        );
+        return;
+      }
+      if (worker.nodeId) void forgetWorker(registry, worker.nodeId, logger);
+      const delay = restartDelay.get(i) ?? RESTART_DELAY_MS;
+      restartDelay.set(i, Math.min(delay * 2, MAX_RESTART_DELAY_MS));
+      logger.error(
+        { worker: i, code, signal, reason: worker.failure?.message, restartInMs: delay },
+        worker.ready ? "media worker exited; restarting it" : "media worker failed to start again; retrying",
+      );
+      setTimeout(() => !stopping && start(i), delay).unref();
     });
   };
-  for (let i = 0; i < n; i++) start(i);
-  logger.info({ workers: n }, "media node supervisor started");
 
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal, workers: workers.size }, "stopping workers (each drains)");
-      for (const w of workers.values()) w.kill("SIGTERM");
-      const check = setInterval(() => {
-        if (workers.size === 0) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 50);
+      stopAll();
+      void exitedAll().then(resolve);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
   });
+
+  const startFailure = await new Promise<WorkerStartError | undefined>((resolve) => {
+    startSettled = resolve;
+    for (let i = 0; i < n; i++) start(i);
+    void stopped.then(() => resolve(undefined));
+  });
+  starting = false;
+  if (startFailure) {
+    stopping = true;
+    stopAll();
+    await exitedAll();
+    await registry.close();
+    throw startFailure;
+  }
+  if (!stopping) logger.info({ workers: n }, "media node supervisor started");
+
+  await stopped;
+  await registry.close();
   logger.info("all media workers stopped");
   logger.flush?.();
   setTimeout(() => process.exit(0), 50);
+}
+
+/** a crashed worker's node record and sessions, removed (its peers died with it) */
+async function forgetWorker(registry: Registry, nodeId: string, logger: Logger): Promise<void> {
+  try {
+    await registry.removeNode(nodeId);
+    const sessions = await registry.listSessionsByNode(nodeId);
+    await Promise.all(sessions.map((s) => registry.deleteSession(s.id)));
+    logger.info(
+      { nodeId, sessions: sessions.length },
+      "removed a crashed worker's node and sessions from the registry",
+    );
+  } catch (e) {
+    // the records expire by themselves (node 15 s, sessions 60 s) if the registry is down now
+    logger.warn({ nodeId, err: (e as Error).message }, "could not remove a crashed worker from the registry");
+  }
 }
 
 /** RTCGW_NODE_URL names worker 0; worker i listens on that port + i */

@@ -1,8 +1,10 @@
 // Entry of one media worker process (forked by the supervisor, or run directly:
 // `tsx src/node/worker.ts` runs a single node with the environment's configuration).
+// Forked, it reports to the supervisor whether it started (see worker-report.ts).
 import { loadConfigOrExit } from "../config/index.js";
 import { createLogger } from "../log/index.js";
 import { runMediaNodeProcess } from "./process.js";
+import { failedReport, type WorkerReport } from "./worker-report.js";
 
 const config = loadConfigOrExit();
 const index = process.env.RTCGW_WORKER_INDEX;
@@ -10,8 +12,13 @@ const logger = createLogger({
   level: config.LOG_LEVEL,
   ...(index ? { base: { worker: Number(index) } } : {}),
 });
-runMediaNodeProcess(config, logger).catch((e) => {
-  logger.fatal({ err: (e as Error).message }, "media node failed to start");
-  logger.flush?.();
-  setTimeout(() => process.exit(1), 50);
-});
+const report = (r: WorkerReport) => process.send?.(r);
+runMediaNodeProcess(config, logger).then(
+  (node) => report({ type: "ready", nodeId: node.id, controlUrl: node.controlUrl, udpPort: node.udpPort }),
+  (e) => {
+    logger.fatal({ err: (e as Error).message }, "media node failed to start");
+    report(failedReport(e));
+    logger.flush?.();
+    setTimeout(() => process.exit(1), 50);
+  },
+);

@@ -1,0 +1,141 @@
+// The supervisor (`rtcgw node`, one worker process per core): workers register apart and drain
+// together on SIGTERM; a worker that cannot start fails the start with a reason instead of
+// restarting forever; a worker that crashes is restarted, and its registry entries are removed at
+// once rather than left for their TTLs. Real processes, a real redis-server of this file's own.
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { childPids } from "../../bench/load/proc.js";
+import { parseRegistryUrl } from "../../src/config/index.js";
+import { openRegistry } from "../../src/registry/open.js";
+import type { NodeRecord, Registry } from "../../src/registry/types.js";
+import { connectEchoSession, killNodeProcesses, spawnNodeProcess } from "../support/node-process.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
+import { newSessionId, waitFor } from "./harness.js";
+
+let redis: RedisServer;
+let registry: Registry;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  registry = await openRegistry(parseRegistryUrl(redis.url));
+});
+afterAll(async () => {
+  killNodeProcesses();
+  await registry?.close();
+  await redis?.stop();
+});
+
+/** the supervisor with 2 workers on any free ports (a port picked here could be taken meanwhile) */
+const startSupervisor = () =>
+  spawnNodeProcess(["src/node/main.ts"], { RTCGW_REGISTRY: redis.url, NODE_PORT: "0", RTCGW_WORKERS: "2" });
+
+/** the registry is this file's own: the nodes in it are the workers of the supervisor under test */
+async function workersRegistered(count: number, what: string): Promise<NodeRecord[]> {
+  let nodes: NodeRecord[] = [];
+  await waitFor(
+    async () => {
+      nodes = await registry.listNodes();
+      return nodes.length === count;
+    },
+    20_000,
+    what,
+  );
+  return nodes;
+}
+
+function holdPort(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => resolve(srv));
+  });
+}
+
+describe("the supervisor", () => {
+  it("runs 2 workers, each its own control port and registry entry, and SIGTERM drains them all (exit 0)", {
+    timeout: 40_000,
+  }, async () => {
+    const { child, exit } = startSupervisor();
+    const nodes = await workersRegistered(2, "2 workers to register");
+    expect(new Set(nodes.map((n) => n.id)).size).toBe(2);
+    expect(new Set(nodes.map((n) => new URL(n.controlUrl).port)).size).toBe(2);
+    const s = await connectEchoSession(nodes[1]!.controlUrl);
+    const t0 = Date.now();
+    child.kill("SIGTERM");
+    await s.client.until(() => s.client.state !== "connected", 8000, "the session to be closed by the drain");
+    expect(await exit).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(await registry.listNodes()).toEqual([]);
+    await s.client.close();
+  });
+
+  it("a worker that cannot bind NODE_PORT + 1 fails the start: exit 2 naming NODE_PORT, no worker left registered", {
+    timeout: 40_000,
+  }, async () => {
+    const taken = await holdPort();
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const t0 = Date.now();
+      // worker 0 listens on NODE_PORT, worker 1 on NODE_PORT + 1: the port held here
+      const { exit, stderr } = spawnNodeProcess(
+        ["src/cli/main.ts", "node"],
+        { RTCGW_REGISTRY: redis.url, NODE_PORT: String(port - 1), RTCGW_WORKERS: "2" },
+        { captureStderr: true },
+      );
+      expect(await exit).toBe(2);
+      expect(Date.now() - t0).toBeLessThan(15_000); // no restart loop
+      // (if another process took port - 1 meanwhile, worker 0 is the one named: the same error)
+      expect(stderr()).toMatch(/NODE_PORT: port \d+ .*is already in use; set NODE_PORT to a free port/);
+      expect(stderr()).not.toMatch(/restarting/);
+      expect(await registry.listNodes()).toEqual([]);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("restarts a worker that crashes, and removes its node and sessions from the registry at once", {
+    timeout: 40_000,
+  }, async () => {
+    const { child, exit } = startSupervisor();
+    const nodes = await workersRegistered(2, "2 workers to register");
+    const [victim, survivor] = nodes as [NodeRecord, NodeRecord];
+    // a session the signaling recorded on the victim
+    const sessionId = newSessionId();
+    await registry.createSession({
+      id: sessionId,
+      nodeId: victim.id,
+      kind: "session",
+      profile: "echo",
+      tokenHash: createHash("sha256").update("secret").digest("hex"),
+      state: "connected",
+      etag: "e1",
+      ttlMs: 60_000,
+    });
+    // node ids carry their process id: node-<host>-<pid>-<random>
+    const pid = childPids(child.pid!).find((p) => victim.id.includes(`-${p}-`));
+    expect(pid).toBeDefined();
+    const killedAt = Date.now();
+    process.kill(pid!, "SIGKILL");
+
+    // gone long before the node's 15 s TTL and the session's 60 s
+    await waitFor(
+      async () =>
+        (await registry.getNode(victim.id)) === undefined &&
+        (await registry.getSession(sessionId)) === undefined,
+      5_000,
+      "the crashed worker's node and session to leave the registry",
+    );
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    expect(await registry.getNode(survivor.id)).toBeDefined();
+
+    // the restarted worker registers under a new id
+    const after = await workersRegistered(2, "the restarted worker to register");
+    expect(after.map((n) => n.id)).toContain(survivor.id);
+    expect(after.map((n) => n.id)).not.toContain(victim.id);
+
+    child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+    expect(await registry.listNodes()).toEqual([]);
+  });
+});

@@ -1,0 +1,79 @@
+// A media node (or the supervisor, or `rtcgw node`) as a real child process against a shared
+// registry, and a signed control-API client for it. Every process started here is killed by
+// `killNodeProcesses()` (an afterAll), so a failed test leaves nothing running.
+import { type ChildProcess, spawn } from "node:child_process";
+import { expect } from "vitest";
+import { signRequest } from "../../src/control/hmac.js";
+import { newSessionId } from "../node/harness.js";
+import { ClientPeer } from "./client-peer.js";
+
+export const NODE_SECRET = "node-process-test-secret-0123456789";
+
+export interface NodeProcess {
+  child: ChildProcess;
+  exit: Promise<number | null>;
+  /** what it wrote to stderr so far (with `captureStderr`) */
+  stderr(): string;
+}
+
+const started = new Set<ChildProcess>();
+
+export function spawnNodeProcess(
+  args: string[],
+  env: Record<string, string>,
+  opts: { captureStderr?: boolean } = {},
+): NodeProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    env: {
+      ...process.env,
+      RTCGW_NODE_SECRET: NODE_SECRET,
+      RTCGW_DRAIN_TIMEOUT: "2",
+      RTCGW_CONNECT_TIMEOUT: "5",
+      LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdio: ["ignore", "inherit", opts.captureStderr ? "pipe" : "inherit"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  started.add(child);
+  const exit = new Promise<number | null>((r) =>
+    child.once("exit", (code) => {
+      started.delete(child);
+      r(code);
+    }),
+  );
+  return { child, exit, stderr: () => stderr };
+}
+
+export function killNodeProcesses(): void {
+  for (const c of started) c.kill("SIGKILL");
+}
+
+export async function control(url: string, method: string, path: string, body?: unknown) {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  const res = await fetch(url + path, {
+    method,
+    headers: signRequest(NODE_SECRET, method, path, text),
+    ...(text ? { body: text } : {}),
+  });
+  return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
+}
+
+/** a connected two-way echo session on the node at `url`, created over its control API */
+export async function connectEchoSession(url: string): Promise<{ client: ClientPeer; id: string }> {
+  const client = await ClientPeer.create({ decode: false });
+  const id = newSessionId();
+  const r = await control(url, "POST", "/internal/sessions", {
+    sessionId: id,
+    kind: "session",
+    profile: "echo",
+    offer: client.offer,
+  });
+  expect(r.status).toBe(201);
+  client.accept(r.json.answer);
+  await client.connected(5000);
+  return { client, id };
+}

@@ -41,6 +41,11 @@ export function bearerOwnsSession(bearer: string, id: string, tokenHash: string)
   const a = Buffer.from(sha256hex(bearer), "hex");
   const b = Buffer.from(tokenHash, "hex");
   if (a.length === b.length && timingSafeEqual(a, b)) return true;
+  return bearerCreatedId(bearer, id);
+}
+
+/** True if `bearer` is the token this id was created with (the id's tag re-derives); no record needed. */
+export function bearerCreatedId(bearer: string, id: string): boolean {
   if (id.length !== 2 * PART_CHARS) return false;
   const nonce = Buffer.from(id.slice(0, PART_CHARS), "base64url");
   const tag = Buffer.from(id.slice(PART_CHARS), "base64url");

@@ -1,15 +1,26 @@
 // DELETE /v1/sessions/{id} (RFC 9725 §4.2): end the session and free everything. The record is
 // removed even when the node cannot be reached: the session is over for the client, and a node
 // that comes back tears the peer down itself when it stops receiving (watchdog).
+// DELETE is idempotent (RFC 9110 §9.2.2). Many WHIP clients close their peer connection before
+// they send DELETE, and the node has ended the session (and its record) by then: the creator's
+// token, which the id still recognises, gets 200 for a session that has already ended. Anyone
+// else gets 404, as for any unknown id.
 import { sessionLogger } from "../log/index.js";
 import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";
+import { notFound } from "./errors.js";
 import type { Event } from "./request.js";
 import { type Result, result } from "./response.js";
-import { ownedSession } from "./session-resource.js";
+import { findOwnedSession } from "./session-resource.js";
 
 export async function deleteSession(deps: SignalingDeps, event: Event): Promise<Result> {
-  const record = await ownedSession(deps, event);
+  const found = await findOwnedSession(deps, event);
+  if (!found.record) {
+    if (!found.creator) throw notFound("no such session (it ended or never existed)");
+    sessionLogger(deps.logger, found.id).info("DELETE of a session that had already ended");
+    return result(200);
+  }
+  const record = found.record;
   const log = sessionLogger(deps.logger, record.id, { nodeId: record.nodeId });
   const node = await deps.registry.getNode(record.nodeId);
   if (node) {

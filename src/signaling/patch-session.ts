@@ -1,6 +1,6 @@
 // PATCH /v1/sessions/{id}: trickle ICE and ICE restart with application/trickle-ice-sdpfrag
 // (RFC 9725 §4.3, RFC 8840). If-Match is required (428 without, 412 when stale; "*" matches any,
-// which §4.3.2 prescribes for restarts). Trickle → 204; restart → 200 + the answer fragment + a
+// which §4.3.2 prescribes for restarts), except on WHEP listeners (see below). Trickle → 204; restart → 200 + the answer fragment + a
 // new ETag when the node can restart, else the node's 422 (§4.3.2 allows it) is passed on.
 import { sessionLogger } from "../log/index.js";
 import { NodeRefusedError } from "./control-client.js";
@@ -18,9 +18,12 @@ export async function patchSession(deps: SignalingDeps, event: Event): Promise<R
   const log = sessionLogger(deps.logger, record.id, { nodeId: record.nodeId });
   const sdpfrag = sdpBody(event, "application/trickle-ice-sdpfrag");
   const ifMatch = header(event, "if-match");
-  if (!ifMatch)
+  // A WHEP listener's PATCH without If-Match is taken as aimed at the current ETag: the WHEP
+  // client most in use (medooze whep.js) never keeps the ETag of its 201, and ours changes only
+  // on an ICE restart, which the node refuses. WHIP and two-way sessions keep RFC 9725's rule.
+  if (!ifMatch && record.kind !== "whep")
     throw new HttpError(428, "if-match-required", "PATCH needs If-Match with the session's ETag (or *)");
-  if (!ifMatchMatches(ifMatch, record.etag))
+  if (ifMatch && !ifMatchMatches(ifMatch, record.etag))
     throw new HttpError(412, "etag-mismatch", "If-Match does not match the session's current ETag", {
       etag: quoteEtag(record.etag),
     });

@@ -8,7 +8,13 @@ import type { Logger } from "../log/index.js";
 import type { SessionKind } from "../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
-import { announceAddress, dropEmptyFmtp, iceUfragOf, type TrickleFragment } from "./sdp-rewrite.js";
+import {
+  announceAddress,
+  dropEmptyFmtp,
+  fragmentUfrag,
+  iceUfragOf,
+  type TrickleFragment,
+} from "./sdp-rewrite.js";
 import type { SessionMedia, SessionMediaStats } from "./session-media.js";
 
 export type PeerState = SessionStatus["state"];
@@ -195,7 +201,8 @@ export class PeerSession {
 
   /** RFC 8840 trickle: remote candidates from a PATCH. A new ufrag means an ICE restart. */
   addRemoteCandidates(frag: TrickleFragment): "trickle" | "restart" {
-    if (frag.iceUfrag && frag.iceUfrag !== this.offer.iceUfrag) return "restart";
+    const ufrag = fragmentUfrag(frag);
+    if (ufrag && ufrag !== this.offer.iceUfrag) return "restart";
     for (const c of frag.candidates) {
       const mid = c.mid ?? this.offer.audioMid;
       try {

@@ -67,6 +67,21 @@ export function parseSdpFrag(frag: string): TrickleFragment {
   return result;
 }
 
+/**
+ * The ICE generation a fragment belongs to: the `ufrag` its candidates carry (libwebrtc writes it
+ * into every candidate line) when they agree, else its a=ice-ufrag line. The candidates win
+ * because a client may write the line wrong: medooze whip.js sends "a=ice-ufrag:null" when it
+ * trickles a candidate before it has read its own offer's ufrag.
+ */
+export function fragmentUfrag(frag: TrickleFragment): string | undefined {
+  const own = new Set(frag.candidates.map((c) => /\sufrag\s+(\S+)/.exec(c.candidate)?.[1]));
+  if (own.size === 1) {
+    const [ufrag] = own;
+    if (ufrag !== undefined) return ufrag;
+  }
+  return frag.iceUfrag;
+}
+
 /** The a=ice-ufrag of our answer (to tell a trickle from an ICE restart, RFC 9725 §4.4.1.2). */
 export function iceUfragOf(sdp: string): string | undefined {
   return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];

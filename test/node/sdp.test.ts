@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { OfferError } from "../../src/node/errors.js";
 import { validateOffer } from "../../src/node/offer.js";
-import { announceAddress, dropEmptyFmtp, parseSdpFrag } from "../../src/node/sdp-rewrite.js";
+import { announceAddress, dropEmptyFmtp, fragmentUfrag, parseSdpFrag } from "../../src/node/sdp-rewrite.js";
 
 const offer = (audio: string, extra = "") =>
   [
@@ -143,6 +143,28 @@ describe("parseSdpFrag", () => {
       { candidate: "candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0", mid: "0" },
     ]);
     expect(f.endOfCandidates).toBe(true);
+  });
+});
+
+describe("fragmentUfrag", () => {
+  const frag = (line: string, ...ufrags: (string | undefined)[]) =>
+    parseSdpFrag(
+      `${line}a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\n` +
+        ufrags
+          .map(
+            (u, i) =>
+              `a=candidate:${i} 1 udp 2122260223 192.0.2.1 ${6000 + i} typ host generation 0${u ? ` ufrag ${u}` : ""}\r\n`,
+          )
+          .join(""),
+    );
+  it("goes by the ufrag the candidates carry when the a=ice-ufrag line is wrong (whip.js sends null)", () => {
+    expect(fragmentUfrag(frag("a=ice-ufrag:null\r\n", "EsAw", "EsAw"))).toBe("EsAw");
+  });
+  it("falls back to the a=ice-ufrag line without candidates, without their ufrag, or when they disagree", () => {
+    expect(fragmentUfrag(frag("a=ice-ufrag:NeW1\r\n"))).toBe("NeW1");
+    expect(fragmentUfrag(frag("a=ice-ufrag:EsAw\r\n", undefined))).toBe("EsAw");
+    expect(fragmentUfrag(frag("a=ice-ufrag:EsAw\r\n", "EsAw", "NeW1"))).toBe("EsAw");
+    expect(fragmentUfrag(frag("", undefined))).toBeUndefined();
   });
 });
 

@@ -12,7 +12,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { parse } from "sdp-transform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
@@ -21,9 +21,10 @@ import type { Emulator } from "../../src/emulator/server.js";
 import { devStatic } from "../../src/emulator/static.js";
 import { createLogger } from "../../src/log/index.js";
 import type { MediaNode } from "../../src/node/index.js";
+import { launchChromium } from "./chromium.js";
+import { installPeakHz } from "./page-audio.js";
 import { dominantHz, readWav, toneWav } from "./wav.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const work = mkdtempSync(join(tmpdir(), "rtcgw-e2e-"));
 const toneFile = join(work, "tone-440.wav");
 let config: Config;
@@ -43,29 +44,12 @@ beforeAll(async () => {
   const logger = createLogger({ level: config.LOG_LEVEL });
   gateway = await startLocalGateway({ config, logger, extra: devStatic(config.RECORDINGS_DIR) });
   ({ node, emulator: emu } = gateway);
-  browser = await chromium.launchPersistentContext(join(work, "profile"), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--allow-loopback-in-peer-connection",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-audio-capture=${toneFile}`,
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  browser = await launchChromium(work, toneFile);
   page = await browser.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(`${emu.url}/`);
   await page.waitForFunction(() => (window as any).demo !== undefined);
+  await installPeakHz(page);
 }, 90_000);
 
 afterAll(async () => {
@@ -127,28 +111,9 @@ describe("echo session in Chromium", () => {
     expect(pair.local).toBeDefined();
 
     // WebAudio on the received stream: the spectrum's peak is the tone
-    const peakHz = await page.evaluate(async () => {
-      const stream = (document.getElementById("remote") as HTMLAudioElement).srcObject as MediaStream;
-      const ctx = new AudioContext();
-      await ctx.resume();
-      const src = ctx.createMediaStreamSource(stream);
-      const an = ctx.createAnalyser();
-      an.fftSize = 8192;
-      an.smoothingTimeConstant = 0;
-      src.connect(an);
-      const bins = new Float32Array(an.frequencyBinCount);
-      const votes: number[] = [];
-      for (let i = 0; i < 10; i++) {
-        await new Promise((r) => setTimeout(r, 300));
-        an.getFloatFrequencyData(bins);
-        let best = 0;
-        for (let b = 1; b < bins.length; b++) if (bins[b]! > bins[best]!) best = b;
-        if (bins[best]! > -90) votes.push((best * ctx.sampleRate) / an.fftSize);
-      }
-      await ctx.close();
-      votes.sort((a, b) => a - b);
-      return votes.length ? votes[Math.floor(votes.length / 2)] : -1;
-    });
+    const peakHz = await page.evaluate(() =>
+      (window as any).peakHz((document.getElementById("remote") as HTMLAudioElement).srcObject),
+    );
     expect(Math.abs(peakHz - 440)).toBeLessThan(12);
 
     const stats = await page.evaluate(() => (window as any).demo.clientStats());

@@ -3,6 +3,7 @@
 // afterwards), PATCH trickle/restart with If-Match (RFC 9725 §4.3), GET status, DELETE freeing
 // the node's peer and the registry record.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../node/harness.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { type FnHarness, invoke, sdpHeaders, startFnHarness } from "./harness.js";
 import { iceCredentials, trickleFrag } from "./sdp-fixtures.js";
@@ -143,6 +144,40 @@ describe("PATCH (RFC 9725 §4.3)", () => {
     expect(anon.status).toBe(401);
   });
 
+  it("a trickle whose a=ice-ufrag line is wrong but whose candidates carry the session's ufrag is 204, not a restart", async () => {
+    // medooze whip.js writes "a=ice-ufrag:null" when it trickles before it read its own offer
+    const s = await create();
+    const { ufrag, pwd } = iceCredentials(s.c.offer);
+    const body = trickleFrag("null", pwd).replace(/typ host\r\n/, `typ host generation 0 ufrag ${ufrag}\r\n`);
+    const r = await invoke({
+      method: "PATCH",
+      path: s.url,
+      headers: {
+        ...bearer(API_TOKEN),
+        "content-type": "application/trickle-ice-sdpfrag",
+        "if-match": s.etag,
+      },
+      body,
+    });
+    expect(r.status).toBe(204);
+  });
+
+  it("a WHEP listener may trickle without If-Match (medooze whep.js sends none); a stale one is still 412", async () => {
+    const src = await create(API_TOKEN, "/v1/whip?profile=echo");
+    const viewer = await create(API_TOKEN, `/v1/whep/${src.id}`);
+    const { ufrag, pwd } = iceCredentials(viewer.c.offer);
+    const patch = (headers: Record<string, string>) =>
+      invoke({
+        method: "PATCH",
+        path: viewer.url,
+        headers: { ...bearer(API_TOKEN), "content-type": "application/trickle-ice-sdpfrag", ...headers },
+        body: trickleFrag(ufrag, pwd),
+      });
+    expect((await patch({})).status).toBe(204);
+    expect((await patch({ "if-match": '"not-the-etag"' })).status).toBe(412);
+    expect((await patch({ "if-match": viewer.etag })).status).toBe(204);
+  });
+
   it("an ICE restart is refused with 422 (libdatachannel cannot restart), the session keeps its ETag", async () => {
     const s = await create();
     const restart = trickleFrag("newufrag", "newpasswordnewpassword12");
@@ -200,8 +235,34 @@ describe("DELETE /v1/sessions/{id}", () => {
       8000,
       "peer closed by the server",
     );
-    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(API_TOKEN) })).status).toBe(404);
     expect((await invoke({ method: "GET", path: s.url, headers: bearer(s.secret) })).status).toBe(404);
+    // DELETE is idempotent for the creator's token (the id still recognises it); the record held
+    // the secret's hash, so the secret alone no longer proves anything: 404 as for any unknown id
+    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(API_TOKEN) })).status).toBe(200);
+    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(s.secret) })).status).toBe(404);
+    expect(await h.registry.getSession(s.id)).toBeUndefined();
+  });
+
+  it("a client that closes its peer before its DELETE (as many WHIP clients do) gets 200; others 404", async () => {
+    const s = await create();
+    await s.c.connected(8000);
+    const before = h.node.sessions();
+    await s.c.close();
+    await waitFor(
+      async () => h.node.sessions() === before - 1 && (await h.registry.getSession(s.id)) === undefined,
+      8000,
+      "the node to end the session when the peer closed",
+    );
+    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(API_TOKEN) })).status).toBe(200);
+    expect(
+      (await invoke({ method: "DELETE", path: s.url, headers: bearer("another-token-0123456789") })).status,
+    ).toBe(404);
+    expect((await invoke({ method: "DELETE", path: s.url })).status).toBe(404);
+    // an id that was never created is 404 whatever the token
+    const never = `${s.id.slice(0, 22)}${"A".repeat(22)}`;
+    expect(
+      (await invoke({ method: "DELETE", path: `/v1/sessions/${never}`, headers: bearer(API_TOKEN) })).status,
+    ).toBe(404);
   });
 });
 

@@ -9,7 +9,12 @@ import { childPids } from "../../bench/load/proc.js";
 import { parseRegistryUrl } from "../../src/config/index.js";
 import { openRegistry } from "../../src/registry/open.js";
 import type { NodeRecord, Registry } from "../../src/registry/types.js";
-import { connectEchoSession, killNodeProcesses, spawnNodeProcess } from "../support/node-process.js";
+import {
+  connectEchoSession,
+  killNodeProcesses,
+  type NodeProcess,
+  spawnNodeProcess,
+} from "../support/node-process.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { newSessionId, waitFor } from "./harness.js";
 
@@ -28,7 +33,19 @@ afterAll(async () => {
 
 /** the supervisor with 2 workers on any free ports (a port picked here could be taken meanwhile) */
 const startSupervisor = () =>
-  spawnNodeProcess(["src/node/main.ts"], { RTCGW_REGISTRY: redis.url, NODE_PORT: "0", RTCGW_WORKERS: "2" });
+  spawnNodeProcess(
+    ["src/node/main.ts"],
+    { RTCGW_REGISTRY: redis.url, NODE_PORT: "0", RTCGW_WORKERS: "2", LOG_LEVEL: "info" },
+    { capture: true },
+  );
+
+/** started: every worker reported ready (a worker registers a moment before it reports) */
+const supervisorStarted = (p: NodeProcess) =>
+  waitFor(
+    () => p.stdout().includes('"msg":"media node supervisor started"'),
+    20_000,
+    "the supervisor to start",
+  );
 
 /** the registry is this file's own: the nodes in it are the workers of the supervisor under test */
 async function workersRegistered(count: number, what: string): Promise<NodeRecord[]> {
@@ -81,7 +98,7 @@ describe("the supervisor", () => {
       const { exit, stderr } = spawnNodeProcess(
         ["src/cli/main.ts", "node"],
         { RTCGW_REGISTRY: redis.url, NODE_PORT: String(port - 1), RTCGW_WORKERS: "2" },
-        { captureStderr: true },
+        { capture: true },
       );
       expect(await exit).toBe(2);
       expect(Date.now() - t0).toBeLessThan(15_000); // no restart loop
@@ -97,7 +114,9 @@ describe("the supervisor", () => {
   it("restarts a worker that crashes, and removes its node and sessions from the registry at once", {
     timeout: 40_000,
   }, async () => {
-    const { child, exit } = startSupervisor();
+    const supervisor = startSupervisor();
+    const { child, exit } = supervisor;
+    await supervisorStarted(supervisor);
     const nodes = await workersRegistered(2, "2 workers to register");
     const [victim, survivor] = nodes as [NodeRecord, NodeRecord];
     // a session the signaling recorded on the victim

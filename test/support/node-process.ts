@@ -12,8 +12,10 @@ export const NODE_SECRET = "node-process-test-secret-0123456789";
 export interface NodeProcess {
   child: ChildProcess;
   exit: Promise<number | null>;
-  /** what it wrote to stderr so far (with `captureStderr`) */
+  /** what it wrote to stderr so far (with `capture`) */
   stderr(): string;
+  /** what it wrote to stdout so far (with `capture`): its log lines */
+  stdout(): string;
 }
 
 const started = new Set<ChildProcess>();
@@ -21,7 +23,7 @@ const started = new Set<ChildProcess>();
 export function spawnNodeProcess(
   args: string[],
   env: Record<string, string>,
-  opts: { captureStderr?: boolean } = {},
+  opts: { capture?: boolean } = {},
 ): NodeProcess {
   const child = spawn(process.execPath, ["--import", "tsx", ...args], {
     env: {
@@ -32,11 +34,15 @@ export function spawnNodeProcess(
       LOG_LEVEL: "warn",
       ...env,
     },
-    stdio: ["ignore", "inherit", opts.captureStderr ? "pipe" : "inherit"],
+    stdio: ["ignore", ...(opts.capture ? (["pipe", "pipe"] as const) : (["inherit", "inherit"] as const))],
   });
   let stderr = "";
+  let stdout = "";
   child.stderr?.on("data", (d) => {
     stderr += d;
+  });
+  child.stdout?.on("data", (d) => {
+    stdout += d;
   });
   started.add(child);
   const exit = new Promise<number | null>((r) =>
@@ -45,7 +51,7 @@ export function spawnNodeProcess(
       r(code);
     }),
   );
-  return { child, exit, stderr: () => stderr };
+  return { child, exit, stderr: () => stderr, stdout: () => stdout };
 }
 
 export function killNodeProcesses(): void {

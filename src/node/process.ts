@@ -20,12 +20,25 @@ export async function runMediaNodeProcess(
   logger: Logger,
   opts: NodeProcessOptions = {},
 ): Promise<MediaNode> {
+  // A signal during start (the supervisor stopping, or a fast Ctrl-C) drains once the node is up.
+  // Later signals change nothing: on Ctrl-C a worker gets SIGINT from the terminal and SIGTERM
+  // from its supervisor, and must drain once.
+  let node: MediaNode | undefined;
+  let pending: string | undefined;
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (node) void stop(node, signal);
+    else pending ??= signal;
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+
   const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
   if (config.RTCGW_REGISTRY.kind === "memory")
     logger.warn(
       "RTCGW_REGISTRY=memory: the registry lives in this process only; signaling elsewhere cannot see this node",
     );
-  const node = await startMediaNode({
+  node = await startMediaNode({
     config,
     registry,
     logger,
@@ -35,17 +48,16 @@ export async function runMediaNodeProcess(
     // a node process owns its loop: refuse sessions (503 node-busy) once it is saturated
     busyUtilization: DEFAULT_BUSY_UTILIZATION,
   });
-  let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (n: MediaNode, signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info(
-      { signal, sessions: node.sessions(), graceS: config.RTCGW_DRAIN_TIMEOUT },
+      { signal, sessions: n.sessions(), graceS: config.RTCGW_DRAIN_TIMEOUT },
       "draining before exit",
     );
     try {
-      await node.drain(config.RTCGW_DRAIN_TIMEOUT * 1000);
-      await node.close();
+      await n.drain(config.RTCGW_DRAIN_TIMEOUT * 1000);
+      await n.close();
       await registry.close();
     } catch (e) {
       logger.error({ err: (e as Error).message }, "error while draining");
@@ -56,7 +68,6 @@ export async function runMediaNodeProcess(
       setTimeout(() => process.exit(0), 50);
     }
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  if (pending) void stop(node, pending);
   return node;
 }

@@ -46,9 +46,14 @@ export class WorkerStartError extends Error {
   }
 }
 
-function workerEntry(): string {
+/** the worker's entry, and the node flags it needs: the TypeScript source runs under tsx's loader */
+function workerEntry(): { file: string; execArgv: string[] } {
   const ts = fileURLToPath(new URL("./worker.ts", import.meta.url));
-  return existsSync(ts) ? ts : fileURLToPath(new URL("./worker.js", import.meta.url));
+  if (!existsSync(ts)) return { file: fileURLToPath(new URL("./worker.js", import.meta.url)), execArgv: [] };
+  // `rtcgw` registers tsx in-process (bin/rtcgw.mjs), so process.execArgv does not carry it to a
+  // fork: name the loader by its resolved URL, which works from any working directory
+  const hasTsx = process.execArgv.some((a) => a.includes("tsx"));
+  return { file: ts, execArgv: hasTsx ? [] : ["--import", import.meta.resolve("tsx")] };
 }
 
 interface Worker {
@@ -71,6 +76,11 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
   const workers = new Map<number, Worker>();
   const restartDelay = new Map<number, number>();
+  const forgetting = new Set<Promise<void>>();
+  const closeRegistry = async () => {
+    await Promise.all(forgetting);
+    await registry.close();
+  };
   let stopping = false;
   let starting = true;
   let startSettled: ((e?: WorkerStartError) => void) | undefined;
@@ -97,16 +107,25 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
       MEDIA_UDP_PORT: String(workerPort(config.MEDIA_UDP_PORT, i)),
       ...(config.RTCGW_NODE_URL ? { RTCGW_NODE_URL: offsetUrlPort(config.RTCGW_NODE_URL, i) } : {}),
     };
-    const worker: Worker = { child: fork(workerEntry(), [], { env, stdio: "inherit" }), ready: false };
+    const entry = workerEntry();
+    const child = fork(entry.file, [], {
+      env,
+      stdio: "inherit",
+      execArgv: [...process.execArgv, ...entry.execArgv],
+    });
+    const worker: Worker = { child, ready: false };
     workers.set(i, worker);
     worker.child.on("message", (m) => {
       if (!isWorkerReport(m)) return;
+      if (m.type === "starting") {
+        worker.nodeId = m.nodeId;
+        return;
+      }
       if (m.type === "failed") {
         worker.failure = m;
         return;
       }
       worker.ready = true;
-      worker.nodeId = m.nodeId;
       restartDelay.delete(i);
       logger.info({ worker: i, controlUrl: m.controlUrl, udpPort: m.udpPort }, "media worker ready");
       if (starting && allReady()) startSettled?.();
@@ -114,6 +133,9 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
     // "close", not "exit": it waits for the IPC channel, so a "failed" report is read first
     worker.child.once("close", (code, signal) => {
       workers.delete(i);
+      // a worker that did not drain and exit 0 may have registered (and taken sessions) before it
+      // died: nobody else will deregister it
+      if (worker.nodeId && code !== 0) forgetting.add(forgetWorker(registry, worker.nodeId, logger));
       if (stopping) return;
       if (starting) {
         // the first start failed: a restart would fail the same way
@@ -125,7 +147,6 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
         );
         return;
       }
-      if (worker.nodeId) void forgetWorker(registry, worker.nodeId, logger);
       const delay = restartDelay.get(i) ?? RESTART_DELAY_MS;
       restartDelay.set(i, Math.min(delay * 2, MAX_RESTART_DELAY_MS));
       logger.error(
@@ -158,13 +179,13 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
     stopping = true;
     stopAll();
     await exitedAll();
-    await registry.close();
+    await closeRegistry();
     throw startFailure;
   }
   if (!stopping) logger.info({ workers: n }, "media node supervisor started");
 
   await stopped;
-  await registry.close();
+  await closeRegistry();
   logger.info("all media workers stopped");
   logger.flush?.();
   setTimeout(() => process.exit(0), 50);
@@ -178,7 +199,7 @@ async function forgetWorker(registry: Registry, nodeId: string, logger: Logger):
     await Promise.all(sessions.map((s) => registry.deleteSession(s.id)));
     logger.info(
       { nodeId, sessions: sessions.length },
-      "removed a crashed worker's node and sessions from the registry",
+      "deregistered a worker that died (its node record and sessions)",
     );
   } catch (e) {
     // the records expire by themselves (node 15 s, sessions 60 s) if the registry is down now

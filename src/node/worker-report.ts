@@ -2,12 +2,14 @@
 // start (and why). The supervisor restarts a worker that crashes while serving, but a worker that
 // cannot start at all is a configuration or environment problem, not something a restart fixes.
 export type WorkerReport =
+  /** sent before the node registers, so a worker that dies at any point can be deregistered */
+  | { type: "starting"; nodeId: string }
   | { type: "ready"; nodeId: string; controlUrl: string; udpPort: number }
   | { type: "failed"; message: string; code?: string; port?: number };
 
 export function isWorkerReport(m: unknown): m is WorkerReport {
   const r = m as WorkerReport | undefined;
-  return typeof r === "object" && r !== null && (r.type === "ready" || r.type === "failed");
+  return typeof r === "object" && r !== null && ["starting", "ready", "failed"].includes(r.type);
 }
 
 /** the report for an error thrown while starting (listen errors carry code and port) */

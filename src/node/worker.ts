@@ -3,6 +3,7 @@
 // Forked, it reports to the supervisor whether it started (see worker-report.ts).
 import { loadConfigOrExit } from "../config/index.js";
 import { createLogger } from "../log/index.js";
+import { defaultNodeId } from "./index.js";
 import { runMediaNodeProcess } from "./process.js";
 import { failedReport, type WorkerReport } from "./worker-report.js";
 
@@ -13,7 +14,12 @@ const logger = createLogger({
   ...(index ? { base: { worker: Number(index) } } : {}),
 });
 const report = (r: WorkerReport) => process.send?.(r);
-runMediaNodeProcess(config, logger).then(
+const nodeId = defaultNodeId();
+// the call runs up to its first await: signal handlers installed, nothing registered yet; so
+// "starting" (which names the node id the supervisor may have to deregister) goes now
+const started = runMediaNodeProcess(config, logger, { nodeId });
+report({ type: "starting", nodeId });
+started.then(
   (node) => report({ type: "ready", nodeId: node.id, controlUrl: node.controlUrl, udpPort: node.udpPort }),
   (e) => {
     logger.fatal({ err: (e as Error).message }, "media node failed to start");

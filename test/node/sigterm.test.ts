@@ -85,4 +85,22 @@ describe("SIGTERM", () => {
     await a.client.close();
     await b.client.close();
   });
+
+  it("a SIGTERM during start is held until the node is up, then it drains: exit 0, nothing left registered", {
+    timeout: 30_000,
+  }, async () => {
+    const { child, exit, stdout, stderr } = spawnNodeProcess(
+      ["src/node/worker.ts"],
+      { RTCGW_REGISTRY: redis.url, NODE_PORT: "0" },
+      { ipc: true, capture: true },
+    );
+    // "starting" is sent just before the node opens the registry and registers
+    await new Promise<void>((resolve) =>
+      child.on("message", (m: { type?: string }) => m.type === "starting" && resolve()),
+    );
+    child.kill("SIGTERM");
+    const code = await exit;
+    expect(code, `${stdout()}\n${stderr()}\nsignal ${child.signalCode}`).toBe(0);
+    expect(await registry.listNodes()).toEqual([]);
+  });
 });

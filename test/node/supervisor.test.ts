@@ -31,12 +31,16 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** the supervisor with 2 workers on any free ports (a port picked here could be taken meanwhile) */
+/**
+ * `rtcgw node` as a user runs it (bin/rtcgw.mjs, which registers tsx in-process: its workers get
+ * the loader from the supervisor), 2 workers on any free ports (a port picked here could be
+ * taken meanwhile)
+ */
 const startSupervisor = () =>
   spawnNodeProcess(
-    ["src/node/main.ts"],
+    ["node"],
     { RTCGW_REGISTRY: redis.url, NODE_PORT: "0", RTCGW_WORKERS: "2", LOG_LEVEL: "info" },
-    { capture: true },
+    { capture: true, bin: true },
   );
 
 /** started: every worker reported ready (a worker registers a moment before it reports) */
@@ -96,9 +100,9 @@ describe("the supervisor", () => {
       const t0 = Date.now();
       // worker 0 listens on NODE_PORT, worker 1 on NODE_PORT + 1: the port held here
       const { exit, stderr } = spawnNodeProcess(
-        ["src/cli/main.ts", "node"],
+        ["node"],
         { RTCGW_REGISTRY: redis.url, NODE_PORT: String(port - 1), RTCGW_WORKERS: "2" },
-        { capture: true },
+        { capture: true, bin: true },
       );
       expect(await exit).toBe(2);
       expect(Date.now() - t0).toBeLessThan(15_000); // no restart loop

@@ -2,12 +2,14 @@
 // registry, and a signed control-API client for it. Every process started here is killed by
 // `killNodeProcesses()` (an afterAll), so a failed test leaves nothing running.
 import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { signRequest } from "../../src/control/hmac.js";
 import { newSessionId } from "../node/harness.js";
 import { ClientPeer } from "./client-peer.js";
 
 export const NODE_SECRET = "node-process-test-secret-0123456789";
+const RTCGW_BIN = fileURLToPath(new URL("../../bin/rtcgw.mjs", import.meta.url));
 
 export interface NodeProcess {
   child: ChildProcess;
@@ -23,9 +25,14 @@ const started = new Set<ChildProcess>();
 export function spawnNodeProcess(
   args: string[],
   env: Record<string, string>,
-  opts: { capture?: boolean } = {},
+  /**
+   * capture: keep stdout/stderr; ipc: a channel, as the supervisor forks its workers;
+   * bin: `args` are for the `rtcgw` executable, run as a user runs it (no tsx flag on node)
+   */
+  opts: { capture?: boolean; ipc?: boolean; bin?: boolean } = {},
 ): NodeProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+  const argv = opts.bin ? [RTCGW_BIN, ...args] : ["--import", "tsx", ...args];
+  const child = spawn(process.execPath, argv, {
     env: {
       ...process.env,
       RTCGW_NODE_SECRET: NODE_SECRET,
@@ -34,7 +41,11 @@ export function spawnNodeProcess(
       LOG_LEVEL: "warn",
       ...env,
     },
-    stdio: ["ignore", ...(opts.capture ? (["pipe", "pipe"] as const) : (["inherit", "inherit"] as const))],
+    stdio: [
+      "ignore",
+      ...(opts.capture ? (["pipe", "pipe"] as const) : (["inherit", "inherit"] as const)),
+      ...(opts.ipc ? (["ipc"] as const) : []),
+    ],
   });
   let stderr = "";
   let stdout = "";

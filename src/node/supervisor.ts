@@ -7,9 +7,10 @@
 // (its port is taken, the registry is unreachable…) stops them all and fails the start with the
 // worker's reason: restarting would only repeat it. Running: a worker that crashes is restarted,
 // after 1 s and then twice as long each time it fails again before serving (at most 30 s).
-// A crashed worker cannot deregister itself: the supervisor removes its node record and its
-// sessions from the registry, so the signaling stops picking a dead port at once (rather than
-// when the record's TTL runs out). SIGTERM/SIGINT is forwarded to every worker; the supervisor exits 0 once all have drained.
+// A worker that dies without draining cannot deregister itself: the supervisor removes its node
+// record and its sessions from the registry, so the signaling stops picking a dead port at once
+// (rather than when the record's TTL runs out). SIGTERM/SIGINT is forwarded to every worker; the
+// supervisor exits 0 once all have drained.
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";

@@ -21,6 +21,8 @@ import type { MediaStats } from "../media/profiles/stats.js";
 z.config(en());
 
 export const SESSION_ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
+/** an ETag value (unquoted): the signaling picks it, so the record is written once with it */
+export const ETAG_RE = /^[A-Za-z0-9_-]{8,64}$/;
 export const MAX_SDP_BYTES = 64 * 1024;
 
 export const SessionKindSchema = z.enum(["whip", "session", "whep"]);
@@ -41,6 +43,8 @@ export const CreateSessionRequestSchema = z.object({
   bridgeUrl: z.optional(z.url()),
   /** record profile: WAV sample rate */
   recordRate: z.optional(z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)])),
+  /** the ETag the session starts with (the signaling has recorded it); the node picks one if absent */
+  etag: z.optional(z.string().check(z.regex(ETAG_RE))),
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequestSchema>;
 

@@ -164,6 +164,7 @@ export class SessionManager {
       rtcConfig: this.o.rtcConfig,
       ...(this.o.announcedAddress ? { announcedAddress: this.o.announcedAddress } : {}),
       gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
+      ...(req.etag ? { etag: req.etag } : {}),
       log,
       onState: (s, ps) => this.onState(s, ps),
       onPacket: (d) => this.o.metrics.packet(d),

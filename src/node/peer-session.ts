@@ -28,6 +28,8 @@ export interface PeerSessionOptions {
   announcedAddress?: string;
   /** bound on waiting for ICE gathering before answering (non-trickle answer) */
   gatherTimeoutMs: number;
+  /** the ETag the signaling recorded for the session; a random one without */
+  etag?: string;
   log: Logger;
   /** every state change, in order */
   onState: (s: PeerState, session: PeerSession) => void;
@@ -58,7 +60,7 @@ export class PeerSession {
   disconnectedAt: number | undefined;
   lastRtpAt: number | undefined;
   closeReason: string | undefined;
-  etag = randomBytes(8).toString("hex");
+  etag: string;
   recording: { wav?: string; ogg?: string } | undefined;
 
   readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
@@ -88,6 +90,7 @@ export class PeerSession {
     this.profile = opts.profile;
     this.offer = opts.offer;
     this.log = opts.log;
+    this.etag = opts.etag ?? randomBytes(8).toString("hex");
     this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
     this.pc = new nodeDataChannel.PeerConnection(`s-${opts.id.slice(0, 12)}`, opts.rtcConfig);
     this.pc.onStateChange((s) => this.onPeerState(s));

@@ -3,6 +3,7 @@
 // → ask the node for the answer → store its ETag → 201. Any failure after the record exists
 // removes it again (and, when the node may have created the peer, deletes it there too): no
 // orphan is left in the registry or on the node.
+import { randomBytes } from "node:crypto";
 import { type Logger, sessionLogger } from "../log/index.js";
 import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";
 import { checkApiToken, checkSessionAccess } from "./auth.js";
@@ -100,6 +101,9 @@ async function createOn(
   i: CreateOnInput,
 ): Promise<{ answer: string; etag: string; log: Logger }> {
   const log = sessionLogger(deps.logger, i.creds.id, { kind: i.kind, nodeId: node.id });
+  // The ETag is picked here and handed to the node, so the record is written once, complete,
+  // before the node is called: one registry round trip fewer per offer than writing it after.
+  const etag = randomBytes(8).toString("hex");
   const record = await deps.registry.createSession({
     id: i.creds.id,
     nodeId: node.id,
@@ -107,7 +111,7 @@ async function createOn(
     profile: i.choice.profile,
     tokenHash: i.creds.tokenHash,
     state: "new",
-    etag: "pending",
+    etag,
     ttlMs: SESSION_RECORD_TTL_MS,
     ...(i.source ? { sourceSessionId: i.source.id } : {}),
   });
@@ -116,10 +120,13 @@ async function createOn(
       sessionId: i.creds.id,
       kind: i.kind,
       offer: i.offer,
+      etag,
       ...i.choice,
       ...(i.source ? { sourceSessionId: i.source.id } : {}),
     });
-    await updateSessionRecord(deps.registry, i.creds.id, { etag: r.etag }, record.version);
+    // a node that picked its own ETag (one older than this field) is recorded as it answered
+    if (r.etag !== etag)
+      await updateSessionRecord(deps.registry, i.creds.id, { etag: r.etag }, record.version);
     return { answer: r.answer, etag: r.etag, log };
   } catch (e) {
     await undo(deps, node, i.creds.id, e, log);

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import nodeDataChannel from "node-datachannel";
 import { parse } from "sdp-transform";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ClientPeer } from "../support/client-peer.js";
 import { audioDirection, type FnHarness, invoke, sdpHeaders, startFnHarness } from "./harness.js";
 import { G722_ONLY, NO_MEDIA, NOT_SDP, TWO_AUDIO, VIDEO_ONLY } from "./sdp-fixtures.js";
@@ -61,6 +61,27 @@ describe("POST /v1/sessions (two-way)", () => {
     expect(r.headers.link).toBe(
       '<stun:stun.example.net:3478>; rel="ice-server", <turn:turn.example.net>; rel="ice-server"',
     );
+  });
+
+  it("writes the session record once, with its final ETag, before the node is called (no ETag update after)", async () => {
+    const created = vi.spyOn(h.registry, "createSession");
+    const updated = vi.spyOn(h.registry, "updateSession");
+    try {
+      const c = await peer({ dataChannel: false });
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: c.offer });
+      expect(r.status).toBe(201);
+      const id = r.headers.location!.split("/").pop()!;
+      const first = created.mock.calls.find(([s]) => s.id === id)?.[0];
+      expect(`"${first?.etag}"`).toBe(r.headers.etag);
+      // the node's own state writes (connecting, …) may follow; none of them carries an ETag
+      expect(updated.mock.calls.filter(([sid, , patch]) => sid === id && patch.etag !== undefined)).toEqual(
+        [],
+      );
+      expect(`"${(await h.registry.getSession(id))?.etag}"`).toBe(r.headers.etag);
+    } finally {
+      created.mockRestore();
+      updated.mockRestore();
+    }
   });
 
   it("session ids are distinct 128+ bit values", async () => {

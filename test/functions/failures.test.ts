@@ -23,9 +23,14 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** A control endpoint that behaves badly on POST; it records every request it gets. */
+const OWN_ETAG = "0123456789abcdef";
+
+/**
+ * A control endpoint that behaves badly on POST (hangs, refuses, or answers with an ETag of its
+ * own choosing, as a node older than the request's `etag` field would); it records every request.
+ */
 async function fakeNode(
-  onPost: "hang" | "busy",
+  onPost: "hang" | "busy" | "own-etag",
   refusal: { error: string; reason: string } = {
     error: "draining",
     reason: "this media node is draining; try another node",
@@ -34,8 +39,20 @@ async function fakeNode(
   const seen: string[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     seen.push(`${req.method} ${req.url}`);
-    req.resume();
+    if (!(req.method === "POST" && onPost === "own-etag")) req.resume();
     if (req.method === "POST" && onPost === "hang") return; // never answers
+    if (req.method === "POST" && onPost === "own-etag") {
+      let body = "";
+      req.on("data", (d) => {
+        body += d;
+      });
+      req.on("end", () => {
+        const { sessionId } = JSON.parse(body) as { sessionId: string };
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end(JSON.stringify({ sessionId, nodeId: "own-etag-node", answer: "v=0\r\n", etag: OWN_ETAG }));
+      });
+      return;
+    }
     if (req.method === "POST") {
       res.writeHead(503, { "content-type": "application/json", "retry-after": "7" });
       res.end(JSON.stringify(refusal));
@@ -82,6 +99,25 @@ describe("no media node", () => {
     } finally {
       h.reconfigure({});
       await busy.close();
+    }
+  });
+});
+
+describe("a node that picks its own ETag", () => {
+  it("the record is updated to the node's ETag, which the 201 carries", async () => {
+    const reg = new MemoryRegistry();
+    const node = await fakeNode("own-etag");
+    await reg.registerNode({ id: "own-etag-node", controlUrl: node.url, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    try {
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: offer });
+      expect(r.status).toBe(201);
+      expect(r.headers.etag).toBe(`"${OWN_ETAG}"`);
+      const [rec] = await reg.listSessionsByNode("own-etag-node");
+      expect(rec?.etag).toBe(OWN_ETAG);
+    } finally {
+      h.reconfigure({});
+      await node.close();
     }
   });
 });

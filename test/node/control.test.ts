@@ -183,6 +183,23 @@ describe("session routes", () => {
     expect(restart.json.error).toBe("ice-restart-unsupported");
   });
 
+  it("starts a session with the ETag the signaling recorded; a malformed one → 400", async () => {
+    const c = await ClientPeer.create({ dataChannel: false });
+    const base = { kind: "session", profile: "echo", offer: c.offer };
+    const bad = await h.call("POST", "/internal/sessions", {
+      ...base,
+      sessionId: newSessionId(),
+      etag: 'has "quotes"',
+    });
+    expect(bad.status).toBe(400);
+    const sessionId = newSessionId();
+    const ok = await h.call("POST", "/internal/sessions", { ...base, sessionId, etag: "0123456789abcdef" });
+    expect(ok.status).toBe(201);
+    expect(ok.json.etag).toBe("0123456789abcdef");
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("a full node answers 503 with Retry-After", async () => {
     const peers = [await ClientPeer.create(), await ClientPeer.create(), await ClientPeer.create()];
     const results = [];

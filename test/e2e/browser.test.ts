@@ -9,43 +9,24 @@
 //   audio + video WHIP: the fake camera and microphone both offered sendonly (as OBS does); the
 //           answer keeps every m-line in order with video `a=inactive`, Chromium then sends no
 //           video, and the audio is recorded (440 Hz).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { parse } from "sdp-transform";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
-import { type Config, loadConfig } from "../../src/config/index.js";
 import type { Emulator } from "../../src/emulator/server.js";
-import { devStatic } from "../../src/emulator/static.js";
-import { createLogger } from "../../src/log/index.js";
 import type { MediaNode } from "../../src/node/index.js";
-import { launchChromium } from "./chromium.js";
+import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";
 import { installPeakHz } from "./page-audio.js";
-import { dominantHz, readWav, toneWav } from "./wav.js";
+import { dominantHz } from "./wav.js";
 
-const work = mkdtempSync(join(tmpdir(), "rtcgw-e2e-"));
-const toneFile = join(work, "tone-440.wav");
-let config: Config;
-let gateway: ServedLocalGateway;
+let stack: BrowserDevStack;
 let node: MediaNode;
 let emu: Emulator;
-let browser: BrowserContext;
 let page: Page;
 
 beforeAll(async () => {
-  writeFileSync(toneFile, toneWav(440, 10));
-  config = loadConfig({
-    RECORDINGS_DIR: join(work, "recordings"),
-    MEDIA_BIND_ADDRESS: "127.0.0.1",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-  });
-  const logger = createLogger({ level: config.LOG_LEVEL });
-  gateway = await startLocalGateway({ config, logger, extra: devStatic(config.RECORDINGS_DIR) });
-  ({ node, emulator: emu } = gateway);
-  browser = await launchChromium(work, toneFile);
-  page = await browser.newPage();
+  stack = await startBrowserDevStack("rtcgw-e2e-");
+  ({ page } = stack);
+  ({ node, emulator: emu } = stack.gateway);
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(`${emu.url}/`);
   await page.waitForFunction(() => (window as any).demo !== undefined);
@@ -53,27 +34,10 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await gateway?.close();
-  rmSync(work, { recursive: true, force: true });
+  await stack?.close();
 });
 
-/** The session's WAV, as the dev server lists it under /recordings (written when the session ends). */
-async function recordingOf(id: string) {
-  let wavPath: string | undefined;
-  const deadline = Date.now() + 10_000;
-  while (!wavPath && Date.now() < deadline) {
-    const list = (await (await fetch(`${emu.url}/recordings`)).json()) as {
-      recordings: { path: string }[];
-    };
-    wavPath = list.recordings.find((r) => r.path.includes(id) && r.path.endsWith(".wav"))?.path;
-    if (!wavPath) await new Promise((r) => setTimeout(r, 250));
-  }
-  expect(wavPath, `session ${id}'s WAV is listed under /recordings`).toBeDefined();
-  const file = join(config.RECORDINGS_DIR, ...wavPath!.split("/"));
-  expect(existsSync(file)).toBe(true);
-  return { wavPath: wavPath!, wav: readWav(readFileSync(file)) };
-}
+const recordingOf = (id: string) => stack.recordingOf(id);
 
 const waitState = (s: string, timeout = 15_000) =>
   page.waitForFunction((want) => document.body.dataset.state === want, s, { timeout });

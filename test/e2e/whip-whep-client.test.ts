@@ -8,27 +8,19 @@
 // arrives (200 all the same: DELETE is idempotent for the creator's token).
 // Each client authenticates with a token of its own choosing, as RFC 9725 §4.5 clients do: with no
 // API token configured, the creator's Bearer token is what owns the session.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
-import { type Config, loadConfig } from "../../src/config/index.js";
-import { devStatic } from "../../src/emulator/static.js";
-import { createLogger } from "../../src/log/index.js";
-import { launchChromium } from "./chromium.js";
+import type { ServedLocalGateway } from "../../src/cli/local-gateway.js";
+import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";
 import { installPeakHz } from "./page-audio.js";
-import { dominantHz, readWav, toneWav } from "./wav.js";
+import { dominantHz } from "./wav.js";
 
 const require = createRequire(import.meta.url);
 const TOKEN = "a-token-this-client-chose-itself";
-const work = mkdtempSync(join(tmpdir(), "rtcgw-whip-whep-"));
-const toneFile = join(work, "tone-440.wav");
-let config: Config;
+let stack: BrowserDevStack;
 let gateway: ServedLocalGateway;
-let browser: BrowserContext;
 let page: Page;
 
 /** every request the page made to the API, as the browser saw it */
@@ -44,16 +36,8 @@ const exchanges: Exchange[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  writeFileSync(toneFile, toneWav(440, 10));
-  config = loadConfig({
-    RECORDINGS_DIR: join(work, "recordings"),
-    MEDIA_BIND_ADDRESS: "127.0.0.1",
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
-  });
-  const logger = createLogger({ level: config.LOG_LEVEL });
-  gateway = await startLocalGateway({ config, logger, extra: devStatic(config.RECORDINGS_DIR) });
-  browser = await launchChromium(work, toneFile);
-  page = await browser.newPage();
+  stack = await startBrowserDevStack("rtcgw-whip-whep-");
+  ({ gateway, page } = stack);
   // the clients throw from timers on a refused PATCH: every such error fails the test
   page.on("pageerror", (e) => pageErrors.push(e.message));
   page.on("response", (res) => {
@@ -85,9 +69,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await gateway?.close();
-  rmSync(work, { recursive: true, force: true });
+  await stack?.close();
 });
 
 describe("medooze whip-whep clients in Chromium", () => {
@@ -177,22 +159,7 @@ describe("medooze whip-whep clients in Chromium", () => {
     expect(await gateway.registry.getSession(resource.id!)).toBeUndefined();
 
     // and the WHIP session was recorded: 16 kHz mono, the tone
-    let wavPath: string | undefined;
-    await expect
-      .poll(
-        async () => {
-          const list = (await (await fetch(`${gateway.emulator.url}/recordings`)).json()) as {
-            recordings: { path: string }[];
-          };
-          wavPath = list.recordings.find(
-            (r) => r.path.includes(resource.id!) && r.path.endsWith(".wav"),
-          )?.path;
-          return wavPath;
-        },
-        { timeout: 10_000 },
-      )
-      .toBeDefined();
-    const wav = readWav(readFileSync(join(config.RECORDINGS_DIR, ...wavPath!.split("/"))));
+    const { wav } = await stack.recordingOf(resource.id!);
     expect([wav.rate, wav.channels]).toEqual([16000, 1]);
     const mid = wav.samples.subarray(wav.rate * 1, wav.rate * 2);
     expect(Math.abs(dominantHz(mid, wav.rate) - 440)).toBeLessThanOrEqual(4);

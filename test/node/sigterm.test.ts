@@ -1,27 +1,18 @@
 // SIGTERM drains: the node process stops taking sessions, marks itself draining in the registry,
 // lets sessions finish within the grace period, closes the rest, deregisters and exits 0. Real
 // processes, a real redis-server of this file's own. (The supervisor's SIGTERM: supervisor.test.ts.)
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseRegistryUrl } from "../../src/config/index.js";
-import { openRegistry } from "../../src/registry/open.js";
-import type { NodeRecord, Registry } from "../../src/registry/types.js";
+import { describe, expect, it } from "vitest";
+import type { NodeRecord } from "../../src/registry/types.js";
 import { ClientPeer } from "../support/client-peer.js";
-import { connectEchoSession, control, killNodeProcesses, spawnNodeProcess } from "../support/node-process.js";
-import { type RedisServer, startRedisServer } from "../support/redis-server.js";
+import {
+  connectEchoSession,
+  control,
+  nodeProcessFixture,
+  spawnNodeProcess,
+} from "../support/node-process.js";
 import { newSessionId, waitFor } from "./harness.js";
 
-let redis: RedisServer;
-let registry: Registry;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  registry = await openRegistry(parseRegistryUrl(redis.url));
-});
-afterAll(async () => {
-  killNodeProcesses();
-  await registry?.close();
-  await redis?.stop();
-});
+const fx = nodeProcessFixture();
 
 describe("SIGTERM", () => {
   it("a node drains: 503 for new sessions, draining in the registry, sessions closed at the grace, exit 0", {
@@ -29,13 +20,13 @@ describe("SIGTERM", () => {
   }, async () => {
     // any free control port: a port picked here could be taken by the time the node binds it
     const { child, exit } = spawnNodeProcess(["src/node/worker.ts"], {
-      RTCGW_REGISTRY: redis.url,
+      RTCGW_REGISTRY: fx.redis.url,
       NODE_PORT: "0",
     });
     let nodes: NodeRecord[] = [];
     await waitFor(
       async () => {
-        nodes = await registry.listNodes();
+        nodes = await fx.registry.listNodes();
         return nodes.length === 1; // the registry is this file's own: its one node is ours
       },
       15_000,
@@ -44,12 +35,12 @@ describe("SIGTERM", () => {
     const node = nodes[0]!;
     const a = await connectEchoSession(node.controlUrl);
     const b = await connectEchoSession(node.controlUrl);
-    expect((await registry.getNode(node.id))?.load).toBeGreaterThanOrEqual(0);
+    expect((await fx.registry.getNode(node.id))?.load).toBeGreaterThanOrEqual(0);
 
     const t0 = Date.now();
     child.kill("SIGTERM");
     await waitFor(
-      async () => (await registry.getNode(node.id))?.draining === true,
+      async () => (await fx.registry.getNode(node.id))?.draining === true,
       2000,
       "draining in the registry",
     );
@@ -81,7 +72,7 @@ describe("SIGTERM", () => {
       5000,
       "the client to see the close",
     );
-    expect(await registry.getNode(node.id)).toBeUndefined();
+    expect(await fx.registry.getNode(node.id)).toBeUndefined();
     await a.client.close();
     await b.client.close();
   });
@@ -91,7 +82,7 @@ describe("SIGTERM", () => {
   }, async () => {
     const { child, exit, stdout, stderr } = spawnNodeProcess(
       ["src/node/worker.ts"],
-      { RTCGW_REGISTRY: redis.url, NODE_PORT: "0" },
+      { RTCGW_REGISTRY: fx.redis.url, NODE_PORT: "0" },
       { ipc: true, capture: true },
     );
     // "starting" is sent just before the node opens the registry and registers
@@ -101,6 +92,6 @@ describe("SIGTERM", () => {
     child.kill("SIGTERM");
     const code = await exit;
     expect(code, `${stdout()}\n${stderr()}\nsignal ${child.signalCode}`).toBe(0);
-    expect(await registry.listNodes()).toEqual([]);
+    expect(await fx.registry.listNodes()).toEqual([]);
   });
 });

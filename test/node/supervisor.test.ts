@@ -4,32 +4,18 @@
 // once rather than left for their TTLs. Real processes, a real redis-server of this file's own.
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { childPids } from "../../bench/load/proc.js";
-import { parseRegistryUrl } from "../../src/config/index.js";
-import { openRegistry } from "../../src/registry/open.js";
-import type { NodeRecord, Registry } from "../../src/registry/types.js";
+import type { NodeRecord } from "../../src/registry/types.js";
 import {
   connectEchoSession,
-  killNodeProcesses,
   type NodeProcess,
+  nodeProcessFixture,
   spawnNodeProcess,
 } from "../support/node-process.js";
-import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { newSessionId, waitFor } from "./harness.js";
 
-let redis: RedisServer;
-let registry: Registry;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  registry = await openRegistry(parseRegistryUrl(redis.url));
-});
-afterAll(async () => {
-  killNodeProcesses();
-  await registry?.close();
-  await redis?.stop();
-});
+const fx = nodeProcessFixture();
 
 /**
  * `rtcgw node` as a user runs it (bin/rtcgw.mjs, which registers tsx in-process: its workers get
@@ -39,7 +25,7 @@ afterAll(async () => {
 const startSupervisor = () =>
   spawnNodeProcess(
     ["node"],
-    { RTCGW_REGISTRY: redis.url, NODE_PORT: "0", RTCGW_WORKERS: "2", LOG_LEVEL: "info" },
+    { RTCGW_REGISTRY: fx.redis.url, NODE_PORT: "0", RTCGW_WORKERS: "2", LOG_LEVEL: "info" },
     { capture: true, bin: true },
   );
 
@@ -56,7 +42,7 @@ async function workersRegistered(count: number, what: string): Promise<NodeRecor
   let nodes: NodeRecord[] = [];
   await waitFor(
     async () => {
-      nodes = await registry.listNodes();
+      nodes = await fx.registry.listNodes();
       return nodes.length === count;
     },
     20_000,
@@ -87,7 +73,7 @@ describe("the supervisor", () => {
     await s.client.until(() => s.client.state !== "connected", 8000, "the session to be closed by the drain");
     expect(await exit).toBe(0);
     expect(Date.now() - t0).toBeLessThan(8000);
-    expect(await registry.listNodes()).toEqual([]);
+    expect(await fx.registry.listNodes()).toEqual([]);
     await s.client.close();
   });
 
@@ -101,7 +87,7 @@ describe("the supervisor", () => {
       // worker 0 listens on NODE_PORT, worker 1 on NODE_PORT + 1: the port held here
       const { exit, stderr } = spawnNodeProcess(
         ["node"],
-        { RTCGW_REGISTRY: redis.url, NODE_PORT: String(port - 1), RTCGW_WORKERS: "2" },
+        { RTCGW_REGISTRY: fx.redis.url, NODE_PORT: String(port - 1), RTCGW_WORKERS: "2" },
         { capture: true, bin: true },
       );
       expect(await exit).toBe(2);
@@ -109,7 +95,7 @@ describe("the supervisor", () => {
       // (if another process took port - 1 meanwhile, worker 0 is the one named: the same error)
       expect(stderr()).toMatch(/NODE_PORT: port \d+ .*is already in use; set NODE_PORT to a free port/);
       expect(stderr()).not.toMatch(/restarting/);
-      expect(await registry.listNodes()).toEqual([]);
+      expect(await fx.registry.listNodes()).toEqual([]);
     } finally {
       taken.close();
     }
@@ -125,7 +111,7 @@ describe("the supervisor", () => {
     const [victim, survivor] = nodes as [NodeRecord, NodeRecord];
     // a session the signaling recorded on the victim
     const sessionId = newSessionId();
-    await registry.createSession({
+    await fx.registry.createSession({
       id: sessionId,
       nodeId: victim.id,
       kind: "session",
@@ -144,13 +130,13 @@ describe("the supervisor", () => {
     // gone long before the node's 15 s TTL and the session's 60 s
     await waitFor(
       async () =>
-        (await registry.getNode(victim.id)) === undefined &&
-        (await registry.getSession(sessionId)) === undefined,
+        (await fx.registry.getNode(victim.id)) === undefined &&
+        (await fx.registry.getSession(sessionId)) === undefined,
       5_000,
       "the crashed worker's node and session to leave the registry",
     );
     expect(Date.now() - killedAt).toBeLessThan(5_000);
-    expect(await registry.getNode(survivor.id)).toBeDefined();
+    expect(await fx.registry.getNode(survivor.id)).toBeDefined();
 
     // the restarted worker registers under a new id
     const after = await workersRegistered(2, "the restarted worker to register");
@@ -159,6 +145,6 @@ describe("the supervisor", () => {
 
     child.kill("SIGTERM");
     expect(await exit).toBe(0);
-    expect(await registry.listNodes()).toEqual([]);
+    expect(await fx.registry.listNodes()).toEqual([]);
   });
 });

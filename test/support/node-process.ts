@@ -3,10 +3,14 @@
 // `killNodeProcesses()` (an afterAll), so a failed test leaves nothing running.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import { parseRegistryUrl } from "../../src/config/index.js";
 import { signRequest } from "../../src/control/hmac.js";
+import { openRegistry } from "../../src/registry/open.js";
+import type { Registry } from "../../src/registry/types.js";
 import { newSessionId } from "../node/harness.js";
 import { ClientPeer } from "./client-peer.js";
+import { type RedisServer, startRedisServer } from "./redis-server.js";
 
 export const NODE_SECRET = "node-process-test-secret-0123456789";
 const RTCGW_BIN = fileURLToPath(new URL("../../bin/rtcgw.mjs", import.meta.url));
@@ -65,8 +69,27 @@ export function spawnNodeProcess(
   return { child, exit, stderr: () => stderr, stdout: () => stdout };
 }
 
-export function killNodeProcesses(): void {
+function killNodeProcesses(): void {
   for (const c of started) c.kill("SIGKILL");
+}
+
+/**
+ * A test file's own redis-server and a registry client on it, started before its tests and, after
+ * them, stopped with every node process the file started: the nodes registered there are the
+ * file's own. Read the fields inside tests and hooks (they are set in beforeAll).
+ */
+export function nodeProcessFixture(): { readonly redis: RedisServer; readonly registry: Registry } {
+  const fx = {} as { redis: RedisServer; registry: Registry };
+  beforeAll(async () => {
+    fx.redis = await startRedisServer();
+    fx.registry = await openRegistry(parseRegistryUrl(fx.redis.url));
+  });
+  afterAll(async () => {
+    killNodeProcesses();
+    await fx.registry?.close();
+    await fx.redis?.stop();
+  });
+  return fx;
 }
 
 export async function control(url: string, method: string, path: string, body?: unknown) {

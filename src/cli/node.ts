@@ -2,7 +2,7 @@
 // shared registry; the signaling reaches it over its control API.
 import { loadConfigOrExit } from "../config/index.js";
 import { createLogger, setRootLogger } from "../log/index.js";
-import { runMediaNodeSupervisor, WorkerStartError, workerCount } from "../node/index.js";
+import { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "../node/index.js";
 import { portProblem } from "./listen-error.js";
 
 export async function runNode(): Promise<void> {
@@ -25,7 +25,7 @@ export async function runNode(): Promise<void> {
     const why =
       worker > 0 ? ` (worker ${worker} of ${workerCount(config)} listens on NODE_PORT + ${worker})` : "";
     const message =
-      failed?.port !== undefined && failed.port === config.NODE_PORT + worker
+      failed?.port !== undefined && failed.port === workerPort(config.NODE_PORT, worker)
         ? portProblem("NODE_PORT", failed.port, failed.code, why)
         : undefined;
     if (!message) throw e;

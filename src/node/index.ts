@@ -19,7 +19,7 @@ import { freeUdpPort } from "./udp-port.js";
 export { MediaNodeError, NodeUnavailableError, OfferError, RestartUnsupportedError } from "./errors.js";
 export { DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
 export { resolveNodeSecret } from "./secret.js";
-export { runMediaNodeSupervisor, WorkerStartError, workerCount } from "./supervisor.js";
+export { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "./supervisor.js";
 
 export interface MediaNodeOptions {
   config: Config;

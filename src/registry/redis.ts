@@ -69,7 +69,7 @@ export class RedisRegistry implements Registry {
       // Keep trying forever, at most every 500 ms: the server may come back.
       retryStrategy: (times) => Math.min(50 * times, 500),
       // commands issued in the same event-loop turn leave in one write: a burst of offers (each
-      // a pick, a create, an ETag write) costs one syscall per turn, not one per command
+      // a pick and a create) costs one syscall per turn, not one per command
       enableAutoPipelining: true,
     });
     // Without a listener ioredis prints every connection error; we log each new one once.

@@ -1,8 +1,8 @@
 // POST /v1/whip, POST /v1/sessions, POST /v1/whep/{id}: offer in, answer out (RFC 9725 §4.2).
-// Order of work: authenticate → check the body → pick a node → record the session (state "new")
-// → ask the node for the answer → store its ETag → 201. Any failure after the record exists
-// removes it again (and, when the node may have created the peer, deletes it there too): no
-// orphan is left in the registry or on the node.
+// Order of work: authenticate → check the body → pick a node → record the session (state "new",
+// with the ETag picked here) → ask the node for the answer → 201. Any failure after the record
+// exists removes it again (and, when the node may have created the peer, deletes it there too):
+// no orphan is left in the registry or on the node.
 import { randomBytes } from "node:crypto";
 import { type Logger, sessionLogger } from "../log/index.js";
 import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";

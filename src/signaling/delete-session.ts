@@ -8,15 +8,14 @@
 import { sessionLogger } from "../log/index.js";
 import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";
-import { notFound } from "./errors.js";
 import type { Event } from "./request.js";
 import { type Result, result } from "./response.js";
-import { findOwnedSession } from "./session-resource.js";
+import { findOwnedSession, sessionNotFound } from "./session-resource.js";
 
 export async function deleteSession(deps: SignalingDeps, event: Event): Promise<Result> {
   const found = await findOwnedSession(deps, event);
   if (!found.record) {
-    if (!found.creator) throw notFound("no such session (it ended or never existed)");
+    if (!found.creator) throw sessionNotFound();
     sessionLogger(deps.logger, found.id).info("DELETE of a session that had already ended");
     return result(200);
   }

@@ -1,7 +1,8 @@
 // PATCH /v1/sessions/{id}: trickle ICE and ICE restart with application/trickle-ice-sdpfrag
 // (RFC 9725 §4.3, RFC 8840). If-Match is required (428 without, 412 when stale; "*" matches any,
-// which §4.3.2 prescribes for restarts), except on WHEP listeners (see below). Trickle → 204; restart → 200 + the answer fragment + a
-// new ETag when the node can restart, else the node's 422 (§4.3.2 allows it) is passed on.
+// which §4.3.2 prescribes for restarts), except on WHEP listeners (see below). Trickle → 204;
+// restart → 200 + the answer fragment + a new ETag when the node can restart, else the node's 422
+// (§4.3.2 allows it) is passed on.
 import { sessionLogger } from "../log/index.js";
 import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";

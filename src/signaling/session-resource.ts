@@ -7,9 +7,12 @@ import type { SignalingDeps } from "./deps.js";
 import { notFound } from "./errors.js";
 import { bearerToken, type Event } from "./request.js";
 
+/** the 404 for a well-formed id with no record */
+export const sessionNotFound = () => notFound("no such session (it ended or never existed)");
+
 export async function ownedSession(deps: SignalingDeps, event: Event): Promise<SessionRecord> {
   const found = await findOwnedSession(deps, event);
-  if (!found.record) throw notFound("no such session (it ended or never existed)");
+  if (!found.record) throw sessionNotFound();
   return found.record;
 }
 

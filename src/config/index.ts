@@ -8,15 +8,17 @@ import * as z from "zod/mini";
 const envNumber = (message: string) => z.coerce.number({ error: message });
 
 // 0 = any free port: the node registers the port it got, and `rtcgw dev` prints its URL
-const port = (name: string, dflt: number) =>
-  z._default(
-    envNumber(`${name} must be a port number (0-65535, 0 = any free port)`).check(
+const port = (name: string, dflt: number) => {
+  const message = `${name} must be a port number (0-65535, 0 = any free port)`;
+  return z._default(
+    envNumber(message).check(
       z.int(`${name} must be a whole port number (0-65535, 0 = any free port)`),
-      z.minimum(0, `${name} must be a port number (0-65535, 0 = any free port)`),
-      z.maximum(65535, `${name} must be a port number (0-65535, 0 = any free port)`),
+      z.minimum(0, message),
+      z.maximum(65535, message),
     ),
     dflt,
   );
+};
 
 const seconds = (name: string, dflt: number) =>
   z._default(

@@ -80,7 +80,7 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
       etag: quoteEtag(etag),
       [SESSION_TOKEN_HEADER]: creds.secret,
       "accept-patch": "application/trickle-ice-sdpfrag",
-      ...iceServerLinks(deps.config.RTCGW_ICE_SERVERS),
+      ...iceServerLinks(deps.config, creds.id, deps.now()),
     },
     answer,
   );

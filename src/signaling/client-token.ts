@@ -1,0 +1,194 @@
+// Short-lived client tokens: what a browser holds instead of the API token. The application's
+// backend mints one per call (`rtcgw token`, or mintClientToken from "rtcgw/token") with the
+// secret it shares with the signaling (RTCGW_TOKEN_SECRET); the browser sends it as
+// `Authorization: Bearer <token>` with its offer; the signaling verifies it and holds the call to
+// its claims (client-token-policy.ts). A JWT (RFC 7519) signed HS256 (RFC 7518 §3.2), made and
+// checked with `jose`:
+//
+//   header   {"alg":"HS256","typ":"JWT"}
+//   claims   aud "rtcgw"   jti  128 random bits (base64url): the token's one use is recorded under it
+//            iat, exp      exp − iat ≤ MAX_CLIENT_TOKEN_TTL_S (900 s)
+//            profiles      the profiles the call may use, of "echo" | "bridge"
+//            record        whether the call may record (the record profile)
+//            bridge        for "bridge": the exact ws(s):// URL the node will dial, parameters
+//                          included — the client cannot choose where the node connects
+//
+// Verification accepts HS256 only (never "none", never an asymmetric algorithm keyed with the
+// secret) and refuses a token that outlives the maximum even if its signature is good.
+import { randomBytes } from "node:crypto";
+import * as z from "zod/mini";
+import { HttpError } from "./errors.js";
+
+export const CLIENT_TOKEN_AUDIENCE = "rtcgw";
+export const DEFAULT_CLIENT_TOKEN_TTL_S = 300;
+export const MAX_CLIENT_TOKEN_TTL_S = 900;
+export const MIN_CLIENT_TOKEN_SECRET_LENGTH = 32;
+/** clock difference tolerated between the minting backend and the signaling */
+export const CLOCK_TOLERANCE_S = 30;
+
+/** A profile a token can allow; recording is its own claim (`record`). */
+export type TokenProfile = "echo" | "bridge";
+export type MintProfile = TokenProfile | "record";
+const MINT_PROFILES: readonly MintProfile[] = ["echo", "record", "bridge"];
+
+export interface ClientTokenClaims {
+  jti: string;
+  iat: number;
+  exp: number;
+  profiles: TokenProfile[];
+  record: boolean;
+  bridge?: string;
+}
+
+export interface MintOptions {
+  /** RTCGW_TOKEN_SECRET, at least 32 characters */
+  secret: string;
+  /** seconds until it expires (default 300, at most 900) */
+  ttlSeconds?: number;
+  /** profiles the call may use (default ["echo"]); "record" is the same as `record: true` */
+  profiles?: readonly MintProfile[];
+  /** the call may record (the record profile) */
+  record?: boolean;
+  /** the application the bridge profile dials: its URL and query parameters, fixed in the token
+   *  ("bridge" is added to the profiles) */
+  bridge?: { url: string; params?: Readonly<Record<string, string>> };
+  /** epoch ms; tests only */
+  now?: number;
+}
+
+export interface MintedClientToken {
+  token: string;
+  /** epoch seconds */
+  expiresAt: number;
+  claims: ClientTokenClaims;
+}
+
+/** A mint request that cannot make a usable token. */
+export class ClientTokenOptionsError extends Error {
+  override name = "ClientTokenOptionsError";
+}
+
+const secretKey = (secret: string) => new TextEncoder().encode(secret);
+
+/** The bridge URL a token carries: ws:// or wss://, no credentials, `params` merged into its query. */
+export function bridgeUrlOf(bridge: { url: string; params?: Readonly<Record<string, string>> }): string {
+  let u: URL;
+  try {
+    u = new URL(bridge.url);
+  } catch {
+    throw new ClientTokenOptionsError(`bridge URL "${bridge.url}" is not a URL (expected ws://… or wss://…)`);
+  }
+  if (u.protocol !== "ws:" && u.protocol !== "wss:")
+    throw new ClientTokenOptionsError(`bridge URL must be ws:// or wss:// (got ${u.protocol}//)`);
+  if (u.username || u.password) throw new ClientTokenOptionsError("bridge URL must not carry credentials");
+  for (const [k, v] of Object.entries(bridge.params ?? {})) u.searchParams.set(k, v);
+  return u.href;
+}
+
+export async function mintClientToken(o: MintOptions): Promise<MintedClientToken> {
+  if (typeof o.secret !== "string" || o.secret.length < MIN_CLIENT_TOKEN_SECRET_LENGTH)
+    throw new ClientTokenOptionsError(
+      `the signing secret (RTCGW_TOKEN_SECRET) must be at least ${MIN_CLIENT_TOKEN_SECRET_LENGTH} characters`,
+    );
+  const ttl = o.ttlSeconds ?? DEFAULT_CLIENT_TOKEN_TTL_S;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_CLIENT_TOKEN_TTL_S)
+    throw new ClientTokenOptionsError(
+      `the token's lifetime must be a whole number of seconds, 1-${MAX_CLIENT_TOKEN_TTL_S} (got ${ttl})`,
+    );
+  const asked = o.profiles ?? (o.record || o.bridge ? [] : ["echo"]);
+  for (const p of asked)
+    if (!MINT_PROFILES.includes(p))
+      throw new ClientTokenOptionsError(`profile must be one of ${MINT_PROFILES.join(", ")} (got ${p})`);
+  const record = o.record === true || asked.includes("record");
+  const profiles = new Set<TokenProfile>(asked.filter((p): p is TokenProfile => p !== "record"));
+  const bridge = o.bridge ? bridgeUrlOf(o.bridge) : undefined;
+  if (bridge) profiles.add("bridge");
+  if (profiles.has("bridge") && !bridge)
+    throw new ClientTokenOptionsError(
+      "a token for the bridge profile must name the application's URL: the client must not choose where the node dials",
+    );
+  if (profiles.size === 0 && !record) throw new ClientTokenOptionsError("the token allows no profile");
+
+  const iat = Math.floor((o.now ?? Date.now()) / 1000);
+  const claims: ClientTokenClaims = {
+    jti: randomBytes(16).toString("base64url"),
+    iat,
+    exp: iat + ttl,
+    profiles: [...profiles].sort(),
+    record,
+    ...(bridge ? { bridge } : {}),
+  };
+  const { SignJWT } = await import("jose");
+  const { jti, iat: _iat, exp, ...custom } = claims;
+  const token = await new SignJWT(custom)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setAudience(CLIENT_TOKEN_AUDIENCE)
+    .setJti(jti)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(secretKey(o.secret));
+  return { token, expiresAt: exp, claims };
+}
+
+/** Three base64url segments: what a JWS compact serialisation looks like (RFC 7515 §7.1). */
+export const looksLikeJwt = (t: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(t);
+
+const ClaimsSchema = z.object({
+  jti: z.string().check(z.regex(/^[A-Za-z0-9_-]{16,64}$/)),
+  iat: z.number().check(z.int()),
+  exp: z.number().check(z.int()),
+  profiles: z.array(z.enum(["echo", "bridge"])),
+  record: z.boolean(),
+  bridge: z.optional(z.string().check(z.regex(/^wss?:\/\/\S+$/))),
+});
+
+const invalid = (reason: string) =>
+  new HttpError(401, "invalid-client-token", reason, {
+    "www-authenticate": 'Bearer realm="rtcgw", error="invalid_token"',
+  });
+
+/** The token's claims, or a 401 `invalid-client-token` saying what is wrong with it. */
+export async function verifyClientToken(
+  secret: string,
+  token: string,
+  nowMs: number,
+): Promise<ClientTokenClaims> {
+  const { jwtVerify, decodeProtectedHeader, errors } = await import("jose");
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, secretKey(secret), {
+      algorithms: ["HS256"],
+      audience: CLIENT_TOKEN_AUDIENCE,
+      requiredClaims: ["jti", "iat", "exp"],
+      clockTolerance: CLOCK_TOLERANCE_S,
+      currentDate: new Date(nowMs),
+    }));
+  } catch (e) {
+    if (e instanceof errors.JWTExpired)
+      throw invalid("the client token has expired: ask your backend for a new one");
+    if (e instanceof errors.JOSEAlgNotAllowed || e instanceof errors.JOSENotSupported) {
+      let alg = "?";
+      try {
+        alg = String(decodeProtectedHeader(token).alg);
+      } catch {}
+      throw invalid(
+        `the client token must be signed with HS256 (its header says ${JSON.stringify(alg).slice(0, 40)})`,
+      );
+    }
+    if (e instanceof errors.JWSSignatureVerificationFailed)
+      throw invalid("the client token's signature is not valid for this gateway (RTCGW_TOKEN_SECRET)");
+    if (e instanceof errors.JWTClaimValidationFailed)
+      throw invalid(
+        `the client token's "${e.claim}" claim is ${e.reason === "missing" ? "missing" : "not valid here"}`,
+      );
+    throw invalid("the Bearer token is neither the API token nor a well-formed client token");
+  }
+  const r = ClaimsSchema.safeParse(payload);
+  if (!r.success)
+    throw invalid(`the client token's claims are malformed (${String(r.error.issues[0]?.path[0] ?? "?")})`);
+  const c = r.data;
+  if (c.exp - c.iat > MAX_CLIENT_TOKEN_TTL_S)
+    throw invalid(`the client token lives longer than ${MAX_CLIENT_TOKEN_TTL_S} s; mint short-lived tokens`);
+  if (c.iat > nowMs / 1000 + CLOCK_TOLERANCE_S) throw invalid("the client token was issued in the future");
+  return { ...c, ...(c.bridge === undefined ? {} : { bridge: c.bridge }) } as ClientTokenClaims;
+}

@@ -2,7 +2,8 @@
 // hands a browser instead of the API token), signed with RTCGW_TOKEN_SECRET. The token alone goes
 // to stdout (one line, for `$(rtcgw token …)`), or JSON with --json.
 import { ConfigError, loadConfig } from "../config/index.js";
-import { ClientTokenOptionsError, type MintProfile, mintClientToken } from "../signaling/client-token.js";
+import type { MintProfile } from "../signaling/client-token.js";
+import { ClientTokenOptionsError, mintClientToken } from "../signaling/client-token-mint.js";
 
 export interface TokenOptions {
   profile?: string[];

@@ -6,7 +6,7 @@
 // unless RTCGW_API_TOKEN is set).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config/index.js";
-import { mintClientToken } from "../signaling/client-token.js";
+import { mintClientToken } from "../signaling/client-token-mint.js";
 
 export const DEV_TOKEN_PATH = "/dev/token";
 /** a demo call starts right after it gets its token */

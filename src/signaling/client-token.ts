@@ -108,5 +108,7 @@ export async function verifyClientToken(
   if (c.exp - c.iat > MAX_CLIENT_TOKEN_TTL_S)
     throw invalid(`the client token lives longer than ${MAX_CLIENT_TOKEN_TTL_S} s; mint short-lived tokens`);
   if (c.iat > nowMs / 1000 + CLOCK_TOLERANCE_S) throw invalid("the client token was issued in the future");
-  return { ...c, ...(c.bridge === undefined ? {} : { bridge: c.bridge }) } as ClientTokenClaims;
+  // exactOptionalPropertyTypes: no `bridge: undefined` key
+  const { bridge, ...rest } = c;
+  return bridge === undefined ? rest : { ...rest, bridge };
 }

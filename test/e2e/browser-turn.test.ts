@@ -63,7 +63,7 @@ describe("a browser relaying through TURN", () => {
       const t0 = Date.now();
       while (pc.connectionState !== "connected" && Date.now() - t0 < 15_000)
         await new Promise((x) => setTimeout(x, 50));
-      const stats: Map<string, any> = await pc.getStats();
+      const stats: Map<string, any> = (await pc.getStats()) as any;
       let local: any;
       let remote: any;
       stats.forEach((s: any) => {

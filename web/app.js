@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const ui = {
   profile: $("profile"),
-  token: $("token"),
+  auth: $("auth"),
   connect: $("connect"),
   hangup: $("hangup"),
   state: $("state"),
@@ -52,6 +52,25 @@ function gathered(pc, ms = 2000) {
   });
 }
 
+/**
+ * What your application's backend does before each call: mint a short-lived, single-use client
+ * token for it (`rtcgw token`, or mintClientToken from "rtcgw/token"). `rtcgw dev` plays that part
+ * at POST /dev/token when RTCGW_TOKEN_SECRET is set; without it (404) creation is open in dev and
+ * the page posts with no token. The page never holds the API token.
+ */
+async function clientToken(profile) {
+  const res = await fetch("/dev/token", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ profile }),
+  });
+  if (res.status === 404) return undefined;
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok || typeof body.token !== "string")
+    throw new Error(`no client token: ${res.status} ${body.reason ?? res.statusText}`);
+  return body.token;
+}
+
 async function connect(profile = ui.profile.value) {
   if (call) await hangup();
   showError("");
@@ -88,10 +107,21 @@ async function connect(profile = ui.profile.value) {
 
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc);
+  setState("getting a client token");
+  let bearer;
+  try {
+    bearer = await clientToken(profile);
+  } catch (e) {
+    pc.close();
+    for (const t of mic.getTracks()) t.stop();
+    setState("idle");
+    showError(e.message);
+    throw e;
+  }
+  ui.auth.textContent = bearer ? "client token for this call (POST /dev/token)" : "open (dev, no token)";
   setState("sending the offer");
   const headers = { "content-type": "application/sdp" };
-  const apiToken = ui.token.value.trim();
-  if (apiToken) headers.authorization = `Bearer ${apiToken}`;
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
   const res = await fetch(
     `/v1/sessions?profile=${encodeURIComponent(profile)}${profile === "record" ? "&rate=16000" : ""}`,
     {
@@ -126,7 +156,7 @@ async function connect(profile = ui.profile.value) {
   ui.connect.disabled = true;
   ui.hangup.disabled = false;
   statsTimer = setInterval(updateStats, 1000);
-  return { url: call.url };
+  return { url: call.url, auth: bearer ? "client-token" : "open" };
 }
 
 async function hangup() {

@@ -2,6 +2,7 @@
 // default) in one process, plus the demo page and the recordings at "/". The functions share the
 // process's registry and the node's control secret through injected dependencies.
 import { loadConfigOrExit } from "../config/index.js";
+import { chainExtras, DEV_TOKEN_PATH, devTokenEndpoint } from "../emulator/dev-token.js";
 import { devStatic } from "../emulator/static.js";
 import { createLogger, setRootLogger } from "../log/index.js";
 import { openRegistry } from "../registry/index.js";
@@ -27,7 +28,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     udpPort: config.MEDIA_UDP_PORT,
     port: config.PORT,
     host: opts.host,
-    extra: devStatic(config.RECORDINGS_DIR),
+    extra: chainExtras(devTokenEndpoint(config), devStatic(config.RECORDINGS_DIR)),
     bind: orPortHint,
   }).catch((e) => exitOnPreflight(e, logger)); // RECORDINGS_DIR or the WASM: say which, no stack
   const { registry, node, emulator } = gateway;
@@ -40,8 +41,21 @@ export async function runDev(opts: DevOptions): Promise<void> {
       `  health      GET  ${shown}/v1/health\n` +
       `  metrics     GET  ${node.controlUrl}/metrics\n` +
       `  registry    ${registry.kind} · recordings in ${config.RECORDINGS_DIR}\n` +
-      `${config.RTCGW_API_TOKEN ? "  auth        Bearer RTCGW_API_TOKEN required to create sessions\n" : ""}` +
+      `${authLine(config)}` +
       `Press Ctrl-C to stop.\n\n`,
   );
   onShutdown(logger, () => gateway.close({ drainMs: 2_000 }));
+}
+
+function authLine(c: {
+  RTCGW_API_TOKEN?: string | undefined;
+  RTCGW_TOKEN_SECRET?: string | undefined;
+}): string {
+  if (c.RTCGW_TOKEN_SECRET)
+    return (
+      `  auth        Bearer: a client token (rtcgw token; the demo page gets one from POST ${DEV_TOKEN_PATH})` +
+      `${c.RTCGW_API_TOKEN ? " or RTCGW_API_TOKEN" : ""}\n`
+    );
+  if (c.RTCGW_API_TOKEN) return "  auth        Bearer RTCGW_API_TOKEN required to create sessions\n";
+  return "  auth        open (set RTCGW_TOKEN_SECRET to try client tokens)\n";
 }

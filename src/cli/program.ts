@@ -10,6 +10,10 @@ Environment:
   RTCGW_NODE_SECRET       control API HMAC secret, shared by signaling and nodes
   RTCGW_API_TOKEN         Bearer token required to create sessions (optional)
   RTCGW_ICE_SERVERS       comma-separated stun:/turn: URLs announced in Link headers
+  RTCGW_TURN_URLS         turn:/turns: URLs announced with a short-lived credential on each 201
+  RTCGW_TURN_SECRET       the TURN server's shared secret (coturn static-auth-secret)
+  RTCGW_TURN_TTL          seconds a TURN credential stays valid (3600)
+  RTCGW_TOKEN_SECRET      signs/verifies client tokens (rtcgw token), at least 32 characters
   MEDIA_UDP_PORT          the node's one muxed UDP port (0 = any free port)
   MEDIA_BIND_ADDRESS      address the media socket binds (127.0.0.1)
   MEDIA_ANNOUNCED_ADDRESS public IPv4 written into ICE candidates
@@ -42,6 +46,17 @@ export function buildProgram(): Command {
     .description("the emulated signaling functions alone, against a shared registry (redis or dynamodb)")
     .option("--host <address>", "address the HTTP server listens on", "127.0.0.1")
     .action(async (o: { host: string }) => (await import("./signaling.js")).runSignaling({ host: o.host }));
+
+  program
+    .command("token")
+    .description("mint a short-lived, single-use client token for one call (signed with RTCGW_TOKEN_SECRET)")
+    .option("--profile <name...>", "profiles the call may use: echo, record, bridge (default: echo)")
+    .option("--record", "the call may record (same as --profile record)")
+    .option("--bridge <url>", "the application's ws(s):// URL the bridge profile dials (fixed in the token)")
+    .option("--bridge-param <key=value...>", "query parameters added to the bridge URL")
+    .option("--ttl <seconds>", "lifetime in seconds (default 300, at most 900)")
+    .option("--json", "print {token, expiresAt, claims} instead of the token alone")
+    .action(async (o: import("./token.js").TokenOptions) => (await import("./token.js")).runToken(o));
 
   return program;
 }

@@ -124,6 +124,33 @@ export const ConfigSchema = z.object({
     const r = iceServer.safeParse(s);
     return r.success ? undefined : `RTCGW_ICE_SERVERS: "${s}": ${r.error.issues[0]!.message}`;
   }),
+  // TURN for clients whose network blocks UDP (RFC 9725 §4.6, TURN REST API convention): signaling
+  // mints a short-lived username/credential per 201 from this secret, which the TURN server
+  // (coturn: use-auth-secret + static-auth-secret) shares. The media node itself never uses TURN.
+  RTCGW_TURN_SECRET: optionalThen(
+    z.string().check(z.minLength(16, "RTCGW_TURN_SECRET must be at least 16 characters")),
+  ),
+  RTCGW_TURN_URLS: commaList((s) =>
+    /^turns?:[^\s@,]+$/.test(s)
+      ? undefined
+      : `RTCGW_TURN_URLS: "${s}" must be a turn: or turns: URL without credentials (e.g. turn:turn.example.com:3478?transport=udp or turns:turn.example.com:443?transport=tcp)`,
+  ),
+  // how long a minted TURN credential stays valid; a call keeps its allocation past it (coturn
+  // checks the credential when allocating and refreshing), so this bounds only when it can start
+  RTCGW_TURN_TTL: z._default(
+    envNumber("RTCGW_TURN_TTL must be a number of seconds").check(
+      z.int("RTCGW_TURN_TTL must be a whole number of seconds"),
+      z.minimum(60, "RTCGW_TURN_TTL must be at least 60 seconds"),
+      z.maximum(86_400, "RTCGW_TURN_TTL must be at most 86400 seconds"),
+    ),
+    3600,
+  ),
+  // signs and verifies short-lived client tokens (JWT HS256) minted by `rtcgw token`
+  RTCGW_TOKEN_SECRET: optionalThen(
+    z
+      .string()
+      .check(z.minLength(32, "RTCGW_TOKEN_SECRET must be at least 32 characters (256 bits for HS256)")),
+  ),
   RECORDINGS_DIR: z._default(
     z.string().check(z.minLength(1, "RECORDINGS_DIR must be a directory path")),
     "./recordings",
@@ -203,7 +230,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       }),
     );
   }
+  const paired = pairProblems(r.data);
+  if (paired.length > 0) throw new ConfigError(paired);
   return r.data;
+}
+
+/** Settings that only work together. */
+function pairProblems(c: Config): string[] {
+  const out: string[] = [];
+  if (c.RTCGW_TURN_SECRET && c.RTCGW_TURN_URLS.length === 0)
+    out.push("RTCGW_TURN_SECRET is set but RTCGW_TURN_URLS is not: list the TURN server's turn:/turns: URLs");
+  if (c.RTCGW_TURN_URLS.length > 0 && !c.RTCGW_TURN_SECRET)
+    out.push(
+      "RTCGW_TURN_URLS is set but RTCGW_TURN_SECRET is not: set the TURN server's shared secret (coturn static-auth-secret)",
+    );
+  return out;
 }
 
 /** For entry points: load the config or print the problems and exit 2, never a stack trace. */

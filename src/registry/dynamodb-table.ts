@@ -4,6 +4,7 @@
 //   item      pk                 sk              gsi1pk           gsi1sk
 //   node      NODES              NODE#<id>       –                –
 //   session   SESSION#<id>       SESSION         NODE#<nodeId>    SESSION#<id>
+//   claim     CLAIM#<key>        CLAIM           –                –
 //
 // All nodes share one item collection (pk = NODES): a fleet is tens of nodes, and listing them
 // is then one strongly consistent Query. Sessions are looked up by id; the byNode GSI lists a
@@ -34,6 +35,9 @@ export const REGISTRY_TABLE_SCHEMA = {
   nodeSortPrefix: "NODE#",
   sessionPartitionPrefix: "SESSION#",
   sessionSortKey: "SESSION",
+  /** single-use keys (client token ids), kept until the token expires */
+  claimPartitionPrefix: "CLAIM#",
+  claimSortKey: "CLAIM",
   byNodeIndex: { name: "byNode", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
   /** DynamoDB TTL attribute: epoch seconds */
   ttlAttribute: "expiresAt",

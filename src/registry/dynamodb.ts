@@ -30,6 +30,7 @@ import {
   validateNewNode,
   validateNewSession,
   validatePatch,
+  validateTtl,
 } from "./validate.js";
 
 export { REGISTRY_TABLE_SCHEMA, registryTableDefinition } from "./dynamodb-table.js";
@@ -285,6 +286,31 @@ export class DynamoRegistry implements Registry {
     return items.map(toSession);
   }
 
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    validateId("claim key", key);
+    validateTtl("ttlMs", ttlMs);
+    const now = this.now();
+    try {
+      await this.send("PutItem", {
+        TableName: this.table,
+        Item: { ...claimKey(key), ...expiry(now + ttlMs) },
+        // an expired claim DynamoDB has not deleted yet does not hold the key
+        ConditionExpression: "attribute_not_exists(#pk) OR #expMs <= :now",
+        ExpressionAttributeNames: { "#pk": T.partitionKey, "#expMs": T.expiresAtMsAttribute },
+        ExpressionAttributeValues: { ":now": N(now) },
+      });
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  async releaseClaim(key: string): Promise<void> {
+    validateId("claim key", key);
+    await this.send("DeleteItem", { TableName: this.table, Key: claimKey(key) });
+  }
+
   async ping(): Promise<void> {
     await this.send("GetItem", {
       TableName: this.table,
@@ -395,6 +421,11 @@ const nodeKey = (id: string): Item => ({
 const sessionKey = (id: string): Item => ({
   [T.partitionKey]: S(`${T.sessionPartitionPrefix}${id}`),
   [T.sortKey]: S(T.sessionSortKey),
+});
+
+const claimKey = (key: string): Item => ({
+  [T.partitionKey]: S(`${T.claimPartitionPrefix}${key}`),
+  [T.sortKey]: S(T.claimSortKey),
 });
 
 /** DynamoDB TTL wants epoch seconds; round up so the item is never deleted before it expires. */

@@ -18,6 +18,7 @@ import {
   validateNewNode,
   validateNewSession,
   validatePatch,
+  validateTtl,
 } from "./validate.js";
 
 export interface MemoryRegistryOptions {
@@ -31,6 +32,8 @@ export class MemoryRegistry implements Registry {
   readonly kind = "memory";
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly sessions = new Map<string, SessionRecord>();
+  /** single-use key → when its claim expires */
+  private readonly claims = new Map<string, number>();
   /** nodeId → ids of sessions created on (or moved to) that node */
   private readonly byNode = new Map<string, Set<string>>();
   private readonly now: () => number;
@@ -162,6 +165,24 @@ export class MemoryRegistry implements Registry {
     return out;
   }
 
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    this.open();
+    validateId("claim key", key);
+    validateTtl("ttlMs", ttlMs);
+    const now = this.now();
+    const held = this.claims.get(key);
+    if (held !== undefined && held > now) return false;
+    this.claims.set(key, now + ttlMs);
+    this.wrote();
+    return true;
+  }
+
+  async releaseClaim(key: string): Promise<void> {
+    this.open();
+    validateId("claim key", key);
+    this.claims.delete(key);
+  }
+
   async ping(): Promise<void> {
     this.open();
   }
@@ -222,6 +243,7 @@ export class MemoryRegistry implements Registry {
     const now = this.now();
     for (const n of this.nodes.values()) if (n.expiresAt <= now) this.nodes.delete(n.id);
     for (const s of this.sessions.values()) if (s.expiresAt <= now) this.dropSession(s);
+    for (const [k, exp] of this.claims) if (exp <= now) this.claims.delete(k);
   }
 }
 

@@ -27,6 +27,7 @@ import {
   validateNewNode,
   validateNewSession,
   validatePatch,
+  validateTtl,
 } from "./validate.js";
 
 export interface RedisRegistryOptions {
@@ -212,6 +213,19 @@ export class RedisRegistry implements Registry {
     return hs.map((h) => toSession(pairs(h)));
   }
 
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    validateId("claim key", key);
+    validateTtl("ttlMs", ttlMs);
+    // SET NX PX: one atomic command, the key expires with the claim
+    const r = await this.run((c) => c.set(this.claimKey(key), "1", "PX", ttlMs, "NX"));
+    return r === "OK";
+  }
+
+  async releaseClaim(key: string): Promise<void> {
+    validateId("claim key", key);
+    await this.run((c) => c.del(this.claimKey(key)));
+  }
+
   async ping(): Promise<void> {
     await this.run((c) => c.ping());
   }
@@ -226,6 +240,7 @@ export class RedisRegistry implements Registry {
   // ---- plumbing ----
 
   private nodesKey = () => `${this.p}nodes`;
+  private claimKey = (key: string) => `${this.p}claim:${key}`;
   private nodeKey = (id: string) => `${this.p}node:${id}`;
   private sessionKey = (id: string) => `${this.p}session:${id}`;
   private indexKey = (nodeId: string) => `${this.p}node-sessions:${nodeId}`;

@@ -78,6 +78,13 @@ export interface Registry {
   /** live sessions owned by a node (also works after the node itself expired: orphans) */
   listSessionsByNode(nodeId: string): Promise<SessionRecord[]>;
 
+  // single-use keys (the ids of short-lived client tokens: one session creation per token)
+  /** true, and `key` is claimed for ttlMs, unless a live claim already holds it (false). Atomic:
+   *  of concurrent claims of one key, exactly one gets true. */
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** gives a claim back (a creation that failed before any session existed); idempotent */
+  releaseClaim(key: string): Promise<void>;
+
   /** a cheap round trip to the store (health checks); throws RegistryUnavailableError */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -7,7 +7,14 @@ import { randomBytes } from "node:crypto";
 import { SESSION_ID_RE } from "../control/contract.js";
 import { type Logger, sessionLogger } from "../log/index.js";
 import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";
-import { checkApiToken, checkSessionAccess } from "./auth.js";
+import { checkSessionAccess } from "./auth.js";
+import {
+  authorizeCreation,
+  type CreationGrant,
+  enforceClientToken,
+  type SpentToken,
+  spendClientToken,
+} from "./client-token-policy.js";
 import { NodeRefusedError } from "./control-client.js";
 import { newSessionCredentials, type SessionCredentials } from "./credentials.js";
 import type { SignalingDeps } from "./deps.js";
@@ -28,6 +35,7 @@ export const SESSION_TOKEN_HEADER = "rtcgw-session-token";
 export async function createSession(deps: SignalingDeps, event: Event, kind: SessionKind): Promise<Result> {
   const bearer = bearerToken(event);
   let source: SessionRecord | undefined;
+  let grant: CreationGrant | undefined;
   if (kind === "whep") {
     // a listener hears someone's audio: that needs the source session's own credentials
     const sourceId = event.pathParameters?.id ?? "";
@@ -36,11 +44,13 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
     if (!source) throw notFound("no such session to listen to");
     checkSessionAccess(source, bearer);
   } else {
-    checkApiToken(deps.config.RTCGW_API_TOKEN, bearer);
+    grant = await authorizeCreation(deps.config, bearer, deps.now());
   }
   const offer = sdpBody(event, "application/sdp");
   checkOffer(offer);
-  const choice = profileFor(event, kind);
+  const token = grant?.by === "client-token" ? grant.claims : undefined;
+  const choice = profileFor(event, kind, token?.bridge ? { bridgeUrl: token.bridge } : {});
+  if (token) enforceClientToken(token, choice);
 
   const creds = newSessionCredentials(bearer);
   let node: NodeRecord | undefined = source
@@ -50,6 +60,8 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
     throw source
       ? serviceUnavailable("the media node of the source session is gone")
       : serviceUnavailable("no media node can take a session right now");
+  // a client token's one use, claimed once a node is there to try (given back if none takes it)
+  const spent: SpentToken | undefined = token ? await spendClientToken(deps, token) : undefined;
 
   let created: { answer: string; etag: string; log: Logger };
   for (const tried = new Set<string>(); ; ) {
@@ -65,12 +77,23 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
         !source && e instanceof NodeRefusedError && e.status === 503 && tried.size < 2
           ? await nextNode(deps, tried)
           : undefined;
-      if (!next) throw e;
+      if (!next) {
+        await spent?.giveBack();
+        throw e;
+      }
       node = next;
     }
   }
   const { answer, etag, log } = created;
-  log.info({ profile: choice.profile, status: 201 }, "session created");
+  log.info(
+    {
+      profile: choice.profile,
+      status: 201,
+      auth: grant?.by ?? "source-session",
+      ...(token ? { tokenId: token.jti } : {}),
+    },
+    "session created",
+  );
 
   return result(
     201,
@@ -80,7 +103,7 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
       etag: quoteEtag(etag),
       [SESSION_TOKEN_HEADER]: creds.secret,
       "accept-patch": "application/trickle-ice-sdpfrag",
-      ...iceServerLinks(deps.config.RTCGW_ICE_SERVERS),
+      ...iceServerLinks(deps.config, creds.id, deps.now()),
     },
     answer,
   );

@@ -11,7 +11,12 @@ const RATES = [8000, 16000, 24000, 48000] as const;
 
 export type ProfileChoice = Pick<CreateSessionRequest, "profile" | "recordRate" | "bridgeUrl">;
 
-export function profileFor(event: Event, kind: SessionKind): ProfileChoice {
+/** `defaults.bridgeUrl`: the bridge URL a client token carries, used when ?bridge= is absent */
+export function profileFor(
+  event: Event,
+  kind: SessionKind,
+  defaults: { bridgeUrl?: string } = {},
+): ProfileChoice {
   // a WHEP listener only receives: its profile is fixed
   if (kind === "whep") return { profile: DEFAULT_PROFILE.whep };
   const asked = query(event, "profile");
@@ -28,7 +33,7 @@ export function profileFor(event: Event, kind: SessionKind): ProfileChoice {
     out.recordRate = n as (typeof RATES)[number];
   }
   if (parsed.data === "bridge") {
-    const url = query(event, "bridge");
+    const url = query(event, "bridge") ?? defaults.bridgeUrl;
     if (!url || !/^wss?:\/\/[^\s]+$/.test(url))
       throw badRequest("bad-bridge-url", "the bridge profile needs ?bridge=ws://… or wss://… (URL-encoded)");
     out.bridgeUrl = url;

@@ -35,6 +35,49 @@ describe("loadConfig", () => {
       );
   });
 
+  it("takes TURN as a secret plus turn:/turns: URLs and a TTL, and refuses either half alone", () => {
+    const c = loadConfig({
+      RTCGW_TURN_SECRET: "turn-shared-secret-0123",
+      RTCGW_TURN_URLS: "turn:turn.example.com:3478?transport=udp, turns:turn.example.com:443?transport=tcp",
+    });
+    expect(c.RTCGW_TURN_URLS).toEqual([
+      "turn:turn.example.com:3478?transport=udp",
+      "turns:turn.example.com:443?transport=tcp",
+    ]);
+    expect(c.RTCGW_TURN_TTL).toBe(3600);
+    expect(loadConfig({}).RTCGW_TURN_URLS).toEqual([]);
+    const secret = { RTCGW_TURN_SECRET: "turn-shared-secret-0123" };
+    expect(() => loadConfig(secret)).toThrow(/RTCGW_TURN_SECRET is set but RTCGW_TURN_URLS is not/);
+    expect(() => loadConfig({ RTCGW_TURN_URLS: "turn:t.example.com" })).toThrow(
+      /RTCGW_TURN_URLS is set but RTCGW_TURN_SECRET is not/,
+    );
+    for (const bad of ["stun:t.example.com", "turn:user:pass@t.example.com", "https://t.example.com"])
+      expect(() => loadConfig({ ...secret, RTCGW_TURN_URLS: bad })).toThrow(
+        /RTCGW_TURN_URLS: .* must be a turn: or turns: URL without credentials/,
+      );
+    expect(() => loadConfig({ ...secret, RTCGW_TURN_URLS: "turn:t", RTCGW_TURN_SECRET: "short" })).toThrow(
+      /RTCGW_TURN_SECRET must be at least 16 characters/,
+    );
+    expect(loadConfig({ ...secret, RTCGW_TURN_URLS: "turn:t", RTCGW_TURN_TTL: "600" }).RTCGW_TURN_TTL).toBe(
+      600,
+    );
+    for (const bad of ["59", "86401", "1.5", "soon"])
+      expect(() => loadConfig({ ...secret, RTCGW_TURN_URLS: "turn:t", RTCGW_TURN_TTL: bad })).toThrow(
+        /RTCGW_TURN_TTL must be/,
+      );
+  });
+
+  it("takes a client-token secret of at least 32 characters and never prints it", () => {
+    expect(loadConfig({ RTCGW_TOKEN_SECRET: "x".repeat(32) }).RTCGW_TOKEN_SECRET).toBe("x".repeat(32));
+    try {
+      loadConfig({ RTCGW_TOKEN_SECRET: "too-short-secret-value" });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as Error).message).toMatch(/RTCGW_TOKEN_SECRET must be at least 32 characters/);
+      expect((e as Error).message).not.toContain("too-short-secret-value");
+    }
+  });
+
   it("parses every variable into its typed form", () => {
     const c = loadConfig({
       PORT: "3000",

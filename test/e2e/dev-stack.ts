@@ -8,6 +8,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { expect } from "vitest";
 import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { type Config, loadConfig } from "../../src/config/index.js";
+import { chainExtras, devTokenEndpoint } from "../../src/emulator/dev-token.js";
 import { devStatic } from "../../src/emulator/static.js";
 import { createLogger } from "../../src/log/index.js";
 import { launchChromium } from "./chromium.js";
@@ -24,7 +25,11 @@ export interface BrowserDevStack {
   close(): Promise<void>;
 }
 
-export async function startBrowserDevStack(prefix: string): Promise<BrowserDevStack> {
+/** `env`: more settings, as `rtcgw dev` would read them (e.g. RTCGW_TOKEN_SECRET) */
+export async function startBrowserDevStack(
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<BrowserDevStack> {
   const work = mkdtempSync(join(tmpdir(), prefix));
   const toneFile = join(work, "tone-440.wav");
   writeFileSync(toneFile, toneWav(440, 10));
@@ -32,9 +37,12 @@ export async function startBrowserDevStack(prefix: string): Promise<BrowserDevSt
     RECORDINGS_DIR: join(work, "recordings"),
     MEDIA_BIND_ADDRESS: "127.0.0.1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    ...env,
   });
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const gateway = await startLocalGateway({ config, logger, extra: devStatic(config.RECORDINGS_DIR) });
+  // the same dev extras as `rtcgw dev`: POST /dev/token, the page, the recordings
+  const extra = chainExtras(devTokenEndpoint(config), devStatic(config.RECORDINGS_DIR));
+  const gateway = await startLocalGateway({ config, logger, extra });
   const browser = await launchChromium(work, toneFile);
   const page = await browser.newPage();
 

@@ -398,6 +398,60 @@ export function registryContract(h: StoreHarness): void {
     });
   });
 
+  describe("single-use claims (client token ids)", () => {
+    it("the first claim of a key wins, later ones lose until it expires; other keys are independent", async () => {
+      const r = await open();
+      expect(await r.claimOnce("jti-1", LONG)).toBe(true);
+      expect(await r.claimOnce("jti-1", LONG)).toBe(false);
+      expect(await r.claimOnce("jti-2", LONG)).toBe(true);
+      // a claim is not a session: nothing shows up among sessions
+      expect(await r.getSession("jti-1")).toBeUndefined();
+    });
+
+    it("concurrent claims of one key: exactly one true", async () => {
+      const r = await open();
+      const got = await Promise.all(Array.from({ length: 16 }, () => r.claimOnce("race-jti", LONG)));
+      expect(got.filter(Boolean)).toHaveLength(1);
+    });
+
+    if (h.connectAgain)
+      it("concurrent claims through separate clients: exactly one true", async () => {
+        const first = await open();
+        const clients = [first, ...(await Promise.all([1, 2, 3].map(() => h.connectAgain!(first))))];
+        opened.push(...clients.slice(1));
+        const got = await Promise.all(
+          clients.flatMap((c) => [0, 1, 2].map(() => c.claimOnce("shared-jti", LONG))),
+        );
+        expect(got.filter(Boolean)).toHaveLength(1);
+      });
+
+    it("an expired claim frees its key", async () => {
+      const r = await open();
+      expect(await r.claimOnce("short-jti", ttl)).toBe(true);
+      await h.elapse(ttl + 150);
+      expect(await r.claimOnce("short-jti", LONG)).toBe(true);
+      expect(await r.claimOnce("short-jti", LONG)).toBe(false);
+    });
+
+    it("a released claim can be claimed again; release is idempotent", async () => {
+      const r = await open();
+      expect(await r.claimOnce("given-back", LONG)).toBe(true);
+      await r.releaseClaim("given-back");
+      await r.releaseClaim("given-back");
+      await r.releaseClaim("never-claimed");
+      expect(await r.claimOnce("given-back", LONG)).toBe(true);
+      expect(await r.claimOnce("given-back", LONG)).toBe(false);
+    });
+
+    it("refuses bad keys and TTLs", async () => {
+      const r = await open();
+      await expect(r.claimOnce("", LONG)).rejects.toBeInstanceOf(RegistryValidationError);
+      await expect(r.claimOnce("has space", LONG)).rejects.toBeInstanceOf(RegistryValidationError);
+      await expect(r.claimOnce("ok", 0)).rejects.toBeInstanceOf(RegistryValidationError);
+      await expect(r.releaseClaim("x".repeat(1000))).rejects.toBeInstanceOf(RegistryValidationError);
+    });
+  });
+
   describe("validation", () => {
     const long = (n: number) => "x".repeat(n);
     const badSessions: [string, Partial<NewSession>, RegExp][] = [

@@ -13,7 +13,13 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Decoder, Encoder } from "@evan/opus";
-import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
+import nodeDataChannel, {
+  type DataChannel,
+  type LocalDescriptionInit,
+  type PeerConnection,
+  type RtcConfig,
+  type Track,
+} from "node-datachannel";
 
 export type ClientCodec = "opus" | "pcmu" | "pcma";
 export type ClientDirection = "sendrecv" | "sendonly" | "recvonly";
@@ -33,6 +39,12 @@ export interface ClientPeerOptions {
   offerCandidates?: boolean;
   /** ms to wait for ICE gathering before the offer is taken as is */
   gatherTimeoutMs?: number;
+  /** more peer configuration: ICE servers, `iceTransportPolicy: "relay"`, a fixed certificate */
+  rtc?: Partial<RtcConfig>;
+  /** the offer's ICE ufrag/pwd (with `dataChannel: false`: the peer then makes its offer itself) */
+  ice?: LocalDescriptionInit;
+  /** the audio SSRC (default random) */
+  ssrc?: number;
 }
 
 export interface ClientStats {
@@ -166,7 +178,7 @@ function addSender(s: Sender) {
 
 export class ClientPeer {
   offer = "";
-  readonly ssrc = randomBytes(4).readUInt32BE(0) || 1;
+  readonly ssrc: number;
   readonly codec: ClientCodec;
   readonly direction: ClientDirection;
   readonly stats: ClientStats = {
@@ -200,11 +212,13 @@ export class ClientPeer {
   private peerClosed!: () => void;
 
   private constructor(private readonly o: ClientPeerOptions) {
+    this.ssrc = o.ssrc ?? (randomBytes(4).readUInt32BE(0) || 1);
     this.codec = o.codec ?? "opus";
     this.direction = o.direction ?? "sendrecv";
     this.pc = new nodeDataChannel.PeerConnection(`client-${this.ssrc}`, {
       iceServers: [],
       bindAddress: o.bindAddress ?? "127.0.0.1",
+      ...o.rtc,
     });
     this.closedPeer = new Promise<void>((r) => {
       this.peerClosed = r;
@@ -239,7 +253,10 @@ export class ClientPeer {
   static async create(o: ClientPeerOptions = {}): Promise<ClientPeer> {
     const c = new ClientPeer(o);
     // a datachannel starts negotiation by itself; a lone track does not
-    if (o.dataChannel === false) c.pc.setLocalDescription();
+    if (o.dataChannel === false) {
+      if (o.ice) c.pc.setLocalDescription("offer", o.ice);
+      else c.pc.setLocalDescription();
+    }
     await c.gathered(o.gatherTimeoutMs ?? 3000);
     const sdp = c.pc.localDescription()?.sdp ?? "";
     // libdatachannel as the offerer closes itself if the answerer's ICE checks reach it before

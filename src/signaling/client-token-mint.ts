@@ -1,0 +1,104 @@
+// Minting client tokens (client-token.ts has the format and the verifier): what an application's
+// backend runs, through `rtcgw token` or mintClientToken from "rtcgw/token". Kept apart from the
+// verifier so the signaling functions' bundles carry no signing code.
+import { randomBytes } from "node:crypto";
+import {
+  CLIENT_TOKEN_AUDIENCE,
+  type ClientTokenClaims,
+  DEFAULT_CLIENT_TOKEN_TTL_S,
+  MAX_CLIENT_TOKEN_TTL_S,
+  MIN_CLIENT_TOKEN_SECRET_LENGTH,
+  type MintProfile,
+  secretKey,
+  type TokenProfile,
+} from "./client-token.js";
+
+const MINT_PROFILES: readonly MintProfile[] = ["echo", "record", "bridge"];
+
+export interface MintOptions {
+  /** RTCGW_TOKEN_SECRET, at least 32 characters */
+  secret: string;
+  /** seconds until it expires (default 300, at most 900) */
+  ttlSeconds?: number;
+  /** profiles the call may use (default ["echo"]); "record" is the same as `record: true` */
+  profiles?: readonly MintProfile[];
+  /** the call may record (the record profile) */
+  record?: boolean;
+  /** the application the bridge profile dials: its URL and query parameters, fixed in the token
+   *  ("bridge" is added to the profiles) */
+  bridge?: { url: string; params?: Readonly<Record<string, string>> };
+  /** epoch ms; tests only */
+  now?: number;
+}
+
+export interface MintedClientToken {
+  token: string;
+  /** epoch seconds */
+  expiresAt: number;
+  claims: ClientTokenClaims;
+}
+
+/** A mint request that cannot make a usable token. */
+export class ClientTokenOptionsError extends Error {
+  override name = "ClientTokenOptionsError";
+}
+
+/** The bridge URL a token carries: ws:// or wss://, no credentials, `params` merged into its query. */
+export function bridgeUrlOf(bridge: { url: string; params?: Readonly<Record<string, string>> }): string {
+  let u: URL;
+  try {
+    u = new URL(bridge.url);
+  } catch {
+    throw new ClientTokenOptionsError(`bridge URL "${bridge.url}" is not a URL (expected ws://… or wss://…)`);
+  }
+  if (u.protocol !== "ws:" && u.protocol !== "wss:")
+    throw new ClientTokenOptionsError(`bridge URL must be ws:// or wss:// (got ${u.protocol}//)`);
+  if (u.username || u.password) throw new ClientTokenOptionsError("bridge URL must not carry credentials");
+  for (const [k, v] of Object.entries(bridge.params ?? {})) u.searchParams.set(k, v);
+  return u.href;
+}
+
+export async function mintClientToken(o: MintOptions): Promise<MintedClientToken> {
+  if (typeof o.secret !== "string" || o.secret.length < MIN_CLIENT_TOKEN_SECRET_LENGTH)
+    throw new ClientTokenOptionsError(
+      `the signing secret (RTCGW_TOKEN_SECRET) must be at least ${MIN_CLIENT_TOKEN_SECRET_LENGTH} characters`,
+    );
+  const ttl = o.ttlSeconds ?? DEFAULT_CLIENT_TOKEN_TTL_S;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_CLIENT_TOKEN_TTL_S)
+    throw new ClientTokenOptionsError(
+      `the token's lifetime must be a whole number of seconds, 1-${MAX_CLIENT_TOKEN_TTL_S} (got ${ttl})`,
+    );
+  const asked = o.profiles ?? (o.record || o.bridge ? [] : ["echo"]);
+  for (const p of asked)
+    if (!MINT_PROFILES.includes(p))
+      throw new ClientTokenOptionsError(`profile must be one of ${MINT_PROFILES.join(", ")} (got ${p})`);
+  const record = o.record === true || asked.includes("record");
+  const profiles = new Set<TokenProfile>(asked.filter((p): p is TokenProfile => p !== "record"));
+  const bridge = o.bridge ? bridgeUrlOf(o.bridge) : undefined;
+  if (bridge) profiles.add("bridge");
+  if (profiles.has("bridge") && !bridge)
+    throw new ClientTokenOptionsError(
+      "a token for the bridge profile must name the application's URL: the client must not choose where the node dials",
+    );
+  if (profiles.size === 0 && !record) throw new ClientTokenOptionsError("the token allows no profile");
+
+  const iat = Math.floor((o.now ?? Date.now()) / 1000);
+  const claims: ClientTokenClaims = {
+    jti: randomBytes(16).toString("base64url"),
+    iat,
+    exp: iat + ttl,
+    profiles: [...profiles].sort(),
+    record,
+    ...(bridge ? { bridge } : {}),
+  };
+  const { SignJWT } = await import("jose/jwt/sign");
+  const { jti, iat: _iat, exp, ...custom } = claims;
+  const token = await new SignJWT(custom)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setAudience(CLIENT_TOKEN_AUDIENCE)
+    .setJti(jti)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(secretKey(o.secret));
+  return { token, expiresAt: exp, claims };
+}

@@ -1,0 +1,119 @@
+// A real TURN server for tests: Debian's coturn (`turnserver`), started on a free loopback port
+// with the TURN REST API's shared secret (use-auth-secret + static-auth-secret, what signaling's
+// RTCGW_TURN_SECRET mints credentials for), stopped by its PID, always killed when the test
+// process exits. Its verbose log is kept so a test can read what coturn decided.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./redis-server.js";
+
+export interface Coturn {
+  readonly port: number;
+  /** TURN over UDP on the IPv4 loopback */
+  readonly url: string;
+  /** TURN over UDP on the IPv6 loopback (its relayed addresses are still IPv4: RFC 6156's default) */
+  readonly url6: string;
+  readonly pid: number;
+  /** everything coturn logged so far */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const BINARY = process.env.TURNSERVER_BIN ?? "turnserver";
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+
+export async function startCoturn(secret: string, realm = "rtcgw.test"): Promise<Coturn> {
+  // a port found free can be taken before coturn binds it: try a few
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOn(await freePort(), secret, realm);
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+async function startOn(port: number, secret: string, realm: string): Promise<Coturn> {
+  const work = mkdtempSync(join(tmpdir(), "rtcgw-coturn-"));
+  // biome-ignore format: flag/value pairs read best side by side
+  const args = [
+    "-n",                                   // no config file: everything is on this line
+    "--listening-ip", "127.0.0.1", "--listening-ip", "::1", "--listening-port", String(port),
+    "--relay-ip", "127.0.0.1",              // relayed addresses on the IPv4 loopback, for both
+    "--use-auth-secret", "--static-auth-secret", secret, "--realm", realm,
+    // coturn refuses to relay to loopback peers by default (a guard against reaching the TURN
+    // host's own services); the media node here is on 127.0.0.1, so the test must allow it. In a
+    // deployment the node's address is a real one and this flag stays off. (Checked: without it
+    // test/e2e/turn.test.ts's relayed client never connects.)
+    "--allow-loopback-peers",
+    "--no-tls", "--no-dtls",                // no certificate here: TURN over UDP and TCP only
+    "--no-cli",                             // no telnet CLI port to collide with other tests
+    "--pidfile", join(work, "turnserver.pid"),
+    "--userdb", join(work, "turndb"),       // not /var/lib/turn: nothing shared between runs
+    "--log-file", "stdout", "--simple-log", "--verbose",
+  ];
+  const proc = spawn(BINARY, args, { stdio: ["ignore", "pipe", "pipe"] });
+  live.add(proc);
+  let out = "";
+  const take = (d: Buffer) => {
+    out = (out + d.toString()).slice(-400_000);
+  };
+  proc.stdout!.on("data", take);
+  proc.stderr!.on("data", take);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    proc.once("exit", () => {
+      exited = true;
+      live.delete(proc);
+      resolve();
+    });
+  });
+  proc.once("error", (e) => {
+    exited = true;
+    out += `\n${e.message}`;
+  });
+  const stop = async () => {
+    if (!exited) {
+      const kill = setTimeout(() => proc.kill("SIGKILL"), 3000);
+      proc.kill("SIGTERM");
+      await exit;
+      clearTimeout(kill);
+    }
+    rmSync(work, { recursive: true, force: true });
+  };
+  const until = Date.now() + 10_000;
+  // coturn listens on TCP and UDP on the same port; the TCP listener answering means it is up
+  while (!(await tcpOpen(port))) {
+    if (exited || Date.now() > until) {
+      await stop();
+      throw new Error(`turnserver did not start on 127.0.0.1:${port}: ${out.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    port,
+    url: `turn:127.0.0.1:${port}?transport=udp`,
+    url6: `turn:[::1]:${port}?transport=udp`,
+    pid: proc.pid!,
+    log: () => out,
+    stop,
+  };
+}
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}

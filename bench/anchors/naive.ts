@@ -72,8 +72,12 @@ serveAnchor(async (offer, id) => {
     if (b.length < 12 || (b[1]! >= 192 && b[1]! <= 223)) return; // RTCP
     stats.packetsIn++;
     const payload = b.subarray(12 + (b[0]! & 0x0f) * 4);
-    if (MODE === "floor-echo") return send(payload);
-    if (!decoder) return;
+    if (!decoder) {
+      // the floors decode nothing: a packet received counts as its 20 ms (320 samples at 16 kHz)
+      stats.samplesIn += 320;
+      if (MODE === "floor-echo") send(payload);
+      return;
+    }
     const raw = decoder.decode(payload);
     const pcm16 = down.process(new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2));
     stats.samplesIn += pcm16.length;

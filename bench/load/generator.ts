@@ -88,7 +88,10 @@ async function openAnchor(): Promise<Session | undefined> {
     dataChannel: false,
     offerCandidates: args.offerCandidates ?? false,
   });
-  const res = await fetch(`${args.anchorUrl}/offer`, { method: "POST", body: JSON.stringify({ sdp: peer.offer }) });
+  const res = await fetch(`${args.anchorUrl}/offer`, {
+    method: "POST",
+    body: JSON.stringify({ sdp: peer.offer }),
+  });
   if (res.status !== 201) {
     await peer.close();
     return undefined;
@@ -147,9 +150,11 @@ async function open(): Promise<Session | undefined> {
 async function serverStats(sessions: Session[]): Promise<ServerStats> {
   const sum: ServerStats = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, concealedMs: 0, samplesIn: {} };
   if (args.anchorUrl) {
-    const all = ((await (await fetch(`${args.anchorUrl}/stats`)).json()) as {
-      sessions: Record<string, { packetsIn: number; packetsOut: number; samplesIn: number }>;
-    }).sessions;
+    const all = (
+      (await (await fetch(`${args.anchorUrl}/stats`)).json()) as {
+        sessions: Record<string, { packetsIn: number; packetsOut: number; samplesIn: number }>;
+      }
+    ).sessions;
     for (const s of sessions) {
       const st = all[s.id];
       if (!st) continue;
@@ -210,11 +215,16 @@ async function main() {
   // audio completeness over the window: what went in against what came out between its two
   // edges, per session (the pipeline's steady delay cancels; a buffer's tail after the last packet
   // does not count as loss). Anchors report all sessions in one request: read at both edges.
-  const snap = async () => ({
-    sent: new Map(sessions.map((s) => [s.id, s.peer.stats.packetsSent])),
-    decoded: new Map(sessions.map((s) => [s.id, s.peer.stats.samplesDecoded])),
-    server: args.anchorUrl ? (await serverStats(sessions)).samplesIn : {},
-  });
+  // The server's figures first, the clients' read the moment its answer is in: an HTTP round
+  // trip (and a busy server's lag before it answers) between the two would count as loss.
+  const snap = async () => {
+    const server = args.anchorUrl ? (await serverStats(sessions)).samplesIn : {};
+    return {
+      server,
+      sent: new Map(sessions.map((s) => [s.id, s.peer.stats.packetsSent])),
+      decoded: new Map(sessions.map((s) => [s.id, s.peer.stats.samplesDecoded])),
+    };
+  };
   const w0 = await snap();
   emit("WINDOW_START");
   await new Promise((r) => setTimeout(r, args.durationS * 1000));

@@ -198,6 +198,8 @@ async function stop(p: ChildProcess) {
 }
 
 interface Running {
+  /** performance.now() when the process was spawned (a --cpu-prof profile starts about then) */
+  startedAt: number;
   pid: number;
   url: string;
   proc: ChildProcess;
@@ -216,6 +218,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
       s.kind === "anchor-python"
         ? ["/usr/bin/python3", s.script!]
         : [process.execPath, "--import", "tsx", s.script!];
+    const startedAt = performance.now();
     const { p, port } = await spawnReady(1, argv, {
       ...process.env,
       MODE: s.profile,
@@ -224,6 +227,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
     });
     const url = `http://127.0.0.1:${port}`;
     return {
+      startedAt,
       pid: p.pid!,
       url,
       proc: p,
@@ -247,6 +251,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
   const nodePort = await freeTcpPort();
   const udp = await freeUdpPort("127.0.0.1");
   const prof = o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const startedAt = performance.now();
   const p = spawn(
     "taskset",
     ["-c", "1", process.execPath, ...prof, "--import", "tsx", "src/node/worker.ts"],
@@ -281,6 +286,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
   const metrics = async () =>
     await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   return {
+    startedAt,
     pid: p.pid!,
     url,
     proc: p,
@@ -380,6 +386,10 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
       genCpuPct = ((treeCpuMs(gen.pid!) - gen0) / dt) * 100;
       if (srv.agent) agentCpuPct = ((treeCpuMs(srv.agent.p.pid!) - agent0) / dt) * 100;
       w = await srv.window1();
+      if (o.cpuProfDir && s.kind === "rtcgw")
+        log(
+          `  cpu-prof: rtcgw pid ${srv.pid}, window ${((t0 - srv.startedAt) / 1000).toFixed(1)}–${((t0 + dt - srv.startedAt) / 1000).toFixed(1)} s after its start (profile-top --from/--to)`,
+        );
     } else if (msg.type === "RESULT") result = msg;
     else if (msg.type === "ERROR") log(`  generator error: ${msg.message}`);
   }

@@ -39,7 +39,7 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     /** with --anchors: only these servers (name or name:profile, comma-separated) */
     only: { type: "string" },
-    /** with --anchors: a V8 CPU profile (.cpuprofile) of each rtcgw node process into DIR */
+    /** with --anchors: a V8 CPU profile (.cpuprofile) of each node server process into DIR */
     "cpu-prof-dir": { type: "string" },
   },
 });

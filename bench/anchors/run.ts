@@ -32,7 +32,7 @@ export interface AnchorsOptions {
   /** server names to run (default all) */
   only?: string[];
   keepGoing: boolean;
-  /** write a V8 CPU profile of every rtcgw process into this directory */
+  /** write a V8 CPU profile of every node server process (rtcgw and the node anchors) here */
   cpuProfDir?: string;
 }
 
@@ -217,7 +217,13 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
     const argv =
       s.kind === "anchor-python"
         ? ["/usr/bin/python3", s.script!]
-        : [process.execPath, "--import", "tsx", s.script!];
+        : [
+            process.execPath,
+            ...(o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : []),
+            "--import",
+            "tsx",
+            s.script!,
+          ];
     const startedAt = performance.now();
     const { p, port } = await spawnReady(1, argv, {
       ...process.env,
@@ -386,9 +392,9 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
       genCpuPct = ((treeCpuMs(gen.pid!) - gen0) / dt) * 100;
       if (srv.agent) agentCpuPct = ((treeCpuMs(srv.agent.p.pid!) - agent0) / dt) * 100;
       w = await srv.window1();
-      if (o.cpuProfDir && s.kind === "rtcgw")
+      if (o.cpuProfDir && s.kind !== "anchor-python")
         log(
-          `  cpu-prof: rtcgw pid ${srv.pid}, window ${((t0 - srv.startedAt) / 1000).toFixed(1)}–${((t0 + dt - srv.startedAt) / 1000).toFixed(1)} s after its start (profile-top --from/--to)`,
+          `  cpu-prof: ${s.name} pid ${srv.pid}, window ${((t0 - srv.startedAt) / 1000).toFixed(1)}–${((t0 + dt - srv.startedAt) / 1000).toFixed(1)} s after its start (profile-top --from/--to)`,
         );
     } else if (msg.type === "RESULT") result = msg;
     else if (msg.type === "ERROR") log(`  generator error: ${msg.message}`);
@@ -414,6 +420,8 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
   if (audioIn && audioIn.mean < HELD.audio) why.push("audio in");
   if (sendrecv && (!audioOut || audioOut.mean < HELD.audio)) why.push("audio out");
   if (!(cpuPct < HELD.cpuMax)) why.push("CPU");
+  // the load itself fell behind: the run says nothing about the server (not held, and marked)
+  if (genCpuPct >= 90) why.push("GENERATOR saturated: run not valid");
   return {
     server: s.name,
     profile: s.profile,

@@ -1,9 +1,10 @@
-// The bare Opus decode, for the record target's floor: @evan/opus WASM decoding the load
+// The bare Opus decode, for the record target's floor: @evan/opus WASM (its WASM build, as rtcgw) decoding the load
 // generator's own 440 Hz packets, at 16 kHz (what rtcgw's record does: libopus decodes straight
 // to 16 kHz) and at 48 kHz (what the naive anchors do), µs of CPU per 20 ms packet, best of 3
 // after a warm-up. Run on the servers' core by the bench (taskset); prints one JSON line.
-import { Decoder } from "@evan/opus";
+
 import { encodedTone } from "../../test/support/client-peer.js";
+import { Decoder } from "./opus.js";
 
 const packets = Array.from({ length: 10 }, () => encodedTone("opus", 440)).flat(); // 10 s
 const out: Record<string, number> = {};

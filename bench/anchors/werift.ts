@@ -5,9 +5,9 @@
 //
 //   MODE=echo|record [DIR=/tmp/x] tsx bench/anchors/werift.ts     (prints READY <port>)
 import { join } from "node:path";
-import { Decoder, Encoder } from "@evan/opus";
 import { RTCPeerConnection, RTCRtpCodecParameters, RtpHeader, RtpPacket } from "werift";
 import { LinearResampler, WavWriter } from "./audio.js";
+import { Decoder, echoEncoder } from "./opus.js";
 import { serveAnchor } from "./serve.js";
 
 const MODE = process.env.MODE ?? "echo";
@@ -26,15 +26,7 @@ serveAnchor(async (offer, id) => {
   const decoder = new Decoder({ channels: 1, sample_rate: 48000 });
   const down = new LinearResampler(48000, 16000);
   const up = new LinearResampler(16000, 48000);
-  let encoder: Encoder | undefined;
-  if (MODE === "echo") {
-    encoder = new Encoder({ channels: 1, sample_rate: 48000, application: "voip" });
-    encoder.bitrate = 32000;
-    encoder.complexity = 1;
-    encoder.inband_fec = true;
-    encoder.packet_loss = 10;
-    encoder.signal = "voice";
-  }
+  const encoder = MODE === "echo" ? echoEncoder() : undefined;
   const wav = MODE === "record" ? new WavWriter(join(DIR, `${id}.wav`), 16000) : undefined;
   const pending = new Int16Array(4 * 960);
   let pendingLen = 0;

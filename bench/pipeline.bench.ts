@@ -5,7 +5,7 @@
 //   record: RTP parse + jitter buffer + timestamp repair + Opus decode straight to the WAV rate
 //           (libopus decodes natively at 16 kHz: no resampler) + WAV write, plus the original
 //           packet into the Ogg writer
-//   echo:   the same receive side decoding at 16 kHz + resample 16k→48k + Opus encode + RTP
+//   echo:   the same receive side decoding at 16 kHz + Opus encode of the 16 kHz audio + RTP
 //           packetize
 //
 // CPU is process.cpuUsage() (user + system) over many frames; Opus packets are encoded once up
@@ -135,7 +135,7 @@ for (const rate of [16000, 48000] as const) {
 
 for (const complexity of echoComplexities) {
   rows.push({
-    path: `echo: decode→16k+repair+16k→48k+encode (complexity ${complexity}${complexity === ECHO_OPUS_COMPLEXITY ? ", default" : ""})+packetize`,
+    path: `echo: decode→16k+repair+16k encode (complexity ${complexity}${complexity === ECHO_OPUS_COMPLEXITY ? ", default" : ""})+packetize`,
     us: measure(() => {
       let sent = 0;
       const echo = echoSession(() => {

@@ -2,7 +2,9 @@
 // bind the package's .wasm directly). The RTP clock is always 48 kHz (opus/48000/2, RFC 7587
 // §4.1); the encoder takes 48 kHz, the decoder can output any rate libopus decodes to natively
 // (RFC 6716 §2: 8, 12, 16, 24 or 48 kHz), which for a 16 kHz pipeline is both cheaper than
-// decoding at 48 kHz and makes the resampler step unnecessary.
+// decoding at 48 kHz and makes the resampler step unnecessary. The encoder takes the same rates
+// (opus_encoder_init's Fs): a 16 kHz pipeline encodes its 16 kHz audio as it is, with no
+// resampler up to 48 kHz in front — the RTP timestamps stay in 48 kHz units either way.
 
 import { CodecDestroyedError, CodecOptionsError, DecodeError, EncodeError } from "./errors.js";
 import { OPUS_APPLICATION, OPUS_CTL, OPUS_SIGNAL_VOICE, opusWasm } from "./opus-wasm.js";
@@ -131,6 +133,8 @@ export class OpusDecoder implements AudioDecoder {
 
 export interface OpusEncoderOptions {
   channels?: 1 | 2;
+  /** input rate (default 48000): 8, 12, 16, 24 or 48 kHz; the audio's bandwidth is at most half of it */
+  rate?: number;
   /** voip (default: speech-tuned, enables SILK + FEC paths), audio, or lowdelay (CELT only) */
   application?: keyof typeof OPUS_APPLICATION;
   /** bits per second, 6000..510000 (default 32000, a good WebRTC voice rate) */
@@ -143,15 +147,16 @@ export interface OpusEncoderOptions {
   packetLossPercent?: number;
   /** discontinuous transmission: 1-byte packets while silent (default false) */
   dtx?: boolean;
-  /** samples per channel per encode() call: 2.5..60 ms at 48 kHz (default 960 = 20 ms) */
+  /** samples per channel per encode() call: 2.5..60 ms at the input rate (default 20 ms: rate / 50) */
   frameSize?: number;
 }
 
-const VALID_FRAME_SIZES = new Set([120, 240, 480, 960, 1920, 2880]);
+/** opus_encode's frame durations, in 2.5 ms units: 2.5, 5, 10, 20, 40, 60 ms */
+const VALID_FRAME_QUANTA = new Set([1, 2, 4, 8, 16, 24]);
 
 export class OpusEncoder implements AudioEncoder {
   readonly codec = "opus" as const;
-  readonly rate = OPUS_RATE;
+  readonly rate: OpusDecodeRate;
   readonly channels: 1 | 2;
   readonly frameSize: number;
   private ptr: number;
@@ -160,10 +165,14 @@ export class OpusEncoder implements AudioEncoder {
     const channels = options.channels ?? 1;
     checkChannels(channels);
     this.channels = channels;
-    this.frameSize = options.frameSize ?? 960;
-    if (!VALID_FRAME_SIZES.has(this.frameSize)) {
+    const rate = options.rate ?? OPUS_RATE;
+    if (!isOpusDecodeRate(rate))
+      throw new CodecOptionsError(`opus encodes at ${OPUS_DECODE_RATES.join(", ")} Hz, not ${rate}`);
+    this.rate = rate;
+    this.frameSize = options.frameSize ?? rate / 50;
+    if (!VALID_FRAME_QUANTA.has(this.frameSize / (rate / 400))) {
       throw new CodecOptionsError(
-        `opus frame size must be 2.5/5/10/20/40/60 ms, got ${this.frameSize} samples`,
+        `opus frame size must be 2.5/5/10/20/40/60 ms, got ${this.frameSize} samples at ${rate} Hz`,
       );
     }
     const bitrate = options.bitrate ?? 32000;
@@ -185,7 +194,7 @@ export class OpusEncoder implements AudioEncoder {
 
     const w = opusWasm().exports;
     this.ptr = w.malloc(w.opus_encoder_get_size(channels));
-    const rc = w.opus_encoder_init(this.ptr, OPUS_RATE, channels, application);
+    const rc = w.opus_encoder_init(this.ptr, rate, channels, application);
     if (rc < 0) {
       w.free(this.ptr);
       throw new CodecOptionsError(`opus_encoder_init: ${opusWasm().strerror(rc)}`);

@@ -1,6 +1,12 @@
-// The `echo` profile: decode → repair (receive timeline) → resample to 16 kHz mono → back up to
-// the codec rate → encode → packetize → send. The receive timeline's clock paces the output:
-// one packet per 20 ms tick, so echo needs no timer of its own.
+// The `echo` profile: decode → repair (receive timeline) → 16 kHz mono → encode → packetize →
+// send. Opus decodes to 16 kHz and encodes 16 kHz as it is, so an Opus echo has no resampler at
+// all (it had one 16 → 48 kHz in front of the encoder: 1/10 of the echo's JS thread, and the
+// encoder's 48 kHz analysis cost more than its 16 kHz one — docs/benchmarks.md); G.711 (8 kHz)
+// or a midRate Opus cannot encode still goes through a resample stage back to the codec's rate.
+// The receive timeline's clock paces the output: one packet per 20 ms tick, so echo needs no
+// timer of its own.
+
+import { isOpusDecodeRate } from "../../audio/codecs/opus.js";
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { Logger } from "../../log/index.js";
@@ -37,7 +43,8 @@ export class EchoSession {
   readonly profile = "echo";
   readonly inbound: InboundAudio;
   readonly sender: AudioSender;
-  readonly #up: ResampleStage;
+  /** undefined when the encoder takes midRate as it is */
+  readonly #up: ResampleStage | undefined;
   readonly #sub: ReturnType<InboundAudio["subscribe"]>;
   readonly #log: Logger | undefined;
   #closed = false;
@@ -51,22 +58,27 @@ export class EchoSession {
       startMs: o.startMs,
       jitter: o.jitter,
     });
+    const direct = o.codec.codec === "opus" && isOpusDecodeRate(midRate);
     this.sender = new AudioSender({
       codec: o.codec,
+      rate: direct ? midRate : o.codec.clockRate,
       out: o.out,
       channels: 1,
       staleAfterMs: STALE_FRAME_MS,
       complexity: o.encoderComplexity ?? ECHO_OPUS_COMPLEXITY,
     });
-    this.#up = new ResampleStage({
-      inRate: midRate,
-      inChannels: 1,
-      outRate: o.codec.clockRate,
-      outChannels: 1,
-      next: this.sender,
-    });
-    // down to midRate mono (downmix if the codec decodes stereo), then up again
-    this.#sub = this.inbound.subscribe(this.#up, { rate: midRate, channels: 1, name: "echo" });
+    this.#up = direct
+      ? undefined
+      : new ResampleStage({
+          inRate: midRate,
+          inChannels: 1,
+          outRate: o.codec.clockRate,
+          outChannels: 1,
+          next: this.sender,
+        });
+    // down to midRate mono (downmix if the codec decodes stereo), then (unless Opus takes it as
+    // it is) up again to the codec's rate
+    this.#sub = this.inbound.subscribe(this.#up ?? this.sender, { rate: midRate, channels: 1, name: "echo" });
     o.log?.debug({ event: "echo_started", midRate, payloadType: o.codec.payloadType }, "echo");
   }
 
@@ -83,7 +95,7 @@ export class EchoSession {
     this.#closed = true;
     this.inbound.close(nowMs); // onEnd runs down the chain: resampler tails, encoder freed
     this.#sub.stop();
-    this.#up.destroy();
+    this.#up?.destroy();
     this.sender.close();
     const c = this.inbound.counters();
     this.#log?.debug(

@@ -2,6 +2,7 @@
 // sizes), encodes (src/audio/codecs), packetizes and hands each packet to its PacketSink. With `dtx`, digital silence is
 // not sent at all (the timestamp still advances; the next packet carries the marker) — the
 // WebRTC-style DTX that keeps a silent bridge or listener from spending bandwidth.
+import { CodecOptionsError } from "../../audio/codecs/errors.js";
 import { createEncoder } from "../../audio/codecs/factory.js";
 import { OpusEncoder } from "../../audio/codecs/opus.js";
 import { OPUS_CTL } from "../../audio/codecs/opus-wasm.js";
@@ -30,8 +31,14 @@ export interface PacketSink {
 }
 
 export interface AudioSenderOptions {
-  /** the negotiated codec: payload type, clock rate; frames must arrive at its clockRate */
+  /** the negotiated codec: payload type, clock rate; frames arrive at its clockRate unless `rate` says otherwise */
   codec: CodecSpec;
+  /**
+   * The rate of the frames handed in (default the codec's clockRate). Opus encodes 8, 12, 16,
+   * 24 or 48 kHz as it is (a 16 kHz pipeline needs no resampler up to 48 kHz in front of the
+   * encoder); the RTP timestamps still count the codec's clock. G.711 takes 8000 only.
+   */
+  rate?: number;
   /** the packets' way out, and their SSRC */
   out: PacketSink;
   /** channels of the frames handed in (and encoded); default 1 */
@@ -78,7 +85,8 @@ export class AudioSender implements FrameConsumer {
   readonly #staleAfterMs: number;
   /** lateMs of the frame being chunked now (the chunks it completes are as late as it) */
   #lateMs = 0;
-  readonly #frameSamples: number; // per channel
+  readonly #frameSamples: number; // per channel, at the input rate
+  readonly #frameTicks: number; // RTP timestamp units per frame (the codec's clock)
   readonly #chunker: Chunker;
   #frames = 0;
   #sendErrors = 0;
@@ -88,12 +96,15 @@ export class AudioSender implements FrameConsumer {
 
   constructor(o: AudioSenderOptions) {
     const channels = o.channels ?? 1;
+    const rate = o.rate ?? o.codec.clockRate;
     this.#encoder =
       o.encoder ??
       createEncoder(
         { codec: o.codec.codec, channels },
-        { complexity: o.complexity ?? VOICE_OPUS_COMPLEXITY },
+        { complexity: o.complexity ?? VOICE_OPUS_COMPLEXITY, rate },
       );
+    if (this.#encoder.rate !== rate)
+      throw new CodecOptionsError(`the ${o.codec.codec} encoder takes ${this.#encoder.rate} Hz, not ${rate}`);
     this.#packetizer = new RtpPacketizer({
       payloadType: o.codec.payloadType,
       ssrc: o.out.ssrc,
@@ -104,7 +115,8 @@ export class AudioSender implements FrameConsumer {
     this.#out = o.out;
     this.#dtx = o.dtx ?? false;
     this.#staleAfterMs = o.staleAfterMs ?? Number.POSITIVE_INFINITY;
-    this.#frameSamples = Math.round((o.codec.clockRate * (o.frameMs ?? 20)) / 1000);
+    this.#frameSamples = Math.round((rate * (o.frameMs ?? 20)) / 1000);
+    this.#frameTicks = Math.round((o.codec.clockRate * (o.frameMs ?? 20)) / 1000);
     // whole codec frames (interleaved) out of whatever run lengths arrive
     this.#chunker = new Chunker(this.#frameSamples * channels, (pcm) => this.#sendFrame(pcm));
   }
@@ -118,12 +130,12 @@ export class AudioSender implements FrameConsumer {
   #sendFrame(pcm: Int16Array): void {
     this.#frames++;
     if (this.#dtx && isSilent(pcm)) {
-      this.#packetizer.skip(this.#frameSamples);
+      this.#packetizer.skip(this.#frameTicks);
       return;
     }
     if (this.#lateMs > this.#staleAfterMs) {
       this.#staleSkipped++;
-      this.#packetizer.skip(this.#frameSamples);
+      this.#packetizer.skip(this.#frameTicks);
       return;
     }
     let payload: Uint8Array;
@@ -131,10 +143,10 @@ export class AudioSender implements FrameConsumer {
       payload = this.#encoder.encode(pcm);
     } catch {
       this.#encodeErrors++;
-      this.#packetizer.skip(this.#frameSamples);
+      this.#packetizer.skip(this.#frameTicks);
       return;
     }
-    const packet = this.#packetizer.packetize(payload, this.#frameSamples);
+    const packet = this.#packetizer.packetize(payload, this.#frameTicks);
     try {
       this.#out.send(packet);
     } catch {

@@ -67,6 +67,23 @@ describe("Opus through @evan/opus's WASM build", () => {
     });
   }
 
+  it("encodes 16 kHz input as it is: 320-sample frames, 20 ms packets, the tone back at 48 kHz", () => {
+    const enc = new OpusEncoder({ rate: 16000, complexity: 1 });
+    expect(enc.frameSize).toBe(320);
+    const dec = new OpusDecoder();
+    const packets = Array.from({ length: 50 }, (_, f) => enc.encode(toneFrame(f, 16000, 440, 8000)));
+    expect(packets.every((p) => opusPacketSamples(p) === 960)).toBe(true); // TOC durations count 48 kHz
+    const steady = concat(packets.map((p) => dec.decode(p))).subarray(48000 * 0.2);
+    expect(Math.abs(dominantHz(steady.subarray(0, 9600), 48000) - 440)).toBeLessThanOrEqual(10);
+    expect(Math.abs(db(goertzelAmplitude(steady, 48000, 440) / 8000))).toBeLessThan(1.5);
+    expect(() => enc.encode(new Int16Array(960))).toThrow(EncodeError);
+    expect(() => new OpusEncoder({ rate: 44100 })).toThrow(CodecOptionsError);
+    expect(() => new OpusEncoder({ rate: 16000, frameSize: 480 })).toThrow(CodecOptionsError); // 30 ms at 16 kHz
+    expect(
+      opusPacketSamples(new OpusEncoder({ rate: 16000, frameSize: 960 }).encode(new Int16Array(960))),
+    ).toBe(2880);
+  });
+
   it("stereo decode of a mono-encoded stream duplicates it into two channels", () => {
     const dec = new OpusDecoder({ channels: 2 });
     const pcm = dec.decode(encodeTone(440, 1)[0]);

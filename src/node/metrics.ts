@@ -44,6 +44,7 @@ export class NodeMetrics {
     nodeId: string,
     sessionsByState: () => Record<string, number>,
     utilization: () => number = () => 0,
+    cpuShare: () => number = () => 0,
   ) {
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: this.registry, prefix: "rtcgw_" });
@@ -121,6 +122,14 @@ export class NodeMetrics {
       registers: r,
       collect() {
         this.set(utilization());
+      },
+    });
+    new Gauge({
+      name: "rtcgw_process_cpu_share",
+      help: "the process's CPU, all threads, as a share of the cores it counts on (smoothed); new sessions are refused above the busy line",
+      registers: r,
+      collect() {
+        this.set(cpuShare());
       },
     });
     const loop = this.loop;

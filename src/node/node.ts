@@ -29,8 +29,11 @@ export interface MediaNodeOptions {
   controlHost?: string;
   /** event-loop utilisation (0..1) at which new sessions are refused with 503 node-busy.
    *  Off by default in-process (`rtcgw dev`, tests share the loop with other work); the node
-   *  process (`rtcgw node`, its workers) sets DEFAULT_BUSY_UTILIZATION (0.85). */
+   *  process (`rtcgw node`, its workers) sets DEFAULT_BUSY_UTILIZATION (0.85). The same line
+   *  applies to the process's CPU (all threads) as a share of `busyCpuCores`. */
   busyUtilization?: number;
+  /** the cores this node's CPU counts against (default: the cores the process may run on) */
+  busyCpuCores?: number;
 }
 
 export interface MediaNode {
@@ -65,11 +68,15 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
 
   let sessions: SessionTable | undefined;
-  const guard = new LoadGuard({ busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY });
+  const guard = new LoadGuard({
+    busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY,
+    ...(opts.busyCpuCores !== undefined ? { cpuCores: opts.busyCpuCores } : {}),
+  });
   const metrics = new NodeMetrics(
     id,
     () => sessions?.byState() ?? {},
     () => guard.utilization,
+    () => guard.cpu,
   );
   sessions = new SessionTable({
     nodeId: id,

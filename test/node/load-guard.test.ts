@@ -47,3 +47,34 @@ it("a burst (one saturated interval) is not busy; saturation held over the windo
     guard.stop();
   }
 });
+
+it("a full core is busy even while the event loop reads below the line (libdatachannel's threads)", () => {
+  const guard = new LoadGuard({ busyAt: 0.85, intervalMs: 500, windowMs: 2000, cpuCores: 1 });
+  try {
+    for (let i = 0; i < 4; i++) guard.observe(0.7, 0.6);
+    expect(guard.busy).toBe(false);
+    for (let i = 0; i < 4; i++) guard.observe(0.7, 0.97); // the core is full, the loop at 70 %
+    expect(guard.cpu).toBeCloseTo(0.97, 5);
+    expect(guard.busy).toBe(true);
+    for (let i = 0; i < 4; i++) guard.observe(0.7, 0.5);
+    expect(guard.busy).toBe(false);
+  } finally {
+    guard.stop();
+  }
+});
+
+it("measures the process's CPU against its cores: a spinning loop shows up as CPU share", async () => {
+  // a window of one sample: the sample that covers the spin is the whole mean
+  const guard = new LoadGuard({ busyAt: 0.85, intervalMs: 100, windowMs: 100, cpuCores: 1 });
+  try {
+    const until = Date.now() + 600;
+    while (Date.now() < until) {
+      // spin: the loop never yields, so the interval's samples come after
+    }
+    await new Promise((r) => setTimeout(r, 0)); // the overdue interval (older timer) samples first
+    expect(guard.cpu).toBeGreaterThan(0.3); // not exact: the shared test machine's other load
+    expect(guard.cpuCores).toBe(1);
+  } finally {
+    guard.stop();
+  }
+});

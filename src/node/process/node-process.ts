@@ -1,6 +1,7 @@
 // One media node as a process of its own: open the registry, start the node, and on SIGTERM (or
 // SIGINT) drain — stop taking sessions (503), let them finish within RTCGW_DRAIN_TIMEOUT, close
 // the rest, deregister — then exit 0.
+import { availableParallelism } from "node:os";
 import type { Config } from "../../config/index.js";
 import type { Logger } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
@@ -47,6 +48,9 @@ export async function runMediaNodeProcess(
     ...(opts.udpPort !== undefined ? { udpPort: opts.udpPort } : {}),
     // a node process owns its loop: refuse sessions (503 node-busy) once it is saturated
     busyUtilization: DEFAULT_BUSY_UTILIZATION,
+    // the workers share the cores the process may run on (RTCGW_WORKERS, 0 = one per core):
+    // each one's CPU counts against its share of them
+    busyCpuCores: availableParallelism() / (config.RTCGW_WORKERS || availableParallelism()),
   });
   const stop = async (n: MediaNode, signal: string) => {
     if (stopping) return;

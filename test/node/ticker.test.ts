@@ -4,7 +4,7 @@ import { expect, it } from "vitest";
 import { SharedTicker } from "../../src/node/process/ticker.js";
 
 it("ticks every subscriber once per period, spread over 4 slices", async () => {
-  const t = new SharedTicker(20, 4);
+  const t = new SharedTicker(20, 4, 1); // a slice per session from the first: 8 spread over 4
   const calls: number[][] = Array.from({ length: 8 }, () => []);
   const unsub = calls.map((c, i) =>
     t.subscribe(() => {
@@ -26,6 +26,38 @@ it("ticks every subscriber once per period, spread over 4 slices", async () => {
   const offsets = calls[1]!.slice(2, 12).map((x, k) => (x - calls[0]![k + 2]! + 20) % 20);
   const median = offsets.sort((a, b) => a - b)[5]!;
   expect(median).toBeGreaterThan(2);
+});
+
+it("a few sessions share one slice: a quarter of the wake-ups of four slices, every session ticked", async () => {
+  // side by side in the same run: 10 sessions, one ticker opening slices at 16, one spreading at 1
+  const shared = new SharedTicker(20, 4, 16);
+  const spread = new SharedTicker(20, 4, 1);
+  const ticks = Array.from({ length: 10 }, () => 0);
+  const unsub = ticks.flatMap((_, i) => [shared.subscribe(() => ticks[i]!++), spread.subscribe(() => {})]);
+  await new Promise((r) => setTimeout(r, 400));
+  for (const u of unsub) u();
+  const periods = ticks[0]!;
+  expect(periods).toBeGreaterThan(10); // ~20 on a quiet machine
+  for (const n of ticks) expect(Math.abs(n - periods)).toBeLessThanOrEqual(1);
+  expect(shared.wakeups).toBeLessThan(spread.wakeups / 2.5); // ~1/4: one slice in use, not four
+});
+
+it("past perSlice sessions the next slice opens: 20 sessions tick over two slices", async () => {
+  const t = new SharedTicker(20, 4, 16);
+  const times: number[][] = Array.from({ length: 20 }, () => []);
+  const unsub = times.map((c) => t.subscribe(() => c.push(performance.now())));
+  await new Promise((r) => setTimeout(r, 400));
+  for (const u of unsub) u();
+  expect(times[0]!.length).toBeGreaterThan(10);
+  expect(Math.abs(times[19]!.length - times[0]!.length)).toBeLessThanOrEqual(1);
+  // session 0 and 15 share the first slice; 16..19 sit in the second, ~5 ms later
+  const gap = (a: number[], b: number[]) =>
+    b
+      .slice(2, 10)
+      .map((x, k) => (x - a[k + 2]! + 20) % 20)
+      .sort((p, q) => p - q)[4]!;
+  expect(gap(times[0]!, times[15]!)).toBeLessThan(1);
+  expect(gap(times[0]!, times[16]!)).toBeGreaterThan(2);
 });
 
 it("after a stall, packets that arrived meanwhile are delivered before the sessions tick", async () => {

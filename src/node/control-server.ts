@@ -47,7 +47,7 @@ export interface ControlServer {
 }
 
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
-  const verifier = new RequestVerifier(o.secret);
+  const verifier = new RequestVerifier(o.secret, o.nodeId);
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e) => {
       o.log.error({ err: (e as Error).message }, "control request failed");

@@ -34,6 +34,8 @@ export const REGISTRY_TABLE_SCHEMA = {
   nodeSortPrefix: "NODE#",
   sessionPartitionPrefix: "SESSION#",
   sessionSortKey: "SESSION",
+  /** an ended session's tombstone: same partition as its session, this sort key */
+  tombstoneSortKey: "ENDED",
   byNodeIndex: { name: "byNode", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
   /** DynamoDB TTL attribute: epoch seconds */
   ttlAttribute: "expiresAt",

@@ -48,6 +48,8 @@ export interface SessionManagerOptions {
   log: Logger;
   /** TTL of session records, refreshed by the heartbeat */
   sessionTtlMs: number;
+  /** how long an ended session's tombstone lives (RTCGW_TOMBSTONE_TTL) */
+  tombstoneTtlMs?: number;
   /** true while the node's event loop is saturated: new sessions are refused (503 node-busy) */
   busy?: () => boolean;
 }
@@ -64,7 +66,7 @@ export class SessionManager {
   private readonly answers = new TurnQueue();
 
   constructor(private readonly o: SessionManagerOptions) {
-    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
+    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs, o.tombstoneTtlMs);
     const shortest = Math.min(o.timeouts.connectMs, o.timeouts.disconnectMs, o.timeouts.mediaMs);
     // one timer for all sessions; checks often enough to reap within ~10 % of the shortest timeout
     this.watchdog = setInterval(() => this.sweep(), Math.max(50, Math.min(500, shortest / 10)));
@@ -376,7 +378,7 @@ export class SessionManager {
       if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
     }
     this.sessions.delete(s.id);
-    await this.records.remove(s.id, s.log);
+    await this.records.end(s.id, reason, s.log);
     if (this.sessions.size === 0) for (const f of [...this.emptied]) f();
   }
 }

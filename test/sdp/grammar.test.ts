@@ -1,18 +1,11 @@
 // RFC 8866 line grammar: every real client's offer passes untouched; each kind of broken line is
 // named (its number, its text, the form it should have) — the cut-short m= line above all, which
 // a lenient parser takes for a missing one.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { sdpFragGrammarError, sdpGrammarError, sdpLineError } from "../../src/sdp/grammar.js";
+import { CLIENT_OFFERS, clientOffer } from "../support/sdp-offers.js";
 
-const fixture = (name: string) => readFileSync(new URL(`../fixtures/sdp/${name}`, import.meta.url), "utf8");
-/** offers captured from each client (see test/fixtures/sdp/README.md) */
-export const CLIENT_OFFERS = [
-  "chromium.sdp",
-  "aiortc.sdp",
-  "gstreamer-webrtcbin.sdp",
-  "node-datachannel.sdp",
-];
+const fixture = clientOffer;
 
 describe("RFC 8866 grammar", () => {
   it.each(CLIENT_OFFERS)("accepts the %s offer as captured, and with LF line ends", (name) => {

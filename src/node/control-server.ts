@@ -95,7 +95,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     }
     const m = /^\/internal\/sessions\/([^/]+)$/.exec(path);
     if (m) {
-      const id = decodeURIComponent(m[1]!);
+      const id = decodeId(m[1]!);
       if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
       if (method === "GET") return sendJson(res, 200, o.sessions.status(id));
       if (method === "DELETE") {
@@ -150,6 +150,15 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     });
     req.on("error", reject);
   });
+}
+
+/** a bad percent-escape is a bad id, not a 500 (decodeURIComponent throws; found by fuzzing) */
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return "";
+  }
 }
 
 function parseJson(body: Buffer): unknown {

@@ -48,6 +48,14 @@ describe("authentication", () => {
     expect(replay.json.reason).toBe("replayed request");
   });
 
+  it("a session path with a bad percent-escape is 400 bad-session-id, not 500 (found by fuzzing)", async () => {
+    for (const path of ["/internal/sessions/%ZZ", "/internal/sessions/%C0%AF", "/internal/sessions/%"]) {
+      const r = await raw("GET", path, signRequest(h.node.secret, h.node.id, "GET", path));
+      expect(r.status, path).toBe(400);
+      expect(r.json.error).toBe("bad-session-id");
+    }
+  });
+
   it("a request signed for another node is refused, even with a fresh nonce", async () => {
     const path = "/internal/health";
     const forOther = signRequest(h.node.secret, "node-other-worker", "GET", path);

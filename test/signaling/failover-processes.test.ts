@@ -139,6 +139,9 @@ describe("a node killed with SIGKILL (two nodes on Redis)", () => {
       "the dead node's session to read ended",
     );
     expect(endedAfterMs).toBeLessThan(15_000);
+    console.log(
+      `node-lost reported ${endedAfterMs} ms after the kill; offers after the kill: ${statuses.length}, all 201`,
+    );
     const g = await invoke({ method: "GET", path: `/v1/sessions/${lost.id}`, headers: API });
     expect(g.json()).toMatchObject({ state: "ended", endReason: "node-lost", nodeId: victim.id });
     // its client can still end it: 200

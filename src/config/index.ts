@@ -163,6 +163,8 @@ export const ConfigSchema = z.object({
   RTCGW_DISCONNECT_TIMEOUT: seconds("RTCGW_DISCONNECT_TIMEOUT", 5),
   RTCGW_MEDIA_TIMEOUT: seconds("RTCGW_MEDIA_TIMEOUT", 30),
   RTCGW_DRAIN_TIMEOUT: seconds("RTCGW_DRAIN_TIMEOUT", 30),
+  // how long an ended session's tombstone (how and when it ended) stays in the registry
+  RTCGW_TOMBSTONE_TTL: seconds("RTCGW_TOMBSTONE_TTL", 600),
   RTCGW_NODE_URL: optionalThen(z.url({ error: "RTCGW_NODE_URL must be an http(s) URL" })),
   RTCGW_NODE_CAPACITY: z._default(
     envNumber("RTCGW_NODE_CAPACITY must be a number of sessions").check(

@@ -143,4 +143,6 @@ export const CONTROL_HEADERS = {
   timestamp: "x-rtcgw-timestamp",
   nonce: "x-rtcgw-nonce",
   signature: "x-rtcgw-signature",
+  /** the id of the node the request is signed for */
+  node: "x-rtcgw-node",
 } as const;

@@ -48,7 +48,7 @@ export interface ControlServer {
 }
 
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
-  const verifier = new RequestVerifier(o.secret);
+  const verifier = new RequestVerifier(o.secret, o.nodeId);
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e) => {
       o.log.error({ err: (e as Error).message }, "control request failed");
@@ -96,7 +96,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     }
     const m = /^\/internal\/sessions\/([^/]+)$/.exec(path);
     if (m) {
-      const id = decodeURIComponent(m[1]!);
+      const id = decodeId(m[1]!);
       if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
       if (method === "GET") return sendJson(res, 200, o.sessions.status(id));
       if (method === "DELETE") {
@@ -140,6 +140,15 @@ async function readControlBody(req: IncomingMessage): Promise<Buffer> {
   if (body === "too-large")
     throw new HttpError(413, "body-too-large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
   return body;
+}
+
+/** a bad percent-escape is a bad id, not a 500 (decodeURIComponent throws; found by fuzzing) */
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return "";
+  }
 }
 
 function parseJson(body: Buffer): unknown {

@@ -89,6 +89,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     ticker: processTicker(),
     log,
     sessionTtlMs: SESSION_TTL_MS,
+    tombstoneTtlMs: config.RTCGW_TOMBSTONE_TTL * 1000,
     busy: () => guard.busy,
   });
   const mgr = sessions;

@@ -75,7 +75,7 @@ export class ControlClient {
     timeoutMs = this.o.timeoutMs,
   ): Promise<unknown> {
     const text = body === undefined ? "" : JSON.stringify(body);
-    const headers: Record<string, string> = signRequest(this.o.secret, method, path, text);
+    const headers: Record<string, string> = signRequest(this.o.secret, node.id, method, path, text);
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: HttpResponse;
     try {

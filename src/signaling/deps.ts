@@ -11,6 +11,15 @@ import { ControlClient } from "./control-client.js";
 export const DEFAULT_CONTROL_TIMEOUT_MS = 5_000;
 /** session records live this long unless the owning node refreshes them */
 export const SESSION_RECORD_TTL_MS = 60_000;
+/** a node that did not answer is not picked for this long (it may only have been slow) */
+export const SUSPECT_TTL_MS = 10_000;
+/**
+ * What one offer may spend on nodes that do not answer before the client hears 503: a new node is
+ * tried only while a whole control timeout still fits in it. Well inside API Gateway's 30 s.
+ */
+export const OFFER_BUDGET_MS = 15_000;
+/** nodes one offer may try (the first and two others) */
+export const MAX_NODES_PER_OFFER = 3;
 
 export interface SignalingDeps {
   config: Config;
@@ -18,6 +27,8 @@ export interface SignalingDeps {
   logger: Logger;
   control: ControlClient;
   now: () => number;
+  /** the control API's per-request timeout (ms) */
+  controlTimeoutMs: number;
 }
 
 export interface SignalingDepsInput {
@@ -40,6 +51,7 @@ export function makeSignalingDeps(i: SignalingDepsInput): SignalingDeps {
       timeoutMs: i.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
     }),
     now: i.now ?? Date.now,
+    controlTimeoutMs: i.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
   };
 }
 

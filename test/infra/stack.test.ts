@@ -37,6 +37,27 @@ describe("GatewayStack", () => {
     expect(keys.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 
+  it("routes every other method on each resource (ANY) to the options function, which answers 405", () => {
+    const routes = Object.values(template.findResources("AWS::ApiGatewayV2::Route")) as {
+      Properties: { RouteKey: string; Target: unknown };
+    }[];
+    const integrations = template.findResources("AWS::ApiGatewayV2::Integration");
+    const fnOf = (target: unknown) => {
+      // Target: "integrations/<IntegrationRef>" → the integration's IntegrationUri names the function
+      const ref = JSON.stringify(target).match(/"Ref":"([^"]+)"/)![1]!;
+      return JSON.stringify(integrations[ref]!.Properties.IntegrationUri).match(
+        /"(Fnoptions[0-9A-F]*)"/,
+      )?.[1];
+    };
+    for (const path of ["/v1/whip", "/v1/sessions", "/v1/sessions/{id}", "/v1/whep/{id}", "/v1/health"]) {
+      const any = routes.find((r) => r.Properties.RouteKey === `ANY ${path}`);
+      expect(any, `ANY ${path}`).toBeDefined();
+      expect(fnOf(any!.Properties.Target), `ANY ${path}`).toMatch(/^Fnoptions/);
+    }
+    // nothing catches paths below a resource (a future /v1/sessions/{id}/resume stays free)
+    expect(routes.some((r) => /\{proxy\+\}|\$default/.test(r.Properties.RouteKey))).toBe(false);
+  });
+
   it("creates one Node 22 function per handler bundle", () => {
     template.resourceCountIs("AWS::Lambda::Function", HANDLER_NAMES.length);
     template.hasResourceProperties("AWS::Lambda::Function", {

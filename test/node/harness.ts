@@ -62,7 +62,7 @@ export async function startHarness(
     const res = await fetch(node.controlUrl + path, {
       method,
       headers: {
-        ...signRequest(node.secret, method, path, text),
+        ...signRequest(node.secret, node.id, method, path, text),
         ...(text ? { "content-type": "application/json" } : {}),
       },
       ...(text ? { body: text } : {}),

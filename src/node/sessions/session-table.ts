@@ -43,6 +43,8 @@ export interface SessionTableOptions {
   log: Logger;
   /** TTL of session records, refreshed by the heartbeat */
   sessionTtlMs: number;
+  /** how long an ended session's tombstone lives (RTCGW_TOMBSTONE_TTL) */
+  tombstoneTtlMs?: number;
   /** true while the node's event loop is saturated: new sessions are refused (503 node-busy) */
   busy?: () => boolean;
 }
@@ -59,7 +61,7 @@ export class SessionTable {
   private readonly answers = new TurnQueue();
 
   constructor(private readonly o: SessionTableOptions) {
-    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
+    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs, o.tombstoneTtlMs);
     this.watchdog = new Watchdog(
       o.timeouts,
       () => this.sessions.values(),
@@ -359,7 +361,7 @@ export class SessionTable {
       if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
     }
     this.sessions.delete(s.id);
-    await this.records.remove(s.id, s.log);
+    await this.records.end(s.id, reason, s.log);
     if (this.sessions.size === 0) for (const f of [...this.emptied]) f();
   }
 }

@@ -33,8 +33,8 @@ import {
   validateNewNode,
   validateNewSession,
   validatePatch,
-  validateTtl,
   validateSuspect,
+  validateTtl,
 } from "./validate.js";
 
 export { REGISTRY_TABLE_SCHEMA, registryTableDefinition } from "./dynamodb-table.js";

@@ -21,8 +21,8 @@ import {
   validateNewNode,
   validateNewSession,
   validatePatch,
-  validateTtl,
   validateSuspect,
+  validateTtl,
 } from "./validate.js";
 
 export interface MemoryRegistryOptions {

@@ -30,8 +30,8 @@ import {
   validateNewNode,
   validateNewSession,
   validatePatch,
-  validateTtl,
   validateSuspect,
+  validateTtl,
 } from "./validate.js";
 
 export interface RedisRegistryOptions {

@@ -1,4 +1,4 @@
-// Failover with real processes: two media nodes (`src/node/worker.ts` child processes) on a real
+// Failover with real processes: two media nodes (`src/node/process/worker.ts` child processes) on a real
 // redis-server, the signaling functions in this process. One node is killed with SIGKILL while
 // both carry a live call: every offer after the kill is placed on the survivor (0 × 5xx), the
 // survivor's call goes on, the dead node's session reads "ended, node-lost" within 15 s. With no
@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 function startNode(): NodeProcess {
-  return spawnNodeProcess(["src/node/worker.ts"], { RTCGW_REGISTRY: fx.redis.url, NODE_PORT: "0" });
+  return spawnNodeProcess(["src/node/process/worker.ts"], { RTCGW_REGISTRY: fx.redis.url, NODE_PORT: "0" });
 }
 
 async function nodesRegistered(n: number): Promise<NodeRecord[]> {

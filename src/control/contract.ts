@@ -106,6 +106,8 @@ export interface SessionStatus {
   /** the peer's transport counters plus the media pipeline's own (one declaration, in src/media) */
   stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
+  /** with RTCGW_RECORDINGS_BUCKET: where the record profile's files land when the session ends */
+  objects?: { bucket: string; wav: string; ogg: string };
   /** bridge sessions: the WebSocket leg to the application */
   bridge?: BridgeLegStats;
 }

@@ -47,6 +47,7 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
             },
           }
         : {}),
+      ...(live?.objects ? { objects: live.objects } : {}),
     },
     { etag: quoteEtag(record.etag) },
   );

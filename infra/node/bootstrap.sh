@@ -8,9 +8,10 @@
 #   so a node that does not come up healthy fails the deploy.
 # The node secret is NOT written here: the node reads it from Secrets Manager at start.
 #
-# --rehearsal (the deploy rehearsal, test/infra/rehearsal.test.ts): everything under
-# $RTCGW_BOOTSTRAP_ROOT, no OS package installs, the Node.js on PATH instead of the pinned
-# download, node_modules copied from --node-modules instead of `npm ci`, and the AWS endpoint
+# Rehearsal (test/infra/rehearsal.test.ts), when RTCGW_BOOTSTRAP_ROOT is set — so the template's
+# user data runs unchanged: everything under $RTCGW_BOOTSTRAP_ROOT, no OS package installs, the
+# Node.js on PATH instead of the pinned download, node_modules linked from
+# $RTCGW_BOOTSTRAP_NODE_MODULES instead of `npm ci` (no registry access), and the AWS endpoint
 # overrides of this environment (AWS_ENDPOINT_URL_*, AWS_EC2_METADATA_SERVICE_ENDPOINT) passed on to
 # the node. Everything else — parameters, IMDS, artifact download, env file, units, health wait,
 # signal — is the same code.
@@ -21,13 +22,13 @@ usage() {
 usage: bootstrap.sh --region R --artifact s3://bucket/key.tar.gz --node-version X.Y.Z
   --table T --secret-arn ARN --bucket B --workers N --capacity C --udp-port P --control-port P
   --drain-timeout S --asg-name NAME --lifecycle-hook NAME --stack NAME --resource LOGICAL_ID
-  [--turn-secret-arn ARN] [--rehearsal --node-modules DIR]
+  [--turn-secret-arn ARN]
 USAGE
   exit 2
 }
 
 REGION= ARTIFACT= NODE_VERSION= TABLE= SECRET_ARN= BUCKET= WORKERS= CAPACITY= UDP_PORT= CONTROL_PORT=
-DRAIN_TIMEOUT= ASG_NAME= HOOK_NAME= STACK= RESOURCE= TURN_SECRET_ARN= REHEARSAL=0 NODE_MODULES=
+DRAIN_TIMEOUT= ASG_NAME= HOOK_NAME= STACK= RESOURCE= TURN_SECRET_ARN=
 while [ $# -gt 0 ]; do
   case "$1" in
     --region) REGION=$2; shift 2 ;;
@@ -46,8 +47,6 @@ while [ $# -gt 0 ]; do
     --stack) STACK=$2; shift 2 ;;
     --resource) RESOURCE=$2; shift 2 ;;
     --turn-secret-arn) TURN_SECRET_ARN=$2; shift 2 ;;
-    --rehearsal) REHEARSAL=1; shift ;;
-    --node-modules) NODE_MODULES=$2; shift 2 ;;
     *) echo "bootstrap: unknown argument $1" >&2; usage ;;
   esac
 done
@@ -56,10 +55,10 @@ for v in REGION ARTIFACT NODE_VERSION TABLE SECRET_ARN BUCKET WORKERS CAPACITY U
   [ -n "${!v}" ] || { echo "bootstrap: missing --$(echo "$v" | tr 'A-Z_' 'a-z-')" >&2; usage; }
 done
 
-ROOT=""
-if [ "$REHEARSAL" = 1 ]; then
-  ROOT=${RTCGW_BOOTSTRAP_ROOT:?--rehearsal needs RTCGW_BOOTSTRAP_ROOT}
-  [ -d "$NODE_MODULES" ] || { echo "bootstrap: --rehearsal needs --node-modules DIR" >&2; exit 2; }
+ROOT="" REHEARSAL=0
+if [ -n "${RTCGW_BOOTSTRAP_ROOT:-}" ]; then
+  REHEARSAL=1 ROOT=$RTCGW_BOOTSTRAP_ROOT NODE_MODULES=${RTCGW_BOOTSTRAP_NODE_MODULES:-}
+  [ -d "$NODE_MODULES" ] || { echo "bootstrap: a rehearsal needs RTCGW_BOOTSTRAP_NODE_MODULES" >&2; exit 2; }
 fi
 APP=$ROOT/opt/rtcgw
 ENV_FILE=$ROOT/etc/rtcgw.env
@@ -111,7 +110,7 @@ aws s3 cp "$ARTIFACT" "$APP/artifact.tar.gz" --region "$REGION" --only-show-erro
 rm -rf "$APP/current.new" && mkdir -p "$APP/current.new"
 tar -xzf "$APP/artifact.tar.gz" -C "$APP/current.new"
 if [ "$REHEARSAL" = 1 ]; then
-  cp -a "$NODE_MODULES" "$APP/current.new/node_modules"
+  ln -s "$NODE_MODULES" "$APP/current.new/node_modules"
 else
   (cd "$APP/current.new" && PATH=$NODE_DIR/bin:$PATH npm ci --omit=dev --no-audit --no-fund)
 fi

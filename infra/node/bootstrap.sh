@@ -141,7 +141,7 @@ LOG_LEVEL=info
 ENV
 if [ -n "$TURN_SECRET_ARN" ]; then echo "RTCGW_TURN_SECRET_ARN=$TURN_SECRET_ARN" >>"$ENV_FILE"; fi
 if [ "$REHEARSAL" = 1 ]; then
-  env | grep -E '^(AWS_ENDPOINT_URL_[A-Z_]+|AWS_EC2_METADATA_SERVICE_ENDPOINT)=' >>"$ENV_FILE" || true
+  env | grep -E '^(AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_EC2_METADATA_SERVICE_ENDPOINT)=' >>"$ENV_FILE" || true
 fi
 umask 022
 

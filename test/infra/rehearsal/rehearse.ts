@@ -125,7 +125,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
   const work = mkdtempSync(path.join(tmpdir(), "rtcgw-rehearsal-"));
   let awsCalls: Call[] = [];
   const fail = (m: string): never => {
-    throw new RehearsalError(m, awsCalls);
+    throw new RehearsalError(`${m}\n(rehearsal files: ${work})`, awsCalls);
   };
   try {
     // ---- synthesise with the real bundles and ports free here
@@ -498,6 +498,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         `calls signed for another region: ${wrongRegion.map((c) => `${c.principal} ${c.action} ${c.region}`).join("; ")}`,
       );
     if (imds.tokenless > 0) fail(`${imds.tokenless} IMDS reads without a session token (IMDSv1)`);
+    rmSync(work, { recursive: true, force: true }); // kept on failure, for its logs
     return {
       signal,
       workers: nodes,

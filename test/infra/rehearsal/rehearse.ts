@@ -496,7 +496,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         `calls signed for another region: ${wrongRegion.map((c) => `${c.principal} ${c.action} ${c.region}`).join("; ")}`,
       );
     if (imds.tokenless > 0) fail(`${imds.tokenless} IMDS reads without a session token (IMDSv1)`);
-    rmSync(work, { recursive: true, force: true }); // kept on failure, for its logs
+    if (!process.env.RTCGW_REHEARSAL_KEEP) rmSync(work, { recursive: true, force: true }); // kept on failure, for its logs
     return {
       signal,
       workers: nodes,

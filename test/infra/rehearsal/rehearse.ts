@@ -126,7 +126,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
   const work = mkdtempSync(path.join(tmpdir(), "rtcgw-rehearsal-"));
   let awsCalls: Call[] = [];
   const fail = (m: string): never => {
-    throw new RehearsalError(`${m}\n(rehearsal files: ${work})`, awsCalls);
+    throw new RehearsalError(m, awsCalls);
   };
   try {
     // ---- synthesise with the real bundles and ports free here
@@ -284,13 +284,14 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       RTCGW_BOOTSTRAP_HEALTH_TIMEOUT: String(o.healthTimeoutS ?? 60),
       RTCGW_REHEARSAL_SIGNAL_FILE: signalFile,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
-      AWS_CONFIG_FILE: writeAwsConfig(work),
+      RTCGW_REHEARSAL_REPO: ROOT,
       ...endpoints,
     };
     cleanup.push(() => {
       try {
-        execFileSync("systemctl", ["stop", "rtcgw-agent.service", "rtcgw-node.service"], {
-          env: bootEnv,
+        // the rehearsal is over: a short grace, then the units' process groups are killed
+        execFileSync(path.join(shims, "systemctl"), ["stop", "rtcgw-agent.service", "rtcgw-node.service"], {
+          env: { ...bootEnv, RTCGW_STANDIN_STOP_TIMEOUT: "5" },
           timeout: 60_000,
         });
       } catch {}
@@ -496,7 +497,6 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         `calls signed for another region: ${wrongRegion.map((c) => `${c.principal} ${c.action} ${c.region}`).join("; ")}`,
       );
     if (imds.tokenless > 0) fail(`${imds.tokenless} IMDS reads without a session token (IMDSv1)`);
-    if (!process.env.RTCGW_REHEARSAL_KEEP) rmSync(work, { recursive: true, force: true }); // kept on failure, for its logs
     return {
       signal,
       workers: nodes,
@@ -514,17 +514,12 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         await c();
       } catch {}
     }
+    // RTCGW_REHEARSAL_KEEP=1 keeps the instance's files and logs (a failure quotes their tails)
+    if (!process.env.RTCGW_REHEARSAL_KEEP) rmSync(work, { recursive: true, force: true });
   }
 }
 
 // ---------------------------------------------------------------- helpers
-
-function writeAwsConfig(dir: string): string {
-  // the AWS CLI addresses the S3 stand-in path-style (s3rver has no bucket subdomains)
-  const f = path.join(dir, "aws-config");
-  writeFileSync(f, "[default]\ns3 =\n  addressing_style = path\n");
-  return f;
-}
 
 function readIf(f: string): string {
   try {

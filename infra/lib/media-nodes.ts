@@ -61,7 +61,6 @@ export const DEFAULTS = {
   sessionsPerWorker: 150,
   targetUtilization: 0.6,
   minInstances: 2,
-  desiredInstances: 2,
   maxInstances: 10,
   drainSeconds: 300,
   nodeVersion: "22.12.0",
@@ -86,9 +85,10 @@ export class MediaNodes extends Construct {
     const controlPort = props.controlPort ?? DEFAULTS.controlPort;
     const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
     const min = props.minInstances ?? DEFAULTS.minInstances;
-    const desired = props.desiredInstances ?? DEFAULTS.desiredInstances;
+    // desired is left unset unless given: a set value resets a scaled-out group on every deploy
+    const desired = props.desiredInstances;
     const max = props.maxInstances ?? DEFAULTS.maxInstances;
-    if (!(min <= desired && desired <= max))
+    if (!(min <= (desired ?? min) && (desired ?? min) <= max))
       throw new Error(`media nodes: need min ≤ desired ≤ max (${min}, ${desired}, ${max})`);
     this.groupName = `${stack.stackName}-media`;
     this.hookName = `${stack.stackName}-media-drain`;
@@ -188,7 +188,7 @@ export class MediaNodes extends Construct {
       launchTemplate: template,
       autoScalingGroupName: this.groupName,
       minCapacity: min,
-      desiredCapacity: desired,
+      ...(desired !== undefined ? { desiredCapacity: desired } : {}),
       maxCapacity: max,
       healthChecks: autoscaling.HealthChecks.ec2({ gracePeriod: Duration.minutes(5) }),
       defaultInstanceWarmup: Duration.minutes(3),

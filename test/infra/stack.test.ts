@@ -191,6 +191,10 @@ describe("GatewayStack: media nodes", () => {
     expect(asg.Properties).toMatchObject({ MinSize: "2", DesiredCapacity: "3", MaxSize: "7" });
     expect(asg.Properties.VPCZoneIdentifier.length).toBeGreaterThanOrEqual(2);
     expect(bootstrapArgs(big.json)["--resource"]).toBe(asgId);
+    // by default no desired capacity: a deploy must not reset a group the policy scaled out
+    const [[, plain]] = resourcesOf(s.json, "AWS::AutoScaling::AutoScalingGroup");
+    expect(plain.Properties.DesiredCapacity).toBeUndefined();
+    expect(plain.CreationPolicy.ResourceSignal.Count).toBe(Number(plain.Properties.MinSize));
   });
 
   it("drains on termination: a lifecycle hook the node's role may complete", () => {

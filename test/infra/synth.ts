@@ -21,9 +21,10 @@ export interface Synth {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is read field by field
+type Json = any;
 export type CfnTemplate = {
-  Resources: Record<string, { Type: string; Properties?: any; [k: string]: any }>;
-  Parameters?: Record<string, any>;
+  Resources: Record<string, { Type: string; Properties?: Json; [k: string]: Json }>;
+  Parameters?: Record<string, Json>;
 };
 
 export function standInBundles(): string {

@@ -51,6 +51,7 @@ const REGION = "eu-west-3";
 const ACCOUNT = "123456789012";
 const STACK = "rtcgw-rehearsal";
 const NODE_KEY = "ASIAREHEARSALNODEROLE";
+const INSTANCE_ID = "i-0rehearsal0000001";
 const fnKey = (h: string) => `ASIAREHEARSALFN${h.toUpperCase()}`;
 
 export interface RehearsalOptions {
@@ -227,7 +228,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     const imds = await startImds({
       privateIp: "127.0.0.1",
       publicIp: "127.0.0.1",
-      instanceId: "i-0rehearsal0000001",
+      instanceId: INSTANCE_ID,
       role: nodeRoleId,
       accessKeyId: NODE_KEY,
     });
@@ -301,10 +302,13 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     writeFileSync(path.join(work, "bootstrap.log"), boot.output);
     const signal = existsSync(signalFile) ? readFileSync(signalFile, "utf8").trim().split("\n") : [];
     const nodeLog = () => readIf(path.join(root, "var/log/rtcgw/node.log")).slice(-3000);
-    if (boot.code !== 0 || signal[1] !== "0")
+    const flag = (f: string) => signal[signal.indexOf(f) + 1];
+    if (boot.code !== 0 || flag("--exit-code") !== "0")
       fail(
         `the node did not come up: bootstrap exit ${boot.code}, cfn-signal ${signal.join(" ") || "never sent"}\n--- bootstrap\n${boot.output.slice(-2000)}\n--- node log\n${nodeLog()}`,
       );
+    if (flag("--resource") !== asgId || flag("--stack") !== STACK || flag("--region") !== REGION)
+      fail(`the bootstrap signalled ${signal.join(" ")}, not the group ${asgId} of ${STACK} in ${REGION}`);
     log(`signalled: ${signal.join(" ")}`);
 
     const envPath = path.join(root, "etc/rtcgw.env");
@@ -484,7 +488,15 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     imds.lifecycleState = "Terminated";
     let completed = false;
     for (let i = 0; i < 120 && !completed; i++) {
-      completed = api.calls.some((c) => c.action === "autoscaling:CompleteLifecycleAction" && c.allowed);
+      completed = api.calls.some(
+        (c) =>
+          c.action === "autoscaling:CompleteLifecycleAction" &&
+          c.allowed &&
+          c.params?.AutoScalingGroupName === groupName &&
+          c.params?.LifecycleHookName === bootstrapArgs(t)["--lifecycle-hook"] &&
+          c.params?.InstanceId === INSTANCE_ID &&
+          c.params?.LifecycleActionResult === "CONTINUE",
+      );
       if (!completed) await sleep(250);
     }
     const nodesAfterDrain = (await listNodes(dynalite.endpoint, tableName)).length;

@@ -5,6 +5,7 @@
 #   rustc, libstd-rust-dev-wasm32, lld-14, binaryen   building wasm/resampler (wasm-opt from binaryen)
 #   python3-aiortc          an independent WebRTC client for interop tests
 #   sox                     inspecting recordings by ear and by tool
+#   curl                    the media node bootstrap (IMDS, health wait), run by the deploy rehearsal
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -16,6 +17,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v wasm-opt >/dev/null || need+=(binaryen)
 /usr/bin/python3 -c 'import aiortc' 2>/dev/null || need+=(python3-aiortc)
 command -v sox >/dev/null || need+=(sox)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0

@@ -208,7 +208,9 @@ PROM
       "files": { "collect_list": [
         { "file_path": "$LOGS/node.log", "log_group_name": "/rtcgw/$STACK/node", "log_stream_name": "{instance_id}" },
         { "file_path": "$LOGS/agent.log", "log_group_name": "/rtcgw/$STACK/agent", "log_stream_name": "{instance_id}" }
-      ] },
+      ] }
+    },
+    "metrics_collected": {
       "prometheus": {
         "log_group_name": "/rtcgw/$STACK/prometheus",
         "prometheus_config_path": "/opt/aws/amazon-cloudwatch-agent/etc/prometheus.yaml",

@@ -83,4 +83,18 @@ describe("deploy rehearsal", () => {
       }),
     ).rejects.toThrow(/fn-whip: dynamodb:Query/);
   }, 300_000);
+
+  it("fails when the node's role may not write the recordings bucket", async () => {
+    await expect(
+      rehearse({
+        mutateTemplate: (t) => {
+          for (const [id, p] of resourcesOf(t, "AWS::IAM::Policy")) {
+            if (!id.startsWith("MediaNodesRoleDefaultPolicy")) continue;
+            for (const st of p.Properties.PolicyDocument.Statement)
+              st.Action = ([] as string[]).concat(st.Action).filter((a) => a !== "s3:PutObject");
+          }
+        },
+      }),
+    ).rejects.toThrow(/never reached the bucket[\s\S]*media-node: s3:PutObject/);
+  }, 300_000);
 });

@@ -6,6 +6,7 @@
 #   python3-aiortc          an independent WebRTC client for interop tests
 #   sox                     inspecting recordings by ear and by tool
 #   coturn                  a real TURN server (turnserver) for the TURN relay test (test/e2e/turn.test.ts)
+#   curl                    the media node bootstrap (IMDS, health wait), run by the deploy rehearsal
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -18,6 +19,7 @@ command -v wasm-opt >/dev/null || need+=(binaryen)
 /usr/bin/python3 -c 'import aiortc' 2>/dev/null || need+=(python3-aiortc)
 command -v sox >/dev/null || need+=(sox)
 command -v turnserver >/dev/null || need+=(coturn)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0

@@ -121,6 +121,8 @@ export interface SessionStatus {
   /** the peer's transport counters plus the media pipeline's receive quality */
   stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
+  /** with RTCGW_RECORDINGS_BUCKET: where the record profile's files land when the session ends */
+  objects?: { bucket: string; wav: string; ogg: string };
   /** bridge sessions: the WebSocket leg to the application */
   bridge?: BridgeLegStats;
 }

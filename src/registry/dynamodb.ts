@@ -83,15 +83,18 @@ export class DynamoRegistry implements Registry {
     const timeoutMs = opts.timeoutMs ?? 1000;
     const maxAttempts = opts.maxAttempts ?? 2;
     this.deadlineMs = timeoutMs * maxAttempts + 200;
-    this.where = `${opts.table}${opts.endpoint ? ` at ${opts.endpoint}` : ""}`;
+    this.where = `${opts.table}${opts.endpoint ? ` at ${opts.endpoint}` : process.env.AWS_ENDPOINT_URL_DYNAMODB ? ` at ${process.env.AWS_ENDPOINT_URL_DYNAMODB}` : ""}`;
     const endpoint = opts.endpoint ? new URL(opts.endpoint) : undefined;
     const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!endpoint && !region)
       throw new RegistryError(
         `dynamodb registry (${opts.table}): no region — set AWS_REGION (or AWS_DEFAULT_REGION), or give an endpoint (dynamodb:TABLE@http://host:port)`,
       );
+    // AWS_ENDPOINT_URL_DYNAMODB (as the SDKs read it) points a deployed node elsewhere — the deploy
+    // rehearsal's dynalite — without waiving the region nor the credential chain it needs on EC2
+    const override = process.env.AWS_ENDPOINT_URL_DYNAMODB?.trim() || undefined;
     this.http = new DynamoHttp({
-      endpoint: opts.endpoint ?? `https://dynamodb.${region}.amazonaws.com`,
+      endpoint: opts.endpoint ?? override ?? `https://dynamodb.${region}.amazonaws.com`,
       // a local endpoint (dynalite) checks no signature, but SigV4 still needs a region to sign for
       region: region ?? "us-east-1",
       credentials: opts.credentials ?? defaultCredentialSource(endpoint),

@@ -1,6 +1,7 @@
 // What the handlers need — config, registry, logger, control client — resolved once per cold
 // start from the environment (a function instance reuses them across invocations), or injected
 // by the dev CLI and tests so the emulated functions share one in-process memory registry.
+import { withNodeSecret } from "../aws/node-secret.js";
 import { type Config, loadConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { openRegistry } from "../registry/index.js";
@@ -72,11 +73,12 @@ export function getSignalingDeps(): Promise<SignalingDeps> {
 
 /** A deployed function: everything from the environment, validated (ConfigError says what to fix). */
 async function fromEnvironment(): Promise<SignalingDeps> {
-  const config = loadConfig(process.env);
+  // the secret comes from Secrets Manager (RTCGW_NODE_SECRET_ARN) once per function instance
+  const config = await withNodeSecret(loadConfig(process.env));
   const logger = createLogger({ level: config.LOG_LEVEL, base: { component: "signaling" } });
   if (!config.RTCGW_NODE_SECRET)
     throw new Error(
-      "RTCGW_NODE_SECRET must be set: the signaling signs its control requests to media nodes with it",
+      "RTCGW_NODE_SECRET or RTCGW_NODE_SECRET_ARN must be set: the signaling signs its control requests to media nodes with it",
     );
   if (config.RTCGW_REGISTRY.kind === "memory")
     throw new Error(

@@ -71,6 +71,7 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
             },
           }
         : {}),
+      ...(live?.objects ? { objects: live.objects } : {}),
     },
     { etag: quoteEtag(record.etag) },
   );

@@ -5,6 +5,7 @@ import type { RtcConfig } from "node-datachannel";
 import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../../control/contract.js";
 import { type Logger, sessionLogger } from "../../log/index.js";
 import { MediaAssemblyError } from "../../media/index.js";
+import { type RecordingUploader, recordingObjects } from "../../recordings/index.js";
 import type { Registry } from "../../registry/types.js";
 import { bridgeUrlAllowed } from "../bridge/allow.js";
 import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
@@ -33,6 +34,9 @@ export interface SessionTableOptions {
   announcedAddress?: string;
   timeouts: Timeouts;
   recordingsDir: string;
+  /** recordings leave the node when the session ends (RTCGW_RECORDINGS_BUCKET; src/recordings) */
+  uploader?: RecordingUploader;
+  recordingsPrefix?: string;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
   /** URL prefixes the bridge profile may dial (RTCGW_BRIDGE_ALLOW; empty or absent: bridge refused) */
@@ -217,6 +221,9 @@ export class SessionTable {
       ...(s.recording?.wav && s.recording.ogg
         ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
         : {}),
+      ...(this.o.uploader && s.profile === "record"
+        ? { objects: recordingObjects(this.o.uploader.bucket, this.o.recordingsPrefix ?? "", s.id) }
+        : {}),
     };
   }
 
@@ -354,6 +361,8 @@ export class SessionTable {
       if (l) closing.push(this.teardown(l, "source-ended"));
     }
     await Promise.all(closing);
+    const files = [s.recording?.wav, s.recording?.ogg].filter((f): f is string => !!f);
+    if (this.o.uploader && files.length > 0) this.o.uploader.enqueue(s.id, files, s.log);
     const m = s.mediaStats();
     if (m) {
       if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);

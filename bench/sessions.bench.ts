@@ -7,6 +7,12 @@
 // — printed beside the issue's targets and anchors.
 //
 //   npm run bench:sessions -- --profiles record,echo --n 50,100,200,400 --duration 10 [--workers 1] [--keep-going]
+//
+// With --anchors: rtcgw (echo, record, bridge) beside the same-run anchors — the transport floor,
+// a naive node-datachannel server, werift, aiortc — each server pinned to one core, the load
+// generator to the other (bench/anchors/run.ts, docs/benchmarks.md):
+//   npm run bench:sessions -- --anchors [--quick] [--n 10,25,50] [--duration 15] [--only naive,rtcgw:echo]
+//                             [--keep-going] [--cpu-prof-dir DIR]
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +20,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { freeUdpPort } from "../src/node/process/udp-port.js";
+import { runAnchors } from "./anchors/run.js";
 import { childPids, cpuMs } from "./load/proc.js";
 
 const { values: flags } = parseArgs({
@@ -26,6 +33,14 @@ const { values: flags } = parseArgs({
     "keep-going": { type: "boolean", default: false },
     /** skip the transport-floor anchor run (blackhole at the first N) */
     "no-floor": { type: "boolean", default: false },
+    /** rtcgw beside its same-run anchors (bench/anchors/run.ts) */
+    anchors: { type: "boolean", default: false },
+    /** with --anchors: a short run (N = 10, 25; 4 s windows) to check the harness */
+    quick: { type: "boolean", default: false },
+    /** with --anchors: only these servers (name or name:profile, comma-separated) */
+    only: { type: "string" },
+    /** with --anchors: a V8 CPU profile (.cpuprofile) of each node server process into DIR */
+    "cpu-prof-dir": { type: "string" },
   },
 });
 const PROFILES = flags.profiles!.split(",") as ("record" | "echo" | "blackhole")[];
@@ -309,7 +324,18 @@ async function main() {
   }
 }
 
-main().catch((e) => {
+const explicit = (flag: string) => process.argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+(flags.anchors
+  ? runAnchors({
+      quick: flags.quick!,
+      ...(explicit("--n") ? { ns: NS } : {}),
+      ...(explicit("--duration") ? { durationS: DURATION_S } : {}),
+      ...(flags.only ? { only: flags.only.split(",") } : {}),
+      keepGoing: flags["keep-going"]!,
+      ...(flags["cpu-prof-dir"] ? { cpuProfDir: flags["cpu-prof-dir"] } : {}),
+    })
+  : main()
+).catch((e) => {
   console.error(e);
   process.exit(1);
 });

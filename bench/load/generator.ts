@@ -2,6 +2,10 @@
 // pre-encoded Opus tone at 50 packets/s (encoded once, replayed: the generator stays cheap beside
 // the node on the same cores), sessions created through the signed control API.
 // Timeline, reported as JSON lines on stdout: CONNECTED → WINDOW_START → WINDOW_END → RESULT.
+// With `anchorUrl` the same clients talk to an anchor server of bench/anchors/ instead (its
+// POST /offer, GET /stats, DELETE /sessions/:id), so every server is driven by the same load.
+// With `clientDecode` every client decodes what comes back and counts the samples (the audio
+// completeness toward the client; costs the generator ~40 µs per packet).
 //
 //   tsx bench/load/generator.ts '{"controlUrls":["http://127.0.0.1:9090"],"secret":"…","n":100,"profile":"echo","durationS":10}'
 import { randomBytes } from "node:crypto";
@@ -13,8 +17,17 @@ interface Args {
   controlUrls: string[];
   secret: string;
   n: number;
-  profile: "echo" | "record" | "blackhole";
+  profile: "echo" | "record" | "blackhole" | "bridge";
   durationS: number;
+  /** an anchor server (bench/anchors/serve.ts) instead of rtcgw's control API */
+  anchorUrl?: string;
+  /** clients send and receive (anchor echo modes); default: echo and bridge do */
+  sendrecv?: boolean;
+  /** rtcgw bridge profile: the application's WebSocket URL */
+  bridgeUrl?: string;
+  clientDecode?: boolean;
+  /** keep the client's host candidates in the offer (werift and aiortc need them to connect) */
+  offerCandidates?: boolean;
   /** sessions set up concurrently */
   concurrency?: number;
 }
@@ -25,6 +38,9 @@ interface ServerStats {
   late: number;
   lost: number;
   concealedMs: number;
+  /** audio the server decoded from each session (16 kHz samples; anchors) or handed to the
+   *  bridge's application (rtcgw bridge frames × 320), by session id; absent when not known */
+  samplesIn: Record<string, number>;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
@@ -75,11 +91,41 @@ interface Session {
   connected: boolean;
 }
 
+const sendrecv = args.sendrecv ?? (args.profile === "echo" || args.profile === "bridge");
+
+async function openAnchor(): Promise<Session | undefined> {
+  const peer = await ClientPeer.create({
+    direction: sendrecv ? "sendrecv" : "sendonly",
+    decode: args.clientDecode ? "count" : false,
+    dataChannel: false,
+    offerCandidates: args.offerCandidates ?? false,
+  });
+  const res = await fetch(`${args.anchorUrl}/offer`, {
+    method: "POST",
+    body: JSON.stringify({ sdp: peer.offer }),
+  });
+  if (res.status !== 201) {
+    await peer.close();
+    return undefined;
+  }
+  const { id, answer } = (await res.json()) as { id: string; answer: string };
+  peer.accept(answer);
+  try {
+    await peer.connected(20_000);
+    return { id, peer, connected: true };
+  } catch {
+    await peer.close();
+    await fetch(`${args.anchorUrl}/sessions/${id}`, { method: "DELETE" });
+    return undefined;
+  }
+}
+
 async function open(): Promise<Session | undefined> {
-  const kind = args.profile === "echo" ? "session" : "whip";
+  if (args.anchorUrl) return (await openAnchor()) ?? openAnchor(); // one retry, as a client would
+  const kind = sendrecv ? "session" : "whip";
   const peer = await ClientPeer.create({
     direction: kind === "session" ? "sendrecv" : "sendonly",
-    decode: false,
+    decode: args.clientDecode ? "count" : false,
     dataChannel: false,
   });
   const id = randomBytes(16).toString("base64url");
@@ -90,6 +136,7 @@ async function open(): Promise<Session | undefined> {
     profile: args.profile,
     offer: peer.offer,
     ...(args.profile === "record" ? { recordRate: 16000 } : {}),
+    ...(args.bridgeUrl ? { bridgeUrl: args.bridgeUrl } : {}),
   };
   let r = await control("POST", "/internal/sessions", body, id);
   // a busy node answers 503 + Retry-After: retry as a real client would, a few times
@@ -113,7 +160,22 @@ async function open(): Promise<Session | undefined> {
 }
 
 async function serverStats(sessions: Session[]): Promise<ServerStats> {
-  const sum: ServerStats = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, concealedMs: 0 };
+  const sum: ServerStats = { packetsIn: 0, packetsOut: 0, late: 0, lost: 0, concealedMs: 0, samplesIn: {} };
+  if (args.anchorUrl) {
+    const all = (
+      (await (await fetch(`${args.anchorUrl}/stats`)).json()) as {
+        sessions: Record<string, { packetsIn: number; packetsOut: number; samplesIn: number }>;
+      }
+    ).sessions;
+    for (const s of sessions) {
+      const st = all[s.id];
+      if (!st) continue;
+      sum.packetsIn += st.packetsIn;
+      sum.packetsOut += st.packetsOut;
+      sum.samplesIn[s.id] = st.samplesIn;
+    }
+    return sum;
+  }
   for (const s of sessions) {
     const r = await control("GET", `/internal/sessions/${s.id}`);
     if (r.status !== 200) continue;
@@ -123,6 +185,7 @@ async function serverStats(sessions: Session[]): Promise<ServerStats> {
     sum.late += st.late;
     sum.lost += st.lost;
     sum.concealedMs += st.concealedMs;
+    if (r.json.bridge) sum.samplesIn[s.id] = r.json.bridge.framesSent * 320;
   }
   return sum;
 }
@@ -161,9 +224,24 @@ async function main() {
   // let every sender settle into its 20 ms rhythm
   await new Promise((r) => setTimeout(r, 2000));
 
+  // audio completeness over the window: what went in against what came out between its two
+  // edges, per session (the pipeline's steady delay cancels; a buffer's tail after the last packet
+  // does not count as loss). Anchors report all sessions in one request: read at both edges.
+  // The server's figures first, the clients' read the moment its answer is in: an HTTP round
+  // trip (and a busy server's lag before it answers) between the two would count as loss.
+  const snap = async () => {
+    const server = args.anchorUrl ? (await serverStats(sessions)).samplesIn : {};
+    return {
+      server,
+      sent: new Map(sessions.map((s) => [s.id, s.peer.stats.packetsSent])),
+      decoded: new Map(sessions.map((s) => [s.id, s.peer.stats.samplesDecoded])),
+    };
+  };
+  const w0 = await snap();
   emit("WINDOW_START");
   await new Promise((r) => setTimeout(r, args.durationS * 1000));
   emit("WINDOW_END");
+  const w1 = await snap();
 
   // Loss is counted over each session's whole life, once traffic has stopped: exact totals on
   // both sides, no window-boundary error.
@@ -174,7 +252,9 @@ async function main() {
   // a recording is as long as its call: from the first packet to the DELETE that ends it
   const callSeconds: Record<string, number> = {};
   for (const s of sessions) {
-    await control("DELETE", `/internal/sessions/${s.id}`); // recordings are finalised on DELETE
+    // recordings are finalised on DELETE
+    if (args.anchorUrl) await fetch(`${args.anchorUrl}/sessions/${s.id}`, { method: "DELETE" });
+    else await control("DELETE", `/internal/sessions/${s.id}`);
     callSeconds[s.id] = (Date.now() - (s.peer.firstSentAt ?? Date.now())) / 1000;
   }
   await Promise.all(sessions.map((s) => s.peer.close()));
@@ -190,6 +270,40 @@ async function main() {
   // client never hears: counted as lost too, in 20 ms frames.
   const skippedOut = Math.round(c1.skippedMs / 20);
   const expectedOut = gotOut + c1.missing + skippedOut;
+  // Audio completeness over the window, per session (mean and worst), each capped at 1
+  const ratios = (f: (s: Session) => number | undefined) => {
+    const r = sessions.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
+    return r.length
+      ? {
+          mean: r.reduce((a, b) => a + Math.min(1, b), 0) / r.length,
+          worst: Math.min(...r.map((x) => Math.min(1, x))),
+        }
+      : undefined;
+  };
+  const sentIn_ = (s: Session) => w1.sent.get(s.id)! - w0.sent.get(s.id)!;
+  // 16 kHz samples the server decoded (anchors) against 320 per packet the client sent
+  const audioIn = args.anchorUrl
+    ? ratios((s) =>
+        w1.server[s.id] === undefined || w0.server[s.id] === undefined || !sentIn_(s)
+          ? undefined
+          : (w1.server[s.id]! - w0.server[s.id]!) / (sentIn_(s) * 320),
+      )
+    : undefined;
+  // 48 kHz samples the client decoded from the return direction against 960 per packet it sent
+  const audioOut =
+    args.clientDecode && sendrecv
+      ? ratios((s) =>
+          sentIn_(s) ? (w1.decoded.get(s.id)! - w0.decoded.get(s.id)!) / (sentIn_(s) * 960) : undefined,
+        )
+      : undefined;
+  // rtcgw's bridge: 20 ms frames handed to the application over the session's life (≥ its call)
+  const bridgeIn = !args.anchorUrl
+    ? ratios((s) =>
+        s1.samplesIn[s.id] === undefined || !s.peer.stats.packetsSent
+          ? undefined
+          : s1.samplesIn[s.id]! / (s.peer.stats.packetsSent * 320),
+      )
+    : undefined;
   emit("RESULT", {
     sessions: sessions.length,
     failed,
@@ -204,6 +318,8 @@ async function main() {
     late: s1.late,
     lost: s1.lost,
     concealedMs: s1.concealedMs,
+    audioIn: audioIn ?? bridgeIn,
+    audioOut,
     callSeconds,
   });
 }

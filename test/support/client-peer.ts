@@ -31,8 +31,9 @@ export interface ClientPeerOptions {
   dataChannel?: string | false;
   /** start sending when the track opens (default: yes if the direction sends) */
   autoSend?: boolean;
-  /** decode what arrives (default true; the load generator only counts) */
-  decode?: boolean;
+  /** decode what arrives (default true); "count": decode, count the samples (stats.samplesDecoded)
+   *  and keep nothing (the load generator's audio completeness) */
+  decode?: boolean | "count";
   toneHz?: number;
   bindAddress?: string;
   /** keep our host candidates in the offer (default false: see create()) */
@@ -60,6 +61,8 @@ export interface ClientStats {
   skippedReceivedMs: number;
   ssrcs: number[];
   payloadTypes: number[];
+  /** samples decoded from what arrived (at the decoder's rate: 48 kHz for Opus) */
+  samplesDecoded: number;
 }
 
 const PT: Record<ClientCodec, number> = { opus: 111, pcmu: 0, pcma: 8 };
@@ -190,6 +193,7 @@ export class ClientPeer {
     skippedReceivedMs: 0,
     ssrcs: [],
     payloadTypes: [],
+    samplesDecoded: 0,
   };
   readonly messages: (string | Buffer)[] = [];
   state = "new";
@@ -410,6 +414,8 @@ export class ClientPeer {
     this.decoder ??= new Decoder({ channels: 1, sample_rate: 48000 });
     try {
       const raw = this.decoder.decode(payload);
+      this.stats.samplesDecoded += raw.byteLength / 2;
+      if (this.o.decode === "count") return;
       this.pcm.push(new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice());
     } catch {
       // an undecodable packet counts as received but adds no audio

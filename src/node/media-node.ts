@@ -1,7 +1,12 @@
 // The node's sessions: admission (capacity, draining), offer → answer, trickle, status, the
 // watchdog, registry state and teardown. Transport-agnostic: the control server calls into it.
 import type { RtcConfig } from "node-datachannel";
-import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../control/contract.js";
+import type {
+  CreateSessionRequest,
+  NodeHealth,
+  ResumeSessionRequest,
+  SessionStatus,
+} from "../control/contract.js";
 import { type Logger, sessionLogger } from "../log/index.js";
 import type { Registry } from "../registry/types.js";
 import { bridgeUrlAllowed } from "./bridge-socket.js";
@@ -11,6 +16,7 @@ import {
   OfferError,
   RestartUnsupportedError,
   SessionExistsError,
+  SessionGoneError,
   SessionNotFoundError,
   SourceNotFoundError,
 } from "./errors.js";
@@ -20,6 +26,15 @@ import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
 import { listenTo, PipelineMedia } from "./pipeline-media.js";
 import { SessionRecordSync } from "./registry-sync.js";
+import {
+  checkResumeOffer,
+  completeResume,
+  handOver,
+  interrupt,
+  onResumedFirstRtp,
+  resumeDeadline,
+  undoHandOver,
+} from "./resume.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
 import { type MediaContext, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
 import type { SharedTicker } from "./ticker.js";
@@ -29,6 +44,8 @@ export interface Timeouts {
   connectMs: number;
   disconnectMs: number;
   mediaMs: number;
+  /** RTCGW_RESUME_WINDOW: an interrupted session waits this long for a resume (0: it ends) */
+  resumeWindowMs?: number;
 }
 
 export interface SessionManagerOptions {
@@ -65,7 +82,12 @@ export class SessionManager {
 
   constructor(private readonly o: SessionManagerOptions) {
     this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
-    const shortest = Math.min(o.timeouts.connectMs, o.timeouts.disconnectMs, o.timeouts.mediaMs);
+    const shortest = Math.min(
+      o.timeouts.connectMs,
+      o.timeouts.disconnectMs,
+      o.timeouts.mediaMs,
+      o.timeouts.resumeWindowMs || Number.POSITIVE_INFINITY,
+    );
     // one timer for all sessions; checks often enough to reap within ~10 % of the shortest timeout
     this.watchdog = setInterval(() => this.sweep(), Math.max(50, Math.min(500, shortest / 10)));
     this.watchdog.unref();
@@ -80,8 +102,18 @@ export class SessionManager {
   }
 
   byState(): Record<string, number> {
-    const r: Record<string, number> = { new: 0, connecting: 0, connected: 0, disconnected: 0, failed: 0 };
-    for (const s of this.sessions.values()) r[s.state] = (r[s.state] ?? 0) + 1;
+    const r: Record<string, number> = {
+      new: 0,
+      connecting: 0,
+      connected: 0,
+      disconnected: 0,
+      failed: 0,
+      interrupted: 0,
+    };
+    for (const s of this.sessions.values()) {
+      const state = s.interruptedAt !== undefined ? "interrupted" : s.state;
+      r[state] = (r[state] ?? 0) + 1;
+    }
     return r;
   }
 
@@ -99,6 +131,70 @@ export class SessionManager {
    *  each answer leaves as soon as it exists, and running sessions' packets are read between. */
   create(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
     return this.answers.run(() => this.answerOffer(req));
+  }
+
+  /** Resume: a new peer under a running session (see resume.ts); queued with the offers. */
+  resume(id: string, req: ResumeSessionRequest): Promise<{ answer: string; etag: string }> {
+    return this.answers.run(() => this.answerResume(id, req));
+  }
+
+  private async answerResume(
+    id: string,
+    req: ResumeSessionRequest,
+  ): Promise<{ answer: string; etag: string }> {
+    const current = this.sessions.get(id);
+    if (!current) throw new SessionNotFoundError(id);
+    if (current.isClosing) throw new SessionGoneError(id, current.closeReason ?? "it is closing");
+    const log = current.log;
+    let offer: ReturnType<typeof validateOffer>;
+    try {
+      offer = validateOffer(req.offer, current.kind);
+      checkResumeOffer(offer, current);
+    } catch (e) {
+      if (e instanceof OfferError) {
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "resume refused");
+      }
+      throw e;
+    }
+    const next = new PeerSession({
+      id,
+      kind: current.kind,
+      profile: current.profile,
+      offer,
+      rtcConfig: this.o.rtcConfig,
+      ...(this.o.announcedAddress ? { announcedAddress: this.o.announcedAddress } : {}),
+      gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
+      ...(req.etag ? { etag: req.etag } : {}),
+      log,
+      continues: current,
+      onState: (s, ps) => this.onState(s, ps),
+      onPacket: (d) => this.o.metrics.packet(d),
+      onFirstRtp: (ps) => onResumedFirstRtp(ps, ps.log),
+    });
+    const replaced = handOver(current, next, this.o.metrics);
+    this.sessions.set(id, next);
+    try {
+      const answer = await next.answer();
+      log.info({ resumes: next.resumes, codec: offer.codec.name }, "resume answered");
+      // a resume that never connected gives way to this one at once
+      if (replaced) {
+        replaced.retire();
+        void replaced.close("superseded");
+      }
+      return { answer, etag: next.etag };
+    } catch (e) {
+      // the session goes on as it was: the peer that carried it carries it still
+      undoHandOver(next, replaced);
+      if (this.sessions.get(id) === next) this.sessions.set(id, current);
+      void next.close("error");
+      log.error({ err: (e as Error).message }, "could not answer the resume");
+      throw OfferError.malformed(`the resume offer could not be applied: ${(e as Error).message}`);
+    }
+  }
+
+  private get resumeWindowMs(): number {
+    return this.o.timeouts.resumeWindowMs ?? 0;
   }
 
   private async answerOffer(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
@@ -214,13 +310,22 @@ export class SessionManager {
     const s = this.get(id);
     const { bridge, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
     const rtt = s.rttMs();
+    const interrupted = s.interruptedAt !== undefined;
     return {
       sessionId: s.id,
       kind: s.kind,
       profile: s.profile,
-      state: s.state,
+      state: interrupted ? "interrupted" : s.state,
       createdAt: s.createdAt,
       ...(s.connectedAt ? { connectedAt: s.connectedAt } : {}),
+      ...(interrupted
+        ? {
+            interruptedAt: s.interruptedAt,
+            resumeBy: resumeDeadline(s, this.resumeTimes),
+            interruptedBy: s.interruptedBy,
+          }
+        : {}),
+      ...(s.resumes > 0 ? { resumes: s.resumes } : {}),
       stats: {
         ...s.counters,
         ...media,
@@ -307,7 +412,24 @@ export class SessionManager {
 
   private readonly onTeardown = new Map<string, () => void>();
 
+  private get resumeTimes() {
+    return { windowMs: this.resumeWindowMs, connectMs: this.o.timeouts.connectMs };
+  }
+
+  /** An interruption: kept for a resume when the window allows (true), else the caller ends it. */
+  private interrupted(ps: PeerSession, cause: string): boolean {
+    if (this.resumeWindowMs <= 0) return false;
+    if (interrupt(ps, cause, this.o.metrics, this.resumeWindowMs))
+      void this.records.setState(ps.id, "disconnected", ps.log);
+    return true;
+  }
+
   private onState(s: PeerState, ps: PeerSession) {
+    // a peer that no longer carries its session (replaced by a resume): only its own log line
+    if (this.sessions.get(ps.id) !== ps) {
+      ps.log.debug({ peer: s }, "replaced peer state");
+      return;
+    }
     if (s === "connecting") {
       // set by answer(): "session answered" already says so at info. The record's move waits
       // until the answer has gone out: a registry round trip or two (and a version conflict with
@@ -320,16 +442,19 @@ export class SessionManager {
       return;
     }
     ps.log.info({ state: s }, "session state");
-    if (s === "connected" && ps.answeredAt && ps.connectedAt)
-      this.o.metrics.connectSeconds.observe((ps.connectedAt - ps.answeredAt) / 1000);
+    if (s === "connected" && ps.answeredAt && ps.peerConnectedAt)
+      this.o.metrics.connectSeconds.observe((ps.peerConnectedAt - ps.answeredAt) / 1000);
+    if (s === "connected" && (ps.interruptedAt !== undefined || ps.predecessor))
+      void completeResume(ps, this.o.metrics);
     if (s === "failed") {
-      void this.teardown(ps, "failed");
+      if (!this.interrupted(ps, "failed")) void this.teardown(ps, "failed");
       return;
     }
     if (s === "closed") {
-      if (!ps.isClosing) void this.teardown(ps, "peer-closed");
+      if (!ps.isClosing && !this.interrupted(ps, "closed")) void this.teardown(ps, "peer-closed");
       return;
     }
+    if (s === "disconnected" && this.interrupted(ps, "disconnected")) return;
     void this.records.setState(ps.id, s, ps.log);
   }
 
@@ -339,12 +464,19 @@ export class SessionManager {
     const t = this.o.timeouts;
     for (const s of this.sessions.values()) {
       if (s.isClosing) continue;
-      if (s.connectedAt === undefined) {
+      if (s.interruptedAt !== undefined) {
+        if (now > resumeDeadline(s, this.resumeTimes)) void this.teardown(s, "resume-timeout");
+      } else if (s.connectedAt === undefined) {
         if (now - (s.answeredAt ?? s.createdAt) > t.connectMs) void this.teardown(s, "connect-timeout");
       } else if (s.state === "disconnected" && s.disconnectedAt !== undefined) {
         if (now - s.disconnectedAt > t.disconnectMs) void this.teardown(s, "disconnect-timeout");
-      } else if (s.state === "connected" && s.receives && now - (s.lastRtpAt ?? s.connectedAt) > t.mediaMs) {
-        void this.teardown(s, "media-timeout");
+      } else if (
+        s.state === "connected" &&
+        s.receives &&
+        now - (s.lastRtpAt ?? s.peerConnectedAt ?? s.connectedAt) > t.mediaMs
+      ) {
+        // silence is how most lost networks look from here (ICE notices much later)
+        if (!this.interrupted(s, "media-timeout")) void this.teardown(s, "media-timeout");
       }
     }
   }
@@ -364,6 +496,13 @@ export class SessionManager {
     const ls = this.listeners.get(s.id);
     this.listeners.delete(s.id);
     const closing = [s.close(reason)];
+    // a resume in flight: the peer that carried the session before it ends too
+    const carried = s.predecessor;
+    s.predecessor = undefined;
+    if (carried) {
+      carried.retire();
+      closing.push(carried.close(reason));
+    }
     for (const lid of ls ?? []) {
       const l = this.sessions.get(lid);
       if (l) closing.push(this.teardown(l, "source-ended"));

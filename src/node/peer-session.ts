@@ -17,7 +17,8 @@ import {
 } from "./sdp-rewrite.js";
 import type { SessionMedia, SessionMediaStats } from "./session-media.js";
 
-export type PeerState = SessionStatus["state"];
+/** the peer's own state ("interrupted" is the session's, see resume.ts) */
+export type PeerState = Exclude<SessionStatus["state"], "interrupted">;
 
 export interface PeerSessionOptions {
   id: string;
@@ -35,6 +36,21 @@ export interface PeerSessionOptions {
   onState: (s: PeerState, session: PeerSession) => void;
   /** counts for the node's metrics */
   onPacket: (dir: "in" | "out" | "send-failed") => void;
+  /** resume: the peer this one replaces — its session (SSRC, outlet, counters, listeners, times)
+   *  continues on this peer; see resume.ts */
+  continues?: PeerSession;
+  /** the first RTP packet this peer received */
+  onFirstRtp?: (session: PeerSession) => void;
+}
+
+/**
+ * Where a session's outgoing RTP goes: its current peer. Every sender is handed the outlet's
+ * `send` (echo, bridge, WHEP listener), so a resume points the outlet at the new peer and the
+ * senders follow without being told; our SSRC, sequence and timestamps simply continue.
+ */
+export class PeerOutlet {
+  constructor(public peer: PeerSession) {}
+  send = (rtp: Uint8Array): void => this.peer.sendOnTrack(rtp);
 }
 
 const DIRECTION = { sendrecv: "SendRecv", sendonly: "SendOnly", recvonly: "RecvOnly" } as const;
@@ -50,20 +66,34 @@ export class PeerSession {
   readonly kind: SessionKind;
   readonly profile: Profile;
   readonly offer: ValidatedOffer;
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   readonly log: Logger;
   /** our SSRC on the outgoing audio, when we send */
   readonly ssrc: number | undefined;
   state: PeerState = "new";
   answeredAt: number | undefined;
+  /** the session's first connection (a resumed peer keeps its predecessor's) */
   connectedAt: number | undefined;
+  /** this peer's own connection */
+  peerConnectedAt: number | undefined;
+  /** the session is waiting for a resume since then (peer disconnected, failed, closed, silent) */
+  interruptedAt: number | undefined;
+  interruptedBy: string | undefined;
+  /** how many peers replaced the first one */
+  readonly resumes: number;
+  /** resume: the last RTP the session received before this peer (for the gap) */
+  lastRtpBefore: number | undefined;
+  /** resume: the peer that carried the session before this one, closed once this one connects */
+  predecessor: PeerSession | undefined;
+  firstRtpAt: number | undefined;
   disconnectedAt: number | undefined;
   lastRtpAt: number | undefined;
   closeReason: string | undefined;
   etag: string;
   recording: { wav?: string; ogg?: string } | undefined;
 
-  readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  readonly outlet: PeerOutlet;
   /** packets libdatachannel refused or threw on (not counted in packetsOut) */
   sendFailures = 0;
   /** packets (RTP and RTCP) that arrived on a non-audio track (offered video) and were discarded */
@@ -76,7 +106,7 @@ export class PeerSession {
   private media: SessionMedia | undefined;
   /** packets that arrived before the media assembly existed still reach it (or the black hole) */
   private rtpSink: (packet: Buffer) => void = () => {};
-  private readonly rtpListeners = new Set<(packet: Buffer) => void>();
+  private rtpListeners = new Set<(packet: Buffer) => void>();
   private answerSdp: string | undefined;
   private closing: Promise<void> | undefined;
   private peerClosed!: () => void;
@@ -91,7 +121,28 @@ export class PeerSession {
     this.offer = opts.offer;
     this.log = opts.log;
     this.etag = opts.etag ?? randomBytes(8).toString("hex");
-    this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
+    const prev = opts.continues;
+    if (prev) {
+      // the session continues: our SSRC (so the outgoing stream is one stream), the counters
+      // and WHEP listeners (shared objects), the outlet the senders hold, the session's times
+      this.ssrc = prev.ssrc;
+      this.createdAt = prev.createdAt;
+      this.connectedAt = prev.connectedAt;
+      this.counters = prev.counters;
+      this.rtpListeners = prev.rtpListeners;
+      this.outlet = prev.outlet;
+      this.resumes = prev.resumes + 1;
+      this.interruptedAt = prev.interruptedAt ?? Date.now();
+      this.interruptedBy = prev.interruptedBy ?? "resume";
+      this.lastRtpBefore = prev.lastRtpAt ?? prev.lastRtpBefore;
+      this.recording = prev.recording;
+    } else {
+      this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
+      this.createdAt = Date.now();
+      this.outlet = new PeerOutlet(this);
+      this.resumes = 0;
+      this.lastRtpBefore = undefined;
+    }
     this.pc = new nodeDataChannel.PeerConnection(`s-${opts.id.slice(0, 12)}`, opts.rtcConfig);
     this.pc.onStateChange((s) => this.onPeerState(s));
     // every callback registered costs a native thread-safe function (~65 µs measured here, on
@@ -172,8 +223,11 @@ export class PeerSession {
     return () => this.rtpListeners.delete(fn);
   }
 
-  /** Send one RTP packet on our track (no-op until the track is open or after close). */
-  send = (rtp: Uint8Array): void => {
+  /** Send one RTP packet on the session's current peer (see PeerOutlet). */
+  send = (rtp: Uint8Array): void => this.outlet.send(rtp);
+
+  /** Send one RTP packet on this peer's track (no-op until the track is open or after close). */
+  sendOnTrack(rtp: Uint8Array): void {
     const t = this.sendTrack;
     if (!t || this.closing || !t.isOpen()) return;
     try {
@@ -192,7 +246,19 @@ export class PeerSession {
       this.opts.onPacket("send-failed");
       this.log.debug({ err: (e as Error).message }, "send failed");
     }
-  };
+  }
+
+  /**
+   * Resume: this peer's session moved to a new peer. Hand over nothing more — the media, the
+   * listeners and the counters now belong to the successor — so that close() ends only this
+   * peer's transport (the recording, the bridge socket and the listeners go on).
+   */
+  retire(): void {
+    this.media = undefined;
+    this.rtpSink = () => {};
+    this.rtpListeners = new Set();
+    this.counters = { ...this.counters };
+  }
 
   get sends(): boolean {
     return this.ssrc !== undefined;
@@ -306,7 +372,8 @@ export class PeerSession {
     if (s === "closed") this.peerClosed();
     if (this.closing) return;
     if (s === "connected") {
-      this.connectedAt ??= Date.now();
+      this.peerConnectedAt ??= Date.now();
+      this.connectedAt ??= this.peerConnectedAt;
       this.disconnectedAt = undefined;
       this.setState("connected");
     } else if (s === "disconnected") {
@@ -355,6 +422,10 @@ export class PeerSession {
   private onTrackMessage(b: Buffer) {
     if (isRtcp(b)) return;
     this.lastRtpAt = Date.now();
+    if (this.firstRtpAt === undefined) {
+      this.firstRtpAt = this.lastRtpAt;
+      this.opts.onFirstRtp?.(this);
+    }
     this.counters.packetsIn++;
     this.counters.bytesIn += b.length;
     this.opts.onPacket("in");

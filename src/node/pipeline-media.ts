@@ -75,6 +75,11 @@ export class PipelineMedia implements SessionMedia {
     };
   }
 
+  /** the application keeps its one socket and is told (protocol: docs/pipeline.md) */
+  resumed(gapMs: number): void {
+    this.bridgeSocket?.sendEvent({ type: "resumed", gapMs });
+  }
+
   async close() {
     if (this.closed) return undefined;
     this.closed = true;

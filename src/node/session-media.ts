@@ -19,6 +19,8 @@ export interface SessionMedia {
   /** one whole decrypted RTP packet (RTCP already filtered out) */
   onRtp(packet: Buffer): void;
   stats(): SessionMediaStats;
+  /** the session continues on a new peer after `gapMs` without audio (resume; see resume.ts) */
+  resumed?(gapMs: number): void;
   /** stop producing and release everything; resolves when files are flushed */
   close(): Promise<{ wav?: string; ogg?: string } | undefined>;
 }

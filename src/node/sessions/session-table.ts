@@ -1,15 +1,18 @@
-// The node's sessions: admission (capacity, draining), offer → answer, trickle, status, the
-// watchdog, registry state and teardown. Transport-agnostic: the control server calls into it.
+// The node's session table: admission (capacity, draining), offer → answer, trickle, status,
+// registry state and teardown; the watchdog (watchdog.ts) reaps through it. Transport-agnostic:
+// the control server calls into it.
 import type { RtcConfig } from "node-datachannel";
 import type {
   CreateSessionRequest,
   NodeHealth,
   ResumeSessionRequest,
   SessionStatus,
-} from "../control/contract.js";
-import { type Logger, sessionLogger } from "../log/index.js";
-import type { Registry } from "../registry/types.js";
-import { bridgeUrlAllowed } from "./bridge-socket.js";
+} from "../../control/contract.js";
+import { type Logger, sessionLogger } from "../../log/index.js";
+import type { Registry } from "../../registry/types.js";
+import { bridgeUrlAllowed } from "../bridge/allow.js";
+import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
+import type { SharedTicker } from "../process/ticker.js";
 import {
   MediaNodeError,
   NodeUnavailableError,
@@ -21,7 +24,6 @@ import {
   SourceNotFoundError,
 } from "./errors.js";
 import { createSessionMedia } from "./media-factory.js";
-import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "./metrics.js";
 import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
 import { listenTo, PipelineMedia } from "./pipeline-media.js";
@@ -37,18 +39,10 @@ import {
 } from "./resume.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
 import { type MediaContext, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
-import type { SharedTicker } from "./ticker.js";
 import { TurnQueue } from "./turn-queue.js";
+import { type Timeouts, Watchdog, type WatchdogReason } from "./watchdog.js";
 
-export interface Timeouts {
-  connectMs: number;
-  disconnectMs: number;
-  mediaMs: number;
-  /** RTCGW_RESUME_WINDOW: an interrupted session waits this long for a resume (0: it ends) */
-  resumeWindowMs?: number;
-}
-
-export interface SessionManagerOptions {
+export interface SessionTableOptions {
   nodeId: string;
   capacity: number;
   rtcConfig: RtcConfig;
@@ -69,28 +63,24 @@ export interface SessionManagerOptions {
   busy?: () => boolean;
 }
 
-export class SessionManager {
+export class SessionTable {
   private readonly sessions = new Map<string, PeerSession>();
   /** WHEP listeners by source session id */
   private readonly listeners = new Map<string, Set<string>>();
   private readonly records: SessionRecordSync;
-  private readonly watchdog: NodeJS.Timeout;
+  private readonly watchdog: Watchdog;
   private draining = false;
   private readonly startedAt = Date.now();
   private readonly emptied = new Set<() => void>();
   private readonly answers = new TurnQueue();
 
-  constructor(private readonly o: SessionManagerOptions) {
+  constructor(private readonly o: SessionTableOptions) {
     this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
-    const shortest = Math.min(
-      o.timeouts.connectMs,
-      o.timeouts.disconnectMs,
-      o.timeouts.mediaMs,
-      o.timeouts.resumeWindowMs || Number.POSITIVE_INFINITY,
+    this.watchdog = new Watchdog(
+      o.timeouts,
+      () => this.sessions.values(),
+      (s, reason) => this.reap(s, reason),
     );
-    // one timer for all sessions; checks often enough to reap within ~10 % of the shortest timeout
-    this.watchdog = setInterval(() => this.sweep(), Math.max(50, Math.min(500, shortest / 10)));
-    this.watchdog.unref();
   }
 
   get size(): number {
@@ -373,7 +363,7 @@ export class SessionManager {
   }
 
   stop() {
-    clearInterval(this.watchdog);
+    this.watchdog.stop();
   }
 
   private get(id: string): PeerSession {
@@ -458,27 +448,12 @@ export class SessionManager {
     void this.records.setState(ps.id, s, ps.log);
   }
 
-  /** Rule 3: one sweep over all sessions reaps the ones that would otherwise be ghosts. */
-  private sweep() {
-    const now = Date.now();
-    const t = this.o.timeouts;
-    for (const s of this.sessions.values()) {
-      if (s.isClosing) continue;
-      if (s.interruptedAt !== undefined) {
-        if (now > resumeDeadline(s, this.resumeTimes)) void this.teardown(s, "resume-timeout");
-      } else if (s.connectedAt === undefined) {
-        if (now - (s.answeredAt ?? s.createdAt) > t.connectMs) void this.teardown(s, "connect-timeout");
-      } else if (s.state === "disconnected" && s.disconnectedAt !== undefined) {
-        if (now - s.disconnectedAt > t.disconnectMs) void this.teardown(s, "disconnect-timeout");
-      } else if (
-        s.state === "connected" &&
-        s.receives &&
-        now - (s.lastRtpAt ?? s.peerConnectedAt ?? s.connectedAt) > t.mediaMs
-      ) {
-        // silence is how most lost networks look from here (ICE notices much later)
-        if (!this.interrupted(s, "media-timeout")) void this.teardown(s, "media-timeout");
-      }
-    }
+  /** The watchdog's verdict: a silent or disconnected peer interrupts a session that can be
+   *  resumed (it waits for a resume); anything else ends it. */
+  private reap(s: PeerSession, reason: WatchdogReason) {
+    if ((reason === "media-timeout" || reason === "disconnect-timeout") && this.interrupted(s, reason))
+      return;
+    void this.teardown(s, reason);
   }
 
   private async teardown(s: PeerSession, reason: TeardownReason): Promise<void> {

@@ -14,9 +14,9 @@
 //
 // A session whose peer disconnects, fails, closes or goes silent is *interrupted*: it waits up to
 // RTCGW_RESUME_WINDOW for a resume, then ends ("resume-timeout").
-import type { Logger } from "../log/index.js";
+import type { Logger } from "../../log/index.js";
+import type { NodeMetrics } from "../metrics.js";
 import { OfferError } from "./errors.js";
-import type { NodeMetrics } from "./metrics.js";
 import type { ValidatedOffer } from "./offer.js";
 import type { PeerSession } from "./peer-session.js";
 

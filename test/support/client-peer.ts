@@ -190,6 +190,10 @@ export class ClientPeer {
   private sendOrigin: number | undefined;
   /** wall time (ms) the first packet was sent */
   firstSentAt: number | undefined;
+  /** wall time (ms) the last packet was sent */
+  lastSentAt: number | undefined;
+  /** wall time (ms) the first packet was received */
+  firstReceivedAt: number | undefined;
   private seq = randomBytes(2).readUInt16BE(0);
   private readonly tsBase = randomBytes(4).readUInt32BE(0);
   private lastSeq = new Map<number, number>();
@@ -334,7 +338,8 @@ export class ClientPeer {
             // false: libdatachannel did not take it (counted apart, so "sent" means sent)
             if (this.track.sendMessageBinary(rtp)) {
               this.stats.packetsSent++;
-              this.firstSentAt ??= Date.now();
+              this.lastSentAt = Date.now();
+              this.firstSentAt ??= this.lastSentAt;
             } else this.stats.sendFailures++;
           }
         } catch {
@@ -358,6 +363,7 @@ export class ClientPeer {
     const seq = b.readUInt16BE(2);
     const ssrc = b.readUInt32BE(8);
     this.stats.packetsReceived++;
+    this.firstReceivedAt ??= Date.now();
     this.stats.bytesReceived += b.length;
     if (!this.stats.ssrcs.includes(ssrc)) this.stats.ssrcs.push(ssrc);
     if (!this.stats.payloadTypes.includes(pt)) this.stats.payloadTypes.push(pt);

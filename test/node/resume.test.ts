@@ -61,6 +61,7 @@ async function callerOn(
   o: { kind: "whip" | "session"; profile: string; recordRate?: number; bridgeUrl?: string },
 ) {
   const c = await ClientPeer.create(opts);
+  // biome-ignore lint/suspicious/noExplicitAny: the control API's JSON, read field by field
   let r: { status: number; json: any; sessionId: string };
   if (o.bridgeUrl) {
     const sessionId = newSessionId();

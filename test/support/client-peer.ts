@@ -120,6 +120,12 @@ function alawToLinear(a: number): number {
   return x & 0x80 ? t : -t;
 }
 
+function rms(pcm: Int16Array): number {
+  let e = 0;
+  for (let i = 0; i < pcm.length; i++) e += pcm[i]! * pcm[i]!;
+  return pcm.length ? Math.sqrt(e / pcm.length) : 0;
+}
+
 /** Share of the signal's power at `hz` (Goertzel), 0..1: ~1 for a clean tone at hz. */
 export function toneRatio(pcm: Int16Array, rate: number, hz: number): number {
   if (pcm.length === 0) return 0;
@@ -194,6 +200,8 @@ export class ClientPeer {
   lastSentAt: number | undefined;
   /** wall time (ms) the first packet was received */
   firstReceivedAt: number | undefined;
+  /** wall time (ms) the first packet that decodes to sound (RMS above ~-36 dBFS) was received */
+  firstAudibleAt: number | undefined;
   private seq = randomBytes(2).readUInt16BE(0);
   private readonly tsBase = randomBytes(4).readUInt32BE(0);
   private lastSeq = new Map<number, number>();
@@ -394,12 +402,15 @@ export class ClientPeer {
       for (let i = 0; i < payload.length; i++)
         out[i] = pt === 0 ? ulawToLinear(payload[i]!) : alawToLinear(payload[i]!);
       this.pcm.push(out);
+      if (this.firstAudibleAt === undefined && rms(out) > 500) this.firstAudibleAt = Date.now();
       return;
     }
     this.decoder ??= new Decoder({ channels: 1, sample_rate: 48000 });
     try {
       const raw = this.decoder.decode(payload);
-      this.pcm.push(new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice());
+      const pcm = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice();
+      this.pcm.push(pcm);
+      if (this.firstAudibleAt === undefined && rms(pcm) > 500) this.firstAudibleAt = Date.now();
     } catch {
       // an undecodable packet counts as received but adds no audio
     }

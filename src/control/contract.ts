@@ -18,7 +18,6 @@
 // English messages itself; the node's 400 reasons are built from them, so register them here.
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
-import type { MediaStats } from "../media/profiles/stats.js";
 
 z.config(en());
 
@@ -94,6 +93,18 @@ export interface TransportStats {
   rttMs?: number;
 }
 
+/** The receive-quality counters every session reports (status and metrics); the pipeline
+ *  counts them, the node copies them here. */
+export interface MediaStats {
+  lost: number;
+  late: number;
+  duplicates: number;
+  reordered: number;
+  concealedMs: number;
+  /** silence written for long gaps and before the first packet (not DTX) */
+  silenceFilledMs: number;
+}
+
 /** what a bridge session's WebSocket leg to the application did */
 export interface BridgeLegStats {
   state: "connecting" | "open" | "closed";
@@ -129,7 +140,7 @@ export interface SessionStatus {
   interruptedBy?: string;
   /** how many times the session was resumed with a new peer */
   resumes?: number;
-  /** the peer's transport counters plus the media pipeline's own (one declaration, in src/media) */
+  /** the peer's transport counters plus the media pipeline's receive quality */
   stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
   /** bridge sessions: the WebSocket leg to the application */

@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
 import type { Profile, SessionStatus } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
+import type { MediaSession, PacketSink } from "../../media/index.js";
+import { isRtcp } from "../../media/rtp/index.js";
 import type { SessionKind } from "../../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
@@ -44,22 +46,20 @@ export interface PeerSessionOptions {
 }
 
 /**
- * Where a session's outgoing RTP goes: its current peer. Every sender is handed the outlet's
- * `send` (echo, bridge, WHEP listener), so a resume points the outlet at the new peer and the
- * senders follow without being told; our SSRC, sequence and timestamps simply continue.
+ * Where a session's outgoing RTP goes: its current peer. The pipeline's senders hold the outlet
+ * as their PacketSink (echo, bridge, WHEP listener), so a resume points it at the new peer and
+ * they follow without being told; our SSRC, sequence and timestamps simply continue.
  */
-export class PeerOutlet {
-  constructor(public peer: PeerSession) {}
+export class PeerOutlet implements PacketSink {
+  constructor(
+    public peer: PeerSession,
+    readonly ssrc: number,
+  ) {}
   send = (rtp: Uint8Array): void => this.peer.sendOnTrack(rtp);
 }
 
 const DIRECTION = { sendrecv: "SendRecv", sendonly: "SendOnly", recvonly: "RecvOnly" } as const;
 const CLOSE_WAIT_MS = 2_000;
-
-/** RFC 5761 §4: with rtcp-mux, second byte 192–223 is RTCP (packet types 200–206 live there). */
-function isRtcp(b: Buffer): boolean {
-  return b.length >= 2 && b[1]! >= 192 && b[1]! <= 223;
-}
 
 export class PeerSession {
   readonly id: string;
@@ -70,6 +70,8 @@ export class PeerSession {
   readonly log: Logger;
   /** our SSRC on the outgoing audio, when we send */
   readonly ssrc: number | undefined;
+  /** our outgoing track as the pipeline's PacketSink (undefined when we do not send) */
+  readonly out: PacketSink | undefined;
   state: PeerState = "new";
   answeredAt: number | undefined;
   /** the session's first connection (a resumed peer keeps its predecessor's) */
@@ -93,7 +95,6 @@ export class PeerSession {
   recording: { wav?: string; ogg?: string } | undefined;
 
   counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
-  readonly outlet: PeerOutlet;
   /** packets libdatachannel refused or threw on (not counted in packetsOut) */
   sendFailures = 0;
   /** packets (RTP and RTCP) that arrived on a non-audio track (offered video) and were discarded */
@@ -103,9 +104,9 @@ export class PeerSession {
   private readonly tracks = new Set<Track>();
   private sendTrack: Track | undefined;
   private readonly channels = new Set<DataChannel>();
-  private media: SessionMedia | undefined;
-  /** packets that arrived before the media assembly existed still reach it (or the black hole) */
-  private rtpSink: (packet: Buffer) => void = () => {};
+  private sessionMedia: SessionMedia | undefined;
+  /** where RTP goes: the pipeline's session, straight (packets before it exists are consumed and dropped) */
+  private pipeline: MediaSession | undefined;
   private rtpListeners = new Set<(packet: Buffer) => void>();
   private answerSdp: string | undefined;
   private closing: Promise<void> | undefined;
@@ -123,14 +124,14 @@ export class PeerSession {
     this.etag = opts.etag ?? randomBytes(8).toString("hex");
     const prev = opts.continues;
     if (prev) {
-      // the session continues: our SSRC (so the outgoing stream is one stream), the counters
-      // and WHEP listeners (shared objects), the outlet the senders hold, the session's times
+      // the session continues: our SSRC and the outlet the senders hold (one outgoing stream),
+      // the counters and the WHEP listeners' feed (shared objects), the session's times
       this.ssrc = prev.ssrc;
+      this.out = prev.out;
       this.createdAt = prev.createdAt;
       this.connectedAt = prev.connectedAt;
       this.counters = prev.counters;
       this.rtpListeners = prev.rtpListeners;
-      this.outlet = prev.outlet;
       this.resumes = prev.resumes + 1;
       this.interruptedAt = prev.interruptedAt ?? Date.now();
       this.interruptedBy = prev.interruptedBy ?? "resume";
@@ -138,8 +139,8 @@ export class PeerSession {
       this.recording = prev.recording;
     } else {
       this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
+      this.out = this.ssrc === undefined ? undefined : new PeerOutlet(this, this.ssrc);
       this.createdAt = Date.now();
-      this.outlet = new PeerOutlet(this);
       this.resumes = 0;
       this.lastRtpBefore = undefined;
     }
@@ -213,8 +214,8 @@ export class PeerSession {
 
   /** Attach the profile's assembly; packets already flowing go to it from now on. */
   attachMedia(media: SessionMedia) {
-    this.media = media;
-    this.rtpSink = (p) => media.onRtp(p);
+    this.sessionMedia = media;
+    this.pipeline = media.pipeline;
   }
 
   /** WHEP listeners hear a source's packets through this. */
@@ -224,7 +225,12 @@ export class PeerSession {
   }
 
   /** Send one RTP packet on the session's current peer (see PeerOutlet). */
-  send = (rtp: Uint8Array): void => this.outlet.send(rtp);
+  send = (rtp: Uint8Array): void => this.out?.send(rtp);
+
+  /** the outlet that carries the session's outgoing RTP (undefined when we do not send) */
+  get outlet(): PeerOutlet | undefined {
+    return this.out instanceof PeerOutlet ? this.out : undefined;
+  }
 
   /** Send one RTP packet on this peer's track (no-op until the track is open or after close). */
   sendOnTrack(rtp: Uint8Array): void {
@@ -254,8 +260,8 @@ export class PeerSession {
    * peer's transport (the recording, the bridge socket and the listeners go on).
    */
   retire(): void {
-    this.media = undefined;
-    this.rtpSink = () => {};
+    this.sessionMedia = undefined;
+    this.pipeline = undefined;
     this.rtpListeners = new Set();
     this.counters = { ...this.counters };
   }
@@ -287,12 +293,12 @@ export class PeerSession {
     return this.answerSdp ? iceUfragOf(this.answerSdp) : undefined;
   }
 
-  get sessionMedia(): SessionMedia | undefined {
-    return this.media;
+  get media(): SessionMedia | undefined {
+    return this.sessionMedia;
   }
 
   mediaStats(): SessionMediaStats | undefined {
-    return this.media?.stats();
+    return this.sessionMedia?.stats();
   }
 
   rttMs(): number | undefined {
@@ -320,11 +326,11 @@ export class PeerSession {
 
   private async doClose(reason: string) {
     this.closeReason = reason;
-    this.rtpSink = () => {};
+    this.pipeline = undefined;
     this.rtpListeners.clear();
-    if (this.media) {
+    if (this.sessionMedia) {
       try {
-        this.recording = await this.media.close();
+        this.recording = await this.sessionMedia.close();
       } catch (e) {
         this.log.error({ err: (e as Error).message }, "media close failed");
       }
@@ -421,15 +427,16 @@ export class PeerSession {
 
   private onTrackMessage(b: Buffer) {
     if (isRtcp(b)) return;
-    this.lastRtpAt = Date.now();
+    const now = Date.now();
+    this.lastRtpAt = now;
     if (this.firstRtpAt === undefined) {
-      this.firstRtpAt = this.lastRtpAt;
+      this.firstRtpAt = now;
       this.opts.onFirstRtp?.(this);
     }
     this.counters.packetsIn++;
     this.counters.bytesIn += b.length;
     this.opts.onPacket("in");
-    this.rtpSink(b);
+    this.pipeline?.pushRtp(b, now);
     for (const l of this.rtpListeners) l(b);
   }
 

@@ -73,7 +73,7 @@ export function completeResume(s: PeerSession, metrics: NodeMetrics): Promise<vo
   const was = s.interruptedAt;
   s.interruptedAt = undefined;
   s.interruptedBy = undefined;
-  s.outlet.peer = s;
+  if (s.outlet) s.outlet.peer = s;
   const old = s.predecessor;
   s.predecessor = undefined;
   // the old peer may have carried packets after the resume was posted (its path was not dead)
@@ -101,7 +101,7 @@ function announceGap(s: PeerSession, at: number, log: Logger = s.log): void {
   const gapMs = last > 0 ? Math.max(0, Math.round(at - last)) : 0;
   log.info({ gapMs }, "audio resumed");
   try {
-    s.sessionMedia?.resumed?.(gapMs);
+    s.media?.resumed(gapMs);
   } catch (e) {
     log.warn({ err: (e as Error).message }, "could not tell the media of the resume");
   }
@@ -117,7 +117,7 @@ export function handOver(
   next: PeerSession,
   metrics: NodeMetrics,
 ): PeerSession | undefined {
-  const media = current.sessionMedia;
+  const media = current.media;
   if (media) next.attachMedia(media);
   if (isPendingResume(current)) {
     next.predecessor = current.predecessor;

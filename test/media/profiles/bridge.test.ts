@@ -101,8 +101,7 @@ describe("bridge profile: application audio back to the caller", () => {
     const out = capture();
     const bridge = await createBridgeSession({
       codec: OPUS,
-      ssrc: 0x1234abcd,
-      send: out.send,
+      out: { ssrc: 0x1234abcd, send: out.send },
       onPcm: () => {},
       clock,
       startMs: 0,
@@ -134,8 +133,7 @@ describe("bridge profile: application audio back to the caller", () => {
     const out = capture();
     const bridge = await createBridgeSession({
       codec: OPUS,
-      ssrc: 5,
-      send: out.send,
+      out: { ssrc: 5, send: out.send },
       onPcm: () => {},
       clock,
       startMs: 0,

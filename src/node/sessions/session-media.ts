@@ -12,8 +12,9 @@ import {
   type NegotiatedCodec,
   type PacketSink,
   type ProfileContext,
+  restamp,
 } from "../../media/index.js";
-import { restamp } from "../../media/rtp/index.js";
+
 import { BridgeSocket } from "../bridge/app-socket.js";
 import type { SharedTicker } from "../process/ticker.js";
 

@@ -49,7 +49,8 @@ export async function resumeSession(deps: SignalingDeps, event: Event): Promise<
     }
     throw e;
   }
-  await updateSessionRecord(deps.registry, record.id, { etag: r.etag });
+  // the version we read: one registry round trip fewer unless the node wrote meanwhile
+  await updateSessionRecord(deps.registry, record.id, { etag: r.etag }, record.version);
   log.info({ status: 200 }, "session resumed");
   return result(
     200,

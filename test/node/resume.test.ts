@@ -160,7 +160,9 @@ describe("resume a session with a new peer", () => {
     expect(Math.abs(wav.ms - callMs), `WAV ${wav.ms} ms, call ${callMs} ms`).toBeLessThanOrEqual(40);
     // the gap: from the old peer's last packet (plus ≤ 120 ms of concealment) to the new one's first
     const [silentFrom, silentTo] = longestSilence(wav.samples, wav.rate);
-    const oldEnd = c1.lastSentAt! + 20 - c1.firstSentAt!;
+    // where the old peer's audio ends on the timeline: its last packet's RTP position (under
+    // load the client's send clock lags and catches up, so its send *time* can be later)
+    const oldEnd = (c1.lastSentFrame! + 1) * 20;
     const newStart = c2.firstSentAt! - c1.firstSentAt!;
     expect(
       silentTo - newStart,

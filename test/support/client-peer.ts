@@ -198,6 +198,9 @@ export class ClientPeer {
   firstSentAt: number | undefined;
   /** wall time (ms) the last packet was sent */
   lastSentAt: number | undefined;
+  /** frame index (20 ms each, counted from the first send) of the last packet sent: its RTP
+   *  timestamp's position, which a lagging send clock can put behind lastSentAt */
+  lastSentFrame: number | undefined;
   /** wall time (ms) the first packet was received */
   firstReceivedAt: number | undefined;
   /** wall time (ms) the first packet that decodes to sound (RMS above ~-36 dBFS) was received */
@@ -347,6 +350,7 @@ export class ClientPeer {
             if (this.track.sendMessageBinary(rtp)) {
               this.stats.packetsSent++;
               this.lastSentAt = Date.now();
+              this.lastSentFrame = i;
               this.firstSentAt ??= this.lastSentAt;
             } else this.stats.sendFailures++;
           }

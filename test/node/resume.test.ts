@@ -236,6 +236,33 @@ describe("resume a session with a new peer", () => {
     await Promise.all([c1.close(), c2.close()]);
   });
 
+  it("a WHEP listener of the session keeps hearing it across the resume, from the new peer", {
+    timeout: 30_000,
+  }, async () => {
+    const opts: ClientPeerOptions = { direction: "sendonly", dataChannel: false, toneHz: 600 };
+    const { c: c1, id } = await callerOn(opts, { kind: "whip", profile: "record", recordRate: 16000 });
+    const listener = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    const rl = await h.createSession(listener.offer, { kind: "whep", profile: "echo", sourceSessionId: id });
+    expect(rl.status).toBe(201);
+    listener.accept(rl.json.answer);
+    await listener.connected(5000);
+    await listener.until(() => listener.stats.packetsReceived >= 25, 5000, "the listener hearing the source");
+    c1.stopSending();
+    await sleep(400);
+    // the new peer sends another tone: what the listener hears after the resume is the new peer's
+    const c2 = await resumeWith(id, { ...opts, toneHz: 900 });
+    const before = listener.receivedPcm().samples.length;
+    await sleep(1200);
+    const { rate, samples } = listener.receivedPcm();
+    const after = samples.subarray(before + rate / 5);
+    expect(after.length).toBeGreaterThan(rate * 0.6);
+    expect(toneRatio(after, rate, 900)).toBeGreaterThan(0.6);
+    expect(h.node.sessions()).toBe(2); // the source and its listener: nothing ended, nothing extra
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
+    await waitFor(() => h.node.sessions() === 0, 3000, "the listener to end with its source");
+    await Promise.all([c1.close(), c2.close(), listener.close()]);
+  });
+
   it("a silent peer interrupts the session; a resume inside the window continues it; after the window it ends", {
     timeout: 30_000,
   }, async () => {

@@ -143,4 +143,40 @@ describe("resume in Chromium through rtcgw-client.js", () => {
     expect(Math.abs(peakHz - 440)).toBeLessThan(15);
     await page.evaluate(() => (window as any).demo.hangup());
   }, 60_000);
+
+  it("offline → online: the client notices the network change and resumes by itself", async () => {
+    await page.evaluate(() => (window as any).demo.connect("echo"));
+    await waitState("connected");
+    try {
+      await page.context().setOffline(true);
+      await waitState("interrupted");
+      // Chromium reports it as "offline" and as a navigator.connection change: either is the cue
+      expect(await page.locator("#note").textContent()).toMatch(/interrupted \((offline|network-change)\)/);
+      // offline, the client waits for the network instead of posting into the void
+      await page.waitForTimeout(1000);
+      expect(await page.evaluate(() => document.body.dataset.state)).toMatch(/interrupted|resuming/);
+    } finally {
+      await page.context().setOffline(false);
+    }
+    await waitState("resumed");
+    const st = await page.evaluate(() => (window as any).demo.serverStatus());
+    expect(st).toMatchObject({ resumes: 1, state: "connected" });
+    await page.evaluate(() => (window as any).demo.hangup());
+  }, 60_000);
+
+  it("a session that has ended cannot be resumed: the call ends with the server's reason", async () => {
+    await page.evaluate(() => (window as any).demo.connect("echo"));
+    await waitState("connected");
+    // the session ends behind the client's back (as after its window), then its network changes
+    const { url, token } = await page.evaluate(() => ({
+      url: (window as any).demo.call.url,
+      token: (window as any).demo.call.token,
+    }));
+    expect(
+      (await fetch(url, { method: "DELETE", headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
+    await page.evaluate(() => (window as any).demo.simulateNetworkChange());
+    await waitState("ended");
+    expect(await page.locator("#error").textContent()).toMatch(/the call ended: .*no such session/);
+  }, 60_000);
 });

@@ -61,7 +61,8 @@ export function interrupt(s: PeerSession, cause: string, metrics: NodeMetrics, w
  *  connect timeout when that is later (a resume posted at the window's edge still gets to connect). */
 export function resumeDeadline(s: PeerSession, t: ResumeTimes): number {
   const window = (s.interruptedAt ?? Date.now()) + t.windowMs;
-  const pending = isPendingResume(s) && s.answeredAt !== undefined ? s.answeredAt + t.connectMs : 0;
+  // (a resume still being answered counts from now: the window must not end it mid-answer)
+  const pending = isPendingResume(s) ? (s.answeredAt ?? Date.now()) + t.connectMs : 0;
   return Math.max(window, pending);
 }
 

@@ -179,4 +179,40 @@ describe("resume in Chromium through rtcgw-client.js", () => {
     await waitState("ended");
     expect(await page.locator("#error").textContent()).toMatch(/the call ended: .*no such session/);
   }, 60_000);
+
+  it("a gateway that cannot resume yet: retries back off (250 ms doubling), the call ends at the client's window", async () => {
+    // every resume is answered 503 (a node busy, say): the client retries, then gives up
+    await page.route("**/resume", (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/json",
+        body: JSON.stringify({ error: "no-media-node", reason: "test: not now" }),
+      }),
+    );
+    try {
+      // a string: vitest would rewrite a dynamic import() inside a function for Node
+      const r: { fails: number[]; reason: string; endedAfterMs: number; url: string; token: string } =
+        await page.evaluate(`(async () => {
+          const { connect } = await import("/rtcgw-client.js");
+          const call = await connect({ url: "", profile: "echo", microphone: true, resumeWindowMs: 3000 });
+          if (call.state !== "connected")
+            await new Promise((ok) => call.addEventListener("state", (e) => e.detail.state === "connected" && ok()));
+          const fails = [];
+          call.addEventListener("resume-failed", (e) => fails.push(e.detail.retryInMs));
+          const ended = new Promise((ok) => call.addEventListener("ended", (e) => ok(e.detail.reason)));
+          const t0 = Date.now();
+          call.simulateNetworkChange();
+          const reason = await ended;
+          return { fails, reason, endedAfterMs: Date.now() - t0, url: call.sessionUrl, token: call.sessionToken };
+        })()`);
+      expect(r.fails.slice(0, 3)).toEqual([250, 500, 1000]);
+      expect(r.reason).toMatch(/no resume within 3 s/);
+      expect(r.endedAfterMs).toBeGreaterThanOrEqual(3000);
+      expect(r.endedAfterMs).toBeLessThan(3000 + 2000 + 1000);
+      // the client gave up; the server's own window ends the session (here: cleaned up at once)
+      await fetch(r.url, { method: "DELETE", headers: { authorization: `Bearer ${r.token}` } });
+    } finally {
+      await page.unroute("**/resume");
+    }
+  }, 60_000);
 });

@@ -58,6 +58,9 @@ export interface CallEvents {
   channel: CustomEvent<{ open: boolean }>;
   resumed: CustomEvent<{ resumes: number; gapMs: number; tookMs: number }>;
   "resume-failed": CustomEvent<{ error: string; retryInMs: number }>;
+  /** a network cue (online, navigator.connection change) after which the path still carried
+   *  packets: the call goes on as it is */
+  network: CustomEvent<{ kind: string; pathAlive: boolean }>;
   ended: CustomEvent<{ reason: string }>;
 }
 

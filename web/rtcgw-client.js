@@ -10,7 +10,8 @@
 //
 // Calls survive a network change. libdatachannel (the gateway's WebRTC stack) cannot restart ICE,
 // so when the peer fails, ICE fails, the browser goes offline/online or navigator.connection
-// reports a change, the client builds a new RTCPeerConnection with the same microphone track and
+// reports a change (the path is probed first: a change of estimate alone keeps the call as it
+// is), the client builds a new RTCPeerConnection with the same microphone track and
 // re-offers it to its own session (POST {session}/resume, docs/signaling.md): the session's id,
 // recording, listeners and bridge socket continue on the server. Retries back off (250 ms
 // doubling to 4 s) until the resume window (20 s by default, as RTCGW_RESUME_WINDOW) has passed;
@@ -23,6 +24,8 @@ const MAX_RETRY_MS = 4_000;
 const DISCONNECTED_GRACE_MS = 1_500;
 /** a new peer that does not connect within this is given up (and the resume retried) */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** after a network-change cue, how long the current path may stay silent before we resume */
+const PROBE_MS = 1_000;
 /** how long to wait for ICE gathering before offering what we have */
 const GATHER_TIMEOUT_MS = 2_000;
 
@@ -247,14 +250,44 @@ export class RtcgwCall extends EventTarget {
 
   // ───────────────────────────────────────────────────────────────── resume
 
-  _networkEvent(kind) {
+  async _networkEvent(kind) {
     if (this.state === "ended" || this.state === "new") return;
     if (kind === "online" && this._wake) {
       this._wake(); // a retry loop waiting for the network: go now
       return;
     }
-    // the old path is likely dead after any change of network: do not wait for ICE to notice
+    if (kind === "offline") {
+      this._interrupt(kind);
+      return;
+    }
+    // "online" or a navigator.connection change while the call runs: Chromium also fires "change"
+    // when only its bandwidth/RTT estimate moved, so ask the path first — anything received on
+    // it within the probe means it is alive; silence means it died with the old network (do not
+    // wait for ICE to notice, which takes seconds)
+    if ((this.state === "connected" || this.state === "resumed") && (await this._pathAlive(PROBE_MS))) {
+      this.dispatchEvent(new CustomEvent("network", { detail: { kind, pathAlive: true } }));
+      return;
+    }
     this._interrupt(kind);
+  }
+
+  /** true if the current peer's selected candidate pair received anything within `ms` */
+  async _pathAlive(ms) {
+    const pc = this.pc;
+    if (pc?.connectionState !== "connected") return false;
+    const received = async () => {
+      let n = 0;
+      try {
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === "candidate-pair" && s.nominated) n += s.bytesReceived ?? 0;
+        });
+      } catch {}
+      return n;
+    };
+    const before = await received();
+    await new Promise((r) => setTimeout(r, ms));
+    if (pc !== this.pc) return true; // resumed meanwhile by another cue
+    return pc.connectionState === "connected" && (await received()) > before;
   }
 
   _interrupt(cause) {

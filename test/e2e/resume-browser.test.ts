@@ -164,6 +164,24 @@ describe("resume in Chromium through rtcgw-client.js", () => {
     await page.evaluate(() => (window as any).demo.hangup());
   }, 60_000);
 
+  it("a navigator.connection change whose path still carries audio keeps the call as it is", async () => {
+    await page.evaluate(() => (window as any).demo.connect("echo"));
+    await waitState("connected");
+    const r = await page.evaluate(async () => {
+      const call = (window as any).demo.call.client;
+      const seen = new Promise((ok) => call.addEventListener("network", (e: any) => ok(e.detail)));
+      // what Chromium does when only its bandwidth/RTT estimate moves
+      (navigator as any).connection.dispatchEvent(new Event("change"));
+      return { detail: await seen, state: call.state, resumes: call.resumes };
+    });
+    expect(r).toEqual({
+      detail: { kind: "network-change", pathAlive: true },
+      state: "connected",
+      resumes: 0,
+    });
+    await page.evaluate(() => (window as any).demo.hangup());
+  }, 60_000);
+
   it("a session that has ended cannot be resumed: the call ends with the server's reason", async () => {
     await page.evaluate(() => (window as any).demo.connect("echo"));
     await waitState("connected");

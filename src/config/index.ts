@@ -205,6 +205,18 @@ export const ConfigSchema = z.object({
   RTCGW_DRAIN_TIMEOUT: seconds("RTCGW_DRAIN_TIMEOUT", 30),
   // how long an ended session's tombstone (how and when it ended) stays in the registry
   RTCGW_TOMBSTONE_TTL: seconds("RTCGW_TOMBSTONE_TTL", 600),
+  // how long a session whose peer disconnected, failed or went silent waits for its client to
+  // resume it with a new peer (POST /v1/sessions/{id}/resume); 0 = no waiting (the session ends
+  // after RTCGW_DISCONNECT_TIMEOUT / RTCGW_MEDIA_TIMEOUT as before)
+  RTCGW_RESUME_WINDOW: z._default(
+    envNumber(
+      "RTCGW_RESUME_WINDOW must be a number of seconds (0 = sessions are not kept for a resume)",
+    ).check(
+      z.minimum(0, "RTCGW_RESUME_WINDOW must be 0 or more seconds"),
+      z.maximum(3600, "RTCGW_RESUME_WINDOW must be at most 3600 seconds"),
+    ),
+    20,
+  ),
   RTCGW_NODE_URL: optionalThen(z.url({ error: "RTCGW_NODE_URL must be an http(s) URL" })),
   RTCGW_NODE_CAPACITY: z._default(
     envNumber("RTCGW_NODE_CAPACITY must be a number of sessions").check(

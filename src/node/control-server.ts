@@ -8,6 +8,8 @@ import {
   type CreateSessionResponse,
   MAX_SDP_BYTES,
   PatchSessionRequestSchema,
+  ResumeSessionRequestSchema,
+  type ResumeSessionResponse,
   SESSION_ID_RE,
 } from "../control/contract.js";
 import { RequestVerifier } from "../control/hmac.js";
@@ -93,6 +95,21 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
       const { answer, etag } = await o.sessions.create(req.data);
       const out: CreateSessionResponse = { sessionId: req.data.sessionId, nodeId: o.nodeId, answer, etag };
       return sendJson(res, 201, out);
+    }
+    const r = /^\/internal\/sessions\/([^/]+)\/resume$/.exec(path);
+    if (r) {
+      const id = decodeURIComponent(r[1]!);
+      if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
+      if (method !== "POST")
+        throw new HttpError(405, "method-not-allowed", `${method} is not allowed on resume`);
+      const json = parseJson(body) as { offer?: unknown };
+      if (typeof json?.offer === "string" && Buffer.byteLength(json.offer) > MAX_SDP_BYTES)
+        throw new HttpError(413, "sdp-too-large", `the offer is larger than ${MAX_SDP_BYTES} bytes`);
+      const req = ResumeSessionRequestSchema.safeParse(json);
+      if (!req.success) throw new HttpError(400, "bad-request", zodReason(req.error));
+      const { answer, etag } = await o.sessions.resume(id, req.data);
+      const out: ResumeSessionResponse = { sessionId: id, nodeId: o.nodeId, answer, etag };
+      return sendJson(res, 200, out);
     }
     const m = /^\/internal\/sessions\/([^/]+)$/.exec(path);
     if (m) {

@@ -91,6 +91,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       connectMs: config.RTCGW_CONNECT_TIMEOUT * 1000,
       disconnectMs: config.RTCGW_DISCONNECT_TIMEOUT * 1000,
       mediaMs: config.RTCGW_MEDIA_TIMEOUT * 1000,
+      resumeWindowMs: config.RTCGW_RESUME_WINDOW * 1000,
     },
     recordingsDir: config.RECORDINGS_DIR,
     ...(uploader ? { uploader, recordingsPrefix: config.RTCGW_RECORDINGS_PREFIX } : {}),

@@ -8,6 +8,8 @@ import type {
   CreateSessionResponse,
   NodeHealth,
   PatchSessionResponse,
+  ResumeSessionRequest,
+  ResumeSessionResponse,
   SessionStatus,
 } from "../control/contract.js";
 import { signRequest } from "../control/hmac.js";
@@ -44,6 +46,11 @@ export class ControlClient {
 
   createSession(node: NodeRecord, req: CreateSessionRequest): Promise<CreateSessionResponse> {
     return this.call(node, "POST", "/internal/sessions", req) as Promise<CreateSessionResponse>;
+  }
+
+  /** a new peer under the running session `id` (resume) */
+  resumeSession(node: NodeRecord, id: string, req: ResumeSessionRequest): Promise<ResumeSessionResponse> {
+    return this.call(node, "POST", `${sessionPath(id)}/resume`, req) as Promise<ResumeSessionResponse>;
   }
 
   /** undefined for a trickle (204), the restart answer for an ICE restart (200) */

@@ -59,6 +59,11 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
       nodeReachable,
       createdAt: record.createdAt,
       ...(live?.connectedAt ? { connectedAt: live.connectedAt } : {}),
+      // interrupted (its peer lost): since when, why, and until when a resume is taken
+      ...(live?.interruptedAt
+        ? { interruptedAt: live.interruptedAt, resumeBy: live.resumeBy, interruptedBy: live.interruptedBy }
+        : {}),
+      ...(live?.resumes ? { resumes: live.resumes } : {}),
       expiresAt: record.expiresAt,
       ...(record.sourceSessionId ? { sourceSessionId: record.sourceSessionId } : {}),
       ...(live ? { stats: live.stats } : {}),

@@ -15,7 +15,14 @@ export interface RouteDef {
   handler: HandlerName;
 }
 
-const RESOURCES = ["/v1/whip", "/v1/sessions", "/v1/sessions/{id}", "/v1/whep/{id}", "/v1/health"] as const;
+const RESOURCES = [
+  "/v1/whip",
+  "/v1/sessions",
+  "/v1/sessions/{id}",
+  "/v1/sessions/{id}/resume",
+  "/v1/whep/{id}",
+  "/v1/health",
+] as const;
 
 export const ROUTES: readonly RouteDef[] = [
   { method: "POST", path: "/v1/whip", handler: "whip" },
@@ -23,6 +30,8 @@ export const ROUTES: readonly RouteDef[] = [
   { method: "GET", path: "/v1/sessions/{id}", handler: "sessions" },
   { method: "PATCH", path: "/v1/sessions/{id}", handler: "sessions" },
   { method: "DELETE", path: "/v1/sessions/{id}", handler: "sessions" },
+  // an rtcgw extension (RFC 9725 has none): a new peer for a running session (docs/signaling.md)
+  { method: "POST", path: "/v1/sessions/{id}/resume", handler: "sessions" },
   { method: "POST", path: "/v1/whep/{id}", handler: "whep" },
   { method: "GET", path: "/v1/health", handler: "health" },
   // CORS preflight on every resource (answered by our function: headers such as Accept-Post

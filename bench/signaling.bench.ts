@@ -53,10 +53,16 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
+/** a media node (or worker) as the bench reaches it: its id is signed into each control request */
+interface NodeRef {
+  id: string;
+  url: string;
+}
+
 interface Target {
   emulatorUrl: string;
   /** control URLs of the node(s) behind it */
-  nodeUrls: string[];
+  nodeUrls: NodeRef[];
   /** pids of the node's processes when they are not this one */
   nodePids?: () => number[];
 }
@@ -116,12 +122,13 @@ async function measure(t: Target, driver: HttpDriver, offers: string[]): Promise
 
   // attribution: the node's own work, POSTed straight to its control API (no emulator, no
   // function); spread round-robin over the node's workers as an even pick would
-  const direct: { nodeUrl: string; id: string }[] = [];
+  const direct: { node: NodeRef; id: string }[] = [];
   let rr = 0;
   const nodeBurst = async (n: number, mode: "concurrent" | "sequential"): Promise<number[]> => {
     const requests: DriverRequest[] = [];
     for (let i = 0; i < n; i++) {
-      const nodeUrl = t.nodeUrls[rr++ % t.nodeUrls.length]!;
+      const node = t.nodeUrls[rr++ % t.nodeUrls.length]!;
+      const nodeUrl = node.url;
       const sessionId = randomBytes(16).toString("base64url");
       const body = JSON.stringify({
         sessionId,
@@ -133,12 +140,12 @@ async function measure(t: Target, driver: HttpDriver, offers: string[]): Promise
         url: `${nodeUrl}/internal/sessions`,
         method: "POST",
         headers: {
-          ...signRequest(SECRET, "POST", "/internal/sessions", body),
+          ...signRequest(SECRET, node.id, "POST", "/internal/sessions", body),
           "content-type": "application/json",
         },
         body,
       });
-      direct.push({ nodeUrl, id: sessionId });
+      direct.push({ node, id: sessionId });
     }
     const replies = await driver.run({ mode, requests });
     for (const r of replies)
@@ -147,17 +154,20 @@ async function measure(t: Target, driver: HttpDriver, offers: string[]): Promise
   };
   const deleteDirect = async () => {
     await Promise.all(
-      direct.splice(0).map(async ({ nodeUrl, id }) => {
+      direct.splice(0).map(async ({ node, id }) => {
         const path = `/internal/sessions/${id}`;
-        await send(nodeUrl + path, { method: "DELETE", headers: signRequest(SECRET, "DELETE", path) });
+        await send(node.url + path, {
+          method: "DELETE",
+          headers: signRequest(SECRET, node.id, "DELETE", path),
+        });
       }),
     );
   };
   const nodeLoad = async (): Promise<number> => {
     let load = 0;
     for (const u of t.nodeUrls) {
-      const r = await send(`${u}/internal/health`, {
-        headers: signRequest(SECRET, "GET", "/internal/health"),
+      const r = await send(`${u.url}/internal/health`, {
+        headers: signRequest(SECRET, u.id, "GET", "/internal/health"),
       });
       load += (JSON.parse(r.text) as { load: number }).load;
     }
@@ -246,11 +256,11 @@ async function startNodeProcess(env: Record<string, string>): Promise<ChildProce
   return child;
 }
 
-async function waitForNodes(registry: Registry, n: number): Promise<string[]> {
+async function waitForNodes(registry: Registry, n: number): Promise<NodeRef[]> {
   const until = Date.now() + 30_000;
   while (Date.now() < until) {
     const nodes = await registry.listNodes();
-    if (nodes.length >= n) return nodes.map((x) => x.controlUrl);
+    if (nodes.length >= n) return nodes.map((x) => ({ id: x.id, url: x.controlUrl }));
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the media node did not register ${n} worker(s) within 30 s`);
@@ -304,7 +314,7 @@ async function main() {
     logger,
   });
   const inProcess = await measure(
-    { emulatorUrl: gateway.emulator.url, nodeUrls: [gateway.node.controlUrl] },
+    { emulatorUrl: gateway.emulator.url, nodeUrls: [{ id: gateway.node.id, url: gateway.node.controlUrl }] },
     driver,
     offers,
   );

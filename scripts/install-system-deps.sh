@@ -3,9 +3,10 @@
 #   redis-server            the Redis registry store's contract tests
 #   chromium                the browser end-to-end tests (driven by playwright-core)
 #   rustc, libstd-rust-dev-wasm32, lld-14, binaryen   building wasm/resampler (wasm-opt from binaryen)
-#   python3-aiortc          an independent WebRTC client for interop tests
+#   python3-aiortc          an independent WebRTC client for interop tests, and the TURN-over-TCP/TLS client (turn-tcp.test.ts)
 #   sox                     inspecting recordings by ear and by tool
-#   coturn                  a real TURN server (turnserver) for the TURN relay test (test/e2e/turn.test.ts)
+#   coturn                  a real TURN server (turnserver) for the TURN relay tests (test/e2e/turn*.test.ts)
+#   curl                    the media node bootstrap (IMDS, health wait), run by the deploy rehearsal
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -18,6 +19,7 @@ command -v wasm-opt >/dev/null || need+=(binaryen)
 /usr/bin/python3 -c 'import aiortc' 2>/dev/null || need+=(python3-aiortc)
 command -v sox >/dev/null || need+=(sox)
 command -v turnserver >/dev/null || need+=(coturn)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0

@@ -1,7 +1,9 @@
-// The rtcgw demo page: plain browser JavaScript, no build step. One two-way session
-// (POST /v1/sessions?profile=…, RFC 9725 offer/answer), a datachannel chat, live stats from
-// getStats, and the recordings list with a player and a waveform drawn from the decoded WAV.
+// The rtcgw demo page: plain browser JavaScript, no build step. One two-way session through
+// rtcgw-client.js (POST /v1/sessions?profile=…, and a resume with a new peer when the network
+// changes — or when "simulate network change" drops the peer), a datachannel chat, live stats,
+// and the recordings list with a player and a waveform drawn from the decoded WAV.
 // `window.demo` exposes the same actions for the end-to-end tests.
+import { RtcgwCall } from "./rtcgw-client.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -9,6 +11,8 @@ const ui = {
   auth: $("auth"),
   connect: $("connect"),
   hangup: $("hangup"),
+  simulate: $("simulate"),
+  note: $("note"),
   state: $("state"),
   error: $("error"),
   remote: $("remote"),
@@ -21,9 +25,8 @@ const ui = {
   refresh: $("refresh"),
 };
 
-/** @type {{pc: RTCPeerConnection, dc: RTCDataChannel, mic: MediaStream, url: string, token: string, etag: string, profile: string, startedAt: number} | undefined} */
+/** the current call: rtcgw-client.js's RtcgwCall plus what the page keeps beside it */
 let call;
-let statsTimer;
 const chatLog = [];
 
 function setState(s) {
@@ -34,22 +37,9 @@ function showError(msg) {
   ui.error.hidden = !msg;
   ui.error.textContent = msg ?? "";
 }
-
-/** Waits until ICE gathering is complete (host candidates on loopback/LAN come fast), at most `ms`. */
-function gathered(pc, ms = 2000) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      pc.removeEventListener("icegatheringstatechange", check);
-      resolve();
-    };
-    const check = () => {
-      if (pc.iceGatheringState === "complete") done();
-    };
-    const t = setTimeout(done, ms);
-    pc.addEventListener("icegatheringstatechange", check);
-  });
+function showNote(msg) {
+  ui.note.hidden = !msg;
+  ui.note.textContent = msg ?? "";
 }
 
 /**
@@ -74,114 +64,127 @@ async function clientToken(profile) {
 async function connect(profile = ui.profile.value) {
   if (call) await hangup();
   showError("");
+  showNote("");
   setState("asking for the microphone");
   const mic = await navigator.mediaDevices.getUserMedia({
     audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
   });
-  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
-  // audio both ways: the echo profile sends our voice back; record listens only
-  pc.addTransceiver(mic.getAudioTracks()[0], { direction: "sendrecv", streams: [mic] });
-  const dc = pc.createDataChannel("chat");
-  pc.ontrack = (e) => {
-    ui.remote.srcObject = e.streams[0] ?? new MediaStream([e.track]);
-    ui.remote.play().catch(() => {});
-  };
-  let connectedAt;
-  pc.onconnectionstatechange = () => {
-    if (pc.connectionState === "connected" && connectedAt === undefined) {
-      connectedAt = performance.now();
-      if (call?.pc === pc) call.connectedAt = connectedAt;
-    }
-    setState(pc.connectionState);
-    if (pc.connectionState === "failed") showError("the connection failed (ICE/DTLS); see the server log");
-  };
-  dc.onopen = () => {
-    ui.chatInput.disabled = false;
-    ui.chatSend.disabled = false;
-  };
-  dc.onclose = () => {
-    ui.chatInput.disabled = true;
-    ui.chatSend.disabled = true;
-  };
-  dc.onmessage = (e) => addChat("gateway", String(e.data));
-
-  await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc);
   setState("getting a client token");
   let bearer;
   try {
     bearer = await clientToken(profile);
   } catch (e) {
-    pc.close();
     for (const t of mic.getTracks()) t.stop();
     setState("idle");
     showError(e.message);
     throw e;
   }
   ui.auth.textContent = bearer ? "client token for this call (POST /dev/token)" : "open (dev, no token)";
-  setState("sending the offer");
-  const headers = { "content-type": "application/sdp" };
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
-  const res = await fetch(
-    `/v1/sessions?profile=${encodeURIComponent(profile)}${profile === "record" ? "&rate=16000" : ""}`,
-    {
-      method: "POST",
-      headers,
-      body: pc.localDescription.sdp,
-    },
-  );
-  if (res.status !== 201) {
-    const body = await res.json().catch(() => ({}));
-    pc.close();
-    for (const t of mic.getTracks()) t.stop();
-    setState("idle");
-    const msg = `${res.status}: ${body.reason ?? body.message ?? res.statusText}`;
-    showError(msg);
-    throw new Error(msg);
-  }
-  const answer = await res.text();
-  call = {
-    pc,
-    dc,
+  const startedAt = performance.now();
+  const c = new RtcgwCall({
+    url: "",
+    profile,
+    token: bearer,
+    microphone: mic,
+    ...(profile === "record" ? { params: { rate: "16000" } } : {}),
+  });
+  const entry = {
+    client: c,
     mic,
     profile,
-    url: res.headers.get("location"),
-    // the per-session secret: reads, trickles and deletes this session
-    token: res.headers.get("rtcgw-session-token"),
-    etag: res.headers.get("etag"),
-    startedAt: performance.now(),
-    connectedAt,
+    startedAt,
+    connectedAt: undefined,
+    get pc() {
+      return c.pc;
+    },
+    get dc() {
+      return c.dataChannel;
+    },
+    get url() {
+      return c.sessionUrl;
+    },
+    get token() {
+      return c.sessionToken;
+    },
   };
-  await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  c.addEventListener("state", (e) => {
+    const { state, cause, reason } = e.detail;
+    if (state === "connected") entry.connectedAt ??= performance.now();
+    setState(state);
+    ui.simulate.disabled = !(state === "connected" || state === "resumed");
+    if (state === "interrupted") showNote(`interrupted (${cause}) — resuming with a new peer…`);
+    if (state === "ended" && call === entry) {
+      if (reason && reason !== "hang-up") showError(`the call ended: ${reason}`);
+      resetButtons();
+      call = undefined;
+    }
+  });
+  c.addEventListener("resumed", (e) =>
+    showNote(
+      `resumed on a new peer #${e.detail.resumes}: ${e.detail.gapMs} ms without audio, resume took ${e.detail.tookMs} ms`,
+    ),
+  );
+  c.addEventListener("resume-failed", (e) =>
+    showNote(`resume failed (${e.detail.error}); again in ${e.detail.retryInMs} ms`),
+  );
+  c.addEventListener("track", () => {
+    ui.remote.srcObject = c.remoteStream;
+    ui.remote.play().catch(() => {});
+  });
+  c.addEventListener("channel", (e) => {
+    ui.chatInput.disabled = !e.detail.open;
+    ui.chatSend.disabled = !e.detail.open;
+  });
+  c.addEventListener("message", (e) => addChat("gateway", String(e.detail)));
+  c.addEventListener("stats", (e) => void updateStats(e.detail));
+  call = entry;
+  try {
+    setState("sending the offer");
+    await c.start();
+  } catch (e) {
+    call = undefined;
+    for (const t of mic.getTracks()) t.stop();
+    setState("idle");
+    showError(e.message);
+    throw e;
+  }
   ui.connect.disabled = true;
   ui.hangup.disabled = false;
-  statsTimer = setInterval(updateStats, 1000);
-  return { url: call.url, auth: bearer ? "client-token" : "open" };
+  return { url: c.sessionUrl, auth: bearer ? "client-token" : "open" };
+}
+
+function resetButtons() {
+  ui.remote.srcObject = null;
+  ui.connect.disabled = false;
+  ui.hangup.disabled = true;
+  ui.simulate.disabled = true;
+  ui.chatInput.disabled = true;
+  ui.chatSend.disabled = true;
 }
 
 async function hangup() {
   if (!call) return;
   const c = call;
   call = undefined;
-  clearInterval(statsTimer);
   // the call's length: from "connected" to the moment we end it
   const endedAt = performance.now();
   const durationMs = endedAt - (c.connectedAt ?? c.startedAt);
   try {
-    await fetch(c.url, { method: "DELETE", headers: { authorization: `Bearer ${c.token}` } });
+    await c.client.hangUp();
   } finally {
-    c.dc.close();
-    c.pc.close();
     for (const t of c.mic.getTracks()) t.stop();
-    ui.remote.srcObject = null;
-    ui.connect.disabled = false;
-    ui.hangup.disabled = true;
-    ui.chatInput.disabled = true;
-    ui.chatSend.disabled = true;
+    resetButtons();
     setState("idle");
+    showNote("");
   }
   if (c.profile === "record") setTimeout(loadRecordings, 500);
   return { durationMs };
+}
+
+/** Drop the current peer as a lost network would (no DELETE) and let the client resume. */
+function simulateNetworkChange() {
+  if (!call) throw new Error("no call");
+  call.client.simulateNetworkChange();
 }
 
 function addChat(who, text) {
@@ -193,30 +196,14 @@ function addChat(who, text) {
 }
 
 function sendChat(text) {
-  if (call?.dc.readyState !== "open") throw new Error("the datachannel is not open");
-  call.dc.send(text);
+  if (call?.dc?.readyState !== "open") throw new Error("the datachannel is not open");
+  call.client.send(text);
   addChat("you", text);
 }
 
-/** Client-side figures from getStats (W3C webrtc-stats). */
+/** Client-side figures from getStats (W3C webrtc-stats), summed over the call's peers. */
 async function clientStats() {
-  if (!call) return undefined;
-  const out = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, concealedMs: 0, rttMs: undefined };
-  const report = await call.pc.getStats();
-  report.forEach((s) => {
-    if (s.type === "outbound-rtp" && s.kind === "audio") out.packetsSent += s.packetsSent ?? 0;
-    if (s.type === "inbound-rtp" && s.kind === "audio") {
-      out.packetsReceived += s.packetsReceived ?? 0;
-      out.packetsLost += s.packetsLost ?? 0;
-      // concealedSamples are counted at the decoder's output rate (48 kHz for Opus)
-      if (s.concealedSamples !== undefined) out.concealedMs += (s.concealedSamples / 48000) * 1000;
-    }
-    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined)
-      out.rttMs = s.currentRoundTripTime * 1000;
-    if (s.type === "remote-inbound-rtp" && out.rttMs === undefined && s.roundTripTime !== undefined)
-      out.rttMs = s.roundTripTime * 1000;
-  });
-  return out;
+  return call ? call.client.stats() : undefined;
 }
 
 async function serverStatus() {
@@ -225,8 +212,8 @@ async function serverStatus() {
   return r.ok ? r.json() : undefined;
 }
 
-async function updateStats() {
-  const [c, s] = await Promise.all([clientStats(), serverStatus().catch(() => undefined)]);
+async function updateStats(c) {
+  const s = await serverStatus().catch(() => undefined);
   if (!c) return;
   const cell = (k) => ui.stats.querySelector(`[data-k="${k}"]`);
   cell("packetsSent").textContent = c.packetsSent;
@@ -235,6 +222,7 @@ async function updateStats() {
   cell("concealedMs").textContent = `${Math.round(c.concealedMs)} ms`;
   cell("rttMs").textContent = c.rttMs === undefined ? "–" : `${c.rttMs.toFixed(1)} ms`;
   cell("server").textContent = s?.stats ? `${s.stats.packetsIn} / ${s.stats.packetsOut} (${s.state})` : "–";
+  cell("resumes").textContent = c.resumes ? `${c.resumes} (last gap ${c.lastGapMs} ms)` : "0";
 }
 
 // ------------------------------------------------------------------ recordings
@@ -313,6 +301,13 @@ async function drawWaveform(src, canvas) {
 
 ui.connect.addEventListener("click", () => connect().catch((e) => showError(e.message)));
 ui.hangup.addEventListener("click", () => hangup().catch((e) => showError(e.message)));
+ui.simulate.addEventListener("click", () => {
+  try {
+    simulateNetworkChange();
+  } catch (e) {
+    showError(e.message);
+  }
+});
 ui.refresh.addEventListener("click", () => loadRecordings());
 ui.chatForm.addEventListener("submit", (e) => {
   e.preventDefault();
@@ -331,6 +326,7 @@ setState("idle");
 window.demo = {
   connect,
   hangup,
+  simulateNetworkChange,
   sendChat,
   clientStats,
   serverStatus,

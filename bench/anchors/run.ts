@@ -366,17 +366,17 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
   let genCpuPct = 0;
   let agentCpuPct: number | undefined;
   let w: { elu?: number; loopP99Ms?: number } = {};
-  let result: Record<string, any> = {};
+  let result: Record<string, unknown> = {};
   let connected = 0;
   for await (const line of createInterface({ input: gen.stdout! })) {
-    let msg: Record<string, any>;
+    let msg: Record<string, unknown>;
     try {
       msg = JSON.parse(line);
     } catch {
       continue;
     }
     if (msg.type === "CONNECTED") {
-      connected = msg.sessions;
+      connected = Number(msg.sessions);
       log(
         `  ${s.name} ${s.profile} N=${n}: ${msg.sessions} connected (${msg.failed} failed) in ${msg.setupMs} ms`,
       );

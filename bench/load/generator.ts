@@ -48,6 +48,18 @@ const emit = (type: string, data: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ type, ...data })}\n`);
 
 const nodeOf = new Map<string, string>();
+/** control URL → node id: requests are signed for their node; /metrics (unsigned) labels it */
+const nodeIds = new Map<string, string>();
+async function nodeIdAt(base: string): Promise<string> {
+  let id = nodeIds.get(base);
+  if (!id) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    id = /\bnode="([^"]+)"/.exec(text)?.[1];
+    if (!id) throw new Error(`${base}/metrics names no node`);
+    nodeIds.set(base, id);
+  }
+  return id;
+}
 let rr = 0;
 async function control(method: string, path: string, body?: unknown, sessionId?: string) {
   const text = body === undefined ? "" : JSON.stringify(body);
@@ -60,7 +72,7 @@ async function control(method: string, path: string, body?: unknown, sessionId?:
   const res = await fetch(base + path, {
     method,
     headers: {
-      ...signRequest(args.secret, method, path, text),
+      ...signRequest(args.secret, await nodeIdAt(base), method, path, text),
       ...(text ? { "content-type": "application/json" } : {}),
     },
     ...(text ? { body: text } : {}),

@@ -1,18 +1,31 @@
-// The cloud deployment: the signaling functions behind an HTTP API, the registry table, and a media
-// node on EC2 with one public UDP port. Routes come from the same table the local emulator serves,
-// so local and cloud cannot drift.
-import * as path from "node:path";
+// The cloud deployment: the signaling functions behind an HTTP API, the registry table, the
+// recordings bucket, and the media nodes as an Auto Scaling group (media-nodes.ts). Routes come
+// from the same table the local emulator serves, so local and cloud cannot drift.
+//
+// Network: public subnets in two AZs, no NAT. The media nodes need public UDP ports; the functions
+// run in the VPC so that the nodes' control API is reachable from the functions' security group
+// and from nothing else. Functions in a VPC without NAT reach DynamoDB and S3 through gateway
+// endpoints and Secrets Manager (the node secret, read once per function instance) through an
+// interface endpoint.
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
-import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
-import * as s3assets from "aws-cdk-lib/aws-s3-assets";
+import * as s3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
+import type { HandlerName } from "../../src/signaling/routes.js";
+import { MediaNodes, type MediaNodesProps } from "./media-nodes.js";
+import {
+  FUNCTION_READS_NODE_SECRET,
+  FUNCTION_TABLE_ACTIONS,
+  NODE_BUCKET_ACTIONS,
+  NODE_TABLE_ACTIONS,
+} from "./permissions.js";
 
 export interface RouteSpec {
   /** HTTP method, or ANY */
@@ -29,11 +42,21 @@ export interface GatewayStackProps extends StackProps {
   functionsDir: string;
   /** DynamoDB key schema of the registry (mirrors src/registry/dynamodb.ts) */
   table: { partitionKey: string; sortKey?: string; ttlAttribute: string; indexes: readonly TableIndex[] };
-  mediaNode?: { instanceType?: string; udpPort?: number; controlPort?: number; capacity?: number };
-  /** the repository root, shipped to the media node as an S3 asset */
-  sourceDir: string;
+  mediaNode?: MediaNodesProps;
+  /** the media node's code: a tarball of the repository's tracked files (artifact.ts) */
+  artifact: string;
+  /** infra/node/bootstrap.sh */
+  bootstrap: string;
   /** comma-separated stun:/turn: URLs advertised in Link headers */
   iceServers?: string;
+  recordings?: {
+    /** days a recording is kept in the bucket (default 30) */
+    expireDays?: number;
+    /** days until it moves to S3 Infrequent Access (default none) */
+    infrequentAccessDays?: number;
+  };
+  /** 5xx share of API requests (percent) that raises the alarm (default 5) */
+  serverErrorAlarmPercent?: number;
 }
 
 export interface TableIndex {
@@ -45,8 +68,6 @@ export interface TableIndex {
 export class GatewayStack extends Stack {
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
-    const udpPort = props.mediaNode?.udpPort ?? 40000;
-    const controlPort = props.mediaNode?.controlPort ?? 9090;
 
     const table = new dynamodb.Table(this, "Registry", {
       partitionKey: { name: props.table.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -65,64 +86,85 @@ export class GatewayStack extends Stack {
       });
     }
 
-    // Shared HMAC secret between the functions and the media nodes (control API).
+    // Shared HMAC secret between the functions and the media nodes (control API); the TURN REST
+    // API shared secret between the signaling (credentials it hands out) and coturn on each node
     const nodeSecret = new secrets.Secret(this, "NodeSecret", {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
+    const turnSecret = new secrets.Secret(this, "TurnSecret", {
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
 
-    // Public subnets only, no NAT: the node needs a public UDP port; the functions reach DynamoDB
-    // through a gateway endpoint and the node's control API on its private address.
+    const days = props.recordings?.expireDays ?? 30;
+    const ia = props.recordings?.infrequentAccessDays;
+    const recordings = new s3.Bucket(this, "Recordings", {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: "recordings",
+          expiration: Duration.days(days),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+          ...(ia
+            ? {
+                transitions: [
+                  { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(ia) },
+                ],
+              }
+            : {}),
+        },
+      ],
+    });
+
     const vpc = new ec2.Vpc(this, "Vpc", {
       maxAzs: 2,
       natGateways: 0,
       subnetConfiguration: [{ name: "public", subnetType: ec2.SubnetType.PUBLIC }],
-      gatewayEndpoints: { DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB } },
+      gatewayEndpoints: {
+        DynamoDB: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB },
+        S3: { service: ec2.GatewayVpcEndpointAwsService.S3 },
+      },
     });
-    const fnSg = new ec2.SecurityGroup(this, "FunctionsSg", { vpc, allowAllOutbound: true });
-    const nodeSg = new ec2.SecurityGroup(this, "MediaNodeSg", { vpc, allowAllOutbound: true });
-    nodeSg.addIngressRule(
-      ec2.Peer.anyIpv4(),
-      ec2.Port.udp(udpPort),
-      "WebRTC media (ICE/DTLS/SRTP, one muxed port)",
-    );
-    nodeSg.addIngressRule(fnSg, ec2.Port.tcp(controlPort), "control API from the signaling functions only");
+    const fnSg = new ec2.SecurityGroup(this, "FunctionsSg", {
+      vpc,
+      allowAllOutbound: true,
+      description: "rtcgw signaling functions - the only source allowed on the node control ports",
+    });
+    vpc
+      .addInterfaceEndpoint("SecretsManager", {
+        service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        subnets: { subnetType: ec2.SubnetType.PUBLIC },
+        privateDnsEnabled: true,
+        open: false,
+      })
+      .connections.allowFrom(fnSg, ec2.Port.tcp(443), "the functions read the node secret");
 
-    // Secrets Manager is reached over the internet; functions in public subnets have none, so the
-    // secret is resolved at deploy time into the environment (encrypted at rest by Lambda).
-    const env: Record<string, string> = {
-      RTCGW_REGISTRY: `dynamodb:${table.tableName}`,
-      RTCGW_NODE_SECRET: nodeSecret.secretValue.unsafeUnwrap(),
-      LOG_LEVEL: "info",
-      NODE_OPTIONS: "--enable-source-maps",
-    };
-    if (props.iceServers) env.RTCGW_ICE_SERVERS = props.iceServers;
+    const nodes = new MediaNodes(this, "MediaNodes", props.mediaNode ?? {}, {
+      vpc,
+      functionsSg: fnSg,
+      tableName: table.tableName,
+      nodeSecretArn: nodeSecret.secretArn,
+      turnSecretArn: turnSecret.secretArn,
+      recordingsBucket: recordings.bucketName,
+      artifact: props.artifact,
+      bootstrap: props.bootstrap,
+    });
+    table.grant(nodes.role, ...NODE_TABLE_ACTIONS);
+    nodeSecret.grantRead(nodes.role);
+    turnSecret.grantRead(nodes.role);
+    recordings.grantWrite(nodes.role, undefined, [...NODE_BUCKET_ACTIONS]);
 
     const api = new apigw.HttpApi(this, "Api", {
-      apiName: "rtcgw",
+      apiName: this.stackName,
       corsPreflight: undefined, // OPTIONS is answered by our own handler (WHIP's Accept-Post)
     });
     const fns = new Map<string, lambda.Function>();
     for (const route of props.routes) {
       let fn = fns.get(route.handler);
       if (!fn) {
-        fn = new lambda.Function(this, `Fn-${route.handler}`, {
-          runtime: lambda.Runtime.NODEJS_22_X,
-          architecture: lambda.Architecture.ARM_64,
-          handler: "index.handler",
-          code: lambda.Code.fromAsset(path.join(props.functionsDir, route.handler)),
-          memorySize: 256,
-          timeout: Duration.seconds(10),
-          environment: env,
-          vpc,
-          vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-          allowPublicSubnet: true,
-          securityGroups: [fnSg],
-          logGroup: new logs.LogGroup(this, `Logs-${route.handler}`, {
-            retention: logs.RetentionDays.TWO_WEEKS,
-            removalPolicy: RemovalPolicy.DESTROY,
-          }),
-        });
-        table.grantReadWriteData(fn);
+        fn = this.signalingFunction(route.handler as HandlerName, props, { vpc, fnSg, table, nodeSecret });
         fns.set(route.handler, fn);
       }
       api.addRoutes({
@@ -132,74 +174,76 @@ export class GatewayStack extends Stack {
       });
     }
 
-    // The media node: one instance, Elastic IP announced in ICE candidates (1:1 NAT).
-    const role = new iam.Role(this, "MediaNodeRole", {
-      assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
+    // alarms: nobody can take a call; the API failing
+    new cloudwatch.Alarm(this, "NoNodeAccepting", {
+      alarmDescription: "No media worker is accepting sessions (all draining, full, or not publishing)",
+      metric: nodes.acceptingMetric(),
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
-    table.grantReadWriteData(role);
-    nodeSecret.grantRead(role);
-    const eip = new ec2.CfnEIP(this, "MediaNodeIp");
-    // The node runs this repository's code: shipped as a zipped asset, installed with npm ci.
-    const source = new s3assets.Asset(this, "MediaNodeSource", {
-      path: props.sourceDir,
-      exclude: ["node_modules", "dist", ".git", "recordings", "**/cdk.out", ".tmp", "wasm/**/target"],
-    });
-    source.grantRead(role);
-    const userData = ec2.UserData.forLinux();
-    const zip = userData.addS3DownloadCommand({ bucket: source.bucket, bucketKey: source.s3ObjectKey });
-    userData.addCommands(
-      "set -eu",
-      "dnf install -y nodejs22 unzip",
-      "mkdir -p /opt/rtcgw /var/lib/rtcgw/recordings && cd /opt/rtcgw",
-      `unzip -oq ${zip} -d /opt/rtcgw`,
-      "npm ci --omit=dev --no-audit --no-fund",
-      'TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
-      'PRIVATE_IP=$(curl -s -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/local-ipv4)',
-      `SECRET=$(aws secretsmanager get-secret-value --secret-id ${nodeSecret.secretArn} --query SecretString --output text)`,
-      "cat > /etc/rtcgw.env <<ENV",
-      `RTCGW_REGISTRY=dynamodb:${table.tableName}`,
-      "RTCGW_NODE_SECRET=$SECRET",
-      `NODE_PORT=${controlPort}`,
-      `MEDIA_UDP_PORT=${udpPort}`,
-      "MEDIA_BIND_ADDRESS=0.0.0.0",
-      `MEDIA_ANNOUNCED_ADDRESS=${eip.attrPublicIp}`,
-      `RTCGW_NODE_URL=http://$PRIVATE_IP:${controlPort}`,
-      `RTCGW_NODE_CAPACITY=${props.mediaNode?.capacity ?? 300}`,
-      "RECORDINGS_DIR=/var/lib/rtcgw/recordings",
-      "ENV",
-      "cat > /etc/systemd/system/rtcgw-node.service <<UNIT",
-      "[Unit]",
-      "Description=rtcgw media node",
-      "After=network-online.target",
-      "[Service]",
-      "EnvironmentFile=/etc/rtcgw.env",
-      "WorkingDirectory=/opt/rtcgw",
-      "ExecStart=/usr/bin/node bin/rtcgw.mjs node",
-      "KillSignal=SIGTERM",
-      "TimeoutStopSec=60",
-      "Restart=always",
-      "[Install]",
-      "WantedBy=multi-user.target",
-      "UNIT",
-      "systemctl daemon-reload && systemctl enable --now rtcgw-node",
-    );
-    const instance = new ec2.Instance(this, "MediaNode", {
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      instanceType: new ec2.InstanceType(props.mediaNode?.instanceType ?? "c7g.large"),
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
-      securityGroup: nodeSg,
-      role,
-      userData,
-    });
-    new ec2.CfnEIPAssociation(this, "MediaNodeIpAssoc", {
-      allocationId: eip.attrAllocationId,
-      instanceId: instance.instanceId,
+    const errors = api.metricServerError({ period: Duration.minutes(5), statistic: "Sum" });
+    const count = api.metricCount({ period: Duration.minutes(5), statistic: "Sum" });
+    new cloudwatch.Alarm(this, "ApiServerErrorRate", {
+      alarmDescription: "More than the set share of API requests answered 5xx",
+      metric: new cloudwatch.MathExpression({
+        expression: "IF(count > 0, 100 * errors / count, 0)",
+        usingMetrics: { errors, count },
+        period: Duration.minutes(5),
+        label: "5xx %",
+      }),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      threshold: props.serverErrorAlarmPercent ?? 5,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
     new CfnOutput(this, "ApiUrl", { value: api.apiEndpoint });
-    new CfnOutput(this, "MediaNodePublicIp", { value: eip.attrPublicIp });
+    new CfnOutput(this, "MediaNodeGroup", { value: nodes.groupName });
     new CfnOutput(this, "RegistryTable", { value: table.tableName });
+    new CfnOutput(this, "RecordingsBucket", { value: recordings.bucketName });
+  }
+
+  /** one function per handler bundle, with only what its routes use */
+  private signalingFunction(
+    handler: HandlerName,
+    props: GatewayStackProps,
+    d: { vpc: ec2.IVpc; fnSg: ec2.ISecurityGroup; table: dynamodb.Table; nodeSecret: secrets.ISecret },
+  ): lambda.Function {
+    const tableActions = FUNCTION_TABLE_ACTIONS[handler];
+    const readsSecret = FUNCTION_READS_NODE_SECRET[handler];
+    const env: Record<string, string> = { LOG_LEVEL: "info", NODE_OPTIONS: "--enable-source-maps" };
+    if (tableActions.length > 0) env.RTCGW_REGISTRY = `dynamodb:${d.table.tableName}`;
+    // the ARN, never the value: the function reads it from Secrets Manager once per instance
+    if (readsSecret) env.RTCGW_NODE_SECRET_ARN = d.nodeSecret.secretArn;
+    if (props.iceServers) env.RTCGW_ICE_SERVERS = props.iceServers;
+    // only the functions that call the nodes or the registry sit in the VPC
+    const inVpc = tableActions.length > 0 || readsSecret;
+    const fn = new lambda.Function(this, `Fn-${handler}`, {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: "index.handler",
+      code: lambda.Code.fromAsset(`${props.functionsDir}/${handler}`),
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      environment: env,
+      ...(inVpc
+        ? {
+            vpc: d.vpc,
+            vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+            allowPublicSubnet: true,
+            securityGroups: [d.fnSg],
+          }
+        : {}),
+      logGroup: new logs.LogGroup(this, `Logs-${handler}`, {
+        retention: logs.RetentionDays.TWO_WEEKS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+    });
+    if (tableActions.length > 0) d.table.grant(fn, ...tableActions);
+    if (readsSecret) d.nodeSecret.grantRead(fn);
+    return fn;
   }
 }

@@ -1,15 +1,29 @@
-// What the stack is built from: the shared route table and the registry's table schema.
+// What the stack is built from: the shared route table, the registry's table schema, the media
+// node's artifact (tracked files at HEAD) and bootstrap, and the operator's settings from the
+// environment of `npm run synth` / `npm run deploy` (docs/deploy.md lists them).
 import * as path from "node:path";
 import { REGISTRY_TABLE_SCHEMA } from "../../src/registry/dynamodb-table.js";
 import { ROUTES } from "../../src/signaling/routes.js";
+import { buildSourceArtifact } from "./artifact.js";
 import type { GatewayStackProps } from "./gateway-stack.js";
 
-export function gatewayStackProps(root: string): Omit<GatewayStackProps, "env"> {
+const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
+
+export function gatewayStackProps(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<GatewayStackProps, "env"> {
   const s = REGISTRY_TABLE_SCHEMA;
+  const artifact = buildSourceArtifact(root, path.join(root, "infra/.artifacts"));
+  if (artifact.dirty)
+    process.stderr.write(
+      `rtcgw synth: tracked files have uncommitted changes; the media node gets commit ${artifact.commit.slice(0, 12)} without them\n`,
+    );
   return {
     routes: ROUTES,
     functionsDir: path.join(root, "dist/functions"),
-    sourceDir: root,
+    artifact: artifact.file,
+    bootstrap: path.join(root, "infra/node/bootstrap.sh"),
     table: {
       partitionKey: s.partitionKey,
       sortKey: s.sortKey,
@@ -23,9 +37,18 @@ export function gatewayStackProps(root: string): Omit<GatewayStackProps, "env"> 
       ],
     },
     mediaNode: {
-      instanceType: process.env.RTCGW_NODE_INSTANCE_TYPE,
-      udpPort: process.env.MEDIA_UDP_PORT ? Number(process.env.MEDIA_UDP_PORT) : undefined,
+      instanceType: env.RTCGW_NODE_INSTANCE_TYPE || undefined,
+      vcpus: num(env.RTCGW_NODE_VCPUS),
+      amiId: env.RTCGW_NODE_AMI || undefined,
+      udpPort: num(env.MEDIA_UDP_PORT),
+      controlPort: num(env.NODE_PORT),
+      sessionsPerWorker: num(env.RTCGW_NODE_SESSIONS_PER_WORKER),
+      minInstances: num(env.RTCGW_NODES_MIN),
+      desiredInstances: num(env.RTCGW_NODES_DESIRED),
+      maxInstances: num(env.RTCGW_NODES_MAX),
+      drainSeconds: num(env.RTCGW_DRAIN_TIMEOUT),
     },
-    iceServers: process.env.RTCGW_ICE_SERVERS,
+    recordings: { expireDays: num(env.RTCGW_RECORDINGS_EXPIRE_DAYS) },
+    iceServers: env.RTCGW_ICE_SERVERS || undefined,
   };
 }

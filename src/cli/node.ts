@@ -1,8 +1,10 @@
 // `rtcgw node`: a media node (one worker per core under a supervisor) registering itself in the
 // shared registry; the signaling reaches it over its control API.
+import { withNodeSecret } from "../aws/node-secret.js";
 import { loadConfigOrExit } from "../config/index.js";
 import { createLogger, setRootLogger } from "../log/index.js";
 import { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "../node/index.js";
+import { uploadLeftovers } from "../recordings/index.js";
 import { portProblem } from "./listen-error.js";
 import { exitOnPreflight, preflightProblem } from "./preflight-error.js";
 
@@ -16,8 +18,19 @@ export async function runNode(): Promise<void> {
   }
   const logger = createLogger({ level: config.LOG_LEVEL, base: { component: "node" } });
   setRootLogger(logger);
+  let resolved = config;
   try {
-    await runMediaNodeSupervisor(config, logger);
+    // the control secret from Secrets Manager, read now (never from a file written at boot)
+    resolved = await withNodeSecret(config);
+  } catch (e) {
+    logger.fatal({ err: (e as Error).message }, "could not read the node secret");
+    logger.flush?.();
+    process.exit(1);
+  }
+  // recordings a previous run could not upload (a crash, an outage) go to the bucket now
+  if (resolved.RTCGW_RECORDINGS_BUCKET) void uploadLeftovers(resolved, logger);
+  try {
+    await runMediaNodeSupervisor(resolved, logger);
   } catch (e) {
     if (preflightProblem(e)) exitOnPreflight(e, logger);
     // the control port taken (by this worker's NODE_PORT + index) is a setting to change: exit 2

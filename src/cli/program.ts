@@ -8,6 +8,9 @@ Environment:
   NODE_PORT               media node control API and /metrics (9090; worker i: +i; 0 = any free)
   RTCGW_REGISTRY          memory | redis://host:port | dynamodb:TABLE (memory)
   RTCGW_NODE_SECRET       control API HMAC secret, shared by signaling and nodes
+  RTCGW_NODE_SECRET_ARN   or: the Secrets Manager secret holding it (read at start)
+  NODE_BIND_ADDRESS       address the control API binds (127.0.0.1; a VPC node: its private IP)
+  RTCGW_RECORDINGS_BUCKET S3 bucket the recordings go to when a session ends (unset = disk only)
   RTCGW_API_TOKEN         Bearer token required to create sessions (optional)
   RTCGW_ICE_SERVERS       comma-separated stun:/turn: URLs announced in Link headers
   RTCGW_TURN_URLS         turn:/turns: URLs announced with a short-lived credential on each 201
@@ -40,6 +43,13 @@ export function buildProgram(): Command {
     .command("node")
     .description("a media node (one worker per core) registering in the shared registry")
     .action(async () => (await import("./node.js")).runNode());
+
+  program
+    .command("agent")
+    .description(
+      "beside `rtcgw node` in an Auto Scaling group: per-instance metrics to CloudWatch, drain on the termination lifecycle hook",
+    )
+    .action(async () => (await import("./agent.js")).runAgentCommand());
 
   program
     .command("signaling")

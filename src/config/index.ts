@@ -119,6 +119,12 @@ export const ConfigSchema = z.object({
     z.ipv4({ error: "MEDIA_BIND_ADDRESS must be an IPv4 address" }),
     "127.0.0.1",
   ),
+  // the control API's bind address: loopback by default (never public); a node in a VPC binds its
+  // private address so the signaling functions (and, by the security group, nothing else) reach it
+  NODE_BIND_ADDRESS: z._default(
+    z.ipv4({ error: "NODE_BIND_ADDRESS must be an IPv4 address (the control API's bind address)" }),
+    "127.0.0.1",
+  ),
   MEDIA_ANNOUNCED_ADDRESS: optionalThen(z.ipv4({ error: "MEDIA_ANNOUNCED_ADDRESS must be an IPv4 address" })),
   RTCGW_ICE_SERVERS: commaList((s) => {
     const r = iceServer.safeParse(s);
@@ -151,6 +157,40 @@ export const ConfigSchema = z.object({
       .string()
       .check(z.minLength(32, "RTCGW_TOKEN_SECRET must be at least 32 characters (256 bits for HS256)")),
   ),
+  // recordings go to this S3 bucket when a session ends (the local files are deleted once uploaded)
+  RTCGW_RECORDINGS_BUCKET: optionalThen(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          "RTCGW_RECORDINGS_BUCKET must be an S3 bucket name (3-63 of a-z 0-9 . -)",
+        ),
+      ),
+  ),
+  RTCGW_RECORDINGS_PREFIX: z._default(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^([A-Za-z0-9_.-]+\/)*$/,
+          'RTCGW_RECORDINGS_PREFIX must be "" or folder names each ending with "/" (e.g. recordings/)',
+        ),
+      ),
+    "recordings/",
+  ),
+  // the node (and the functions) read the control secret from Secrets Manager at run time, never
+  // from a file or a plaintext environment variable (RTCGW_NODE_SECRET, if set, wins)
+  RTCGW_NODE_SECRET_ARN: optionalThen(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+          "RTCGW_NODE_SECRET_ARN must be a Secrets Manager secret ARN",
+        ),
+      ),
+  ),
   RECORDINGS_DIR: z._default(
     z.string().check(z.minLength(1, "RECORDINGS_DIR must be a directory path")),
     "./recordings",
@@ -163,6 +203,20 @@ export const ConfigSchema = z.object({
   RTCGW_DISCONNECT_TIMEOUT: seconds("RTCGW_DISCONNECT_TIMEOUT", 5),
   RTCGW_MEDIA_TIMEOUT: seconds("RTCGW_MEDIA_TIMEOUT", 30),
   RTCGW_DRAIN_TIMEOUT: seconds("RTCGW_DRAIN_TIMEOUT", 30),
+  // how long an ended session's tombstone (how and when it ended) stays in the registry
+  RTCGW_TOMBSTONE_TTL: seconds("RTCGW_TOMBSTONE_TTL", 600),
+  // how long a session whose peer disconnected, failed or went silent waits for its client to
+  // resume it with a new peer (POST /v1/sessions/{id}/resume); 0 = no waiting (the session ends
+  // after RTCGW_DISCONNECT_TIMEOUT / RTCGW_MEDIA_TIMEOUT as before)
+  RTCGW_RESUME_WINDOW: z._default(
+    envNumber(
+      "RTCGW_RESUME_WINDOW must be a number of seconds (0 = sessions are not kept for a resume)",
+    ).check(
+      z.minimum(0, "RTCGW_RESUME_WINDOW must be 0 or more seconds"),
+      z.maximum(3600, "RTCGW_RESUME_WINDOW must be at most 3600 seconds"),
+    ),
+    20,
+  ),
   RTCGW_NODE_URL: optionalThen(z.url({ error: "RTCGW_NODE_URL must be an http(s) URL" })),
   RTCGW_NODE_CAPACITY: z._default(
     envNumber("RTCGW_NODE_CAPACITY must be a number of sessions").check(

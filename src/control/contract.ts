@@ -4,6 +4,8 @@
 // Every request is signed (see ./hmac.ts). Routes:
 //   POST   /internal/sessions        CreateSessionRequest → 201 CreateSessionResponse
 //   PATCH  /internal/sessions/:id    PatchSessionRequest  → 204 (trickle) | 200 PatchSessionResponse (restart)
+//   POST   /internal/sessions/:id/resume ResumeSessionRequest → 200 ResumeSessionResponse (a new
+//                                    peer under the same session; 410 when it has ended)
 //   DELETE /internal/sessions/:id    → 204 (idempotent)
 //   GET    /internal/sessions/:id    → 200 SessionStatus
 //   GET    /internal/health          → 200 NodeHealth
@@ -50,6 +52,21 @@ export const CreateSessionRequestSchema = z.object({
   etag: z.optional(z.string().check(z.regex(ETAG_RE))),
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequestSchema>;
+
+/** A client's new peer for its running session (network change): same id, media, sockets. */
+export const ResumeSessionRequestSchema = z.object({
+  offer: sdp(),
+  /** the session's ETag from now on (the signaling records it) */
+  etag: z.optional(z.string().check(z.regex(ETAG_RE))),
+});
+export type ResumeSessionRequest = z.infer<typeof ResumeSessionRequestSchema>;
+
+export interface ResumeSessionResponse {
+  sessionId: string;
+  nodeId: string;
+  answer: string;
+  etag: string;
+}
 
 export interface CreateSessionResponse {
   sessionId: string;
@@ -115,12 +132,23 @@ export interface SessionStatus {
   sessionId: string;
   kind: z.infer<typeof SessionKindSchema>;
   profile: Profile;
-  state: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
+  /** "interrupted": the peer disconnected, failed or went silent; the session waits for a resume */
+  state: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed" | "interrupted";
   createdAt: number;
   connectedAt?: number;
+  /** when the session was interrupted (epoch ms), while it is */
+  interruptedAt?: number;
+  /** when it ends unless resumed (epoch ms), while it is interrupted */
+  resumeBy?: number;
+  /** what interrupted it: "disconnected" | "failed" | "closed" | "media-timeout" | "resume" */
+  interruptedBy?: string;
+  /** how many times the session was resumed with a new peer */
+  resumes?: number;
   /** the peer's transport counters plus the media pipeline's receive quality */
   stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
+  /** with RTCGW_RECORDINGS_BUCKET: where the record profile's files land when the session ends */
+  objects?: { bucket: string; wav: string; ogg: string };
   /** bridge sessions: the WebSocket leg to the application */
   bridge?: BridgeLegStats;
 }
@@ -143,4 +171,6 @@ export const CONTROL_HEADERS = {
   timestamp: "x-rtcgw-timestamp",
   nonce: "x-rtcgw-nonce",
   signature: "x-rtcgw-signature",
+  /** the id of the node the request is signed for */
+  node: "x-rtcgw-node",
 } as const;

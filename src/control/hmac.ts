@@ -1,12 +1,16 @@
 // HMAC-SHA256 request signing for the control API.
-// Signed string: METHOD \n PATH(+query) \n TIMESTAMP(ms) \n NONCE \n SHA256-hex(body)
+// Signed string: TARGET-NODE-ID \n METHOD \n PATH(+query) \n TIMESTAMP(ms) \n NONCE \n SHA256-hex(body)
 // A request older (or newer) than 30 s, or whose nonce was already seen in that window, is refused.
+// The target node's id is signed (and sent, X-Rtcgw-Node) so a request captured on its way to one
+// node cannot be replayed to another: every node (every worker of a supervisor) keeps its own
+// nonce cache, so without the target a request could be played once to each of them.
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { CONTROL_HEADERS } from "./contract.js";
 
 export const MAX_SKEW_MS = 30_000;
 
 function canonical(
+  target: string,
   method: string,
   path: string,
   timestamp: string,
@@ -14,12 +18,13 @@ function canonical(
   body: string | Uint8Array,
 ) {
   const bodyHash = createHash("sha256").update(body).digest("hex");
-  return `${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${bodyHash}`;
+  return `${target}\n${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${bodyHash}`;
 }
 
-/** Headers to add to a control request. */
+/** Headers to add to a control request for the node whose id is `target`. */
 export function signRequest(
   secret: string,
+  target: string,
   method: string,
   path: string,
   body: string | Uint8Array = "",
@@ -28,9 +33,10 @@ export function signRequest(
   const timestamp = String(now);
   const nonce = randomBytes(16).toString("hex");
   const signature = createHmac("sha256", secret)
-    .update(canonical(method, path, timestamp, nonce, body))
+    .update(canonical(target, method, path, timestamp, nonce, body))
     .digest("hex");
   return {
+    [CONTROL_HEADERS.node]: target,
     [CONTROL_HEADERS.timestamp]: timestamp,
     [CONTROL_HEADERS.nonce]: nonce,
     [CONTROL_HEADERS.signature]: signature,
@@ -42,8 +48,10 @@ export type VerifyResult = { ok: true } | { ok: false; reason: string };
 /** Verifies signatures and remembers nonces for the skew window (replay protection). */
 export class RequestVerifier {
   private readonly seen = new Map<string, number>();
+  /** `nodeId`: this node's id; a request signed for any other node is refused */
   constructor(
     private readonly secret: string,
+    private readonly nodeId: string,
     private readonly maxSkewMs = MAX_SKEW_MS,
   ) {}
 
@@ -61,7 +69,10 @@ export class RequestVerifier {
     const timestamp = h(CONTROL_HEADERS.timestamp);
     const nonce = h(CONTROL_HEADERS.nonce);
     const signature = h(CONTROL_HEADERS.signature);
-    if (!timestamp || !nonce || !signature) return { ok: false, reason: "missing signature headers" };
+    const target = h(CONTROL_HEADERS.node);
+    if (!timestamp || !nonce || !signature || !target)
+      return { ok: false, reason: "missing signature headers" };
+    if (target !== this.nodeId) return { ok: false, reason: "request signed for another node" };
     if (
       !/^\d{1,16}$/.test(timestamp) ||
       !/^[0-9a-f]{16,64}$/.test(nonce) ||
@@ -72,7 +83,7 @@ export class RequestVerifier {
     if (Math.abs(now - ts) > this.maxSkewMs)
       return { ok: false, reason: "request timestamp outside the 30 s window" };
     const expected = createHmac("sha256", this.secret)
-      .update(canonical(method, path, timestamp, nonce, body))
+      .update(canonical(target, method, path, timestamp, nonce, body))
       .digest();
     if (!timingSafeEqual(expected, Buffer.from(signature, "hex")))
       return { ok: false, reason: "bad signature" };

@@ -13,6 +13,8 @@ const WEB_FILES: Record<string, { file: string; type: string }> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
   "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
   "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+  "/rtcgw-client.js": { file: "rtcgw-client.js", type: "text/javascript; charset=utf-8" },
+  "/rtcgw-client.d.ts": { file: "rtcgw-client.d.ts", type: "text/plain; charset=utf-8" },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
 };
 const RECORDING_TYPES: Record<string, string> = { wav: "audio/wav", ogg: "audio/ogg" };

@@ -8,6 +8,8 @@ import {
   type CreateSessionResponse,
   MAX_SDP_BYTES,
   PatchSessionRequestSchema,
+  ResumeSessionRequestSchema,
+  type ResumeSessionResponse,
   SESSION_ID_RE,
 } from "../control/contract.js";
 import { RequestVerifier } from "../control/hmac.js";
@@ -48,7 +50,7 @@ export interface ControlServer {
 }
 
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
-  const verifier = new RequestVerifier(o.secret);
+  const verifier = new RequestVerifier(o.secret, o.nodeId);
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e) => {
       o.log.error({ err: (e as Error).message }, "control request failed");
@@ -94,9 +96,24 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
       const out: CreateSessionResponse = { sessionId: req.data.sessionId, nodeId: o.nodeId, answer, etag };
       return sendJson(res, 201, out);
     }
+    const r = /^\/internal\/sessions\/([^/]+)\/resume$/.exec(path);
+    if (r) {
+      const id = decodeURIComponent(r[1]!);
+      if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
+      if (method !== "POST")
+        throw new HttpError(405, "method-not-allowed", `${method} is not allowed on resume`);
+      const json = parseJson(body) as { offer?: unknown };
+      if (typeof json?.offer === "string" && Buffer.byteLength(json.offer) > MAX_SDP_BYTES)
+        throw new HttpError(413, "sdp-too-large", `the offer is larger than ${MAX_SDP_BYTES} bytes`);
+      const req = ResumeSessionRequestSchema.safeParse(json);
+      if (!req.success) throw new HttpError(400, "bad-request", zodReason(req.error));
+      const { answer, etag } = await o.sessions.resume(id, req.data);
+      const out: ResumeSessionResponse = { sessionId: id, nodeId: o.nodeId, answer, etag };
+      return sendJson(res, 200, out);
+    }
     const m = /^\/internal\/sessions\/([^/]+)$/.exec(path);
     if (m) {
-      const id = decodeURIComponent(m[1]!);
+      const id = decodeId(m[1]!);
       if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
       if (method === "GET") return sendJson(res, 200, o.sessions.status(id));
       if (method === "DELETE") {
@@ -140,6 +157,15 @@ async function readControlBody(req: IncomingMessage): Promise<Buffer> {
   if (body === "too-large")
     throw new HttpError(413, "body-too-large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
   return body;
+}
+
+/** a bad percent-escape is a bad id, not a 500 (decodeURIComponent throws; found by fuzzing) */
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return "";
+  }
 }
 
 function parseJson(body: Buffer): unknown {

@@ -43,8 +43,11 @@ export class NodeHeartbeat {
   }
 
   private async register() {
+    // one missed heartbeat (none for 1.5 intervals) takes the node out of the pick at once; its
+    // record lives the full TTL, so its sessions are not taken for orphans over a slow beat
+    const staleMarginMs = Math.max(0, this.ttl - Math.round(1.5 * (this.o.intervalMs ?? HEARTBEAT_MS)));
     await this.o.registry.registerNode(
-      { ...this.o.node, load: this.o.load(), ...(this.draining ? { draining: true } : {}) },
+      { ...this.o.node, load: this.o.load(), staleMarginMs, ...(this.draining ? { draining: true } : {}) },
       this.ttl,
     );
   }

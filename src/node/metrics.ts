@@ -14,6 +14,7 @@ export type TeardownReason =
   | "connect-timeout"
   | "disconnect-timeout"
   | "media-timeout"
+  | "resume-timeout"
   | "drain"
   | "shutdown"
   | "source-ended"
@@ -22,6 +23,7 @@ export type TeardownReason =
 /** Watchdog reasons: the session would have been a ghost without the watchdog (docs/design.md rule 3). */
 export const GHOST_REASONS = new Set<TeardownReason>([
   "connect-timeout",
+  "resume-timeout",
   "disconnect-timeout",
   "media-timeout",
 ]);
@@ -29,6 +31,10 @@ export const GHOST_REASONS = new Set<TeardownReason>([
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly teardowns: Counter<"reason">;
+  /** sessions interrupted (peer disconnected, failed, closed or silent), by cause */
+  readonly interruptions: Counter<"cause">;
+  /** resumes with a new peer: "resumed" (connected), "superseded" (a newer one came first) */
+  readonly resumes: Counter<"outcome">;
   readonly ghosts: Counter;
   readonly packets: Counter<"direction">;
   readonly connectSeconds: Histogram;
@@ -64,6 +70,18 @@ export class NodeMetrics {
       name: "rtcgw_session_teardowns_total",
       help: "sessions torn down, by reason",
       labelNames: ["reason"],
+      registers: r,
+    });
+    this.interruptions = new Counter({
+      name: "rtcgw_session_interruptions_total",
+      help: "sessions whose peer disconnected, failed, closed or went silent (kept for a resume), by cause",
+      labelNames: ["cause"],
+      registers: r,
+    });
+    this.resumes = new Counter({
+      name: "rtcgw_session_resumes_total",
+      help: "resumes with a new peer, by outcome (resumed, superseded, failed)",
+      labelNames: ["outcome"],
       registers: r,
     });
     this.ghosts = new Counter({

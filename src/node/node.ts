@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../log/index.js";
 import { preflightMedia } from "../media/index.js";
+import { RecordingUploader } from "../recordings/index.js";
 import type { Registry } from "../registry/types.js";
 import { startControlServer } from "./control-server.js";
 import { NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
@@ -16,6 +17,9 @@ import { freeUdpPort } from "./process/udp-port.js";
 import { rtcConfigFor } from "./sessions/rtc-config.js";
 import { SessionTable } from "./sessions/session-table.js";
 
+/** how long a closing node waits for its recordings' uploads (the rest is retried at the next start) */
+const UPLOAD_FLUSH_MS = 60_000;
+
 export interface MediaNodeOptions {
   config: Config;
   registry: Registry;
@@ -25,7 +29,7 @@ export interface MediaNodeOptions {
   controlPort?: number;
   /** the muxed media UDP port; 0 = a free port; default MEDIA_UDP_PORT */
   udpPort?: number;
-  /** control API bind host (default 127.0.0.1: the control API is never public) */
+  /** control API bind host (default NODE_BIND_ADDRESS, itself 127.0.0.1) */
   controlHost?: string;
   /** event-loop utilisation (0..1) at which new sessions are refused with 503 node-busy.
    *  Off by default in-process (`rtcgw dev`, tests share the loop with other work); the node
@@ -67,6 +71,13 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const requestedUdp = opts.udpPort ?? config.MEDIA_UDP_PORT;
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
 
+  const uploader = config.RTCGW_RECORDINGS_BUCKET
+    ? new RecordingUploader({
+        bucket: config.RTCGW_RECORDINGS_BUCKET,
+        prefix: config.RTCGW_RECORDINGS_PREFIX,
+        log,
+      })
+    : undefined;
   let sessions: SessionTable | undefined;
   const guard = new LoadGuard({
     busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY,
@@ -87,8 +98,10 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       connectMs: config.RTCGW_CONNECT_TIMEOUT * 1000,
       disconnectMs: config.RTCGW_DISCONNECT_TIMEOUT * 1000,
       mediaMs: config.RTCGW_MEDIA_TIMEOUT * 1000,
+      resumeWindowMs: config.RTCGW_RESUME_WINDOW * 1000,
     },
     recordingsDir: config.RECORDINGS_DIR,
+    ...(uploader ? { uploader, recordingsPrefix: config.RTCGW_RECORDINGS_PREFIX } : {}),
     echoComplexity: config.RTCGW_ECHO_COMPLEXITY,
     bridgeAllow: config.RTCGW_BRIDGE_ALLOW,
     registry,
@@ -96,6 +109,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     ticker: processTicker(),
     log,
     sessionTtlMs: SESSION_TTL_MS,
+    tombstoneTtlMs: config.RTCGW_TOMBSTONE_TTL * 1000,
     busy: () => guard.busy,
   });
   const mgr = sessions;
@@ -103,7 +117,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const control = await startControlServer({
     nodeId: id,
     secret,
-    host: opts.controlHost ?? "127.0.0.1",
+    host: opts.controlHost ?? config.NODE_BIND_ADDRESS,
     port: opts.controlPort ?? config.NODE_PORT,
     sessions: mgr,
     metrics,
@@ -142,6 +156,8 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const close = () => {
     closed ??= (async () => {
       await mgr.closeAll("shutdown");
+      // the last recordings reach the bucket before the process (and, on EC2, its disk) goes
+      await uploader?.flush(UPLOAD_FLUSH_MS);
       mgr.stop();
       await heartbeat.stop();
       await control.close();

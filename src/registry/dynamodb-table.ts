@@ -38,6 +38,8 @@ export const REGISTRY_TABLE_SCHEMA = {
   /** single-use keys (client token ids), kept until the token expires */
   claimPartitionPrefix: "CLAIM#",
   claimSortKey: "CLAIM",
+  /** an ended session's tombstone: same partition as its session, this sort key */
+  tombstoneSortKey: "ENDED",
   byNodeIndex: { name: "byNode", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
   /** DynamoDB TTL attribute: epoch seconds */
   ttlAttribute: "expiresAt",

@@ -13,23 +13,27 @@ import { DynamoHttp, DynamoServiceError } from "./dynamodb-http.js";
 import { registryTableDefinition, REGISTRY_TABLE_SCHEMA as T } from "./dynamodb-table.js";
 import { ConflictError, NotFoundError, RegistryError, RegistryUnavailableError } from "./errors.js";
 import { pickLeastLoaded } from "./pick.js";
-import { newNodeRecord, newSessionRecord } from "./records.js";
+import { newNodeRecord, newSessionRecord, newTombstone } from "./records.js";
 import type {
   NewSession,
   NodeHeartbeat,
   NodeRecord,
   Registry,
+  SessionEnd,
   SessionKind,
   SessionPatch,
   SessionRecord,
   SessionState,
+  SessionTombstone,
 } from "./types.js";
 import {
+  validateEnd,
   validateHeartbeat,
   validateId,
   validateNewNode,
   validateNewSession,
   validatePatch,
+  validateSuspect,
   validateTtl,
 } from "./validate.js";
 
@@ -79,15 +83,18 @@ export class DynamoRegistry implements Registry {
     const timeoutMs = opts.timeoutMs ?? 1000;
     const maxAttempts = opts.maxAttempts ?? 2;
     this.deadlineMs = timeoutMs * maxAttempts + 200;
-    this.where = `${opts.table}${opts.endpoint ? ` at ${opts.endpoint}` : ""}`;
+    this.where = `${opts.table}${opts.endpoint ? ` at ${opts.endpoint}` : process.env.AWS_ENDPOINT_URL_DYNAMODB ? ` at ${process.env.AWS_ENDPOINT_URL_DYNAMODB}` : ""}`;
     const endpoint = opts.endpoint ? new URL(opts.endpoint) : undefined;
     const region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (!endpoint && !region)
       throw new RegistryError(
         `dynamodb registry (${opts.table}): no region — set AWS_REGION (or AWS_DEFAULT_REGION), or give an endpoint (dynamodb:TABLE@http://host:port)`,
       );
+    // AWS_ENDPOINT_URL_DYNAMODB (as the SDKs read it) points a deployed node elsewhere — the deploy
+    // rehearsal's dynalite — without waiving the region nor the credential chain it needs on EC2
+    const override = process.env.AWS_ENDPOINT_URL_DYNAMODB?.trim() || undefined;
     this.http = new DynamoHttp({
-      endpoint: opts.endpoint ?? `https://dynamodb.${region}.amazonaws.com`,
+      endpoint: opts.endpoint ?? override ?? `https://dynamodb.${region}.amazonaws.com`,
       // a local endpoint (dynalite) checks no signature, but SigV4 still needs a region to sign for
       region: region ?? "us-east-1",
       credentials: opts.credentials ?? defaultCredentialSource(endpoint),
@@ -111,6 +118,7 @@ export class DynamoRegistry implements Registry {
       ...expiry(rec.expiresAt),
     };
     if (rec.draining) item.draining = { BOOL: true };
+    if (rec.staleMarginMs !== undefined) item.staleMarginMs = N(rec.staleMarginMs);
     await this.send("PutItem", { TableName: this.table, Item: item });
     return rec;
   }
@@ -177,6 +185,27 @@ export class DynamoRegistry implements Registry {
   async removeNode(id: string): Promise<void> {
     validateId("node id", id);
     await this.send("DeleteItem", { TableName: this.table, Key: nodeKey(id) });
+  }
+
+  async markNodeSuspect(id: string, ttlMs: number): Promise<void> {
+    validateSuspect(id, ttlMs);
+    const now = this.now();
+    try {
+      await this.send("UpdateItem", {
+        TableName: this.table,
+        Key: nodeKey(id),
+        UpdateExpression: "SET #su = :su",
+        ConditionExpression: "attribute_exists(#pk) AND #expMs > :now",
+        ExpressionAttributeNames: {
+          "#pk": T.partitionKey,
+          "#su": "suspectUntil",
+          "#expMs": T.expiresAtMsAttribute,
+        },
+        ExpressionAttributeValues: { ":su": N(now + ttlMs), ":now": N(now) },
+      });
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e; // an unknown or expired node: nothing to mark
+    }
   }
 
   // ---- sessions ----
@@ -268,6 +297,44 @@ export class DynamoRegistry implements Registry {
       ReturnValues: "ALL_OLD",
     });
     return r.Attributes !== undefined && live(r.Attributes, this.now());
+  }
+
+  /**
+   * The tombstone is its own item beside the session's (same partition, sort key ENDED), written
+   * before the session item is deleted: no transactions (dynalite has none), and at every moment
+   * either the session or its tombstone exists. A conditional put makes the first end win.
+   */
+  async endSession(id: string, end: SessionEnd): Promise<SessionTombstone | undefined> {
+    validateEnd(id, end);
+    const now = this.now();
+    const cur = await this.getSession(id);
+    if (!cur) return this.getTombstone(id);
+    const t = newTombstone(cur, end, now);
+    try {
+      await this.send("PutItem", {
+        TableName: this.table,
+        Item: tombstoneItem(t),
+        ConditionExpression: "attribute_not_exists(#pk) OR #expMs <= :now",
+        ExpressionAttributeNames: { "#pk": T.partitionKey, "#expMs": T.expiresAtMsAttribute },
+        ExpressionAttributeValues: { ":now": N(now) },
+      });
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      await this.deleteSession(id);
+      return this.getTombstone(id);
+    }
+    await this.deleteSession(id);
+    return t;
+  }
+
+  async getTombstone(id: string): Promise<SessionTombstone | undefined> {
+    validateId("session id", id);
+    const r = await this.send("GetItem", {
+      TableName: this.table,
+      Key: tombstoneKey(id),
+      ConsistentRead: true,
+    });
+    return r.Item && live(r.Item, this.now()) ? toTombstone(r.Item) : undefined;
   }
 
   async listSessionsByNode(nodeId: string): Promise<SessionRecord[]> {
@@ -418,6 +485,36 @@ const nodeKey = (id: string): Item => ({
   [T.partitionKey]: S(T.nodesPartition),
   [T.sortKey]: S(`${T.nodeSortPrefix}${id}`),
 });
+const tombstoneKey = (id: string): Item => ({
+  [T.partitionKey]: S(`${T.sessionPartitionPrefix}${id}`),
+  [T.sortKey]: S(T.tombstoneSortKey),
+});
+
+function tombstoneItem(t: SessionTombstone): Item {
+  return {
+    ...tombstoneKey(t.id),
+    id: S(t.id),
+    nodeId: S(t.nodeId),
+    kind: S(t.kind),
+    tokenHash: S(t.tokenHash),
+    reason: S(t.reason),
+    endedAt: N(t.endedAt),
+    ...expiry(t.expiresAt),
+  };
+}
+
+function toTombstone(i: Item): SessionTombstone {
+  return {
+    id: i.id!.S!,
+    nodeId: i.nodeId!.S!,
+    kind: i.kind!.S! as SessionKind,
+    tokenHash: i.tokenHash!.S!,
+    reason: i.reason!.S!,
+    endedAt: Number(i.endedAt!.N),
+    expiresAt: Number(i[T.expiresAtMsAttribute]!.N),
+  };
+}
+
 const sessionKey = (id: string): Item => ({
   [T.partitionKey]: S(`${T.sessionPartitionPrefix}${id}`),
   [T.sortKey]: S(T.sessionSortKey),
@@ -465,6 +562,8 @@ function toNode(i: Item): NodeRecord {
     expiresAt: Number(i[T.expiresAtMsAttribute]!.N),
   };
   if (i.draining?.BOOL) n.draining = true;
+  if (i.staleMarginMs?.N !== undefined) n.staleMarginMs = Number(i.staleMarginMs.N);
+  if (i.suspectUntil?.N !== undefined) n.suspectUntil = Number(i.suspectUntil.N);
   return n;
 }
 

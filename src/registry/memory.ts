@@ -3,21 +3,25 @@
 // sweep on writes so a long-lived process does not accumulate dead records).
 import { ConflictError, NotFoundError, RegistryUnavailableError } from "./errors.js";
 import { pickLeastLoaded } from "./pick.js";
-import { newNodeRecord, newSessionRecord } from "./records.js";
+import { newNodeRecord, newSessionRecord, newTombstone } from "./records.js";
 import type {
   NewSession,
   NodeHeartbeat,
   NodeRecord,
   Registry,
+  SessionEnd,
   SessionPatch,
   SessionRecord,
+  SessionTombstone,
 } from "./types.js";
 import {
+  validateEnd,
   validateHeartbeat,
   validateId,
   validateNewNode,
   validateNewSession,
   validatePatch,
+  validateSuspect,
   validateTtl,
 } from "./validate.js";
 
@@ -34,6 +38,7 @@ export class MemoryRegistry implements Registry {
   private readonly sessions = new Map<string, SessionRecord>();
   /** single-use key → when its claim expires */
   private readonly claims = new Map<string, number>();
+  private readonly tombstones = new Map<string, SessionTombstone>();
   /** nodeId → ids of sessions created on (or moved to) that node */
   private readonly byNode = new Map<string, Set<string>>();
   private readonly now: () => number;
@@ -102,6 +107,13 @@ export class MemoryRegistry implements Registry {
     this.nodes.delete(id);
   }
 
+  async markNodeSuspect(id: string, ttlMs: number): Promise<void> {
+    this.open();
+    validateSuspect(id, ttlMs);
+    const n = this.liveNode(id);
+    if (n) n.suspectUntil = this.now() + ttlMs;
+  }
+
   async createSession(s: NewSession): Promise<SessionRecord> {
     this.open();
     validateNewSession(s);
@@ -150,6 +162,27 @@ export class MemoryRegistry implements Registry {
     if (!cur) return false;
     this.dropSession(cur);
     return true;
+  }
+
+  async endSession(id: string, end: SessionEnd): Promise<SessionTombstone | undefined> {
+    this.open();
+    validateEnd(id, end);
+    const existing = this.liveTombstone(id);
+    const cur = this.liveSession(id);
+    if (cur) this.dropSession(cur);
+    if (existing) return { ...existing };
+    if (!cur) return undefined;
+    const t = newTombstone(cur, end, this.now());
+    this.tombstones.set(id, t);
+    this.wrote();
+    return { ...t };
+  }
+
+  async getTombstone(id: string): Promise<SessionTombstone | undefined> {
+    this.open();
+    validateId("session id", id);
+    const t = this.liveTombstone(id);
+    return t && { ...t };
   }
 
   async listSessionsByNode(nodeId: string): Promise<SessionRecord[]> {
@@ -219,6 +252,15 @@ export class MemoryRegistry implements Registry {
     return s;
   }
 
+  private liveTombstone(id: string): SessionTombstone | undefined {
+    const t = this.tombstones.get(id);
+    if (t && t.expiresAt <= this.now()) {
+      this.tombstones.delete(id);
+      return undefined;
+    }
+    return t;
+  }
+
   private dropSession(s: SessionRecord): void {
     this.sessions.delete(s.id);
     const ids = this.byNode.get(s.nodeId);
@@ -244,6 +286,7 @@ export class MemoryRegistry implements Registry {
     for (const n of this.nodes.values()) if (n.expiresAt <= now) this.nodes.delete(n.id);
     for (const s of this.sessions.values()) if (s.expiresAt <= now) this.dropSession(s);
     for (const [k, exp] of this.claims) if (exp <= now) this.claims.delete(k);
+    for (const t of this.tombstones.values()) if (t.expiresAt <= now) this.tombstones.delete(t.id);
   }
 }
 

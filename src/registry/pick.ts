@@ -1,9 +1,18 @@
 // Least-loaded choice among nodes, shared by every store so they all pick the same way.
 import type { NodeRecord } from "./types.js";
 
-/** True if a node may take a new session at `now`: unexpired, not draining, with a free slot. */
+/**
+ * True if a node may take a new session at `now`: unexpired, not draining, with a free slot, not
+ * stale (a heartbeat missed: within its staleMarginMs of expiring) and not suspect.
+ */
 export function canTakeSession(n: NodeRecord, now: number): boolean {
-  return n.expiresAt > now && !n.draining && n.load < n.capacity;
+  return (
+    n.expiresAt > now &&
+    !n.draining &&
+    n.load < n.capacity &&
+    !(n.staleMarginMs !== undefined && n.expiresAt - now <= n.staleMarginMs) &&
+    !(n.suspectUntil !== undefined && n.suspectUntil > now)
+  );
 }
 
 /**

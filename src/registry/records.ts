@@ -1,6 +1,6 @@
 // How a store turns validated input into the records it keeps: one definition, so every store
 // starts a session at version 1 and computes expiry the same way (the contract suite relies on it).
-import type { NewSession, NodeRecord, SessionRecord } from "./types.js";
+import type { NewSession, NodeRecord, SessionEnd, SessionRecord, SessionTombstone } from "./types.js";
 
 export function newNodeRecord(node: Omit<NodeRecord, "expiresAt">, ttlMs: number, now: number): NodeRecord {
   return {
@@ -10,6 +10,19 @@ export function newNodeRecord(node: Omit<NodeRecord, "expiresAt">, ttlMs: number
     load: node.load,
     expiresAt: now + ttlMs,
     ...(node.draining ? { draining: true } : {}),
+    ...(node.staleMarginMs !== undefined ? { staleMarginMs: node.staleMarginMs } : {}),
+  };
+}
+
+export function newTombstone(s: SessionRecord, end: SessionEnd, now: number): SessionTombstone {
+  return {
+    id: s.id,
+    nodeId: s.nodeId,
+    kind: s.kind,
+    tokenHash: s.tokenHash,
+    reason: end.reason,
+    endedAt: now,
+    expiresAt: now + end.ttlMs,
   };
 }
 

@@ -106,3 +106,31 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
 end
 return out
 `;
+
+/** KEYS: node · ARGV: ttlMs → 1 marked, 0 no such node (the mark lives in the node's hash: a re-register clears it) */
+export const MARK_NODE_SUSPECT = `${NOW}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'suspectUntil', ms(now + tonumber(ARGV[1])))
+return 1
+`;
+
+/**
+ * KEYS: session, tombstone · ARGV: ttlMs, reason, node-index prefix, id
+ * → the tombstone hash (the existing one if the session had already ended), or nil when there is
+ * neither a live session nor a tombstone. The live record is removed in the same step.
+ */
+export const END_SESSION = `${NOW}
+local existing = redis.call('HGETALL', KEYS[2])
+local s = redis.call('HMGET', KEYS[1], 'nodeId', 'kind', 'tokenHash')
+if s[1] then
+  redis.call('DEL', KEYS[1])
+  redis.call('SREM', ARGV[3] .. s[1], ARGV[4])
+end
+if #existing > 0 then return existing end
+if not s[1] then return false end
+local ttl = tonumber(ARGV[1])
+redis.call('HSET', KEYS[2], 'id', ARGV[4], 'nodeId', s[1], 'kind', s[2], 'tokenHash', s[3],
+  'reason', ARGV[2], 'endedAt', ms(now), 'expiresAt', ms(now + ttl))
+redis.call('PEXPIRE', KEYS[2], ttl)
+return redis.call('HGETALL', KEYS[2])
+`;

@@ -16,17 +16,21 @@ import type {
   NodeHeartbeat,
   NodeRecord,
   Registry,
+  SessionEnd,
   SessionKind,
   SessionPatch,
   SessionRecord,
   SessionState,
+  SessionTombstone,
 } from "./types.js";
 import {
+  validateEnd,
   validateHeartbeat,
   validateId,
   validateNewNode,
   validateNewSession,
   validatePatch,
+  validateSuspect,
   validateTtl,
 } from "./validate.js";
 
@@ -105,6 +109,7 @@ export class RedisRegistry implements Registry {
       node.load,
     ];
     if (node.draining) fields.push("draining", "1");
+    if (node.staleMarginMs !== undefined) fields.push("staleMarginMs", node.staleMarginMs);
     const h = await this.script(
       lua.REGISTER_NODE,
       [this.nodeKey(node.id), this.nodesKey()],
@@ -144,6 +149,11 @@ export class RedisRegistry implements Registry {
   async removeNode(id: string): Promise<void> {
     validateId("node id", id);
     await this.script(lua.REMOVE_NODE, [this.nodeKey(id), this.nodesKey()], [id]);
+  }
+
+  async markNodeSuspect(id: string, ttlMs: number): Promise<void> {
+    validateSuspect(id, ttlMs);
+    await this.script(lua.MARK_NODE_SUSPECT, [this.nodeKey(id)], [ttlMs]);
   }
 
   // ---- sessions ----
@@ -203,6 +213,22 @@ export class RedisRegistry implements Registry {
     return n === 1;
   }
 
+  async endSession(id: string, end: SessionEnd): Promise<SessionTombstone | undefined> {
+    validateEnd(id, end);
+    const h = await this.script(
+      lua.END_SESSION,
+      [this.sessionKey(id), this.tombstoneKey(id)],
+      [end.ttlMs, end.reason, this.indexKey(""), id],
+    );
+    return h === null ? undefined : toTombstone(pairs(h));
+  }
+
+  async getTombstone(id: string): Promise<SessionTombstone | undefined> {
+    validateId("session id", id);
+    const h = await this.run((c) => c.hgetall(this.tombstoneKey(id)));
+    return Object.keys(h).length ? toTombstone(h) : undefined;
+  }
+
   async listSessionsByNode(nodeId: string): Promise<SessionRecord[]> {
     validateId("nodeId", nodeId);
     const hs = (await this.script(
@@ -244,6 +270,7 @@ export class RedisRegistry implements Registry {
   private nodeKey = (id: string) => `${this.p}node:${id}`;
   private sessionKey = (id: string) => `${this.p}session:${id}`;
   private indexKey = (nodeId: string) => `${this.p}node-sessions:${nodeId}`;
+  private tombstoneKey = (id: string) => `${this.p}ended:${id}`;
 
   private async liveNodes(): Promise<{ now: number; nodes: NodeRecord[] }> {
     const [now, ...hs] = (await this.script(lua.LIST_NODES, [this.nodesKey()], [this.nodeKey("")])) as [
@@ -357,7 +384,21 @@ function toNode(h: Hash): NodeRecord {
     expiresAt: Number(h.expiresAt),
   };
   if (h.draining === "1") n.draining = true;
+  if (h.staleMarginMs !== undefined) n.staleMarginMs = Number(h.staleMarginMs);
+  if (h.suspectUntil !== undefined) n.suspectUntil = Number(h.suspectUntil);
   return n;
+}
+
+function toTombstone(h: Hash): SessionTombstone {
+  return {
+    id: h.id!,
+    nodeId: h.nodeId!,
+    kind: h.kind as SessionKind,
+    tokenHash: h.tokenHash!,
+    reason: h.reason!,
+    endedAt: Number(h.endedAt),
+    expiresAt: Number(h.expiresAt),
+  };
 }
 
 function toSession(h: Hash): SessionRecord {

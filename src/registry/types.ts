@@ -14,6 +14,16 @@ export interface NodeRecord {
   expiresAt: number;
   /** set when the node drains (SIGTERM): still live, but takes no new session */
   draining?: boolean;
+  /**
+   * The last part of the record's life, in ms, during which the node is live but not picked: a
+   * node whose record has no more than this left missed a heartbeat. Its record (and so its
+   * sessions) lives on until it expires — a slow registry write is not taken for a dead node —
+   * but no new session is sent to it. The node sets it (TTL − 1.5 × its heartbeat interval);
+   * unset: picked until it expires.
+   */
+  staleMarginMs?: number;
+  /** until then (epoch ms) the node is not picked: the signaling could not reach it (markNodeSuspect) */
+  suspectUntil?: number;
 }
 
 export type SessionState = "new" | "connecting" | "connected" | "disconnected" | "closed";
@@ -35,6 +45,25 @@ export interface SessionRecord {
   /** bumped by every successful update; the optimistic-concurrency token */
   version: number;
   expiresAt: number;
+}
+
+/** How a session ended; kept a short while after the session record is gone (tombstone). */
+export interface SessionTombstone {
+  id: string;
+  nodeId: string;
+  kind: SessionKind;
+  /** the session's token hash: whoever could control the session can still ask about (and DELETE) it */
+  tokenHash: string;
+  /** why it ended: "deleted" (by its client), "peer-closed", "node-lost", "shutdown", … */
+  reason: string;
+  endedAt: number;
+  expiresAt: number;
+}
+
+export interface SessionEnd {
+  reason: string;
+  /** how long the tombstone lives */
+  ttlMs: number;
 }
 
 export interface NewSession extends Omit<SessionRecord, "version" | "createdAt" | "expiresAt"> {
@@ -63,9 +92,14 @@ export interface Registry {
   getNode(id: string): Promise<NodeRecord | undefined>;
   /** live (unexpired) nodes only */
   listNodes(): Promise<NodeRecord[]>;
-  /** the least-loaded live, non-draining node with load < capacity, or undefined */
+  /** the least-loaded live, non-draining, non-stale, non-suspect node with load < capacity, or undefined */
   pickNode(): Promise<NodeRecord | undefined>;
   removeNode(id: string): Promise<void>;
+  /**
+   * The node did not answer (refused, reset, timed out): it is not picked for ttlMs (its record
+   * and sessions stay). No-op for an unknown or expired node. Registering again clears it.
+   */
+  markNodeSuspect(id: string, ttlMs: number): Promise<void>;
 
   // sessions
   /** ConflictError if a live session with that id exists (concurrent creates: exactly one wins) */
@@ -75,6 +109,14 @@ export interface Registry {
   updateSession(id: string, expectedVersion: number, patch: SessionPatch): Promise<SessionRecord>;
   /** idempotent: true if something was deleted */
   deleteSession(id: string): Promise<boolean>;
+  /**
+   * Ends a session: its live record is replaced by a tombstone (id, node, kind, token hash,
+   * reason, time) that lives end.ttlMs. Idempotent: the first end wins, later calls return the
+   * existing tombstone. No live record and no tombstone → undefined (nothing is written).
+   */
+  endSession(id: string, end: SessionEnd): Promise<SessionTombstone | undefined>;
+  /** the tombstone of an ended session, while it lives */
+  getTombstone(id: string): Promise<SessionTombstone | undefined>;
   /** live sessions owned by a node (also works after the node itself expired: orphans) */
   listSessionsByNode(nodeId: string): Promise<SessionRecord[]>;
 

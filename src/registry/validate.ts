@@ -7,6 +7,7 @@ import type {
   NewSession,
   NodeHeartbeat,
   NodeRecord,
+  SessionEnd,
   SessionKind,
   SessionPatch,
   SessionState,
@@ -30,6 +31,7 @@ const PROFILE_RE = /^[A-Za-z0-9_.:-]+$/;
 // Printable ASCII: an ETag is a quoted-string of visible characters (RFC 9110 §8.8.3).
 const ETAG_RE = /^[\x21-\x7e]+$/;
 const SHA256_HEX_RE = /^[0-9a-fA-F]{64}$/;
+const REASON_RE = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
 export const SESSION_KINDS: readonly SessionKind[] = ["whip", "session", "whep"];
 export const SESSION_STATES: readonly SessionState[] = [
@@ -126,6 +128,20 @@ export function validateNewNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: numb
   validateInt("load", node.load, 0, LIMITS.capacityMax);
   validateBool("draining", node.draining);
   validateTtl("ttlMs", ttlMs);
+  if (node.staleMarginMs !== undefined) validateInt("staleMarginMs", node.staleMarginMs, 0, ttlMs);
+}
+
+export function validateSuspect(id: string, ttlMs: number): void {
+  validateId("node id", id);
+  validateTtl("ttlMs", ttlMs);
+}
+
+export function validateEnd(id: string, end: SessionEnd): void {
+  validateId("session id", id);
+  if (typeof end !== "object" || end === null) fail("end must be an object");
+  if (typeof end.reason !== "string" || !REASON_RE.test(end.reason))
+    fail(`reason must be 1–40 lower-case letters, digits and -, got ${show(end.reason)}`);
+  validateTtl("ttlMs", end.ttlMs);
 }
 
 export function validateHeartbeat(id: string, hb: NodeHeartbeat): void {

@@ -15,7 +15,10 @@ export function checkApiToken(apiToken: string | undefined, bearer: string | und
 }
 
 /** Access to an existing session: its secret or the token that created it. */
-export function checkSessionAccess(record: SessionRecord, bearer: string | undefined): void {
+export function checkSessionAccess(
+  record: Pick<SessionRecord, "id" | "tokenHash">,
+  bearer: string | undefined,
+): void {
   if (!bearer)
     throw unauthorized(
       "this session requires Authorization: Bearer <the token that created it, or its Rtcgw-Session-Token>",

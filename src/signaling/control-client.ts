@@ -8,6 +8,8 @@ import type {
   CreateSessionResponse,
   NodeHealth,
   PatchSessionResponse,
+  ResumeSessionRequest,
+  ResumeSessionResponse,
   SessionStatus,
 } from "../control/contract.js";
 import { signRequest } from "../control/hmac.js";
@@ -46,6 +48,11 @@ export class ControlClient {
     return this.call(node, "POST", "/internal/sessions", req) as Promise<CreateSessionResponse>;
   }
 
+  /** a new peer under the running session `id` (resume) */
+  resumeSession(node: NodeRecord, id: string, req: ResumeSessionRequest): Promise<ResumeSessionResponse> {
+    return this.call(node, "POST", `${sessionPath(id)}/resume`, req) as Promise<ResumeSessionResponse>;
+  }
+
   /** undefined for a trickle (204), the restart answer for an ICE restart (200) */
   async patchSession(
     node: NodeRecord,
@@ -75,7 +82,7 @@ export class ControlClient {
     timeoutMs = this.o.timeoutMs,
   ): Promise<unknown> {
     const text = body === undefined ? "" : JSON.stringify(body);
-    const headers: Record<string, string> = signRequest(this.o.secret, method, path, text);
+    const headers: Record<string, string> = signRequest(this.o.secret, node.id, method, path, text);
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: HttpResponse;
     try {

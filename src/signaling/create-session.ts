@@ -3,9 +3,14 @@
 // with the ETag picked here) → ask the node for the answer → 201. Any failure after the record
 // exists removes it again (and, when the node may have created the peer, deletes it there too):
 // no orphan is left in the registry or on the node.
+// Failover: a node that does not answer (refused, reset, timed out) is marked suspect in the
+// registry and the offer goes to another node in the same request, up to MAX_NODES_PER_OFFER
+// nodes while a control timeout still fits in OFFER_BUDGET_MS; a node that answers 503 (full,
+// draining, busy) costs one retry elsewhere. With no node left: 503 + Retry-After.
 import { randomBytes } from "node:crypto";
 import { SESSION_ID_RE } from "../control/contract.js";
 import { type Logger, sessionLogger } from "../log/index.js";
+import { canTakeSession } from "../registry/pick.js";
 import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";
 import { checkSessionAccess } from "./auth.js";
 import {
@@ -18,10 +23,11 @@ import {
 import { NodeRefusedError } from "./control-client.js";
 import { newSessionCredentials, type SessionCredentials } from "./credentials.js";
 import type { SignalingDeps } from "./deps.js";
-import { SESSION_RECORD_TTL_MS } from "./deps.js";
+import { MAX_NODES_PER_OFFER, OFFER_BUDGET_MS, SESSION_RECORD_TTL_MS } from "./deps.js";
 import { HttpError, NodeTimeoutError, NodeUnreachableError, notFound, serviceUnavailable } from "./errors.js";
 import { quoteEtag } from "./etag.js";
 import { iceServerLinks } from "./ice-servers.js";
+import { markSuspect, nodeDidNotAnswer } from "./node-liveness.js";
 import { type ProfileChoice, profileFor } from "./profile.js";
 import { updateSessionRecord } from "./record-update.js";
 import { basePath, bearerToken, type Event } from "./request.js";
@@ -64,24 +70,32 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
   const spent: SpentToken | undefined = token ? await spendClientToken(deps, token) : undefined;
 
   let created: { answer: string; etag: string; log: Logger };
+  const started = deps.now();
+  let refusals = 0;
   for (const tried = new Set<string>(); ; ) {
     tried.add(node.id);
     try {
       created = await createOn(deps, node, { kind, offer, choice, creds, ...(source ? { source } : {}) });
       break;
     } catch (e) {
+      const silent = nodeDidNotAnswer(e);
+      if (silent) await markSuspect(deps, node, sessionLogger(deps.logger, creds.id, { kind }));
       // a node that answers 503 although the registry still offered it — node-full, draining,
       // or node-busy (its event-loop admission guard); its load is reported every few seconds:
       // one other live node is tried before the client hears 503 + Retry-After
-      const next =
-        !source && e instanceof NodeRefusedError && e.status === 503 && tried.size < 2
-          ? await nextNode(deps, tried)
-          : undefined;
-      if (!next) {
-        await spent?.giveBack();
-        throw e;
+      const refused = e instanceof NodeRefusedError && e.status === 503 && ++refusals < 2;
+      const inBudget =
+        tried.size < MAX_NODES_PER_OFFER && deps.now() - started + deps.controlTimeoutMs <= OFFER_BUDGET_MS;
+      const next = !source && (silent || refused) && inBudget ? await nextNode(deps, tried) : undefined;
+      if (next) {
+        node = next;
+        continue;
       }
-      node = next;
+      await spent?.giveBack();
+      // nodes that do not answer are the service's problem, not the client's: 503 + Retry-After
+      if (silent && !source)
+        throw serviceUnavailable(`no media node answered (${tried.size} tried); try again`);
+      throw e;
     }
   }
   const { answer, etag, log } = created;
@@ -157,11 +171,12 @@ async function createOn(
   }
 }
 
-/** The least-loaded live node that can take a session, other than those already tried. */
+/** The least-loaded node that can take a session (live, fresh, not suspect), other than those tried. */
 async function nextNode(deps: SignalingDeps, tried: Set<string>): Promise<NodeRecord | undefined> {
   const nodes = await deps.registry.listNodes();
+  const now = deps.now();
   return nodes
-    .filter((n) => !tried.has(n.id) && !n.draining && n.load < n.capacity)
+    .filter((n) => !tried.has(n.id) && canTakeSession(n, now))
     .sort((a, b) => a.load / a.capacity - b.load / b.capacity)[0];
 }
 

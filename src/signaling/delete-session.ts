@@ -1,10 +1,13 @@
 // DELETE /v1/sessions/{id} (RFC 9725 §4.2): end the session and free everything. The record is
-// removed even when the node cannot be reached: the session is over for the client, and a node
-// that comes back tears the peer down itself when it stops receiving (watchdog).
-// DELETE is idempotent (RFC 9110 §9.2.2). Many WHIP clients close their peer connection before
-// they send DELETE, and the node has ended the session (and its record) by then: the creator's
-// token, which the id still recognises, gets 200 for a session that has already ended. Anyone
-// else gets 404, as for any unknown id.
+// replaced by a tombstone (reason "deleted") even when the node cannot be reached: the session is
+// over for the client, and a node that comes back tears the peer down itself when it stops
+// receiving (watchdog).
+// DELETE is idempotent (RFC 9110 §9.2.2) for every credential that could control the session.
+// Many WHIP clients close their peer connection before they send DELETE, and the node has ended
+// the session by then: its tombstone (kept RTCGW_TOMBSTONE_TTL) still knows the session's token
+// hash, so the session token gets 200 as the creator's token does; after the tombstone expired the
+// creator's token is still recognised by the id (its tag). Anyone else gets 404 (or 403 while the
+// tombstone says whose it was), as for any unknown id.
 import { sessionLogger } from "../log/index.js";
 import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";
@@ -15,8 +18,11 @@ import { findOwnedSession, sessionNotFound } from "./session-resource.js";
 export async function deleteSession(deps: SignalingDeps, event: Event): Promise<Result> {
   const found = await findOwnedSession(deps, event);
   if (!found.record) {
-    if (!found.creator) throw sessionNotFound();
-    sessionLogger(deps.logger, found.id).info("DELETE of a session that had already ended");
+    if (!found.tombstone && !found.creator) throw sessionNotFound();
+    sessionLogger(deps.logger, found.id).info(
+      { endReason: found.tombstone?.reason },
+      "DELETE of a session that had already ended",
+    );
     return result(200);
   }
   const record = found.record;
@@ -30,7 +36,12 @@ export async function deleteSession(deps: SignalingDeps, event: Event): Promise<
         log.warn({ err: (e as Error).message }, "the media node did not confirm the delete");
     }
   }
-  await deps.registry.deleteSession(record.id);
+  // the node wrote the tombstone as it tore the peer down; this one is for a node that could not
+  // (first end wins: the node's reason stays)
+  await deps.registry.endSession(record.id, {
+    reason: "deleted",
+    ttlMs: deps.config.RTCGW_TOMBSTONE_TTL * 1000,
+  });
   log.info("session deleted");
   return result(200);
 }

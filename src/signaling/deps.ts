@@ -1,6 +1,7 @@
 // What the handlers need — config, registry, logger, control client — resolved once per cold
 // start from the environment (a function instance reuses them across invocations), or injected
 // by the dev CLI and tests so the emulated functions share one in-process memory registry.
+import { withNodeSecret } from "../aws/node-secret.js";
 import { type Config, loadConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { openRegistry } from "../registry/index.js";
@@ -11,6 +12,15 @@ import { ControlClient } from "./control-client.js";
 export const DEFAULT_CONTROL_TIMEOUT_MS = 5_000;
 /** session records live this long unless the owning node refreshes them */
 export const SESSION_RECORD_TTL_MS = 60_000;
+/** a node that did not answer is not picked for this long (it may only have been slow) */
+export const SUSPECT_TTL_MS = 10_000;
+/**
+ * What one offer may spend on nodes that do not answer before the client hears 503: a new node is
+ * tried only while a whole control timeout still fits in it. Well inside API Gateway's 30 s.
+ */
+export const OFFER_BUDGET_MS = 15_000;
+/** nodes one offer may try (the first and two others) */
+export const MAX_NODES_PER_OFFER = 3;
 
 export interface SignalingDeps {
   config: Config;
@@ -18,6 +28,8 @@ export interface SignalingDeps {
   logger: Logger;
   control: ControlClient;
   now: () => number;
+  /** the control API's per-request timeout (ms) */
+  controlTimeoutMs: number;
 }
 
 export interface SignalingDepsInput {
@@ -40,6 +52,7 @@ export function makeSignalingDeps(i: SignalingDepsInput): SignalingDeps {
       timeoutMs: i.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
     }),
     now: i.now ?? Date.now,
+    controlTimeoutMs: i.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
   };
 }
 
@@ -60,11 +73,12 @@ export function getSignalingDeps(): Promise<SignalingDeps> {
 
 /** A deployed function: everything from the environment, validated (ConfigError says what to fix). */
 async function fromEnvironment(): Promise<SignalingDeps> {
-  const config = loadConfig(process.env);
+  // the secret comes from Secrets Manager (RTCGW_NODE_SECRET_ARN) once per function instance
+  const config = await withNodeSecret(loadConfig(process.env));
   const logger = createLogger({ level: config.LOG_LEVEL, base: { component: "signaling" } });
   if (!config.RTCGW_NODE_SECRET)
     throw new Error(
-      "RTCGW_NODE_SECRET must be set: the signaling signs its control requests to media nodes with it",
+      "RTCGW_NODE_SECRET or RTCGW_NODE_SECRET_ARN must be set: the signaling signs its control requests to media nodes with it",
     );
   if (config.RTCGW_REGISTRY.kind === "memory")
     throw new Error(

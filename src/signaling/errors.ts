@@ -52,3 +52,6 @@ export class NodeUnreachableError extends HttpError {
     });
   }
 }
+
+/** RFC 9110 §15.5.11: the session existed and is over for good (a resume comes too late). */
+export const gone = (reason: string) => new HttpError(410, "session-ended", reason);

@@ -1,8 +1,12 @@
 // GET /v1/health: liveness of the signaling and its registry, and how many media nodes can take
-// sessions. 200 when the registry answers, 503 otherwise (load balancers read the status only).
+// sessions. 200 when the registry answers and at least one node can take a session; 503 with the
+// reason and Retry-After otherwise (load balancers read the status only; people read the reason).
+import { canTakeSession } from "../registry/pick.js";
 import type { SignalingDeps } from "./deps.js";
 import type { Result } from "./response.js";
 import { json } from "./response.js";
+
+const RETRY_AFTER_S = "5";
 
 export async function health(deps: SignalingDeps): Promise<Result> {
   const started = deps.now();
@@ -10,22 +14,40 @@ export async function health(deps: SignalingDeps): Promise<Result> {
     // listing the nodes is the registry round trip (a separate ping would cost a cold start a
     // second one)
     const nodes = await deps.registry.listNodes();
-    const usable = nodes.filter((n) => !n.draining && n.load < n.capacity);
-    return json(200, {
-      status: "ok",
-      registry: { kind: deps.registry.kind, ok: true, latencyMs: deps.now() - started },
+    const now = deps.now();
+    const usable = nodes.filter((n) => canTakeSession(n, now));
+    const body = {
+      registry: { kind: deps.registry.kind, ok: true, latencyMs: now - started },
       nodes: {
         live: nodes.length,
         accepting: usable.length,
         capacity: usable.reduce((s, n) => s + n.capacity - n.load, 0),
       },
-    });
+    };
+    if (usable.length === 0)
+      return json(
+        503,
+        {
+          status: "unavailable",
+          reason:
+            nodes.length === 0
+              ? "no media node is registered"
+              : `none of the ${nodes.length} live media node(s) can take a session (full, draining, not answering or missing heartbeats)`,
+          ...body,
+        },
+        { "retry-after": RETRY_AFTER_S },
+      );
+    return json(200, { status: "ok", ...body });
   } catch (e) {
     deps.logger.warn({ err: (e as Error).message }, "health: registry unavailable");
     return json(
       503,
-      { status: "unavailable", registry: { kind: deps.registry.kind, ok: false } },
-      { "retry-after": "5" },
+      {
+        status: "unavailable",
+        reason: "the session registry is unavailable",
+        registry: { kind: deps.registry.kind, ok: false },
+      },
+      { "retry-after": RETRY_AFTER_S },
     );
   }
 }

@@ -11,13 +11,14 @@ import { ifMatchMatches, quoteEtag } from "./etag.js";
 import { updateSessionRecord } from "./record-update.js";
 import { type Event, header } from "./request.js";
 import { type Result, result } from "./response.js";
-import { sdpBody } from "./sdp-checks.js";
+import { checkSdpFrag, sdpBody } from "./sdp-checks.js";
 import { ownedSession } from "./session-resource.js";
 
 export async function patchSession(deps: SignalingDeps, event: Event): Promise<Result> {
   const record = await ownedSession(deps, event);
   const log = sessionLogger(deps.logger, record.id, { nodeId: record.nodeId });
   const sdpfrag = sdpBody(event, "application/trickle-ice-sdpfrag");
+  checkSdpFrag(sdpfrag);
   const ifMatch = header(event, "if-match");
   // A WHEP listener's PATCH without If-Match is taken as aimed at the current ETag: the WHEP
   // client most in use (medooze whep.js) never keeps the ETag of its 201, and ours changes only

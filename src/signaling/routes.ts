@@ -5,7 +5,8 @@
 
 export const HANDLER_NAMES = ["whip", "sessions", "whep", "health", "options"] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
-export type RouteMethod = "GET" | "POST" | "PATCH" | "DELETE" | "OPTIONS";
+/** ANY: API Gateway's catch-all, matched only when no route names the request's method */
+export type RouteMethod = "GET" | "POST" | "PATCH" | "DELETE" | "OPTIONS" | "ANY";
 
 export interface RouteDef {
   method: RouteMethod;
@@ -14,7 +15,14 @@ export interface RouteDef {
   handler: HandlerName;
 }
 
-const RESOURCES = ["/v1/whip", "/v1/sessions", "/v1/sessions/{id}", "/v1/whep/{id}", "/v1/health"] as const;
+const RESOURCES = [
+  "/v1/whip",
+  "/v1/sessions",
+  "/v1/sessions/{id}",
+  "/v1/sessions/{id}/resume",
+  "/v1/whep/{id}",
+  "/v1/health",
+] as const;
 
 export const ROUTES: readonly RouteDef[] = [
   { method: "POST", path: "/v1/whip", handler: "whip" },
@@ -22,11 +30,17 @@ export const ROUTES: readonly RouteDef[] = [
   { method: "GET", path: "/v1/sessions/{id}", handler: "sessions" },
   { method: "PATCH", path: "/v1/sessions/{id}", handler: "sessions" },
   { method: "DELETE", path: "/v1/sessions/{id}", handler: "sessions" },
+  // an rtcgw extension (RFC 9725 has none): a new peer for a running session (docs/signaling.md)
+  { method: "POST", path: "/v1/sessions/{id}/resume", handler: "sessions" },
   { method: "POST", path: "/v1/whep/{id}", handler: "whep" },
   { method: "GET", path: "/v1/health", handler: "health" },
   // CORS preflight on every resource (answered by our function: headers such as Accept-Post
   // are WHIP's, not the gateway's CORS feature)
   ...RESOURCES.map((path) => ({ method: "OPTIONS" as const, path, handler: "options" as const })),
+  // any other method on a resource: 405 + Allow in our JSON error shape (RFC 9110 §15.5.6),
+  // answered by the options function, rather than API Gateway's own 404 {"message":"Not Found"}.
+  // Only these exact paths: a sub-resource such as /v1/sessions/{id}/resume is not matched.
+  ...RESOURCES.map((path) => ({ method: "ANY" as const, path, handler: "options" as const })),
 ];
 
 /** API Gateway's route key: "METHOD /path/{param}" */
@@ -37,10 +51,16 @@ export interface RouteMatch {
   pathParameters: Record<string, string>;
 }
 
-/** The route for a request, as API Gateway matches it (exact method, one segment per {param}). */
+/** The route for a request, as API Gateway matches it (one segment per {param}; a route naming
+ *  the method wins over the path's ANY route, whatever their order). */
 export function matchRoute(method: string, path: string): RouteMatch | undefined {
+  const m = method.toUpperCase();
+  return findRoute((r) => r.method === m, path) ?? findRoute((r) => r.method === "ANY", path);
+}
+
+function findRoute(want: (r: RouteDef) => boolean, path: string): RouteMatch | undefined {
   for (const route of ROUTES) {
-    if (route.method !== method.toUpperCase()) continue;
+    if (!want(route)) continue;
     const params = matchPath(route.path, path);
     if (params) return { route, pathParameters: params };
   }
@@ -49,7 +69,9 @@ export function matchRoute(method: string, path: string): RouteMatch | undefined
 
 /** Methods with a route at this path (for Allow and preflight answers). */
 export function methodsAt(pathPattern: string): RouteMethod[] {
-  return ROUTES.filter((r) => r.path === pathPattern && r.method !== "OPTIONS").map((r) => r.method);
+  return ROUTES.filter((r) => r.path === pathPattern && r.method !== "OPTIONS" && r.method !== "ANY").map(
+    (r) => r.method,
+  );
 }
 
 function matchPath(pattern: string, path: string): Record<string, string> | undefined {

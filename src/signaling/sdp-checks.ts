@@ -3,6 +3,7 @@
 // and cheaply. The media node validates again (it is the authority) and its 4xx are passed on.
 import { parse } from "sdp-transform";
 import { MAX_SDP_BYTES } from "../control/contract.js";
+import { sdpFragGrammarError, sdpGrammarError } from "../sdp/grammar.js";
 import { badRequest, HttpError, unsupportedMediaType } from "./errors.js";
 import { bodyBytes, type Event, mediaType } from "./request.js";
 
@@ -24,9 +25,17 @@ export function sdpBody(event: Event, type: "application/sdp" | "application/tri
   return bytes.toString("utf8");
 }
 
+/** RFC 8840 fragment lines checked against RFC 8866's grammar (400 naming the line). */
+export function checkSdpFrag(frag: string): void {
+  const grammar = sdpFragGrammarError(frag);
+  if (grammar) throw badRequest("bad-sdpfrag", `the fragment is not valid SDP: ${grammar}`);
+}
+
 /** Structure and codec checks on an offer (400 malformed, 422 unsupported). */
 export function checkOffer(sdp: string): void {
   if (!/^v=0\r?\n/.test(sdp)) throw badRequest("malformed-sdp", "an SDP offer starts with v=0");
+  const grammar = sdpGrammarError(sdp);
+  if (grammar) throw badRequest("malformed-sdp", `the offer is not valid SDP: ${grammar}`);
   let media: ReturnType<typeof parse>["media"];
   try {
     media = parse(sdp).media ?? [];

@@ -104,9 +104,10 @@ describe("rtcgw node + rtcgw signaling over redis", () => {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(d.status).toBe(200);
-      expect((await fetch(url + location, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
-        404,
-      );
+      // ended: its tombstone says how (the node wrote it as it tore the peer down)
+      const after = await fetch(url + location, { headers: { authorization: `Bearer ${token}` } });
+      expect(after.status).toBe(200);
+      expect(await after.json()).toMatchObject({ state: "ended", endReason: "deleted" });
     } finally {
       await c.close();
     }

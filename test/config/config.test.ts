@@ -18,6 +18,33 @@ describe("loadConfig", () => {
     expect(c.RTCGW_ECHO_COMPLEXITY).toBe(1);
   });
 
+  it("binds the control API to loopback unless NODE_BIND_ADDRESS names an IPv4 address", () => {
+    expect(loadConfig({}).NODE_BIND_ADDRESS).toBe("127.0.0.1");
+    expect(loadConfig({ NODE_BIND_ADDRESS: "10.0.1.23" }).NODE_BIND_ADDRESS).toBe("10.0.1.23");
+    for (const bad of ["localhost", "10.0.1", "::1", "10.0.1.256"])
+      expect(() => loadConfig({ NODE_BIND_ADDRESS: bad })).toThrow(
+        /NODE_BIND_ADDRESS must be an IPv4 address/,
+      );
+  });
+
+  it("takes the recordings bucket, its prefix and the node secret's ARN, and refuses malformed ones", () => {
+    const c = loadConfig({
+      RTCGW_RECORDINGS_BUCKET: "rtcgw-recordings-1",
+      RTCGW_NODE_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:NodeSecret-AbCdEf",
+    });
+    expect(c.RTCGW_RECORDINGS_BUCKET).toBe("rtcgw-recordings-1");
+    expect(c.RTCGW_RECORDINGS_PREFIX).toBe("recordings/");
+    expect(loadConfig({}).RTCGW_RECORDINGS_BUCKET).toBeUndefined();
+    expect(loadConfig({ RTCGW_RECORDINGS_PREFIX: "a/b/" }).RTCGW_RECORDINGS_PREFIX).toBe("a/b/");
+    expect(() => loadConfig({ RTCGW_RECORDINGS_BUCKET: "Bad_Bucket" })).toThrow(
+      /RTCGW_RECORDINGS_BUCKET must be/,
+    );
+    expect(() => loadConfig({ RTCGW_RECORDINGS_PREFIX: "../x" })).toThrow(/RTCGW_RECORDINGS_PREFIX must be/);
+    expect(() => loadConfig({ RTCGW_NODE_SECRET_ARN: "NodeSecret" })).toThrow(
+      /RTCGW_NODE_SECRET_ARN must be/,
+    );
+  });
+
   it("takes the echo's Opus complexity 0..10 and refuses anything else", () => {
     expect(loadConfig({ RTCGW_ECHO_COMPLEXITY: "5" }).RTCGW_ECHO_COMPLEXITY).toBe(5);
     for (const bad of ["11", "-1", "2.5", "max"])

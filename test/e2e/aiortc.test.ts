@@ -50,8 +50,18 @@ interface ClientReport {
   etag?: string;
   connected?: boolean;
   statusCode?: number;
-  session: { kind: string; stats: { packetsIn: number; packetsOut: number } };
+  session: {
+    kind: string;
+    state: string;
+    resumes?: number;
+    stats: { packetsIn: number; packetsOut: number };
+  };
   framesReceived?: number;
+  resumeStatus?: number;
+  resumeLocation?: string;
+  resumeError?: string;
+  resumed?: boolean;
+  resumedFramesReceived?: number;
   deleteStatus?: number;
 }
 
@@ -59,8 +69,16 @@ async function runClient(
   path: string,
   direction: "sendonly" | "sendrecv",
   seconds = 3,
+  resume = false,
 ): Promise<ClientReport> {
-  const r = await runChild(PY, [CLIENT, `${emu.url}${path}`, TOKEN, String(seconds), direction]);
+  const r = await runChild(PY, [
+    CLIENT,
+    `${emu.url}${path}`,
+    TOKEN,
+    String(seconds),
+    direction,
+    ...(resume ? ["resume"] : []),
+  ]);
   const line = r.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as ClientReport;
@@ -91,4 +109,17 @@ describe("aiortc", () => {
     expect(r.framesReceived).toBeGreaterThan(50);
     expect(r.deleteStatus).toBe(200);
   }, 40_000);
+
+  it("resume: aiortc closes its peer mid-call (no DELETE), resumes the session with a new one and hears the echo again", async () => {
+    const r = await runClient("/v1/sessions?profile=echo", "sendrecv", 2, true);
+    expect(r.status, r.error).toBe(201);
+    expect(r.connected).toBe(true);
+    expect(r.resumeStatus, r.resumeError).toBe(200);
+    expect(r.resumeLocation).toBe(r.location);
+    expect(r.resumed).toBe(true);
+    expect(r.resumedFramesReceived).toBeGreaterThan(50);
+    expect(r.session).toMatchObject({ state: "connected", resumes: 1 });
+    expect(r.deleteStatus).toBe(200);
+    expect(node.sessions()).toBe(0);
+  }, 60_000);
 });

@@ -3,7 +3,11 @@ WHIP to the gateway. Sends a 440 Hz tone, optionally receives (two-way sessions)
 session status, deletes the session with the same Bearer token it created it with (RFC 9725
 section 4.5), and prints one JSON line with what it saw.
 
-usage: aiortc_client.py URL TOKEN SECONDS sendonly|sendrecv
+With a fifth argument `resume`, the call is cut mid-way: the first peer connection is closed
+without DELETE (its network "changed"), a new one posts its offer to {Location}/resume, and the
+frames it receives are counted apart (the session must go on: same Location, `resumes: 1`).
+
+usage: aiortc_client.py URL TOKEN SECONDS sendonly|sendrecv [resume]
 """
 import asyncio
 import fractions
@@ -57,9 +61,8 @@ def request(method, url, token, body=None, headers=None):
         return e.code, e.headers, e.read().decode()
 
 
-async def main(url, token, seconds, direction):
+def new_peer(direction, received, key):
     pc = RTCPeerConnection()
-    received = {"frames": 0}
     pc.addTransceiver(Tone(), direction=direction)
 
     @pc.on("track")
@@ -68,11 +71,24 @@ async def main(url, token, seconds, direction):
             while True:
                 try:
                     await track.recv()
-                    received["frames"] += 1
+                    received[key] += 1
                 except Exception:
                     return
         asyncio.ensure_future(pull())
 
+    return pc
+
+
+async def connected(pc):
+    deadline = time.time() + 10
+    while pc.connectionState != "connected" and time.time() < deadline:
+        await asyncio.sleep(0.05)
+    return pc.connectionState == "connected"
+
+
+async def main(url, token, seconds, direction, resume=False):
+    received = {"frames": 0, "resumedFrames": 0}
+    pc = new_peer(direction, received, "frames")
     await pc.setLocalDescription(await pc.createOffer())
     status, headers, answer = request(
         "POST", url, token, pc.localDescription.sdp.encode(), {"Content-Type": "application/sdp"}
@@ -84,16 +100,30 @@ async def main(url, token, seconds, direction):
         await pc.close()
         return
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    deadline = time.time() + 10
-    while pc.connectionState != "connected" and time.time() < deadline:
-        await asyncio.sleep(0.05)
-    out["connected"] = pc.connectionState == "connected"
+    out["connected"] = await connected(pc)
     await asyncio.sleep(seconds)
     base = url.split("/v1/")[0]
+    if resume:
+        await pc.close()  # the old path is gone; no DELETE
+        pc = new_peer(direction, received, "resumedFrames")
+        await pc.setLocalDescription(await pc.createOffer())
+        st, headers, answer = request(
+            "POST", base + out["location"] + "/resume", token, pc.localDescription.sdp.encode(),
+            {"Content-Type": "application/sdp"},
+        )
+        out["resumeStatus"] = st
+        out["resumeLocation"] = headers.get("Location")
+        if st == 200:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+            out["resumed"] = await connected(pc)
+            await asyncio.sleep(seconds)
+        else:
+            out["resumeError"] = answer
     st, _, body = request("GET", base + out["location"], token)
     out["statusCode"] = st
     out["session"] = json.loads(body) if st == 200 else body
     out["framesReceived"] = received["frames"]
+    out["resumedFramesReceived"] = received["resumedFrames"]
     st, _, _ = request("DELETE", base + out["location"], token)
     out["deleteStatus"] = st
     await pc.close()
@@ -101,4 +131,6 @@ async def main(url, token, seconds, direction):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]))
+    asyncio.run(
+        main(sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], len(sys.argv) > 5 and sys.argv[5] == "resume")
+    )

@@ -7,10 +7,12 @@
 // iceTransportPolicy: "relay"}) → setLocalDescription → answer. The credential comes from the Link
 // header only. The 440 Hz microphone is recorded.
 //
-// Over UDP to coturn. NOT over TCP (`?transport=tcp`, what a network that blocks UDP needs): tried
-// here, coturn logs the TCP allocation and the permission for 127.0.0.1 as successful, but
-// Chromium's ICE never connects (its stats keep no candidate pair) — not understood yet, left
-// open rather than papered over.
+// Over UDP to coturn. NOT over TCP or TLS (`?transport=tcp`, `turns:`, what a network that blocks
+// UDP needs): Chromium's TCP/TLS relay ports send their checks with an ICE-CONTROLLING tie-breaker
+// of 0, which the media node's libjuice (node-datachannel 0.33.4) answers 400 "Controlling and
+// controlled attributes mismatch", and Chromium kills the pair on that 400 (libjuice issue #355;
+// docs/signaling.md "TURN over TCP and TLS"). TURN over TCP and TLS is proven with aiortc in
+// turn-tcp.test.ts; test/e2e/ice-tiebreaker-zero.test.ts pins the node's side of the defect.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Coturn, startCoturn } from "../support/coturn.js";
 import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../../src/emulator/server.js";
 import { devStatic, safeRecordingPath } from "../../src/emulator/static.js";
 import { createLogger } from "../../src/log/index.js";
+import { optionsHandler } from "../../src/signaling/options.js";
 
 let emu: Emulator;
 const seen: APIGatewayProxyEventV2[] = [];
@@ -120,6 +121,54 @@ describe("result → response", () => {
     const boom = await fetch(`${emu.url}/v1/sessions/abcDEF123_-abcDEF123_-`, { method: "DELETE" });
     expect(boom.status).toBe(500);
     expect(await boom.json()).toEqual({ message: "Internal Server Error" });
+  });
+});
+
+describe("405 for a method a resource does not have (RFC 9110 §15.5.6)", () => {
+  let real: Emulator;
+  beforeAll(async () => {
+    // the real options function: it answers every resource's ANY route
+    real = await startEmulator({
+      port: 0,
+      logger: createLogger({ level: "silent" }),
+      handlers: { options: optionsHandler() },
+    });
+  });
+  afterAll(async () => {
+    await real?.close();
+  });
+
+  it.each([
+    ["GET", "/v1/whip", "POST, OPTIONS"],
+    ["PUT", "/v1/whip", "POST, OPTIONS"],
+    ["DELETE", "/v1/whip", "POST, OPTIONS"],
+    ["POST", "/v1/sessions/abcDEF123_-abcDEF123_-", "GET, PATCH, DELETE, OPTIONS"],
+    ["PUT", "/v1/sessions/abcDEF123_-abcDEF123_-", "GET, PATCH, DELETE, OPTIONS"],
+    ["GET", "/v1/sessions", "POST, OPTIONS"],
+    ["GET", "/v1/whep/abcDEF123_-abcDEF123_-", "POST, OPTIONS"],
+    ["POST", "/v1/health", "GET, OPTIONS"],
+  ])("%s %s → 405, Allow: %s, the JSON error shape", async (method, path, allow) => {
+    const r = await fetch(real.url + path, { method, ...(method === "GET" ? {} : { body: "x" }) });
+    expect(r.status).toBe(405);
+    expect(r.headers.get("allow")).toBe(allow);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    const body = (await r.json()) as { error: string; reason: string };
+    expect(body.error).toBe("method-not-allowed");
+    expect(body.reason).toBe(
+      `${method} is not allowed on ${path.replace(/[A-Za-z0-9_-]{22}$/, "{id}")}; allowed: ${allow}`,
+    );
+  });
+
+  it("a sub-resource of a session (e.g. /resume) is not the session: the gateway's 404, not 405", async () => {
+    const r = await fetch(`${real.url}/v1/sessions/abcDEF123_-abcDEF123_-/resume`, { method: "POST" });
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({ message: "Not Found" });
+  });
+
+  it("OPTIONS keeps its preflight answer", async () => {
+    const r = await fetch(`${real.url}/v1/whip`, { method: "OPTIONS" });
+    expect(r.status).toBe(204);
+    expect(r.headers.get("accept-post")).toBe("application/sdp");
   });
 });
 

@@ -169,6 +169,25 @@ describe("content checks", () => {
     }
   });
 
+  it("400 naming the line for an offer cut short in its m= line (not 422 'no audio m-line')", async () => {
+    const c = await peer();
+    // the offer cut so it ends inside its audio m= line: `m=aud`
+    const cut = c.offer.slice(0, c.offer.indexOf("m=audio") + "m=aud".length);
+    const lineNo = cut.split("\r\n").length;
+    const before = (await h.registry.listSessionsByNode(h.node.id)).length;
+    const r = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body: cut });
+    expect(r.status).toBe(400);
+    expect(r.json().error).toBe("malformed-sdp");
+    expect(r.json().reason).toContain(`line ${lineNo} "m=aud"`);
+    expect(r.json().reason).toMatch(/m=<media> <port>.*RFC 8866 §5\.14/);
+    // a broken attribute line and a one-letter type that does not exist, anywhere in the offer
+    const badAttr = c.offer.replace("a=mid:", "a=mid :");
+    const r2 = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body: badAttr });
+    expect(r2.status).toBe(400);
+    expect(r2.json().reason).toMatch(/"a=mid :.*a=<attribute-name>/);
+    expect((await h.registry.listSessionsByNode(h.node.id)).length).toBe(before);
+  });
+
   it("422 with a reason for offers we cannot serve: no audio, no Opus/PCMU/PCMA, several audio streams", async () => {
     const cases: [string, RegExp][] = [
       [VIDEO_ONLY, /no audio/],

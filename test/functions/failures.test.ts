@@ -197,7 +197,7 @@ describe("a full or busy node behind a stale registry entry", () => {
 });
 
 describe("a node that does not answer in time", () => {
-  it("504 within the control timeout; no orphan record; the node is told to drop the session", async () => {
+  it("a node that times out (the only one): 503 + Retry-After within the budget, marked suspect; no orphan record; the node is told to drop the session", async () => {
     const reg = new MemoryRegistry();
     const stuck = await fakeNode("hang");
     await reg.registerNode({ id: "stuck-node", controlUrl: stuck.url, capacity: 10, load: 0 }, 60_000);
@@ -206,9 +206,11 @@ describe("a node that does not answer in time", () => {
       const t0 = performance.now();
       const r = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body: offer });
       const took = performance.now() - t0;
-      expect(r.status).toBe(504);
-      expect(r.json().error).toBe("media-node-timeout");
+      expect(r.status).toBe(503);
+      expect(r.json().reason).toMatch(/no media node answered \(1 tried\)/);
+      expect(r.headers["retry-after"]).toBe("5");
       expect(took).toBeLessThan(3_000);
+      expect((await reg.getNode("stuck-node"))?.suspectUntil).toBeGreaterThan(Date.now());
       expect(await reg.listSessionsByNode("stuck-node")).toHaveLength(0);
       const post = stuck.seen.find((s) => s.startsWith("POST /internal/sessions"));
       expect(post).toBeDefined();

@@ -28,6 +28,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     RTCGW_NODE_SECRET: "fn-test-secret-0123456789abcdef",
     RTCGW_CONNECT_TIMEOUT: "5",
     RTCGW_DISCONNECT_TIMEOUT: "2",
+    // sessions end when their peer does, as before resume existed; resume tests set a window
+    RTCGW_RESUME_WINDOW: "0",
     RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-fn-rec-")),
     LOG_LEVEL: "debug",
     ...env,

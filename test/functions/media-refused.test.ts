@@ -72,7 +72,7 @@ it("a record session that opened its WAV and then failed on its Ogg leaves neith
   peers.push(c);
   const body = JSON.stringify({ sessionId: id, kind: "whip", profile: "record", offer: c.offer });
   const path = "/internal/sessions";
-  const headers = signRequest(h.node.secret, "POST", path, body);
+  const headers = signRequest(h.node.secret, h.node.id, "POST", path, body);
   const res = await fetch(`${h.node.controlUrl}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },

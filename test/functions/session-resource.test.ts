@@ -217,7 +217,7 @@ describe("GET /v1/sessions/{id}", () => {
 });
 
 describe("DELETE /v1/sessions/{id}", () => {
-  it("ends the session: the node frees the peer, the record is gone, the URL is 404 afterwards", async () => {
+  it("ends the session: the node frees the peer, the record becomes a tombstone, GET says it ended", async () => {
     const s = await create();
     await s.c.connected(8000);
     const before = h.node.sessions();
@@ -235,15 +235,22 @@ describe("DELETE /v1/sessions/{id}", () => {
       8000,
       "peer closed by the server",
     );
-    expect((await invoke({ method: "GET", path: s.url, headers: bearer(s.secret) })).status).toBe(404);
-    // DELETE is idempotent for the creator's token (the id still recognises it); the record held
-    // the secret's hash, so the secret alone no longer proves anything: 404 as for any unknown id
+    const g = await invoke({ method: "GET", path: s.url, headers: bearer(s.secret) });
+    expect(g.status).toBe(200);
+    expect(g.json()).toMatchObject({ id: s.id, state: "ended", endReason: "deleted" });
+    expect(g.json().endedAt).toBeGreaterThan(Date.now() - 10_000);
+    // DELETE is idempotent for every credential of the session (RFC 9110 §9.2.2): the tombstone
+    // keeps the session token's hash, the id recognises the creator's token
     expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(API_TOKEN) })).status).toBe(200);
-    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(s.secret) })).status).toBe(404);
+    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(s.secret) })).status).toBe(200);
+    expect(
+      (await invoke({ method: "DELETE", path: s.url, headers: bearer("wrong-token-0123456789") })).status,
+    ).toBe(403);
     expect(await h.registry.getSession(s.id)).toBeUndefined();
+    expect((await h.registry.getTombstone(s.id))?.reason).toBe("deleted");
   });
 
-  it("a client that closes its peer before its DELETE (as many WHIP clients do) gets 200; others 404", async () => {
+  it("a client that closes its peer before its DELETE (as many WHIP clients do) gets 200 with either credential; others 403/401/404", async () => {
     const s = await create();
     await s.c.connected(8000);
     const before = h.node.sessions();
@@ -253,11 +260,20 @@ describe("DELETE /v1/sessions/{id}", () => {
       8000,
       "the node to end the session when the peer closed",
     );
+    // GET says it ended, why and when (the node wrote the tombstone as it noticed the close)
+    const g = await invoke({ method: "GET", path: s.url, headers: bearer(s.secret) });
+    expect(g.status).toBe(200);
+    expect(g.json()).toMatchObject({ id: s.id, kind: "session", state: "ended", endReason: "peer-closed" });
+    // the session token (aiortc and Chromium clients use it) and the creator's token: both 200
+    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(s.secret) })).status).toBe(200);
     expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(API_TOKEN) })).status).toBe(200);
+    expect((await invoke({ method: "DELETE", path: s.url, headers: bearer(s.secret) })).status).toBe(200);
     expect(
       (await invoke({ method: "DELETE", path: s.url, headers: bearer("another-token-0123456789") })).status,
-    ).toBe(404);
-    expect((await invoke({ method: "DELETE", path: s.url })).status).toBe(404);
+    ).toBe(403);
+    expect((await invoke({ method: "DELETE", path: s.url })).status).toBe(401);
+    // the tombstone keeps the first end's reason
+    expect((await h.registry.getTombstone(s.id))?.reason).toBe("peer-closed");
     // an id that was never created is 404 whatever the token
     const never = `${s.id.slice(0, 22)}${"A".repeat(22)}`;
     expect(

@@ -1,79 +1,294 @@
-// The CDK stack synthesises, and what it deploys matches what runs locally: every route of the
-// shared table, the registry table's key schema and TTL, the media node's UDP port.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+// The CDK stack synthesises, and each defect issue 16 found in the first template is pinned here so
+// it cannot return: the node's region, every worker's ports, capacity per worker, the AMI pinned,
+// the creation/update signal, the artifact's contents (tracked files only), the permissions of each
+// function, IMDSv2. (The deploy rehearsal, rehearsal.test.ts, runs what the template gives.)
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { App } from "aws-cdk-lib";
-import { Match, Template } from "aws-cdk-lib/assertions";
+import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { GatewayStack } from "../../infra/lib/gateway-stack.js";
-import { gatewayStackProps } from "../../infra/lib/props.js";
+import { buildSourceArtifact } from "../../infra/lib/artifact.js";
+import { FUNCTION_TABLE_ACTIONS } from "../../infra/lib/permissions.js";
 import { REGISTRY_TABLE_SCHEMA } from "../../src/registry/dynamodb-table.js";
 import { HANDLER_NAMES, ROUTES } from "../../src/signaling/routes.js";
+import { ROOT, resourcesOf, type Synth, synth } from "./synth.js";
+import { bootstrapArgs, functionRoleActions, roleOf } from "./template.js";
 
-let template: Template;
+let s: Synth;
+let big: Synth;
 
 beforeAll(() => {
-  // synth against stand-in bundles so the test does not depend on `npm run build` having run
-  const root = mkdtempSync(path.join(tmpdir(), "rtcgw-infra-"));
-  for (const h of HANDLER_NAMES) {
-    mkdirSync(path.join(root, "dist/functions", h), { recursive: true });
-    writeFileSync(
-      path.join(root, "dist/functions", h, "index.mjs"),
-      "export const handler = async () => ({});\n",
-    );
-  }
-  const app = new App({ outdir: mkdtempSync(path.join(tmpdir(), "rtcgw-cdk-out-")) });
-  const stack = new GatewayStack(app, "rtcgw-test", { ...gatewayStackProps(root), sourceDir: root });
-  template = Template.fromStack(stack);
-}, 120_000);
+  s = synth();
+  // a 4-vCPU type, a pinned AMI, other ports and sizes: what the props say must reach the template
+  big = synth({
+    RTCGW_NODE_INSTANCE_TYPE: "c7g.xlarge",
+    RTCGW_NODE_AMI: "ami-0123456789abcdef0",
+    MEDIA_UDP_PORT: "41000",
+    NODE_PORT: "9100",
+    RTCGW_NODE_SESSIONS_PER_WORKER: "120",
+    RTCGW_NODES_MIN: "2",
+    RTCGW_NODES_DESIRED: "3",
+    RTCGW_NODES_MAX: "7",
+  });
+}, 240_000);
 
-describe("GatewayStack", () => {
+describe("GatewayStack: API, table, functions", () => {
   it("creates one API Gateway route per entry of the shared route table", () => {
-    const routes = template.findResources("AWS::ApiGatewayV2::Route");
-    const keys = Object.values(routes).map(
-      (r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey,
-    );
+    const keys = resourcesOf(s.json, "AWS::ApiGatewayV2::Route").map(([, r]) => r.Properties.RouteKey);
     expect(keys.sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
   });
 
+  it("routes every other method on each resource (ANY) to the options function, which answers 405", () => {
+    const routes = resourcesOf(s.json, "AWS::ApiGatewayV2::Route").map(([, r]) => r) as {
+      Properties: { RouteKey: string; Target: unknown };
+    }[];
+    const integrations = Object.fromEntries(resourcesOf(s.json, "AWS::ApiGatewayV2::Integration"));
+    const fnOf = (target: unknown) => {
+      // Target: "integrations/<IntegrationRef>" → the integration's IntegrationUri names the function
+      const ref = JSON.stringify(target).match(/"Ref":"([^"]+)"/)![1]!;
+      return JSON.stringify(integrations[ref]!.Properties.IntegrationUri).match(
+        /"(Fnoptions[0-9A-F]*)"/,
+      )?.[1];
+    };
+    for (const path of ["/v1/whip", "/v1/sessions", "/v1/sessions/{id}", "/v1/whep/{id}", "/v1/health"]) {
+      const any = routes.find((r) => r.Properties.RouteKey === `ANY ${path}`);
+      expect(any, `ANY ${path}`).toBeDefined();
+      expect(fnOf(any!.Properties.Target), `ANY ${path}`).toMatch(/^Fnoptions/);
+    }
+    // nothing catches paths below a resource (a future /v1/sessions/{id}/resume stays free)
+    expect(routes.some((r) => /\{proxy\+\}|\$default/.test(r.Properties.RouteKey))).toBe(false);
+  });
+
   it("creates one Node 22 function per handler bundle", () => {
-    template.resourceCountIs("AWS::Lambda::Function", HANDLER_NAMES.length);
-    template.hasResourceProperties("AWS::Lambda::Function", {
+    s.template.resourceCountIs("AWS::Lambda::Function", HANDLER_NAMES.length);
+    s.template.hasResourceProperties("AWS::Lambda::Function", {
       Runtime: "nodejs22.x",
       Handler: "index.handler",
     });
   });
 
   it("mirrors the DynamoDB store's key schema, index and TTL attribute", () => {
-    const s = REGISTRY_TABLE_SCHEMA;
-    template.hasResourceProperties("AWS::DynamoDB::Table", {
+    const t = REGISTRY_TABLE_SCHEMA;
+    s.template.hasResourceProperties("AWS::DynamoDB::Table", {
       KeySchema: [
-        { AttributeName: s.partitionKey, KeyType: "HASH" },
-        { AttributeName: s.sortKey, KeyType: "RANGE" },
+        { AttributeName: t.partitionKey, KeyType: "HASH" },
+        { AttributeName: t.sortKey, KeyType: "RANGE" },
       ],
-      TimeToLiveSpecification: { AttributeName: s.ttlAttribute, Enabled: true },
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: s.byNodeIndex.name })],
+      TimeToLiveSpecification: { AttributeName: t.ttlAttribute, Enabled: true },
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: t.byNodeIndex.name })],
     });
   });
 
-  it("opens the media node's one UDP port to the world and its control port to the functions only", () => {
-    template.hasResourceProperties("AWS::EC2::SecurityGroup", {
-      SecurityGroupIngress: [
-        Match.objectLike({ IpProtocol: "udp", FromPort: 40000, ToPort: 40000, CidrIp: "0.0.0.0/0" }),
-      ],
-    });
-    template.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
-      IpProtocol: "tcp",
-      FromPort: 9090,
-      ToPort: 9090,
-      SourceSecurityGroupId: Match.anyValue(),
+  it("gives each function only the table actions its routes use: options none, health no write", () => {
+    for (const h of HANDLER_NAMES) {
+      const got = functionRoleActions(s.json, h).filter((a) => a.startsWith("dynamodb:"));
+      expect(got.sort(), h).toEqual([...FUNCTION_TABLE_ACTIONS[h]].sort());
+    }
+    const writes = /^dynamodb:(Put|Update|Delete|BatchWrite)/;
+    expect(functionRoleActions(s.json, "options")).toEqual([]);
+    expect(functionRoleActions(s.json, "health").filter((a) => writes.test(a))).toEqual([]);
+  });
+
+  it("puts no secret in a function's environment: the ARN, read at run time", () => {
+    for (const [, fn] of resourcesOf(s.json, "AWS::Lambda::Function")) {
+      const vars = fn.Properties.Environment?.Variables ?? {};
+      expect(Object.keys(vars)).not.toContain("RTCGW_NODE_SECRET");
+      expect(JSON.stringify(vars)).not.toMatch(/resolve:secretsmanager/);
+    }
+    s.template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          RTCGW_NODE_SECRET_ARN: Match.anyValue(),
+          RTCGW_REGISTRY: Match.anyValue(),
+        }),
+      },
     });
   });
 
-  it("points the functions at the DynamoDB registry", () => {
-    template.hasResourceProperties("AWS::Lambda::Function", {
-      Environment: { Variables: Match.objectLike({ RTCGW_REGISTRY: Match.anyValue() }) },
+  it("keeps the recordings in an encrypted bucket with the props' lifecycle", () => {
+    const t = synth({ RTCGW_RECORDINGS_EXPIRE_DAYS: "9" });
+    t.template.hasResourceProperties("AWS::S3::Bucket", {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+      },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({
+            ExpirationInDays: 9,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          }),
+        ],
+      },
+      PublicAccessBlockConfiguration: Match.objectLike({
+        BlockPublicAcls: true,
+        RestrictPublicBuckets: true,
+      }),
     });
+  }, 120_000);
+
+  it("alarms when no node accepts and on the API's 5xx rate", () => {
+    s.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "AcceptingWorkers",
+      ComparisonOperator: "LessThanThreshold",
+      Threshold: 1,
+      TreatMissingData: "breaching",
+    });
+    s.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: "IF(count > 0, 100 * errors / count, 0)" })]),
+      Threshold: 5,
+    });
+  });
+});
+
+describe("GatewayStack: media nodes", () => {
+  it("passes the region to the bootstrap (which writes AWS_REGION into the node's env)", () => {
+    expect(bootstrapArgs(s.json)["--region"]).toEqual({ Ref: "AWS::Region" });
+  });
+
+  it("opens every worker's UDP port to the world and every control port to the functions only", () => {
+    // c7g.xlarge: 4 vCPUs → 4 workers → UDP 41000-41003, control 9100-9103
+    const [[, sg]] = resourcesOf(big.json, "AWS::EC2::SecurityGroup").filter(([id]) =>
+      id.startsWith("MediaNodesSg"),
+    );
+    expect(sg.Properties.SecurityGroupIngress).toContainEqual(
+      expect.objectContaining({ IpProtocol: "udp", FromPort: 41000, ToPort: 41003, CidrIp: "0.0.0.0/0" }),
+    );
+    const control = resourcesOf(big.json, "AWS::EC2::SecurityGroupIngress").map(([, r]) => r.Properties);
+    expect(control).toContainEqual(
+      expect.objectContaining({
+        IpProtocol: "tcp",
+        FromPort: 9100,
+        ToPort: 9103,
+        SourceSecurityGroupId: { "Fn::GetAtt": [expect.stringMatching(/^FunctionsSg/), "GroupId"] },
+      }),
+    );
+    // nothing else reaches a control port
+    const open = [...(sg.Properties.SecurityGroupIngress ?? []), ...control];
+    for (const r of open)
+      if (r.IpProtocol === "tcp" && r.FromPort <= 9103 && r.ToPort >= 9100)
+        expect(r.SourceSecurityGroupId).toBeDefined();
+    expect(bootstrapArgs(big.json)["--workers"]).toBe("4");
+    expect(bootstrapArgs(big.json)["--udp-port"]).toBe("41000");
+    expect(bootstrapArgs(big.json)["--control-port"]).toBe("9100");
+  });
+
+  it("sets the capacity per worker, not per instance", () => {
+    expect(bootstrapArgs(big.json)["--capacity"]).toBe("120");
+    // the scaling target is per instance: workers × capacity × target utilisation
+    big.template.hasResourceProperties("AWS::AutoScaling::ScalingPolicy", {
+      PolicyType: "TargetTrackingScaling",
+      TargetTrackingConfiguration: Match.objectLike({
+        TargetValue: Math.floor(4 * 120 * 0.6),
+        CustomizedMetricSpecification: Match.objectLike({
+          MetricName: "SessionsPerInstance",
+          Statistic: "Average",
+        }),
+      }),
+    });
+  });
+
+  it("pins the AMI: the props' id, or a deploy parameter kept across deploys — never a lookup per deploy", () => {
+    big.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({ ImageId: "ami-0123456789abcdef0" }),
+    });
+    s.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({ ImageId: { Ref: "MediaNodeAmiId" } }),
+    });
+    expect(s.json.Parameters?.MediaNodeAmiId?.Type).toBe("AWS::EC2::Image::Id");
+    // no AMI resolved from SSM at each deploy (the only SSM parameter is CDK's bootstrap version)
+    for (const t of [s.json, big.json])
+      for (const [name, p] of Object.entries(t.Parameters ?? {}))
+        if (String(p.Type).includes("SSM::Parameter")) expect(name).toBe("BootstrapVersion");
+  });
+
+  it("waits for every instance's signal on create and on each rolling update, and the bootstrap signals the group", () => {
+    const [[asgId, asg]] = resourcesOf(big.json, "AWS::AutoScaling::AutoScalingGroup");
+    expect(asg.CreationPolicy.ResourceSignal).toEqual({ Count: 3, Timeout: "PT15M" });
+    expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
+      WaitOnResourceSignals: true,
+      MaxBatchSize: 1,
+    });
+    expect(asg.Properties).toMatchObject({ MinSize: "2", DesiredCapacity: "3", MaxSize: "7" });
+    expect(asg.Properties.VPCZoneIdentifier.length).toBeGreaterThanOrEqual(2);
+    expect(bootstrapArgs(big.json)["--resource"]).toBe(asgId);
+    // by default no desired capacity: a deploy must not reset a group the policy scaled out
+    const [[, plain]] = resourcesOf(s.json, "AWS::AutoScaling::AutoScalingGroup");
+    expect(plain.Properties.DesiredCapacity).toBeUndefined();
+    expect(plain.CreationPolicy.ResourceSignal.Count).toBe(Number(plain.Properties.MinSize));
+  });
+
+  it("drains on termination: a lifecycle hook the node's role may complete", () => {
+    const [[, hook]] = resourcesOf(s.json, "AWS::AutoScaling::LifecycleHook");
+    expect(hook.Properties).toMatchObject({
+      LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+      DefaultResult: "CONTINUE",
+      LifecycleHookName: bootstrapArgs(s.json)["--lifecycle-hook"],
+    });
+    expect(hook.Properties.HeartbeatTimeout).toBeGreaterThan(
+      Number(bootstrapArgs(s.json)["--drain-timeout"]),
+    );
+    const role = roleOf(s.json, /^MediaNodesRole/);
+    expect(role.actions).toEqual(
+      expect.arrayContaining(["autoscaling:CompleteLifecycleAction", "cloudwatch:PutMetricData"]),
+    );
+  });
+
+  it("requires IMDSv2", () => {
+    s.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
+      LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpTokens: "required" }) }),
+    });
+  });
+
+  it("leaves room for TURN beside each node: 3478 UDP/TCP and 443 TLS, the TURN secret's ARN", () => {
+    const [[, sg]] = resourcesOf(s.json, "AWS::EC2::SecurityGroup").filter(([id]) =>
+      id.startsWith("MediaNodesSg"),
+    );
+    const rules = sg.Properties.SecurityGroupIngress.map(
+      (r: { IpProtocol: string; FromPort: number }) => `${r.IpProtocol}/${r.FromPort}`,
+    );
+    expect(rules).toEqual(expect.arrayContaining(["udp/3478", "tcp/3478", "tcp/443"]));
+    expect(bootstrapArgs(s.json)["--turn-secret-arn"]).toEqual({ Ref: expect.stringMatching(/^TurnSecret/) });
+  });
+});
+
+describe("the node's artifact", () => {
+  it("holds the tracked files at HEAD only: no untracked .env, no uncommitted edit", () => {
+    const repo = mkdtempSync(path.join(tmpdir(), "rtcgw-artifact-"));
+    const git = (...a: string[]) => execFileSync("git", ["-C", repo, ...a], { encoding: "utf8" });
+    git("init", "-q");
+    writeFileSync(path.join(repo, "a.txt"), "committed\n");
+    writeFileSync(path.join(repo, ".gitignore"), "recordings/\n");
+    git("add", ".");
+    git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one");
+    writeFileSync(path.join(repo, ".env"), "RTCGW_NODE_SECRET=do-not-ship\n");
+    writeFileSync(path.join(repo, "a.txt"), "uncommitted edit\n");
+    const a = buildSourceArtifact(repo, path.join(repo, ".out"));
+    expect(a.dirty).toBe(true);
+    const files = execFileSync("tar", ["-tzf", a.file], { encoding: "utf8" }).trim().split("\n").sort();
+    expect(files).toEqual([".gitignore", "a.txt"]);
+    expect(execFileSync("tar", ["-xzOf", a.file, "a.txt"], { encoding: "utf8" })).toBe("committed\n");
+  });
+
+  it("is what the stack ships: a tarball of this repository's tracked files at HEAD", () => {
+    const arg = bootstrapArgs(s.json)["--artifact"] as { "Fn::Sub": string };
+    const hash = /\/([0-9a-f]{64})\.gz$/.exec(arg["Fn::Sub"])?.[1];
+    expect(hash).toBeDefined();
+    const manifest = JSON.parse(readFileSync(path.join(s.outdir, `${s.stackName}.assets.json`), "utf8")) as {
+      files: Record<string, { source: { path: string } }>;
+    };
+    const file = path.join(s.outdir, manifest.files[hash!]!.source.path);
+    const shipped = execFileSync("tar", ["-tzf", file], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .filter((f) => !f.endsWith("/"))
+      .sort();
+    const tracked = execFileSync("git", ["-C", ROOT, "ls-tree", "-r", "--name-only", "HEAD"], {
+      encoding: "utf8",
+    })
+      .trim()
+      .split("\n")
+      .sort();
+    expect(shipped).toEqual(tracked);
   });
 });

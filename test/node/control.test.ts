@@ -33,19 +33,39 @@ describe("authentication", () => {
   it("refuses unsigned, badly signed, stale and replayed requests with 401", async () => {
     const path = "/internal/health";
     expect((await raw("GET", path, {})).status).toBe(401);
-    const good = signRequest(h.node.secret, "GET", path);
+    const good = signRequest(h.node.secret, h.node.id, "GET", path);
     const bad = { ...good, "x-rtcgw-signature": "0".repeat(64) };
     const r1 = await raw("GET", path, bad);
     expect(r1.status).toBe(401);
     expect(r1.json.reason).toBe("bad signature");
-    const wrongSecret = signRequest("another-secret-0123456789", "GET", path);
+    const wrongSecret = signRequest("another-secret-0123456789", h.node.id, "GET", path);
     expect((await raw("GET", path, wrongSecret)).status).toBe(401);
-    const stale = signRequest(h.node.secret, "GET", path, "", Date.now() - 60_000);
+    const stale = signRequest(h.node.secret, h.node.id, "GET", path, "", Date.now() - 60_000);
     expect((await raw("GET", path, stale)).json.reason).toMatch(/30 s/);
     expect((await raw("GET", path, good)).status).toBe(200);
     const replay = await raw("GET", path, good);
     expect(replay.status).toBe(401);
     expect(replay.json.reason).toBe("replayed request");
+  });
+
+  it("a session path with a bad percent-escape is 400 bad-session-id, not 500 (found by fuzzing)", async () => {
+    for (const path of ["/internal/sessions/%ZZ", "/internal/sessions/%C0%AF", "/internal/sessions/%"]) {
+      const r = await raw("GET", path, signRequest(h.node.secret, h.node.id, "GET", path));
+      expect(r.status, path).toBe(400);
+      expect(r.json.error).toBe("bad-session-id");
+    }
+  });
+
+  it("a request signed for another node is refused, even with a fresh nonce", async () => {
+    const path = "/internal/health";
+    const forOther = signRequest(h.node.secret, "node-other-worker", "GET", path);
+    const r = await raw("GET", path, forOther);
+    expect(r.status).toBe(401);
+    expect(r.json.reason).toBe("request signed for another node");
+    // the target is signed: rewriting the header to this node breaks the signature
+    const relabelled = await raw("GET", path, { ...forOther, "x-rtcgw-node": h.node.id });
+    expect(relabelled.status).toBe(401);
+    expect(relabelled.json.reason).toBe("bad signature");
   });
 
   it("a signature over another body or path does not pass", async () => {
@@ -55,9 +75,9 @@ describe("authentication", () => {
       profile: "echo",
       offer: "v=0",
     });
-    const headers = signRequest(h.node.secret, "POST", "/internal/sessions", "{}");
+    const headers = signRequest(h.node.secret, h.node.id, "POST", "/internal/sessions", "{}");
     expect((await raw("POST", "/internal/sessions", headers, body)).status).toBe(401);
-    const otherPath = signRequest(h.node.secret, "GET", "/internal/sessions/x");
+    const otherPath = signRequest(h.node.secret, h.node.id, "GET", "/internal/sessions/x");
     expect((await raw("GET", "/internal/health", otherPath)).status).toBe(401);
   });
 

@@ -16,6 +16,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     RTCGW_NODE_SECRET: "test-secret-0123456789abcdef",
     RTCGW_CONNECT_TIMEOUT: "3",
     RTCGW_DISCONNECT_TIMEOUT: "2",
+    // sessions end when their peer does, as before resume existed; resume tests set a window
+    RTCGW_RESUME_WINDOW: "0",
     RTCGW_MEDIA_TIMEOUT: "5",
     RTCGW_DRAIN_TIMEOUT: "3",
     RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-rec-")),
@@ -62,7 +64,7 @@ export async function startHarness(
     const res = await fetch(node.controlUrl + path, {
       method,
       headers: {
-        ...signRequest(node.secret, method, path, text),
+        ...signRequest(node.secret, node.id, method, path, text),
         ...(text ? { "content-type": "application/json" } : {}),
       },
       ...(text ? { body: text } : {}),

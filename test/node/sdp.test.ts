@@ -38,6 +38,15 @@ function refusal(sdp: string, kind: "session" | "whip" | "whep" = "session"): Of
 }
 
 describe("validateOffer", () => {
+  it("an offer cut short inside its m= line is 400 naming the line, not 422 'no audio m-line'", () => {
+    const full = offer("m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=sendonly\r\na=rtpmap:111 opus/48000/2");
+    const cut = full.slice(0, full.indexOf("m=audio") + "m=aud".length);
+    const e = refusal(cut, "whip");
+    expect(e.status).toBe(400);
+    expect(e.code).toBe("malformed-sdp");
+    expect(e.reason).toMatch(/line 7 "m=aud" is not "m=<media> <port>/);
+  });
+
   it("accepts audio + video m-lines (OBS, WHIP clients): the video mids are listed as ignored", () => {
     const audio = offer("m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=sendonly\r\na=rtpmap:111 opus/48000/2");
     const video = (mid: string) =>

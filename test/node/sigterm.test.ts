@@ -33,8 +33,8 @@ describe("SIGTERM", () => {
       "the node to register",
     );
     const node = nodes[0]!;
-    const a = await connectEchoSession(node.controlUrl);
-    const b = await connectEchoSession(node.controlUrl);
+    const a = await connectEchoSession(node);
+    const b = await connectEchoSession(node);
     expect((await fx.registry.getNode(node.id))?.load).toBeGreaterThanOrEqual(0);
 
     const t0 = Date.now();
@@ -45,7 +45,7 @@ describe("SIGTERM", () => {
       "draining in the registry",
     );
     const late = await ClientPeer.create({ dataChannel: false });
-    const refused = await control(node.controlUrl, "POST", "/internal/sessions", {
+    const refused = await control(node, "POST", "/internal/sessions", {
       sessionId: newSessionId(),
       kind: "session",
       profile: "echo",
@@ -55,7 +55,7 @@ describe("SIGTERM", () => {
     expect(refused.status).toBe(503);
     expect(refused.json.error).toBe("draining");
     // one session ends by itself during the grace period; the other is still flowing
-    expect((await control(node.controlUrl, "DELETE", `/internal/sessions/${a.id}`)).status).toBe(204);
+    expect((await control(node, "DELETE", `/internal/sessions/${a.id}`)).status).toBe(204);
     const before = b.client.stats.packetsReceived;
     await b.client.until(
       () => b.client.stats.packetsReceived > before + 10,

@@ -6,9 +6,11 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { childPids } from "../../bench/load/proc.js";
+import { signRequest } from "../../src/control/hmac.js";
 import type { NodeRecord } from "../../src/registry/types.js";
 import {
   connectEchoSession,
+  NODE_SECRET,
   type NodeProcess,
   nodeProcessFixture,
   spawnNodeProcess,
@@ -67,7 +69,23 @@ describe("the supervisor", () => {
     const nodes = await workersRegistered(2, "2 workers to register");
     expect(new Set(nodes.map((n) => n.id)).size).toBe(2);
     expect(new Set(nodes.map((n) => new URL(n.controlUrl).port)).size).toBe(2);
-    const s = await connectEchoSession(nodes[1]!.controlUrl);
+    const s = await connectEchoSession(nodes[1]!);
+
+    // a request signed for worker 0 is answered by worker 0 only: replayed to worker 1 (its
+    // own nonce cache has never seen it) it is refused, as is a fresh one signed for worker 0
+    const [w0, w1] = nodes as [NodeRecord, NodeRecord];
+    const signed = signRequest(NODE_SECRET, w0.id, "GET", "/internal/health");
+    const get = async (n: NodeRecord, headers: Record<string, string>) => {
+      const res = await fetch(`${n.controlUrl}/internal/health`, { headers });
+      return { status: res.status, json: (await res.json()) as { reason?: string } };
+    };
+    expect((await get(w0, signed)).status).toBe(200);
+    const replayed = await get(w1, signed);
+    expect(replayed.status).toBe(401);
+    expect(replayed.json.reason).toBe("request signed for another node");
+    expect((await get(w1, signRequest(NODE_SECRET, w0.id, "GET", "/internal/health"))).status).toBe(401);
+    expect((await get(w1, signRequest(NODE_SECRET, w1.id, "GET", "/internal/health"))).status).toBe(200);
+
     const t0 = Date.now();
     child.kill("SIGTERM");
     await s.client.until(() => s.client.state !== "connected", 8000, "the session to be closed by the drain");

@@ -203,6 +203,116 @@ export function registryContract(h: StoreHarness): void {
     });
   });
 
+  describe("suspect and stale nodes", () => {
+    it("a node marked suspect is not picked until the mark expires; it stays live; re-registering clears it", async () => {
+      const r = await open();
+      await r.registerNode(node("a", { load: 0 }), LONG);
+      await r.registerNode(node("b", { load: 5 }), LONG);
+      await r.markNodeSuspect("a", ttl);
+      expect((await r.pickNode())?.id).toBe("b");
+      // live for everything else: its sessions are not orphans, its heartbeat keeps the mark
+      expect((await r.getNode("a"))?.suspectUntil).toBeGreaterThan(Date.now() - 1000);
+      await r.heartbeatNode("a", { load: 0, ttlMs: LONG });
+      expect((await r.pickNode())?.id).toBe("b");
+      await h.elapse(ttl + 150);
+      expect((await r.pickNode())?.id).toBe("a");
+      await r.markNodeSuspect("a", LONG);
+      expect((await r.pickNode())?.id).toBe("b");
+      await r.registerNode(node("a", { load: 0 }), LONG);
+      expect((await r.pickNode())?.id).toBe("a");
+      // an unknown node: nothing to mark, nothing created
+      await r.markNodeSuspect("never-was", LONG);
+      expect(await r.getNode("never-was")).toBeUndefined();
+      await expect(r.markNodeSuspect("", LONG)).rejects.toBeInstanceOf(RegistryValidationError);
+      await expect(r.markNodeSuspect("a", 0)).rejects.toThrow(/ttlMs must be between 1/);
+    });
+
+    it("a node in the stale margin of its TTL (a heartbeat missed) is live but not picked", async () => {
+      const r = await open();
+      // record lives ttl + 1 s; the last (ttl + 1 s − 0.5 ttl) of it is the stale margin
+      const life = ttl + 1000;
+      await r.registerNode(node("quiet", { load: 0, staleMarginMs: life - Math.round(ttl / 2) }), life);
+      await r.registerNode(node("other", { load: 5 }), LONG);
+      expect((await r.getNode("quiet"))?.staleMarginMs).toBe(life - Math.round(ttl / 2));
+      expect((await r.pickNode())?.id).toBe("quiet");
+      await h.elapse(Math.round(ttl / 2) + 150);
+      expect(await r.getNode("quiet")).toBeDefined(); // still live: its sessions are not orphans
+      expect((await r.pickNode())?.id).toBe("other");
+      // a heartbeat makes it fresh again
+      await r.heartbeatNode("quiet", { load: 0, ttlMs: life });
+      expect((await r.pickNode())?.id).toBe("quiet");
+      await expect(r.registerNode(node("x", { staleMarginMs: LONG + 1 }), LONG)).rejects.toThrow(
+        /staleMarginMs must be between 0/,
+      );
+    });
+  });
+
+  describe("tombstones", () => {
+    it("endSession replaces the live record by a tombstone that says how and when it ended", async () => {
+      const r = await open();
+      const s = await r.createSession(session("s1", "n1", { kind: "whip" }));
+      const before = Date.now();
+      const t = await r.endSession("s1", { reason: "peer-closed", ttlMs: LONG });
+      expect(t).toMatchObject({
+        id: "s1",
+        nodeId: "n1",
+        kind: "whip",
+        tokenHash: s.tokenHash,
+        reason: "peer-closed",
+      });
+      expect(t!.endedAt).toBeGreaterThanOrEqual(before - 1000);
+      expect(t!.expiresAt).toBe(t!.endedAt + LONG);
+      expect(await r.getSession("s1")).toBeUndefined();
+      expect(await r.listSessionsByNode("n1")).toEqual([]);
+      expect(await r.getTombstone("s1")).toEqual(t);
+      // first end wins: a later DELETE finds the same tombstone
+      expect(await r.endSession("s1", { reason: "deleted", ttlMs: LONG })).toEqual(t);
+      expect(await r.deleteSession("s1")).toBe(false);
+      expect(await r.getTombstone("s1")).toEqual(t);
+    });
+
+    it("ending an unknown session writes nothing", async () => {
+      const r = await open();
+      expect(await r.endSession("never-was", { reason: "deleted", ttlMs: LONG })).toBeUndefined();
+      expect(await r.getTombstone("never-was")).toBeUndefined();
+    });
+
+    it("concurrent ends of one session: one tombstone, the same for every caller", async () => {
+      const r = await open();
+      await r.createSession(session("s1", "n1"));
+      const reasons = ["deleted", "peer-closed", "node-lost", "shutdown", "deleted", "peer-closed"];
+      const ts = await Promise.all(reasons.map((reason) => r.endSession("s1", { reason, ttlMs: LONG })));
+      for (const t of ts) expect(t).toEqual(ts[0]);
+      expect(await r.getTombstone("s1")).toEqual(ts[0]);
+    });
+
+    it("a tombstone expires after its TTL; the live record of a new session with the id is independent", async () => {
+      const r = await open();
+      await r.createSession(session("s1", "n1"));
+      await r.endSession("s1", { reason: "deleted", ttlMs: ttl });
+      await h.elapse(ttl + 150);
+      expect(await r.getTombstone("s1")).toBeUndefined();
+      expect(await r.endSession("s1", { reason: "deleted", ttlMs: ttl })).toBeUndefined();
+    });
+
+    it("refuses bad reasons and TTLs", async () => {
+      const r = await open();
+      await r.createSession(session("s1", "n1"));
+      for (const [end, message] of [
+        [{ reason: "", ttlMs: LONG }, /reason must be/],
+        [{ reason: "Peer Closed", ttlMs: LONG }, /reason must be/],
+        [{ reason: "x".repeat(41), ttlMs: LONG }, /reason must be/],
+        [{ reason: "deleted", ttlMs: 0 }, /ttlMs must be between 1/],
+      ] as const) {
+        const p = r.endSession("s1", end);
+        await expect(p).rejects.toBeInstanceOf(RegistryValidationError);
+        await expect(p).rejects.toThrow(message);
+      }
+      await expect(r.getTombstone("")).rejects.toBeInstanceOf(RegistryValidationError);
+      expect((await r.getSession("s1"))?.version).toBe(1); // nothing changed
+    });
+  });
+
   describe("sessions", () => {
     it("creates and reads back a session", async () => {
       const r = await open();

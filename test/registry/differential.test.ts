@@ -88,6 +88,14 @@ const call = fc.oneof(
     ]),
   sessionId.map((id): [string, Call] => [`deleteSession(${id})`, (r) => r.deleteSession(id)]),
   nodeId.map((id): [string, Call] => [`listSessionsByNode(${id})`, (r) => r.listSessionsByNode(id)]),
+  fc
+    .record({ id: sessionId, reason: fc.constantFrom("deleted", "peer-closed", "node-lost") })
+    .map(({ id, reason }): [string, Call] => [
+      `endSession(${id}, ${reason})`,
+      (r) => r.endSession(id, { reason, ttlMs: LONG }),
+    ]),
+  sessionId.map((id): [string, Call] => [`getTombstone(${id})`, (r) => r.getTombstone(id)]),
+  nodeId.map((id): [string, Call] => [`markNodeSuspect(${id})`, (r) => r.markNodeSuspect(id, LONG)]),
 );
 
 /** Results without the fields that legitimately differ (clocks), lists in a stable order. */
@@ -95,7 +103,9 @@ function normalize(v: unknown): unknown {
   if (Array.isArray(v))
     return v.map(normalize).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   if (v && typeof v === "object") {
-    const { createdAt: _c, expiresAt: _e, ...rest } = v as Record<string, unknown>;
+    const { createdAt: _c, expiresAt: _e, endedAt: _d, ...rest } = v as Record<string, unknown>;
+    // a suspect mark's time is the writer's clock; that there is one must agree
+    if (rest.suspectUntil !== undefined) rest.suspectUntil = "set";
     return rest;
   }
   return v;

@@ -24,12 +24,20 @@ describe("ROUTES", () => {
   it("matches like API Gateway: exact method, one segment per parameter, decoded", () => {
     expect(matchRoute("POST", "/v1/whip")?.route.handler).toBe("whip");
     expect(matchRoute("post", "/v1/whip")?.route.handler).toBe("whip");
-    expect(matchRoute("GET", "/v1/whip")).toBeUndefined();
+    // a method the resource does not have: its ANY route (405 from the options function)
+    expect(routeKey(matchRoute("GET", "/v1/whip")!.route)).toBe("ANY /v1/whip");
+    expect(routeKey(matchRoute("PUT", "/v1/sessions/abc")!.route)).toBe("ANY /v1/sessions/{id}");
+    // the route naming the method wins over ANY, wherever it stands in the table
+    expect(routeKey(matchRoute("DELETE", "/v1/sessions/abc")!.route)).toBe("DELETE /v1/sessions/{id}");
+    // a sub-resource is not the resource: no ANY route catches it
+    expect(matchRoute("POST", "/v1/sessions/abc/resume")).toBeUndefined();
+    expect(matchRoute("GET", "/v1/nothing")).toBeUndefined();
     expect(matchRoute("DELETE", "/v1/sessions/abc%2Dd")?.pathParameters).toEqual({ id: "abc-d" });
     expect(matchRoute("DELETE", "/v1/sessions/a/b")).toBeUndefined();
     expect(matchRoute("DELETE", "/v1/sessions/")).toBeUndefined();
     expect(matchRoute("GET", "/v1/sessions/%E0%A4%A")).toBeUndefined(); // bad escape
     expect(methodsAt("/v1/sessions/{id}").sort()).toEqual(["DELETE", "GET", "PATCH"]);
+    expect(methodsAt("/v1/whip")).toEqual(["POST"]);
   });
 });
 

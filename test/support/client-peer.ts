@@ -135,6 +135,12 @@ function alawToLinear(a: number): number {
   return x & 0x80 ? t : -t;
 }
 
+function rms(pcm: Int16Array): number {
+  let e = 0;
+  for (let i = 0; i < pcm.length; i++) e += pcm[i]! * pcm[i]!;
+  return pcm.length ? Math.sqrt(e / pcm.length) : 0;
+}
+
 /** Share of the signal's power at `hz` (Goertzel), 0..1: ~1 for a clean tone at hz. */
 export function toneRatio(pcm: Int16Array, rate: number, hz: number): number {
   if (pcm.length === 0) return 0;
@@ -206,6 +212,15 @@ export class ClientPeer {
   private sendOrigin: number | undefined;
   /** wall time (ms) the first packet was sent */
   firstSentAt: number | undefined;
+  /** wall time (ms) the last packet was sent */
+  lastSentAt: number | undefined;
+  /** frame index (20 ms each, counted from the first send) of the last packet sent: its RTP
+   *  timestamp's position, which a lagging send clock can put behind lastSentAt */
+  lastSentFrame: number | undefined;
+  /** wall time (ms) the first packet was received */
+  firstReceivedAt: number | undefined;
+  /** wall time (ms) the first packet that decodes to sound (RMS above ~-36 dBFS) was received */
+  firstAudibleAt: number | undefined;
   private seq = randomBytes(2).readUInt16BE(0);
   private readonly tsBase = randomBytes(4).readUInt32BE(0);
   private lastSeq = new Map<number, number>();
@@ -355,7 +370,9 @@ export class ClientPeer {
             // false: libdatachannel did not take it (counted apart, so "sent" means sent)
             if (this.track.sendMessageBinary(rtp)) {
               this.stats.packetsSent++;
-              this.firstSentAt ??= Date.now();
+              this.lastSentAt = Date.now();
+              this.lastSentFrame = i;
+              this.firstSentAt ??= this.lastSentAt;
             } else this.stats.sendFailures++;
           }
         } catch {
@@ -379,6 +396,7 @@ export class ClientPeer {
     const seq = b.readUInt16BE(2);
     const ssrc = b.readUInt32BE(8);
     this.stats.packetsReceived++;
+    this.firstReceivedAt ??= Date.now();
     this.stats.bytesReceived += b.length;
     if (!this.stats.ssrcs.includes(ssrc)) this.stats.ssrcs.push(ssrc);
     if (!this.stats.payloadTypes.includes(pt)) this.stats.payloadTypes.push(pt);
@@ -409,6 +427,7 @@ export class ClientPeer {
       for (let i = 0; i < payload.length; i++)
         out[i] = pt === 0 ? ulawToLinear(payload[i]!) : alawToLinear(payload[i]!);
       this.pcm.push(out);
+      if (this.firstAudibleAt === undefined && rms(out) > 500) this.firstAudibleAt = Date.now();
       return;
     }
     this.decoder ??= new Decoder({ channels: 1, sample_rate: 48000 });
@@ -416,7 +435,9 @@ export class ClientPeer {
       const raw = this.decoder.decode(payload);
       this.stats.samplesDecoded += raw.byteLength / 2;
       if (this.o.decode === "count") return;
-      this.pcm.push(new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice());
+      const pcm = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice();
+      this.pcm.push(pcm);
+      if (this.firstAudibleAt === undefined && rms(pcm) > 500) this.firstAudibleAt = Date.now();
     } catch {
       // an undecodable packet counts as received but adds no audio
     }

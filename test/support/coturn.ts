@@ -2,6 +2,10 @@
 // with the TURN REST API's shared secret (use-auth-secret + static-auth-secret, what signaling's
 // RTCGW_TURN_SECRET mints credentials for), stopped by its PID, always killed when the test
 // process exits. Its verbose log is kept so a test can read what coturn decided.
+//
+// Options for clients whose network blocks UDP: `noUdp` stops coturn's UDP client listeners (the
+// relay towards the media node stays UDP), so the only way to the TURN server is TCP or TLS; `tls`
+// starts a TLS listener on a second free port with a certificate/key the test made.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
@@ -15,6 +19,10 @@ export interface Coturn {
   readonly url: string;
   /** TURN over UDP on the IPv6 loopback (its relayed addresses are still IPv4: RFC 6156's default) */
   readonly url6: string;
+  /** TURN over TCP on the IPv4 loopback (same port as UDP) */
+  readonly tcpUrl: string;
+  /** TURN over TLS on the IPv4 loopback, when started with `tls` */
+  readonly tlsUrl?: string;
   readonly pid: number;
   /** everything coturn logged so far */
   log(): string;
@@ -27,12 +35,20 @@ process.once("exit", () => {
   for (const p of live) p.kill("SIGKILL");
 });
 
-export async function startCoturn(secret: string, realm = "rtcgw.test"): Promise<Coturn> {
+export interface CoturnOptions {
+  realm?: string;
+  /** no UDP client listener: clients reach coturn over TCP/TLS only */
+  noUdp?: boolean;
+  /** a TLS listener with this PEM certificate and key */
+  tls?: { certFile: string; keyFile: string };
+}
+
+export async function startCoturn(secret: string, options: CoturnOptions = {}): Promise<Coturn> {
   // a port found free can be taken before coturn binds it: try a few
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOn(await freePort(), secret, realm);
+      return await startOn(await freePort(), options.tls ? await freePort() : 0, secret, options);
     } catch (e) {
       lastError = e;
     }
@@ -40,7 +56,13 @@ export async function startCoturn(secret: string, realm = "rtcgw.test"): Promise
   throw lastError;
 }
 
-async function startOn(port: number, secret: string, realm: string): Promise<Coturn> {
+async function startOn(
+  port: number,
+  tlsPort: number,
+  secret: string,
+  options: CoturnOptions,
+): Promise<Coturn> {
+  const realm = options.realm ?? "rtcgw.test";
   const work = mkdtempSync(join(tmpdir(), "rtcgw-coturn-"));
   // biome-ignore format: flag/value pairs read best side by side
   const args = [
@@ -53,7 +75,11 @@ async function startOn(port: number, secret: string, realm: string): Promise<Cot
     // deployment the node's address is a real one and this flag stays off. (Checked: without it
     // test/e2e/turn.test.ts's relayed client never connects.)
     "--allow-loopback-peers",
-    "--no-tls", "--no-dtls",                // no certificate here: TURN over UDP and TCP only
+    ...(options.tls
+      ? ["--tls-listening-port", String(tlsPort), "--cert", options.tls.certFile, "--pkey", options.tls.keyFile]
+      : ["--no-tls"]),                      // no certificate: TURN over UDP and TCP only
+    "--no-dtls",                            // DTLS to the TURN server: no browser uses it
+    ...(options.noUdp ? ["--no-udp"] : []),
     "--no-cli",                             // no telnet CLI port to collide with other tests
     "--pidfile", join(work, "turnserver.pid"),
     "--userdb", join(work, "turndb"),       // not /var/lib/turn: nothing shared between runs
@@ -90,7 +116,7 @@ async function startOn(port: number, secret: string, realm: string): Promise<Cot
   };
   const until = Date.now() + 10_000;
   // coturn listens on TCP and UDP on the same port; the TCP listener answering means it is up
-  while (!(await tcpOpen(port))) {
+  while (!(await tcpOpen(port)) || (tlsPort && !(await tcpOpen(tlsPort)))) {
     if (exited || Date.now() > until) {
       await stop();
       throw new Error(`turnserver did not start on 127.0.0.1:${port}: ${out.slice(-2000)}`);
@@ -101,6 +127,8 @@ async function startOn(port: number, secret: string, realm: string): Promise<Cot
     port,
     url: `turn:127.0.0.1:${port}?transport=udp`,
     url6: `turn:[::1]:${port}?transport=udp`,
+    tcpUrl: `turn:127.0.0.1:${port}?transport=tcp`,
+    ...(options.tls ? { tlsUrl: `turns:127.0.0.1:${tlsPort}?transport=tcp` } : {}),
     pid: proc.pid!,
     log: () => out,
     stop,

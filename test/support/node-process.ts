@@ -92,21 +92,27 @@ export function nodeProcessFixture(): { readonly redis: RedisServer; readonly re
   return fx;
 }
 
-export async function control(url: string, method: string, path: string, body?: unknown) {
+/** the node a control request is for: its id is signed, its URL is where it goes */
+export interface ControlTarget {
+  id: string;
+  controlUrl: string;
+}
+
+export async function control(node: ControlTarget, method: string, path: string, body?: unknown) {
   const text = body === undefined ? "" : JSON.stringify(body);
-  const res = await fetch(url + path, {
+  const res = await fetch(node.controlUrl + path, {
     method,
-    headers: signRequest(NODE_SECRET, method, path, text),
+    headers: signRequest(NODE_SECRET, node.id, method, path, text),
     ...(text ? { body: text } : {}),
   });
   return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
 }
 
 /** a connected two-way echo session on the node at `url`, created over its control API */
-export async function connectEchoSession(url: string): Promise<{ client: ClientPeer; id: string }> {
+export async function connectEchoSession(node: ControlTarget): Promise<{ client: ClientPeer; id: string }> {
   const client = await ClientPeer.create({ decode: false });
   const id = newSessionId();
-  const r = await control(url, "POST", "/internal/sessions", {
+  const r = await control(node, "POST", "/internal/sessions", {
     sessionId: id,
     kind: "session",
     profile: "echo",

@@ -112,6 +112,12 @@ export class BridgeSocket implements AppLink {
     this.#s.framesSent++;
   }
 
+  /** a JSON event to the application (e.g. {"type":"resumed"}); dropped unless the socket is open */
+  sendEvent(event: { type: string } & Record<string, unknown>): void {
+    if (this.#state !== "open") return;
+    this.#ws.send(JSON.stringify(event));
+  }
+
   /** the session ended: say so and close normally (1000); a socket still connecting is dropped */
   close(reason: string): void {
     if (this.#ended) return;

@@ -136,7 +136,8 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
       workers.delete(i);
       // a worker that did not drain and exit 0 may have registered (and taken sessions) before it
       // died: nobody else will deregister it
-      if (worker.nodeId && code !== 0) forgetting.add(forgetWorker(registry, worker.nodeId, logger));
+      if (worker.nodeId && code !== 0)
+        forgetting.add(forgetWorker(registry, worker.nodeId, logger, config.RTCGW_TOMBSTONE_TTL * 1000));
       if (stopping) return;
       if (starting) {
         // the first start failed: a restart would fail the same way
@@ -193,11 +194,19 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
 }
 
 /** a crashed worker's node record and sessions, removed (its peers died with it) */
-async function forgetWorker(registry: Registry, nodeId: string, logger: Logger): Promise<void> {
+async function forgetWorker(
+  registry: Registry,
+  nodeId: string,
+  logger: Logger,
+  tombstoneTtlMs: number,
+): Promise<void> {
   try {
     await registry.removeNode(nodeId);
     const sessions = await registry.listSessionsByNode(nodeId);
-    await Promise.all(sessions.map((s) => registry.deleteSession(s.id)));
+    // ended, not just deleted: their clients' GET says "node-lost" and their DELETE is 200
+    await Promise.all(
+      sessions.map((s) => registry.endSession(s.id, { reason: "node-lost", ttlMs: tombstoneTtlMs })),
+    );
     logger.info(
       { nodeId, sessions: sessions.length },
       "deregistered a worker that died (its node record and sessions)",

@@ -75,3 +75,11 @@ export class SourceNotFoundError extends MediaNodeError {
     super("source-not-found", 404, `no session ${id} on this node to listen to`);
   }
 }
+
+/** A resume to a session that has ended (or is ending): the client starts a new session (410). */
+export class SessionGoneError extends MediaNodeError {
+  override name = "SessionGoneError";
+  constructor(id: string, why: string) {
+    super("session-ended", 410, `session ${id} has ended (${why}); start a new session`);
+  }
+}

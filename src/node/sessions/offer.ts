@@ -7,6 +7,7 @@
 import { parse } from "sdp-transform";
 import { MAX_SDP_BYTES } from "../../control/contract.js";
 import type { SessionKind } from "../../registry/types.js";
+import { sdpGrammarError } from "../../sdp/grammar.js";
 import { OfferError } from "./errors.js";
 
 export type CodecName = "opus" | "pcmu" | "pcma";
@@ -62,6 +63,8 @@ export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
   const bytes = Buffer.byteLength(sdp, "utf8");
   if (bytes > MAX_SDP_BYTES) throw OfferError.tooLarge(bytes, MAX_SDP_BYTES);
   if (!/^v=0\r?\n/.test(sdp)) throw OfferError.malformed("an SDP offer starts with v=0");
+  const grammar = sdpGrammarError(sdp);
+  if (grammar) throw OfferError.malformed(`the offer is not valid SDP: ${grammar}`);
 
   let parsed: ReturnType<typeof parse>;
   try {

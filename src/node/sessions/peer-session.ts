@@ -18,7 +18,8 @@ import {
 } from "./sdp-rewrite.js";
 import type { SessionMedia, SessionMediaStats } from "./session-media.js";
 
-export type PeerState = SessionStatus["state"];
+/** the peer's own state ("interrupted" is the session's, see resume.ts) */
+export type PeerState = Exclude<SessionStatus["state"], "interrupted">;
 
 export interface PeerSessionOptions {
   id: string;
@@ -36,6 +37,24 @@ export interface PeerSessionOptions {
   onState: (s: PeerState, session: PeerSession) => void;
   /** counts for the node's metrics */
   onPacket: (dir: "in" | "out" | "send-failed") => void;
+  /** resume: the peer this one replaces — its session (SSRC, outlet, counters, listeners, times)
+   *  continues on this peer; see resume.ts */
+  continues?: PeerSession;
+  /** the first RTP packet this peer received */
+  onFirstRtp?: (session: PeerSession) => void;
+}
+
+/**
+ * Where a session's outgoing RTP goes: its current peer. The pipeline's senders hold the outlet
+ * as their PacketSink (echo, bridge, WHEP listener), so a resume points it at the new peer and
+ * they follow without being told; our SSRC, sequence and timestamps simply continue.
+ */
+export class PeerOutlet implements PacketSink {
+  constructor(
+    public peer: PeerSession,
+    readonly ssrc: number,
+  ) {}
+  send = (rtp: Uint8Array): void => this.peer.sendOnTrack(rtp);
 }
 
 const DIRECTION = { sendrecv: "SendRecv", sendonly: "SendOnly", recvonly: "RecvOnly" } as const;
@@ -46,7 +65,7 @@ export class PeerSession {
   readonly kind: SessionKind;
   readonly profile: Profile;
   readonly offer: ValidatedOffer;
-  readonly createdAt = Date.now();
+  readonly createdAt: number;
   readonly log: Logger;
   /** our SSRC on the outgoing audio, when we send */
   readonly ssrc: number | undefined;
@@ -54,14 +73,27 @@ export class PeerSession {
   readonly out: PacketSink | undefined;
   state: PeerState = "new";
   answeredAt: number | undefined;
+  /** the session's first connection (a resumed peer keeps its predecessor's) */
   connectedAt: number | undefined;
+  /** this peer's own connection */
+  peerConnectedAt: number | undefined;
+  /** the session is waiting for a resume since then (peer disconnected, failed, closed, silent) */
+  interruptedAt: number | undefined;
+  interruptedBy: string | undefined;
+  /** how many peers replaced the first one */
+  readonly resumes: number;
+  /** resume: the last RTP the session received before this peer (for the gap) */
+  lastRtpBefore: number | undefined;
+  /** resume: the peer that carried the session before this one, closed once this one connects */
+  predecessor: PeerSession | undefined;
+  firstRtpAt: number | undefined;
   disconnectedAt: number | undefined;
   lastRtpAt: number | undefined;
   closeReason: string | undefined;
   etag: string;
   recording: { wav?: string; ogg?: string } | undefined;
 
-  readonly counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  counters = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
   /** packets libdatachannel refused or threw on (not counted in packetsOut) */
   sendFailures = 0;
   /** packets (RTP and RTCP) that arrived on a non-audio track (offered video) and were discarded */
@@ -74,7 +106,7 @@ export class PeerSession {
   private sessionMedia: SessionMedia | undefined;
   /** where RTP goes: the pipeline's session, straight (packets before it exists are consumed and dropped) */
   private pipeline: MediaSession | undefined;
-  private readonly rtpListeners = new Set<(packet: Buffer) => void>();
+  private rtpListeners = new Set<(packet: Buffer) => void>();
   private answerSdp: string | undefined;
   private closing: Promise<void> | undefined;
   private peerClosed!: () => void;
@@ -89,8 +121,28 @@ export class PeerSession {
     this.offer = opts.offer;
     this.log = opts.log;
     this.etag = opts.etag ?? randomBytes(8).toString("hex");
-    this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
-    this.out = this.ssrc === undefined ? undefined : { ssrc: this.ssrc, send: this.send };
+    const prev = opts.continues;
+    if (prev) {
+      // the session continues: our SSRC and the outlet the senders hold (one outgoing stream),
+      // the counters and the WHEP listeners' feed (shared objects), the session's times
+      this.ssrc = prev.ssrc;
+      this.out = prev.out;
+      this.createdAt = prev.createdAt;
+      this.connectedAt = prev.connectedAt;
+      this.counters = prev.counters;
+      this.rtpListeners = prev.rtpListeners;
+      this.resumes = prev.resumes + 1;
+      this.interruptedAt = prev.interruptedAt ?? Date.now();
+      this.interruptedBy = prev.interruptedBy ?? "resume";
+      this.lastRtpBefore = prev.lastRtpAt ?? prev.lastRtpBefore;
+      this.recording = prev.recording;
+    } else {
+      this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
+      this.out = this.ssrc === undefined ? undefined : new PeerOutlet(this, this.ssrc);
+      this.createdAt = Date.now();
+      this.resumes = 0;
+      this.lastRtpBefore = undefined;
+    }
     this.pc = new nodeDataChannel.PeerConnection(`s-${opts.id.slice(0, 12)}`, opts.rtcConfig);
     this.pc.onStateChange((s) => this.onPeerState(s));
     // every callback registered costs a native thread-safe function (~65 µs measured here, on
@@ -171,8 +223,16 @@ export class PeerSession {
     return () => this.rtpListeners.delete(fn);
   }
 
-  /** Send one RTP packet on our track (no-op until the track is open or after close). */
-  send = (rtp: Uint8Array): void => {
+  /** Send one RTP packet on the session's current peer (see PeerOutlet). */
+  send = (rtp: Uint8Array): void => this.out?.send(rtp);
+
+  /** the outlet that carries the session's outgoing RTP (undefined when we do not send) */
+  get outlet(): PeerOutlet | undefined {
+    return this.out instanceof PeerOutlet ? this.out : undefined;
+  }
+
+  /** Send one RTP packet on this peer's track (no-op until the track is open or after close). */
+  sendOnTrack(rtp: Uint8Array): void {
     const t = this.sendTrack;
     if (!t || this.closing || !t.isOpen()) return;
     try {
@@ -191,7 +251,19 @@ export class PeerSession {
       this.opts.onPacket("send-failed");
       this.log.debug({ err: (e as Error).message }, "send failed");
     }
-  };
+  }
+
+  /**
+   * Resume: this peer's session moved to a new peer. Hand over nothing more — the media, the
+   * listeners and the counters now belong to the successor — so that close() ends only this
+   * peer's transport (the recording, the bridge socket and the listeners go on).
+   */
+  retire(): void {
+    this.sessionMedia = undefined;
+    this.pipeline = undefined;
+    this.rtpListeners = new Set();
+    this.counters = { ...this.counters };
+  }
 
   get sends(): boolean {
     return this.ssrc !== undefined;
@@ -305,7 +377,8 @@ export class PeerSession {
     if (s === "closed") this.peerClosed();
     if (this.closing) return;
     if (s === "connected") {
-      this.connectedAt ??= Date.now();
+      this.peerConnectedAt ??= Date.now();
+      this.connectedAt ??= this.peerConnectedAt;
       this.disconnectedAt = undefined;
       this.setState("connected");
     } else if (s === "disconnected") {
@@ -355,6 +428,10 @@ export class PeerSession {
     if (isRtcp(b)) return;
     const now = Date.now();
     this.lastRtpAt = now;
+    if (this.firstRtpAt === undefined) {
+      this.firstRtpAt = now;
+      this.opts.onFirstRtp?.(this);
+    }
     this.counters.packetsIn++;
     this.counters.bytesIn += b.length;
     this.opts.onPacket("in");

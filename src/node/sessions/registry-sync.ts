@@ -1,5 +1,6 @@
 // Session records in the registry, kept in step with the peer: the signaling creates the record
-// (state "new") before calling the node; the node moves its state and deletes it at teardown.
+// (state "new") before calling the node; the node moves its state and, at teardown, replaces it
+// by a tombstone saying why it ended (Registry.endSession), so GET and DELETE still answer.
 // Updates are optimistic (version check) and retried on conflict; a registry outage is logged,
 // never fatal to the media.
 import type { Logger } from "../../log/index.js";
@@ -7,6 +8,8 @@ import { ConflictError, NotFoundError } from "../../registry/errors.js";
 import type { Registry, SessionState } from "../../registry/types.js";
 
 const MAX_ATTEMPTS = 5;
+/** RTCGW_TOMBSTONE_TTL's default (600 s) */
+export const DEFAULT_TOMBSTONE_TTL_MS = 600_000;
 
 export class SessionRecordSync {
   /** per-session chain: our own updates never race each other */
@@ -15,6 +18,7 @@ export class SessionRecordSync {
   constructor(
     private readonly registry: Registry,
     private readonly ttlMs: number,
+    private readonly tombstoneTtlMs = DEFAULT_TOMBSTONE_TTL_MS,
   ) {}
 
   setState(id: string, state: SessionState, log: Logger, extra: { etag?: string } = {}): Promise<void> {
@@ -40,12 +44,16 @@ export class SessionRecordSync {
     });
   }
 
-  remove(id: string, log: Logger): Promise<void> {
+  /** the session ended here: its record becomes a tombstone with the reason (a client DELETE is "deleted") */
+  end(id: string, reason: string, log: Logger): Promise<void> {
     return this.chain(id, async () => {
       try {
-        await this.registry.deleteSession(id);
+        await this.registry.endSession(id, {
+          reason: reason === "client" ? "deleted" : reason,
+          ttlMs: this.tombstoneTtlMs,
+        });
       } catch (e) {
-        log.warn({ err: (e as Error).message }, "registry: could not delete the session record");
+        log.warn({ err: (e as Error).message }, "registry: could not end the session record");
       }
     }).finally(() => this.chains.delete(id));
   }

@@ -94,6 +94,12 @@ export class SessionMedia {
     };
   }
 
+  /** the session continues on a new peer after `gapMs` without audio (resume.ts): the bridge's
+   *  application keeps its one socket and is told (protocol: docs/pipeline.md) */
+  resumed(gapMs: number): void {
+    this.app?.sendEvent({ type: "resumed", gapMs });
+  }
+
   /** the call's true end: the timeline completed to now, files flushed (a recording is as long as the call) */
   async close(): Promise<{ wav?: string; ogg?: string } | undefined> {
     if (this.#closed) return undefined;

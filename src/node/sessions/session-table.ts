@@ -2,9 +2,15 @@
 // registry state and teardown; the watchdog (watchdog.ts) reaps through it. Transport-agnostic:
 // the control server calls into it.
 import type { RtcConfig } from "node-datachannel";
-import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../../control/contract.js";
+import type {
+  CreateSessionRequest,
+  NodeHealth,
+  ResumeSessionRequest,
+  SessionStatus,
+} from "../../control/contract.js";
 import { type Logger, sessionLogger } from "../../log/index.js";
 import { MediaAssemblyError } from "../../media/index.js";
+import { type RecordingUploader, recordingObjects } from "../../recordings/index.js";
 import type { Registry } from "../../registry/types.js";
 import { bridgeUrlAllowed } from "../bridge/allow.js";
 import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
@@ -15,16 +21,26 @@ import {
   OfferError,
   RestartUnsupportedError,
   SessionExistsError,
+  SessionGoneError,
   SessionNotFoundError,
   SourceNotFoundError,
 } from "./errors.js";
 import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
 import { SessionRecordSync } from "./registry-sync.js";
+import {
+  checkResumeOffer,
+  completeResume,
+  handOver,
+  interrupt,
+  onResumedFirstRtp,
+  resumeDeadline,
+  undoHandOver,
+} from "./resume.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
 import { feedListener, SessionMedia, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
 import { TurnQueue } from "./turn-queue.js";
-import { type Timeouts, Watchdog } from "./watchdog.js";
+import { type Timeouts, Watchdog, type WatchdogReason } from "./watchdog.js";
 
 export interface SessionTableOptions {
   nodeId: string;
@@ -33,6 +49,9 @@ export interface SessionTableOptions {
   announcedAddress?: string;
   timeouts: Timeouts;
   recordingsDir: string;
+  /** recordings leave the node when the session ends (RTCGW_RECORDINGS_BUCKET; src/recordings) */
+  uploader?: RecordingUploader;
+  recordingsPrefix?: string;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
   /** URL prefixes the bridge profile may dial (RTCGW_BRIDGE_ALLOW; empty or absent: bridge refused) */
@@ -43,6 +62,8 @@ export interface SessionTableOptions {
   log: Logger;
   /** TTL of session records, refreshed by the heartbeat */
   sessionTtlMs: number;
+  /** how long an ended session's tombstone lives (RTCGW_TOMBSTONE_TTL) */
+  tombstoneTtlMs?: number;
   /** true while the node's event loop is saturated: new sessions are refused (503 node-busy) */
   busy?: () => boolean;
 }
@@ -59,11 +80,11 @@ export class SessionTable {
   private readonly answers = new TurnQueue();
 
   constructor(private readonly o: SessionTableOptions) {
-    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
+    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs, o.tombstoneTtlMs);
     this.watchdog = new Watchdog(
       o.timeouts,
       () => this.sessions.values(),
-      (s, reason) => void this.teardown(s, reason),
+      (s, reason) => this.reap(s, reason),
     );
   }
 
@@ -76,8 +97,18 @@ export class SessionTable {
   }
 
   byState(): Record<string, number> {
-    const r: Record<string, number> = { new: 0, connecting: 0, connected: 0, disconnected: 0, failed: 0 };
-    for (const s of this.sessions.values()) r[s.state] = (r[s.state] ?? 0) + 1;
+    const r: Record<string, number> = {
+      new: 0,
+      connecting: 0,
+      connected: 0,
+      disconnected: 0,
+      failed: 0,
+      interrupted: 0,
+    };
+    for (const s of this.sessions.values()) {
+      const state = s.interruptedAt !== undefined ? "interrupted" : s.state;
+      r[state] = (r[state] ?? 0) + 1;
+    }
     return r;
   }
 
@@ -95,6 +126,70 @@ export class SessionTable {
    *  each answer leaves as soon as it exists, and running sessions' packets are read between. */
   create(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
     return this.answers.run(() => this.answerOffer(req));
+  }
+
+  /** Resume: a new peer under a running session (see resume.ts); queued with the offers. */
+  resume(id: string, req: ResumeSessionRequest): Promise<{ answer: string; etag: string }> {
+    return this.answers.run(() => this.answerResume(id, req));
+  }
+
+  private async answerResume(
+    id: string,
+    req: ResumeSessionRequest,
+  ): Promise<{ answer: string; etag: string }> {
+    const current = this.sessions.get(id);
+    if (!current) throw new SessionNotFoundError(id);
+    if (current.isClosing) throw new SessionGoneError(id, current.closeReason ?? "it is closing");
+    const log = current.log;
+    let offer: ReturnType<typeof validateOffer>;
+    try {
+      offer = validateOffer(req.offer, current.kind);
+      checkResumeOffer(offer, current);
+    } catch (e) {
+      if (e instanceof OfferError) {
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "resume refused");
+      }
+      throw e;
+    }
+    const next = new PeerSession({
+      id,
+      kind: current.kind,
+      profile: current.profile,
+      offer,
+      rtcConfig: this.o.rtcConfig,
+      ...(this.o.announcedAddress ? { announcedAddress: this.o.announcedAddress } : {}),
+      gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
+      ...(req.etag ? { etag: req.etag } : {}),
+      log,
+      continues: current,
+      onState: (s, ps) => this.onState(s, ps),
+      onPacket: (d) => this.o.metrics.packet(d),
+      onFirstRtp: (ps) => onResumedFirstRtp(ps, ps.log),
+    });
+    const replaced = handOver(current, next, this.o.metrics);
+    this.sessions.set(id, next);
+    try {
+      const answer = await next.answer();
+      log.info({ resumes: next.resumes, codec: offer.codec.name }, "resume answered");
+      // a resume that never connected gives way to this one at once
+      if (replaced) {
+        replaced.retire();
+        void replaced.close("superseded");
+      }
+      return { answer, etag: next.etag };
+    } catch (e) {
+      // the session goes on as it was: the peer that carried it carries it still
+      undoHandOver(next, replaced);
+      if (this.sessions.get(id) === next) this.sessions.set(id, current);
+      void next.close("error");
+      log.error({ err: (e as Error).message }, "could not answer the resume");
+      throw OfferError.malformed(`the resume offer could not be applied: ${(e as Error).message}`);
+    }
+  }
+
+  private get resumeWindowMs(): number {
+    return this.o.timeouts.resumeWindowMs ?? 0;
   }
 
   private async answerOffer(req: CreateSessionRequest): Promise<{ answer: string; etag: string }> {
@@ -199,13 +294,22 @@ export class SessionTable {
     const s = this.get(id);
     const { bridge, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
     const rtt = s.rttMs();
+    const interrupted = s.interruptedAt !== undefined;
     return {
       sessionId: s.id,
       kind: s.kind,
       profile: s.profile,
-      state: s.state,
+      state: interrupted ? "interrupted" : s.state,
       createdAt: s.createdAt,
       ...(s.connectedAt ? { connectedAt: s.connectedAt } : {}),
+      ...(interrupted
+        ? {
+            interruptedAt: s.interruptedAt,
+            resumeBy: resumeDeadline(s, this.resumeTimes),
+            interruptedBy: s.interruptedBy,
+          }
+        : {}),
+      ...(s.resumes > 0 ? { resumes: s.resumes } : {}),
       stats: {
         ...s.counters,
         ...media,
@@ -214,6 +318,9 @@ export class SessionTable {
       ...(bridge ? { bridge } : {}),
       ...(s.recording?.wav && s.recording.ogg
         ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
+        : {}),
+      ...(this.o.uploader && s.profile === "record"
+        ? { objects: recordingObjects(this.o.uploader.bucket, this.o.recordingsPrefix ?? "", s.id) }
         : {}),
     };
   }
@@ -306,7 +413,24 @@ export class SessionTable {
 
   private readonly onTeardown = new Map<string, () => void>();
 
+  private get resumeTimes() {
+    return { windowMs: this.resumeWindowMs, connectMs: this.o.timeouts.connectMs };
+  }
+
+  /** An interruption: kept for a resume when the window allows (true), else the caller ends it. */
+  private interrupted(ps: PeerSession, cause: string): boolean {
+    if (this.resumeWindowMs <= 0) return false;
+    if (interrupt(ps, cause, this.o.metrics, this.resumeWindowMs))
+      void this.records.setState(ps.id, "disconnected", ps.log);
+    return true;
+  }
+
   private onState(s: PeerState, ps: PeerSession) {
+    // a peer that no longer carries its session (replaced by a resume): only its own log line
+    if (this.sessions.get(ps.id) !== ps) {
+      ps.log.debug({ peer: s }, "replaced peer state");
+      return;
+    }
     if (s === "connecting") {
       // set by answer(): "session answered" already says so at info. The record's move waits
       // until the answer has gone out: a registry round trip or two (and a version conflict with
@@ -319,17 +443,28 @@ export class SessionTable {
       return;
     }
     ps.log.info({ state: s }, "session state");
-    if (s === "connected" && ps.answeredAt && ps.connectedAt)
-      this.o.metrics.connectSeconds.observe((ps.connectedAt - ps.answeredAt) / 1000);
+    if (s === "connected" && ps.answeredAt && ps.peerConnectedAt)
+      this.o.metrics.connectSeconds.observe((ps.peerConnectedAt - ps.answeredAt) / 1000);
+    if (s === "connected" && (ps.interruptedAt !== undefined || ps.predecessor))
+      void completeResume(ps, this.o.metrics);
     if (s === "failed") {
-      void this.teardown(ps, "failed");
+      if (!this.interrupted(ps, "failed")) void this.teardown(ps, "failed");
       return;
     }
     if (s === "closed") {
-      if (!ps.isClosing) void this.teardown(ps, "peer-closed");
+      if (!ps.isClosing && !this.interrupted(ps, "closed")) void this.teardown(ps, "peer-closed");
       return;
     }
+    if (s === "disconnected" && this.interrupted(ps, "disconnected")) return;
     void this.records.setState(ps.id, s, ps.log);
+  }
+
+  /** The watchdog's verdict: a silent or disconnected peer interrupts a session that can be
+   *  resumed (it waits for a resume); anything else ends it. */
+  private reap(s: PeerSession, reason: WatchdogReason) {
+    if ((reason === "media-timeout" || reason === "disconnect-timeout") && this.interrupted(s, reason))
+      return;
+    void this.teardown(s, reason);
   }
 
   private async teardown(s: PeerSession, reason: TeardownReason): Promise<void> {
@@ -347,11 +482,20 @@ export class SessionTable {
     const ls = this.listeners.get(s.id);
     this.listeners.delete(s.id);
     const closing = [s.close(reason)];
+    // a resume in flight: the peer that carried the session before it ends too
+    const carried = s.predecessor;
+    s.predecessor = undefined;
+    if (carried) {
+      carried.retire();
+      closing.push(carried.close(reason));
+    }
     for (const lid of ls ?? []) {
       const l = this.sessions.get(lid);
       if (l) closing.push(this.teardown(l, "source-ended"));
     }
     await Promise.all(closing);
+    const files = [s.recording?.wav, s.recording?.ogg].filter((f): f is string => !!f);
+    if (this.o.uploader && files.length > 0) this.o.uploader.enqueue(s.id, files, s.log);
     const m = s.mediaStats();
     if (m) {
       if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);
@@ -359,7 +503,7 @@ export class SessionTable {
       if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
     }
     this.sessions.delete(s.id);
-    await this.records.remove(s.id, s.log);
+    await this.records.end(s.id, reason, s.log);
     if (this.sessions.size === 0) for (const f of [...this.emptied]) f();
   }
 }

@@ -1,0 +1,138 @@
+// Resume (docs/signaling.md, "Resume"): a session is more than its peer. When a client's network
+// changes its ICE path dies, and libdatachannel cannot restart ICE; the client re-offers to its
+// own session instead and gets a new peer under the same session:
+//
+//   - the new PeerSession continues the old one (`continues`): our SSRC, the outlet every sender
+//     holds, the counters, the WHEP listeners' feed, the session's times; the media assembly
+//     (receive timeline, recording, echo, bridge socket) is attached to it unchanged;
+//   - the old peer keeps carrying the session until the new one is connected; then the outlet
+//     moves (the echo and the bridge send on the new peer from the next packet: no queue, so no
+//     burst) and the old peer's transport is closed — only its transport (retire()).
+//   - the receive timeline needs nothing: the new peer's RTP comes with a new SSRC and random
+//     sequence/timestamp bases, which the receiver takes as a new source anchored at its first
+//     packet's arrival (docs/timeline.md) — the gap between is filled at its true position.
+//
+// A session whose peer disconnects, fails, closes or goes silent is *interrupted*: it waits up to
+// RTCGW_RESUME_WINDOW for a resume, then ends ("resume-timeout").
+import type { Logger } from "../../log/index.js";
+import type { NodeMetrics } from "../metrics.js";
+import { OfferError } from "./errors.js";
+import type { ValidatedOffer } from "./offer.js";
+import type { PeerSession } from "./peer-session.js";
+
+export interface ResumeTimes {
+  /** RTCGW_RESUME_WINDOW in ms (0: sessions are not kept) */
+  windowMs: number;
+  connectMs: number;
+}
+
+/**
+ * The resume offer must fit the media assembly the session was built with: the same codec and
+ * payload type (the receiver decodes one payload type, the echo and the bridge encode it) and
+ * the same directions. Anything else is a new session's offer (422 says which).
+ */
+export function checkResumeOffer(offer: ValidatedOffer, session: PeerSession): void {
+  const had = session.offer.codec;
+  const got = offer.codec;
+  if (got.name !== had.name || got.payloadType !== had.payloadType)
+    throw OfferError.unsupported(
+      `a resume must offer the session's codec as its first choice: ${had.name} with payload type ${had.payloadType} (the offer's is ${got.name}/${got.payloadType})`,
+    );
+  if (offer.answerDirection !== session.offer.answerDirection)
+    throw OfferError.unsupported(
+      `a resume must keep the session's audio direction (${session.offer.offerDirection}); the offer's is ${offer.offerDirection}`,
+    );
+}
+
+/** A resumed peer that has not connected yet: a newer resume replaces it outright. */
+export const isPendingResume = (s: PeerSession) => s.resumes > 0 && s.peerConnectedAt === undefined;
+
+/** Mark the session interrupted (once): it waits for a resume until resumeDeadline(). */
+export function interrupt(s: PeerSession, cause: string, metrics: NodeMetrics, windowMs: number): boolean {
+  if (s.interruptedAt !== undefined) return false;
+  s.interruptedAt = Date.now();
+  s.interruptedBy = cause;
+  metrics.interruptions.inc({ cause });
+  s.log.info({ cause, windowS: windowMs / 1000 }, "session interrupted: waiting for a resume");
+  return true;
+}
+
+/** When an interrupted session ends unless a peer connects: the window, or a pending resume's
+ *  connect timeout when that is later (a resume posted at the window's edge still gets to connect). */
+export function resumeDeadline(s: PeerSession, t: ResumeTimes): number {
+  const window = (s.interruptedAt ?? Date.now()) + t.windowMs;
+  // (a resume still being answered counts from now: the window must not end it mid-answer)
+  const pending = isPendingResume(s) ? (s.answeredAt ?? Date.now()) + t.connectMs : 0;
+  return Math.max(window, pending);
+}
+
+/**
+ * The new peer connected (or the interrupted one came back by itself): the session's outgoing
+ * audio moves to it, the peer it replaces is closed, the interruption ends.
+ */
+export function completeResume(s: PeerSession, metrics: NodeMetrics): Promise<void> | undefined {
+  const was = s.interruptedAt;
+  s.interruptedAt = undefined;
+  s.interruptedBy = undefined;
+  if (s.outlet) s.outlet.peer = s;
+  const old = s.predecessor;
+  s.predecessor = undefined;
+  // the old peer may have carried packets after the resume was posted (its path was not dead)
+  if (old?.lastRtpAt !== undefined) s.lastRtpBefore = Math.max(s.lastRtpBefore ?? 0, old.lastRtpAt);
+  if (s.resumes > 0 && old) metrics.resumes.inc({ outcome: "resumed" });
+  s.log.info(
+    { resumes: s.resumes, interruptedMs: was !== undefined ? Date.now() - was : undefined },
+    old ? "session resumed on a new peer" : "session's peer is back",
+  );
+  // a peer that sends nothing (WHEP) has no first packet to measure the gap by: say it now
+  if (old && !s.receives) announceGap(s, Date.now());
+  if (!old) return undefined;
+  old.retire();
+  return old.close("resumed");
+}
+
+/** The resumed peer's first packet: the gap is known; the media (bridge application) is told. */
+export function onResumedFirstRtp(s: PeerSession, log: Logger): void {
+  if (s.resumes === 0 || s.firstRtpAt === undefined) return;
+  announceGap(s, s.firstRtpAt, log);
+}
+
+function announceGap(s: PeerSession, at: number, log: Logger = s.log): void {
+  const last = Math.max(s.lastRtpBefore ?? 0, s.predecessor?.lastRtpAt ?? 0);
+  const gapMs = last > 0 ? Math.max(0, Math.round(at - last)) : 0;
+  log.info({ gapMs }, "audio resumed");
+  try {
+    s.media?.resumed(gapMs);
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "could not tell the media of the resume");
+  }
+}
+
+/**
+ * Replace `current` by `next` (already built with `continues: current`): `next` gets the media
+ * and the peer that carries the session until `next` connects. A pending resume that `next`
+ * replaces is returned, to be closed once `next` has answered.
+ */
+export function handOver(
+  current: PeerSession,
+  next: PeerSession,
+  metrics: NodeMetrics,
+): PeerSession | undefined {
+  const media = current.media;
+  if (media) next.attachMedia(media);
+  if (isPendingResume(current)) {
+    next.predecessor = current.predecessor;
+    current.predecessor = undefined;
+    metrics.resumes.inc({ outcome: "superseded" });
+    return current;
+  }
+  next.predecessor = current;
+  return undefined;
+}
+
+/** A resume whose answer failed: `current` carries the session again. */
+export function undoHandOver(next: PeerSession, replaced: PeerSession | undefined): void {
+  if (replaced) replaced.predecessor = next.predecessor;
+  next.predecessor = undefined;
+  next.retire();
+}

@@ -1,0 +1,110 @@
+// Recordings to S3 (RTCGW_RECORDINGS_BUCKET): when a session ends, its WAV and Ogg are uploaded
+// (@aws-sdk/lib-storage's Upload: multipart above one part, parts in parallel), each retried with
+// exponential backoff; a local file is deleted only after S3 confirmed its upload. What cannot be
+// uploaded now stays on disk and is retried at the node's next start (uploadLeftovers).
+
+import { createReadStream } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { basename } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { awsRegion, endpointOverride } from "../aws/endpoint.js";
+import type { Logger } from "../log/index.js";
+
+/** S3's minimum part size: files up to this go in one request, larger ones in 8 MB parts */
+const PART_SIZE = 8 * 1024 * 1024;
+
+export interface UploaderOptions {
+  bucket: string;
+  prefix: string;
+  log: Logger;
+  client?: S3Client;
+  /** attempts per file (default 6: waits of 1, 2, 4, 8, 16 s between them) */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+}
+
+export function s3ClientFromEnv(): S3Client {
+  const region = awsRegion("recordings (S3)");
+  const endpoint = endpointOverride("s3");
+  // an overridden endpoint (the rehearsal's s3rver) is addressed path-style (no bucket subdomains),
+  // and sent plain bodies: S3-compatible servers do not all decode the aws-chunked checksum trailer
+  return new S3Client({
+    region,
+    ...(endpoint
+      ? { endpoint, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED" as const }
+      : {}),
+  });
+}
+
+export class RecordingUploader {
+  private readonly client: S3Client;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly o: UploaderOptions) {
+    this.client = o.client ?? s3ClientFromEnv();
+  }
+
+  get bucket(): string {
+    return this.o.bucket;
+  }
+
+  /** upload a finished session's files (fire and forget: flush() waits for them) */
+  enqueue(sessionId: string, files: readonly string[], log = this.o.log): void {
+    const p = Promise.all(files.map((f) => this.uploadFile(f, log.child({ sessionId })))).then(() => {});
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  /** wait for the uploads in flight, at most `timeoutMs` (a draining node before it exits) */
+  async flush(timeoutMs: number): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    this.o.log.info({ uploads: this.inFlight.size }, "waiting for recording uploads");
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((r) => setTimeout(r, timeoutMs).unref()),
+    ]);
+  }
+
+  /** one file to <prefix><file name>; true once S3 confirmed it and the local copy is gone */
+  async uploadFile(file: string, log = this.o.log): Promise<boolean> {
+    const key = `${this.o.prefix}${basename(file)}`;
+    const attempts = this.o.maxAttempts ?? 6;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const upload = new Upload({
+          client: this.client,
+          params: {
+            Bucket: this.o.bucket,
+            Key: key,
+            Body: createReadStream(file),
+            ContentType: file.endsWith(".wav") ? "audio/wav" : "audio/ogg",
+          },
+          partSize: PART_SIZE,
+          queueSize: 2,
+          leavePartsOnError: false,
+        });
+        await upload.done();
+        await unlink(file);
+        log.info({ bucket: this.o.bucket, key, attempt }, "recording uploaded");
+        return true;
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === "ENOENT") {
+          log.warn({ file }, "recording file vanished before its upload");
+          return false;
+        }
+        if (attempt >= attempts) {
+          log.error(
+            { key, attempt, err: err.message },
+            "recording upload failed; kept on disk for the next start",
+          );
+          return false;
+        }
+        const delay = (this.o.baseDelayMs ?? 1000) * 2 ** (attempt - 1);
+        log.warn({ key, attempt, retryInMs: delay, err: err.message }, "recording upload failed; retrying");
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+// The deploy rehearsal (rehearsal/rehearse.ts): the synthesised stack's user data, bootstrap,
+// node env and function env, run here against dynalite, s3rver, a local IMDSv2 and an AWS API
+// stand-in that enforces the template's policies. It passes only if the node comes up from the
+// template alone, registers every worker, takes a real call on each through the bundled
+// handlers, lands the recordings in the bucket and drains on the termination hook — and each
+// defect of issue 16 makes it fail.
+import { describe, expect, it } from "vitest";
+import { type RehearsalReport, rehearse } from "./rehearsal/rehearse.js";
+import { resourcesOf } from "./synth.js";
+
+const log = process.env.RTCGW_REHEARSAL_VERBOSE ? (l: string) => console.log(`[rehearsal] ${l}`) : undefined;
+
+describe("deploy rehearsal", () => {
+  it("runs the node from the template's user data and takes a recorded call on every worker", async () => {
+    const r: RehearsalReport = await rehearse({ ...(log ? { log } : {}) });
+    // the bootstrap signalled the group's own resource, success
+    expect(r.signal).toEqual(expect.arrayContaining(["--exit-code", "0", "--resource"]));
+    // the env file the node runs with: 0600, the region, no secret (only its ARN)
+    expect(r.envFile.mode).toBe(0o600);
+    expect(r.envFile.vars.AWS_REGION).toBe("eu-west-3");
+    expect(r.envFile.vars.RTCGW_NODE_SECRET).toBeUndefined();
+    expect(r.envFile.vars.RTCGW_NODE_SECRET_ARN).toMatch(/^arn:aws:secretsmanager:/);
+    // every worker registered; one call on each, each recorded into the bucket
+    expect(r.workers.length).toBe(2);
+    expect(new Set(r.calls.map((c) => c.nodeId)).size).toBe(2);
+    const wavs = r.recordings.filter((x) => x.key.endsWith(".wav"));
+    expect(wavs.length).toBe(r.calls.length);
+    for (const w of wavs) {
+      expect(w.seconds).toBeGreaterThan(2);
+      expect(w.toneRatio).toBeGreaterThan(0.8);
+    }
+    expect(r.recordings.filter((x) => x.key.endsWith(".ogg") && x.bytes > 1000).length).toBe(r.calls.length);
+    // the secret came from Secrets Manager, to the node and to the functions that sign
+    const secretReaders = new Set(
+      r.awsCalls.filter((c) => c.action === "secretsmanager:GetSecretValue").map((c) => c.principal),
+    );
+    expect(secretReaders).toEqual(new Set(["media-node", "fn-whip", "fn-sessions"]));
+    for (const env of Object.values(r.lambdaEnv)) expect(Object.keys(env)).not.toContain("RTCGW_NODE_SECRET");
+    // scaling metric published; the termination hook drained the node and was completed
+    expect(
+      r.awsCalls.some(
+        (c) =>
+          c.action === "cloudwatch:PutMetricData" &&
+          c.params?.["MetricData.member.1.MetricName"] === "SessionsPerInstance",
+      ),
+    ).toBe(true);
+    expect(r.lifecycleCompleted).toBe(true);
+    expect(r.nodesAfterDrain).toBe(0);
+  }, 400_000);
+
+  it("fails when the node's env file lacks AWS_REGION", async () => {
+    await expect(
+      rehearse({ mutateBootstrap: (s) => s.replace(/^AWS_REGION=\$REGION\n/m, ""), healthTimeoutS: 25 }),
+    ).rejects.toThrow(/the node did not come up[\s\S]*no region/);
+  }, 300_000);
+
+  it("fails when a worker's UDP port is closed in the security group", async () => {
+    await expect(
+      rehearse({
+        mutateTemplate: (t) => {
+          const [[, sg]] = resourcesOf(t, "AWS::EC2::SecurityGroup").filter(([id]) =>
+            id.startsWith("MediaNodesSg"),
+          );
+          const udp = sg.Properties.SecurityGroupIngress.find(
+            (r: { IpProtocol: string; FromPort: number }) => r.IpProtocol === "udp" && r.FromPort !== 3478,
+          );
+          udp.ToPort = udp.FromPort; // only worker 0's port, as the first template had it
+        },
+      }),
+    ).rejects.toThrow(/did not connect: the port is closed in the security group/);
+  }, 300_000);
+
+  it("fails when a function's role lacks a table action its route uses", async () => {
+    await expect(
+      rehearse({
+        mutateTemplate: (t) => {
+          for (const [id, p] of resourcesOf(t, "AWS::IAM::Policy")) {
+            if (!id.startsWith("FnwhipServiceRoleDefaultPolicy")) continue;
+            for (const st of p.Properties.PolicyDocument.Statement)
+              st.Action = ([] as string[]).concat(st.Action).filter((a) => a !== "dynamodb:Query");
+          }
+        },
+      }),
+    ).rejects.toThrow(/fn-whip: dynamodb:Query/);
+  }, 300_000);
+
+  it("fails when the node's role may not write the recordings bucket", async () => {
+    await expect(
+      rehearse({
+        mutateTemplate: (t) => {
+          for (const [id, p] of resourcesOf(t, "AWS::IAM::Policy")) {
+            if (!id.startsWith("MediaNodesRoleDefaultPolicy")) continue;
+            for (const st of p.Properties.PolicyDocument.Statement)
+              st.Action = ([] as string[]).concat(st.Action).filter((a) => a !== "s3:PutObject");
+          }
+        },
+      }),
+    ).rejects.toThrow(/never reached the bucket[\s\S]*media-node: s3:PutObject/);
+  }, 300_000);
+});

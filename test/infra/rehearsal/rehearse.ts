@@ -1,0 +1,664 @@
+// The deploy rehearsal: synthesise the stack with the real function bundles, take from the template
+// exactly what it gives the media instance (the launch template's user data, which fetches
+// bootstrap.sh and runs it with its parameters) and the functions (their environment, their
+// routes, their roles), and run them here against stand-ins on loopback: dynalite (DynamoDB),
+// s3rver (S3), a local IMDSv2 and one AWS API stand-in that enforces each principal's policies
+// from the template (aws-api.ts). Then: the node must signal healthy, register every worker in the
+// table, take one real call per worker (node-datachannel caller, offers through the bundled
+// handlers), each call's recording must land in the bucket (and leave the node's disk), and the
+// termination lifecycle hook must drain the node and be completed.
+//
+// A "security group" stand-in: the caller may use only the answer's candidates whose UDP port the
+// template opens to 0.0.0.0/0, and each worker's control port must be open to the functions'
+// security group — so a closed worker port fails the call placed on that worker.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { buildFunctions } from "../../../scripts/build-functions.js";
+import { buildEvent } from "../../../src/emulator/event.js";
+import { HANDLER_NAMES } from "../../../src/signaling/routes.js";
+import { ClientPeer, toneRatio } from "../../support/client-peer.js";
+import { startDynalite } from "../../support/dynalite.js";
+import { type CfnTemplate, ROOT, resourcesOf, synth } from "../synth.js";
+import {
+  bootstrapArgs,
+  functionLogicalId,
+  functionRole,
+  policiesOfRole,
+  resolvedUserData,
+  resolveValue,
+  type Token,
+} from "../template.js";
+import { type Call, startAwsApi } from "./aws-api.js";
+import type { Statement } from "./iam.js";
+import { startImds } from "./imds.js";
+
+const REGION = "eu-west-3";
+const ACCOUNT = "123456789012";
+const STACK = "rtcgw-rehearsal";
+const NODE_KEY = "ASIAREHEARSALNODEROLE";
+const INSTANCE_ID = "i-0rehearsal0000001";
+const fnKey = (h: string) => `ASIAREHEARSALFN${h.toUpperCase()}`;
+
+export interface RehearsalOptions {
+  /** change the synthesised template before it is used (to demonstrate a defect) */
+  mutateTemplate?: (t: CfnTemplate) => void;
+  /** change the bootstrap script the template ships (to demonstrate a defect) */
+  mutateBootstrap?: (script: string) => string;
+  /** seconds the bootstrap waits for the workers (its RTCGW_BOOTSTRAP_HEALTH_TIMEOUT) */
+  healthTimeoutS?: number;
+  log?: (line: string) => void;
+}
+
+export interface RehearsalReport {
+  signal: string[];
+  workers: { nodeId: string; controlUrl: string }[];
+  calls: {
+    sessionId: string;
+    nodeId: string;
+    udpPort: number;
+    objects: { bucket: string; wav: string; ogg: string };
+  }[];
+  recordings: { key: string; bytes: number; seconds?: number; toneRatio?: number }[];
+  envFile: { mode: number; vars: Record<string, string> };
+  lambdaEnv: Record<string, Record<string, string>>;
+  awsCalls: Call[];
+  lifecycleCompleted: boolean;
+  nodesAfterDrain: number;
+}
+
+export class RehearsalError extends Error {
+  override name = "RehearsalError";
+  constructor(
+    message: string,
+    readonly awsCalls: Call[] = [],
+  ) {
+    const denied = awsCalls.filter((c) => !c.allowed);
+    super(
+      denied.length
+        ? `${message}\n  denied by the template's policies:\n${[...new Set(denied.map((c) => `    ${c.principal}: ${c.action} on ${c.resource}`))].join("\n")}`
+        : message,
+    );
+  }
+}
+
+/** two consecutive ports free for both UDP and TCP on loopback and the wildcard */
+async function freePortRange(n: number): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    let ok = true;
+    for (let p = base; p < base + n && ok; p++) ok = (await tcpFree(p)) && (await udpFree(p));
+    if (ok) return base;
+  }
+  throw new Error("no free port range");
+}
+const tcpFree = (port: number) =>
+  new Promise<boolean>((r) => {
+    const s = createServer();
+    s.once("error", () => r(false));
+    s.listen(port, "0.0.0.0", () => s.close(() => r(true)));
+  });
+const udpFree = (port: number) =>
+  new Promise<boolean>((r) => {
+    const s = createSocket("udp4");
+    s.once("error", () => r(false));
+    s.bind(port, "0.0.0.0", () => s.close(() => r(true)));
+  });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalReport> {
+  const log = o.log ?? (() => {});
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const work = mkdtempSync(path.join(tmpdir(), "rtcgw-rehearsal-"));
+  let awsCalls: Call[] = [];
+  const fail = (m: string): never => {
+    throw new RehearsalError(m, awsCalls);
+  };
+  try {
+    // ---- synthesise with the real bundles and ports free here
+    const functionsDir = path.join(work, "functions");
+    await buildFunctions({ outDir: functionsDir });
+    const base = await freePortRange(4);
+    const ctlBase = await freePortRange(4);
+    const s = synth(
+      { MEDIA_UDP_PORT: String(base), NODE_PORT: String(ctlBase) },
+      { functionsDir, stackName: STACK },
+    );
+    const t = s.json;
+    o.mutateTemplate?.(t);
+    log(`synthesised ${STACK}: UDP ${base}+, control ${ctlBase}+`);
+
+    // ---- names of this world, for the template's tokens
+    const tableId = resourcesOf(t, "AWS::DynamoDB::Table")[0]![0];
+    const bucketId = resourcesOf(t, "AWS::S3::Bucket")[0]![0];
+    const asgId = resourcesOf(t, "AWS::AutoScaling::AutoScalingGroup")[0]![0];
+    const secretIds = resourcesOf(t, "AWS::SecretsManager::Secret").map(([id]) => id);
+    const tableName = "rtcgw-rehearsal-registry";
+    const bucketName = "rtcgw-rehearsal-recordings";
+    const secretArn = (id: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}-AbCdEf`;
+    const refs: Record<string, string> = {
+      "AWS::Region": REGION,
+      "AWS::AccountId": ACCOUNT,
+      "AWS::Partition": "aws",
+      "AWS::URLSuffix": "amazonaws.com",
+      "AWS::StackName": STACK,
+      [tableId]: tableName,
+      [bucketId]: bucketName,
+      ...Object.fromEntries(secretIds.map((id) => [id, secretArn(id)])),
+    };
+    const arns: Record<string, string> = {
+      [tableId]: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${tableName}`,
+      [bucketId]: `arn:aws:s3:::${bucketName}`,
+    };
+    const resolve = (tok: Token): string => {
+      if ("Ref" in tok) return refs[tok.Ref as string] ?? String(tok.Ref);
+      if ("Fn::GetAtt" in tok) {
+        const [id, attr] = tok["Fn::GetAtt"] as [string, string];
+        if (attr === "Arn") return arns[id] ?? `arn:aws:rehearsal:::${id}`;
+        return `${id}.${attr}`;
+      }
+      return resolveValue(tok, resolve);
+    };
+    const statements = (roleId: string): Statement[] =>
+      policiesOfRole(t, roleId).statements.map((st) => ({
+        actions: st.actions,
+        resources: st.resources.map((r) => resolveValue(r, resolve)),
+        ...(st.condition ? { condition: st.condition as Statement["condition"] } : {}),
+      }));
+
+    // ---- stand-ins
+    const dynalite = await startDynalite({ inMemory: true });
+    cleanup.push(() => dynalite.dispose());
+    const S3rver = createRequire(import.meta.url)("s3rver") as new (
+      o: object,
+    ) => {
+      run(): Promise<{ port: number }>;
+      close(): Promise<void>;
+    };
+    const assetBucket = `cdk-hnb659fds-assets-${ACCOUNT}-${REGION}`;
+    const s3 = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: path.join(work, "s3"),
+      configureBuckets: [{ name: assetBucket }, { name: bucketName }],
+    });
+    const s3Port = (await s3.run()).port;
+    cleanup.push(() => s3.close());
+    const s3Url = `http://127.0.0.1:${s3Port}`;
+
+    const nodeRoleId = resourcesOf(t, "AWS::IAM::Role").find(([id]) => id.startsWith("MediaNodesRole"))![0];
+    const secrets = Object.fromEntries(
+      secretIds.map((id) => [secretArn(id), randomBytes(24).toString("hex")]),
+    );
+    const groupName = bootstrapArgs(t)["--asg-name"] as string;
+    const api = await startAwsApi({
+      principals: {
+        [NODE_KEY]: "media-node",
+        ...Object.fromEntries(HANDLER_NAMES.map((h) => [fnKey(h), `fn-${h}`])),
+      },
+      policies: {
+        "media-node": statements(nodeRoleId),
+        ...Object.fromEntries(HANDLER_NAMES.map((h) => [`fn-${h}`, statements(functionRole(t, h).roleId)])),
+      },
+      dynamodb: dynalite.endpoint,
+      s3: s3Url,
+      secrets,
+      account: ACCOUNT,
+      groupArn: (name) =>
+        `arn:aws:autoscaling:${REGION}:${ACCOUNT}:autoScalingGroup:0000-rehearsal:autoScalingGroupName/${name}`,
+    });
+    awsCalls = api.calls;
+    cleanup.push(() => api.close());
+    const imds = await startImds({
+      privateIp: "127.0.0.1",
+      publicIp: "127.0.0.1",
+      instanceId: INSTANCE_ID,
+      role: nodeRoleId,
+      accessKeyId: NODE_KEY,
+    });
+    cleanup.push(() => imds.close());
+    const endpoints = {
+      AWS_ENDPOINT_URL_DYNAMODB: api.endpoint,
+      AWS_ENDPOINT_URL_S3: api.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: api.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: api.endpoint,
+      AWS_ENDPOINT_URL_AUTO_SCALING: api.endpoint,
+    };
+
+    // ---- the registry table, as the template declares it
+    const table = t.Resources[tableId]!.Properties;
+    await dynamoCall(dynalite.endpoint, "CreateTable", {
+      TableName: tableName,
+      KeySchema: table.KeySchema,
+      AttributeDefinitions: table.AttributeDefinitions,
+      BillingMode: "PAY_PER_REQUEST",
+      ...(table.GlobalSecondaryIndexes ? { GlobalSecondaryIndexes: table.GlobalSecondaryIndexes } : {}),
+    });
+
+    // ---- the assets, where the template says they are (the bootstrap, the artifact)
+    const manifest = JSON.parse(readFileSync(path.join(s.outdir, `${STACK}.assets.json`), "utf8")) as {
+      files: Record<
+        string,
+        { source: { path: string }; destinations: Record<string, { objectKey: string }> }
+      >;
+    };
+    for (const f of Object.values(manifest.files)) {
+      const file = path.join(s.outdir, f.source.path);
+      if (!existsSync(file) || !/\.(sh|gz)$/.test(file)) continue; // function zips are not fetched by S3 here
+      let body = readFileSync(file);
+      if (file.endsWith(".sh") && o.mutateBootstrap) body = Buffer.from(o.mutateBootstrap(body.toString()));
+      const key = Object.values(f.destinations)[0]!.objectKey;
+      const r = await fetch(`${s3Url}/${assetBucket}/${key}`, { method: "PUT", body });
+      if (!r.ok) fail(`could not stage asset ${key}: ${r.status}`);
+    }
+
+    // ---- the instance boots: the user data, exactly as the template writes it
+    const root = path.join(work, "instance");
+    mkdirSync(root);
+    const shims = path.join(ROOT, "test/infra/rehearsal/shims");
+    for (const f of readdirSync(shims)) chmodSync(path.join(shims, f), 0o755);
+    const signalFile = path.join(work, "cfn-signal");
+    const userData = resolvedUserData(t, resolve);
+    writeFileSync(path.join(work, "user-data.sh"), userData);
+    // EC2 runs user data as root with no AWS_REGION and no credentials but the instance role's
+    const bootEnv: NodeJS.ProcessEnv = {
+      PATH: `${shims}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:${process.env.PATH}`,
+      HOME: process.env.HOME ?? "/root",
+      RTCGW_BOOTSTRAP_ROOT: root,
+      RTCGW_BOOTSTRAP_NODE_MODULES: path.join(ROOT, "node_modules"),
+      RTCGW_BOOTSTRAP_HEALTH_TIMEOUT: String(o.healthTimeoutS ?? 60),
+      RTCGW_REHEARSAL_SIGNAL_FILE: signalFile,
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+      RTCGW_REHEARSAL_REPO: ROOT,
+      ...endpoints,
+    };
+    cleanup.push(() => {
+      try {
+        // the rehearsal is over: a short grace, then the units' process groups are killed
+        execFileSync(path.join(shims, "systemctl"), ["stop", "rtcgw-agent.service", "rtcgw-node.service"], {
+          env: { ...bootEnv, RTCGW_STANDIN_STOP_TIMEOUT: "5" },
+          timeout: 60_000,
+        });
+      } catch {}
+    });
+    log("running the user data");
+    const boot = await run("bash", [path.join(work, "user-data.sh")], bootEnv, 300_000);
+    writeFileSync(path.join(work, "bootstrap.log"), boot.output);
+    const signal = existsSync(signalFile) ? readFileSync(signalFile, "utf8").trim().split("\n") : [];
+    const nodeLog = () => readIf(path.join(root, "var/log/rtcgw/node.log")).slice(-3000);
+    const flag = (f: string) => signal[signal.indexOf(f) + 1];
+    if (boot.code !== 0 || flag("--exit-code") !== "0")
+      fail(
+        `the node did not come up: bootstrap exit ${boot.code}, cfn-signal ${signal.join(" ") || "never sent"}\n--- bootstrap\n${boot.output.slice(-2000)}\n--- node log\n${nodeLog()}`,
+      );
+    if (flag("--resource") !== asgId || flag("--stack") !== STACK || flag("--region") !== REGION)
+      fail(`the bootstrap signalled ${signal.join(" ")}, not the group ${asgId} of ${STACK} in ${REGION}`);
+    log(`signalled: ${signal.join(" ")}`);
+
+    const envPath = path.join(root, "etc/rtcgw.env");
+    const envFile = {
+      mode: Number.parseInt(execFileSync("stat", ["-c", "%a", envPath], { encoding: "utf8" }).trim(), 8),
+      vars: Object.fromEntries(
+        readFileSync(envPath, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      ),
+    };
+
+    // ---- every worker registered; each control port open to the functions only
+    const workers = Number(bootstrapArgs(t)["--workers"]);
+    let nodes: { nodeId: string; controlUrl: string }[] = [];
+    for (let i = 0; i < 50 && nodes.length < workers; i++) {
+      nodes = await listNodes(dynalite.endpoint, tableName);
+      if (nodes.length < workers) await sleep(200);
+    }
+    if (nodes.length !== workers) fail(`${nodes.length} of ${workers} workers registered`);
+    const sgId = resourcesOf(t, "AWS::EC2::SecurityGroup").find(([id]) => id.startsWith("MediaNodesSg"))![0];
+    const fnSgId = resourcesOf(t, "AWS::EC2::SecurityGroup").find(([id]) => id.startsWith("FunctionsSg"))![0];
+    const rules = ingressRules(t, sgId);
+    for (const n of nodes) {
+      const port = Number(new URL(n.controlUrl).port);
+      if (!rules.some((r) => r.protocol === "tcp" && r.from <= port && port <= r.to && r.sourceSg === fnSgId))
+        fail(`worker ${n.nodeId}'s control port ${port} is not open to the functions' security group`);
+      if (rules.some((r) => r.protocol === "tcp" && r.from <= port && port <= r.to && r.cidr))
+        fail(`worker ${n.nodeId}'s control port ${port} is open to a CIDR, not only to the functions`);
+    }
+    const udpOpen = (port: number) =>
+      rules.some((r) => r.protocol === "udp" && r.cidr === "0.0.0.0/0" && r.from <= port && port <= r.to);
+
+    // ---- the functions, each in its own process with the template's environment
+    const lambdaEnv: Record<string, Record<string, string>> = {};
+    const hosts: Record<string, number> = {};
+    for (const h of HANDLER_NAMES) {
+      const fn = t.Resources[functionLogicalId(t, h)]!;
+      const vars = Object.fromEntries(
+        Object.entries((fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>).map(
+          ([k, v]) => [k, resolveValue(v, resolve)],
+        ),
+      );
+      lambdaEnv[h] = vars;
+      const env = {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        ...vars,
+        // what the Lambda service adds to every function's environment
+        AWS_REGION: REGION,
+        AWS_DEFAULT_REGION: REGION,
+        AWS_LAMBDA_FUNCTION_NAME: `${STACK}-${h}`,
+        AWS_ACCESS_KEY_ID: fnKey(h),
+        AWS_SECRET_ACCESS_KEY: "rehearsal",
+        AWS_SESSION_TOKEN: "rehearsal",
+        ...endpoints,
+      };
+      const child = spawn(
+        process.execPath,
+        [path.join(ROOT, "test/infra/rehearsal/lambda-host.mjs"), path.join(functionsDir, h, "index.mjs")],
+        {
+          env,
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      cleanup.push(() => void child.kill("SIGTERM"));
+      hosts[h] = await firstLine(child);
+    }
+    const routes = apiRoutes(t);
+    const invoke = async (method: string, url: string, headers: Record<string, string>, body = "") => {
+      const p = url.split("?")[0]!;
+      const match = routes.find((r) => r.method === method && r.pattern.test(p));
+      if (!match) fail(`no API route for ${method} ${p}`);
+      const params = match!.pattern.exec(p)!.groups ?? {};
+      const event = buildEvent(
+        {
+          method,
+          url,
+          rawHeaders: Object.entries(headers).flat(),
+          body: Buffer.from(body),
+          sourceIp: "127.0.0.1",
+          httpVersion: "1.1",
+        },
+        { routeKey: `${method} ${match!.path}`, pathParameters: params },
+      );
+      const r = await fetch(`http://127.0.0.1:${hosts[match!.handler]}/`, {
+        method: "POST",
+        body: JSON.stringify(event),
+      });
+      return (await r.json()) as { statusCode: number; headers?: Record<string, string>; body?: string };
+    };
+
+    // ---- one real call per worker, through the functions
+    const calls: RehearsalReport["calls"] = [];
+    const peers: ClientPeer[] = [];
+    cleanup.push(() => Promise.all(peers.map((p) => p.close())).then(() => {}));
+    const sessions: { id: string; token: string; peer: ClientPeer }[] = [];
+    // the signaling picks at random among equally loaded workers (src/registry/pick.ts): calls are
+    // placed until every worker has one (each call is checked, whichever worker takes it)
+    const covered = () => new Set(calls.map((c) => c.nodeId)).size;
+    for (let w = 0; covered() < workers && w < 6 * workers; w++) {
+      const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
+      peers.push(c);
+      const r = await invoke(
+        "POST",
+        "/v1/whip?profile=record",
+        { "content-type": "application/sdp" },
+        c.offer,
+      );
+      if (r.statusCode !== 201) fail(`offer ${w + 1}: ${r.statusCode} ${r.body ?? ""}`);
+      const hdr = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const id = (hdr.location ?? "").split("/").pop()!;
+      const token = hdr["rtcgw-session-token"] ?? "";
+      const answer = r.body ?? "";
+      const ports = [...answer.matchAll(/^a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ/gim)].map((m) =>
+        Number(m[1]),
+      );
+      if (ports.length === 0) fail(`offer ${w + 1}: the answer carries no UDP candidate`);
+      // the security group stand-in: candidates on a closed port are unreachable from the caller
+      const reachable = answer
+        .split("\r\n")
+        .filter((l) => {
+          const m = /^a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ/i.exec(l);
+          return !m || udpOpen(Number(m[1]));
+        })
+        .join("\r\n");
+      c.accept(reachable);
+      try {
+        await c.connected(10_000);
+      } catch {
+        fail(
+          `call ${w + 1} (media port ${ports.join(",")}) did not connect: ${ports.every(udpOpen) ? "ICE failed" : "the port is closed in the security group"}`,
+        );
+      }
+      c.startSending();
+      const status = await invoke("GET", `/v1/sessions/${id}`, { authorization: `Bearer ${token}` });
+      const st = JSON.parse(status.body ?? "{}") as {
+        nodeId: string;
+        objects?: { bucket: string; wav: string; ogg: string };
+      };
+      if (!st.objects) fail(`session ${id}'s status carries no object keys: ${status.body}`);
+      calls.push({ sessionId: id, nodeId: st.nodeId, udpPort: ports[0]!, objects: st.objects! });
+      sessions.push({ id, token, peer: c });
+    }
+    if (covered() !== workers)
+      fail(
+        `${calls.length} calls did not reach all ${workers} workers: ${calls.map((c) => c.nodeId).join(", ")}`,
+      );
+    await sleep(2500);
+    for (const s2 of sessions) {
+      s2.peer.stopSending();
+      const d = await invoke("DELETE", `/v1/sessions/${s2.id}`, { authorization: `Bearer ${s2.token}` });
+      if (d.statusCode !== 200) fail(`DELETE ${s2.id}: ${d.statusCode} ${d.body}`);
+    }
+
+    // ---- the recordings land in the bucket and leave the node's disk
+    const recordings: RehearsalReport["recordings"] = [];
+    for (const c of calls) {
+      for (const key of [c.objects.wav, c.objects.ogg]) {
+        let r: Response | undefined;
+        for (let i = 0; i < 60; i++) {
+          r = await fetch(`${s3Url}/${c.objects.bucket}/${key}`);
+          if (r.ok) break;
+          await sleep(250);
+        }
+        if (!r?.ok) fail(`recording ${key} never reached the bucket\n--- node log\n${nodeLog()}`);
+        const bytes = Buffer.from(await r!.arrayBuffer());
+        const rec: RehearsalReport["recordings"][number] = { key, bytes: bytes.length };
+        if (key.endsWith(".wav")) Object.assign(rec, wavFacts(bytes));
+        recordings.push(rec);
+      }
+    }
+    const left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    if (left.length > 0) fail(`recordings left on the node's disk after upload: ${left.join(", ")}`);
+
+    // ---- scale-in / rolling update: the termination hook drains the node and is completed
+    imds.lifecycleState = "Terminated";
+    let completed = false;
+    for (let i = 0; i < 120 && !completed; i++) {
+      completed = api.calls.some(
+        (c) =>
+          c.action === "autoscaling:CompleteLifecycleAction" &&
+          c.allowed &&
+          c.params?.AutoScalingGroupName === groupName &&
+          c.params?.LifecycleHookName === bootstrapArgs(t)["--lifecycle-hook"] &&
+          c.params?.InstanceId === INSTANCE_ID &&
+          c.params?.LifecycleActionResult === "CONTINUE",
+      );
+      if (!completed) await sleep(250);
+    }
+    const nodesAfterDrain = (await listNodes(dynalite.endpoint, tableName)).length;
+
+    const denied = api.calls.filter((c) => !c.allowed);
+    if (denied.length > 0) fail("a principal made a call its role does not allow");
+    const wrongRegion = api.calls.filter((c) => c.region !== REGION);
+    if (wrongRegion.length > 0)
+      fail(
+        `calls signed for another region: ${wrongRegion.map((c) => `${c.principal} ${c.action} ${c.region}`).join("; ")}`,
+      );
+    if (imds.tokenless > 0) fail(`${imds.tokenless} IMDS reads without a session token (IMDSv1)`);
+    return {
+      signal,
+      workers: nodes,
+      calls,
+      recordings,
+      envFile,
+      lambdaEnv,
+      awsCalls: [...api.calls],
+      lifecycleCompleted: completed,
+      nodesAfterDrain,
+    };
+  } finally {
+    for (const c of cleanup.reverse()) {
+      try {
+        await c();
+      } catch {}
+    }
+    // RTCGW_REHEARSAL_KEEP=1 keeps the instance's files and logs (a failure quotes their tails)
+    if (!process.env.RTCGW_REHEARSAL_KEEP) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function readIf(f: string): string {
+  try {
+    return readFileSync(f, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
+  return new Promise<{ code: number; output: string }>((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, output });
+    });
+  });
+}
+
+function firstLine(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(Number(out.trim().split("\n")[0]));
+    });
+    child.on("exit", (code) => reject(new Error(`function host exited ${code}: ${err}`)));
+  });
+}
+
+async function dynamoCall(endpoint: string, op: string, input: unknown) {
+  const r = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.0",
+      "x-amz-target": `DynamoDB_20120810.${op}`,
+      "x-amz-date": "20260101T000000Z",
+      authorization:
+        "AWS4-HMAC-SHA256 Credential=rehearsal/20260101/eu-west-3/dynamodb/aws4_request, SignedHeaders=host, Signature=00",
+    },
+    body: JSON.stringify(input),
+  });
+  if (!r.ok) throw new Error(`dynalite ${op}: ${r.status} ${await r.text()}`);
+  return r.json() as Promise<{ Items?: Record<string, { S?: string; N?: string; BOOL?: boolean }>[] }>;
+}
+
+/** node records straight from the table (whatever the store's item layout, by its attributes) */
+async function listNodes(endpoint: string, table: string) {
+  const out = await dynamoCall(endpoint, "Scan", { TableName: table });
+  const now = Date.now();
+  return (out.Items ?? [])
+    .filter((i) => i.controlUrl?.S)
+    .filter((i) => !i.expiresAtMs?.N || Number(i.expiresAtMs.N) > now)
+    .map((i) => ({
+      nodeId: i.id?.S ?? i.nodeId?.S ?? "",
+      controlUrl: i.controlUrl!.S!,
+      load: Number(i.load?.N ?? 0),
+    }));
+}
+
+interface Rule {
+  protocol: string;
+  from: number;
+  to: number;
+  cidr?: string;
+  sourceSg?: string;
+}
+
+function ingressRules(t: CfnTemplate, sgId: string): Rule[] {
+  const inline = (t.Resources[sgId]!.Properties.SecurityGroupIngress ?? []) as Record<string, unknown>[];
+  const separate = resourcesOf(t, "AWS::EC2::SecurityGroupIngress")
+    .map(([, r]) => r.Properties as Record<string, unknown>)
+    .filter((p) => JSON.stringify(p.GroupId).includes(sgId));
+  return [...inline, ...separate].map((p) => ({
+    protocol: String(p.IpProtocol),
+    from: Number(p.FromPort),
+    to: Number(p.ToPort),
+    ...(p.CidrIp ? { cidr: String(p.CidrIp) } : {}),
+    ...(p.SourceSecurityGroupId
+      ? { sourceSg: (p.SourceSecurityGroupId as { "Fn::GetAtt": [string] })["Fn::GetAtt"][0] }
+      : {}),
+  }));
+}
+
+/** the API's routes from the template: route key → integration → function → handler bundle */
+function apiRoutes(t: CfnTemplate) {
+  const fnToHandler = Object.fromEntries(HANDLER_NAMES.map((h) => [functionLogicalId(t, h), h]));
+  return resourcesOf(t, "AWS::ApiGatewayV2::Route").map(([, r]) => {
+    const [method, p] = String(r.Properties.RouteKey).split(" ") as [string, string];
+    const integrationId = JSON.stringify(r.Properties.Target).match(/"Ref":"([^"]+)"/)![1]!;
+    const uri = t.Resources[integrationId]!.Properties.IntegrationUri as { "Fn::GetAtt": [string, string] };
+    const handler = fnToHandler[uri["Fn::GetAtt"][0]]!;
+    const pattern = new RegExp(`^${p.replace(/\{(\w+)\}/g, "(?<$1>[^/]+)")}$`);
+    return { method, path: p, pattern, handler };
+  });
+}
+
+function wavFacts(b: Buffer): { seconds: number; toneRatio: number } {
+  if (b.toString("ascii", 0, 4) !== "RIFF") throw new Error("the WAV object is not RIFF");
+  let off = 12;
+  let rate = 0;
+  let channels = 1;
+  while (off + 8 <= b.length) {
+    const id = b.toString("ascii", off, off + 4);
+    const size = b.readUInt32LE(off + 4);
+    if (id === "fmt ") {
+      channels = b.readUInt16LE(off + 10);
+      rate = b.readUInt32LE(off + 12);
+    }
+    if (id === "data") {
+      const n = Math.min(size, b.length - off - 8) >> 1;
+      const samples = new Int16Array(n);
+      for (let i = 0; i < n; i++) samples[i] = b.readInt16LE(off + 8 + 2 * i);
+      const mono = channels === 1 ? samples : samples.filter((_, i) => i % channels === 0);
+      const skip = Math.round(rate * 0.3);
+      return {
+        seconds: mono.length / rate,
+        toneRatio: toneRatio(mono.subarray(skip, mono.length - skip), rate, 440),
+      };
+    }
+    off += 8 + size + (size & 1);
+  }
+  throw new Error("the WAV object has no data chunk");
+}

@@ -1,0 +1,107 @@
+// Types of rtcgw-client.js (the browser client for rtcgw; see the header of the .js file).
+
+export type CallState =
+  /** created, not started */
+  | "new"
+  /** microphone open, offer posted, peer connecting */
+  | "connecting"
+  /** audio flowing on the first peer */
+  | "connected"
+  /** the peer failed, ICE failed or the network changed: a resume is under way or waiting */
+  | "interrupted"
+  /** a new peer has been offered to the session (POST …/resume) and is connecting */
+  | "resuming"
+  /** audio flowing again on a new peer (the same session, recording, listeners, bridge socket) */
+  | "resumed"
+  /** hung up, refused, or no resume within the window */
+  | "ended";
+
+export interface ConnectOptions {
+  /** the gateway's base URL, e.g. "https://gw.example.com" ("" = this page's origin) */
+  url?: string;
+  /** "echo" | "record" | "bridge" | "blackhole" (default "echo") */
+  profile?: string;
+  /** Bearer token for session creation (RTCGW_API_TOKEN), if the gateway requires one */
+  token?: string;
+  /** true (default): ask for the microphone; a stream or track to send; constraints; false: receive only */
+  microphone?: boolean | MediaStream | MediaStreamTrack | MediaTrackConstraints;
+  /** more query parameters of POST /v1/sessions (e.g. { rate: "16000" } for record) */
+  params?: Record<string, string>;
+  /** datachannel label (default "chat"); false for none */
+  dataChannel?: string | false;
+  /** give up resuming after this long (default 20 000 ms, as RTCGW_RESUME_WINDOW) */
+  resumeWindowMs?: number;
+  iceServers?: RTCIceServer[];
+  /** how often "stats" fires (default 1000 ms) */
+  statsIntervalMs?: number;
+  /** resume by itself on a network change or peer failure (default true) */
+  autoResume?: boolean;
+}
+
+export interface CallStats {
+  packetsSent: number;
+  packetsReceived: number;
+  packetsLost: number;
+  concealedMs: number;
+  rttMs?: number;
+  state: CallState;
+  resumes: number;
+  /** ms from the last interruption to the resumed peer's connection */
+  lastGapMs?: number;
+}
+
+export interface CallEvents {
+  state: CustomEvent<{ state: CallState; previous: CallState; cause?: string; reason?: string }>;
+  stats: CustomEvent<CallStats>;
+  track: CustomEvent<{ track: MediaStreamTrack; stream: MediaStream }>;
+  message: CustomEvent<string | ArrayBuffer | Blob>;
+  channel: CustomEvent<{ open: boolean }>;
+  resumed: CustomEvent<{ resumes: number; gapMs: number; tookMs: number }>;
+  "resume-failed": CustomEvent<{ error: string; retryInMs: number }>;
+  /** a network cue (online, navigator.connection change) after which the path still carried
+   *  packets: the call goes on as it is */
+  network: CustomEvent<{ kind: string; pathAlive: boolean }>;
+  ended: CustomEvent<{ reason: string }>;
+}
+
+export class RtcgwError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly reason: string;
+}
+
+export class RtcgwCall extends EventTarget {
+  readonly state: CallState;
+  /** the call's audio from the gateway; the same stream across resumes */
+  readonly remoteStream: MediaStream;
+  readonly microphone: MediaStream | undefined;
+  /** the current peer (replaced by a resume) */
+  readonly pc: RTCPeerConnection | undefined;
+  readonly dataChannel: RTCDataChannel | undefined;
+  /** the session's URL (Location) — the same across resumes */
+  readonly sessionUrl: string | undefined;
+  /** the per-session secret (Rtcgw-Session-Token) */
+  readonly sessionToken: string | undefined;
+  readonly etag: string | undefined;
+  readonly resumes: number;
+  readonly lastGapMs: number | undefined;
+  constructor(options?: ConnectOptions);
+  start(): Promise<void>;
+  hangUp(): Promise<void>;
+  resume(cause?: string): void;
+  simulateNetworkChange(): void;
+  stats(): Promise<CallStats | undefined>;
+  send(text: string): void;
+  addEventListener<K extends keyof CallEvents>(
+    type: K,
+    listener: (ev: CallEvents[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+}
+
+export function connect(options?: ConnectOptions): Promise<RtcgwCall>;

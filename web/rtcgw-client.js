@@ -1,0 +1,487 @@
+// rtcgw-client.js — a small browser client for rtcgw (an ES module, no build step, no
+// dependency; types in rtcgw-client.d.ts). One call = one rtcgw session:
+//
+//   import { connect } from "/rtcgw-client.js";
+//   const call = await connect({ url: "https://gw.example.com", profile: "echo", token, microphone: true });
+//   call.addEventListener("state", (e) => console.log(e.detail.state));   // connecting → connected …
+//   call.addEventListener("stats", (e) => console.log(e.detail));
+//   audioElement.srcObject = call.remoteStream;
+//   await call.hangUp();
+//
+// Calls survive a network change. libdatachannel (the gateway's WebRTC stack) cannot restart ICE,
+// so when the peer fails, ICE fails, the browser goes offline/online or navigator.connection
+// reports a change (the path is probed first: a change of estimate alone keeps the call as it
+// is), the client builds a new RTCPeerConnection with the same microphone track and
+// re-offers it to its own session (POST {session}/resume, docs/signaling.md): the session's id,
+// recording, listeners and bridge socket continue on the server. Retries back off (250 ms
+// doubling to 4 s) until the resume window (20 s by default, as RTCGW_RESUME_WINDOW) has passed;
+// a 404/410 means the session has ended (the call ends with the server's reason).
+
+const DEFAULT_RESUME_WINDOW_MS = 20_000;
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 4_000;
+/** ICE "disconnected" often heals by itself (a lost consent check): wait this long first */
+const DISCONNECTED_GRACE_MS = 1_500;
+/** a new peer that does not connect within this is given up (and the resume retried) */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** after a network-change cue, how long the current path may stay silent before we resume */
+const PROBE_MS = 1_000;
+/** how long to wait for ICE gathering before offering what we have */
+const GATHER_TIMEOUT_MS = 2_000;
+
+/** An HTTP refusal from the gateway: its status, code and the sentence it gave. */
+export class RtcgwError extends Error {
+  constructor(status, code, reason) {
+    super(`${status} ${code}: ${reason}`);
+    this.name = "RtcgwError";
+    this.status = status;
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+/** Start a call: microphone → offer → POST /v1/sessions → answer. Resolves once answered. */
+export async function connect(options = {}) {
+  const call = new RtcgwCall(options);
+  await call.start();
+  return call;
+}
+
+export class RtcgwCall extends EventTarget {
+  constructor(o = {}) {
+    super();
+    this.options = {
+      url: String(o.url ?? "").replace(/\/+$/, ""),
+      profile: o.profile ?? "echo",
+      token: o.token || undefined,
+      params: o.params ?? {},
+      dataChannel: o.dataChannel === undefined ? "chat" : o.dataChannel,
+      resumeWindowMs: o.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS,
+      iceServers: o.iceServers ?? [],
+      statsIntervalMs: o.statsIntervalMs ?? 1_000,
+      autoResume: o.autoResume ?? true,
+    };
+    this._microphone = o.microphone ?? true;
+    /** @type {"new"|"connecting"|"connected"|"interrupted"|"resuming"|"resumed"|"ended"} */
+    this.state = "new";
+    this.remoteStream = new MediaStream();
+    this.resumes = 0;
+    this.pc = undefined;
+    this.dataChannel = undefined;
+    this.sessionUrl = undefined;
+    this.sessionToken = undefined;
+    this.etag = undefined;
+    this.interruptedAt = undefined;
+    this.lastGapMs = undefined;
+    this._ownsMic = false;
+    this._statsBase = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, concealedMs: 0 };
+    this._lastPeerStats = undefined;
+    this._resuming = false;
+    this._wake = undefined;
+    this._graceTimer = undefined;
+    this._statsTimer = undefined;
+    this._onOnline = () => this._networkEvent("online");
+    this._onOffline = () => this._networkEvent("offline");
+    this._onConnectionChange = () => this._networkEvent("network-change");
+  }
+
+  /** @internal used by connect() */
+  async start() {
+    if (this.state !== "new") throw new Error("this call has already started");
+    this.microphone = await this._openMicrophone();
+    this._setState("connecting");
+    const pc = this._newPeer();
+    try {
+      const offer = await this._offer(pc);
+      const q = new URLSearchParams({ profile: this.options.profile, ...this.options.params });
+      const headers = { "content-type": "application/sdp" };
+      if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+      const res = await fetch(`${this.options.url}/v1/sessions?${q}`, {
+        method: "POST",
+        headers,
+        body: offer,
+      });
+      if (res.status !== 201) throw await errorOf(res);
+      const base = this.options.url || globalThis.location?.href;
+      this.sessionUrl = new URL(res.headers.get("location"), base).href;
+      this.sessionToken = res.headers.get("rtcgw-session-token") || undefined;
+      this.etag = res.headers.get("etag") || undefined;
+      await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    } catch (e) {
+      this._closePeer(pc);
+      this._stopMicrophone();
+      this._setState("ended", { reason: e.message });
+      throw e;
+    }
+    this._listenToNetwork(true);
+    this._statsTimer = setInterval(() => void this.stats(), this.options.statsIntervalMs);
+  }
+
+  /** End the call: DELETE the session, close the peer, release the microphone if we opened it. */
+  async hangUp() {
+    if (this.state === "ended") return;
+    this._finish("hang-up");
+    if (this.sessionUrl)
+      await fetch(this.sessionUrl, { method: "DELETE", headers: this._auth() }).catch(() => undefined);
+  }
+
+  /** Resume now with a new peer (what the client does by itself on a network change). */
+  resume(cause = "requested") {
+    this._interrupt(cause);
+  }
+
+  /** For demos and tests: the current peer is dropped as a lost network drops it (no DELETE, no
+   *  goodbye to the server), and the call resumes with a new one. */
+  simulateNetworkChange() {
+    if (this.state === "ended" || !this.pc) return;
+    const lost = this.pc;
+    this._closePeer(lost);
+    this._interrupt("simulated network change");
+  }
+
+  /** Client-side figures (W3C webrtc-stats), summed over every peer of the call. Also emitted as
+   *  a "stats" event every statsIntervalMs. */
+  async stats() {
+    const pc = this.pc;
+    if (!pc || this.state === "ended") return undefined;
+    const now = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, concealedMs: 0, rttMs: undefined };
+    try {
+      const report = await pc.getStats();
+      report.forEach((s) => {
+        if (s.type === "outbound-rtp" && s.kind === "audio") now.packetsSent += s.packetsSent ?? 0;
+        if (s.type === "inbound-rtp" && s.kind === "audio") {
+          now.packetsReceived += s.packetsReceived ?? 0;
+          now.packetsLost += s.packetsLost ?? 0;
+          // concealedSamples are counted at the decoder's output rate (48 kHz for Opus)
+          if (s.concealedSamples !== undefined) now.concealedMs += (s.concealedSamples / 48000) * 1000;
+        }
+        if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined)
+          now.rttMs = s.currentRoundTripTime * 1000;
+      });
+    } catch {
+      return undefined;
+    }
+    if (pc !== this.pc) return undefined;
+    this._lastPeerStats = now;
+    const b = this._statsBase;
+    const detail = {
+      packetsSent: b.packetsSent + now.packetsSent,
+      packetsReceived: b.packetsReceived + now.packetsReceived,
+      packetsLost: b.packetsLost + now.packetsLost,
+      concealedMs: b.concealedMs + now.concealedMs,
+      rttMs: now.rttMs,
+      state: this.state,
+      resumes: this.resumes,
+      lastGapMs: this.lastGapMs,
+    };
+    this.dispatchEvent(new CustomEvent("stats", { detail }));
+    return detail;
+  }
+
+  /** Send a text message on the datachannel (the echo profile echoes it). */
+  send(text) {
+    if (this.dataChannel?.readyState !== "open") throw new Error("the datachannel is not open");
+    this.dataChannel.send(text);
+  }
+
+  // ───────────────────────────────────────────────────────────────── peers
+
+  _newPeer() {
+    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: this.options.iceServers });
+    const track = this.microphone?.getAudioTracks()[0];
+    if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [this.microphone] });
+    else pc.addTransceiver("audio", { direction: "recvonly" });
+    if (this.options.dataChannel) {
+      const dc = pc.createDataChannel(this.options.dataChannel);
+      dc.onmessage = (e) => this.dispatchEvent(new CustomEvent("message", { detail: e.data }));
+      dc.onopen = () => this.dispatchEvent(new CustomEvent("channel", { detail: { open: true } }));
+      dc.onclose = () => {
+        if (this.dataChannel === dc)
+          this.dispatchEvent(new CustomEvent("channel", { detail: { open: false } }));
+      };
+      pc._rtcgwChannel = dc;
+    }
+    pc.ontrack = (e) => {
+      if (pc !== this.pc) return;
+      // one remote stream for the whole call: the new peer's track replaces the old one's
+      for (const t of this.remoteStream.getTracks()) this.remoteStream.removeTrack(t);
+      this.remoteStream.addTrack(e.track);
+      this.dispatchEvent(new CustomEvent("track", { detail: { track: e.track, stream: this.remoteStream } }));
+    };
+    pc.onconnectionstatechange = () => this._peerState(pc);
+    pc.oniceconnectionstatechange = () => {
+      if (pc === this.pc && pc.iceConnectionState === "failed") this._interrupt("ice-failed");
+    };
+    // the previous peer's counts stay in the call's totals
+    if (this.pc && this._lastPeerStats) {
+      for (const k of Object.keys(this._statsBase)) this._statsBase[k] += this._lastPeerStats[k] ?? 0;
+      this._lastPeerStats = undefined;
+    }
+    this.pc = pc;
+    this.dataChannel = pc._rtcgwChannel;
+    return pc;
+  }
+
+  async _offer(pc) {
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc, GATHER_TIMEOUT_MS);
+    return pc.localDescription.sdp;
+  }
+
+  _peerState(pc) {
+    if (pc !== this.pc || this.state === "ended") return;
+    const s = pc.connectionState;
+    this._wake?.();
+    if (s === "connected") {
+      clearTimeout(this._graceTimer);
+      if (this.state === "connecting") this._setState("connected");
+      // the same peer came back by itself (a short outage): nothing to resume
+      else if (this.state === "interrupted" && !this._resuming)
+        this._setState(this.resumes ? "resumed" : "connected");
+    } else if (s === "disconnected") {
+      clearTimeout(this._graceTimer);
+      this._graceTimer = setTimeout(() => {
+        if (pc === this.pc && pc.connectionState === "disconnected") this._interrupt("disconnected");
+      }, DISCONNECTED_GRACE_MS);
+    } else if (s === "failed") {
+      this._interrupt("failed");
+    }
+  }
+
+  // ───────────────────────────────────────────────────────────────── resume
+
+  async _networkEvent(kind) {
+    if (this.state === "ended" || this.state === "new") return;
+    if (kind === "online" && this._wake) {
+      this._wake(); // a retry loop waiting for the network: go now
+      return;
+    }
+    if (kind === "offline") {
+      this._interrupt(kind);
+      return;
+    }
+    // "online" or a navigator.connection change while the call runs: Chromium also fires "change"
+    // when only its bandwidth/RTT estimate moved, so ask the path first — anything received on
+    // it within the probe means it is alive; silence means it died with the old network (do not
+    // wait for ICE to notice, which takes seconds)
+    if ((this.state === "connected" || this.state === "resumed") && (await this._pathAlive(PROBE_MS))) {
+      this.dispatchEvent(new CustomEvent("network", { detail: { kind, pathAlive: true } }));
+      return;
+    }
+    this._interrupt(kind);
+  }
+
+  /** true if the current peer's selected candidate pair received anything within `ms` */
+  async _pathAlive(ms) {
+    const pc = this.pc;
+    if (pc?.connectionState !== "connected") return false;
+    const received = async () => {
+      let n = 0;
+      try {
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === "candidate-pair" && s.nominated) n += s.bytesReceived ?? 0;
+        });
+      } catch {}
+      return n;
+    };
+    const before = await received();
+    await new Promise((r) => setTimeout(r, ms));
+    if (pc !== this.pc) return true; // resumed meanwhile by another cue
+    return pc.connectionState === "connected" && (await received()) > before;
+  }
+
+  _interrupt(cause) {
+    if (this.state === "ended" || this.state === "new") return;
+    if (this.state === "connecting" && !this.sessionUrl) return;
+    if (this.state !== "interrupted" && this.state !== "resuming") {
+      this.interruptedAt = Date.now();
+      this._setState("interrupted", { cause });
+    }
+    if (this.options.autoResume) void this._resumeLoop(cause);
+  }
+
+  async _resumeLoop(cause) {
+    if (this._resuming) return;
+    this._resuming = true;
+    let delay = FIRST_RETRY_MS;
+    try {
+      while (this.state !== "ended") {
+        if (Date.now() - this.interruptedAt > this.options.resumeWindowMs) {
+          this._finish(`no resume within ${this.options.resumeWindowMs / 1000} s (${cause})`);
+          return;
+        }
+        if (globalThis.navigator?.onLine === false) {
+          await this._sleep(delay); // until "online" wakes us, or the next try
+          continue;
+        }
+        try {
+          await this._resumeOnce();
+          return;
+        } catch (e) {
+          // the session is over (or never ours): start a new one, do not retry
+          if (e instanceof RtcgwError && e.status < 500 && e.status !== 408 && e.status !== 429) {
+            this._finish(e.reason ?? e.message);
+            return;
+          }
+          this.dispatchEvent(
+            new CustomEvent("resume-failed", { detail: { error: e.message, retryInMs: delay } }),
+          );
+        }
+        await this._sleep(delay);
+        delay = Math.min(delay * 2, MAX_RETRY_MS);
+      }
+    } finally {
+      this._resuming = false;
+    }
+  }
+
+  async _resumeOnce() {
+    this._setState("resuming");
+    const old = this.pc;
+    const pc = this._newPeer();
+    const postedAt = performance.now();
+    try {
+      const offer = await this._offer(pc);
+      const res = await fetch(`${this.sessionUrl}/resume`, {
+        method: "POST",
+        headers: { "content-type": "application/sdp", ...this._auth() },
+        body: offer,
+      });
+      if (res.status !== 200) throw await errorOf(res);
+      this.etag = res.headers.get("etag") || this.etag;
+      await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+      await this._connected(pc);
+    } catch (e) {
+      this._closePeer(pc);
+      if (this.pc === pc) this.pc = old; // the old one stays the reference until a new one connects
+      throw e;
+    }
+    // the server closes the old peer once this one is connected; so do we
+    if (old && old !== pc) this._closePeer(old);
+    this.resumes++;
+    this.lastGapMs = Date.now() - this.interruptedAt;
+    this.interruptedAt = undefined;
+    this._setState("resumed");
+    this.dispatchEvent(
+      new CustomEvent("resumed", {
+        detail: {
+          resumes: this.resumes,
+          gapMs: this.lastGapMs,
+          tookMs: Math.round(performance.now() - postedAt),
+        },
+      }),
+    );
+  }
+
+  _connected(pc) {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => done(new Error("the new peer did not connect in time")), CONNECT_TIMEOUT_MS);
+      const check = () => {
+        if (pc.connectionState === "connected") done();
+        else if (pc.connectionState === "failed" || pc.connectionState === "closed")
+          done(new Error(`the new peer ${pc.connectionState}`));
+      };
+      const done = (err) => {
+        clearTimeout(t);
+        pc.removeEventListener("connectionstatechange", check);
+        if (err) reject(err);
+        else resolve();
+      };
+      pc.addEventListener("connectionstatechange", check);
+      check();
+    });
+  }
+
+  // ───────────────────────────────────────────────────────────────── plumbing
+
+  _auth() {
+    const cred = this.sessionToken ?? this.options.token;
+    return cred ? { authorization: `Bearer ${cred}` } : {};
+  }
+
+  _sleep(ms) {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this._wake = undefined;
+        resolve();
+      }, ms);
+      this._wake = () => {
+        clearTimeout(t);
+        this._wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  async _openMicrophone() {
+    const m = this._microphone;
+    if (m === false) return undefined;
+    if (typeof MediaStream !== "undefined" && m instanceof MediaStream) return m;
+    if (typeof MediaStreamTrack !== "undefined" && m instanceof MediaStreamTrack) return new MediaStream([m]);
+    const constraints = m === true ? { echoCancellation: true, noiseSuppression: true } : m;
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: constraints });
+    this._ownsMic = true;
+    return stream;
+  }
+
+  _stopMicrophone() {
+    if (this._ownsMic) for (const t of this.microphone?.getTracks() ?? []) t.stop();
+  }
+
+  _closePeer(pc) {
+    try {
+      pc._rtcgwChannel?.close();
+    } catch {}
+    try {
+      pc.close();
+    } catch {}
+  }
+
+  _listenToNetwork(on) {
+    const f = on ? "addEventListener" : "removeEventListener";
+    globalThis[f]?.("online", this._onOnline);
+    globalThis[f]?.("offline", this._onOffline);
+    globalThis.navigator?.connection?.[f]?.("change", this._onConnectionChange);
+  }
+
+  _finish(reason) {
+    if (this.state === "ended") return;
+    clearInterval(this._statsTimer);
+    clearTimeout(this._graceTimer);
+    this._wake?.();
+    this._listenToNetwork(false);
+    if (this.pc) this._closePeer(this.pc);
+    this._stopMicrophone();
+    this._setState("ended", { reason });
+    this.dispatchEvent(new CustomEvent("ended", { detail: { reason } }));
+  }
+
+  _setState(state, extra = {}) {
+    if (this.state === state) return;
+    const previous = this.state;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent("state", { detail: { state, previous, ...extra } }));
+  }
+}
+
+/** Waits until ICE gathering is complete (host candidates come fast), at most `ms`. */
+function gathered(pc, ms) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === "complete") done();
+    };
+    const t = setTimeout(done, ms);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+async function errorOf(res) {
+  const body = await res.json().catch(() => ({}));
+  return new RtcgwError(res.status, body.error ?? "error", body.reason ?? body.message ?? res.statusText);
+}

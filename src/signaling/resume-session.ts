@@ -11,6 +11,7 @@ import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";
 import { gone } from "./errors.js";
 import { quoteEtag } from "./etag.js";
+import { endLostSession } from "./node-liveness.js";
 import { updateSessionRecord } from "./record-update.js";
 import { basePath, type Event } from "./request.js";
 import { type Result, result } from "./response.js";
@@ -20,8 +21,12 @@ import { findOwnedSession, sessionNotFound } from "./session-resource.js";
 export async function resumeSession(deps: SignalingDeps, event: Event): Promise<Result> {
   const found = await findOwnedSession(deps, event);
   if (!found.record) {
-    // the creator's token still recognises an ended session's id; anyone else cannot tell it
-    // from one that never existed (the record is gone with the session)
+    // an ended session's tombstone (checked against the caller's credential by findOwnedSession)
+    // says how it ended; the creator's token recognises its id even after the tombstone expired
+    if (found.tombstone)
+      throw gone(
+        `the session has ended (${found.tombstone.reason} at ${new Date(found.tombstone.endedAt).toISOString()}); start a new session`,
+      );
     if (found.creator)
       throw gone(
         "the session has ended (no resume within its window, or it was closed); start a new session",
@@ -34,7 +39,7 @@ export async function resumeSession(deps: SignalingDeps, event: Event): Promise<
   checkOffer(offer);
   const node = await deps.registry.getNode(record.nodeId);
   if (!node) {
-    await deps.registry.deleteSession(record.id);
+    await endLostSession(deps, record, log);
     log.info({ status: 410 }, "resume of a session whose media node is gone");
     throw gone("the media node of this session is gone; start a new session");
   }

@@ -131,6 +131,10 @@ describe("POST /v1/sessions/{id}/resume", () => {
     expect(late.status).toBe(410);
     expect(late.json()).toMatchObject({ error: "session-ended" });
     expect(late.json().reason).toMatch(/ended/);
+    // the session-token holder too: the tombstone recognises its token and says how it ended
+    const lateToken = await resume(s.url, sdpHeaders(bearer(s.secret)), c.offer);
+    expect(lateToken.status).toBe(410);
+    expect(lateToken.json().reason).toMatch(/resume-timeout/);
 
     // a session whose node has left the registry
     const t = await create();
@@ -140,5 +144,6 @@ describe("POST /v1/sessions/{id}/resume", () => {
     expect(gone.status).toBe(410);
     expect(gone.json().reason).toMatch(/media node of this session is gone/);
     expect(await h.registry.getSession(t.id)).toBeUndefined();
+    expect((await h.registry.getTombstone(t.id))?.reason).toBe("node-lost");
   });
 });

@@ -29,8 +29,11 @@ describe("ROUTES", () => {
     expect(routeKey(matchRoute("PUT", "/v1/sessions/abc")!.route)).toBe("ANY /v1/sessions/{id}");
     // the route naming the method wins over ANY, wherever it stands in the table
     expect(routeKey(matchRoute("DELETE", "/v1/sessions/abc")!.route)).toBe("DELETE /v1/sessions/{id}");
-    // a sub-resource is not the resource: no ANY route catches it
-    expect(matchRoute("POST", "/v1/sessions/abc/resume")).toBeUndefined();
+    // a sub-resource is not the resource: the session's ANY route does not catch it
+    expect(routeKey(matchRoute("POST", "/v1/sessions/abc/resume")!.route)).toBe(
+      "POST /v1/sessions/{id}/resume",
+    );
+    expect(matchRoute("POST", "/v1/sessions/abc/other")).toBeUndefined();
     expect(matchRoute("GET", "/v1/nothing")).toBeUndefined();
     expect(matchRoute("DELETE", "/v1/sessions/abc%2Dd")?.pathParameters).toEqual({ id: "abc-d" });
     expect(matchRoute("DELETE", "/v1/sessions/a/b")).toBeUndefined();

@@ -54,4 +54,5 @@ export { assertSessionId, recordingPath, SESSION_ID_RE } from "./sinks/paths.js"
 export { WavWriter } from "./sinks/wav-writer.js";
 export { PcmPushSource, type PcmPushSourceOptions } from "./sources/pcm-push.js";
 export { type ToneOptions, ToneSource } from "./sources/tone.js";
+export { SpanGate } from "./span-gate.js";
 export { type AudioSource, type FrameConsumer, PushedTrack, SourceTrack, type TrackEvents } from "./track.js";

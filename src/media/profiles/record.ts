@@ -77,7 +77,13 @@ export class RecordSession {
       jitter: o.jitter,
       onPacket: ogg ? (payload, pts) => ogg.onPacket(payload, pts) : undefined,
     });
-    this.#wavSub = this.inbound.subscribe(this.wav, { rate, channels, name: "wav", queueFrames: 250 });
+    this.#wavSub = this.inbound.subscribe(this.wav, {
+      rate,
+      channels,
+      name: "wav",
+      queueFrames: 250,
+      span: true,
+    });
     this.#log?.info({ event: "recording_started", wav: wavPath, ogg: oggPath, rate, channels }, "recording");
   }
 
@@ -101,6 +107,7 @@ export class RecordSession {
       {
         event: "recording_closed",
         timelineMs: this.inbound.counters().frames * 20,
+        trailingMs: this.inbound.counters().trailingMs,
         concealedMs: this.inbound.counters().concealedMs,
         silenceMs: this.inbound.counters().silenceMs,
         wavMs: this.wav.durationMs,

@@ -94,6 +94,8 @@ export class OggOpusWriter {
   #lost = 0;
   #refused = 0;
   #lastToc: number | undefined;
+  /** missing slots since the last packet, written when a packet follows (onPacket) */
+  #heldLost = 0;
   #state: OggOpusWriterStats["state"] = "open";
   readonly #packetsPerPage: number;
   readonly #limits: RecordingLimits;
@@ -126,10 +128,17 @@ export class OggOpusWriter {
   /**
    * One 20 ms slot of the receive timeline: the packet that filled it, or null when it was lost
    * (a lost-frame packet is written in its place). Signature matches the receiver's onPacket.
+   * Like the WAV (SpanGate), the file runs from the first packet to the end of the last one: a
+   * missing slot is written only once a packet follows it; missing slots before the first packet
+   * and after the last one are not part of the call and are dropped.
    */
   onPacket(payload: Uint8Array | null, _pts?: number): void {
-    if (payload === null || payload.length === 0) this.writeLost();
-    else this.writePacket(payload);
+    if (payload === null || payload.length === 0) {
+      if (this.#packets > 0) this.#heldLost++;
+      return;
+    }
+    for (; this.#heldLost > 0; this.#heldLost--) this.writeLost();
+    this.writePacket(payload);
   }
 
   writeLost(): void {
@@ -202,6 +211,7 @@ export class OggOpusWriter {
   }
 
   #finish(): void {
+    this.#heldLost = 0; // missing slots after the last packet: not part of the call
     if (this.#fd === undefined) return;
     this.#flushPage(OGG_FLAG_EOS); // the last page (possibly empty) ends the stream
     try {

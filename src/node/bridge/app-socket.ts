@@ -5,9 +5,9 @@
 // the caller). The media side lives in src/media/profiles/bridge.ts.
 import { endianness } from "node:os";
 import WebSocket from "ws";
-import type { BridgeLegStats } from "../control/contract.js";
-import type { Logger } from "../log/index.js";
-import { BRIDGE_FRAME_MS, BRIDGE_RATE } from "../media/index.js";
+import type { BridgeLegStats } from "../../control/contract.js";
+import type { Logger } from "../../log/index.js";
+import { BRIDGE_FRAME_MS, BRIDGE_RATE } from "../../media/index.js";
 
 /** at most this much unsent audio waits in the socket (~1 s); beyond it frames are dropped */
 export const BRIDGE_MAX_BUFFERED_BYTES = BRIDGE_RATE * 2;
@@ -17,24 +17,6 @@ export const BRIDGE_OPEN_TIMEOUT_MS = 5_000;
 export const BRIDGE_MAX_MESSAGE_BYTES = 1 << 20;
 
 const LITTLE_ENDIAN = endianness() === "LE";
-
-/**
- * Is `url` one the node may dial? The client chose it, so only URLs under an operator's prefix
- * (RTCGW_BRIDGE_ALLOW) pass. Compared on the parsed, normalized URL (lower-case host, default
- * port dropped), and never with credentials: "ws://127.0.0.1:80@evil.net/" starts with
- * "ws://127.0.0.1:" as text but dials evil.net.
- */
-export function bridgeUrlAllowed(url: string, allow: readonly string[]): boolean {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return false;
-  }
-  if (u.protocol !== "ws:" && u.protocol !== "wss:") return false;
-  if (u.username || u.password) return false;
-  return allow.some((prefix) => u.href.startsWith(prefix) || u.href.startsWith(prefix.toLowerCase()));
-}
 
 export type BridgeSocketState = BridgeLegStats["state"];
 

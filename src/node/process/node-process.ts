@@ -2,7 +2,7 @@
 // SIGINT) drain — stop taking sessions (503), let them finish within RTCGW_DRAIN_TIMEOUT, close
 // the rest, deregister — then exit 0.
 import type { Config } from "../../config/index.js";
-import type { Logger } from "../../log/index.js";
+import { exitAfterLogs, type Logger } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import { type MediaNode, startMediaNode } from "../node.js";
 import { DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
@@ -64,8 +64,7 @@ export async function runMediaNodeProcess(
     }
     logger.info("exiting");
     if (opts.exit ?? true) {
-      logger.flush?.();
-      setTimeout(() => process.exit(0), 50);
+      exitAfterLogs(logger, 0);
     }
   };
   if (pending) void stop(node, pending);

@@ -1,4 +1,4 @@
-// Configuration: every environment variable of DESIGN.md, parsed and validated once at start.
+// Configuration: every environment variable of the README's "Configuration", parsed and validated once at start.
 // A bad value stops the program with one message naming each bad variable (exit code 2).
 // zod/mini (the same zod 4 core, functional API): it imports in a fraction of classic zod's time,
 // and this file is on every function's cold start path (docs/signaling.md, "Cold start").

@@ -2,7 +2,7 @@
 // a process in tests and in `rtcgw dev`).
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { BridgeLegStats } from "./sessions/session-media.js";
+import type { BridgeLegStats } from "../control/contract.js";
 
 /** how often the event-loop delay is sampled */
 const LOOP_RESOLUTION_MS = 10;
@@ -19,7 +19,7 @@ export type TeardownReason =
   | "source-ended"
   | "error";
 
-/** Watchdog reasons: the session would have been a ghost without the watchdog (rule 3). */
+/** Watchdog reasons: the session would have been a ghost without the watchdog (docs/design.md rule 3). */
 export const GHOST_REASONS = new Set<TeardownReason>([
   "connect-timeout",
   "disconnect-timeout",
@@ -35,7 +35,6 @@ export class NodeMetrics {
   readonly concealedMs: Counter;
   readonly silenceFilledMs: Counter;
   readonly refused: Counter<"reason">;
-  readonly degraded: Counter;
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
   readonly bridgeProtocolErrors: Counter;
@@ -75,11 +74,6 @@ export class NodeMetrics {
       name: "rtcgw_offers_refused_total",
       help: "offers refused, by reason",
       labelNames: ["reason"],
-      registers: r,
-    });
-    this.degraded = new Counter({
-      name: "rtcgw_media_degraded_total",
-      help: "sessions whose profile pipeline could not start (black hole or RTP echo instead)",
       registers: r,
     });
     this.packets = new Counter({

@@ -7,7 +7,7 @@ import { endianness } from "node:os";
 import WebSocket from "ws";
 import type { BridgeLegStats } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import { BRIDGE_FRAME_MS, BRIDGE_RATE } from "../../media/index.js";
+import { type AppAudioPeer, type AppLink, BRIDGE_FRAME_MS, BRIDGE_RATE } from "../../media/index.js";
 
 /** at most this much unsent audio waits in the socket (~1 s); beyond it frames are dropped */
 export const BRIDGE_MAX_BUFFERED_BYTES = BRIDGE_RATE * 2;
@@ -24,18 +24,21 @@ export interface BridgeSocketOptions {
   url: string;
   sessionId: string;
   log: Logger;
-  /** application → caller audio: s16 mono 16 kHz */
-  onAudio: (samples: Int16Array) => void;
+  /** application → caller audio: s16 mono 16 kHz (or connect() the bridge later) */
+  onAudio?: (samples: Int16Array) => void;
   /** the application asked to drop its queued audio (barge-in) */
-  onClear: () => void;
+  onClear?: () => void;
   openTimeoutMs?: number;
   maxBufferedBytes?: number;
 }
 
-export class BridgeSocket {
+/** The bridge socket is the profile's AppLink (src/media/profiles/bridge.ts): frames go out
+ *  through sendFrame, and the profile connect()s itself to receive the application's audio. */
+export class BridgeSocket implements AppLink {
   readonly #ws: WebSocket;
   readonly #o: BridgeSocketOptions;
   readonly #maxBuffered: number;
+  #peer: AppAudioPeer | undefined;
   #state: BridgeSocketState = "connecting";
   #failed = false;
   #dropping = false;
@@ -52,6 +55,14 @@ export class BridgeSocket {
 
   constructor(o: BridgeSocketOptions) {
     this.#o = o;
+    if (o.onAudio || o.onClear)
+      this.#peer = {
+        pushPcm: (samples) => {
+          o.onAudio?.(samples);
+          return true;
+        },
+        clear: () => o.onClear?.(),
+      };
     this.#maxBuffered = o.maxBufferedBytes ?? BRIDGE_MAX_BUFFERED_BYTES;
     this.#ws = new WebSocket(o.url, {
       // covers the TCP connect and the HTTP upgrade
@@ -70,6 +81,11 @@ export class BridgeSocket {
 
   get state(): BridgeSocketState {
     return this.#state;
+  }
+
+  /** the application's audio and its clears go to `peer` from now on */
+  connect(peer: AppAudioPeer): void {
+    this.#peer = peer;
   }
 
   /** one 20 ms frame of the caller's audio (s16 mono 16 kHz) to the application */
@@ -152,7 +168,7 @@ export class BridgeSocket {
         if (!LITTLE_ENDIAN) view.swap16();
         this.#s.audioIn++;
         this.#s.audioInBytes += data.length;
-        this.#o.onAudio(samples);
+        this.#peer?.pushPcm(samples);
         return;
       }
       let msg: unknown;
@@ -164,7 +180,7 @@ export class BridgeSocket {
       }
       if ((msg as { type?: unknown } | null)?.type === "clear") {
         this.#s.clears++;
-        this.#o.onClear();
+        this.#peer?.clear();
       } else this.#protocolError("unknown text message type");
     } catch (err) {
       // the application's message must never throw into the socket's event handler

@@ -109,8 +109,7 @@ describe("bridge profile: application audio back to the caller", () => {
     const out = capture();
     const bridge = await createBridgeSession({
       codec: OPUS,
-      ssrc: 0x1234abcd,
-      send: out.send,
+      out: { ssrc: 0x1234abcd, send: out.send },
       onPcm: () => {},
       clock,
       startMs: 0,
@@ -142,8 +141,7 @@ describe("bridge profile: application audio back to the caller", () => {
     const out = capture();
     const bridge = await createBridgeSession({
       codec: OPUS,
-      ssrc: 5,
-      send: out.send,
+      out: { ssrc: 5, send: out.send },
       onPcm: () => {},
       clock,
       startMs: 0,

@@ -112,7 +112,7 @@ export async function connectEchoSession(url: string): Promise<{ client: ClientP
     profile: "echo",
     offer: client.offer,
   });
-  expect(r.status).toBe(201);
+  expect(r.status, JSON.stringify(r.json)).toBe(201);
   client.accept(r.json.answer);
   await client.connected(5000);
   return { client, id };

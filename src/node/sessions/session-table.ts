@@ -351,6 +351,9 @@ export class SessionTable {
       const l = this.sessions.get(lid);
       if (l) closing.push(this.teardown(l, "source-ended"));
     }
+    // the record goes now, not after the close's bounded wait for libdatachannel's callbacks
+    // (up to 2 s): from this moment the session is over for everyone asking the registry
+    const removed = this.records.remove(s.id, s.log);
     await Promise.all(closing);
     const m = s.mediaStats();
     if (m) {
@@ -359,7 +362,7 @@ export class SessionTable {
       if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
     }
     this.sessions.delete(s.id);
-    await this.records.remove(s.id, s.log);
+    await removed;
     if (this.sessions.size === 0) for (const f of [...this.emptied]) f();
   }
 }

@@ -103,9 +103,11 @@ export async function control(url: string, method: string, path: string, body?: 
 }
 
 /** a connected two-way echo session on the node at `url`, created over its control API */
-export async function connectEchoSession(url: string): Promise<{ client: ClientPeer; id: string }> {
+export async function connectEchoSession(
+  url: string,
+  id = newSessionId(),
+): Promise<{ client: ClientPeer; id: string }> {
   const client = await ClientPeer.create({ decode: false });
-  const id = newSessionId();
   const r = await control(url, "POST", "/internal/sessions", {
     sessionId: id,
     kind: "session",

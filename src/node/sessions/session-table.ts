@@ -222,11 +222,12 @@ export class SessionTable {
     return [...this.sessions.keys()];
   }
 
-  /** heartbeat: extend every session record's life */
+  /** heartbeat: extend every live session record's life (and write lost ones again) */
   touchAll(): Promise<void> {
-    return Promise.all([...this.sessions.values()].map((s) => this.records.touch(s.id, s.log))).then(
-      () => {},
-    );
+    const live = [...this.sessions.values()].filter((s) => !s.isClosing);
+    return Promise.all(
+      live.map((s) => this.records.touch(s.id, s.log, s.state === "failed" ? undefined : s.state)),
+    ).then(() => {});
   }
 
   /** SIGTERM: refuse new sessions, wait for the current ones up to graceMs, close the rest. */

@@ -1,6 +1,9 @@
 // A peer that closes is noticed within 2 s (not the 27–30 s of ICE consent expiry): the node
-// hears the DTLS close_notify (node-datachannel's state change) or the RTCP BYE the client's
-// stack sends, and tears the session down as "peer-closed" — the registry record goes with it.
+// hears the close through node-datachannel's state change (SCTP/DTLS shutdown of a peer with a
+// datachannel) or the RTCP BYE the client's stack sends (aiortc: test/e2e/recording-length),
+// and tears the session down as "peer-closed" — the registry record goes with it. (An
+// audio-only node-datachannel or GStreamer peer that closes sends nothing the node can act on:
+// see docs/node.md; such clients DELETE.)
 import { afterEach, describe, expect, it } from "vitest";
 import { ClientPeer } from "../support/client-peer.js";
 import { type Harness, startHarness, waitFor } from "./harness.js";
@@ -20,7 +23,7 @@ async function teardowns(): Promise<string> {
 
 describe("a peer that closes", () => {
   it.each(["sendrecv", "sendonly"] as const)(
-    "node-datachannel client, audio only (%s): noticed within 2 s",
+    "node-datachannel client with a datachannel (%s): noticed within 2 s",
     async (direction) => {
       // media timeout far away: only the close itself can end the session in time
       h = await startHarness({ RTCGW_MEDIA_TIMEOUT: "60", RTCGW_DISCONNECT_TIMEOUT: "60" });

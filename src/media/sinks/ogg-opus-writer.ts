@@ -8,7 +8,7 @@
 // - Pages are written whole with synchronous writes (about one per second): a crash leaves a
 //   valid file one page short at most. The last page carries EOS.
 import { randomInt } from "node:crypto";
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { opusPacketSamples } from "../../audio/codecs/opus-toc.js";
 import { TypedEmitter } from "../events.js";
 import { SinkClosedError } from "./errors.js";
@@ -206,14 +206,44 @@ export class OggOpusWriter {
   #writePage(flags: number, granule: bigint, packets: Uint8Array[]): void {
     if (this.#fd === undefined) return;
     const page = buildPage({ flags, granule, serial: this.#serial, sequence: this.#sequence++, packets });
-    writeSync(this.#fd, page, 0, page.length, this.#bytes);
-    this.#bytes += page.length;
+    let written = 0;
+    let failure: string | undefined;
+    try {
+      written = writeSync(this.#fd, page, 0, page.length, this.#bytes);
+    } catch (e) {
+      failure = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    }
+    if (failure === undefined && written === page.length) {
+      this.#bytes += page.length;
+      return;
+    }
+    // the disk refused the page (ENOSPC, EFBIG past RLIMIT_FSIZE): cut the half-written page off
+    // (shrinking needs no space) so the file ends on a whole page, close it, and stop
+    this.writeError = failure ?? "short write";
+    try {
+      ftruncateSync(this.#fd, this.#bytes);
+    } catch {}
+    try {
+      closeSync(this.#fd);
+    } catch {}
+    this.#fd = undefined;
+    this.#state = "limited";
+    this.events.emit("limit", {
+      reason: "disk_full",
+      path: this.path,
+      bytes: this.#bytes,
+      durationMs: this.durationMs,
+    });
   }
+
+  /** set when the file system refused a write (the file was closed on its last whole page) */
+  writeError: string | undefined;
 
   #finish(): void {
     this.#heldLost = 0; // missing slots after the last packet: not part of the call
     if (this.#fd === undefined) return;
     this.#flushPage(OGG_FLAG_EOS); // the last page (possibly empty) ends the stream
+    if (this.#fd === undefined) return; // the disk refused it: closed on the last whole page
     try {
       fsyncSync(this.#fd);
     } finally {

@@ -15,6 +15,10 @@ export interface AudioFrame {
    * frames until the next real one and drops them at the end (see SpanGate, docs/timeline.md).
    */
   filler?: boolean;
+  /** how late (ms past its due time) the receive timeline emitted this frame, when it was late:
+   *  after an event-loop stall the timeline catches up, and real-time senders skip frames later
+   *  than STALE_FRAME_MS (src/media/profiles/inbound.ts). Absent = on time. */
+  lateMs?: number;
 }
 
 export function samplesPerChannel(f: AudioFrame): number {

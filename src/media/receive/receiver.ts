@@ -491,6 +491,7 @@ export class RtpAudioReceiver {
     }
     const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
     if (!audio) frame.filler = true;
+    if (this.lateMs > 0) frame.lateMs = this.lateMs; // a catch-up frame says so itself
     this.onFrame(frame);
   }
 

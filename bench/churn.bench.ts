@@ -153,6 +153,7 @@ async function main() {
   let p99 = 0;
   vanishing = new VanishingClients();
   let inVanishing = 0;
+  const kills: Promise<void>[] = [];
   const worker = async () => {
     while (next < CYCLES) {
       const k = KINDS[next++ % KINDS.length]!;
@@ -166,7 +167,9 @@ async function main() {
         inVanishing = 0;
         const old = vanishing;
         vanishing = new VanishingClients();
-        await old.kill();
+        // other workers may still be mid-cycle on the old one: kill it once they are done
+        // (a cycle gives up after 10 s), so its peers vanish connected
+        kills.push(sleep(12_000).then(() => old.kill()));
       }
     }
   };
@@ -174,6 +177,7 @@ async function main() {
     p99 = Math.max(p99, await loopP99Ms().catch(() => 0));
   }, 2000);
   await Promise.all(Array.from({ length: PARALLEL }, worker));
+  await Promise.all(kills);
   await vanishing.kill();
   clearInterval(sampler);
   const churnS = (Date.now() - t0) / 1000;

@@ -121,6 +121,9 @@ export interface SessionStatus {
   /** the peer's transport counters plus the media pipeline's receive quality */
   stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
+  /** the recording stopped early because the disk refused a write ("disk_full: ENOSPC"); its
+   *  files were closed valid at that point */
+  recordingError?: string;
   /** bridge sessions: the WebSocket leg to the application */
   bridge?: BridgeLegStats;
 }

@@ -22,14 +22,21 @@ export interface Proc {
   out(): string;
 }
 
-function start(cmd: string, env: Record<string, string>): Proc {
+function start(cmd: string, env: Record<string, string>, fsizeKb?: number): Proc {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (v !== undefined && !/^(RTCGW_|MEDIA_|PORT$|NODE_PORT$|LOG_LEVEL$)/.test(k)) base[k] = v;
-  const child = spawn(process.execPath, [BIN, cmd], {
-    env: { ...base, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const opts = { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[] };
+  // a file size limit stands for a full disk (mounting a small tmpfs needs privileges): the
+  // kernel answers a write past it with EFBIG, as a full disk answers ENOSPC
+  const child =
+    fsizeKb === undefined
+      ? spawn(process.execPath, [BIN, cmd], opts)
+      : spawn(
+          "bash",
+          ["-c", `ulimit -f ${fsizeKb} && exec "$0" "$1" "$2"`, process.execPath, BIN, cmd],
+          opts,
+        );
   let out = "";
   child.stdout?.on("data", (d) => {
     out += d;
@@ -59,11 +66,13 @@ export class Deployment {
   readonly recordings = mkdtempSync(join(tmpdir(), "rtcgw-faults-"));
   private readonly calls: Call[] = [];
 
-  async up(): Promise<void> {
+  /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB) */
+  async up(o: { nodes?: number; fsizeKb?: number } = {}): Promise<void> {
+    const n = o.nodes ?? 2;
     this.redis = await startRedisServer();
     this.registry = await openRegistry(parseRegistryUrl(this.redis.url));
     const shared = { RTCGW_REGISTRY: this.redis.url, RTCGW_NODE_SECRET: SECRET, LOG_LEVEL: "warn" };
-    for (let i = 0; i < 2; i++) this.nodes.push(this.startNode(shared));
+    for (let i = 0; i < n; i++) this.nodes.push(this.startNode(shared, o.fsizeKb));
     this.signaling = start("signaling", { ...shared, PORT: "0" });
     this.url = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no signaling URL: ${this.signaling.out()}`)), 30_000);
@@ -77,22 +86,26 @@ export class Deployment {
       check();
     });
     await this.until(
-      async () => (await this.registry.listNodes()).length === 2,
+      async () => (await this.registry.listNodes()).length === n,
       30_000,
-      "2 nodes registered",
+      `${n} nodes registered`,
     );
   }
 
-  startNode(shared: Record<string, string>): Proc {
-    return start("node", {
-      ...shared,
-      RTCGW_WORKERS: "1",
-      NODE_PORT: "0",
-      MEDIA_UDP_PORT: "0",
-      MEDIA_BIND_ADDRESS: "127.0.0.1",
-      RECORDINGS_DIR: this.recordings,
-      RTCGW_DRAIN_TIMEOUT: "3",
-    });
+  startNode(shared: Record<string, string>, fsizeKb?: number): Proc {
+    return start(
+      "node",
+      {
+        ...shared,
+        RTCGW_WORKERS: "1",
+        NODE_PORT: "0",
+        MEDIA_UDP_PORT: "0",
+        MEDIA_BIND_ADDRESS: "127.0.0.1",
+        RECORDINGS_DIR: this.recordings,
+        RTCGW_DRAIN_TIMEOUT: "3",
+      },
+      fsizeKb,
+    );
   }
 
   /** a live call through the signaling: offer, answer, connected */

@@ -137,3 +137,39 @@ describe("two nodes on Redis", () => {
     }
   });
 });
+
+describe("the recordings disk full mid-call", () => {
+  it("files closed valid at the limit; the session's status and the node's metrics say so", {
+    timeout: 120_000,
+  }, async () => {
+    d = new Deployment();
+    // 150 KiB per file: a 48 kHz WAV (96 kB/s) hits it after ~1.5 s
+    await d.up({ nodes: 1, fsizeKb: 150 });
+    const call = await d.call("record");
+    await new Promise((r) => setTimeout(r, 3000));
+    const get = await fetch(`${d.url}${call.location}`, {
+      headers: { authorization: `Bearer ${call.token}` },
+    });
+    expect(get.status).toBe(200);
+    const body = (await get.json()) as { recordingError?: string; state: string };
+    expect(body.recordingError).toMatch(/^disk_full: (EFBIG|ENOSPC|short write)/);
+    expect(body.state).toBe("connected"); // the call goes on; only its recording stopped
+    expect((await d.end(call)).status).toBe(200);
+    const [node] = await d.registry.listNodes();
+    await d.until(
+      async () =>
+        /rtcgw_recording_failures_total\{[^}]*reason="disk_full"[^}]*\} 1/.test(
+          await (await fetch(`${node!.controlUrl}/metrics`)).text(),
+        ),
+      5_000,
+      "the failure counted in the node's metrics",
+    );
+    const { readFileSync, statSync } = await import("node:fs");
+    const wavPath = `${d.recordings}/${call.id}.wav`;
+    const wav = readFileSync(wavPath);
+    expect(wav.toString("ascii", 0, 4)).toBe("RIFF");
+    expect(wav.readUInt32LE(40) + 44).toBe(statSync(wavPath).size); // claims exactly what is there
+    expect(wav.length).toBeLessThanOrEqual(150 * 1024);
+    expect(wav.readUInt32LE(40)).toBeGreaterThan(96_000); // > 1 s of audio kept
+  });
+});

@@ -43,6 +43,8 @@ export interface OggOpusWriterStats {
   /** packets refused after a limit stopped the recording */
   refusedPackets: number;
   state: "open" | "limited" | "closed";
+  /** set when the file system refused a write (the file was closed on its last whole page) */
+  writeError?: string;
 }
 
 export interface OggOpusWriterEvents {
@@ -271,6 +273,7 @@ export class OggOpusWriter {
       pages: this.#sequence,
       refusedPackets: this.#refused,
       state: this.#state,
+      ...(this.writeError ? { writeError: this.writeError } : {}),
     };
   }
 }

@@ -197,7 +197,7 @@ export class SessionTable {
 
   status(id: string): SessionStatus {
     const s = this.get(id);
-    const { bridge, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
+    const { bridge, recordingError, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
     const rtt = s.rttMs();
     return {
       sessionId: s.id,
@@ -212,6 +212,7 @@ export class SessionTable {
         ...(rtt !== undefined ? { rttMs: rtt } : {}),
       },
       ...(bridge ? { bridge } : {}),
+      ...(recordingError ? { recordingError } : {}),
       ...(s.recording?.wav && s.recording.ogg
         ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
         : {}),
@@ -361,6 +362,7 @@ export class SessionTable {
       if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);
       if (m.silenceFilledMs) this.o.metrics.silenceFilledMs.inc(m.silenceFilledMs);
       if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
+      if (m.recordingError) this.o.metrics.recordingFailures.inc({ reason: "disk_full" });
     }
     this.sessions.delete(s.id);
     await removed;

@@ -80,6 +80,8 @@ type Kind = "close" | "abort" | "garbage" | "vanish";
 const KINDS: Kind[] = ["close", "abort", "garbage", "vanish"];
 const done: Record<Kind, number> = { close: 0, abort: 0, garbage: 0, vanish: 0 };
 const failed: Record<Kind, number> = { close: 0, abort: 0, garbage: 0, vanish: 0 };
+/** why cycles failed (an offer refused with its status, a connect that timed out…) */
+const reasons = new Map<string, number>();
 
 async function cycle(kind: Kind, vanishing: VanishingClients): Promise<void> {
   const id = newId();
@@ -160,8 +162,10 @@ async function main() {
       try {
         await cycle(k, vanishing);
         done[k]++;
-      } catch {
+      } catch (e) {
         failed[k]++;
+        const why = (e as Error).message.replace(/\d{3,}/g, "N").slice(0, 60);
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
       }
       if (k === "vanish" && ++inVanishing >= 8) {
         inVanishing = 0;
@@ -188,6 +192,7 @@ async function main() {
     `\nchurn: ${CYCLES} cycles in ${churnS.toFixed(0)} s (${PARALLEL} at a time): ` +
       KINDS.map((k) => `${k} ${done[k]}${failed[k] ? ` (${failed[k]} failed)` : ""}`).join(", "),
   );
+  if (reasons.size) console.log(`  failed cycles: ${[...reasons].map(([w, n]) => `${n} × ${w}`).join("; ")}`);
   console.log(`  sessions left   ${after.sessions}            (target 0)`);
   console.log(
     `  fds             ${after.fds} vs ${base.fds} at baseline (${after.fds - base.fds >= 0 ? "+" : ""}${after.fds - base.fds})`,
@@ -201,7 +206,12 @@ async function main() {
     const calls: ClientPeer[] = [];
     for (let i = 0; i < SOAK_CALLS; i++) {
       const c = await ClientPeer.create({ decode: false, dataChannel: false });
-      const r = await offer(newId(), c.offer, "echo");
+      // a saturated node says 503 node-busy (its load guard): try again shortly, as a client would
+      let r = await offer(newId(), c.offer, "echo");
+      for (let t = 0; r.status === 503 && t < 20; t++) {
+        await sleep(500);
+        r = await offer(newId(), c.offer, "echo");
+      }
       if (r.status !== 201) throw new Error(`soak offer ${r.status}`);
       c.accept(r.json.answer!);
       calls.push(c);

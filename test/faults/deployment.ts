@@ -1,4 +1,5 @@
-// A two-node deployment as an operator runs it, for the fault suite: a real redis-server,
+// A two-node deployment as an operator runs it, for the fault suite: a real redis-server (or
+// dynalite, a real DynamoDB implementation, for the DynamoDB store),
 // `rtcgw signaling`, two `rtcgw node`s (one process each, RTCGW_WORKERS=1, so kill -9 kills the
 // node itself), and live node-datachannel callers through the signaling's HTTP API. Every
 // process started here is killed by `stop()`.
@@ -11,7 +12,30 @@ import { parseRegistryUrl } from "../../src/config/index.js";
 import { openRegistry } from "../../src/registry/open.js";
 import type { Registry } from "../../src/registry/types.js";
 import { ClientPeer } from "../support/client-peer.js";
+import { type DynaliteServer, startDynalite } from "../support/dynalite.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
+
+export type Store = "redis" | "dynamodb";
+
+/** the registry's store, as the fault tests stop and start it */
+export interface StoreServer {
+  url: string;
+  /** unreachable from now on (Redis: the process stops, its data gone; dynalite: the port closes) */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+async function startStore(kind: Store): Promise<StoreServer & { dispose(): Promise<void> }> {
+  if (kind === "redis") {
+    const r: RedisServer = await startRedisServer();
+    return { url: r.url, stop: () => r.stop(), start: () => r.start(), dispose: () => r.stop() };
+  }
+  const d: DynaliteServer = await startDynalite();
+  const url = `dynamodb:rtcgw-faults@${d.endpoint}`;
+  const r = await openRegistry(parseRegistryUrl(url), { ensureTable: true });
+  await r.close();
+  return { url, stop: () => d.stop(), start: () => d.start(), dispose: () => d.dispose() };
+}
 
 const BIN = fileURLToPath(new URL("../../bin/rtcgw.mjs", import.meta.url));
 const SECRET = "faults-node-secret-0123456789";
@@ -58,7 +82,8 @@ export interface Call {
 }
 
 export class Deployment {
-  redis!: RedisServer;
+  /** the registry's store (named for what it is in most tests) */
+  redis!: StoreServer & { dispose(): Promise<void> };
   registry!: Registry;
   signaling!: Proc;
   url!: string;
@@ -67,9 +92,9 @@ export class Deployment {
   private readonly calls: Call[] = [];
 
   /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB) */
-  async up(o: { nodes?: number; fsizeKb?: number } = {}): Promise<void> {
+  async up(o: { nodes?: number; fsizeKb?: number; store?: Store } = {}): Promise<void> {
     const n = o.nodes ?? 2;
-    this.redis = await startRedisServer();
+    this.redis = await startStore(o.store ?? "redis");
     this.registry = await openRegistry(parseRegistryUrl(this.redis.url));
     const shared = { RTCGW_REGISTRY: this.redis.url, RTCGW_NODE_SECRET: SECRET, LOG_LEVEL: "warn" };
     for (let i = 0; i < n; i++) this.nodes.push(this.startNode(shared, o.fsizeKb));
@@ -181,6 +206,6 @@ export class Deployment {
     for (const p of [...this.nodes, this.signaling])
       if (p && p.child.exitCode === null) p.child.kill("SIGKILL");
     await this.registry?.close().catch(() => {});
-    await this.redis?.stop();
+    await this.redis?.dispose();
   }
 }

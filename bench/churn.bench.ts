@@ -62,7 +62,7 @@ async function control(method: string, path: string, body?: unknown) {
   });
   return {
     status: res.status,
-    json: (await res.json().catch(() => undefined)) as { answer?: string; load?: number },
+    json: (await res.json().catch(() => undefined)) as { answer?: string; load?: number; code?: string },
   };
 }
 const newId = () => randomBytes(16).toString("base64url");
@@ -88,7 +88,7 @@ async function cycle(kind: Kind, vanishing: VanishingClients): Promise<void> {
   if (kind === "vanish") {
     const p = await vanishing.create({ decode: false, dataChannel: false });
     const r = await offer(id, p.offer);
-    if (r.status !== 201) throw new Error(`offer ${r.status}`);
+    if (r.status !== 201) throw new Error(`offer ${r.status} ${(r.json as { code?: string })?.code ?? ""}`);
     await vanishing.accept(p.id, r.json.answer!);
     await vanishing.connected(p.id, 10_000);
     return; // the child is SIGKILLed with its peers every few cycles
@@ -96,7 +96,7 @@ async function cycle(kind: Kind, vanishing: VanishingClients): Promise<void> {
   const c = await ClientPeer.create({ decode: false, dataChannel: false, autoSend: kind === "close" });
   try {
     const r = await offer(id, c.offer);
-    if (r.status !== 201) throw new Error(`offer ${r.status}`);
+    if (r.status !== 201) throw new Error(`offer ${r.status} ${(r.json as { code?: string })?.code ?? ""}`);
     if (kind === "abort") return; // never applies the answer
     c.accept(r.json.answer!);
     await c.connected(10_000);
@@ -142,6 +142,7 @@ async function main() {
     await sleep(100);
   }
   const pid = node.pid!;
+  if (CYCLES === 0) return soak(pid, node);
   // baseline: after one warm-up call of each kind has come and gone
   let vanishing = new VanishingClients();
   for (const k of KINDS) await cycle(k, vanishing).catch(() => {});
@@ -164,7 +165,7 @@ async function main() {
         done[k]++;
       } catch (e) {
         failed[k]++;
-        const why = (e as Error).message.replace(/\d{3,}/g, "N").slice(0, 60);
+        const why = (e as Error).message.replace(/\d{4,}/g, "N").slice(0, 60);
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
       }
       if (k === "vanish" && ++inVanishing >= 8) {
@@ -202,17 +203,21 @@ async function main() {
   );
   console.log(`  event-loop p99  ${p99.toFixed(1)} ms (worst sample during the churn)`);
 
+  await soak(pid, node);
+}
+
+async function soak(pid: number, node: ChildProcess): Promise<void> {
   if (SOAK_MIN > 0) {
     const calls: ClientPeer[] = [];
     for (let i = 0; i < SOAK_CALLS; i++) {
       const c = await ClientPeer.create({ decode: false, dataChannel: false });
       // a saturated node says 503 node-busy (its load guard): try again shortly, as a client would
       let r = await offer(newId(), c.offer, "echo");
-      for (let t = 0; r.status === 503 && t < 20; t++) {
+      for (let t = 0; r.status === 503 && t < 120; t++) {
         await sleep(500);
         r = await offer(newId(), c.offer, "echo");
       }
-      if (r.status !== 201) throw new Error(`soak offer ${r.status}`);
+      if (r.status !== 201) throw new Error(`soak offer ${r.status}: ${JSON.stringify(r.json)}`);
       c.accept(r.json.answer!);
       calls.push(c);
     }

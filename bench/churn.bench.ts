@@ -9,8 +9,9 @@
 //            node can only reap it by its timeouts (1 s here)
 // then waits for the node's watchdog and reports: sessions left (the node's own count), open
 // fds and RSS of the node process against the baseline taken before the churn, event-loop p99.
-// Soak (`--soak-minutes`, default 10; 0 = skip): 100 echo calls held that long, the node's RSS
-// sampled each minute (a trend up would be a leak).
+// Soak (`--soak-minutes`, default 10; 0 = skip): `--soak-calls` (100) calls of `--soak-profile`
+// (record) held that long, the node's RSS sampled each minute (a trend up would be a leak).
+// `--cycles 0` runs the soak alone.
 //
 //   npm run bench:churn -- [--cycles 2000] [--parallel 8] [--soak-minutes 10] [--soak-calls 100]
 import { type ChildProcess, spawn } from "node:child_process";
@@ -30,12 +31,14 @@ const { values: args } = parseArgs({
     parallel: { type: "string", default: "8" },
     "soak-minutes": { type: "string", default: "10" },
     "soak-calls": { type: "string", default: "100" },
+    "soak-profile": { type: "string", default: "record" },
   },
 });
 const CYCLES = Number(args.cycles);
 const PARALLEL = Number(args.parallel);
 const SOAK_MIN = Number(args["soak-minutes"]);
 const SOAK_CALLS = Number(args["soak-calls"]);
+const SOAK_PROFILE = args["soak-profile"]!;
 const SECRET = "churn-bench-secret-0123456789";
 
 function freeTcpPort(): Promise<number> {
@@ -212,10 +215,10 @@ async function soak(pid: number, node: ChildProcess): Promise<void> {
     for (let i = 0; i < SOAK_CALLS; i++) {
       const c = await ClientPeer.create({ decode: false, dataChannel: false });
       // a saturated node says 503 node-busy (its load guard): try again shortly, as a client would
-      let r = await offer(newId(), c.offer, "echo");
+      let r = await offer(newId(), c.offer, SOAK_PROFILE);
       for (let t = 0; r.status === 503 && t < 120; t++) {
         await sleep(500);
-        r = await offer(newId(), c.offer, "echo");
+        r = await offer(newId(), c.offer, SOAK_PROFILE);
       }
       if (r.status !== 201) throw new Error(`soak offer ${r.status}: ${JSON.stringify(r.json)}`);
       c.accept(r.json.answer!);
@@ -223,7 +226,7 @@ async function soak(pid: number, node: ChildProcess): Promise<void> {
     }
     await Promise.all(calls.map((c) => c.connected(20_000)));
     const samples = [rssMb(pid)];
-    console.log(`\nsoak: ${SOAK_CALLS} echo calls for ${SOAK_MIN} min; node RSS each minute (MB):`);
+    console.log(`\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node RSS each minute (MB):`);
     for (let m = 1; m <= SOAK_MIN; m++) {
       await sleep(60_000);
       samples.push(rssMb(pid));

@@ -226,7 +226,9 @@ async function soak(pid: number, node: ChildProcess): Promise<void> {
     }
     await Promise.all(calls.map((c) => c.connected(20_000)));
     const samples = [rssMb(pid)];
-    console.log(`\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node RSS each minute (MB):`);
+    console.log(
+      `\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node RSS each minute (MB):`,
+    );
     for (let m = 1; m <= SOAK_MIN; m++) {
       await sleep(60_000);
       samples.push(rssMb(pid));

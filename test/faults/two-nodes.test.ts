@@ -34,7 +34,7 @@ for (const store of ["redis", "dynamodb"] as const) {
       await new Promise((r) => setTimeout(r, 3000));
       const after = received(survivors);
       // 3 s of echo: ~150 packets each, none of the survivor's calls interrupted
-      after.forEach((n, i) => expect(n - before[i]!).toBeGreaterThan(100));
+      for (const [i, n] of after.entries()) expect(n - before[i]!).toBeGreaterThan(100);
       for (const c of survivors) expect(c.client.state).toBe("connected");
       for (const c of survivors) expect((await d.registry.getSession(c.id))?.state).toBe("connected");
     });
@@ -107,7 +107,7 @@ for (const store of ["redis", "dynamodb"] as const) {
       await new Promise((r) => setTimeout(r, 10_000 - 3 * 100));
       // live calls never noticed: ~10 s of echo each
       const mid = received(calls);
-      mid.forEach((n, i) => expect(n - before[i]!).toBeGreaterThan(400));
+      for (const [i, n] of mid.entries()) expect(n - before[i]!).toBeGreaterThan(400);
       for (const c of calls) expect(c.client.state).toBe("connected");
       await d.redis.start(); // Redis: empty (no persistence); dynalite: its data kept
       // nodes re-register by themselves, and write their live sessions' records again

@@ -167,7 +167,7 @@ async function pythonClient(script: string, origin: string): Promise<Sent> {
 async function recordingOf(sent: Sent): Promise<{ wavMs: number; oggMs: number; noticedMs: number }> {
   const id = sent.location.split("/").pop()!;
   const wav = join(dir, `${id}.wav`);
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 40_000;
   // ended: the session is gone from the registry (the node deletes the record at teardown)
   while ((await gateway.registry.getSession(id)) !== undefined && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
@@ -205,8 +205,11 @@ describe("a recording ends with the media, whoever sends it", () => {
         expect(sent.sentMs).toBeGreaterThanOrEqual(FRAMES * 20);
         expect(Math.abs(rec.wavMs - sent.sentMs)).toBeLessThanOrEqual(40);
         expect(Math.abs(rec.oggMs - sent.sentMs)).toBeLessThanOrEqual(40);
-        expect(rec.noticedMs).toBeLessThan(2000);
-      }, 60_000);
+        // the end is noticed at once on a clean network; through the impairment a client's one
+        // RTCP BYE is itself lost 10 % of the time, and then only ICE consent expiry (≈30 s)
+        // tells (docs/node.md): measured and printed above, asserted on the clean network only
+        if (network === "clean" || sent.deleted) expect(rec.noticedMs).toBeLessThan(2000);
+      }, 90_000);
     }
   }
 });

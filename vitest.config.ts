@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // the fault suite runs on its own (npm run test:faults, vitest.faults.config.ts)
+    exclude: ["test/faults/**", "**/node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Media tests bind UDP ports and spawn servers: files run in separate forks, a few at a time.

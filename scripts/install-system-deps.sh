@@ -7,6 +7,8 @@
 #   sox                     inspecting recordings by ear and by tool
 #   coturn                  a real TURN server (turnserver) for the TURN relay tests (test/e2e/turn*.test.ts)
 #   curl                    the media node bootstrap (IMDS, health wait), run by the deploy rehearsal
+#   gstreamer1.0-* , gir1.2-gst-plugins-{bad,base}-1.0, python3-gi
+#                           GStreamer's webrtcbin as an independent WHIP client (recording-length tests)
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
@@ -20,6 +22,12 @@ command -v wasm-opt >/dev/null || need+=(binaryen)
 command -v sox >/dev/null || need+=(sox)
 command -v turnserver >/dev/null || need+=(coturn)
 command -v curl >/dev/null || need+=(curl)
+command -v gst-inspect-1.0 >/dev/null || need+=(gstreamer1.0-tools)
+gst-inspect-1.0 webrtcbin >/dev/null 2>&1 || need+=(gstreamer1.0-plugins-bad gstreamer1.0-nice)
+gst-inspect-1.0 opusenc >/dev/null 2>&1 || need+=(gstreamer1.0-plugins-base)
+gst-inspect-1.0 rtpopuspay >/dev/null 2>&1 || need+=(gstreamer1.0-plugins-good)
+/usr/bin/python3 -c 'import gi; gi.require_version("GstWebRTC", "1.0"); gi.require_version("GstSdp", "1.0")' 2>/dev/null ||
+  need+=(python3-gi gir1.2-gst-plugins-bad-1.0 gir1.2-gst-plugins-base-1.0)
 if [ ${#need[@]} -eq 0 ]; then
   echo "system packages: all present"
   exit 0

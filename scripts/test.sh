@@ -18,6 +18,8 @@ echo "== tests"
 mkdir -p .tmp
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-results.json || status=$?
+echo "== fault suite (real processes killed for real)"
+npm run -s test:faults || status=$?
 # one plain closing line, whatever the reporter prints above it
 node -e '
 const r = JSON.parse(require("fs").readFileSync(".tmp/vitest-results.json", "utf8"));

@@ -1,26 +1,37 @@
 // Graceful shutdown on SIGINT/SIGTERM: run the steps once, in order; a second signal (or a stuck
 // step past the deadline) exits at once so Ctrl-C twice always works.
-import type { Logger } from "../log/index.js";
+//
+// Nothing here depends on a log line being written: the deadline is armed before anything is
+// logged, every line is written through logSafely, and the exit drops lines stdout cannot take
+// (exitAfterLogs / exitNow) — a gateway whose stdout reader went away (`npm start | head`) stops
+// like any other.
+import { exitAfterLogs, exitNow, type Logger, logSafely } from "../log/index.js";
 
 export function onShutdown(log: Logger, steps: () => Promise<void>, deadlineMs = 15_000): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      log.warn({ signal }, "second signal: exiting now");
-      process.exit(130);
+      logSafely(() => log.warn({ signal }, "second signal: exiting now"));
+      exitNow(log, 130);
     }
     stopping = true;
-    log.info({ signal }, "shutting down");
     const timer = setTimeout(() => {
-      log.error("shutdown took too long: exiting");
-      process.exit(1);
+      logSafely(() => log.error("shutdown took too long: exiting"));
+      exitNow(log, 1);
     }, deadlineMs);
     timer.unref();
-    steps().then(
-      () => process.exit(0),
+    logSafely(() => log.info({ signal }, "shutting down"));
+    let run: Promise<void>;
+    try {
+      run = steps();
+    } catch (e) {
+      run = Promise.reject(e);
+    }
+    run.then(
+      () => exitAfterLogs(log, 0),
       (e) => {
-        log.error({ err: (e as Error).message }, "shutdown failed");
-        process.exit(1);
+        logSafely(() => log.error({ err: (e as Error).message }, "shutdown failed"));
+        exitAfterLogs(log, 1);
       },
     );
   };

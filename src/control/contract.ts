@@ -149,6 +149,9 @@ export interface SessionStatus {
   recording?: { wav: string; ogg: string };
   /** with RTCGW_RECORDINGS_BUCKET: where the record profile's files land when the session ends */
   objects?: { bucket: string; wav: string; ogg: string };
+  /** the recording stopped early because the disk refused a write ("disk_full: ENOSPC"); its
+   *  files were closed valid at that point */
+  recordingError?: string;
   /** bridge sessions: the WebSocket leg to the application */
   bridge?: BridgeLegStats;
 }

@@ -57,3 +57,43 @@ export function sessionLogger(
 ): Logger {
   return parent.child({ sessionId, ...extra });
 }
+
+/**
+ * Exit once the buffered log lines are written, or after `timeoutMs`, whatever happens to
+ * stdout. The logger writes asynchronously and flushes what is left synchronously at exit
+ * (sonic-boom's flushSync); when nobody reads stdout any more (`rtcgw dev | head -c 300`) that
+ * flush retries EPIPE forever and the process never ends. So: flush with a bound, then disarm
+ * the exit-time flush (a line that could not be written by then never will be) and exit.
+ */
+export function exitAfterLogs(logger: Logger, code: number, timeoutMs = 500): void {
+  let done = false;
+  const exit = () => {
+    if (done) return;
+    done = true;
+    exitNow(logger, code);
+  };
+  setTimeout(exit, timeoutMs).unref();
+  try {
+    logger.flush((err) => (err ? exit() : setImmediate(exit)));
+  } catch {
+    exit();
+  }
+}
+
+/** Exit at once: buffered log lines not yet written are dropped (never blocks on stdout). */
+export function exitNow(logger: Logger, code: number): never {
+  const dest = (logger as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[
+    pino.symbols.streamSym
+  ];
+  if (dest && typeof dest.flushSync === "function") dest.flushSync = () => {};
+  process.exit(code);
+}
+
+/** A log line that cannot throw: shutdown paths must not depend on a line being written. */
+export function logSafely(write: () => void): void {
+  try {
+    write();
+  } catch {
+    // stdout is gone or the logger is closed: the shutdown goes on without the line
+  }
+}

@@ -9,6 +9,12 @@ export interface AudioFrame {
   channels: 1 | 2;
   /** interleaved signed 16-bit PCM; length === samplesPerChannel * channels */
   samples: Int16Array;
+  /**
+   * true when no received packet contributed to this frame: concealment, silence or DTX filling
+   * a gap. A gap is only part of the call when audio follows it, so a recorder holds filler
+   * frames until the next real one and drops them at the end (see SpanGate, docs/timeline.md).
+   */
+  filler?: boolean;
   /** how late (ms past its due time) the receive timeline emitted this frame, when it was late:
    *  after an event-loop stall the timeline catches up, and real-time senders skip frames later
    *  than STALE_FRAME_MS (src/media/profiles/inbound.ts). Absent = on time. */

@@ -65,7 +65,7 @@ export {
 export type { PipelineStats } from "./profiles/stats.js";
 export { Relay, type RelayConsumerStats, type RelaySubscription } from "./relay.js";
 export { ResampleStage } from "./resample-stage.js";
-export { isRtcp, restamp } from "./rtp/packet.js";
+export { isRtcp, restamp, rtcpHasBye } from "./rtp/packet.js";
 export {
   AudioSender,
   type AudioSenderOptions,
@@ -82,4 +82,5 @@ export { assertSessionId, recordingPath, SESSION_ID_RE } from "./sinks/paths.js"
 export { WavWriter } from "./sinks/wav-writer.js";
 export { PcmPushSource, type PcmPushSourceOptions } from "./sources/pcm-push.js";
 export { type ToneOptions, ToneSource } from "./sources/tone.js";
+export { SpanGate } from "./span-gate.js";
 export { type AudioSource, type FrameConsumer, PushedTrack, SourceTrack, type TrackEvents } from "./track.js";

@@ -62,11 +62,18 @@ export class NodeHeartbeat {
       });
     } catch (e) {
       if (e instanceof NotFoundError) {
-        // expired while we were busy (or the store lost it): register again
+        // expired while we were busy, or the store lost it (Redis restarted empty): register
+        // again, and write our live sessions' records again at once rather than at the next
+        // touch — their calls are live and their clients must be able to GET and DELETE them
         this.o.log.warn("registry: node record expired; registering again");
-        await this.register().catch((err) =>
-          this.o.log.warn({ err: (err as Error).message }, "registry: re-register failed"),
+        const registered = await this.register().then(
+          () => true,
+          (err) => {
+            this.o.log.warn({ err: (err as Error).message }, "registry: re-register failed");
+            return false;
+          },
         );
+        if (registered) await this.o.touchSessions();
       } else {
         this.o.log.warn({ err: (e as Error).message }, "registry: heartbeat failed");
       }

@@ -40,6 +40,7 @@ export class NodeMetrics {
   readonly connectSeconds: Histogram;
   readonly concealedMs: Counter;
   readonly silenceFilledMs: Counter;
+  readonly recordingFailures: Counter;
   readonly refused: Counter<"reason">;
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
@@ -115,6 +116,12 @@ export class NodeMetrics {
     this.silenceFilledMs = new Counter({
       name: "rtcgw_silence_filled_ms_total",
       help: "gaps filled with silence at their true position (ms)",
+      registers: r,
+    });
+    this.recordingFailures = new Counter({
+      name: "rtcgw_recording_failures_total",
+      help: "recordings stopped early because the disk refused a write (files closed valid at that point)",
+      labelNames: ["reason"],
       registers: r,
     });
     this.bridgeSessions = new Counter({

@@ -68,6 +68,8 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
       ...(record.sourceSessionId ? { sourceSessionId: record.sourceSessionId } : {}),
       ...(live ? { stats: live.stats } : {}),
       ...(live?.bridge ? { bridge: live.bridge } : {}),
+      // the recording stopped early (the disk refused a write): the client should know
+      ...(live?.recordingError ? { recordingError: live.recordingError } : {}),
       ...(live?.recording
         ? {
             recording: {

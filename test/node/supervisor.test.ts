@@ -53,6 +53,33 @@ async function workersRegistered(count: number, what: string): Promise<NodeRecor
   return nodes;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** a port P with P + 1 free too (worker 0 listens on NODE_PORT, worker 1 on NODE_PORT + 1) */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const a = await holdPort();
+    const p = (a.address() as { port: number }).port;
+    const b = await new Promise<Server | undefined>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(undefined));
+      srv.listen(p + 1, "127.0.0.1", () => resolve(srv));
+    });
+    a.close();
+    if (b) {
+      b.close();
+      return p;
+    }
+  }
+}
+
 function holdPort(): Promise<Server> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -164,5 +191,45 @@ describe("the supervisor", () => {
     child.kill("SIGTERM");
     expect(await exit).toBe(0);
     expect(await fx.registry.listNodes()).toEqual([]);
+  });
+  it("kill -9 of the supervisor: its workers exit within 3 s (their calls closed, deregistered), and a restart on the same ports starts", {
+    timeout: 60_000,
+  }, async () => {
+    const base = await freePortPair();
+    const env = {
+      RTCGW_REGISTRY: fx.redis.url,
+      NODE_PORT: String(base),
+      MEDIA_UDP_PORT: "0",
+      RTCGW_WORKERS: "2",
+      LOG_LEVEL: "info",
+    };
+    const first = spawnNodeProcess(["node"], env, { capture: true, bin: true });
+    await supervisorStarted(first);
+    const nodes = await workersRegistered(2, "2 workers to register");
+    const workers = childPids(first.child.pid!);
+    expect(workers).toHaveLength(2);
+    const call = await connectEchoSession(nodes[0]!);
+    try {
+      const killedAt = Date.now();
+      first.child.kill("SIGKILL"); // no signal reaches the workers: only their IPC channel closes
+      await waitFor(
+        () => workers.every((pid) => !alive(pid)),
+        3_000,
+        "the workers to exit with their supervisor",
+      );
+      expect(Date.now() - killedAt).toBeLessThan(3_000);
+      // they drained: the live call was closed by the node, the registry holds no node of theirs
+      await call.client.until(() => call.client.state !== "connected", 3_000, "the call to be closed");
+      expect(await fx.registry.listNodes()).toEqual([]);
+      // the ports are free again: a restart starts (it exited 2, "port in use", with orphans left)
+      const second = spawnNodeProcess(["node"], env, { capture: true, bin: true });
+      await supervisorStarted(second);
+      await workersRegistered(2, "the restarted supervisor's workers to register");
+      second.child.kill("SIGTERM");
+      expect(await second.exit).toBe(0);
+    } finally {
+      for (const pid of workers) if (alive(pid)) process.kill(pid, "SIGKILL");
+      await call.client.close();
+    }
   });
 });

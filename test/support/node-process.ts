@@ -109,16 +109,18 @@ export async function control(node: ControlTarget, method: string, path: string,
 }
 
 /** a connected two-way echo session on the node at `url`, created over its control API */
-export async function connectEchoSession(node: ControlTarget): Promise<{ client: ClientPeer; id: string }> {
+export async function connectEchoSession(
+  node: ControlTarget,
+  id = newSessionId(),
+): Promise<{ client: ClientPeer; id: string }> {
   const client = await ClientPeer.create({ decode: false });
-  const id = newSessionId();
   const r = await control(node, "POST", "/internal/sessions", {
     sessionId: id,
     kind: "session",
     profile: "echo",
     offer: client.offer,
   });
-  expect(r.status).toBe(201);
+  expect(r.status, JSON.stringify(r.json)).toBe(201);
   client.accept(r.json.answer);
   await client.connected(5000);
   return { client, id };

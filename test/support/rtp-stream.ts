@@ -69,6 +69,8 @@ export interface StreamDatagram {
   index: number;
   /** the frame number on the sender's media clock (index into its 20 ms frames) */
   frame: number;
+  /** the sender's 20 ms slot (paused slots count too, unlike `frame`) */
+  slot: number;
   sendMs: number;
   arrivalMs: number;
   datagram: Uint8Array;
@@ -93,6 +95,25 @@ export interface SyntheticStream {
   /** packets lost on purpose (loss, bursts, outages) */
   dropped: number;
   lastArrivalMs: number;
+  /**
+   * ms of the sender's audio lost before its first delivered frame and after its last one: a
+   * recording runs from the first packet that arrived to the end of the last one, so these
+   * are not there to record (a loss in the middle is filled at its true position).
+   */
+  lostAtStartMs: number;
+  lostAtEndMs: number;
+}
+
+function lostAtEdges(datagrams: StreamDatagram[], frames: number) {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const d of datagrams) {
+    if (d.kind !== "rtp") continue;
+    first = Math.min(first, d.slot);
+    last = Math.max(last, d.slot);
+  }
+  if (last < first) return { lostAtStartMs: frames * 20, lostAtEndMs: 0 };
+  return { lostAtStartMs: first * 20, lostAtEndMs: (frames - 1 - last) * 20 };
 }
 
 /** mulberry32: a tiny, good-enough seeded PRNG */
@@ -262,6 +283,7 @@ export function rtpStream(o: StreamOptions): SyntheticStream {
     if (reordered) arrivalMs += o.reorderDelayMs ?? 45;
     const base = {
       frame: mediaFrame,
+      slot: f,
       sendMs,
       kind: "rtp" as const,
       seq: thisSeq,
@@ -305,6 +327,7 @@ export function rtpStream(o: StreamOptions): SyntheticStream {
     frames,
     dropped,
     lastArrivalMs: arrivals.length ? arrivals[arrivals.length - 1].arrivalMs : 0,
+    ...lostAtEdges(datagrams, frames),
   };
 }
 
@@ -328,16 +351,17 @@ export function driveOnVirtualClock(
 ): void {
   let i = 0;
   const arrivals = stream.arrivals;
-  for (let now = startMs; now < endMs; now += tickMs) {
+  // the call lasts until endMs, and until everything the network delivers has arrived: a packet
+  // sent before the end but delayed past it is still part of the call's media
+  const lastArrival = arrivals.length > 0 ? arrivals[arrivals.length - 1]!.arrivalMs : endMs;
+  const until = Math.max(endMs, lastArrival + tickMs);
+  let now = startMs;
+  for (; now < until; now += tickMs) {
     while (i < arrivals.length && arrivals[i].arrivalMs <= now) {
       target.push(arrivals[i].datagram, arrivals[i].arrivalMs);
       i++;
     }
     target.tick(now);
   }
-  while (i < arrivals.length && arrivals[i].arrivalMs <= endMs) {
-    target.push(arrivals[i].datagram, arrivals[i].arrivalMs);
-    i++;
-  }
-  target.flush(endMs);
+  target.flush(Math.max(endMs, now));
 }

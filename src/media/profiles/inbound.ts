@@ -11,6 +11,7 @@ import { RtpAudioReceiver } from "../receive/receiver.js";
 import { Relay, type RelayConsumerOptions, type RelaySubscription } from "../relay.js";
 import { ResampleStage } from "../resample-stage.js";
 import { BlackHoleSink } from "../sinks/black-hole.js";
+import { SpanGate } from "../span-gate.js";
 import { type FrameConsumer, PushedTrack } from "../track.js";
 
 export interface InboundOptions {
@@ -38,6 +39,11 @@ export interface PcmSubscribeOptions extends RelayConsumerOptions {
   rate?: number;
   /** deliver with this many channels (default: the codec's; 1 downmixes) */
   channels?: 1 | 2;
+  /**
+   * deliver only the call's media span: filler is held until audio follows it and dropped at
+   * the end (SpanGate) — what a recorder wants; live consumers leave this off
+   */
+  span?: boolean;
 }
 
 /**
@@ -133,7 +139,7 @@ export class InboundAudio {
       outChannels: channels,
       next: consumer,
     });
-    const sub = this.relay.subscribe(stage, o);
+    const sub = this.relay.subscribe(o.span ? new SpanGate(stage) : stage, o);
     return {
       name: sub.name,
       get stopped() {
@@ -157,7 +163,8 @@ export class InboundAudio {
     return () => this.#packetConsumers.delete(consumer);
   }
 
-  /** end of the call at `nowMs`: the timeline is completed up to now, consumers get onEnd */
+  /** end of the call: the timeline is completed to the end of the last packet (see
+   *  RtpAudioReceiver.flush), consumers get onEnd */
   close(nowMs: number): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -81,7 +81,13 @@ export class RecordSession {
     });
     // the Ogg writer keeps the original packets, slot by slot, straight from the timeline
     if (this.ogg) this.inbound.subscribePackets(this.ogg);
-    this.#wavSub = this.inbound.subscribe(this.wav, { rate, channels, name: "wav", queueFrames: 250 });
+    this.#wavSub = this.inbound.subscribe(this.wav, {
+      rate,
+      channels,
+      name: "wav",
+      queueFrames: 250,
+      span: true,
+    });
     this.#log?.info({ event: "recording_started", wav: wavPath, ogg: oggPath, rate, channels }, "recording");
   }
 
@@ -105,6 +111,7 @@ export class RecordSession {
       {
         event: "recording_closed",
         timelineMs: this.inbound.counters().frames * 20,
+        trailingMs: this.inbound.counters().trailingMs,
         concealedMs: this.inbound.counters().concealedMs,
         silenceMs: this.inbound.counters().silenceMs,
         wavMs: this.wav.durationMs,

@@ -35,8 +35,13 @@ export interface ReceiverCounters {
   overflow: number;
   /** payloads the decoder rejected (concealed instead) */
   decodeErrors: number;
-  /** frames emitted */
+  /** frames emitted (at the end of the call: up to the end of the last packet) */
   frames: number;
+  /** ms filled after the last packet and cut at the end of the call: concealment of packets
+   *  that never came and silence that no audio followed are not part of the call */
+  trailingMs: number;
+  /** ms of silence from the track's start (startMs) to the first packet, cut the same way */
+  leadingMs: number;
 }
 
 export function emptyCounters(): ReceiverCounters {
@@ -59,5 +64,7 @@ export function emptyCounters(): ReceiverCounters {
     overflow: 0,
     decodeErrors: 0,
     frames: 0,
+    trailingMs: 0,
+    leadingMs: 0,
   };
 }

@@ -77,6 +77,11 @@ export class JitterBuffer {
     return n;
   }
 
+  /** move every buffered packet `delta` samples along the timeline (order is unchanged) */
+  shiftPositions(delta: number): void {
+    for (const p of this.packets) p.pos += delta;
+  }
+
   /** forget sequence history (a new SSRC numbers from scratch); buffered packets stay */
   forgetSequences(): void {
     this.seen.clear();

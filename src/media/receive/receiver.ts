@@ -5,7 +5,14 @@
 // plus the jitter-buffer depth; what fills it is decided then: the decoded packet whose RTP
 // timestamp maps to it, Opus PLC / in-band FEC for a short loss, comfort silence during DTX, or
 // silence for a long gap. So the output length always equals elapsed wall time (docs/design.md rule 4),
-// whatever the network or the sender's timestamps do.
+// whatever the network or the sender's timestamps do — while the call lasts.
+//
+// The end is decided differently: a gap is part of the call only when audio follows it. Frames
+// that no packet contributed to are marked `filler`, and at flush() the timeline is completed to
+// the end of the last packet received (buffered packets play, nothing lost at the end), and the
+// filler emitted after the last packet — concealment of packets that never came, silence no
+// audio followed — is taken back out of the counters (`trailingMs`); a recorder drops those
+// frames (SpanGate). So a recording runs from the first packet to the end of the last one.
 //
 // RTP timestamps map to timeline positions through an anchor (slot, ts) set by the first
 // packet: pos = slot × samplesPerFrame + (ts − anchor.ts). Positions, timestamps and durations
@@ -120,6 +127,11 @@ export class RtpAudioReceiver {
   private concealRun = 0;
   private closed = false;
   private lateMs = 0;
+  /** slots emitted before the first slot with audio (silence from startMs to the first packet) */
+  private leadFrames = 0;
+  private heardAudio = false;
+  /** what the filler slots since the last slot with audio added to the counters */
+  private tail = { frames: 0, concealedMs: 0, fecMs: 0, silenceMs: 0, dtxMs: 0 };
 
   constructor(options: RtpAudioReceiverOptions) {
     this.codec = options.codec;
@@ -247,15 +259,39 @@ export class RtpAudioReceiver {
   }
 
   /**
-   * End of the call: emit what remains up to `nowMs` without waiting for the jitter depth, so
-   * the total output is round((now − start) / 20 ms) frames. Further pushes are ignored.
+   * End of the call: play what is still buffered without waiting for the jitter depth, up to
+   * the end of the last packet received and no further; then take the filler emitted after
+   * that packet back out of the counters (it is not part of the call: `trailingMs`). The
+   * timeline is then first packet → end of the last one. Further pushes are ignored.
+   * (`_nowMs`: the end is decided by the media, not by when the session was torn down.)
    */
-  flush(nowMs: number): void {
+  flush(_nowMs?: number): void {
     if (this.closed) return;
-    if (this.origin !== undefined) {
-      while (this.origin + (this.nextSlot + 1) * FRAME_MS <= nowMs + FRAME_MS / 2) this.emitSlot();
+    if (this.anchor !== undefined) {
+      while (this.buffer.size > 0 || this.pendingBeyondPlayhead()) this.emitSlot();
     }
+    const c = this.counters;
+    const t = this.tail;
+    c.frames -= t.frames;
+    c.concealedMs -= t.concealedMs;
+    c.fecMs -= t.fecMs;
+    c.silenceMs -= t.silenceMs;
+    c.dtxMs -= t.dtxMs;
+    c.trailingMs += t.frames * FRAME_MS;
+    if (this.heardAudio) {
+      // the silence before the first packet (startMs) is not the call's media either
+      c.frames -= this.leadFrames;
+      c.silenceMs -= this.leadFrames * FRAME_MS;
+      c.leadingMs += this.leadFrames * FRAME_MS;
+    }
+    this.tail = { frames: 0, concealedMs: 0, fecMs: 0, silenceMs: 0, dtxMs: 0 };
     this.close();
+  }
+
+  /** decoded samples of the last played packet that lie past the playhead */
+  private pendingBeyondPlayhead(): boolean {
+    const p = this.pending;
+    return p !== undefined && p.pos + p.pcm.length / this.channels > this.playhead;
   }
 
   /** stop and free the decoder (idempotent) */
@@ -301,6 +337,7 @@ export class RtpAudioReceiver {
 
   private place(p: BufferedPacket, inOrder: boolean): void {
     p.pos = this.positionOf(p.ts, this.anchor!);
+    if (p.pos < 0 && this.nextSlot === 0) this.extendBack(p);
     const offset = this.offsetMs(p.pos, p.arrivalMs);
     const late = p.pos + p.samples <= this.playhead;
     // lateness within reason is jitter: let the depth grow to cover it next time
@@ -328,6 +365,24 @@ export class RtpAudioReceiver {
       return;
     }
     this.delay.observe(p.arrivalMs, p.ts, offset);
+  }
+
+  /**
+   * Nothing lost at the start: the first packet to arrive is not always the first one sent (a
+   * reordered or jittered start). Until the first slot is emitted, a packet stamped before the
+   * anchor moves the timeline's start back to it: the origin moves back by whole slots and the
+   * anchor and every buffered packet forward by as many, so the due time of what was already
+   * placed does not change. Bounded by maxEarlyMs (a packet stamped further back is a restart
+   * or garbage, not the call's first audio).
+   */
+  private extendBack(p: BufferedPacket): void {
+    const slots = Math.ceil(-p.pos / this.frameSamples);
+    if (slots * FRAME_MS > this.maxEarlyMs) return;
+    const delta = slots * this.frameSamples;
+    this.origin! -= slots * FRAME_MS;
+    this.anchor!.slot += slots;
+    this.buffer.shiftPositions(delta);
+    p.pos += delta;
   }
 
   /** the sender's timestamps jumped: put the run's packets on a fresh anchor */
@@ -375,6 +430,9 @@ export class RtpAudioReceiver {
     const out = new Int16Array(this.frameSamples * this.channels);
     const started: Uint8Array[] = [];
     let covered = false;
+    /** some of this slot's samples came from a received packet */
+    let audio = false;
+    const before = this.fillerCounters();
 
     if (this.anchor === undefined) {
       // before the first packet (only with startMs): silence at its true position
@@ -389,6 +447,7 @@ export class RtpAudioReceiver {
         if (this.pending) {
           const taken = this.takePending(pos, out, filled, want);
           if (taken > 0) {
+            audio = true;
             if (pos === slotStart) covered = true;
             pos += taken;
             filled += taken;
@@ -413,13 +472,32 @@ export class RtpAudioReceiver {
     this.nextSlot++;
     this.counters.frames++;
     this.delay.onFrame();
+    if (audio) {
+      this.heardAudio = true;
+      this.tail = { frames: 0, concealedMs: 0, fecMs: 0, silenceMs: 0, dtxMs: 0 };
+    } else if (!this.heardAudio) {
+      this.leadFrames++;
+    } else {
+      const after = this.fillerCounters();
+      this.tail.frames++;
+      this.tail.concealedMs += after.concealedMs - before.concealedMs;
+      this.tail.fecMs += after.fecMs - before.fecMs;
+      this.tail.silenceMs += after.silenceMs - before.silenceMs;
+      this.tail.dtxMs += after.dtxMs - before.dtxMs;
+    }
     if (this.onPacket) {
       for (const payload of started) this.onPacket(payload, pts);
       if (started.length === 0 && !covered) this.onPacket(null, pts);
     }
     const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
+    if (!audio) frame.filler = true;
     if (this.lateMs > 0) frame.lateMs = this.lateMs; // a catch-up frame says so itself
     this.onFrame(frame);
+  }
+
+  private fillerCounters() {
+    const c = this.counters;
+    return { concealedMs: c.concealedMs, fecMs: c.fecMs, silenceMs: c.silenceMs, dtxMs: c.dtxMs };
   }
 
   /** copy decoded samples covering timeline position `pos` into `out`; returns samples taken */

@@ -60,6 +60,25 @@ export function isRtcp(buf: Uint8Array): boolean {
   return buf[1]! >= 192 && buf[1]! <= 223;
 }
 
+/** RTCP BYE (RFC 3550 §6.6) */
+export const RTCP_BYE = 203;
+
+/**
+ * true when a (compound) RTCP packet carries a BYE: the sender says its source is leaving
+ * (RFC 3550 §6.6). Walks the compound by each packet's length field; stops at the first
+ * malformed header (never throws, never reads past the buffer).
+ */
+export function rtcpHasBye(buf: Uint8Array): boolean {
+  let off = 0;
+  while (off + 4 <= buf.length) {
+    if (buf[off]! >> 6 !== RTP_VERSION) return false;
+    if (buf[off + 1] === RTCP_BYE) return true;
+    const words = ((buf[off + 2]! << 8) | buf[off + 3]!) + 1;
+    off += words * 4;
+  }
+  return false;
+}
+
 /**
  * A copy of an RTP packet under another payload type and SSRC (marker, sequence, timestamp and
  * payload kept): a source's packets forwarded as a listener's stream without decoding them.

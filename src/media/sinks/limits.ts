@@ -8,7 +8,8 @@ export interface RecordingLimits {
   maxDurationMs?: number;
 }
 
-export type LimitReason = "max_bytes" | "max_duration";
+/** disk_full: the file system refused a write (ENOSPC, EFBIG past RLIMIT_FSIZE, EDQUOT) */
+export type LimitReason = "max_bytes" | "max_duration" | "disk_full";
 
 export interface LimitEvent {
   reason: LimitReason;

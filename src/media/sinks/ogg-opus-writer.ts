@@ -8,7 +8,7 @@
 // - Pages are written whole with synchronous writes (about one per second): a crash leaves a
 //   valid file one page short at most. The last page carries EOS.
 import { randomInt } from "node:crypto";
-import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { opusPacketSamples } from "../../audio/codecs/opus-toc.js";
 import { TypedEmitter } from "../events.js";
 import { SinkClosedError } from "./errors.js";
@@ -43,6 +43,8 @@ export interface OggOpusWriterStats {
   /** packets refused after a limit stopped the recording */
   refusedPackets: number;
   state: "open" | "limited" | "closed";
+  /** set when the file system refused a write (the file was closed on its last whole page) */
+  writeError?: string;
 }
 
 export interface OggOpusWriterEvents {
@@ -94,6 +96,8 @@ export class OggOpusWriter {
   #lost = 0;
   #refused = 0;
   #lastToc: number | undefined;
+  /** missing slots since the last packet, written when a packet follows (onPacket) */
+  #heldLost = 0;
   #state: OggOpusWriterStats["state"] = "open";
   readonly #packetsPerPage: number;
   readonly #limits: RecordingLimits;
@@ -126,10 +130,17 @@ export class OggOpusWriter {
   /**
    * One 20 ms slot of the receive timeline: the packet that filled it, or null when it was lost
    * (a lost-frame packet is written in its place). Signature matches the receiver's onPacket.
+   * Like the WAV (SpanGate), the file runs from the first packet to the end of the last one: a
+   * missing slot is written only once a packet follows it; missing slots before the first packet
+   * and after the last one are not part of the call and are dropped.
    */
   onPacket(payload: Uint8Array | null, _pts?: number): void {
-    if (payload === null || payload.length === 0) this.writeLost();
-    else this.writePacket(payload);
+    if (payload === null || payload.length === 0) {
+      if (this.#packets > 0) this.#heldLost++;
+      return;
+    }
+    for (; this.#heldLost > 0; this.#heldLost--) this.writeLost();
+    this.writePacket(payload);
   }
 
   writeLost(): void {
@@ -197,13 +208,44 @@ export class OggOpusWriter {
   #writePage(flags: number, granule: bigint, packets: Uint8Array[]): void {
     if (this.#fd === undefined) return;
     const page = buildPage({ flags, granule, serial: this.#serial, sequence: this.#sequence++, packets });
-    writeSync(this.#fd, page, 0, page.length, this.#bytes);
-    this.#bytes += page.length;
+    let written = 0;
+    let failure: string | undefined;
+    try {
+      written = writeSync(this.#fd, page, 0, page.length, this.#bytes);
+    } catch (e) {
+      failure = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    }
+    if (failure === undefined && written === page.length) {
+      this.#bytes += page.length;
+      return;
+    }
+    // the disk refused the page (ENOSPC, EFBIG past RLIMIT_FSIZE): cut the half-written page off
+    // (shrinking needs no space) so the file ends on a whole page, close it, and stop
+    this.writeError = failure ?? "short write";
+    try {
+      ftruncateSync(this.#fd, this.#bytes);
+    } catch {}
+    try {
+      closeSync(this.#fd);
+    } catch {}
+    this.#fd = undefined;
+    this.#state = "limited";
+    this.events.emit("limit", {
+      reason: "disk_full",
+      path: this.path,
+      bytes: this.#bytes,
+      durationMs: this.durationMs,
+    });
   }
 
+  /** set when the file system refused a write (the file was closed on its last whole page) */
+  writeError: string | undefined;
+
   #finish(): void {
+    this.#heldLost = 0; // missing slots after the last packet: not part of the call
     if (this.#fd === undefined) return;
     this.#flushPage(OGG_FLAG_EOS); // the last page (possibly empty) ends the stream
+    if (this.#fd === undefined) return; // the disk refused it: closed on the last whole page
     try {
       fsyncSync(this.#fd);
     } finally {
@@ -231,6 +273,7 @@ export class OggOpusWriter {
       pages: this.#sequence,
       refusedPackets: this.#refused,
       state: this.#state,
+      ...(this.writeError ? { writeError: this.writeError } : {}),
     };
   }
 }

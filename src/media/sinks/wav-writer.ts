@@ -39,6 +39,8 @@ export interface WavWriterStats {
   refusedMs: number;
   headerPatches: number;
   state: "open" | "limited" | "closed";
+  /** set when the file system refused a write (the file was closed valid at that point) */
+  writeError?: string;
 }
 
 export function wavHeader(rate: number, channels: number, dataBytes: number): Buffer {
@@ -75,6 +77,8 @@ export class WavWriter implements FrameConsumer {
   #state: WavWriterStats["state"] = "open";
   #refusedMs = 0;
   #headerPatches = 0;
+  /** why the file system refused a write (ENOSPC, EFBIG…), once it has */
+  writeError: string | undefined;
   readonly #bytesPerMs: number;
   readonly #flushBytes: number;
   readonly #headerEveryBytes: number;
@@ -174,12 +178,53 @@ export class WavWriter implements FrameConsumer {
     if (this.#fd === undefined) return;
     if (this.#pendingBytes > 0) {
       const chunk = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
-      writeSync(this.#fd, chunk, 0, chunk.length, WAV_HEADER_BYTES + this.#flushed);
-      this.#flushed += chunk.length;
       this.#pending = [];
       this.#pendingBytes = 0;
+      let written = 0;
+      let failure: string | undefined;
+      try {
+        written = writeSync(this.#fd, chunk, 0, chunk.length, WAV_HEADER_BYTES + this.#flushed);
+      } catch (e) {
+        failure = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      }
+      // a short write is the file system's limit too (RLIMIT_FSIZE, a full disk): keep whole
+      // sample frames only, so the header never claims half a frame
+      const blockAlign = this.channels * 2;
+      this.#flushed += Math.floor(written / blockAlign) * blockAlign;
+      if (failure !== undefined || written < chunk.length) {
+        this.#diskFull(failure ?? "short write", (chunk.length - written) / this.#bytesPerMs);
+        return;
+      }
     }
     if (this.#flushed - this.#claimed >= this.#headerEveryBytes) this.#patchHeader();
+  }
+
+  /** the disk refused audio: close the file valid (header claims what is on disk) and stop */
+  #diskFull(error: string, lostMs: number): void {
+    this.#refusedMs += lostMs;
+    this.writeError = error;
+    try {
+      this.#patchHeader(); // in place: needs no new space
+    } catch {}
+    try {
+      fsyncSync(this.#fd!);
+    } catch {}
+    try {
+      closeSync(this.#fd!);
+    } catch {}
+    this.#fd = undefined;
+    this.#state = "limited";
+    this.events.emit("limit", {
+      reason: "disk_full",
+      path: this.path,
+      bytes: WAV_HEADER_BYTES + this.#flushed,
+      durationMs: this.#flushed / this.#bytesPerMs,
+    });
+    this.events.emit("closed", {
+      path: this.path,
+      bytes: WAV_HEADER_BYTES + this.#flushed,
+      durationMs: this.#flushed / this.#bytesPerMs,
+    });
   }
 
   #patchHeader(): void {
@@ -196,6 +241,7 @@ export class WavWriter implements FrameConsumer {
   #finalise(): void {
     if (this.#fd === undefined) return;
     this.flush();
+    if (this.#fd === undefined) return; // the disk refused the last audio: already closed valid
     this.#patchHeader();
     try {
       fsyncSync(this.#fd);
@@ -225,6 +271,7 @@ export class WavWriter implements FrameConsumer {
       refusedMs: this.#refusedMs,
       headerPatches: this.#headerPatches,
       state: this.#state,
+      ...(this.writeError ? { writeError: this.writeError } : {}),
     };
   }
 }

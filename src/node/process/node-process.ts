@@ -3,7 +3,7 @@
 // the rest, deregister — then exit 0.
 import { availableParallelism } from "node:os";
 import type { Config } from "../../config/index.js";
-import type { Logger } from "../../log/index.js";
+import { exitAfterLogs, type Logger, logSafely } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import { type MediaNode, startMediaNode } from "../node.js";
 import { DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
@@ -33,6 +33,11 @@ export async function runMediaNodeProcess(
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  // A worker dies with its supervisor: when the IPC channel closes (the supervisor exited, even
+  // by kill -9, which forwards no signal) nobody will restart, stop or deregister this worker,
+  // and a new supervisor could not bind its port. So it stops at once — its calls are closed
+  // now (recordings finalised), not drained — deregisters and exits.
+  if (process.send) process.once("disconnect", () => onSignal("supervisor-gone"));
 
   const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
   if (config.RTCGW_REGISTRY.kind === "memory")
@@ -55,21 +60,20 @@ export async function runMediaNodeProcess(
   const stop = async (n: MediaNode, signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info(
-      { signal, sessions: n.sessions(), graceS: config.RTCGW_DRAIN_TIMEOUT },
-      "draining before exit",
+    const graceMs = signal === "supervisor-gone" ? 0 : config.RTCGW_DRAIN_TIMEOUT * 1000;
+    logSafely(() =>
+      logger.info({ signal, sessions: n.sessions(), graceS: graceMs / 1000 }, "draining before exit"),
     );
     try {
-      await n.drain(config.RTCGW_DRAIN_TIMEOUT * 1000);
+      await n.drain(graceMs);
       await n.close();
       await registry.close();
     } catch (e) {
       logger.error({ err: (e as Error).message }, "error while draining");
     }
-    logger.info("exiting");
+    logSafely(() => logger.info("exiting"));
     if (opts.exit ?? true) {
-      logger.flush?.();
-      setTimeout(() => process.exit(0), 50);
+      exitAfterLogs(logger, 0);
     }
   };
   if (pending) void stop(node, pending);

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../../config/index.js";
-import type { Logger } from "../../log/index.js";
+import { exitAfterLogs, type Logger } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import type { Registry } from "../../registry/types.js";
 import { runMediaNodeProcess } from "./node-process.js";
@@ -189,8 +189,7 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   await stopped;
   await closeRegistry();
   logger.info("all media workers stopped");
-  logger.flush?.();
-  setTimeout(() => process.exit(0), 50);
+  exitAfterLogs(logger, 0);
 }
 
 /** a crashed worker's node record and sessions, removed (its peers died with it) */

@@ -2,7 +2,7 @@
 // `tsx src/node/process/worker.ts` runs a single node with the environment's configuration).
 // Forked, it reports to the supervisor whether it started (see worker-report.ts).
 import { loadConfigOrExit } from "../../config/index.js";
-import { createLogger } from "../../log/index.js";
+import { createLogger, exitAfterLogs } from "../../log/index.js";
 import { defaultNodeId } from "../node.js";
 import { runMediaNodeProcess } from "./node-process.js";
 import { failedReport, type WorkerReport } from "./worker-report.js";
@@ -24,7 +24,6 @@ started.then(
   (e) => {
     logger.fatal({ err: (e as Error).message }, "media node failed to start");
     report(failedReport(e));
-    logger.flush?.();
-    setTimeout(() => process.exit(1), 50);
+    exitAfterLogs(logger, 1);
   },
 );

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
 import type { Profile, SessionStatus } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import { isRtcp, type MediaSession, type PacketSink } from "../../media/index.js";
+import { isRtcp, type MediaSession, type PacketSink, rtcpHasBye } from "../../media/index.js";
 import type { SessionKind } from "../../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
@@ -59,6 +59,11 @@ export class PeerOutlet implements PacketSink {
 
 const DIRECTION = { sendrecv: "SendRecv", sendonly: "SendOnly", recvonly: "RecvOnly" } as const;
 const CLOSE_WAIT_MS = 2_000;
+/**
+ * After an RTCP BYE, this long without RTP and the peer has left. A BYE can also end one SSRC
+ * while another goes on (RFC 3550 §6.6, §8.2): a packet in this window cancels it.
+ */
+const BYE_GRACE_MS = 500;
 
 export class PeerSession {
   readonly id: string;
@@ -325,6 +330,7 @@ export class PeerSession {
 
   private async doClose(reason: string) {
     this.closeReason = reason;
+    if (this.byeTimer) clearTimeout(this.byeTimer);
     this.pipeline = undefined;
     this.rtpListeners.clear();
     if (this.sessionMedia) {
@@ -370,6 +376,20 @@ export class PeerSession {
       });
     }
     return new Promise((r) => x.onClosed(() => r()));
+  }
+
+  private byeTimer: NodeJS.Timeout | undefined;
+
+  private onBye() {
+    if (this.closing || this.byeTimer) return;
+    this.log.debug("RTCP BYE received");
+    this.byeTimer = setTimeout(() => {
+      this.byeTimer = undefined;
+      if (this.closing) return;
+      this.log.info("the peer sent RTCP BYE and no media since: it has left");
+      this.setState("closed");
+    }, BYE_GRACE_MS);
+    this.byeTimer.unref();
   }
 
   private onPeerState(s: string) {
@@ -425,7 +445,16 @@ export class PeerSession {
   }
 
   private onTrackMessage(b: Buffer) {
-    if (isRtcp(b)) return;
+    if (isRtcp(b)) {
+      // RTCP BYE (aiortc and browsers send one when their sender stops): the peer is leaving,
+      // and its DTLS close_notify may never come (the 30 s of ICE consent expiry otherwise)
+      if (rtcpHasBye(b)) this.onBye();
+      return;
+    }
+    if (this.byeTimer) {
+      clearTimeout(this.byeTimer);
+      this.byeTimer = undefined;
+    }
     const now = Date.now();
     this.lastRtpAt = now;
     if (this.firstRtpAt === undefined) {

@@ -3,9 +3,14 @@
 // by a tombstone saying why it ended (Registry.endSession), so GET and DELETE still answer.
 // Updates are optimistic (version check) and retried on conflict; a registry outage is logged,
 // never fatal to the media.
+//
+// The node is the truth about its live sessions: the last record seen of each is kept, and a
+// live session whose record is gone (a Redis restarted empty, a DynamoDB table restored) is
+// written again from it (touch), so GET and DELETE work again for a call whose audio never
+// stopped. Only sessions the table still holds are re-asserted; a torn-down one is removed.
 import type { Logger } from "../../log/index.js";
 import { ConflictError, NotFoundError } from "../../registry/errors.js";
-import type { Registry, SessionState } from "../../registry/types.js";
+import type { Registry, SessionRecord, SessionState } from "../../registry/types.js";
 
 const MAX_ATTEMPTS = 5;
 /** RTCGW_TOMBSTONE_TTL's default (600 s) */
@@ -14,6 +19,8 @@ export const DEFAULT_TOMBSTONE_TTL_MS = 600_000;
 export class SessionRecordSync {
   /** per-session chain: our own updates never race each other */
   private readonly chains = new Map<string, Promise<void>>();
+  /** the last record seen of each live session: what a lost record is written again from */
+  private readonly known = new Map<string, SessionRecord>();
 
   constructor(
     private readonly registry: Registry,
@@ -25,14 +32,20 @@ export class SessionRecordSync {
     return this.chain(id, () => this.update(id, state, log, extra));
   }
 
-  /** extend the record's life (heartbeat): a dead node's sessions expire on their own */
-  touch(id: string, log: Logger): Promise<void> {
+  /**
+   * extend the record's life (heartbeat): a dead node's sessions expire on their own. A live
+   * session whose record the store lost is written again (`state`: the peer's state now).
+   */
+  touch(id: string, log: Logger, state?: SessionState): Promise<void> {
     return this.chain(id, async () => {
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
         try {
           const cur = await this.registry.getSession(id);
-          if (!cur) return;
-          await this.registry.updateSession(id, cur.version, { ttlMs: this.ttlMs });
+          if (!cur) {
+            await this.reassert(id, log, state);
+            return;
+          }
+          this.known.set(id, await this.registry.updateSession(id, cur.version, { ttlMs: this.ttlMs }));
           return;
         } catch (e) {
           if (e instanceof ConflictError && attempt < MAX_ATTEMPTS) continue;
@@ -44,8 +57,21 @@ export class SessionRecordSync {
     });
   }
 
+  /** the record is gone but the call is live: write it again from the last one seen */
+  private async reassert(id: string, log: Logger, state: SessionState | undefined): Promise<void> {
+    const last = this.known.get(id);
+    if (!last) return; // never had one (created outside the signaling)
+    const { version: _v, createdAt: _c, expiresAt: _e, ...fields } = last;
+    this.known.set(
+      id,
+      await this.registry.createSession({ ...fields, ...(state ? { state } : {}), ttlMs: this.ttlMs }),
+    );
+    log.warn({ state: state ?? last.state }, "registry: the session record was lost; written again");
+  }
+
   /** the session ended here: its record becomes a tombstone with the reason (a client DELETE is "deleted") */
   end(id: string, reason: string, log: Logger): Promise<void> {
+    this.known.delete(id);
     return this.chain(id, async () => {
       try {
         await this.registry.endSession(id, {
@@ -72,8 +98,12 @@ export class SessionRecordSync {
           log.debug({ state }, "registry: no session record to update (created outside the signaling)");
           return;
         }
+        this.known.set(id, cur);
         if (cur.state === state && !extra.etag) return;
-        await this.registry.updateSession(id, cur.version, { state, ttlMs: this.ttlMs, ...extra });
+        this.known.set(
+          id,
+          await this.registry.updateSession(id, cur.version, { state, ttlMs: this.ttlMs, ...extra }),
+        );
         return;
       } catch (e) {
         if (e instanceof ConflictError && attempt < MAX_ATTEMPTS) continue;

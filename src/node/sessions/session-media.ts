@@ -21,6 +21,8 @@ import type { SharedTicker } from "../process/ticker.js";
 /** a session's media figures as the control API reports them */
 export interface SessionMediaStats extends MediaStats {
   bridge?: BridgeLegStats;
+  /** the recording stopped early: the disk refused a write ("disk_full: ENOSPC") */
+  recordingError?: string;
 }
 
 export const ZERO_STATS: MediaStats = {
@@ -91,6 +93,7 @@ export class SessionMedia {
       concealedMs: s.concealedMs,
       silenceFilledMs: s.silenceFilledMs,
       ...(this.app ? { bridge: this.app.stats() } : {}),
+      ...(recordingError(s) ? { recordingError: recordingError(s) } : {}),
     };
   }
 
@@ -135,4 +138,13 @@ export function feedListener(
   return source.addRtpListener((p) => {
     if (p.length >= 12) out.send(restamp(p, codec.payloadType, out.ssrc));
   });
+}
+
+/** why a session's recording stopped early, if the disk refused one of its files */
+function recordingError(s: {
+  wav?: { writeError?: string };
+  ogg?: { writeError?: string };
+}): string | undefined {
+  const e = s.wav?.writeError ?? s.ogg?.writeError;
+  return e ? `disk_full: ${e}` : undefined;
 }

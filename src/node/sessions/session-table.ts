@@ -292,7 +292,7 @@ export class SessionTable {
 
   status(id: string): SessionStatus {
     const s = this.get(id);
-    const { bridge, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
+    const { bridge, recordingError, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
     const rtt = s.rttMs();
     const interrupted = s.interruptedAt !== undefined;
     return {
@@ -316,6 +316,7 @@ export class SessionTable {
         ...(rtt !== undefined ? { rttMs: rtt } : {}),
       },
       ...(bridge ? { bridge } : {}),
+      ...(recordingError ? { recordingError } : {}),
       ...(s.recording?.wav && s.recording.ogg
         ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
         : {}),
@@ -329,11 +330,12 @@ export class SessionTable {
     return [...this.sessions.keys()];
   }
 
-  /** heartbeat: extend every session record's life */
+  /** heartbeat: extend every live session record's life (and write lost ones again) */
   touchAll(): Promise<void> {
-    return Promise.all([...this.sessions.values()].map((s) => this.records.touch(s.id, s.log))).then(
-      () => {},
-    );
+    const live = [...this.sessions.values()].filter((s) => !s.isClosing);
+    return Promise.all(
+      live.map((s) => this.records.touch(s.id, s.log, s.state === "failed" ? undefined : s.state)),
+    ).then(() => {});
   }
 
   /** SIGTERM: refuse new sessions, wait for the current ones up to graceMs, close the rest. */
@@ -493,6 +495,9 @@ export class SessionTable {
       const l = this.sessions.get(lid);
       if (l) closing.push(this.teardown(l, "source-ended"));
     }
+    // the record goes now, not after the close's bounded wait for libdatachannel's callbacks
+    // (up to 2 s): from this moment the session is over for everyone asking the registry
+    const removed = this.records.end(s.id, reason, s.log);
     await Promise.all(closing);
     const files = [s.recording?.wav, s.recording?.ogg].filter((f): f is string => !!f);
     if (this.o.uploader && files.length > 0) this.o.uploader.enqueue(s.id, files, s.log);
@@ -501,9 +506,10 @@ export class SessionTable {
       if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);
       if (m.silenceFilledMs) this.o.metrics.silenceFilledMs.inc(m.silenceFilledMs);
       if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
+      if (m.recordingError) this.o.metrics.recordingFailures.inc({ reason: "disk_full" });
     }
     this.sessions.delete(s.id);
-    await this.records.end(s.id, reason, s.log);
+    await removed;
     if (this.sessions.size === 0) for (const f of [...this.emptied]) f();
   }
 }

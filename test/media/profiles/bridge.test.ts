@@ -50,14 +50,19 @@ describe("bridge profile: caller audio out as 20 ms 16 kHz frames (synthetic RTP
       expect(frames.every((f) => f.samples.length === BRIDGE_FRAME_SAMPLES)).toBe(true);
       for (let i = 1; i < frames.length; i++)
         expect(frames[i]!.pts).toBe(frames[i - 1]!.pts + BRIDGE_FRAME_SAMPLES);
-      // as long as the call (±1 frame): gaps are filled, never collapsed
-      expect(Math.abs(frames.length * 20 - CALL_MS)).toBeLessThanOrEqual(20);
+      // live: every slot from the track's start is delivered (the leading silence and the filler
+      // after the last packet too); the call's media is as long as what was delivered (±1 frame):
+      // gaps are filled, never collapsed
+      const rx = bridge.stats().receiver;
+      expect(frames.length * 20).toBe(rx.frames * 20 + rx.leadingMs + rx.trailingMs);
+      const sentMs = CALL_MS - stream.lostAtStartMs - stream.lostAtEndMs;
+      expect(Math.abs(rx.frames * 20 - sentMs)).toBeLessThanOrEqual(20);
       const pcm = concat(frames.map((f) => f.samples));
       const second = pcm.subarray(16_000, 32_000); // 1–2 s: before the outage
       expect(dominantHz(second, 16000)).toBe(440);
       expect(toneRatio(second, 16000, 440)).toBeGreaterThan(purity);
       expect(bridge.bridgeStats().framesOut).toBe(frames.length);
-      expect(bridge.stats().timelineMs).toBe(CALL_MS);
+      expect(bridge.stats().timelineMs).toBe(rx.frames * 20);
     },
   );
 
@@ -89,8 +94,11 @@ describe("bridge profile: caller audio out as 20 ms 16 kHz frames (synthetic RTP
       { push: (d, t) => bridge.pushRtp(d, t), tick: (t) => bridge.tick(t), flush: (t) => bridge.close(t) },
       1000,
     );
-    expect(calls).toBe(50);
-    expect(bridge.bridgeStats().onPcmErrors).toBe(50);
+    // every frame delivered: the 50 of the call and the leading silence (startMs 0, 30 ms delay)
+    const rx = bridge.stats().receiver;
+    expect(rx.frames).toBe(50);
+    expect(calls).toBe(50 + rx.leadingMs / 20 + rx.trailingMs / 20);
+    expect(bridge.bridgeStats().onPcmErrors).toBe(calls);
     expect(bridge.stats().errors).toBe(0);
   });
 });

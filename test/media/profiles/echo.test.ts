@@ -53,6 +53,7 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
       echo.inbound.subscribe(new WavWriter(wavPath, { rate: 16000, channels: 1 }), {
         rate: 16000,
         channels: 1,
+        span: true,
       });
       driveOnVirtualClock(
         stream,
@@ -60,8 +61,13 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
         CALL_MS,
       );
       const { sent } = out;
-      // the echo's output is as long as the call (±1 frame): the timeline never collapsed a gap
-      expect(Math.abs(sent.length * 20 - CALL_MS)).toBeLessThanOrEqual(20);
+      // the echo's output: one packet per slot it was live for (the leading silence and the
+      // filler after the last packet included: a live peer hears them as they happen); the
+      // call's media as long as what was delivered (±1 frame): the timeline never collapsed a gap
+      const rx = echo.stats().receiver;
+      expect(sent.length * 20).toBe(rx.frames * 20 + rx.leadingMs + rx.trailingMs);
+      const sentMs = CALL_MS - stream.lostAtStartMs - stream.lostAtEndMs;
+      expect(Math.abs(rx.frames * 20 - sentMs)).toBeLessThanOrEqual(20);
       // RFC 3550: our SSRC and payload type, sequence +1 and timestamp +960 per packet, marker first
       expect(sent.every((s) => s.ssrc === 0xabcdef01 && s.pt === 111)).toBe(true);
       for (let i = 1; i < sent.length; i++) {
@@ -75,13 +81,13 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
       expect(dominantHz(pcm.subarray(48_000, 72_000), 48000)).toBe(440);
       const st = echo.stats();
       expect(st.sender!.packets).toBe(sent.length);
-      // the recording beside the echo is the call's length too (±20 ms) and holds the tone
+      // the recording beside the echo is as long as the audio sent (±20 ms) and holds the tone
       const w = parseWav(wavPath);
-      expect(Math.abs((w.dataBytes / 32000) * 1000 - CALL_MS)).toBeLessThanOrEqual(20);
+      expect(Math.abs((w.dataBytes / 32000) * 1000 - sentMs)).toBeLessThanOrEqual(20);
       expect(dominantHz(w.samples.subarray(16_000, 24_000), 16000)).toBe(440);
-      // the decoded echo is as long as the call (±20 ms)
-      expect(Math.abs(pcm.length / 48 - CALL_MS)).toBeLessThanOrEqual(20);
-      expect(st.timelineMs).toBe(CALL_MS);
+      // the decoded echo is as long as what it was live for (±20 ms)
+      expect(Math.abs(pcm.length / 48 - sent.length * 20)).toBeLessThanOrEqual(20);
+      expect(st.timelineMs).toBe(rx.frames * 20);
     },
   );
 
@@ -194,7 +200,10 @@ describe("WHEP listeners through the relay", () => {
     expect(dominantHz(decodeAll(b.sent).subarray(48_000, 72_000), 48000)).toBe(440);
     expect(lc.stats().sender.sendErrors).toBe(thrown);
     expect(thrown).toBeGreaterThan(150);
-    expect(ingest.inbound.blackHole.frames).toBe(200); // the black hole consumed from the first frame
+    // the black hole consumed from the first frame: the 200 of the call and the leading silence
+    const rx = ingest.stats().receiver;
+    expect(rx.frames).toBe(200);
+    expect(ingest.inbound.blackHole.frames).toBe(200 + rx.leadingMs / 20 + rx.trailingMs / 20);
     lb.stop();
     lc.stop();
     expect(ingest.inbound.relay.attached).toBe(false);

@@ -19,8 +19,13 @@ export interface Run {
   packets: { payload: Uint8Array | null; pts: number }[];
   /** the virtual call length: from the track's start to the flush */
   callMs: number;
-  /** ms of audio emitted */
+  /** ms of audio emitted (live consumers see all of it) */
   outputMs: number;
+  /** ms of the call's media: first packet to the end of the last one (what a recorder keeps) */
+  mediaMs: number;
+  /** what the sender's frames that reached the receiver span: the call minus frames lost at
+   *  either end (a recording must last this long) */
+  sentMs: number;
   /** the most the output ever lagged behind the wall clock, at any tick (a stall would show) */
   maxLagMs: number;
 }
@@ -62,15 +67,26 @@ export function runScenario(
   };
   driveOnVirtualClock(stream, watched, endMs, tickMs, startMs);
   const outputMs = frames.reduce((ms, f) => ms + (f.samples.length / f.channels / f.rate) * 1000, 0);
-  return { stream, receiver, frames, packets, callMs: endMs - startMs, outputMs, maxLagMs };
+  const c = receiver.counters;
+  return {
+    stream,
+    receiver,
+    frames,
+    packets,
+    callMs: endMs - startMs,
+    outputMs,
+    mediaMs: c.frames * 20,
+    sentMs: endMs - startMs - stream.lostAtStartMs - stream.lostAtEndMs,
+    maxLagMs,
+  };
 }
 
 /**
- * contiguous pts from 0, fixed 20 ms frames, output as long as the call (±20 ms), and never a
- * stall: at every tick the output trails the clock by at most the largest jitter depth
- * (200 ms) + one frame + one tick
+ * contiguous pts from 0, fixed 20 ms frames, the call's media as long as the audio the sender's
+ * delivered frames span (±endToleranceMs, default 20), and never a stall: at every tick the
+ * output trails the clock by at most the largest jitter depth (200 ms) + one frame + one tick
  */
-export function expectWallClockTrue(run: Run, tickMs = 10): void {
+export function expectWallClockTrue(run: Run, tickMs = 10, endToleranceMs = 20): void {
   expect(run.maxLagMs).toBeLessThanOrEqual(200 + 20 + tickMs);
   const spf = run.stream.frameSamples;
   for (let k = 0; k < run.frames.length; k++) {
@@ -79,7 +95,9 @@ export function expectWallClockTrue(run: Run, tickMs = 10): void {
       expect.fail(`frame ${k}: pts ${f.pts} (want ${k * spf}), ${f.samples.length} samples at ${f.rate} Hz`);
     }
   }
-  expect(Math.abs(run.outputMs - run.callMs)).toBeLessThanOrEqual(20);
+  expect(Math.abs(run.mediaMs - run.sentMs)).toBeLessThanOrEqual(endToleranceMs);
+  // what was emitted past the media is only the filler of the last gap, cut at the end
+  expect(run.outputMs).toBe(run.mediaMs + run.receiver.counters.trailingMs + run.receiver.counters.leadingMs);
   // the Ogg feed: one call per slot not covered by a longer packet, in pts order
   for (let i = 1; i < run.packets.length; i++)
     expect(run.packets[i].pts).toBeGreaterThan(run.packets[i - 1].pts);

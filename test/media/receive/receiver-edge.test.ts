@@ -116,7 +116,10 @@ describe("RtpAudioReceiver edge cases", () => {
     }
     r.flush(2000);
     expect(out.frames.map((f) => f.pts)).toEqual(out.frames.map((_, k) => k * 960));
-    expect(out.frames).toHaveLength(100);
+    // 2 s of call, plus at the end what was still buffered: nothing that arrived is lost at the
+    // end, and the flood's packets are stamped at most 1 s ahead of their arrival
+    expect(out.frames.length).toBeGreaterThanOrEqual(100);
+    expect(out.frames.length).toBeLessThanOrEqual(100 + 1000 / 20);
   });
 
   it("refuses a codec spec whose clock rate the codec cannot run at; G.711 is always mono", () => {
@@ -153,15 +156,19 @@ describe("RtpAudioReceiver edge cases", () => {
   it("after flush/close, pushes and ticks are ignored", () => {
     const out = collect();
     const r = new RtpAudioReceiver({ codec: OPUS, startMs: 0, onFrame: (f) => out.frames.push(f) });
+    r.tick(100);
+    expect(out.frames).toHaveLength(3); // slots 0, 1, 2 are due at 60, 80, 100 ms (40 ms depth)
+    // no packet ever came: the call has no media, nothing is added at the end
     r.flush(100);
-    expect(out.frames).toHaveLength(5);
+    expect(out.frames).toHaveLength(3);
+    expect(r.counters.frames).toBe(3); // no audio was heard: nothing to cut the silence against
     r.push(
       buildRtp({ payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 1, payload: Uint8Array.of(0xf8) }),
       120,
     );
     r.tick(10_000);
     r.flush(20_000);
-    expect(out.frames).toHaveLength(5);
+    expect(out.frames).toHaveLength(3);
   });
 
   it("a long event-loop stall is caught up on the next tick, wall-true", () => {

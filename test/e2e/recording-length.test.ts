@@ -1,0 +1,215 @@
+// A recording is the call's media: from the first packet to the end of the last one, measured
+// here against what each client itself says it sent (its own packet count), never against our
+// stats. Each client sends a tone, stops, stays connected and silent for a while, then closes
+// its peer WITHOUT a DELETE (aiortc: its RTCP BYE tells the node) or ends with a DELETE
+// (node-datachannel and GStreamer, whose close the node cannot see before ICE consent expires):
+// nothing may be appended for the silent tail or the teardown, and the end must take < 2 s. Clean, and through /work/shared/tools/udp-impair.mjs
+// (10 % loss, 5 % reorder, a 500 ms outage mid-call) between the client and the node.
+// Clients: node-datachannel, aiortc (Debian's python3-aiortc), GStreamer webrtcbin (Debian's
+// gstreamer1.0-plugins-bad/-nice through python3-gi). They ignore or may ignore 127.0.0.1, so
+// the node binds this machine's first non-loopback IPv4 address.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
+import { loadConfig } from "../../src/config/index.js";
+import { createLogger } from "../../src/log/index.js";
+import { ClientPeer } from "../support/client-peer.js";
+import { runChild } from "../support/run-child.js";
+
+const PY = "/usr/bin/python3";
+const AIORTC = fileURLToPath(new URL("./aiortc_send_client.py", import.meta.url));
+const GST = fileURLToPath(new URL("./gst_send_client.py", import.meta.url));
+const IMPAIR = "/work/shared/tools/udp-impair.mjs";
+const TOKEN = "recording-length-token-0123456789";
+const FRAMES = 150; // 3.00 s of audio
+const IDLE_S = 1.5; // connected and silent before the close
+const lan = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i && i.family === "IPv4" && !i.internal)?.address;
+
+let gateway: ServedLocalGateway;
+let dir: string;
+const impairers: ChildProcess[] = [];
+const figures: string[] = [];
+
+beforeAll(async () => {
+  if (!lan) throw new Error("this test needs a non-loopback IPv4 interface (aiortc skips 127.0.0.1)");
+  dir = mkdtempSync(join(tmpdir(), "rtcgw-reclen-"));
+  const config = loadConfig({
+    RECORDINGS_DIR: dir,
+    MEDIA_BIND_ADDRESS: lan,
+    RTCGW_API_TOKEN: TOKEN,
+    // only the close itself (or the client's DELETE) may end these sessions in time
+    RTCGW_MEDIA_TIMEOUT: "60",
+    RTCGW_DISCONNECT_TIMEOUT: "60",
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  });
+  gateway = await startLocalGateway({ config, logger: createLogger({ level: config.LOG_LEVEL }) });
+}, 60_000);
+
+afterAll(async () => {
+  for (const p of impairers) p.kill("SIGTERM");
+  await gateway?.close();
+  if (figures.length) console.log(`recording lengths (sent → recorded):\n${figures.join("\n")}`);
+});
+
+/** udp-impair in front of the gateway; resolves with its signalling origin */
+async function impaired(): Promise<string> {
+  const p = spawn(
+    process.execPath,
+    [
+      IMPAIR,
+      "--upstream",
+      gateway.emulator.url,
+      "--relay-host",
+      lan!,
+      "--loss",
+      "0.1",
+      "--reorder",
+      "0.05",
+      "--outage",
+      "1000:500",
+      "--seed",
+      "7",
+      "-q",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  impairers.push(p);
+  const lines = createInterface({ input: p.stdout! });
+  for await (const line of lines) {
+    const m = JSON.parse(line) as { event: string; signal_origin?: string };
+    if (m.event === "ready") return m.signal_origin!;
+  }
+  throw new Error("udp-impair exited before it was ready");
+}
+
+interface Sent {
+  location: string;
+  /** ms of audio the client says it sent: its own count of 20 ms packets */
+  sentMs: number;
+  /** when the client closed its peer (ms since epoch) */
+  closedAt: number;
+  /** the client ended the session with a DELETE before closing (not only a close) */
+  deleted?: boolean;
+}
+
+async function nodeDataChannelClient(origin: string): Promise<Sent> {
+  const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false, autoSend: false });
+  const res = await fetch(`${origin}/v1/whip?profile=record`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/sdp" },
+    body: c.offer,
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  c.accept(await res.text());
+  await c.connected(10_000);
+  c.startSending();
+  await c.until(() => c.stats.packetsSent >= FRAMES, FRAMES * 20 + 5000, "the client to send");
+  c.stopSending();
+  const sentMs = c.stats.packetsSent * 20;
+  await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+  // node-datachannel, audio only, sends neither an RTCP BYE nor a DTLS close_notify the node's
+  // libdatachannel acts on: only ICE consent expiry (≈30 s) would tell. So this client ends its
+  // session as WHIP says (DELETE, RFC 9725 §4.3), then closes; the length check is the same:
+  // nothing of the 1.5 s of silence before the DELETE may be in the recording.
+  const location = res.headers.get("location")!;
+  const closedAt = Date.now();
+  const del = await fetch(`${origin}${location}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  expect(del.status).toBe(200);
+  void c.close();
+  return { location, sentMs, closedAt, deleted: true };
+}
+
+async function pythonClient(script: string, origin: string): Promise<Sent> {
+  const r = await runChild(PY, [
+    script,
+    `${origin}/v1/whip?profile=record`,
+    TOKEN,
+    String(FRAMES),
+    String(IDLE_S),
+  ]);
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  let out: {
+    status: number;
+    location: string;
+    framesSent?: number;
+    packetsSent?: number;
+    closedAt: number;
+    deleteStatus?: number;
+    error?: string;
+  };
+  try {
+    out = JSON.parse(line);
+  } catch {
+    throw new Error(`${script} exited ${r.code}: ${r.stderr.slice(-2000)}`);
+  }
+  expect(out.status, out.error).toBe(201);
+  expect(out.error).toBeUndefined();
+  if (out.deleteStatus !== undefined) expect(out.deleteStatus).toBe(200);
+  return {
+    location: out.location,
+    sentMs: (out.framesSent ?? out.packetsSent ?? 0) * 20,
+    closedAt: out.closedAt,
+    deleted: out.deleteStatus !== undefined,
+  };
+}
+
+/** the session's WAV and Ogg once the node has ended it; how long after the close that was */
+async function recordingOf(sent: Sent): Promise<{ wavMs: number; oggMs: number; noticedMs: number }> {
+  const id = sent.location.split("/").pop()!;
+  const wav = join(dir, `${id}.wav`);
+  const deadline = Date.now() + 40_000;
+  // ended: the session is gone from the registry (the node deletes the record at teardown)
+  while ((await gateway.registry.getSession(id)) !== undefined && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  const noticedMs = Date.now() - sent.closedAt;
+  // the files are final once the node's close has run (the recording is closed first)
+  while (gateway.node.sessions() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(existsSync(wav)).toBe(true);
+  const w = readFileSync(wav);
+  const rate = w.readUInt32LE(24);
+  const channels = w.readUInt16LE(22);
+  const wavMs = (w.readUInt32LE(40) / (rate * channels * 2)) * 1000;
+  const ogg = readFileSync(join(dir, `${id}.ogg`));
+  // the last page's granule position (48 kHz samples incl. the pre-skip): the Opus audio kept
+  const last = ogg.lastIndexOf("OggS");
+  const oggMs = Number(ogg.readBigUInt64LE(last + 6)) / 48;
+  return { wavMs, oggMs, noticedMs };
+}
+
+const clients: Array<[string, (origin: string) => Promise<Sent>]> = [
+  ["node-datachannel", nodeDataChannelClient],
+  ["aiortc", (o) => pythonClient(AIORTC, o)],
+  ["GStreamer webrtcbin", (o) => pythonClient(GST, o)],
+];
+
+describe("a recording ends with the media, whoever sends it", () => {
+  for (const [name, client] of clients) {
+    for (const network of ["clean", "10% loss, 5% reorder, 500 ms outage"] as const) {
+      it(`${name}, ${network}: the WAV and the Ogg last what the client sent (±40 ms); the close is noticed < 2 s`, async () => {
+        const origin = network === "clean" ? gateway.emulator.url : await impaired();
+        const sent = await client(origin);
+        const rec = await recordingOf(sent);
+        figures.push(
+          `  ${name.padEnd(20)} ${network.padEnd(38)} sent ${sent.sentMs} ms → WAV ${rec.wavMs.toFixed(0)} ms, Ogg ${rec.oggMs.toFixed(0)} ms; ${sent.deleted ? "DELETE" : "close (no DELETE)"} noticed after ${rec.noticedMs} ms`,
+        );
+        expect(sent.sentMs).toBeGreaterThanOrEqual(FRAMES * 20);
+        expect(Math.abs(rec.wavMs - sent.sentMs)).toBeLessThanOrEqual(40);
+        expect(Math.abs(rec.oggMs - sent.sentMs)).toBeLessThanOrEqual(40);
+        // the end is noticed at once on a clean network; through the impairment a client's one
+        // RTCP BYE is itself lost 10 % of the time, and then only ICE consent expiry (≈30 s)
+        // tells (docs/node.md): measured and printed above, asserted on the clean network only
+        if (network === "clean" || sent.deleted) expect(rec.noticedMs).toBeLessThan(2000);
+      }, 90_000);
+    }
+  }
+});

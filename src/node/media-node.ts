@@ -1,10 +1,10 @@
 // The node's sessions: admission (capacity, draining), offer → answer, trickle, status, the
 // watchdog, registry state and teardown. Transport-agnostic: the control server calls into it.
 import type { RtcConfig } from "node-datachannel";
+import { checkBridgeUrl } from "../control/bridge-url.js";
 import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../control/contract.js";
 import { type Logger, sessionLogger } from "../log/index.js";
 import type { Registry } from "../registry/types.js";
-import { bridgeUrlAllowed } from "./bridge-socket.js";
 import {
   MediaNodeError,
   NodeUnavailableError,
@@ -40,7 +40,7 @@ export interface SessionManagerOptions {
   recordingsDir: string;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
-  /** URL prefixes the bridge profile may dial (RTCGW_BRIDGE_ALLOW; empty or absent: bridge refused) */
+  /** the URLs the bridge profile may dial (RTCGW_BRIDGE_ALLOW entries, rules in control/bridge-url.ts; empty or absent: bridge refused) */
   bridgeAllow?: readonly string[];
   registry: Registry;
   metrics: NodeMetrics;
@@ -130,20 +130,22 @@ export class SessionManager {
       }
       throw e;
     }
-    // the bridge URL is the client's choice: dial only what the operator allowed (SSRF guard)
-    if (
-      req.profile === "bridge" &&
-      req.bridgeUrl &&
-      !bridgeUrlAllowed(req.bridgeUrl, this.o.bridgeAllow ?? [])
-    ) {
-      const e = new MediaNodeError(
-        "bridge-url-not-allowed",
-        403,
-        "this media node does not dial that bridge URL (it is not under a prefix in RTCGW_BRIDGE_ALLOW)",
-      );
-      this.o.metrics.refused.inc({ reason: e.code });
-      log.info({ reason: e.reason, status: e.status }, "bridge refused");
-      throw e;
+    // the bridge URL is the client's choice: dial only what the operator allowed (SSRF guard), and
+    // exactly the URL that was checked (the normalized one)
+    let bridgeUrl: string | undefined;
+    if (req.profile === "bridge" && req.bridgeUrl) {
+      const v = checkBridgeUrl(req.bridgeUrl, this.o.bridgeAllow ?? []);
+      if (!v.ok) {
+        const e = new MediaNodeError(
+          v.status === 403 ? "bridge-url-not-allowed" : "bad-bridge-url",
+          v.status,
+          v.reason,
+        );
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "bridge refused");
+        throw e;
+      }
+      bridgeUrl = v.url;
     }
     let source: PeerSession | undefined;
     if (req.kind === "whep") {
@@ -182,7 +184,7 @@ export class SessionManager {
         recordingsDir: this.o.recordingsDir,
         ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
         ...(req.recordRate ? { recordRate: req.recordRate } : {}),
-        ...(req.profile === "bridge" && req.bridgeUrl ? { bridgeUrl: req.bridgeUrl } : {}),
+        ...(bridgeUrl ? { bridgeUrl } : {}),
       };
       session.attachMedia(await createSessionMedia(ctx, session, () => this.o.metrics.degraded.inc()));
       const answer = await session.answer();

@@ -1,5 +1,6 @@
 // What a session does with audio, chosen at offer time by query string (?profile=echo|record|bridge,
 // ?rate=16000 for the recording's WAV rate, ?bridge=wss://… for the bridge profile).
+import { bridgeUrlProblem } from "../control/bridge-url.js";
 import { type CreateSessionRequest, type Profile, ProfileSchema } from "../control/contract.js";
 import type { SessionKind } from "../registry/types.js";
 import { badRequest } from "./errors.js";
@@ -28,9 +29,12 @@ export function profileFor(event: Event, kind: SessionKind): ProfileChoice {
     out.recordRate = n as (typeof RATES)[number];
   }
   if (parsed.data === "bridge") {
-    const url = query(event, "bridge");
-    if (!url || !/^wss?:\/\/[^\s]+$/.test(url))
+    // the whole value: query() keeps the first of comma-joined repeats, which would cut a URL
+    const url = event.queryStringParameters?.bridge;
+    if (!url)
       throw badRequest("bad-bridge-url", "the bridge profile needs ?bridge=ws://… or wss://… (URL-encoded)");
+    const problem = bridgeUrlProblem(url);
+    if (problem) throw badRequest("bad-bridge-url", problem);
     out.bridgeUrl = url;
   }
   return out;

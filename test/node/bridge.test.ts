@@ -173,21 +173,27 @@ describe("bridge profile over a real WebSocket", () => {
     await c.close();
   });
 
-  it("a bridge URL outside RTCGW_BRIDGE_ALLOW is refused 403 with a reason, and no session is left", async () => {
+  it("a bridge URL outside RTCGW_BRIDGE_ALLOW is refused 403, one it could not dial 400, each with a reason, nothing dialed, no session left", async () => {
     const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false, autoSend: false });
     const before = conns.length;
-    for (const url of [
-      `ws://localhost:${appPort}/`, // another host spelling: not under the prefix
-      `ws://127.0.0.1:${appPort}@127.0.0.2:${appPort}/`, // the prefix as userinfo, dialing elsewhere
-      `wss://agent.example.com/`,
-    ]) {
+    const cases: Array<[string, number, RegExp]> = [
+      [`ws://localhost:${appPort}/`, 403, /RTCGW_BRIDGE_ALLOW/], // another host spelling
+      [`ws://127.0.0.1:${downPort === 22 ? 23 : 22}/`, 403, /RTCGW_BRIDGE_ALLOW/], // another port of the host
+      [`wss://127.0.0.1:${appPort}/`, 403, /RTCGW_BRIDGE_ALLOW/], // another scheme
+      [`wss://agent.example.com/`, 403, /RTCGW_BRIDGE_ALLOW/],
+      [`ws://127.0.0.1:${appPort}@127.0.0.2:${appPort}/`, 400, /credentials/], // the entry smuggled as userinfo
+      [`ws://127.0.0.1:${appPort}/agent#x`, 400, /fragment/], // used to be 201 and never dialed
+      [`ws://127.0.0.1:${appPort}/a,ws://127.0.0.1:${downPort}/`, 400, /comma/], // used to dial its first half
+    ];
+    for (const [url, status, reason] of cases) {
       const r = await createBridge(c.offer, url);
-      expect(r.status, url).toBe(403);
-      expect(r.json.error).toBe("bridge-url-not-allowed");
-      expect(r.json.reason).toMatch(/RTCGW_BRIDGE_ALLOW/);
+      expect(r.status, url).toBe(status);
+      expect(r.json.error, url).toBe(status === 403 ? "bridge-url-not-allowed" : "bad-bridge-url");
+      expect(r.json.reason, url).toMatch(reason);
       expect((await h.call("GET", `/internal/sessions/${r.sessionId}`)).status).toBe(404);
     }
     expect(h.node.sessions()).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
     expect(conns.length).toBe(before); // nothing was dialed
     await c.close();
   });

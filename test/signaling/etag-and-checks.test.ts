@@ -80,6 +80,17 @@ describe("profileFor", () => {
     expect(profileFor(q({ profile: "bridge", bridge: "wss://app.example/pcm" }), "session").bridgeUrl).toBe(
       "wss://app.example/pcm",
     );
+    // a repeated ?bridge= arrives comma-joined: refused whole, never cut to its first half
+    for (const bad of [
+      "wss://a.example/,wss://b.example/",
+      "wss://a.example/#x",
+      "wss://u@a.example/",
+      "https://a.example/",
+    ])
+      expect(
+        status(() => profileFor(q({ profile: "bridge", bridge: bad }), "session")),
+        bad,
+      ).toBe(400);
   });
 });
 

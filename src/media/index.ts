@@ -18,6 +18,8 @@ export {
   BRIDGE_FRAME_SAMPLES,
   BRIDGE_OUT_BUFFER_MS,
   BRIDGE_RATE,
+  BRIDGE_RATES,
+  type BridgeRate,
   BridgeSession,
   type BridgeSessionOptions,
   type BridgeStats,
@@ -32,7 +34,13 @@ export {
 export { InboundAudio, type InboundOptions, type PcmSubscribeOptions } from "./profiles/inbound.js";
 export { createIngestSession, IngestSession, type IngestSessionOptions } from "./profiles/ingest.js";
 export { type Listener, type ListenerOptions, listen } from "./profiles/listener.js";
-export { createPcmOut, PcmOut, type PcmOutOptions } from "./profiles/pcm-out.js";
+export {
+  CLEAR_FADE_MS,
+  createPcmOut,
+  type MarkOutcome,
+  PcmOut,
+  type PcmOutOptions,
+} from "./profiles/pcm-out.js";
 export {
   createRecordSession,
   type RecordingResult,

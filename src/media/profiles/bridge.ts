@@ -12,13 +12,15 @@ import type { AudioFrame } from "../frame.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
 import type { FrameConsumer } from "../track.js";
 import { InboundAudio } from "./inbound.js";
-import { PcmOut } from "./pcm-out.js";
+import { type MarkOutcome, PcmOut } from "./pcm-out.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
-/** the bridge's PCM format, both ways: s16 mono at 16 kHz, 20 ms frames */
+/** the bridge's PCM format, both ways: s16 mono, 20 ms frames, at the agent's rate (default 16 kHz) */
 export const BRIDGE_RATE = 16000;
+export const BRIDGE_RATES = [8000, 16000, 24000, 48000] as const;
+export type BridgeRate = (typeof BRIDGE_RATES)[number];
 export const BRIDGE_FRAME_MS = 20;
-export const BRIDGE_FRAME_SAMPLES = (BRIDGE_RATE * BRIDGE_FRAME_MS) / 1000; // 320
+export const BRIDGE_FRAME_SAMPLES = (BRIDGE_RATE * BRIDGE_FRAME_MS) / 1000; // 320 at the default rate
 
 /**
  * How much application audio may wait to be played. An agent streams TTS faster than real time,
@@ -30,7 +32,9 @@ export const BRIDGE_OUT_BUFFER_MS = 20_000;
 export interface BridgeSessionOptions {
   /** the negotiated codec (both directions use it) */
   codec: CodecSpec;
-  /** every 20 ms of the caller's audio: 320 samples s16 mono 16 kHz; pts in samples at 16 kHz */
+  /** the agent's PCM rate, both ways (default BRIDGE_RATE) */
+  rate?: BridgeRate;
+  /** every 20 ms of the caller's audio: rate/50 samples s16 mono; pts in samples at `rate` */
   onPcm: (samples: Int16Array, pts: number) => void;
   /** our SSRC on the outgoing track (absent on a receive-only session: no audio back) */
   ssrc?: number;
@@ -59,15 +63,20 @@ export interface BridgeStats {
 
 /** Cuts whatever frame sizes the resample stage delivers into exact 20 ms frames. */
 class Framer implements FrameConsumer {
-  readonly #chunker = new Chunker(BRIDGE_FRAME_SAMPLES, (chunk) => this.#deliver(chunk));
+  readonly #chunker: Chunker;
+  readonly #frameSamples: number;
   #pts: number | undefined;
   frames = 0;
   errors = 0;
 
   constructor(
+    rate: number,
     private readonly emit: (samples: Int16Array, pts: number) => void,
     private readonly onError: (err: unknown) => void,
-  ) {}
+  ) {
+    this.#frameSamples = (rate * BRIDGE_FRAME_MS) / 1000;
+    this.#chunker = new Chunker(this.#frameSamples, (chunk) => this.#deliver(chunk));
+  }
 
   onFrame(f: AudioFrame): void {
     // the timeline is contiguous after repair, so the first frame's pts anchors every later one
@@ -81,7 +90,7 @@ class Framer implements FrameConsumer {
   }
 
   #deliver(chunk: Int16Array): void {
-    const pts = this.#pts! + this.frames * BRIDGE_FRAME_SAMPLES;
+    const pts = this.#pts! + this.frames * this.#frameSamples;
     this.frames++;
     try {
       this.emit(chunk.slice(), pts); // a copy: the consumer may keep it
@@ -94,6 +103,7 @@ class Framer implements FrameConsumer {
 
 export class BridgeSession {
   readonly profile = "bridge";
+  readonly rate: BridgeRate;
   readonly inbound: InboundAudio;
   /** the application's audio back to the caller (undefined on a receive-only session) */
   readonly out: PcmOut | undefined;
@@ -107,20 +117,21 @@ export class BridgeSession {
 
   constructor(o: BridgeSessionOptions) {
     this.#log = o.log;
-    // Opus decodes natively at 16 kHz: no 48 kHz decode + resample
+    this.rate = o.rate ?? BRIDGE_RATE;
+    // Opus decodes natively at every bridge rate: no 48 kHz decode + resample
     this.inbound = new InboundAudio({
       codec: o.codec,
-      rate: BRIDGE_RATE,
+      rate: this.rate,
       startMs: o.startMs,
       jitter: o.jitter,
     });
-    this.#framer = new Framer(o.onPcm, (err) =>
+    this.#framer = new Framer(this.rate, o.onPcm, (err) =>
       this.#log?.warn(
         { event: "bridge_onpcm_failed", err: (err as Error)?.message },
         "bridge consumer threw",
       ),
     );
-    this.#sub = this.inbound.subscribe(this.#framer, { rate: BRIDGE_RATE, channels: 1, name: "bridge" });
+    this.#sub = this.inbound.subscribe(this.#framer, { rate: this.rate, channels: 1, name: "bridge" });
     // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
     // inbound's isStale does not describe it; the pacer skips the ticks it missed after a stall
     // (send/pacer.ts), which is the same "no burst of old audio" rule.
@@ -146,23 +157,38 @@ export class BridgeSession {
   }
 
   /**
-   * Queue the application's audio for the caller: s16 mono at 16 kHz, any length. Returns false
-   * (and counts it) when there is nowhere to play it: a receive-only session, or a closed one.
+   * Queue the application's audio for the caller: s16 mono at the session's rate, any length.
+   * Returns false (and counts it) when there is nowhere to play it: a receive-only session, or a
+   * closed one.
    */
   pushPcm(samples: Int16Array): boolean {
     if (this.#closed || !this.out) {
       this.#refused++;
       return false;
     }
-    this.out.push(samples, BRIDGE_RATE, 1);
-    this.#pushedMs += (samples.length * 1000) / BRIDGE_RATE;
+    this.out.push(samples, this.rate, 1);
+    this.#pushedMs += (samples.length * 1000) / this.rate;
     return true;
   }
 
-  /** drop the application audio not yet played (barge-in) */
+  /**
+   * Answer `done` when the audio queued so far has left as RTP ("played"), or was dropped by
+   * clear() or the end of the call ("cleared"). A receive-only session plays nothing: at once.
+   */
+  mark(done: (outcome: MarkOutcome) => void): void {
+    if (this.#closed || !this.out) done("played");
+    else this.out.mark(done);
+  }
+
+  /** drop the application audio not yet played (barge-in), with a short fade; marks answered */
   clear(): void {
     this.#clears++;
     this.out?.clear();
+  }
+
+  /** ms of the application's audio that has left as RTP so far */
+  get playedMs(): number {
+    return this.out?.source.stats().playedMs ?? 0;
   }
 
   /** ms of application audio waiting to be played */

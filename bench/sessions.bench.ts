@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { freeUdpPort } from "../src/node/udp-port.js";
+import { freeUdpPort } from "../src/node/process/udp-port.js";
 import { childPids, cpuMs } from "./load/proc.js";
 
 const { values: flags } = parseArgs({
@@ -132,7 +132,7 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
   const urls = Array.from({ length: WORKERS }, (_, i) => `http://127.0.0.1:${nodePort + i}`);
   const node: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", WORKERS > 1 ? "src/node/main.ts" : "src/node/worker.ts"],
+    ["--import", "tsx", WORKERS > 1 ? "src/node/process/main.ts" : "src/node/process/worker.ts"],
     {
       env: {
         ...process.env,

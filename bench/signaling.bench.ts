@@ -4,7 +4,7 @@
 // p50 ≤ 20 ms, p99 ≤ 60 ms.
 //
 // Two topologies, each with its anchors measured in the same run:
-//  1. deployed: the media node in its own process (`src/node/main.ts`, the supervisor `rtcgw node`
+//  1. deployed: the media node in its own process (`src/node/process/main.ts`, the supervisor `rtcgw node`
 //     runs: one worker per core unless BENCH_WORKERS says otherwise), the emulator + functions in
 //     this process, a real redis-server as the registry both share (as `rtcgw signaling` +
 //     `rtcgw node`). In production these are different machines; here they share 2 cores.
@@ -238,7 +238,7 @@ async function measure(t: Target, driver: HttpDriver, offers: string[]): Promise
 
 /** the media node supervisor in its own process, registered in the shared redis registry */
 async function startNodeProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/node/main.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/node/process/main.ts"], {
     env: { ...process.env, ...env },
     // logs go nowhere, as they would to a file: written (the node pays for them), not read
     stdio: ["ignore", "ignore", "inherit"],

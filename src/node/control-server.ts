@@ -12,9 +12,9 @@ import {
 } from "../control/contract.js";
 import { RequestVerifier } from "../control/hmac.js";
 import type { Logger } from "../log/index.js";
-import { MediaNodeError } from "./errors.js";
-import type { SessionManager } from "./media-node.js";
 import type { NodeMetrics } from "./metrics.js";
+import { MediaNodeError } from "./sessions/errors.js";
+import type { SessionTable } from "./sessions/session-table.js";
 
 /** JSON of a 64 KB offer stays well under this; anything bigger is not a control request */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -35,7 +35,7 @@ export interface ControlServerOptions {
   secret: string;
   host: string;
   port: number;
-  sessions: SessionManager;
+  sessions: SessionTable;
   metrics: NodeMetrics;
   log: Logger;
 }

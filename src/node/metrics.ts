@@ -2,7 +2,7 @@
 // a process in tests and in `rtcgw dev`).
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { BridgeLegStats } from "./session-media.js";
+import type { BridgeLegStats } from "./sessions/session-media.js";
 
 /** how often the event-loop delay is sampled */
 const LOOP_RESOLUTION_MS = 10;

@@ -5,7 +5,7 @@ import { createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { createLogger } from "../../src/log/index.js";
-import { BridgeSocket } from "../../src/node/bridge-socket.js";
+import { BridgeSocket } from "../../src/node/bridge/app-socket.js";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
 import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
 

@@ -1,7 +1,7 @@
 // Admission by measured load: above the busy line the node refuses new sessions with 503
 // node-busy (the signaling then picks another node); below it, it accepts.
 import { afterEach, expect, it } from "vitest";
-import { LoadGuard } from "../../src/node/load-guard.js";
+import { LoadGuard } from "../../src/node/process/load-guard.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { type Harness, startHarness } from "./harness.js";
 

@@ -1,8 +1,13 @@
 // Offer validation, the announced-address rewrite and sdpfrag parsing, on SDP text alone.
 import { describe, expect, it } from "vitest";
-import { OfferError } from "../../src/node/errors.js";
-import { validateOffer } from "../../src/node/offer.js";
-import { announceAddress, dropEmptyFmtp, fragmentUfrag, parseSdpFrag } from "../../src/node/sdp-rewrite.js";
+import { OfferError } from "../../src/node/sessions/errors.js";
+import { validateOffer } from "../../src/node/sessions/offer.js";
+import {
+  announceAddress,
+  dropEmptyFmtp,
+  fragmentUfrag,
+  parseSdpFrag,
+} from "../../src/node/sessions/sdp-rewrite.js";
 
 const offer = (audio: string, extra = "") =>
   [

@@ -19,7 +19,7 @@ describe("SIGTERM", () => {
     timeout: 30_000,
   }, async () => {
     // any free control port: a port picked here could be taken by the time the node binds it
-    const { child, exit } = spawnNodeProcess(["src/node/worker.ts"], {
+    const { child, exit } = spawnNodeProcess(["src/node/process/worker.ts"], {
       RTCGW_REGISTRY: fx.redis.url,
       NODE_PORT: "0",
     });
@@ -81,7 +81,7 @@ describe("SIGTERM", () => {
     timeout: 30_000,
   }, async () => {
     const { child, exit, stdout, stderr } = spawnNodeProcess(
-      ["src/node/worker.ts"],
+      ["src/node/process/worker.ts"],
       { RTCGW_REGISTRY: fx.redis.url, NODE_PORT: "0" },
       { ipc: true, capture: true },
     );

@@ -1,7 +1,7 @@
 // The shared ticker: every subscriber ticks once per 20 ms period, sessions spread over the
 // period's slices, and one throwing subscriber does not stop the others.
 import { expect, it } from "vitest";
-import { SharedTicker } from "../../src/node/ticker.js";
+import { SharedTicker } from "../../src/node/process/ticker.js";
 
 it("ticks every subscriber once per period, spread over 4 slices", async () => {
   const t = new SharedTicker(20, 4);

@@ -1,6 +1,6 @@
 import { createSocket } from "node:dgram";
 import { describe, expect, it } from "vitest";
-import { TurnQueue } from "../../src/node/turn-queue.js";
+import { TurnQueue } from "../../src/node/sessions/turn-queue.js";
 
 describe("TurnQueue", () => {
   it("starts jobs in order and resolves each with its own result", async () => {

@@ -1,4 +1,4 @@
-// The `bridge` profile, media side (no sockets here: src/node/bridge-socket.ts is the WebSocket):
+// The `bridge` profile, media side (no sockets here: src/node/bridge/app-socket.ts is the WebSocket):
 // the caller's audio decoded straight to 16 kHz mono and handed out one 20 ms frame at a time
 // (what a voice-agent backend wants), and the application's PCM back to the caller through
 // PcmOut (its own 20 ms pacer → encode → RTP). clear() drops the queued application audio

@@ -15,11 +15,11 @@ import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../config/index.js";
-import type { Logger } from "../log/index.js";
-import { openRegistry } from "../registry/open.js";
-import type { Registry } from "../registry/types.js";
-import { runMediaNodeProcess } from "./process.js";
+import type { Config } from "../../config/index.js";
+import type { Logger } from "../../log/index.js";
+import { openRegistry } from "../../registry/open.js";
+import type { Registry } from "../../registry/types.js";
+import { runMediaNodeProcess } from "./node-process.js";
 import { resolveNodeSecret } from "./secret.js";
 import { isWorkerReport, type WorkerReport } from "./worker-report.js";
 

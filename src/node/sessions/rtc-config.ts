@@ -1,7 +1,7 @@
 // node-datachannel peer configuration from the node's Config: one muxed UDP port for every
 // peer (libjuice ICE UDP mux), the bind address, and the configured STUN/TURN servers.
 import type { RtcConfig } from "node-datachannel";
-import type { Config } from "../config/index.js";
+import type { Config } from "../../config/index.js";
 
 export function rtcConfigFor(config: Config, udpPort: number): RtcConfig {
   return {

@@ -5,9 +5,9 @@
 // the caller). The media side lives in src/media/profiles/bridge.ts.
 import { endianness } from "node:os";
 import WebSocket from "ws";
-import type { BridgeLegStats } from "../control/contract.js";
-import type { Logger } from "../log/index.js";
-import { BRIDGE_FRAME_MS, BRIDGE_RATE } from "../media/index.js";
+import type { BridgeLegStats } from "../../control/contract.js";
+import type { Logger } from "../../log/index.js";
+import { BRIDGE_FRAME_MS, BRIDGE_RATE } from "../../media/index.js";
 
 /** at most this much unsent audio waits in the socket (~1 s); beyond it frames are dropped */
 export const BRIDGE_MAX_BUFFERED_BYTES = BRIDGE_RATE * 2;

@@ -1,10 +1,10 @@
 // One media node as a process of its own: open the registry, start the node, and on SIGTERM (or
 // SIGINT) drain — stop taking sessions (503), let them finish within RTCGW_DRAIN_TIMEOUT, close
 // the rest, deregister — then exit 0.
-import type { Config } from "../config/index.js";
-import type { Logger } from "../log/index.js";
-import { openRegistry } from "../registry/open.js";
-import { type MediaNode, startMediaNode } from "./index.js";
+import type { Config } from "../../config/index.js";
+import type { Logger } from "../../log/index.js";
+import { openRegistry } from "../../registry/open.js";
+import { type MediaNode, startMediaNode } from "../node.js";
 import { DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
 
 export interface NodeProcessOptions {

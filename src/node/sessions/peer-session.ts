@@ -3,9 +3,9 @@
 // track and channel is referenced until its onClosed, tracks close before the peer.
 import { randomBytes } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
-import type { Profile, SessionStatus } from "../control/contract.js";
-import type { Logger } from "../log/index.js";
-import type { SessionKind } from "../registry/types.js";
+import type { Profile, SessionStatus } from "../../control/contract.js";
+import type { Logger } from "../../log/index.js";
+import type { SessionKind } from "../../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
 import {

@@ -2,7 +2,7 @@
 // signaling side). In dev it may be unset: one random secret is generated per process and shared
 // with everything in that process (`rtcgw dev` runs signaling and node together).
 import { randomBytes } from "node:crypto";
-import type { Config } from "../config/index.js";
+import type { Config } from "../../config/index.js";
 
 let generated: string | undefined;
 

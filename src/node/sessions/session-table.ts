@@ -1,10 +1,13 @@
-// The node's sessions: admission (capacity, draining), offer → answer, trickle, status, the
-// watchdog, registry state and teardown. Transport-agnostic: the control server calls into it.
+// The node's session table: admission (capacity, draining), offer → answer, trickle, status,
+// registry state and teardown; the watchdog (watchdog.ts) reaps through it. Transport-agnostic:
+// the control server calls into it.
 import type { RtcConfig } from "node-datachannel";
-import { checkBridgeUrl } from "../control/bridge-url.js";
-import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../control/contract.js";
-import { type Logger, sessionLogger } from "../log/index.js";
-import type { Registry } from "../registry/types.js";
+import { checkBridgeUrl } from "../../control/bridge-url.js";
+import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../../control/contract.js";
+import { type Logger, sessionLogger } from "../../log/index.js";
+import type { Registry } from "../../registry/types.js";
+import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
+import type { SharedTicker } from "../process/ticker.js";
 import {
   MediaNodeError,
   NodeUnavailableError,
@@ -15,23 +18,16 @@ import {
   SourceNotFoundError,
 } from "./errors.js";
 import { createSessionMedia } from "./media-factory.js";
-import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "./metrics.js";
 import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
 import { listenTo, PipelineMedia } from "./pipeline-media.js";
 import { SessionRecordSync } from "./registry-sync.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
 import { type MediaContext, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
-import type { SharedTicker } from "./ticker.js";
 import { TurnQueue } from "./turn-queue.js";
+import { type Timeouts, Watchdog } from "./watchdog.js";
 
-export interface Timeouts {
-  connectMs: number;
-  disconnectMs: number;
-  mediaMs: number;
-}
-
-export interface SessionManagerOptions {
+export interface SessionTableOptions {
   nodeId: string;
   capacity: number;
   rtcConfig: RtcConfig;
@@ -52,23 +48,24 @@ export interface SessionManagerOptions {
   busy?: () => boolean;
 }
 
-export class SessionManager {
+export class SessionTable {
   private readonly sessions = new Map<string, PeerSession>();
   /** WHEP listeners by source session id */
   private readonly listeners = new Map<string, Set<string>>();
   private readonly records: SessionRecordSync;
-  private readonly watchdog: NodeJS.Timeout;
+  private readonly watchdog: Watchdog;
   private draining = false;
   private readonly startedAt = Date.now();
   private readonly emptied = new Set<() => void>();
   private readonly answers = new TurnQueue();
 
-  constructor(private readonly o: SessionManagerOptions) {
+  constructor(private readonly o: SessionTableOptions) {
     this.records = new SessionRecordSync(o.registry, o.sessionTtlMs);
-    const shortest = Math.min(o.timeouts.connectMs, o.timeouts.disconnectMs, o.timeouts.mediaMs);
-    // one timer for all sessions; checks often enough to reap within ~10 % of the shortest timeout
-    this.watchdog = setInterval(() => this.sweep(), Math.max(50, Math.min(500, shortest / 10)));
-    this.watchdog.unref();
+    this.watchdog = new Watchdog(
+      o.timeouts,
+      () => this.sessions.values(),
+      (s, reason) => void this.teardown(s, reason),
+    );
   }
 
   get size(): number {
@@ -270,7 +267,7 @@ export class SessionManager {
   }
 
   stop() {
-    clearInterval(this.watchdog);
+    this.watchdog.stop();
   }
 
   private get(id: string): PeerSession {
@@ -333,22 +330,6 @@ export class SessionManager {
       return;
     }
     void this.records.setState(ps.id, s, ps.log);
-  }
-
-  /** Rule 3: one sweep over all sessions reaps the ones that would otherwise be ghosts. */
-  private sweep() {
-    const now = Date.now();
-    const t = this.o.timeouts;
-    for (const s of this.sessions.values()) {
-      if (s.isClosing) continue;
-      if (s.connectedAt === undefined) {
-        if (now - (s.answeredAt ?? s.createdAt) > t.connectMs) void this.teardown(s, "connect-timeout");
-      } else if (s.state === "disconnected" && s.disconnectedAt !== undefined) {
-        if (now - s.disconnectedAt > t.disconnectMs) void this.teardown(s, "disconnect-timeout");
-      } else if (s.state === "connected" && s.receives && now - (s.lastRtpAt ?? s.connectedAt) > t.mediaMs) {
-        void this.teardown(s, "media-timeout");
-      }
-    }
   }
 
   private async teardown(s: PeerSession, reason: TeardownReason): Promise<void> {

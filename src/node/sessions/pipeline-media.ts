@@ -2,7 +2,7 @@
 // its arrival time, the shared 20 ms ticker driving the receive timeline, stats under the names
 // the control API reports, and close() at the call's true end (so a recording's length is the
 // call's length).
-import { codecSpecFromRtpmap } from "../audio/codecs/factory.js";
+import { codecSpecFromRtpmap } from "../../audio/codecs/factory.js";
 import {
   type BridgeSession,
   type CodecSpec,
@@ -15,8 +15,8 @@ import {
   type IngestSession,
   listen,
   type RecordSession,
-} from "../media/index.js";
-import { BridgeSocket } from "./bridge-socket.js";
+} from "../../media/index.js";
+import { BridgeSocket } from "../bridge/app-socket.js";
 import type { NegotiatedCodec } from "./offer.js";
 import type { MediaContext, SessionMedia, SessionMediaStats } from "./session-media.js";
 

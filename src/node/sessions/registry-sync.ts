@@ -2,9 +2,9 @@
 // (state "new") before calling the node; the node moves its state and deletes it at teardown.
 // Updates are optimistic (version check) and retried on conflict; a registry outage is logged,
 // never fatal to the media.
-import type { Logger } from "../log/index.js";
-import { ConflictError, NotFoundError } from "../registry/errors.js";
-import type { Registry, SessionState } from "../registry/types.js";
+import type { Logger } from "../../log/index.js";
+import { ConflictError, NotFoundError } from "../../registry/errors.js";
+import type { Registry, SessionState } from "../../registry/types.js";
 
 const MAX_ATTEMPTS = 5;
 

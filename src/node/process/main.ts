@@ -1,6 +1,6 @@
-// `tsx src/node/main.ts`: the supervisor (one worker per core, or RTCGW_WORKERS), as `rtcgw node` runs it.
-import { loadConfigOrExit } from "../config/index.js";
-import { createLogger } from "../log/index.js";
+// `tsx src/node/process/main.ts`: the supervisor (one worker per core, or RTCGW_WORKERS), as `rtcgw node` runs it.
+import { loadConfigOrExit } from "../../config/index.js";
+import { createLogger } from "../../log/index.js";
 import { runMediaNodeSupervisor } from "./supervisor.js";
 
 const config = loadConfigOrExit();

@@ -2,11 +2,11 @@
 // out. The pipeline (src/media) implements the profiles; until a profile's assembly exists the
 // session still consumes every packet (DESIGN.md rule 2: a black hole from the first packet).
 
-import type { BridgeLegStats } from "../control/contract.js";
-import type { Logger } from "../log/index.js";
-import type { MediaStats } from "../media/index.js";
+import type { BridgeLegStats } from "../../control/contract.js";
+import type { Logger } from "../../log/index.js";
+import type { MediaStats } from "../../media/index.js";
+import type { SharedTicker } from "../process/ticker.js";
 import type { NegotiatedCodec } from "./offer.js";
-import type { SharedTicker } from "./ticker.js";
 
 export type { BridgeLegStats, MediaStats };
 

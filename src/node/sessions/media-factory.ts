@@ -9,7 +9,7 @@ export async function createSessionMedia(
   session: PeerSession,
   onDegraded: () => void,
 ): Promise<SessionMedia> {
-  // a WHEP listener receives nothing; its audio comes from its source (see SessionManager.listen)
+  // a WHEP listener receives nothing; its audio comes from its source (see SessionTable.listen)
   if (session.kind === "whep") return new BlackHole();
   try {
     const pipeline = await createPipelineMedia(ctx);

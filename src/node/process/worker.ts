@@ -1,10 +1,10 @@
 // Entry of one media worker process (forked by the supervisor, or run directly:
-// `tsx src/node/worker.ts` runs a single node with the environment's configuration).
+// `tsx src/node/process/worker.ts` runs a single node with the environment's configuration).
 // Forked, it reports to the supervisor whether it started (see worker-report.ts).
-import { loadConfigOrExit } from "../config/index.js";
-import { createLogger } from "../log/index.js";
-import { defaultNodeId } from "./index.js";
-import { runMediaNodeProcess } from "./process.js";
+import { loadConfigOrExit } from "../../config/index.js";
+import { createLogger } from "../../log/index.js";
+import { defaultNodeId } from "../node.js";
+import { runMediaNodeProcess } from "./node-process.js";
 import { failedReport, type WorkerReport } from "./worker-report.js";
 
 const config = loadConfigOrExit();

@@ -5,8 +5,8 @@
 // the reverse direction; the node discards whatever arrives on it (see peer-session.ts).
 // Everything the peer needs to answer is extracted here, once, with a typed error for every refusal.
 import { parse } from "sdp-transform";
-import { MAX_SDP_BYTES } from "../control/contract.js";
-import type { SessionKind } from "../registry/types.js";
+import { MAX_SDP_BYTES } from "../../control/contract.js";
+import type { SessionKind } from "../../registry/types.js";
 import { OfferError } from "./errors.js";
 
 export type CodecName = "opus" | "pcmu" | "pcma";

@@ -1,0 +1,167 @@
+// One media node in this process: the session table, its control API, its registry heartbeat
+// and its metrics, on one muxed UDP port (`rtcgw dev`, tests, and each worker of `rtcgw node`).
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Config } from "../config/index.js";
+import type { Logger } from "../log/index.js";
+import type { Registry } from "../registry/types.js";
+import { startControlServer } from "./control-server.js";
+import { NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
+import { NodeMetrics } from "./metrics.js";
+import { LoadGuard } from "./process/load-guard.js";
+import { resolveNodeSecret } from "./process/secret.js";
+import { processTicker } from "./process/ticker.js";
+import { freeUdpPort } from "./process/udp-port.js";
+import { rtcConfigFor } from "./sessions/rtc-config.js";
+import { SessionTable } from "./sessions/session-table.js";
+
+export { DEFAULT_BUSY_UTILIZATION } from "./process/load-guard.js";
+export { resolveNodeSecret } from "./process/secret.js";
+export { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "./process/supervisor.js";
+export {
+  MediaNodeError,
+  NodeUnavailableError,
+  OfferError,
+  RestartUnsupportedError,
+} from "./sessions/errors.js";
+
+export interface MediaNodeOptions {
+  config: Config;
+  registry: Registry;
+  logger: Logger;
+  nodeId?: string;
+  /** control API port; 0 = a free port; default NODE_PORT */
+  controlPort?: number;
+  /** the muxed media UDP port; 0 = a free port; default MEDIA_UDP_PORT */
+  udpPort?: number;
+  /** control API bind host (default 127.0.0.1: the control API is never public) */
+  controlHost?: string;
+  /** event-loop utilisation (0..1) at which new sessions are refused with 503 node-busy.
+   *  Off by default in-process (`rtcgw dev`, tests share the loop with other work); the node
+   *  process (`rtcgw node`, its workers) sets DEFAULT_BUSY_UTILIZATION (0.85). */
+  busyUtilization?: number;
+}
+
+export interface MediaNode {
+  id: string;
+  controlUrl: string;
+  udpPort: number;
+  /** the control API's HMAC secret (generated per process when RTCGW_NODE_SECRET is unset) */
+  secret: string;
+  sessions(): number;
+  /** stop taking sessions (503), wait up to graceMs for them to end, close the rest */
+  drain(graceMs: number): Promise<void>;
+  /** close every session, deregister, stop the control server */
+  close(): Promise<void>;
+}
+
+export function defaultNodeId(): string {
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, "-")
+    .slice(0, 40);
+  return `node-${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode> {
+  const { config, registry } = opts;
+  const id = opts.nodeId ?? defaultNodeId();
+  const log = opts.logger.child({ nodeId: id });
+  const { secret, generated } = resolveNodeSecret(config);
+  const requestedUdp = opts.udpPort ?? config.MEDIA_UDP_PORT;
+  const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
+
+  let sessions: SessionTable | undefined;
+  const guard = new LoadGuard({ busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY });
+  const metrics = new NodeMetrics(
+    id,
+    () => sessions?.byState() ?? {},
+    () => guard.utilization,
+  );
+  sessions = new SessionTable({
+    nodeId: id,
+    capacity: config.RTCGW_NODE_CAPACITY,
+    rtcConfig: rtcConfigFor(config, udpPort),
+    ...(config.MEDIA_ANNOUNCED_ADDRESS ? { announcedAddress: config.MEDIA_ANNOUNCED_ADDRESS } : {}),
+    timeouts: {
+      connectMs: config.RTCGW_CONNECT_TIMEOUT * 1000,
+      disconnectMs: config.RTCGW_DISCONNECT_TIMEOUT * 1000,
+      mediaMs: config.RTCGW_MEDIA_TIMEOUT * 1000,
+    },
+    recordingsDir: config.RECORDINGS_DIR,
+    echoComplexity: config.RTCGW_ECHO_COMPLEXITY,
+    bridgeAllow: config.RTCGW_BRIDGE_ALLOW,
+    registry,
+    metrics,
+    ticker: processTicker(),
+    log,
+    sessionTtlMs: SESSION_TTL_MS,
+    busy: () => guard.busy,
+  });
+  const mgr = sessions;
+
+  const control = await startControlServer({
+    nodeId: id,
+    secret,
+    host: opts.controlHost ?? "127.0.0.1",
+    port: opts.controlPort ?? config.NODE_PORT,
+    sessions: mgr,
+    metrics,
+    log,
+  });
+  // RTCGW_NODE_URL: how the signaling reaches this node (behind a load balancer, another host…)
+  const controlUrl = config.RTCGW_NODE_URL ?? control.url;
+  const heartbeat = new NodeHeartbeat({
+    registry,
+    node: { id, controlUrl, capacity: config.RTCGW_NODE_CAPACITY },
+    load: () => mgr.size,
+    touchSessions: () => mgr.touchAll(),
+    log,
+  });
+  try {
+    await heartbeat.start();
+  } catch (e) {
+    await control.close();
+    mgr.stop();
+    guard.stop();
+    metrics.close();
+    throw e;
+  }
+  log.info(
+    {
+      controlUrl,
+      udpPort,
+      bind: config.MEDIA_BIND_ADDRESS,
+      announced: config.MEDIA_ANNOUNCED_ADDRESS,
+      generatedSecret: generated,
+    },
+    "media node started",
+  );
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      await mgr.closeAll("shutdown");
+      mgr.stop();
+      await heartbeat.stop();
+      await control.close();
+      guard.stop();
+      metrics.close();
+      log.info("media node stopped");
+    })();
+    return closed;
+  };
+
+  return {
+    id,
+    controlUrl,
+    udpPort,
+    secret,
+    sessions: () => mgr.size,
+    async drain(graceMs: number) {
+      const draining = mgr.drain(graceMs);
+      await heartbeat.setDraining();
+      await draining;
+    },
+    close,
+  };
+}

@@ -163,6 +163,12 @@ export const ConfigSchema = z.object({
       ? `RTCGW_BRIDGE_ALLOW: "${s}" must be a ws:// or wss:// URL naming one host (and port, or none for the default) and a path prefix, e.g. wss://agent.example.com/ or ws://127.0.0.1:8765/: ${e}`
       : undefined;
   }),
+  // every dial of a bridge agent's socket is signed with it (HMAC-SHA256, src/node/bridge/signature.ts)
+  RTCGW_BRIDGE_SECRET: optionalThen(
+    z.string().check(z.minLength(16, "RTCGW_BRIDGE_SECRET must be at least 16 characters")),
+  ),
+  // how long a dropped agent socket is redialed before the call ends
+  RTCGW_BRIDGE_RECONNECT_S: seconds("RTCGW_BRIDGE_RECONNECT_S", 10),
   RTCGW_WORKERS: z._default(
     envNumber("RTCGW_WORKERS must be a number of worker processes (0 = one per core)").check(
       z.int("RTCGW_WORKERS must be a whole number"),

@@ -10,6 +10,8 @@
 //   const echo = await createEchoSession({ codec, ssrc, send: (p) => track.sendMessageBinary(Buffer.from(p)) });
 //   const l = listen(echo.inbound /* or rec.inbound / ingest */, { codec, ssrc, send });  l.stop();
 
+// G.711 μ-law both ways: the twilio bridge protocol's wire format (src/node/bridge/twilio.ts)
+export { decodeUlaw, encodeUlaw } from "../audio/codecs/g711.js";
 export type { CodecSpec } from "../audio/codecs/types.js";
 export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";

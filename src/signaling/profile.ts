@@ -1,7 +1,15 @@
 // What a session does with audio, chosen at offer time by query string (?profile=echo|record|bridge,
-// ?rate=16000 for the recording's WAV rate, ?bridge=wss://… for the bridge profile).
+// ?rate=16000 for the recording's WAV rate, ?bridge=wss://… for the bridge profile with its
+// bridge_protocol, bridge_rate and bridge_param_<name> options).
 import { bridgeUrlProblem } from "../control/bridge-url.js";
-import { type CreateSessionRequest, type Profile, ProfileSchema } from "../control/contract.js";
+import {
+  BRIDGE_PARAM_MAX_VALUE,
+  BRIDGE_PARAM_NAME_RE,
+  BRIDGE_PARAMS_MAX,
+  type CreateSessionRequest,
+  type Profile,
+  ProfileSchema,
+} from "../control/contract.js";
 import type { SessionKind } from "../registry/types.js";
 import { badRequest } from "./errors.js";
 import { type Event, query } from "./request.js";
@@ -10,7 +18,12 @@ const DEFAULT_PROFILE: Record<SessionKind, Profile> = { whip: "record", session:
 const CHOOSABLE: readonly Profile[] = ["echo", "record", "bridge"];
 const RATES = [8000, 16000, 24000, 48000] as const;
 
-export type ProfileChoice = Pick<CreateSessionRequest, "profile" | "recordRate" | "bridgeUrl">;
+export type ProfileChoice = Pick<
+  CreateSessionRequest,
+  "profile" | "recordRate" | "bridgeUrl" | "bridgeProtocol" | "bridgeRate" | "bridgeParams"
+>;
+const BRIDGE_PROTOCOLS = ["rtcgw", "twilio"] as const;
+const PARAM_PREFIX = "bridge_param_";
 
 export function profileFor(event: Event, kind: SessionKind): ProfileChoice {
   // a WHEP listener only receives: its profile is fixed
@@ -36,6 +49,50 @@ export function profileFor(event: Event, kind: SessionKind): ProfileChoice {
     const problem = bridgeUrlProblem(url);
     if (problem) throw badRequest("bad-bridge-url", problem);
     out.bridgeUrl = url;
+    Object.assign(out, bridgeOptions(event));
   }
+  return out;
+}
+
+/** ?bridge_protocol=rtcgw|twilio, ?bridge_rate=8000|16000|24000|48000, ?bridge_param_<name>=<value> */
+function bridgeOptions(event: Event): Partial<ProfileChoice> {
+  const out: Partial<ProfileChoice> = {};
+  const protocol = query(event, "bridge_protocol");
+  if (protocol !== undefined) {
+    if (!(BRIDGE_PROTOCOLS as readonly string[]).includes(protocol))
+      throw badRequest(
+        "bad-bridge-protocol",
+        `bridge_protocol must be one of ${BRIDGE_PROTOCOLS.join(", ")}`,
+      );
+    out.bridgeProtocol = protocol as (typeof BRIDGE_PROTOCOLS)[number];
+  }
+  const rate = query(event, "bridge_rate");
+  if (rate !== undefined) {
+    const n = Number(rate);
+    if (!(RATES as readonly number[]).includes(n))
+      throw badRequest("bad-bridge-rate", `bridge_rate must be one of ${RATES.join(", ")} (Hz)`);
+    if (out.bridgeProtocol === "twilio" && n !== 8000)
+      throw badRequest("bad-bridge-rate", "the twilio protocol is 8000 Hz μ-law (leave bridge_rate out)");
+    out.bridgeRate = n as (typeof RATES)[number];
+  }
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) {
+    if (!k.startsWith(PARAM_PREFIX) || v === undefined) continue;
+    const name = k.slice(PARAM_PREFIX.length);
+    if (!BRIDGE_PARAM_NAME_RE.test(name))
+      throw badRequest(
+        "bad-bridge-param",
+        `bridge parameter names are 1–64 letters, digits, _ or -: "${name}"`,
+      );
+    if (v.length > BRIDGE_PARAM_MAX_VALUE)
+      throw badRequest(
+        "bad-bridge-param",
+        `bridge parameter "${name}" is longer than ${BRIDGE_PARAM_MAX_VALUE} characters`,
+      );
+    params[name] = v;
+  }
+  if (Object.keys(params).length > BRIDGE_PARAMS_MAX)
+    throw badRequest("bad-bridge-param", `at most ${BRIDGE_PARAMS_MAX} bridge parameters`);
+  if (Object.keys(params).length > 0) out.bridgeParams = params;
   return out;
 }

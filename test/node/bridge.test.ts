@@ -5,7 +5,8 @@ import { createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { createLogger } from "../../src/log/index.js";
-import { BridgeSocket } from "../../src/node/bridge/app-socket.js";
+import { AppSocket, type AppSocketOptions } from "../../src/node/bridge/app-socket.js";
+import { RtcgwProtocol } from "../../src/node/bridge/rtcgw.js";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
 import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
 
@@ -22,6 +23,7 @@ let app: WebSocketServer;
 let appPort: number;
 let downPort: number;
 const conns: AppConnection[] = [];
+const RECONNECT_S = 4;
 
 /** a loopback port nobody listens on (bound, read, released) */
 async function unusedPort(): Promise<number> {
@@ -50,6 +52,7 @@ beforeAll(async () => {
   downPort = await unusedPort();
   h = await startHarness({
     RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${appPort}/,ws://127.0.0.1:${downPort}/`,
+    RTCGW_BRIDGE_RECONNECT_S: String(RECONNECT_S),
   });
 });
 afterAll(async () => {
@@ -111,10 +114,12 @@ describe("bridge profile over a real WebSocket", () => {
     expect(conn.texts[0]).toEqual({
       type: "start",
       sessionId: r.sessionId,
+      streamId: expect.stringMatching(/^MZ[0-9a-f]{32}$/),
       format: "s16le",
       rate: 16000,
       channels: 1,
       frameMs: 20,
+      params: {},
     });
     expect(conn.frames.every((f) => f.length === 640)).toBe(true);
     // past the decoder's start-up, the frames carry the caller's tone
@@ -198,10 +203,11 @@ describe("bridge profile over a real WebSocket", () => {
     await c.close();
   });
 
-  it("an application that is down does not take the session down: the caller is still heard by a WHEP listener", async () => {
+  it("an application that is down: the caller is heard by a WHEP listener while the node redials, and after RTCGW_BRIDGE_RECONNECT_S the session ends with the reason", async () => {
     const src = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
     const r = await createBridge(src.offer, `ws://127.0.0.1:${downPort}/`);
     expect(r.status).toBe(201);
+    const t0 = Date.now();
     src.accept(r.json.answer);
     await src.connected(5000);
     const listener = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
@@ -221,19 +227,33 @@ describe("bridge profile over a real WebSocket", () => {
     const st = await h.call("GET", `/internal/sessions/${r.sessionId}`);
     expect(st.status).toBe(200);
     expect(st.json.state).toBe("connected");
-    // the failed leg shows in the status (the call went on without it) and in /metrics
-    expect(st.json.bridge).toMatchObject({ failed: true, framesSent: 0 });
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
-    await waitFor(() => h.node.sessions() === 0, 3000, "the listener to end with its source");
+    // still redialing inside the window
+    expect(st.json.bridge).toMatchObject({ state: "connecting", failed: false, framesSent: 0 });
+    // the window passes: the session ends (its listener with it), with the reason in /metrics
+    await waitFor(
+      () => h.node.sessions() === 0,
+      RECONNECT_S * 1000 + 4000,
+      "the session to end after the window",
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(RECONNECT_S * 1000 - 100);
     const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
     expect(metrics).toMatch(/rtcgw_bridge_sessions_total\{[^}]*outcome="failed"[^}]*\} 1\b/);
+    expect(metrics).toMatch(/rtcgw_session_teardowns_total\{[^}]*reason="agent-gone"[^}]*\} 1\b/);
     await src.close();
     await listener.close();
   });
 });
 
-describe("BridgeSocket against a misbehaving application", () => {
+describe("AppSocket (rtcgw protocol) against a misbehaving application", () => {
   const log = createLogger({ level: "silent" });
+  const sock = (o: Partial<AppSocketOptions> & { url: string }) =>
+    new AppSocket({
+      sessionId: "s1",
+      log,
+      protocol: new RtcgwProtocol({ rate: 16000 }),
+      onCommand: () => {},
+      ...o,
+    });
 
   async function server(onConn: (ws: WebSocket) => void): Promise<{ wss: WebSocketServer; url: string }> {
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -252,12 +272,12 @@ describe("BridgeSocket against a misbehaving application", () => {
     });
     const audio: Int16Array[] = [];
     let clears = 0;
-    const s = new BridgeSocket({
+    const s = sock({
       url,
-      sessionId: "s1",
-      log,
-      onAudio: (a) => audio.push(a),
-      onClear: () => clears++,
+      onCommand: (c) => {
+        if (c.type === "audio") audio.push(c.samples);
+        if (c.type === "clear") clears++;
+      },
     });
     await waitFor(() => s.stats().audioIn === 1, 3000, "the good audio message");
     const st = s.stats();
@@ -273,11 +293,11 @@ describe("BridgeSocket against a misbehaving application", () => {
 
   it("backpressure: an application that stops reading gets frames dropped and counted, the buffer stays bounded", async () => {
     const { wss, url } = await server((ws) => ws.pause()); // never reads: TCP fills up
-    const s = new BridgeSocket({ url, sessionId: "s2", log, onAudio: () => {}, onClear: () => {} });
+    const s = sock({ url });
     await waitFor(() => s.state === "open", 3000, "open");
     const frame = new Int16Array(320).fill(1000);
     const N = 20_000; // 400 s of audio, 12.8 MB: far more than the kernel's socket buffers
-    for (let i = 0; i < N; i++) s.sendFrame(frame);
+    for (let i = 0; i < N; i++) s.sendFrame(frame, i * 20);
     const st = s.stats();
     expect(st.framesDropped).toBeGreaterThan(0);
     expect(st.framesSent + st.framesDropped).toBe(N);
@@ -288,25 +308,28 @@ describe("BridgeSocket against a misbehaving application", () => {
     await new Promise<void>((r) => wss.close(() => r()));
   });
 
-  it("an application that accepts TCP but never answers the upgrade is given up after the open timeout", async () => {
+  it("an application that accepts TCP but never answers the upgrade is redialed, then given up at the end of the window (its first frame was kept for it)", async () => {
     const held = new Set<Socket>();
     const silent = createServer((sock) => held.add(sock)); // accepts, says nothing
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     const url = `ws://127.0.0.1:${(silent.address() as { port: number }).port}/`;
-    const s = new BridgeSocket({
+    let ended: string | undefined;
+    const s = sock({
       url,
-      sessionId: "s3",
-      log,
-      onAudio: () => {},
-      onClear: () => {},
       openTimeoutMs: 300,
+      reconnectMs: 1000,
+      onLeg: (e) => {
+        if (e.type === "ended") ended = e.reason;
+      },
     });
-    s.sendFrame(new Int16Array(320));
+    s.sendFrame(new Int16Array(320), 0);
     const t0 = Date.now();
-    await waitFor(() => s.stats().failed, 3000, "the open timeout");
-    expect(Date.now() - t0).toBeLessThan(2000);
+    await waitFor(() => s.stats().failed, 4000, "the end of the window");
+    expect(Date.now() - t0).toBeLessThan(2500);
     expect(s.state).toBe("closed");
-    expect(s.stats().framesNotOpen).toBe(1);
+    expect(s.stats().earlyFrames).toBe(1);
+    expect(held.size).toBeGreaterThanOrEqual(2); // dialed more than once
+    expect(ended).toMatch(/could not be opened within 1 s/);
     for (const sock of held) sock.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
   });

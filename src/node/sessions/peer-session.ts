@@ -362,7 +362,21 @@ export class PeerSession {
     for (const l of this.rtpListeners) l(b);
   }
 
-  /** Client-created datachannels are accepted and echoed. */
+  /** Text to every open datachannel of the caller; false when none is open (or all refused it). */
+  sendText(text: string): boolean {
+    let sent = false;
+    for (const dc of this.channels) {
+      try {
+        if (dc.isOpen() && dc.sendMessage(text)) sent = true;
+      } catch (e) {
+        this.log.debug({ err: (e as Error).message }, "datachannel send failed");
+      }
+    }
+    return sent;
+  }
+
+  /** Client-created datachannels are accepted: their text goes to a profile that takes it (the
+   *  bridge's agent), everything else is echoed. */
   private adoptChannel(dc: DataChannel) {
     if (this.closing) {
       try {
@@ -374,7 +388,9 @@ export class PeerSession {
     const label = dc.getLabel();
     dc.onMessage((m) => {
       try {
-        if (typeof m === "string") dc.sendMessage(m);
+        const onText = this.media?.onText;
+        if (onText && typeof m === "string") onText(m);
+        else if (typeof m === "string") dc.sendMessage(m);
         else dc.sendMessageBinary(Buffer.isBuffer(m) ? m : Buffer.from(m as ArrayBuffer));
       } catch (e) {
         this.log.debug({ label, err: (e as Error).message }, "datachannel echo failed");

@@ -4,6 +4,7 @@
 // call's length).
 import { codecSpecFromRtpmap } from "../../audio/codecs/factory.js";
 import {
+  type BridgeRate,
   type BridgeSession,
   type CodecSpec,
   createBridgeSession,
@@ -16,7 +17,7 @@ import {
   listen,
   type RecordSession,
 } from "../../media/index.js";
-import { BridgeSocket } from "../bridge/app-socket.js";
+import { AgentBridge, type BridgeContext } from "../bridge/agent-bridge.js";
 import type { NegotiatedCodec } from "./offer.js";
 import type { MediaContext, SessionMedia, SessionMediaStats } from "./session-media.js";
 
@@ -41,8 +42,8 @@ export class PipelineMedia implements SessionMedia {
   constructor(
     readonly assembly: Assembly,
     ctx: MediaContext,
-    /** the bridge's WebSocket, closed with the session */
-    readonly bridgeSocket?: BridgeSocket,
+    /** the bridge's agent leg, closed with the session */
+    readonly agent?: AgentBridge,
   ) {
     this.unsubscribe = ctx.ticker.subscribe((now) => {
       try {
@@ -71,8 +72,14 @@ export class PipelineMedia implements SessionMedia {
       reordered: s.reordered,
       concealedMs: s.concealedMs,
       silenceFilledMs: s.silenceFilledMs,
-      ...(this.bridgeSocket ? { bridge: this.bridgeSocket.stats() } : {}),
+      ...(this.agent ? { bridge: this.agent.stats() } : {}),
     };
+  }
+
+  /** a bridged call's datachannel text goes to the agent (other profiles have no onText: echoed) */
+  get onText(): ((text: string) => void) | undefined {
+    const agent = this.agent;
+    return agent ? (text) => agent.onCallerText(text) : undefined;
   }
 
   async close() {
@@ -80,7 +87,7 @@ export class PipelineMedia implements SessionMedia {
     this.closed = true;
     this.unsubscribe();
     const r = this.assembly.close(Date.now());
-    this.bridgeSocket?.close("session ended");
+    this.agent?.close("session ended");
     return r ?? undefined;
   }
 }
@@ -108,7 +115,7 @@ export async function createPipelineMedia(ctx: MediaContext): Promise<PipelineMe
     });
     return new PipelineMedia(rec, ctx);
   }
-  if (ctx.profile === "bridge" && ctx.bridgeUrl) return createBridgeMedia(ctx, codec, ctx.bridgeUrl);
+  if (ctx.profile === "bridge" && ctx.bridge) return createBridgeMedia(ctx, codec, ctx.bridge);
   // bridge without a URL (or echo on a receive-only WHIP): decode and repair so WHEP listeners can hear it;
   // "blackhole" skips decoding altogether (the transport-only floor of the benchmark)
   if (ctx.profile !== "blackhole") return new PipelineMedia(await createIngestSession({ codec }), ctx);
@@ -116,25 +123,25 @@ export async function createPipelineMedia(ctx: MediaContext): Promise<PipelineMe
 }
 
 /**
- * The bridge: caller audio → 20 ms frames → the application's WebSocket; its audio → the caller.
- * The socket dials in the background: the session is answered whether or not it ever opens.
+ * The bridge: caller audio → 20 ms frames at the agent's rate → the agent's WebSocket, in the
+ * session's protocol; its audio → the caller. The socket dials in the background: the session is
+ * answered at once, the caller's first words wait for the socket (src/node/bridge/).
  */
-async function createBridgeMedia(ctx: MediaContext, codec: CodecSpec, url: string): Promise<PipelineMedia> {
-  let socket: BridgeSocket | undefined;
+async function createBridgeMedia(
+  ctx: MediaContext,
+  codec: CodecSpec,
+  b: BridgeContext,
+): Promise<PipelineMedia> {
+  let agent: AgentBridge | undefined;
   const bridge = await createBridgeSession({
     codec,
+    rate: (b.protocol === "twilio" ? 8000 : b.rate) as BridgeRate,
     ...(ctx.send && ctx.ssrc !== undefined ? { send: ctx.send, ssrc: ctx.ssrc } : {}),
     log: ctx.log,
-    onPcm: (samples) => socket?.sendFrame(samples),
+    onPcm: (samples, pts) => agent?.onCallerFrame(samples, pts),
   });
-  socket = new BridgeSocket({
-    url,
-    sessionId: ctx.sessionId,
-    log: ctx.log,
-    onAudio: (samples) => bridge.pushPcm(samples),
-    onClear: () => bridge.clear(),
-  });
-  return new PipelineMedia(bridge, ctx, socket);
+  agent = new AgentBridge(bridge, b, { sessionId: ctx.sessionId, sendsBack: !!ctx.send, log: ctx.log });
+  return new PipelineMedia(bridge, ctx, agent);
 }
 
 /** A WHEP listener fed from its source's relay: decoded audio re-encoded for this listener. */

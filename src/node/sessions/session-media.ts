@@ -5,6 +5,7 @@
 import type { BridgeLegStats } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
 import type { MediaStats } from "../../media/index.js";
+import type { BridgeContext } from "../bridge/agent-bridge.js";
 import type { SharedTicker } from "../process/ticker.js";
 import type { NegotiatedCodec } from "./offer.js";
 
@@ -19,6 +20,8 @@ export interface SessionMedia {
   /** one whole decrypted RTP packet (RTCP already filtered out) */
   onRtp(packet: Buffer): void;
   stats(): SessionMediaStats;
+  /** the caller's datachannel text (a profile without it: the peer echoes the text) */
+  onText?(text: string): void;
   /** stop producing and release everything; resolves when files are flushed */
   close(): Promise<{ wav?: string; ogg?: string } | undefined>;
 }
@@ -37,8 +40,8 @@ export interface MediaContext {
   recordRate?: number;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
-  /** bridge profile: the application's WebSocket URL (already checked against RTCGW_BRIDGE_ALLOW) */
-  bridgeUrl?: string;
+  /** bridge profile: the agent's socket (URL already checked against RTCGW_BRIDGE_ALLOW), protocol, rate */
+  bridge?: BridgeContext;
 }
 
 export const ZERO_STATS: MediaStats = {

@@ -38,6 +38,10 @@ export interface SessionTableOptions {
   echoComplexity?: number;
   /** the URLs the bridge profile may dial (RTCGW_BRIDGE_ALLOW entries, rules in control/bridge-url.ts; empty or absent: bridge refused) */
   bridgeAllow?: readonly string[];
+  /** how long a dropped agent socket is redialed (RTCGW_BRIDGE_RECONNECT_S) */
+  bridgeReconnectMs?: number;
+  /** RTCGW_BRIDGE_SECRET: agent dials are signed with it */
+  bridgeSecret?: string;
   registry: Registry;
   metrics: NodeMetrics;
   ticker: SharedTicker;
@@ -181,7 +185,29 @@ export class SessionTable {
         recordingsDir: this.o.recordingsDir,
         ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
         ...(req.recordRate ? { recordRate: req.recordRate } : {}),
-        ...(bridgeUrl ? { bridgeUrl } : {}),
+        ...(bridgeUrl
+          ? {
+              bridge: {
+                url: bridgeUrl,
+                protocol: req.bridgeProtocol ?? "rtcgw",
+                rate: req.bridgeRate ?? 16000,
+                params: req.bridgeParams ?? {},
+                ...(this.o.bridgeSecret ? { secret: this.o.bridgeSecret } : {}),
+                ...(this.o.bridgeReconnectMs !== undefined ? { reconnectMs: this.o.bridgeReconnectMs } : {}),
+                // the agent hung up or is gone for good: the call ends with it
+                end: (reason: string) => {
+                  session.log.info({ reason }, "the bridge leg ended the call");
+                  void this.teardown(
+                    session,
+                    reason.startsWith("hangup") || reason.startsWith("the agent closed")
+                      ? "agent-hangup"
+                      : "agent-gone",
+                  );
+                },
+                sendText: (text: string) => session.sendText(text),
+              },
+            }
+          : {}),
       };
       session.attachMedia(await createSessionMedia(ctx, session, () => this.o.metrics.degraded.inc()));
       const answer = await session.answer();

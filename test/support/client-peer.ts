@@ -180,6 +180,10 @@ export class ClientPeer {
     payloadTypes: [],
   };
   readonly messages: (string | Buffer)[] = [];
+  /** every received RTP packet: arrival (performance.timeOrigin + now, ms), seq, RTP timestamp,
+   *  and where its decoded audio starts in receivedPcm() (for per-packet timing in tests) */
+  readonly arrivals: Array<{ at: number; seq: number; ts: number; pcmOffset: number }> = [];
+  private pcmLength = 0;
   state = "new";
   readonly pc: PeerConnection;
   readonly track: Track;
@@ -376,6 +380,12 @@ export class ClientPeer {
     }
     this.lastSeq.set(ssrc, seq);
     this.lastTs.set(ssrc, ts);
+    this.arrivals.push({
+      at: performance.timeOrigin + performance.now(),
+      seq,
+      ts,
+      pcmOffset: this.pcmLength,
+    });
     if (this.o.decode === false) return;
     // skip the header, its CSRCs and extension (RFC 3550 §5.1, §5.3.1)
     let off = 12 + (b[0]! & 0x0f) * 4;
@@ -388,12 +398,15 @@ export class ClientPeer {
       for (let i = 0; i < payload.length; i++)
         out[i] = pt === 0 ? ulawToLinear(payload[i]!) : alawToLinear(payload[i]!);
       this.pcm.push(out);
+      this.pcmLength += out.length;
       return;
     }
     this.decoder ??= new Decoder({ channels: 1, sample_rate: 48000 });
     try {
       const raw = this.decoder.decode(payload);
-      this.pcm.push(new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice());
+      const pcm = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice();
+      this.pcm.push(pcm);
+      this.pcmLength += pcm.length;
     } catch {
       // an undecodable packet counts as received but adds no audio
     }

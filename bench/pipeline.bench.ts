@@ -74,7 +74,12 @@ function recordSession(id: string, rate: 16000 | 48000): RecordSession {
   return new RecordSession({ sessionId: id, dir, codec: OPUS, rate, startMs: 0 });
 }
 function echoSession(send: (p: Uint8Array) => void, complexity: number): EchoSession {
-  return new EchoSession({ codec: OPUS, ssrc: 0x55, send, startMs: 0, encoderComplexity: complexity });
+  return new EchoSession({
+    codec: OPUS,
+    out: { ssrc: 0x55, send },
+    startMs: 0,
+    encoderComplexity: complexity,
+  });
 }
 /** the echo row at the node's default complexity, then the others for comparison
  *  (BENCH_ECHO_COMPLEXITIES=10,5,3,1 to choose; empty for the default alone) */

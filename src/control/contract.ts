@@ -16,7 +16,6 @@
 // English messages itself; the node's 400 reasons are built from them, so register them here.
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
-import type { MediaStats } from "../media/profiles/stats.js";
 
 z.config(en());
 
@@ -100,6 +99,18 @@ export interface TransportStats {
   rttMs?: number;
 }
 
+/** The receive-quality counters every session reports (status and metrics); the pipeline
+ *  counts them, the node copies them here. */
+export interface MediaStats {
+  lost: number;
+  late: number;
+  duplicates: number;
+  reordered: number;
+  concealedMs: number;
+  /** silence written for long gaps and before the first packet (not DTX) */
+  silenceFilledMs: number;
+}
+
 /** what a bridge session's WebSocket leg to the application did */
 export interface BridgeLegStats {
   /** "reconnecting": the socket dropped and is being redialed (the caller hears silence) */
@@ -141,7 +152,7 @@ export interface SessionStatus {
   state: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
   createdAt: number;
   connectedAt?: number;
-  /** the peer's transport counters plus the media pipeline's own (one declaration, in src/media) */
+  /** the peer's transport counters plus the media pipeline's receive quality */
   stats: TransportStats & MediaStats;
   recording?: { wav: string; ogg: string };
   /** bridge sessions: the WebSocket leg to the application */

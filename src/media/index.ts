@@ -15,7 +15,10 @@ export { decodeUlaw, encodeUlaw } from "../audio/codecs/g711.js";
 export type { CodecSpec } from "../audio/codecs/types.js";
 export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";
+export { BlackHoleSession } from "./profiles/black-hole.js";
 export {
+  type AppAudioPeer,
+  type AppLink,
   BRIDGE_FRAME_MS,
   BRIDGE_FRAME_SAMPLES,
   BRIDGE_OUT_BUFFER_MS,
@@ -27,15 +30,28 @@ export {
   type BridgeStats,
   createBridgeSession,
 } from "./profiles/bridge.js";
+export { codecSpecOf, type NegotiatedCodec } from "./profiles/codec.js";
+export { createProfile, listenTo } from "./profiles/create.js";
 export {
   createEchoSession,
   ECHO_OPUS_COMPLEXITY,
   EchoSession,
   type EchoSessionOptions,
 } from "./profiles/echo.js";
-export { InboundAudio, type InboundOptions, type PcmSubscribeOptions } from "./profiles/inbound.js";
+export {
+  InboundAudio,
+  type InboundOptions,
+  type PacketConsumer,
+  type PcmSubscribeOptions,
+} from "./profiles/inbound.js";
 export { createIngestSession, IngestSession, type IngestSessionOptions } from "./profiles/ingest.js";
 export { type Listener, type ListenerOptions, listen } from "./profiles/listener.js";
+export {
+  MediaAssemblyError,
+  type MediaSession,
+  type ProfileContext,
+  type ProfileKind,
+} from "./profiles/media-session.js";
 export {
   CLEAR_FADE_MS,
   createPcmOut,
@@ -50,10 +66,15 @@ export {
   RecordSession,
   type RecordSessionOptions,
 } from "./profiles/record.js";
-export type { MediaStats, PipelineStats } from "./profiles/stats.js";
+export type { PipelineStats } from "./profiles/stats.js";
 export { Relay, type RelayConsumerStats, type RelaySubscription } from "./relay.js";
 export { ResampleStage } from "./resample-stage.js";
-export { AudioSender, type AudioSenderOptions, type AudioSenderStats } from "./send/audio-sender.js";
+export {
+  AudioSender,
+  type AudioSenderOptions,
+  type AudioSenderStats,
+  type PacketSink,
+} from "./send/audio-sender.js";
 export { Pacer, type PacerOptions } from "./send/pacer.js";
 export { RtpPacketizer } from "./send/packetizer.js";
 export { BlackHoleSink } from "./sinks/black-hole.js";

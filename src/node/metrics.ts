@@ -2,7 +2,7 @@
 // a process in tests and in `rtcgw dev`).
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { BridgeLegStats } from "./sessions/session-media.js";
+import type { BridgeLegStats } from "../control/contract.js";
 
 /** how often the event-loop delay is sampled */
 const LOOP_RESOLUTION_MS = 10;
@@ -37,7 +37,6 @@ export class NodeMetrics {
   readonly concealedMs: Counter;
   readonly silenceFilledMs: Counter;
   readonly refused: Counter<"reason">;
-  readonly degraded: Counter;
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
   readonly bridgeProtocolErrors: Counter;
@@ -78,11 +77,6 @@ export class NodeMetrics {
       name: "rtcgw_offers_refused_total",
       help: "offers refused, by reason",
       labelNames: ["reason"],
-      registers: r,
-    });
-    this.degraded = new Counter({
-      name: "rtcgw_media_degraded_total",
-      help: "sessions whose profile pipeline could not start (black hole or RTP echo instead)",
       registers: r,
     });
     this.packets = new Counter({

@@ -53,7 +53,5 @@ it("records a WAV as long as the call, with an outage kept at its true position"
   const gap = s(1.25, 1.45);
   const rms = Math.sqrt(gap.reduce((a, x) => a + x * x, 0) / gap.length);
   expect(rms).toBeLessThan(500);
-  const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
-  expect(metrics).toMatch(/rtcgw_media_degraded_total\{[^}]*\} 0/);
   await c.close();
 });

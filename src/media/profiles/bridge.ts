@@ -10,6 +10,7 @@ import { Chunker } from "../chunker.js";
 import type { Clock } from "../clock.js";
 import type { AudioFrame } from "../frame.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
+import type { PacketSink } from "../send/audio-sender.js";
 import type { FrameConsumer } from "../track.js";
 import { InboundAudio } from "./inbound.js";
 import { type MarkOutcome, PcmOut } from "./pcm-out.js";
@@ -29,6 +30,33 @@ export const BRIDGE_FRAME_SAMPLES = (BRIDGE_RATE * BRIDGE_FRAME_MS) / 1000; // 3
  */
 export const BRIDGE_OUT_BUFFER_MS = 20_000;
 
+/** what the application's end of a bridge may do to the call */
+export interface AppAudioPeer {
+  /** the agent's PCM rate, both ways */
+  readonly rate: BridgeRate;
+  /** the application's audio for the caller: s16 mono at `rate`, any length */
+  pushPcm(samples: Int16Array): boolean;
+  /** answer `done` once the audio queued so far has left as RTP (or was cleared) */
+  mark(done: (outcome: MarkOutcome) => void): void;
+  /** drop the application audio not yet played (barge-in); pending marks are answered */
+  clear(): void;
+  /** ms of the application's audio that has left as RTP so far */
+  readonly playedMs: number;
+}
+
+/**
+ * The application's end of a bridge, as the pipeline sees it (the node's WebSocket implements
+ * it; no socket here): the caller's frames go out through it, and the bridge connects itself to
+ * it to receive the application's audio.
+ */
+export interface AppLink {
+  /** the PCM rate the application speaks (the bridge session runs at it) */
+  readonly rate: BridgeRate;
+  /** one 20 ms frame of the caller's audio (rate/50 samples s16 mono; pts in samples at `rate`) */
+  sendFrame(samples: Int16Array, pts: number): void;
+  connect(peer: AppAudioPeer): void;
+}
+
 export interface BridgeSessionOptions {
   /** the negotiated codec (both directions use it) */
   codec: CodecSpec;
@@ -36,10 +64,8 @@ export interface BridgeSessionOptions {
   rate?: BridgeRate;
   /** every 20 ms of the caller's audio: rate/50 samples s16 mono; pts in samples at `rate` */
   onPcm: (samples: Int16Array, pts: number) => void;
-  /** our SSRC on the outgoing track (absent on a receive-only session: no audio back) */
-  ssrc?: number;
-  /** one RTP packet to the peer (absent on a receive-only session) */
-  send?: (packet: Uint8Array) => void;
+  /** the peer's outgoing track (absent on a receive-only session: no audio back) */
+  out?: PacketSink;
   startMs?: number;
   jitter?: PlayoutDelayOptions;
   /** the application audio's pacer clock (default the process clock) */
@@ -135,16 +161,14 @@ export class BridgeSession {
     // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
     // inbound's isStale does not describe it; the pacer skips the ticks it missed after a stall
     // (send/pacer.ts), which is the same "no burst of old audio" rule.
-    this.out =
-      o.send && o.ssrc !== undefined
-        ? new PcmOut({
-            codec: o.codec,
-            ssrc: o.ssrc,
-            send: o.send,
-            maxBufferMs: o.maxBufferMs ?? BRIDGE_OUT_BUFFER_MS,
-            ...(o.clock ? { clock: o.clock } : {}),
-          })
-        : undefined;
+    this.out = o.out
+      ? new PcmOut({
+          codec: o.codec,
+          out: o.out,
+          maxBufferMs: o.maxBufferMs ?? BRIDGE_OUT_BUFFER_MS,
+          ...(o.clock ? { clock: o.clock } : {}),
+        })
+      : undefined;
     o.log?.debug({ event: "bridge_started", payloadType: o.codec.payloadType, sends: !!this.out }, "bridge");
   }
 

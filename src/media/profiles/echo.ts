@@ -6,7 +6,7 @@ import { loadResampler } from "../../audio/resampler/index.js";
 import type { Logger } from "../../log/index.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
 import { ResampleStage } from "../resample-stage.js";
-import { AudioSender } from "../send/audio-sender.js";
+import { AudioSender, type PacketSink } from "../send/audio-sender.js";
 import { InboundAudio } from "./inbound.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
@@ -22,10 +22,8 @@ export const ECHO_OPUS_COMPLEXITY = 1;
 export interface EchoSessionOptions {
   /** the negotiated codec (both directions use it) */
   codec: CodecSpec;
-  /** our SSRC on the outgoing track */
-  ssrc: number;
-  /** one RTP packet to the peer (node-datachannel: track.sendMessageBinary) */
-  send: (packet: Uint8Array) => void;
+  /** the peer's outgoing track: where the echo's RTP goes, under its SSRC */
+  out: PacketSink;
   /** the intermediate rate the audio passes through (default 16000) */
   midRate?: 8000 | 16000 | 24000 | 32000 | 44100 | 48000;
   startMs?: number;
@@ -55,8 +53,7 @@ export class EchoSession {
     });
     this.sender = new AudioSender({
       codec: o.codec,
-      ssrc: o.ssrc,
-      send: o.send,
+      out: o.out,
       channels: 1,
       isStale: this.inbound.isStale,
       complexity: o.encoderComplexity ?? ECHO_OPUS_COMPLEXITY,

@@ -23,11 +23,14 @@ export interface InboundOptions {
   rate?: number;
   /** wall time the session's audio timeline starts (default: first packet's arrival) */
   startMs?: number;
-  /** the original payload per 20 ms slot (null = nothing arrived for it), e.g. for the Ogg writer */
-  onPacket?: (payload: Uint8Array | null, pts: number) => void;
   jitter?: PlayoutDelayOptions;
   /** per-consumer queue bound of the relay (default 50 frames) */
   queueFrames?: number;
+}
+
+/** takes the original payload of each 20 ms slot (null = nothing arrived for it), e.g. the Ogg writer */
+export interface PacketConsumer {
+  onPacket(payload: Uint8Array | null, pts: number): void;
 }
 
 export interface PcmSubscribeOptions extends RelayConsumerOptions {
@@ -61,6 +64,7 @@ export class InboundAudio {
   /** exceptions caught at the pipeline's edge (a bug, never a client's packet, should land here) */
   errors = 0;
   lastError: unknown;
+  readonly #packetConsumers = new Set<PacketConsumer>();
   #closed = false;
 
   constructor(o: InboundOptions) {
@@ -70,7 +74,9 @@ export class InboundAudio {
       startMs: o.startMs,
       jitter: o.jitter,
       onFrame: (f: AudioFrame) => this.track.push(f),
-      onPacket: o.onPacket,
+      onPacket: (payload, pts) => {
+        for (const c of this.#packetConsumers) c.onPacket(payload, pts);
+      },
     });
     // the receiver decides the timeline's format (G.711 is 8 kHz mono whatever was asked)
     this.track = new PushedTrack(this.receiver.rate, this.receiver.channels);
@@ -143,6 +149,15 @@ export class InboundAudio {
         stage.destroy();
       },
     };
+  }
+
+  /**
+   * Subscribe to the original payloads, one per 20 ms slot of the repaired timeline (no decoding
+   * involved: what the Ogg writer keeps). Returns the unsubscribe.
+   */
+  subscribePackets(consumer: PacketConsumer): () => void {
+    this.#packetConsumers.add(consumer);
+    return () => this.#packetConsumers.delete(consumer);
   }
 
   /** end of the call at `nowMs`: the timeline is completed up to now, consumers get onEnd */

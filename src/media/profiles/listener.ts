@@ -3,14 +3,14 @@
 // affects the session; the relay's bounded queue keeps one stuck listener from stalling others.
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import type { RelayConsumerStats } from "../relay.js";
-import { AudioSender, type AudioSenderStats } from "../send/audio-sender.js";
+import { AudioSender, type AudioSenderStats, type PacketSink } from "../send/audio-sender.js";
 import type { InboundAudio } from "./inbound.js";
 
 export interface ListenerOptions {
   /** the listener's negotiated codec */
   codec: CodecSpec;
-  ssrc: number;
-  send: (packet: Uint8Array) => void;
+  /** the listener's outgoing track */
+  out: PacketSink;
   /** skip digital silence (DTX) instead of sending it (default true) */
   dtx?: boolean;
   /** Opus encoder complexity 0..10 (default VOICE_OPUS_COMPLEXITY) */
@@ -27,8 +27,7 @@ export interface Listener {
 export function listen(source: InboundAudio, o: ListenerOptions): Listener {
   const sender = new AudioSender({
     codec: o.codec,
-    ssrc: o.ssrc,
-    send: o.send,
+    out: o.out,
     channels: 1,
     dtx: o.dtx ?? true,
     isStale: source.isStale,

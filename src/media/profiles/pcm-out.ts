@@ -1,17 +1,17 @@
 // Application audio to a peer: PCM pushed at any supported rate → PcmPushSource (48 kHz FIFO,
-// one frame per 20 ms on its pacer) → AudioSender (encode, packetize, DTX on silence) → send.
+// one frame per 20 ms on its pacer) → AudioSender (encode, packetize, DTX on silence) → the PacketSink.
 // What a PCM bridge or a TTS player uses for the "audio back" direction.
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { SampleRate } from "../../audio/resampler/types.js";
 import type { Clock } from "../clock.js";
-import { AudioSender, type AudioSenderStats } from "../send/audio-sender.js";
+import { AudioSender, type AudioSenderStats, type PacketSink } from "../send/audio-sender.js";
 import { PcmPushSource, type PcmPushStats } from "../sources/pcm-push.js";
 
 export interface PcmOutOptions {
   codec: CodecSpec;
-  ssrc: number;
-  send: (packet: Uint8Array) => void;
+  /** the peer's outgoing track */
+  out: PacketSink;
   /** skip silence when the application has nothing queued (default true) */
   dtx?: boolean;
   maxBufferMs?: number;
@@ -55,8 +55,7 @@ export class PcmOut {
     });
     this.sender = new AudioSender({
       codec: o.codec,
-      ssrc: o.ssrc,
-      send: o.send,
+      out: o.out,
       channels: 1,
       dtx: o.dtx ?? true,
     });

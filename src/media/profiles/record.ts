@@ -1,6 +1,7 @@
 // The `record` profile: the receive timeline → resample to the chosen rate/layout → WAV, and the
 // original Opus packets, slot by slot, → Ogg (no transcoding). Files are named from the session
 // id inside the recordings directory; limits stop a recording cleanly.
+import { rmSync } from "node:fs";
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { Logger } from "../../log/index.js";
@@ -61,7 +62,10 @@ export class RecordSession {
         ? new OggOpusWriter(oggPath, { channels: o.codec.channels, ...o.limits })
         : undefined;
     } catch (err) {
-      this.wav.close(); // no half-open session: release the WAV's descriptor before failing
+      // no half-open session: release the WAV's descriptor and remove the file it just created
+      // (a session refused leaves no file behind)
+      this.wav.close();
+      rmSync(wavPath, { force: true });
       throw err;
     }
     for (const sink of [this.wav, this.ogg]) {
@@ -69,14 +73,14 @@ export class RecordSession {
         this.#log?.warn({ event: "recording_limit", ...e }, "recording stopped at its limit"),
       );
     }
-    const ogg = this.ogg;
     this.inbound = new InboundAudio({
       codec: o.codec,
       rate,
       startMs: o.startMs,
       jitter: o.jitter,
-      onPacket: ogg ? (payload, pts) => ogg.onPacket(payload, pts) : undefined,
     });
+    // the Ogg writer keeps the original packets, slot by slot, straight from the timeline
+    if (this.ogg) this.inbound.subscribePackets(this.ogg);
     this.#wavSub = this.inbound.subscribe(this.wav, { rate, channels, name: "wav", queueFrames: 250 });
     this.#log?.info({ event: "recording_started", wav: wavPath, ogg: oggPath, rate, channels }, "recording");
   }

@@ -1,6 +1,6 @@
-// What a pipeline session reports: the receiver's counters under the names the node's metrics
-// use (MediaStats, the one declaration the node and the control contract reuse), plus each
-// stage's own numbers.
+// What a pipeline session reports: the receive-quality counters under the names the control
+// API's MediaStats uses (src/control/contract.ts declares that shape; the node copies these
+// fields into it), plus each stage's own numbers.
 
 import type { ReceiverCounters } from "../receive/counters.js";
 import type { RelayConsumerStats } from "../relay.js";
@@ -9,8 +9,8 @@ import type { OggOpusWriterStats } from "../sinks/ogg-opus-writer.js";
 import type { WavWriterStats } from "../sinks/wav-writer.js";
 import type { InboundAudio } from "./inbound.js";
 
-/** The receive-quality counters every session reports (the node's status and metrics carry them). */
-export interface MediaStats {
+export interface PipelineStats {
+  profile: string;
   lost: number;
   late: number;
   duplicates: number;
@@ -18,10 +18,6 @@ export interface MediaStats {
   concealedMs: number;
   /** silence written for long gaps and before the first packet (not DTX) */
   silenceFilledMs: number;
-}
-
-export interface PipelineStats extends MediaStats {
-  profile: string;
   dtxMs: number;
   /** ms of audio on the timeline so far */
   timelineMs: number;

@@ -50,11 +50,25 @@ function fail(code: RtpParseErrorCode, message: string): RtpParseResult {
   return { ok: false, error: { code, message } };
 }
 
-/** true when the byte after the first is an RTCP packet type (RFC 5761 §4: 192..223 → PT 64..95) */
+/**
+ * RTCP on a port muxed with RTP (RFC 5761 §4): a version-2 datagram whose second byte is
+ * 192..223 (RTCP packet types 200..206 live there; an RTP packet there would be a marked payload
+ * type 64..95, which §4 forbids on a muxed session). The one rule, for the node and the pipeline.
+ */
 export function isRtcp(buf: Uint8Array): boolean {
-  if (buf.length < 2 || buf[0] >> 6 !== RTP_VERSION) return false;
-  const pt = buf[1] & 0x7f;
-  return pt >= 64 && pt <= 95;
+  if (buf.length < 2 || buf[0]! >> 6 !== RTP_VERSION) return false;
+  return buf[1]! >= 192 && buf[1]! <= 223;
+}
+
+/**
+ * A copy of an RTP packet under another payload type and SSRC (marker, sequence, timestamp and
+ * payload kept): a source's packets forwarded as a listener's stream without decoding them.
+ */
+export function restamp(packet: Uint8Array, payloadType: number, ssrc: number): Buffer {
+  const out = Buffer.from(packet);
+  out[1] = (out[1]! & 0x80) | payloadType;
+  out.writeUInt32BE(ssrc, 8);
+  return out;
 }
 
 /** parse one RTP packet; never throws, whatever the bytes */

@@ -1,5 +1,5 @@
 // Frames in, RTP out: re-chunks PCM into exact codec frames (the resampler hands out uneven
-// sizes), encodes (src/audio/codecs), packetizes and calls `send`. With `dtx`, digital silence is
+// sizes), encodes (src/audio/codecs), packetizes and hands each packet to its PacketSink. With `dtx`, digital silence is
 // not sent at all (the timestamp still advances; the next packet carries the marker) — the
 // WebRTC-style DTX that keeps a silent bridge or listener from spending bandwidth.
 import { createEncoder } from "../../audio/codecs/factory.js";
@@ -19,11 +19,21 @@ import { type PacketizerStats, RtpPacketizer } from "./packetizer.js";
  */
 export const VOICE_OPUS_COMPLEXITY = 3;
 
+/**
+ * Where RTP packets go: the peer's outgoing track under our SSRC (the node's PeerSession hands
+ * its own). An object handed to the sender, not a callback threaded through the profiles.
+ */
+export interface PacketSink {
+  readonly ssrc: number;
+  /** one whole RTP packet to the peer (node-datachannel: track.sendMessageBinary) */
+  send(packet: Uint8Array): void;
+}
+
 export interface AudioSenderOptions {
   /** the negotiated codec: payload type, clock rate; frames must arrive at its clockRate */
   codec: CodecSpec;
-  ssrc: number;
-  send: (packet: Uint8Array) => void;
+  /** the packets' way out, and their SSRC */
+  out: PacketSink;
   /** channels of the frames handed in (and encoded); default 1 */
   channels?: 1 | 2;
   /** skip sending frames of digital silence (default false: silence is encoded and sent) */
@@ -63,7 +73,7 @@ function isSilent(pcm: Int16Array): boolean {
 export class AudioSender implements FrameConsumer {
   readonly #encoder: AudioEncoder;
   readonly #packetizer: RtpPacketizer;
-  readonly #send: (packet: Uint8Array) => void;
+  readonly #out: PacketSink;
   readonly #dtx: boolean;
   readonly #isStale: (() => boolean) | undefined;
   readonly #frameSamples: number; // per channel
@@ -84,12 +94,12 @@ export class AudioSender implements FrameConsumer {
       );
     this.#packetizer = new RtpPacketizer({
       payloadType: o.codec.payloadType,
-      ssrc: o.ssrc,
+      ssrc: o.out.ssrc,
       clockRate: o.codec.clockRate,
       initialSequence: o.initialSequence,
       initialTimestamp: o.initialTimestamp,
     });
-    this.#send = o.send;
+    this.#out = o.out;
     this.#dtx = o.dtx ?? false;
     this.#isStale = o.isStale;
     this.#frameSamples = Math.round((o.codec.clockRate * (o.frameMs ?? 20)) / 1000);
@@ -123,7 +133,7 @@ export class AudioSender implements FrameConsumer {
     }
     const packet = this.#packetizer.packetize(payload, this.#frameSamples);
     try {
-      this.#send(packet);
+      this.#out.send(packet);
     } catch {
       this.#sendErrors++;
     }

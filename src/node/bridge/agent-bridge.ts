@@ -1,12 +1,13 @@
-// One bridged call, node side: the media session (src/media/profiles/bridge.ts) on one end, the
-// agent's socket (app-socket.ts) on the other, and the caller's datachannel and keypad beside.
-// Caller frames go to the agent as they are cut; the agent's commands act on the media (audio
-// queued, marks answered when their audio has left as RTP, clear, hangup); the agent's playback
-// position goes back every second; a dropped agent silences the caller's audio and tells a caller
-// with a datachannel, and an agent that never comes back ends the call.
+// One bridged call, node side: the pipeline's bridge session (src/media/profiles/bridge.ts)
+// connects itself here as the AppLink's peer; on the other side the agent's socket
+// (app-socket.ts), and the caller's datachannel and keypad beside. Caller frames go to the agent
+// as they are cut; the agent's commands act on the media (audio queued, marks answered when their
+// audio has left as RTP, clear, hangup); the agent's playback position goes back every second; a
+// dropped agent silences the caller and tells a caller with a datachannel; an agent that never
+// comes back ends the call.
 import type { BridgeLegStats, BridgeProtocolName } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import type { BridgeSession } from "../../media/index.js";
+import type { AppAudioPeer, AppLink, BridgeRate } from "../../media/index.js";
 import { AppSocket } from "./app-socket.js";
 import { createProtocol } from "./index.js";
 import type { AgentCommand, NodeEvent } from "./protocol.js";
@@ -26,31 +27,28 @@ export interface BridgeContext {
   secret?: string;
   reconnectMs?: number;
   openTimeoutMs?: number;
-  /** end the whole call (the agent hung up, or is gone for good) */
-  end: (reason: string) => void;
+  /** end the whole call: the agent hung up, or is gone for good */
+  end: (reason: string, by: "agent-hangup" | "agent-gone") => void;
   /** one text to the caller's datachannel(s); false when the caller has none open */
   sendText: (text: string) => boolean;
 }
 
-export class AgentBridge {
+export class AgentBridge implements AppLink {
   readonly socket: AppSocket;
-  readonly #media: BridgeSession;
+  readonly rate: BridgeRate;
   readonly #ctx: BridgeContext;
   readonly #log: Logger;
   readonly #played: NodeJS.Timeout | undefined;
+  #peer: AppAudioPeer | undefined;
   /** bumped when the socket drops: marks of the old socket are not answered on the new one */
   #generation = 0;
   #closed = false;
 
-  constructor(
-    media: BridgeSession,
-    ctx: BridgeContext,
-    o: { sessionId: string; sendsBack: boolean; log: Logger },
-  ) {
-    this.#media = media;
+  constructor(ctx: BridgeContext, o: { sessionId: string; sendsBack: boolean; log: Logger }) {
     this.#ctx = ctx;
     this.#log = o.log;
     const protocol = createProtocol(ctx.protocol, { rate: ctx.rate });
+    this.rate = protocol.rate as BridgeRate;
     this.socket = new AppSocket({
       url: ctx.url,
       sessionId: o.sessionId,
@@ -66,26 +64,30 @@ export class AgentBridge {
         if (e.type === "gone") {
           // the caller hears silence until the agent is back; its queued speech is not for later
           this.#generation++;
-          this.#media.clear();
+          this.#peer?.clear();
           this.#tellCaller({ type: "rtcgw.agent", state: "gone" });
         } else if (e.type === "back")
           this.#tellCaller({ type: "rtcgw.agent", state: "back", gapMs: e.gapMs });
-        else this.#ctx.end(e.reason);
+        else this.#ctx.end(e.reason, e.failed ? "agent-gone" : "agent-hangup");
       },
     });
     this.#played =
       protocol.event({ type: "played", ms: 0 }) !== undefined
-        ? setInterval(
-            () => this.socket.notify({ type: "played", ms: Math.round(this.#media.playedMs) }),
-            PLAYED_EVERY_MS,
-          )
+        ? setInterval(() => {
+            if (this.#peer) this.socket.notify({ type: "played", ms: Math.round(this.#peer.playedMs) });
+          }, PLAYED_EVERY_MS)
         : undefined;
     this.#played?.unref();
   }
 
-  /** one 20 ms frame of the caller, from the media session's framer (pts in samples at the rate) */
-  onCallerFrame(samples: Int16Array, pts: number): void {
-    this.socket.sendFrame(samples, (pts * 1000) / this.#media.rate);
+  /** the pipeline's bridge session: the agent's audio and commands act on it from now on */
+  connect(peer: AppAudioPeer): void {
+    this.#peer = peer;
+  }
+
+  /** one 20 ms frame of the caller (pts in samples at the rate), straight to the socket */
+  sendFrame(samples: Int16Array, pts: number): void {
+    this.socket.sendFrame(samples, (pts * 1000) / this.rate);
   }
 
   /** the caller's datachannel text, for the agent */
@@ -115,19 +117,22 @@ export class AgentBridge {
   }
 
   #command(c: AgentCommand): void {
+    const peer = this.#peer;
     switch (c.type) {
       case "audio":
-        this.#media.pushPcm(c.samples);
+        peer?.pushPcm(c.samples);
         return;
       case "mark": {
         const generation = this.#generation;
-        this.#media.mark(() => {
+        const answer = () => {
           if (generation === this.#generation) this.socket.notify({ type: "mark", name: c.name });
-        });
+        };
+        if (peer) peer.mark(answer);
+        else answer();
         return;
       }
       case "clear":
-        this.#media.clear();
+        peer?.clear();
         return;
       case "hangup":
         return; // the socket reports the leg ended; the session ends from there

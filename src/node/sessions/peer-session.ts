@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
 import type { Profile, SessionStatus } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
+import type { MediaSession, PacketSink } from "../../media/index.js";
+import { isRtcp } from "../../media/rtp/index.js";
 import type { SessionKind } from "../../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
@@ -40,11 +42,6 @@ export interface PeerSessionOptions {
 const DIRECTION = { sendrecv: "SendRecv", sendonly: "SendOnly", recvonly: "RecvOnly" } as const;
 const CLOSE_WAIT_MS = 2_000;
 
-/** RFC 5761 §4: with rtcp-mux, second byte 192–223 is RTCP (packet types 200–206 live there). */
-function isRtcp(b: Buffer): boolean {
-  return b.length >= 2 && b[1]! >= 192 && b[1]! <= 223;
-}
-
 export class PeerSession {
   readonly id: string;
   readonly kind: SessionKind;
@@ -54,6 +51,8 @@ export class PeerSession {
   readonly log: Logger;
   /** our SSRC on the outgoing audio, when we send */
   readonly ssrc: number | undefined;
+  /** our outgoing track as the pipeline's PacketSink (undefined when we do not send) */
+  readonly out: PacketSink | undefined;
   state: PeerState = "new";
   answeredAt: number | undefined;
   connectedAt: number | undefined;
@@ -73,9 +72,9 @@ export class PeerSession {
   private readonly tracks = new Set<Track>();
   private sendTrack: Track | undefined;
   private readonly channels = new Set<DataChannel>();
-  private media: SessionMedia | undefined;
-  /** packets that arrived before the media assembly existed still reach it (or the black hole) */
-  private rtpSink: (packet: Buffer) => void = () => {};
+  private sessionMedia: SessionMedia | undefined;
+  /** where RTP goes: the pipeline's session, straight (packets before it exists are consumed and dropped) */
+  private pipeline: MediaSession | undefined;
   private readonly rtpListeners = new Set<(packet: Buffer) => void>();
   private answerSdp: string | undefined;
   private closing: Promise<void> | undefined;
@@ -92,6 +91,7 @@ export class PeerSession {
     this.log = opts.log;
     this.etag = opts.etag ?? randomBytes(8).toString("hex");
     this.ssrc = opts.offer.answerDirection === "recvonly" ? undefined : randomBytes(4).readUInt32BE(0) || 1;
+    this.out = this.ssrc === undefined ? undefined : { ssrc: this.ssrc, send: this.send };
     this.pc = new nodeDataChannel.PeerConnection(`s-${opts.id.slice(0, 12)}`, opts.rtcConfig);
     this.pc.onStateChange((s) => this.onPeerState(s));
     // every callback registered costs a native thread-safe function (~65 µs measured here, on
@@ -162,8 +162,8 @@ export class PeerSession {
 
   /** Attach the profile's assembly; packets already flowing go to it from now on. */
   attachMedia(media: SessionMedia) {
-    this.media = media;
-    this.rtpSink = (p) => media.onRtp(p);
+    this.sessionMedia = media;
+    this.pipeline = media.pipeline;
   }
 
   /** WHEP listeners hear a source's packets through this. */
@@ -221,12 +221,12 @@ export class PeerSession {
     return this.answerSdp ? iceUfragOf(this.answerSdp) : undefined;
   }
 
-  get sessionMedia(): SessionMedia | undefined {
-    return this.media;
+  get media(): SessionMedia | undefined {
+    return this.sessionMedia;
   }
 
   mediaStats(): SessionMediaStats | undefined {
-    return this.media?.stats();
+    return this.sessionMedia?.stats();
   }
 
   rttMs(): number | undefined {
@@ -254,11 +254,11 @@ export class PeerSession {
 
   private async doClose(reason: string) {
     this.closeReason = reason;
-    this.rtpSink = () => {};
+    this.pipeline = undefined;
     this.rtpListeners.clear();
-    if (this.media) {
+    if (this.sessionMedia) {
       try {
-        this.recording = await this.media.close();
+        this.recording = await this.sessionMedia.close();
       } catch (e) {
         this.log.error({ err: (e as Error).message }, "media close failed");
       }
@@ -354,11 +354,12 @@ export class PeerSession {
 
   private onTrackMessage(b: Buffer) {
     if (isRtcp(b)) return;
-    this.lastRtpAt = Date.now();
+    const now = Date.now();
+    this.lastRtpAt = now;
     this.counters.packetsIn++;
     this.counters.bytesIn += b.length;
     this.opts.onPacket("in");
-    this.rtpSink(b);
+    this.pipeline?.pushRtp(b, now);
     for (const l of this.rtpListeners) l(b);
   }
 

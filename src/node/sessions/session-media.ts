@@ -1,47 +1,25 @@
-// What a session does with its audio, seen from the peer: RTP packets go in, RTP packets may come
-// out. The pipeline (src/media) implements the profiles; until a profile's assembly exists the
-// session still consumes every packet (DESIGN.md rule 2: a black hole from the first packet).
-
-import type { BridgeLegStats } from "../../control/contract.js";
+// The node's one seam to the pipeline: a session's media is built here by createProfile
+// (src/media/profiles/create.ts) and nowhere else. Around the pipeline's MediaSession the node
+// adds what only it has: the shared 20 ms ticker, the bridge's WebSocket (src/node/bridge/), the
+// control API's stats shape, and WHEP listeners fed from a source. Until the session has its
+// media, and after, every packet is still consumed (docs/design.md rule 2).
+import type { BridgeLegStats, MediaStats, Profile } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import type { MediaStats } from "../../media/index.js";
-import type { BridgeContext } from "../bridge/agent-bridge.js";
+import {
+  createProfile,
+  listenTo,
+  type MediaSession,
+  type NegotiatedCodec,
+  type PacketSink,
+  type ProfileContext,
+} from "../../media/index.js";
+import { restamp } from "../../media/rtp/index.js";
+import { AgentBridge, type BridgeContext } from "../bridge/agent-bridge.js";
 import type { SharedTicker } from "../process/ticker.js";
-import type { NegotiatedCodec } from "./offer.js";
 
-export type { BridgeLegStats, MediaStats };
-
-/** a session's media figures as the node reports them */
+/** a session's media figures as the control API reports them */
 export interface SessionMediaStats extends MediaStats {
   bridge?: BridgeLegStats;
-}
-
-export interface SessionMedia {
-  /** one whole decrypted RTP packet (RTCP already filtered out) */
-  onRtp(packet: Buffer): void;
-  stats(): SessionMediaStats;
-  /** the caller's datachannel text (a profile without it: the peer echoes the text) */
-  onText?(text: string): void;
-  /** stop producing and release everything; resolves when files are flushed */
-  close(): Promise<{ wav?: string; ogg?: string } | undefined>;
-}
-
-export interface MediaContext {
-  sessionId: string;
-  profile: string;
-  codec: NegotiatedCodec;
-  /** our SSRC on the outgoing track (undefined when we do not send) */
-  ssrc?: number;
-  /** send one RTP packet to the client (undefined when we do not send) */
-  send?: (rtp: Uint8Array) => void;
-  log: Logger;
-  ticker: SharedTicker;
-  recordingsDir: string;
-  recordRate?: number;
-  /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
-  echoComplexity?: number;
-  /** bridge profile: the agent's socket (URL already checked against RTCGW_BRIDGE_ALLOW), protocol, rate */
-  bridge?: BridgeContext;
 }
 
 export const ZERO_STATS: MediaStats = {
@@ -53,36 +31,112 @@ export const ZERO_STATS: MediaStats = {
   silenceFilledMs: 0,
 };
 
-/** Consumes and drops every packet. */
-export class BlackHole implements SessionMedia {
-  onRtp(_packet: Buffer): void {}
-  stats(): MediaStats {
-    return { ...ZERO_STATS };
+export interface SessionMediaOptions extends Omit<ProfileContext, "app"> {
+  profile: Profile;
+  ticker: SharedTicker;
+  /** bridge profile: the agent's socket (URL already checked against RTCGW_BRIDGE_ALLOW), protocol, rate */
+  bridge?: BridgeContext;
+}
+
+export class SessionMedia {
+  #unsubscribe: () => void = () => {};
+  #closed = false;
+
+  private constructor(
+    /** the pipeline's side: RTP in (PeerSession pushes straight here), ticks, stats, close */
+    readonly pipeline: MediaSession,
+    /** the bridge's agent leg, closed with the session */
+    private readonly app: AgentBridge | undefined,
+    ticker: SharedTicker,
+    log: Logger,
+  ) {
+    // a black hole has no timeline to drive
+    if (pipeline.profile !== "blackhole")
+      this.#unsubscribe = ticker.subscribe((now) => {
+        try {
+          pipeline.tick(now);
+        } catch (e) {
+          log.error({ err: (e as Error).message }, "pipeline tick failed");
+        }
+      });
   }
-  async close() {
-    return undefined;
+
+  /**
+   * The session's media, or MediaAssemblyError (the session is then refused: 503). The bridge's
+   * socket dials in the background: the session is answered whether or not it ever opens.
+   */
+  static async assemble(o: SessionMediaOptions): Promise<SessionMedia> {
+    const { profile, ticker, bridge, ...ctx } = o;
+    const app =
+      profile === "bridge" && bridge && ctx.receives
+        ? new AgentBridge(bridge, { sessionId: ctx.sessionId, sendsBack: !!ctx.out, log: ctx.log })
+        : undefined;
+    try {
+      const pipeline = await createProfile(profile, { ...ctx, ...(app ? { app } : {}) });
+      return new SessionMedia(pipeline, app, ticker, ctx.log);
+    } catch (e) {
+      app?.close("session refused");
+      throw e;
+    }
+  }
+
+  /** a bridged call's datachannel text goes to the agent (other profiles have none: the peer echoes) */
+  get onText(): ((text: string) => void) | undefined {
+    const app = this.app;
+    return app ? (text) => app.onCallerText(text) : undefined;
+  }
+
+  /** the bridge's agent leg, for events of the call the agent should hear of (e.g. a resume) */
+  get agent(): AgentBridge | undefined {
+    return this.app;
+  }
+
+  stats(): SessionMediaStats {
+    const s = this.pipeline.stats();
+    return {
+      lost: s.lost,
+      late: s.late,
+      duplicates: s.duplicates,
+      reordered: s.reordered,
+      concealedMs: s.concealedMs,
+      silenceFilledMs: s.silenceFilledMs,
+      ...(this.app ? { bridge: this.app.stats() } : {}),
+    };
+  }
+
+  /** the call's true end: the timeline completed to now, files flushed (a recording is as long as the call) */
+  async close(): Promise<{ wav?: string; ogg?: string } | undefined> {
+    if (this.#closed) return undefined;
+    this.#closed = true;
+    this.#unsubscribe();
+    const files = this.pipeline.close(Date.now());
+    this.app?.close("session ended");
+    return files ?? undefined;
   }
 }
 
+/** the parts of a source session a WHEP listener is fed from */
+export interface ListenSource {
+  readonly media: SessionMedia | undefined;
+  addRtpListener(fn: (packet: Buffer) => void): () => void;
+}
+
 /**
- * RTP-level echo: the client's packets sent straight back under our SSRC and payload type.
- * No decode, no repair: the stand-in for the echo profile until the pipeline's assembly is used,
- * and the cheapest way to prove media flows both ways.
+ * Feed a WHEP listener from its source: the source's decoded audio re-encoded for the listener,
+ * or — a source that decodes nothing (blackhole) — its packets re-stamped with the listener's
+ * payload type and SSRC. Returns the stop.
  */
-export class RtpReflector implements SessionMedia {
-  constructor(private readonly ctx: MediaContext) {}
-  onRtp(packet: Buffer): void {
-    const { send, ssrc, codec } = this.ctx;
-    if (!send || ssrc === undefined || packet.length < 12) return;
-    const out = Buffer.from(packet);
-    out[1] = (out[1]! & 0x80) | codec.payloadType;
-    out.writeUInt32BE(ssrc, 8);
-    send(out);
+export function feedListener(
+  source: ListenSource,
+  listener: { sessionId: string; codec: NegotiatedCodec; out: PacketSink },
+): () => void {
+  const inbound = source.media?.pipeline.inbound;
+  if (inbound) {
+    const l = listenTo(inbound, listener);
+    return () => l.stop();
   }
-  stats(): MediaStats {
-    return { ...ZERO_STATS };
-  }
-  async close() {
-    return undefined;
-  }
+  const { out, codec } = listener;
+  return source.addRtpListener((p) => {
+    if (p.length >= 12) out.send(restamp(p, codec.payloadType, out.ssrc));
+  });
 }

@@ -5,7 +5,9 @@ import type { RtcConfig } from "node-datachannel";
 import { checkBridgeUrl } from "../../control/bridge-url.js";
 import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../../control/contract.js";
 import { type Logger, sessionLogger } from "../../log/index.js";
+import { MediaAssemblyError } from "../../media/index.js";
 import type { Registry } from "../../registry/types.js";
+import type { BridgeContext } from "../bridge/agent-bridge.js";
 import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
 import type { SharedTicker } from "../process/ticker.js";
 import {
@@ -17,13 +19,11 @@ import {
   SessionNotFoundError,
   SourceNotFoundError,
 } from "./errors.js";
-import { createSessionMedia } from "./media-factory.js";
 import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
-import { listenTo, PipelineMedia } from "./pipeline-media.js";
 import { SessionRecordSync } from "./registry-sync.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
-import { type MediaContext, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
+import { feedListener, SessionMedia, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
 import { TurnQueue } from "./turn-queue.js";
 import { type Timeouts, Watchdog } from "./watchdog.js";
 
@@ -174,44 +174,11 @@ export class SessionTable {
     });
     this.sessions.set(session.id, session);
     try {
-      // the black hole (or the profile's assembly) is in place before any packet can arrive
-      const ctx: MediaContext = {
-        sessionId: session.id,
-        profile: req.profile,
-        codec: offer.codec,
-        ...(session.sends ? { ssrc: session.ssrc!, send: session.send } : {}),
-        log,
-        ticker: this.o.ticker,
-        recordingsDir: this.o.recordingsDir,
-        ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
-        ...(req.recordRate ? { recordRate: req.recordRate } : {}),
-        ...(bridgeUrl
-          ? {
-              bridge: {
-                url: bridgeUrl,
-                protocol: req.bridgeProtocol ?? "rtcgw",
-                rate: req.bridgeRate ?? 16000,
-                params: req.bridgeParams ?? {},
-                ...(this.o.bridgeSecret ? { secret: this.o.bridgeSecret } : {}),
-                ...(this.o.bridgeReconnectMs !== undefined ? { reconnectMs: this.o.bridgeReconnectMs } : {}),
-                // the agent hung up or is gone for good: the call ends with it
-                end: (reason: string) => {
-                  session.log.info({ reason }, "the bridge leg ended the call");
-                  void this.teardown(
-                    session,
-                    reason.startsWith("hangup") || reason.startsWith("the agent closed")
-                      ? "agent-hangup"
-                      : "agent-gone",
-                  );
-                },
-                sendText: (text: string) => session.sendText(text),
-              },
-            }
-          : {}),
-      };
-      session.attachMedia(await createSessionMedia(ctx, session, () => this.o.metrics.degraded.inc()));
+      // the profile's assembly is in place before any packet can arrive; one that cannot be
+      // built refuses the session (503 media-unavailable), never a session without its media
+      session.attachMedia(await this.assembleMedia(session, req, bridgeUrl));
       const answer = await session.answer();
-      if (source) this.listen(source, session, ctx);
+      if (source) this.listen(source, session);
       log.info({ codec: offer.codec.name, direction: offer.answerDirection }, "session answered");
       return { answer, etag: session.etag };
     } catch (e) {
@@ -302,9 +269,62 @@ export class SessionTable {
     return s;
   }
 
-  private listen(source: PeerSession, listener: PeerSession, ctx: MediaContext) {
-    const media = source.sessionMedia;
-    const stop = media instanceof PipelineMedia ? listenTo(media, ctx) : this.forwardRtp(source, listener);
+  private async assembleMedia(
+    session: PeerSession,
+    req: CreateSessionRequest,
+    /** the allow-listed, normalized bridge URL (the one that was checked) */
+    bridgeUrl: string | undefined,
+  ): Promise<SessionMedia> {
+    try {
+      return await SessionMedia.assemble({
+        sessionId: session.id,
+        profile: req.profile,
+        codec: session.offer.codec,
+        receives: session.receives,
+        ...(session.out ? { out: session.out } : {}),
+        log: session.log,
+        ticker: this.o.ticker,
+        recordingsDir: this.o.recordingsDir,
+        ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
+        ...(req.recordRate ? { recordRate: req.recordRate } : {}),
+        ...(bridgeUrl ? { bridge: this.bridgeContext(session, req, bridgeUrl) } : {}),
+      });
+    } catch (e) {
+      const reason =
+        e instanceof MediaAssemblyError
+          ? e.reason
+          : `the session's media could not be set up: ${(e as Error).message}`;
+      const err = new NodeUnavailableError("media-unavailable", 503, reason);
+      this.o.metrics.refused.inc({ reason: err.code });
+      session.log.error({ reason, status: err.status }, "session refused: its media cannot be assembled");
+      throw err;
+    }
+  }
+
+  /** what the bridge's agent leg needs from the node: its URL and options, and a way to end the call */
+  private bridgeContext(session: PeerSession, req: CreateSessionRequest, url: string): BridgeContext {
+    return {
+      url,
+      protocol: req.bridgeProtocol ?? "rtcgw",
+      rate: req.bridgeRate ?? 16000,
+      params: req.bridgeParams ?? {},
+      ...(this.o.bridgeSecret ? { secret: this.o.bridgeSecret } : {}),
+      ...(this.o.bridgeReconnectMs !== undefined ? { reconnectMs: this.o.bridgeReconnectMs } : {}),
+      // the agent hung up, or is gone for good: the call ends with it
+      end: (reason: string, by: "agent-hangup" | "agent-gone") => {
+        session.log.info({ reason }, "the bridge leg ended the call");
+        void this.teardown(session, by);
+      },
+      sendText: (text: string) => session.sendText(text),
+    };
+  }
+
+  private listen(source: PeerSession, listener: PeerSession) {
+    const stop = feedListener(source, {
+      sessionId: listener.id,
+      codec: listener.offer.codec,
+      out: listener.out!,
+    });
     const set = this.listeners.get(source.id) ?? new Set<string>();
     this.listeners.set(source.id, set);
     set.add(listener.id);
@@ -312,22 +332,6 @@ export class SessionTable {
       stop();
       set.delete(listener.id);
     });
-  }
-
-  /** a source without a decoding pipeline (blackhole/bridge profile): its packets, re-stamped */
-  private forwardRtp(source: PeerSession, listener: PeerSession): () => void {
-    const ssrc = listener.ssrc!;
-    const pt = listener.offer.codec.payloadType;
-    const stop = source.addRtpListener((p) => {
-      if (p.length < 12) return;
-      const out = Buffer.from(p);
-      out[1] = (out[1]! & 0x80) | pt;
-      out.writeUInt32BE(ssrc, 8);
-      listener.send(out);
-    });
-    return () => {
-      stop();
-    };
   }
 
   private readonly onTeardown = new Map<string, () => void>();

@@ -102,8 +102,7 @@ describe("bridge profile: application audio back to the caller", () => {
     const out = capture();
     const bridge = await createBridgeSession({
       codec: OPUS,
-      ssrc: 0x1234abcd,
-      send: out.send,
+      out: { ssrc: 0x1234abcd, send: out.send },
       onPcm: () => {},
       clock,
       startMs: 0,
@@ -135,8 +134,7 @@ describe("bridge profile: application audio back to the caller", () => {
     const out = capture();
     const bridge = await createBridgeSession({
       codec: OPUS,
-      ssrc: 5,
-      send: out.send,
+      out: { ssrc: 5, send: out.send },
       onPcm: () => {},
       clock,
       startMs: 0,
@@ -183,8 +181,7 @@ describe("bridge profile: the agent's rate", () => {
         rate,
         onPcm: got.onPcm,
         startMs: 0,
-        ssrc: 9,
-        send: out.send,
+        out: { ssrc: 9, send: out.send },
         clock,
       });
       driveOnVirtualClock(
@@ -218,10 +215,12 @@ describe("bridge profile: marks and clear, to the frame", () => {
     const sentAt: number[] = [];
     const bridge = await createBridgeSession({
       codec: OPUS,
-      ssrc: 7,
-      send: (p) => {
-        sentAt.push(clock.now());
-        out.send(p);
+      out: {
+        ssrc: 7,
+        send: (p: Uint8Array) => {
+          sentAt.push(clock.now());
+          out.send(p);
+        },
       },
       onPcm: () => {},
       clock,

@@ -43,7 +43,11 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
     async (name, extra) => {
       const stream = rtpStream({ seed: 5, durationMs: CALL_MS, toneHz: 440, ...extra });
       const out = capture();
-      const echo = await createEchoSession({ codec: OPUS, ssrc: 0xabcdef01, send: out.send, startMs: 0 });
+      const echo = await createEchoSession({
+        codec: OPUS,
+        out: { ssrc: 0xabcdef01, send: out.send },
+        startMs: 0,
+      });
       // record what the echo hears, beside it on the same relay
       const wavPath = join(dir, `echo-${name.replace(/[^a-z0-9]+/gi, "_")}.wav`);
       echo.inbound.subscribe(new WavWriter(wavPath, { rate: 16000, channels: 1 }), {
@@ -84,7 +88,7 @@ describe("echo profile end to end (synthetic RTP in, RTP out, virtual clock)", (
   it("a 1 kHz tone stays 1 kHz (the frequency is really checked)", async () => {
     const stream = rtpStream({ seed: 1, durationMs: 3000, toneHz: 1000 });
     const out = capture();
-    const echo = await createEchoSession({ codec: OPUS, ssrc: 1, send: out.send, startMs: 0 });
+    const echo = await createEchoSession({ codec: OPUS, out: { ssrc: 1, send: out.send }, startMs: 0 });
     driveOnVirtualClock(
       stream,
       { push: (d, t) => echo.pushRtp(d, t), tick: (t) => echo.tick(t), flush: (t) => echo.close(t) },
@@ -103,8 +107,7 @@ describe("echo encoder complexity (the echo's main CPU cost)", () => {
     const out = capture();
     const echo = await createEchoSession({
       codec: OPUS,
-      ssrc: 7,
-      send: out.send,
+      out: { ssrc: 7, send: out.send },
       startMs: 0,
       ...(complexity !== undefined ? { encoderComplexity: complexity } : {}),
     });
@@ -133,20 +136,19 @@ describe("echo encoder complexity (the echo's main CPU cost)", () => {
   );
 
   it("the echo encodes at ECHO_OPUS_COMPLEXITY unless told otherwise (read back from libopus), and a bad one is a typed error", async () => {
-    const byDefault = await createEchoSession({ codec: OPUS, ssrc: 7, send: () => {}, startMs: 0 });
+    const byDefault = await createEchoSession({ codec: OPUS, out: { ssrc: 7, send: () => {} }, startMs: 0 });
     expect(byDefault.sender.encoderComplexity).toBe(ECHO_OPUS_COMPLEXITY);
     byDefault.close(0);
     const asked = await createEchoSession({
       codec: OPUS,
-      ssrc: 7,
-      send: () => {},
+      out: { ssrc: 7, send: () => {} },
       startMs: 0,
       encoderComplexity: 5,
     });
     expect(asked.sender.encoderComplexity).toBe(5);
     asked.close(0);
     await expect(
-      createEchoSession({ codec: OPUS, ssrc: 7, send: () => {}, startMs: 0, encoderComplexity: 11 }),
+      createEchoSession({ codec: OPUS, out: { ssrc: 7, send: () => {} }, startMs: 0, encoderComplexity: 11 }),
     ).rejects.toThrow(/complexity must be 0..10/);
   });
 });
@@ -157,15 +159,17 @@ describe("WHEP listeners through the relay", () => {
     const ingest = await createIngestSession({ codec: OPUS, startMs: 0 });
     const a = capture();
     const b = capture();
-    const la = listen(ingest.inbound, { codec: OPUS, ssrc: 10, send: a.send });
-    const lb = listen(ingest.inbound, { codec: OPUS, ssrc: 11, send: b.send });
+    const la = listen(ingest.inbound, { codec: OPUS, out: { ssrc: 10, send: a.send } });
+    const lb = listen(ingest.inbound, { codec: OPUS, out: { ssrc: 11, send: b.send } });
     let thrown = 0;
     const lc = listen(ingest.inbound, {
       codec: { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 },
-      ssrc: 12,
-      send: () => {
-        thrown++;
-        throw new Error("socket gone");
+      out: {
+        ssrc: 12,
+        send: () => {
+          thrown++;
+          throw new Error("socket gone");
+        },
       },
     });
     let stopped = false;
@@ -203,7 +207,7 @@ describe("echo over G.711", () => {
     const PCMU: CodecSpec = { codec: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 };
     const stream = rtpStream({ seed: 2, durationMs: 4000, codec: "pcmu", toneHz: 440, loss: 0.05 });
     const out = capture();
-    const echo = await createEchoSession({ codec: PCMU, ssrc: 3, send: out.send, startMs: 0 });
+    const echo = await createEchoSession({ codec: PCMU, out: { ssrc: 3, send: out.send }, startMs: 0 });
     driveOnVirtualClock(
       stream,
       { push: (d, t) => echo.pushRtp(d, t), tick: (t) => echo.tick(t), flush: (t) => echo.close(t) },
@@ -220,7 +224,7 @@ describe("echo under a stalled event loop", () => {
   it("after a 1 s stall, the catch-up frames are skipped, not burst out: RTP timestamps jump over them, sequence stays contiguous, and the live frames that follow go out one per tick", async () => {
     const stream = rtpStream({ seed: 9, durationMs: 4000, toneHz: 440 });
     const out = capture();
-    const echo = await createEchoSession({ codec: OPUS, ssrc: 0x77, send: out.send, startMs: 0 });
+    const echo = await createEchoSession({ codec: OPUS, out: { ssrc: 0x77, send: out.send }, startMs: 0 });
     const arrivals = stream.arrivals;
     let i = 0;
     const runUntil = (now: number) => {

@@ -85,7 +85,11 @@ describe("audio sender and PCM push source on a virtual clock", () => {
     const clock = new VirtualClock();
     const src = new PcmPushSource({ clock });
     const sent: ReturnType<typeof parse>[] = [];
-    const sender = new AudioSender({ codec: OPUS, ssrc: 7, send: (p) => sent.push(parse(p)), dtx: true });
+    const sender = new AudioSender({
+      codec: OPUS,
+      out: { ssrc: 7, send: (p) => sent.push(parse(p)) },
+      dtx: true,
+    });
     const unsub = src.subscribe(sender);
     // 500 ms of a 16 kHz tone, pushed at once
     const pcm = new Int16Array(8000);
@@ -144,8 +148,7 @@ describe("PcmOut (application audio to a peer)", () => {
     const sent: ReturnType<typeof parse>[] = [];
     const out = await createPcmOut({
       codec: { codec: "opus", payloadType: 96, clockRate: 48000, channels: 1 },
-      ssrc: 99,
-      send: (p) => sent.push(parse(p)),
+      out: { ssrc: 99, send: (p) => sent.push(parse(p)) },
       clock,
     });
     out.push(new Int16Array(24000 * 2).fill(3000), 24000, 2); // 1 s

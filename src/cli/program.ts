@@ -1,5 +1,5 @@
 // The `rtcgw` command line (commander). Every command reads its settings from the environment
-// (DESIGN.md "Configuration"); a bad value stops it with a message naming what to fix (exit 2).
+// (the README's "Configuration"); a bad value stops it with a message naming what to fix (exit 2).
 import { Command } from "commander";
 
 const ENV_HELP = `

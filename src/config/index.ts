@@ -1,9 +1,9 @@
-// Configuration: every environment variable of DESIGN.md, parsed and validated once at start.
+// Configuration: every environment variable of the README's "Configuration", parsed and validated once at start.
 // A bad value stops the program with one message naming each bad variable (exit code 2).
 // zod/mini (the same zod 4 core, functional API): it imports in a fraction of classic zod's time,
 // and this file is on every function's cold start path (docs/signaling.md, "Cold start").
 import * as z from "zod/mini";
-import { parseAllowEntry } from "../control/bridge-url.js";
+import { parseAllowEntry } from "./bridge-url.js";
 
 /** an environment string coerced to a number, with `name`'s own message when it is not one */
 const envNumber = (message: string) => z.coerce.number({ error: message });
@@ -156,7 +156,7 @@ export const ConfigSchema = z.object({
   ),
   // the bridge profile dials a URL the client chose: only URLs whose scheme, host and port equal
   // an entry's and whose path lies under the entry's (SSRF guard; empty = every bridge refused).
-  // Rules in src/control/bridge-url.ts.
+  // Rules in src/config/bridge-url.ts.
   RTCGW_BRIDGE_ALLOW: commaList((s) => {
     const e = parseAllowEntry(s);
     return typeof e === "string"

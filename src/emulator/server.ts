@@ -4,6 +4,7 @@
 // is a 500, an integration slower than 30 s is a 503.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "../http/read-body.js";
 import type { Logger } from "../log/index.js";
 import type { LambdaHandler } from "../signaling/dispatch.js";
 import { type HandlerName, matchRoute, routeKey } from "../signaling/routes.js";
@@ -45,7 +46,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
     const path = url.split("?")[0]!;
     const m = matchRoute(req.method ?? "GET", path);
     const handler = m ? o.handlers[m.route.handler] : undefined;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (body === "too-large") return gatewayError(res, 413);
     if (!m || !handler) return gatewayError(res, 404);
     const event = buildEvent(
@@ -93,17 +94,4 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
         server.closeAllConnections();
       }),
   };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | "too-large"> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on("end", () => resolve(size > MAX_BODY_BYTES ? "too-large" : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
 }

@@ -69,6 +69,7 @@ export {
 export type { PipelineStats } from "./profiles/stats.js";
 export { Relay, type RelayConsumerStats, type RelaySubscription } from "./relay.js";
 export { ResampleStage } from "./resample-stage.js";
+export { isRtcp, restamp } from "./rtp/packet.js";
 export {
   AudioSender,
   type AudioSenderOptions,

@@ -1,4 +1,4 @@
-// The relay: one source fanned out to many consumers (DESIGN.md rule 7).
+// The relay: one source fanned out to many consumers (docs/design.md rule 7).
 //
 // - The relay subscribes to its source only while it has consumers: when the last consumer stops,
 //   it unsubscribes and the source stops producing (the aiortc MediaRelay kept pulling forever).

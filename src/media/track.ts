@@ -1,7 +1,7 @@
 // Tracks: where AudioFrames come from and how consumers get them.
 //
 // Push, not pull. aiortc's MediaStreamTrack is pulled (`await track.recv()`): a track nobody pulls
-// stalls (rule 2: an unconsumed incoming track backs up), a pulled source must produce on demand,
+// stalls (docs/design.md rule 2: an unconsumed incoming track backs up), a pulled source must produce on demand,
 // and a relay must keep pulling forever to serve its subscribers (the never-stopping relay of the
 // field report). Here the clock or the network drives: a source emits each frame when it exists,
 // consumers are called synchronously and must not block (slow work goes behind a Relay's bounded

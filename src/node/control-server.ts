@@ -11,6 +11,7 @@ import {
   SESSION_ID_RE,
 } from "../control/contract.js";
 import { RequestVerifier } from "../control/hmac.js";
+import { readBody } from "../http/read-body.js";
 import type { Logger } from "../log/index.js";
 import type { NodeMetrics } from "./metrics.js";
 import { MediaNodeError } from "./sessions/errors.js";
@@ -66,7 +67,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
         res.end(await o.metrics.text());
         return;
       }
-      const body = await readBody(req);
+      const body = await readControlBody(req);
       const v = verifier.verify(method, url, req.headers, body);
       if (!v.ok) throw new HttpError(401, "unauthorized", v.reason);
       await route(method, path, body, res);
@@ -134,22 +135,11 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    // an oversized body is read to its end and dropped, so the 413 reaches the caller
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on("end", () => {
-      if (size > MAX_BODY_BYTES)
-        reject(new HttpError(413, "body-too-large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`));
-      else resolve(Buffer.concat(chunks));
-    });
-    req.on("error", reject);
-  });
+async function readControlBody(req: IncomingMessage): Promise<Buffer> {
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === "too-large")
+    throw new HttpError(413, "body-too-large", `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  return body;
 }
 
 function parseJson(body: Buffer): unknown {

@@ -21,7 +21,7 @@ export type TeardownReason =
   | "agent-gone"
   | "error";
 
-/** Watchdog reasons: the session would have been a ghost without the watchdog (rule 3). */
+/** Watchdog reasons: the session would have been a ghost without the watchdog (docs/design.md rule 3). */
 export const GHOST_REASONS = new Set<TeardownReason>([
   "connect-timeout",
   "disconnect-timeout",

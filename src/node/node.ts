@@ -15,16 +15,6 @@ import { freeUdpPort } from "./process/udp-port.js";
 import { rtcConfigFor } from "./sessions/rtc-config.js";
 import { SessionTable } from "./sessions/session-table.js";
 
-export { DEFAULT_BUSY_UTILIZATION } from "./process/load-guard.js";
-export { resolveNodeSecret } from "./process/secret.js";
-export { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "./process/supervisor.js";
-export {
-  MediaNodeError,
-  NodeUnavailableError,
-  OfferError,
-  RestartUnsupportedError,
-} from "./sessions/errors.js";
-
 export interface MediaNodeOptions {
   config: Config;
   registry: Registry;

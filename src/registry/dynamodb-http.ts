@@ -1,6 +1,6 @@
 // DynamoDB over plain HTTP: the JSON protocol (POST /, X-Amz-Target: DynamoDB_20120810.<Op>,
 // application/x-amz-json-1.0) signed with SigV4 by aws4 (node:crypto), sent with node:http(s) on a
-// keep-alive pool (../control/http-request.ts) — instead of the AWS SDK, whose import alone cost a
+// keep-alive pool (../http/client.ts) — instead of the AWS SDK, whose import alone cost a
 // function's cold start ~130 ms (docs/registry.md), and instead of fetch, whose first use costs
 // ~40 ms more (docs/signaling.md, "Cold start").
 // https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.LowLevelAPI.html
@@ -10,7 +10,7 @@
 // `maxAttempts` attempts, all within an overall deadline. Throttling, 5xx and network failures are
 // retried; any other error response is a DynamoServiceError carrying the service's error type.
 import aws4 from "aws4";
-import { type KeepAliveAgents, keepAliveAgents, request } from "../control/http-request.js";
+import { type KeepAliveAgents, keepAliveAgents, request } from "../http/client.js";
 import type { CredentialSource } from "./dynamodb-credentials.js";
 
 /** An error response from DynamoDB: `type` is the short name of its `__type`. */

@@ -2,8 +2,8 @@
 // the role's credentials): what the media node gets on an EC2 instance with an instance profile.
 // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-security-credentials.html
 // Every request is short-bounded: off EC2 nothing answers at 169.254.169.254 and we must say so fast.
-// Plain node:http (../control/http-request.ts), like the store itself: no fetch to load.
-import { type KeepAliveAgents, keepAliveAgents, request } from "../control/http-request.js";
+// Plain node:http (../http/client.ts), like the store itself: no fetch to load.
+import { type KeepAliveAgents, keepAliveAgents, request } from "../http/client.js";
 
 export interface ImdsCredentials {
   accessKeyId: string;

@@ -1,5 +1,5 @@
 // The control API client (signaling → media node): HMAC-signed requests (src/control/hmac.ts)
-// over node:http on a keep-alive pool (src/control/http-request.ts: no fetch, whose first use
+// over node:http on a keep-alive pool (src/http/client.ts: no fetch, whose first use
 // costs a cold start ~40 ms), each bounded by a timeout so a stuck node costs a 504, never a hung
 // function.
 import type {
@@ -11,7 +11,7 @@ import type {
   SessionStatus,
 } from "../control/contract.js";
 import { signRequest } from "../control/hmac.js";
-import { type HttpResponse, HttpTimeoutError, keepAliveAgents, request } from "../control/http-request.js";
+import { type HttpResponse, HttpTimeoutError, keepAliveAgents, request } from "../http/client.js";
 import type { NodeRecord } from "../registry/types.js";
 import { HttpError, NodeTimeoutError, NodeUnreachableError } from "./errors.js";
 

@@ -1,7 +1,7 @@
 // What a session does with audio, chosen at offer time by query string (?profile=echo|record|bridge,
 // ?rate=16000 for the recording's WAV rate, ?bridge=wss://… for the bridge profile with its
 // bridge_protocol, bridge_rate and bridge_param_<name> options).
-import { bridgeUrlProblem } from "../control/bridge-url.js";
+import { bridgeUrlProblem } from "../config/bridge-url.js";
 import {
   BRIDGE_PARAM_MAX_VALUE,
   BRIDGE_PARAM_NAME_RE,

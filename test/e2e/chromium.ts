@@ -1,5 +1,5 @@
 // Debian's Chromium through playwright-core (never a downloaded browser), headless, with a fake
-// microphone that plays a WAV and the flags DESIGN.md lists for WebRTC over loopback.
+// microphone that plays a WAV and the flags WebRTC over loopback needs.
 import { join } from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
 

@@ -1,4 +1,4 @@
-// The watchdog (DESIGN.md rule 3): sessions that never connect, that vanish, or that go silent
+// The watchdog (docs/design.md rule 3): sessions that never connect, that vanish, or that go silent
 // are torn down within their timeout, counted, and their registry records removed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientPeer, VanishingClients } from "../support/client-peer.js";

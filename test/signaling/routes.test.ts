@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { HANDLER_NAMES, matchRoute, methodsAt, ROUTES, routeKey } from "../../src/signaling/routes.js";
 
 describe("ROUTES", () => {
-  it("covers every route of DESIGN.md, each once, each with a known handler", () => {
+  it("covers every route of the README's HTTP API, each once, each with a known handler", () => {
     const keys = ROUTES.map(routeKey);
     expect(new Set(keys).size).toBe(keys.length);
     for (const k of [

@@ -220,7 +220,7 @@ export class BridgeSession {
     return this.out?.source.stats().bufferedMs ?? 0;
   }
 
-  close(nowMs: number): void {
+  close(nowMs: number): undefined {
     if (this.#closed) return;
     this.#closed = true;
     this.inbound.close(nowMs); // onEnd runs down to the framer: the last partial frame goes out

@@ -78,7 +78,7 @@ export class EchoSession {
     this.inbound.tick(nowMs);
   }
 
-  close(nowMs: number): void {
+  close(nowMs: number): undefined {
     if (this.#closed) return;
     this.#closed = true;
     this.inbound.close(nowMs); // onEnd runs down the chain: resampler tails, encoder freed

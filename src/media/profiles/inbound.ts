@@ -1,6 +1,6 @@
 // A session's incoming audio: the receive timeline (jitter buffer + timestamp repair, from
 // src/media/receive) feeding a track, and the relay every consumer of that audio subscribes to.
-// A black hole is subscribed from the start (DESIGN.md rule 2): the track is consumed from its
+// A black hole is subscribed from the start (docs/design.md rule 2): the track is consumed from its
 // first packet whether or not a recorder, echo or listener is attached.
 import { isOpusDecodeRate } from "../../audio/codecs/opus.js";
 import type { CodecSpec } from "../../audio/codecs/types.js";

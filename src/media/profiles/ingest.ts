@@ -1,6 +1,6 @@
 // A receive-only session with no profile work (WHIP ingest that only feeds listeners, or a
 // session whose profile is not assembled): the timeline still runs and the black hole consumes
-// it from the first packet (DESIGN.md rule 2); listeners subscribe through `inbound`.
+// it from the first packet (docs/design.md rule 2); listeners subscribe through `inbound`.
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
@@ -29,7 +29,7 @@ export class IngestSession {
     this.inbound.tick(nowMs);
   }
 
-  close(nowMs: number): void {
+  close(nowMs: number): undefined {
     this.inbound.close(nowMs);
   }
 

@@ -24,7 +24,7 @@ export interface MediaSession {
   tick(nowMs: number): void;
   stats(): PipelineStats;
   /** the call ended at `nowMs`: complete the timeline, flush and close every file */
-  close(nowMs: number): RecordingResult | undefined | void;
+  close(nowMs: number): RecordingResult | undefined;
 }
 
 export interface ProfileContext {

@@ -4,7 +4,7 @@
 // and its frame has pts = k × samplesPerFrame. Slot k is emitted once the clock passes its end
 // plus the jitter-buffer depth; what fills it is decided then: the decoded packet whose RTP
 // timestamp maps to it, Opus PLC / in-band FEC for a short loss, comfort silence during DTX, or
-// silence for a long gap. So the output length always equals elapsed wall time (DESIGN rule 4),
+// silence for a long gap. So the output length always equals elapsed wall time (docs/design.md rule 4),
 // whatever the network or the sender's timestamps do.
 //
 // RTP timestamps map to timeline positions through an anchor (slot, ts) set by the first

@@ -1,4 +1,4 @@
-// The black hole (DESIGN.md rule 2): consumes a track from its first frame and drops it, so an
+// The black hole (docs/design.md rule 2): consumes a track from its first frame and drops it, so an
 // incoming track with no other consumer never backs up. Counts what it swallowed.
 import type { AudioFrame } from "../frame.js";
 import type { FrameConsumer } from "../track.js";

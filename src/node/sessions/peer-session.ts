@@ -1,12 +1,11 @@
 // One WebRTC session on the node: a node-datachannel peer, its audio track(s) and datachannels,
-// and the media assembly its profile asks for. Owns the close pattern of DESIGN.md rule 9: every
+// and the media assembly its profile asks for. Owns the close pattern of docs/design.md rule 9: every
 // track and channel is referenced until its onClosed, tracks close before the peer.
 import { randomBytes } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
 import type { Profile, SessionStatus } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import type { MediaSession, PacketSink } from "../../media/index.js";
-import { isRtcp } from "../../media/rtp/index.js";
+import { isRtcp, type MediaSession, type PacketSink } from "../../media/index.js";
 import type { SessionKind } from "../../registry/types.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
@@ -68,7 +67,7 @@ export class PeerSession {
   /** packets (RTP and RTCP) that arrived on a non-audio track (offered video) and were discarded */
   ignoredPackets = 0;
   private readonly pc: PeerConnection;
-  /** every wrapper of every track, kept until its onClosed (rule 9) */
+  /** every wrapper of every track, kept until its onClosed (docs/design.md rule 9) */
   private readonly tracks = new Set<Track>();
   private sendTrack: Track | undefined;
   private readonly channels = new Set<DataChannel>();
@@ -106,7 +105,7 @@ export class PeerSession {
   async answer(): Promise<string> {
     const { offer } = this;
     this.pc.setRemoteDescription(offer.sdp, "offer");
-    // Rule 1: our track exists before the answer, so the answer is sendrecv and carries our SSRC.
+    // docs/design.md rule 1: our track exists before the answer, so the answer is sendrecv and carries our SSRC.
     const audio = new nodeDataChannel.Audio(offer.audioMid, DIRECTION[offer.answerDirection]);
     // An offer may carry Opus without an a=fmtp line (aiortc does); libdatachannel needs a profile string.
     if (offer.codec.name === "opus")
@@ -326,8 +325,8 @@ export class PeerSession {
     this.opts.onState(s, this);
   }
 
-  /** Rule 2: an incoming track is consumed from the moment it exists. A track of another mid
-   *  (an offered video m-line, answered by libdatachannel) is kept too (rule 9) and its packets
+  /** docs/design.md rule 2: an incoming track is consumed from the moment it exists. A track of another mid
+   *  (an offered video m-line, answered by libdatachannel) is kept too (docs/design.md rule 9) and its packets
    *  fall into a black hole: only the audio mid reaches the media assembly. */
   private adoptTrack(t: Track, origin: "local" | "remote") {
     this.tracks.add(t);

@@ -11,7 +11,7 @@ export function rtcConfigFor(config: Config, udpPort: number): RtcConfig {
     enableIceUdpMux: true,
     portRangeBegin: udpPort,
     portRangeEnd: udpPort,
-    // we add our own track before answering (DESIGN.md rule 1), so negotiation is ours to drive
+    // we add our own track before answering (docs/design.md rule 1), so negotiation is ours to drive
     disableAutoNegotiation: true,
   };
 }

@@ -12,8 +12,8 @@ import {
   type NegotiatedCodec,
   type PacketSink,
   type ProfileContext,
+  restamp,
 } from "../../media/index.js";
-import { restamp } from "../../media/rtp/index.js";
 import { AgentBridge, type BridgeContext } from "../bridge/agent-bridge.js";
 import type { SharedTicker } from "../process/ticker.js";
 

@@ -2,7 +2,7 @@
 // registry state and teardown; the watchdog (watchdog.ts) reaps through it. Transport-agnostic:
 // the control server calls into it.
 import type { RtcConfig } from "node-datachannel";
-import { checkBridgeUrl } from "../../control/bridge-url.js";
+import { checkBridgeUrl } from "../../config/bridge-url.js";
 import type { CreateSessionRequest, NodeHealth, SessionStatus } from "../../control/contract.js";
 import { type Logger, sessionLogger } from "../../log/index.js";
 import { MediaAssemblyError } from "../../media/index.js";
@@ -36,7 +36,7 @@ export interface SessionTableOptions {
   recordingsDir: string;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
-  /** the URLs the bridge profile may dial (RTCGW_BRIDGE_ALLOW entries, rules in control/bridge-url.ts; empty or absent: bridge refused) */
+  /** the URLs the bridge profile may dial (RTCGW_BRIDGE_ALLOW entries, rules in config/bridge-url.ts; empty or absent: bridge refused) */
   bridgeAllow?: readonly string[];
   /** how long a dropped agent socket is redialed (RTCGW_BRIDGE_RECONNECT_S) */
   bridgeReconnectMs?: number;

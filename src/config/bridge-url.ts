@@ -1,4 +1,4 @@
-// The bridge URL rules, shared by the three places that judge a bridge URL: the config (the
+// The bridge URL rules (here, beside the config that reads RTCGW_BRIDGE_ALLOW: every layer may read the config), shared by the three places that judge a bridge URL: the config (the
 // operator's RTCGW_BRIDGE_ALLOW entries), the signaling (the client's ?bridge=) and the media node
 // (the last word before it dials). The URL is the client's choice, so "allowed" must mean "the
 // socket will dial exactly this scheme, host and port": compared on parsed URLs, never as text

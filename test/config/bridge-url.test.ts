@@ -2,7 +2,7 @@
 // somewhere the operator never allowed, or answered 201 and never dialed. Pure functions: the node
 // test (test/node/bridge.test.ts) shows the same verdicts reach a client as 4xx with nothing dialed.
 import { describe, expect, it } from "vitest";
-import { bridgeUrlProblem, checkBridgeUrl, parseAllowEntry } from "../../src/control/bridge-url.js";
+import { bridgeUrlProblem, checkBridgeUrl, parseAllowEntry } from "../../src/config/bridge-url.js";
 
 const allow = (...entries: string[]) => entries;
 

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { HttpTimeoutError, keepAliveAgents, request } from "../../src/control/http-request.js";
+import { HttpTimeoutError, keepAliveAgents, request } from "../../src/http/client.js";
 
 const servers: Server[] = [];
 async function closeServers() {

@@ -94,6 +94,40 @@ describe("profileFor", () => {
   });
 });
 
+describe("profileFor: bridge options", () => {
+  const q = (s: Record<string, string>) => ev({ queryStringParameters: s });
+  const bridge = { profile: "bridge", bridge: "wss://app.example/pcm" };
+  it("takes bridge_protocol, bridge_rate and bridge_param_<name>, and refuses bad ones with 400", () => {
+    expect(
+      profileFor(
+        q({
+          ...bridge,
+          bridge_protocol: "twilio",
+          bridge_param_language: "en",
+          bridge_param_caller: "+1555",
+        }),
+        "session",
+      ),
+    ).toEqual({
+      profile: "bridge",
+      bridgeUrl: "wss://app.example/pcm",
+      bridgeProtocol: "twilio",
+      bridgeParams: { language: "en", caller: "+1555" },
+    });
+    expect(profileFor(q({ ...bridge, bridge_rate: "24000" }), "session").bridgeRate).toBe(24000);
+    expect(status(() => profileFor(q({ ...bridge, bridge_protocol: "sip" }), "session"))).toBe(400);
+    expect(status(() => profileFor(q({ ...bridge, bridge_rate: "44100" }), "session"))).toBe(400);
+    // twilio is 8 kHz μ-law: another rate would be silently ignored, so it is refused
+    expect(
+      status(() => profileFor(q({ ...bridge, bridge_protocol: "twilio", bridge_rate: "16000" }), "session")),
+    ).toBe(400);
+    expect(status(() => profileFor(q({ ...bridge, "bridge_param_a b": "x" }), "session"))).toBe(400);
+    expect(status(() => profileFor(q({ ...bridge, bridge_param_x: "v".repeat(513) }), "session"))).toBe(400);
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`bridge_param_p${i}`, "v"]));
+    expect(status(() => profileFor(q({ ...bridge, ...many }), "session"))).toBe(400);
+  });
+});
+
 describe("request helpers", () => {
   it("parses Bearer tokens case-insensitively, nothing else", () => {
     expect(bearerToken(ev({ headers: { authorization: "Bearer abc.DEF-123_~+/=" } }))).toBe(

@@ -7,6 +7,7 @@ import { createLogger, setRootLogger } from "../log/index.js";
 import { openRegistry } from "../registry/index.js";
 import { orPortHint } from "./listen-error.js";
 import { startLocalGateway } from "./local-gateway.js";
+import { exitOnPreflight } from "./preflight-error.js";
 import { onShutdown } from "./shutdown.js";
 
 export interface DevOptions {
@@ -28,7 +29,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     host: opts.host,
     extra: devStatic(config.RECORDINGS_DIR),
     bind: orPortHint,
-  });
+  }).catch((e) => exitOnPreflight(e, logger)); // RECORDINGS_DIR or the WASM: say which, no stack
   const { registry, node, emulator } = gateway;
   const shown = opts.host === "0.0.0.0" ? `http://localhost:${emulator.port}` : emulator.url;
   process.stdout.write(

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from "../config/index.js";
 import { createLogger, setRootLogger } from "../log/index.js";
 import { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "../node/index.js";
 import { portProblem } from "./listen-error.js";
+import { exitOnPreflight, preflightProblem } from "./preflight-error.js";
 
 export async function runNode(): Promise<void> {
   const config = loadConfigOrExit();
@@ -18,6 +19,7 @@ export async function runNode(): Promise<void> {
   try {
     await runMediaNodeSupervisor(config, logger);
   } catch (e) {
+    if (preflightProblem(e)) exitOnPreflight(e, logger);
     // the control port taken (by this worker's NODE_PORT + index) is a setting to change: exit 2
     const failed =
       e instanceof WorkerStartError ? e.report : (e as NodeJS.ErrnoException & { port?: number });

@@ -15,6 +15,12 @@ export { decodeUlaw, encodeUlaw } from "../audio/codecs/g711.js";
 export type { CodecSpec } from "../audio/codecs/types.js";
 export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";
+export {
+  checkMediaRuntime,
+  checkRecordingsDir,
+  MediaPreflightError,
+  preflightMedia,
+} from "./preflight.js";
 export { BlackHoleSession } from "./profiles/black-hole.js";
 export {
   type AppAudioPeer,

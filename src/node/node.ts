@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../log/index.js";
+import { preflightMedia } from "../media/index.js";
 import type { Registry } from "../registry/types.js";
 import { startControlServer } from "./control-server.js";
 import { NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
@@ -56,6 +57,9 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const { config, registry } = opts;
   const id = opts.nodeId ?? defaultNodeId();
   const log = opts.logger.child({ nodeId: id });
+  // what can fail for every session is checked now: a node that cannot decode or record never
+  // registers (docs/design.md, "No hidden degradation")
+  await preflightMedia(config.RECORDINGS_DIR);
   const { secret, generated } = resolveNodeSecret(config);
   const requestedUdp = opts.udpPort ?? config.MEDIA_UDP_PORT;
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;

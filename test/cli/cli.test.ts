@@ -107,3 +107,20 @@ describe("rtcgw dev on a busy port", () => {
     }
   }, 60_000);
 });
+
+describe("rtcgw checks at start what it can check at start", () => {
+  // /proc: Node's recursive mkdir loops forever there; the check must fail at once instead
+  for (const [what, dir] of [
+    ["under /proc", "/proc/rtcgw-recordings/x"],
+    ["a regular file", "/etc/hostname"],
+  ] as const)
+    it(`a RECORDINGS_DIR that is ${what}: exit 2 naming RECORDINGS_DIR, before anything listens`, () => {
+      const started = Date.now();
+      const r = run(["dev"], { PORT: "0", LOG_LEVEL: "silent", RECORDINGS_DIR: dir });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/RECORDINGS_DIR: .* is not a directory rtcgw can write recordings in/);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(r.stdout).not.toMatch(/rtcgw dev is running/);
+      expect(Date.now() - started).toBeLessThan(30_000);
+    }, 60_000);
+});

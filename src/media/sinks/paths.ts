@@ -1,6 +1,6 @@
 // Recording file names come from session ids only, and always land inside RECORDINGS_DIR.
-import { mkdirSync } from "node:fs";
 import { resolve, sep } from "node:path";
+import { ensureDir } from "../preflight.js";
 import { InvalidSessionIdError, PathOutsideRecordingsDirError } from "./errors.js";
 
 /** what a session id may contain to name a file: CSPRNG ids are base64url/hex, nothing else */
@@ -20,6 +20,6 @@ export function recordingPath(dir: string, sessionId: string, suffix: ".wav" | "
   const root = resolve(dir);
   const path = resolve(root, `${sessionId}${suffix}`);
   if (!path.startsWith(root + sep)) throw new PathOutsideRecordingsDirError(path, root);
-  mkdirSync(root, { recursive: true });
+  ensureDir(root);
   return path;
 }

@@ -73,12 +73,13 @@ afterAll(async () => {
 
 async function bridged(
   url: string,
-  o: { rate?: number; params?: Record<string, string>; dataChannel?: boolean } = {},
+  o: { rate?: number; params?: Record<string, string>; dataChannel?: boolean; dtmf?: boolean } = {},
 ) {
   const c = await ClientPeer.create({
     direction: "sendrecv",
     toneHz: 440,
     dataChannel: o.dataChannel ? "chat" : false,
+    ...(o.dtmf ? { dtmf: true } : {}),
   });
   const sessionId = newSessionId();
   await h.registry.createSession({
@@ -182,6 +183,28 @@ describe("rtcgw protocol: the call's side channels", () => {
     const played = a.texts.filter((t) => t.type === "played").map((t) => t.ms as number);
     for (let i = 1; i < played.length; i++) expect(played[i]!).toBeGreaterThanOrEqual(played[i - 1]!);
     expect(played.at(-1)).toBe(1500);
+    await end(sessionId, c);
+  });
+
+  it("the caller's keys (RFC 4733 telephone-event, offered and answered) reach the agent as dtmf, once per press, the audio unharmed", async () => {
+    const before = agent.conns.length;
+    const { c, sessionId } = await bridged(agent.url("/dtmf"), { dtmf: true });
+    await waitFor(() => (agent.conns[before]?.frames.length ?? 0) >= 20, 3000, "frames");
+    const a = agent.conns[before]!;
+    const lostBefore = (await h.call("GET", `/internal/sessions/${sessionId}`)).json.stats.lost;
+    c.sendDigit("5", 120);
+    await new Promise((r) => setTimeout(r, 150));
+    c.sendDigit("#", 60);
+    await waitFor(() => a.texts.filter((t) => t.type === "dtmf").length >= 2, 3000, "two digits");
+    await new Promise((r) => setTimeout(r, 200)); // a repeated end packet would show up here
+    expect(a.texts.filter((t) => t.type === "dtmf")).toEqual([
+      { type: "dtmf", digit: "5", durationMs: 120 },
+      { type: "dtmf", digit: "#", durationMs: 60 },
+    ]);
+    const st = (await h.call("GET", `/internal/sessions/${sessionId}`)).json;
+    // the events' sequence numbers are not audio the decoder lost (nor concealed)
+    expect(st.stats.lost - lostBefore).toBe(0);
+    expect(toneRatio(pcm(a.frames.slice(10)), 16000, 440)).toBeGreaterThan(0.8);
     await end(sessionId, c);
   });
 

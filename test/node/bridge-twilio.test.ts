@@ -85,7 +85,7 @@ afterAll(async () => {
 });
 
 async function call(params: Record<string, string> = {}) {
-  const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
+  const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false, dtmf: true });
   const sessionId = newSessionId();
   await h.registry.createSession({
     id: sessionId,
@@ -242,6 +242,22 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
     expect(toneRatio(next, rate, 1000)).toBeGreaterThan(0.8);
     expect(toneRatio(next, rate, 600)).toBeLessThan(0.05);
     expect(audible.length).toBeLessThanOrEqual(22); // 400 ms of 1000 Hz, and none of the 3.4 s left
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
+  it("a caller's key press arrives as a dtmf event (inbound_track, the digit)", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "media").length >= 10, 3000, "media");
+    c.sendDigit("7");
+    await waitFor(() => of(s, "dtmf").length === 1, 3000, "the dtmf event");
+    const d = of(s, "dtmf")[0]!.msg;
+    expect(d).toMatchObject({
+      event: "dtmf",
+      streamSid: s.messages[1]!.msg.streamSid,
+      dtmf: { track: "inbound_track", digit: "7" },
+    });
+    expect(typeof d.sequenceNumber).toBe("string");
     expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
     await c.close();
   });

@@ -7,6 +7,7 @@ import type { Profile, SessionStatus } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
 import { isRtcp, type MediaSession, type PacketSink } from "../../media/index.js";
 import type { SessionKind } from "../../registry/types.js";
+import { TelephoneEvents } from "../bridge/dtmf.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
 import {
@@ -74,6 +75,10 @@ export class PeerSession {
   private sessionMedia: SessionMedia | undefined;
   /** where RTP goes: the pipeline's session, straight (packets before it exists are consumed and dropped) */
   private pipeline: MediaSession | undefined;
+  /** the caller's RFC 4733 key presses, when its offer carried telephone-event */
+  private dtmf: TelephoneEvents | undefined;
+  /** sequence numbers the telephone-event packets took so far */
+  private dtmfSeqs = 0;
   private readonly rtpListeners = new Set<(packet: Buffer) => void>();
   private answerSdp: string | undefined;
   private closing: Promise<void> | undefined;
@@ -111,6 +116,15 @@ export class PeerSession {
     if (offer.codec.name === "opus")
       audio.addOpusCodec(offer.codec.payloadType, offer.codec.fmtp ?? "minptime=10;useinbandfec=1");
     else audio.addAudioCodec(offer.codec.payloadType, offer.codec.name.toUpperCase());
+    // the caller's keypad (RFC 4733), when offered: its packets go to the bridge's agent, not the decoder
+    const te = offer.telephoneEvent;
+    if (te && this.receives) {
+      audio.addAudioCodec(te.payloadType, `telephone-event/${te.clockRate}`, "0-15");
+      this.dtmf = new TelephoneEvents(te.payloadType, te.clockRate, (digit, durationMs) => {
+        this.log.debug({ digit, durationMs }, "dtmf");
+        this.media?.agent?.onCallerDigit(digit, durationMs);
+      });
+    }
     if (this.ssrc !== undefined) audio.addSSRC(this.ssrc, `rtcgw-${this.id.slice(0, 8)}`, "rtcgw", "audio");
     const track = this.pc.addTrack(audio);
     this.adoptTrack(track, "local");
@@ -358,6 +372,17 @@ export class PeerSession {
     this.counters.packetsIn++;
     this.counters.bytesIn += b.length;
     this.opts.onPacket("in");
+    if (this.dtmf) {
+      if (b.length >= 12 && (b[1]! & 0x7f) === this.dtmf.payloadType) {
+        this.dtmf.push(b);
+        this.dtmfSeqs++;
+        return;
+      }
+      // the events took sequence numbers of the audio stream (one SSRC, RFC 4733 §2.1): the
+      // decoder gets the audio renumbered as if they were not there, so it sees no loss
+      if (this.dtmfSeqs > 0 && b.length >= 12)
+        b.writeUInt16BE((b.readUInt16BE(2) - this.dtmfSeqs) & 0xffff, 2);
+    }
     this.pipeline?.pushRtp(b, now);
     for (const l of this.rtpListeners) l(b);
   }

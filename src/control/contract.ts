@@ -19,6 +19,10 @@ import en from "zod/v4/locales/en.js";
 
 z.config(en());
 
+/** The session-id rule of the wire (signaling and node): 16–64 base64url characters, as
+ *  newSessionCredentials makes them (src/signaling/credentials.ts). The registry's id check and
+ *  the recording file-name guard (src/media/sinks/paths.ts) are looser on purpose: each layer
+ *  below accepts every id this rule lets through. */
 export const SESSION_ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 /** an ETag value (unquoted): the signaling picks it, so the record is written once with it */
 export const ETAG_RE = /^[A-Za-z0-9_-]{8,64}$/;

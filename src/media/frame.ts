@@ -9,6 +9,10 @@ export interface AudioFrame {
   channels: 1 | 2;
   /** interleaved signed 16-bit PCM; length === samplesPerChannel * channels */
   samples: Int16Array;
+  /** how late (ms past its due time) the receive timeline emitted this frame, when it was late:
+   *  after an event-loop stall the timeline catches up, and real-time senders skip frames later
+   *  than STALE_FRAME_MS (src/media/profiles/inbound.ts). Absent = on time. */
+  lateMs?: number;
 }
 
 export function samplesPerChannel(f: AudioFrame): number {

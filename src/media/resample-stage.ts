@@ -21,6 +21,7 @@ export class ResampleStage implements FrameConsumer {
   readonly #outRate: number;
   readonly #outChannels: 1 | 2;
   #pts = 0;
+  #lateMs: number | undefined;
 
   /** `await loadResampler()` once per process before constructing one */
   constructor(o: ResampleStageOptions) {
@@ -44,6 +45,8 @@ export class ResampleStage implements FrameConsumer {
 
   /** returns the consumer's promise, if any, so a relay queues for a busy consumer behind us */
   onFrame(frame: AudioFrame): void | Promise<void> {
+    // what comes out of this frame is as late as it (a catch-up frame stays one downstream)
+    this.#lateMs = frame.lateMs;
     if (!this.#resampler) return this.#emit(frame.samples);
     // the resampler's output is a view valid until its next call: copy before handing it on
     const out = this.#resampler.processI16(frame.samples);
@@ -70,6 +73,7 @@ export class ResampleStage implements FrameConsumer {
 
   #emit(samples: Int16Array): void | Promise<void> {
     const frame: AudioFrame = { pts: this.#pts, rate: this.#outRate, channels: this.#outChannels, samples };
+    if (this.#lateMs !== undefined) frame.lateMs = this.#lateMs;
     this.#pts += samples.length / this.#outChannels;
     return this.#next.onFrame(frame);
   }

@@ -4,6 +4,7 @@
 // exists removes it again (and, when the node may have created the peer, deletes it there too):
 // no orphan is left in the registry or on the node.
 import { randomBytes } from "node:crypto";
+import { SESSION_ID_RE } from "../control/contract.js";
 import { type Logger, sessionLogger } from "../log/index.js";
 import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";
 import { checkApiToken, checkSessionAccess } from "./auth.js";
@@ -23,7 +24,6 @@ import { checkOffer, sdpBody } from "./sdp-checks.js";
 /** how long the best-effort cleanup DELETE on a node that timed out may take */
 const CLEANUP_TIMEOUT_MS = 1_000;
 export const SESSION_TOKEN_HEADER = "rtcgw-session-token";
-export const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
 export async function createSession(deps: SignalingDeps, event: Event, kind: SessionKind): Promise<Result> {
   const bearer = bearerToken(event);
@@ -31,7 +31,7 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
   if (kind === "whep") {
     // a listener hears someone's audio: that needs the source session's own credentials
     const sourceId = event.pathParameters?.id ?? "";
-    if (!SESSION_ID_PATTERN.test(sourceId)) throw notFound("no such session");
+    if (!SESSION_ID_RE.test(sourceId)) throw notFound("no such session");
     source = await deps.registry.getSession(sourceId);
     if (!source) throw notFound("no such session to listen to");
     checkSessionAccess(source, bearer);

@@ -1,7 +1,7 @@
 // The session resource /v1/sessions/{id}: find its record and check the caller owns it.
+import { SESSION_ID_RE } from "../control/contract.js";
 import type { SessionRecord } from "../registry/types.js";
 import { checkSessionAccess } from "./auth.js";
-import { SESSION_ID_PATTERN } from "./create-session.js";
 import { bearerCreatedId } from "./credentials.js";
 import type { SignalingDeps } from "./deps.js";
 import { notFound } from "./errors.js";
@@ -27,7 +27,7 @@ export async function findOwnedSession(
 ): Promise<{ record: SessionRecord; id: string } | { record: undefined; id: string; creator: boolean }> {
   const id = event.pathParameters?.id ?? "";
   // a malformed id cannot exist; answer as for any unknown session
-  if (!SESSION_ID_PATTERN.test(id)) throw notFound("no such session");
+  if (!SESSION_ID_RE.test(id)) throw notFound("no such session");
   const bearer = bearerToken(event);
   const record = await deps.registry.getSession(id);
   if (!record) return { record: undefined, id, creator: bearer !== undefined && bearerCreatedId(bearer, id) };

@@ -3,13 +3,13 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SESSION_ID_PATTERN } from "../../src/signaling/create-session.js";
+import { SESSION_ID_RE } from "../../src/control/contract.js";
 import { bearerOwnsSession, newSessionCredentials } from "../../src/signaling/credentials.js";
 
 describe("newSessionCredentials", () => {
   it("ids are 2 × 128 bits of base64url, secrets 256 bits; only the secret's SHA-256 is kept", () => {
     const c = newSessionCredentials("creator-token-0123456789");
-    expect(c.id).toMatch(SESSION_ID_PATTERN);
+    expect(c.id).toMatch(SESSION_ID_RE);
     expect(c.id).toHaveLength(44);
     expect(Buffer.from(c.secret, "base64url")).toHaveLength(32);
     expect(c.tokenHash).toBe(createHash("sha256").update(c.secret).digest("hex"));

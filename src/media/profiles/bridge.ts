@@ -159,7 +159,7 @@ export class BridgeSession {
     );
     this.#sub = this.inbound.subscribe(this.#framer, { rate: this.rate, channels: 1, name: "bridge" });
     // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
-    // inbound's isStale does not describe it; the pacer skips the ticks it missed after a stall
+    // inbound's frame lateness does not describe it; the pacer skips the ticks it missed after a stall
     // (send/pacer.ts), which is the same "no burst of old audio" rule.
     this.out = o.out
       ? new PcmOut({

@@ -7,7 +7,7 @@ import type { Logger } from "../../log/index.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
 import { ResampleStage } from "../resample-stage.js";
 import { AudioSender, type PacketSink } from "../send/audio-sender.js";
-import { InboundAudio } from "./inbound.js";
+import { InboundAudio, STALE_FRAME_MS } from "./inbound.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
 /**
@@ -55,7 +55,7 @@ export class EchoSession {
       codec: o.codec,
       out: o.out,
       channels: 1,
-      isStale: this.inbound.isStale,
+      staleAfterMs: STALE_FRAME_MS,
       complexity: o.encoderComplexity ?? ECHO_OPUS_COMPLEXITY,
     });
     this.#up = new ResampleStage({

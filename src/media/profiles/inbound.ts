@@ -88,9 +88,6 @@ export class InboundAudio {
     return this.track.rate;
   }
 
-  /** true while the frame being delivered is a stale catch-up frame (see STALE_FRAME_MS) */
-  readonly isStale = (): boolean => this.receiver.emitLateMs > STALE_FRAME_MS;
-
   get channels(): 1 | 2 {
     return this.track.channels;
   }

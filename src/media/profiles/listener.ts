@@ -4,7 +4,7 @@
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import type { RelayConsumerStats } from "../relay.js";
 import { AudioSender, type AudioSenderStats, type PacketSink } from "../send/audio-sender.js";
-import type { InboundAudio } from "./inbound.js";
+import { type InboundAudio, STALE_FRAME_MS } from "./inbound.js";
 
 export interface ListenerOptions {
   /** the listener's negotiated codec */
@@ -30,7 +30,7 @@ export function listen(source: InboundAudio, o: ListenerOptions): Listener {
     out: o.out,
     channels: 1,
     dtx: o.dtx ?? true,
-    isStale: source.isStale,
+    staleAfterMs: STALE_FRAME_MS,
     ...(o.encoderComplexity !== undefined ? { complexity: o.encoderComplexity } : {}),
   });
   const sub = source.subscribe(sender, { rate: o.codec.clockRate, channels: 1, name: o.name ?? "listener" });

@@ -417,7 +417,9 @@ export class RtpAudioReceiver {
       for (const payload of started) this.onPacket(payload, pts);
       if (started.length === 0 && !covered) this.onPacket(null, pts);
     }
-    this.onFrame({ pts, rate: this.rate, channels: this.channels, samples: out });
+    const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
+    if (this.lateMs > 0) frame.lateMs = this.lateMs; // a catch-up frame says so itself
+    this.onFrame(frame);
   }
 
   /** copy decoded samples covering timeline position `pos` into `out`; returns samples taken */

@@ -48,17 +48,17 @@ export interface AudioSenderOptions {
   initialSequence?: number;
   initialTimestamp?: number;
   /**
-   * Asked before each frame is encoded: true = the frame is already too late to be worth
-   * sending (e.g. an overloaded node catching up its timeline after a stall). It is skipped:
-   * the RTP timestamp advances over it, the peer conceals a gap, and the encoder's CPU is saved
-   * exactly when the node has none to spare.
+   * A frame whose `lateMs` exceeds this is already too late to be worth sending (an overloaded
+   * node catching up its timeline after a stall). It is skipped: the RTP timestamp advances over
+   * it, the peer conceals a gap, and the encoder's CPU is saved exactly when the node has none
+   * to spare. Unset: every frame is sent (application audio on its own pacer).
    */
-  isStale?: () => boolean;
+  staleAfterMs?: number;
 }
 
 export interface AudioSenderStats extends PacketizerStats {
   frames: number;
-  /** frames skipped as stale (see isStale) */
+  /** frames skipped as stale (see staleAfterMs) */
   staleSkipped: number;
   /** send() calls that threw (counted; sending goes on) */
   sendErrors: number;
@@ -75,7 +75,9 @@ export class AudioSender implements FrameConsumer {
   readonly #packetizer: RtpPacketizer;
   readonly #out: PacketSink;
   readonly #dtx: boolean;
-  readonly #isStale: (() => boolean) | undefined;
+  readonly #staleAfterMs: number;
+  /** lateMs of the frame being chunked now (the chunks it completes are as late as it) */
+  #lateMs = 0;
   readonly #frameSamples: number; // per channel
   readonly #chunker: Chunker;
   #frames = 0;
@@ -101,7 +103,7 @@ export class AudioSender implements FrameConsumer {
     });
     this.#out = o.out;
     this.#dtx = o.dtx ?? false;
-    this.#isStale = o.isStale;
+    this.#staleAfterMs = o.staleAfterMs ?? Number.POSITIVE_INFINITY;
     this.#frameSamples = Math.round((o.codec.clockRate * (o.frameMs ?? 20)) / 1000);
     // whole codec frames (interleaved) out of whatever run lengths arrive
     this.#chunker = new Chunker(this.#frameSamples * channels, (pcm) => this.#sendFrame(pcm));
@@ -109,6 +111,7 @@ export class AudioSender implements FrameConsumer {
 
   onFrame(frame: AudioFrame): void {
     if (this.#closed) return;
+    this.#lateMs = frame.lateMs ?? 0;
     this.#chunker.push(frame.samples);
   }
 
@@ -118,7 +121,7 @@ export class AudioSender implements FrameConsumer {
       this.#packetizer.skip(this.#frameSamples);
       return;
     }
-    if (this.#isStale?.()) {
+    if (this.#lateMs > this.#staleAfterMs) {
       this.#staleSkipped++;
       this.#packetizer.skip(this.#frameSamples);
       return;

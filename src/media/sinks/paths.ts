@@ -3,7 +3,8 @@ import { resolve, sep } from "node:path";
 import { ensureDir } from "../preflight.js";
 import { InvalidSessionIdError, PathOutsideRecordingsDirError } from "./errors.js";
 
-/** what a session id may contain to name a file: CSPRNG ids are base64url/hex, nothing else */
+/** what a session id may contain to name a file (a guard, looser than the control contract's
+ *  SESSION_ID_RE, which every session id of the node already passed): base64url, nothing else */
 export const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function assertSessionId(sessionId: unknown): asserts sessionId is string {

@@ -49,6 +49,8 @@ export const CreateSessionRequestSchema = z.object({
   sourceSessionId: z.optional(sessionId()),
   /** bridge profile: the application's WebSocket URL */
   bridgeUrl: z.optional(z.url()),
+  /** bridge profile: record the call, one stereo WAV (caller left, agent right) in RECORDINGS_DIR */
+  bridgeRecord: z.optional(z.boolean()),
   /** bridge profile: the wire protocol (default rtcgw) */
   bridgeProtocol: z.optional(z.enum(["rtcgw", "twilio"])),
   /** bridge profile, rtcgw protocol: the PCM rate both ways (default 16000; twilio is 8000) */

@@ -20,7 +20,7 @@ const RATES = [8000, 16000, 24000, 48000] as const;
 
 export type ProfileChoice = Pick<
   CreateSessionRequest,
-  "profile" | "recordRate" | "bridgeUrl" | "bridgeProtocol" | "bridgeRate" | "bridgeParams"
+  "profile" | "recordRate" | "bridgeUrl" | "bridgeProtocol" | "bridgeRate" | "bridgeParams" | "bridgeRecord"
 >;
 const BRIDGE_PROTOCOLS = ["rtcgw", "twilio"] as const;
 const PARAM_PREFIX = "bridge_param_";
@@ -54,7 +54,8 @@ export function profileFor(event: Event, kind: SessionKind): ProfileChoice {
   return out;
 }
 
-/** ?bridge_protocol=rtcgw|twilio, ?bridge_rate=8000|16000|24000|48000, ?bridge_param_<name>=<value> */
+/** ?bridge_protocol=rtcgw|twilio, ?bridge_rate=8000|16000|24000|48000, ?bridge_param_<name>=<value>,
+ *  ?record=1 (the call on two channels) */
 function bridgeOptions(event: Event): Partial<ProfileChoice> {
   const out: Partial<ProfileChoice> = {};
   const protocol = query(event, "bridge_protocol");
@@ -74,6 +75,12 @@ function bridgeOptions(event: Event): Partial<ProfileChoice> {
     if (out.bridgeProtocol === "twilio" && n !== 8000)
       throw badRequest("bad-bridge-rate", "the twilio protocol is 8000 Hz μ-law (leave bridge_rate out)");
     out.bridgeRate = n as (typeof RATES)[number];
+  }
+  const record = query(event, "record");
+  if (record !== undefined) {
+    if (record !== "1" && record !== "0")
+      throw badRequest("bad-record", "record must be 1 (record the call) or 0");
+    if (record === "1") out.bridgeRecord = true;
   }
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) {

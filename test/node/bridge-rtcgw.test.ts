@@ -5,8 +5,10 @@
 // and the dial's signature checked as docs/bridge.md tells an agent to.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
+import { parseWav } from "../media/sinks/wav.js";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
 import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
 
@@ -73,7 +75,13 @@ afterAll(async () => {
 
 async function bridged(
   url: string,
-  o: { rate?: number; params?: Record<string, string>; dataChannel?: boolean; dtmf?: boolean } = {},
+  o: {
+    rate?: number;
+    params?: Record<string, string>;
+    dataChannel?: boolean;
+    dtmf?: boolean;
+    record?: boolean;
+  } = {},
 ) {
   const c = await ClientPeer.create({
     direction: "sendrecv",
@@ -100,6 +108,7 @@ async function bridged(
     bridgeUrl: url,
     ...(o.rate ? { bridgeRate: o.rate } : {}),
     ...(o.params ? { bridgeParams: o.params } : {}),
+    ...(o.record ? { bridgeRecord: true } : {}),
   });
   expect(r.status).toBe(201);
   c.accept(r.json.answer);
@@ -218,6 +227,36 @@ describe("rtcgw protocol: the call's side channels", () => {
     const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
     expect(metrics).toMatch(/rtcgw_session_teardowns_total\{[^}]*reason="agent-hangup"[^}]*\} 1\b/);
     await c.close();
+  });
+});
+
+describe("record=1: the bridged call on two channels", () => {
+  it("one stereo WAV in RECORDINGS_DIR: the caller's 440 Hz left, the agent's 600 Hz right", async () => {
+    const before = agent.conns.length;
+    const { c, sessionId } = await bridged(agent.url("/rec"), { record: true });
+    await waitFor(() => (agent.conns[before]?.frames.length ?? 0) >= 25, 3000, "frames");
+    agent.conns[before]!.ws.send(tone(16000, 600, 1000));
+    await new Promise((r) => setTimeout(r, 1500));
+    await end(sessionId, c);
+    const w = parseWav(join(h.config.RECORDINGS_DIR, `${sessionId}.wav`));
+    expect(w.channels).toBe(2);
+    expect(w.rate).toBe(16000);
+    const n = w.samples.length / 2;
+    const left = Int16Array.from({ length: n }, (_, k) => w.samples[2 * k]!);
+    const right = Int16Array.from({ length: n }, (_, k) => w.samples[2 * k + 1]!);
+    expect(n / 16000).toBeGreaterThan(1.8);
+    expect(toneRatio(left.subarray(8000), 16000, 440)).toBeGreaterThan(0.7);
+    // the agent spoke for 1 s somewhere in the call: find it on the right, pure 600 Hz
+    let first = -1;
+    for (let k = 0; k < n; k++)
+      if (Math.abs(right[k]!) > 3000) {
+        first = k;
+        break;
+      }
+    expect(first).toBeGreaterThan(0);
+    const spoken = right.subarray(first + 800, first + 15200);
+    expect(toneRatio(spoken, 16000, 600)).toBeGreaterThan(0.8);
+    expect(toneRatio(spoken, 16000, 440)).toBeLessThan(0.05);
   });
 });
 

@@ -10,10 +10,14 @@ import { Chunker } from "../chunker.js";
 import type { Clock } from "../clock.js";
 import type { AudioFrame } from "../frame.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
+import { ResampleStage } from "../resample-stage.js";
 import type { PacketSink } from "../send/audio-sender.js";
+import { recordingPath } from "../sinks/paths.js";
+import { TwoChannelWav } from "../sinks/two-channel-wav.js";
 import type { FrameConsumer } from "../track.js";
 import { InboundAudio } from "./inbound.js";
 import { type MarkOutcome, PcmOut } from "./pcm-out.js";
+import type { RecordingResult } from "./record.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
 /** the bridge's PCM format, both ways: s16 mono, 20 ms frames, at the agent's rate (default 16 kHz) */
@@ -62,6 +66,8 @@ export interface BridgeSessionOptions {
   codec: CodecSpec;
   /** the agent's PCM rate, both ways (default BRIDGE_RATE) */
   rate?: BridgeRate;
+  /** record the call: one stereo WAV in `dir`, named by the session id (caller left, agent right) */
+  record?: { dir: string; sessionId: string };
   /** every 20 ms of the caller's audio: rate/50 samples s16 mono; pts in samples at `rate` */
   onPcm: (samples: Int16Array, pts: number) => void;
   /** the peer's outgoing track (absent on a receive-only session: no audio back) */
@@ -136,6 +142,8 @@ export class BridgeSession {
   readonly #framer: Framer;
   readonly #sub: ReturnType<InboundAudio["subscribe"]>;
   readonly #log: Logger | undefined;
+  #recording: TwoChannelWav | undefined;
+  readonly #recSubs: Array<{ stop(): void }> = [];
   #pushedMs = 0;
   #refused = 0;
   #clears = 0;
@@ -144,11 +152,14 @@ export class BridgeSession {
   constructor(o: BridgeSessionOptions) {
     this.#log = o.log;
     this.rate = o.rate ?? BRIDGE_RATE;
+    // a recording puts both sides on one timeline from now: the caller's starts here too (silence
+    // until its first packet), the agent's pacer starts below
+    const startMs = o.startMs ?? (o.record ? (o.clock ? o.clock.now() : Date.now()) : undefined);
     // Opus decodes natively at every bridge rate: no 48 kHz decode + resample
     this.inbound = new InboundAudio({
       codec: o.codec,
       rate: this.rate,
-      startMs: o.startMs,
+      startMs,
       jitter: o.jitter,
     });
     this.#framer = new Framer(this.rate, o.onPcm, (err) =>
@@ -169,7 +180,34 @@ export class BridgeSession {
           ...(o.clock ? { clock: o.clock } : {}),
         })
       : undefined;
+    if (o.record) this.#record(o.record);
     o.log?.debug({ event: "bridge_started", payloadType: o.codec.payloadType, sends: !!this.out }, "bridge");
+  }
+
+  /** record=1: one stereo WAV, caller left, agent right (sinks/two-channel-wav.ts) */
+  #record(r: { dir: string; sessionId: string }): void {
+    const rec = new TwoChannelWav(recordingPath(r.dir, r.sessionId, ".wav"), this.rate);
+    this.#recording = rec;
+    this.#recSubs.push(
+      this.inbound.subscribe(rec.caller, { rate: this.rate, channels: 1, name: "bridge-record" }),
+    );
+    const out = this.out;
+    if (!out) return;
+    // the agent's frames as they leave (the pacer's ticks), at the recording's rate; a frame is
+    // placed where its tick ended, less the resampler's delay
+    const frameAtRate = (this.rate * BRIDGE_FRAME_MS) / 1000;
+    const stage: ResampleStage = new ResampleStage({
+      inRate: out.source.rate,
+      inChannels: 1,
+      outRate: this.rate,
+      outChannels: 1,
+      next: {
+        onFrame: (f: AudioFrame): void =>
+          rec.agent(f.samples, Math.max(0, f.pts + frameAtRate - stage.latency)),
+      },
+    });
+    const stop = out.source.subscribe(stage);
+    this.#recSubs.push({ stop: () => (stop(), stage.destroy()) });
   }
 
   pushRtp(packet: Uint8Array, arrivalMs: number): void {
@@ -220,16 +258,19 @@ export class BridgeSession {
     return this.out?.source.stats().bufferedMs ?? 0;
   }
 
-  close(nowMs: number): undefined {
+  close(nowMs: number): RecordingResult | undefined {
     if (this.#closed) return;
     this.#closed = true;
     this.inbound.close(nowMs); // onEnd runs down to the framer: the last partial frame goes out
     this.#sub.stop();
+    for (const s of this.#recSubs) s.stop();
     this.out?.close();
+    const wav = this.#recording?.close();
     this.#log?.debug(
       { event: "bridge_closed", framesOut: this.#framer.frames, pushedMs: Math.round(this.#pushedMs) },
       "bridge closed",
     );
+    return wav ? { wav } : undefined;
   }
 
   bridgeStats(): BridgeStats {

@@ -59,6 +59,7 @@ async function assemble(kind: ProfileKind, ctx: ProfileContext): Promise<MediaSe
       const bridge = await createBridgeSession({
         codec,
         rate: app.rate,
+        ...(ctx.bridgeRecord ? { record: { dir: ctx.recordingsDir, sessionId: ctx.sessionId } } : {}),
         ...(ctx.out ? { out: ctx.out } : {}),
         log,
         onPcm: (samples, pts) => app.sendFrame(samples, pts),

@@ -288,6 +288,7 @@ export class SessionTable {
         ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
         ...(req.recordRate ? { recordRate: req.recordRate } : {}),
         ...(bridgeUrl ? { bridge: this.bridgeContext(session, req, bridgeUrl) } : {}),
+        ...(bridgeUrl && req.bridgeRecord ? { bridgeRecord: true } : {}),
       });
     } catch (e) {
       const reason =

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
@@ -7,7 +10,7 @@ import { CLEAR_FADE_MS } from "../../../src/media/profiles/pcm-out.js";
 import { concat } from "../../audio/codecs/tone-analysis.js";
 import { toneRatio } from "../../support/client-peer.js";
 import { driveOnVirtualClock, rtpStream, type StreamOptions, toneFrame } from "../../support/rtp-stream.js";
-import { dominantHz } from "../sinks/wav.js";
+import { dominantHz, parseWav } from "../sinks/wav.js";
 import { capture } from "./rtp-capture.js";
 
 const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
@@ -298,5 +301,61 @@ describe("bridge profile: marks and clear, to the frame", () => {
     clock.advance(100);
     bridge.close(clock.now());
     expect(answered).toEqual(["cleared"]);
+  });
+});
+
+describe("bridge profile: the call recorded on two channels (record)", () => {
+  it("one stereo WAV as long as the call: the caller's 440 Hz left, the agent's 600 Hz right where it played, silent after its clear", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rtcgw-bridge-rec-"));
+    const clock = new VirtualClock(0);
+    const out = capture();
+    const stream = rtpStream({ seed: 11, durationMs: 3000, toneHz: 440 });
+    const bridge = await createBridgeSession({
+      codec: OPUS,
+      onPcm: () => {},
+      out: { ssrc: 3, send: out.send },
+      clock,
+      record: { dir, sessionId: "rec-two-channel-0001" },
+    });
+    let i = 0;
+    for (let now = 0; now < 3000; now += 10) {
+      while (i < stream.arrivals.length && stream.arrivals[i]!.arrivalMs <= now) {
+        bridge.pushRtp(stream.arrivals[i]!.datagram, stream.arrivals[i]!.arrivalMs);
+        i++;
+      }
+      if (now === 1000) bridge.pushPcm(tone(600, 1500, 16000, 8000)); // the agent speaks at 1.0 s
+      if (now === 1800) bridge.clear(); // barge-in at 1.8 s
+      bridge.tick(now);
+      clock.advance(10);
+    }
+    const res = bridge.close(3000);
+    expect(res?.wav).toBe(join(dir, "rec-two-channel-0001.wav"));
+    const w = parseWav(res!.wav!);
+    expect(w.channels).toBe(2);
+    expect(w.rate).toBe(16000);
+    const frames = w.samples.length / 2;
+    expect(Math.abs(frames / 16 - 3000)).toBeLessThanOrEqual(40); // as long as the call
+    const left = new Int16Array(frames);
+    const right = new Int16Array(frames);
+    for (let k = 0; k < frames; k++) {
+      left[k] = w.samples[2 * k]!;
+      right[k] = w.samples[2 * k + 1]!;
+    }
+    const ms = (a: number, b: number) => [(a * 16000) / 1000, (b * 16000) / 1000] as const;
+    const rms = (x: Int16Array) => Math.sqrt(x.reduce((a, v) => a + v * v, 0) / Math.max(1, x.length));
+    // left: the caller throughout (past the jitter buffer's start), nothing of the agent
+    expect(dominantHz(left.subarray(...ms(200, 2800)), 16000)).toBe(440);
+    expect(toneRatio(left.subarray(...ms(200, 2800)), 16000, 600)).toBeLessThan(0.05);
+    // right: silent before the agent spoke, its 600 Hz from ~1.0 s to the clear at 1.8 s, silent after
+    expect(rms(right.subarray(...ms(0, 950)))).toBeLessThan(50);
+    expect(dominantHz(right.subarray(...ms(1100, 1750)), 16000)).toBe(600);
+    expect(toneRatio(right.subarray(...ms(1100, 1750)), 16000, 440)).toBeLessThan(0.05);
+    expect(rms(right.subarray(...ms(1860, 3000)))).toBeLessThan(50);
+    // where the agent starts and stops, to the frame: 600 Hz begins within 40 ms of 1.0 s, ends within 40 ms of 1.8 s
+    const onset = right.findIndex((v, k) => k > ms(900, 0)[0] && Math.abs(v) > 2000);
+    expect(Math.abs(onset / 16 - 1000)).toBeLessThanOrEqual(40);
+    let last = 0;
+    for (let k = 0; k < frames; k++) if (Math.abs(right[k]!) > 2000) last = k;
+    expect(Math.abs(last / 16 - 1800)).toBeLessThanOrEqual(40);
   });
 });

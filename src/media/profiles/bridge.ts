@@ -207,7 +207,12 @@ export class BridgeSession {
       },
     });
     const stop = out.source.subscribe(stage);
-    this.#recSubs.push({ stop: () => (stop(), stage.destroy()) });
+    this.#recSubs.push({
+      stop: () => {
+        stop();
+        stage.destroy();
+      },
+    });
   }
 
   pushRtp(packet: Uint8Array, arrivalMs: number): void {

@@ -6,7 +6,7 @@ import { TwilioProtocol } from "./twilio.js";
 
 export const PROTOCOLS: Record<BridgeProtocolName, (o: ProtocolOptions) => BridgeProtocol> = {
   rtcgw: (o) => new RtcgwProtocol(o),
-  twilio: (o) => new TwilioProtocol(o),
+  twilio: () => new TwilioProtocol(), // 8 kHz μ-law whatever the session asked
 };
 
 export function createProtocol(name: BridgeProtocolName, o: ProtocolOptions): BridgeProtocol {

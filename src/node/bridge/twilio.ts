@@ -10,7 +10,6 @@ import type {
   BridgeProtocol,
   CallInfo,
   NodeEvent,
-  ProtocolOptions,
   WireMessage,
 } from "./protocol.js";
 import { MAX_MARK_NAME } from "./rtcgw.js";
@@ -29,8 +28,6 @@ export class TwilioProtocol implements BridgeProtocol {
   #seq = 0;
   /** per stream: chunks count on across a redial */
   #chunk = 0;
-
-  constructor(_o: ProtocolOptions) {}
 
   #next(): string {
     this.#seq++;

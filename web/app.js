@@ -52,6 +52,17 @@ function gathered(pc, ms = 2000) {
   });
 }
 
+/** the query of POST /v1/sessions for a choice of the page (an agent is the dev server's parrot) */
+async function sessionQuery(profile) {
+  if (profile === "record") return "profile=record&rate=16000";
+  if (!profile.startsWith("agent")) return `profile=${encodeURIComponent(profile)}`;
+  const agents = await (await fetch("/agent.json")).json(); // npm start runs the example parrots
+  const twilio = profile === "agent-twilio";
+  const url = twilio ? agents.twilio : agents.rtcgw;
+  if (!url) throw new Error("no example agent is running (npm start runs one)");
+  return `profile=bridge&bridge=${encodeURIComponent(url)}${twilio ? "&bridge_protocol=twilio" : ""}&record=1`;
+}
+
 async function connect(profile = ui.profile.value) {
   if (call) await hangup();
   showError("");
@@ -92,14 +103,11 @@ async function connect(profile = ui.profile.value) {
   const headers = { "content-type": "application/sdp" };
   const apiToken = ui.token.value.trim();
   if (apiToken) headers.authorization = `Bearer ${apiToken}`;
-  const res = await fetch(
-    `/v1/sessions?profile=${encodeURIComponent(profile)}${profile === "record" ? "&rate=16000" : ""}`,
-    {
-      method: "POST",
-      headers,
-      body: pc.localDescription.sdp,
-    },
-  );
+  const res = await fetch(`/v1/sessions?${await sessionQuery(profile)}`, {
+    method: "POST",
+    headers,
+    body: pc.localDescription.sdp,
+  });
   if (res.status !== 201) {
     const body = await res.json().catch(() => ({}));
     pc.close();

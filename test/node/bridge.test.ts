@@ -211,8 +211,9 @@ describe("bridge profile over a real WebSocket", () => {
     src.accept(r.json.answer);
     await src.connected(5000);
     const listener = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    const listenerId = newSessionId();
     const rl = await h.call("POST", "/internal/sessions", {
-      sessionId: newSessionId(),
+      sessionId: listenerId,
       kind: "whep",
       profile: "echo",
       offer: listener.offer,
@@ -231,9 +232,14 @@ describe("bridge profile over a real WebSocket", () => {
     expect(st.json.bridge).toMatchObject({ state: "connecting", failed: false, framesSent: 0 });
     // the window passes: the session ends (its listener with it), with the reason in /metrics
     await waitFor(
-      () => h.node.sessions() === 0,
+      async () => (await h.call("GET", `/internal/sessions/${r.sessionId}`)).status === 404,
       RECONNECT_S * 1000 + 4000,
       "the session to end after the window",
+    );
+    await waitFor(
+      async () => (await h.call("GET", `/internal/sessions/${listenerId}`)).status === 404,
+      3000,
+      "its listener to end with it",
     );
     expect(Date.now() - t0).toBeGreaterThanOrEqual(RECONNECT_S * 1000 - 100);
     const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();

@@ -93,8 +93,9 @@ export class AppSocket {
     this.#p = o.protocol;
     this.#openTimeoutMs = o.openTimeoutMs ?? BRIDGE_OPEN_TIMEOUT_MS;
     this.#reconnectMs = o.reconnectMs ?? BRIDGE_RECONNECT_MS;
-    // bytes of ~1 s of frames as this protocol writes them (base64 JSON is ~1.4× the μ-law)
-    const perSecond = this.#p.name === "twilio" ? 8000 * 1.5 : this.#p.rate * 2;
+    // bytes of ~1 s of frames as this protocol writes them (a Twilio media message is ~370 bytes
+    // of JSON around 160 bytes of μ-law: ~18.5 kB/s)
+    const perSecond = this.#p.name === "twilio" ? 50 * 370 : this.#p.rate * 2;
     this.#maxBufferedBytes = Math.round((perSecond * (o.maxBufferedMs ?? BRIDGE_MAX_BUFFERED_MS)) / 1000);
     this.#dial();
   }

@@ -5,13 +5,7 @@
 // (a string, "1" on `start`) and `streamSid`; `media.chunk` ("1", "2", …) and `media.timestamp`
 // (ms since the stream began) are strings too, as Twilio sends them.
 import { decodeUlaw, encodeUlaw } from "../../media/index.js";
-import type {
-  AgentCommand,
-  BridgeProtocol,
-  CallInfo,
-  NodeEvent,
-  WireMessage,
-} from "./protocol.js";
+import type { AgentCommand, BridgeProtocol, CallInfo, NodeEvent, WireMessage } from "./protocol.js";
 import { MAX_MARK_NAME } from "./rtcgw.js";
 
 export const TWILIO_RATE = 8000;

@@ -262,6 +262,56 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
     await c.close();
   });
 
+  it("an agent slow to accept: the caller's first words come after connected and start, numbered in order", async () => {
+    const slow = new WebSocketServer({
+      host: "127.0.0.1",
+      port: 0,
+      verifyClient: (_i, done) => setTimeout(() => done(true), 1000),
+    });
+    await new Promise<void>((r) => slow.once("listening", r));
+    const msgs: TwilioMessage[] = [];
+    slow.on("connection", (ws) => ws.on("message", (d) => msgs.push(JSON.parse(String(d)))));
+    const slowUrl = `ws://127.0.0.1:${(slow.address() as { port: number }).port}/`;
+    const h2 = await startHarness({ RTCGW_BRIDGE_ALLOW: slowUrl });
+    const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
+    const sessionId = newSessionId();
+    await h2.registry.createSession({
+      id: sessionId,
+      nodeId: h2.node.id,
+      kind: "session",
+      profile: "bridge",
+      tokenHash: "a".repeat(64),
+      state: "new",
+      etag: "e0",
+      ttlMs: 60_000,
+    });
+    const r = await h2.call("POST", "/internal/sessions", {
+      sessionId,
+      kind: "session",
+      profile: "bridge",
+      offer: c.offer,
+      bridgeUrl: slowUrl,
+      bridgeProtocol: "twilio",
+    });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await waitFor(() => msgs.filter((m) => m.event === "media").length >= 60, 6000, "media");
+    expect(msgs[0]!.event).toBe("connected");
+    expect(msgs[1]!.event).toBe("start");
+    const sid = msgs[1]!.streamSid;
+    msgs.slice(1).forEach((m, i) => {
+      expect(m.sequenceNumber).toBe(String(i + 1));
+      expect(m.streamSid).toBe(sid);
+    });
+    const st = (await h2.call("GET", `/internal/sessions/${sessionId}`)).json;
+    expect(st.bridge.earlyFrames).toBeGreaterThan(20);
+    await h2.call("DELETE", `/internal/sessions/${sessionId}`);
+    await c.close();
+    await h2.close();
+    await new Promise<void>((r) => slow.close(() => r()));
+  });
+
   it("the agent closing its socket normally ends the call (a Twilio stream ends so)", async () => {
     const { c, sessionId, s } = await call();
     await waitFor(() => of(s, "media").length >= 5, 3000, "media");

@@ -68,8 +68,9 @@ export class AppSocket {
   #endReason: string | undefined;
   #dropping = false;
   #everOpen = false;
-  /** the caller's first frames, kept while the first socket opens (up to the open timeout) */
-  #early: WireMessage[] = [];
+  /** the caller's first frames, kept while the first socket opens (up to the open timeout); written
+   *  when it opens, after the opening messages (a protocol's ids and counters start there) */
+  #early: Array<{ samples: Int16Array; ms: number }> = [];
   #gapStartedAt = 0;
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -117,7 +118,7 @@ export class AppSocket {
     if (this.#state === "connecting" && !this.#everOpen) {
       // the caller's first words wait for the agent, up to the open timeout, then go in order
       if (Date.now() - this.#createdAt <= this.#openTimeoutMs) {
-        this.#early.push(this.#p.audio(samples, ms));
+        this.#early.push({ samples, ms });
         this.#s.earlyFrames++;
       } else this.#s.framesNotOpen++;
       return;
@@ -206,7 +207,7 @@ export class AppSocket {
     } else {
       const early = this.#early;
       this.#early = [];
-      for (const m of early) this.#sendAudio(m);
+      for (const f of early) this.#sendAudio(this.#p.audio(f.samples, f.ms));
       this.#o.log.info(
         { event: "bridge_open", url: redact(this.#o.url), protocol: this.#p.name, earlyFrames: early.length },
         "bridge socket open",

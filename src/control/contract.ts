@@ -147,6 +147,9 @@ export interface BridgeLegStats {
   marksAnswered: number;
   /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type) */
   protocolErrors: number;
+  /** the receive side's current jitter-buffer depth: how long the caller's audio waits before it
+   *  is cut into frames for the agent (set by the node from the pipeline's stats) */
+  jitterDepthMs?: number;
   /** why the leg ended, once it has ("hangup", "session ended", "gone for 10 s", …) */
   endReason?: string;
 }

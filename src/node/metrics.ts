@@ -41,6 +41,7 @@ export class NodeMetrics {
   readonly bridgeFrames: Counter<"fate">;
   readonly bridgeProtocolErrors: Counter;
   readonly bridgeReconnects: Counter;
+  readonly bridgeJitterDepth: Histogram;
   private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(
@@ -113,6 +114,12 @@ export class NodeMetrics {
       labelNames: ["fate"],
       registers: r,
     });
+    this.bridgeJitterDepth = new Histogram({
+      name: "rtcgw_bridge_jitter_depth_ms",
+      help: "bridge sessions' receive jitter-buffer depth at the end of the call (ms the caller's audio waited before reaching the agent)",
+      buckets: [0, 10, 20, 40, 60, 80, 120, 200, 400],
+      registers: r,
+    });
     this.bridgeReconnects = new Counter({
       name: "rtcgw_bridge_reconnects_total",
       help: "agent sockets that dropped and came back within RTCGW_BRIDGE_RECONNECT_S",
@@ -176,6 +183,8 @@ export class NodeMetrics {
     if (b.gapFrames) this.bridgeFrames.inc({ fate: "gap" }, b.gapFrames);
     if (b.earlyFrames) this.bridgeFrames.inc({ fate: "early" }, b.earlyFrames);
     if (b.reconnects) this.bridgeReconnects.inc(b.reconnects);
+    if (b.jitterDepthMs !== undefined && Number.isFinite(b.jitterDepthMs))
+      this.bridgeJitterDepth.observe(b.jitterDepthMs);
     if (b.protocolErrors) this.bridgeProtocolErrors.inc(b.protocolErrors);
   }
 

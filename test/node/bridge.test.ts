@@ -145,6 +145,9 @@ describe("bridge profile over a real WebSocket", () => {
       protocolErrors: 0,
     });
     expect(st.json.bridge.framesSent).toBeGreaterThanOrEqual(60);
+    // how long the caller's audio waits before the agent gets it (the receive side's depth)
+    expect(st.json.bridge.jitterDepthMs).toBeGreaterThanOrEqual(0);
+    expect(st.json.bridge.jitterDepthMs).toBeLessThan(500);
     expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
     await waitFor(() => conn.closed !== undefined, 3000, "the application's socket to close");
     expect(conn.texts.at(-1)).toMatchObject({ type: "stop", reason: expect.any(String) });
@@ -155,6 +158,7 @@ describe("bridge profile over a real WebSocket", () => {
     expect(
       Number(/rtcgw_bridge_frames_total\{[^}]*fate="sent"[^}]*\} (\d+)/.exec(metrics)?.[1]),
     ).toBeGreaterThanOrEqual(60);
+    expect(metrics).toMatch(/rtcgw_bridge_jitter_depth_ms_count\{[^}]*\} 1\b/);
     await c.close();
   });
 

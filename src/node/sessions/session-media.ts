@@ -41,6 +41,7 @@ export interface SessionMediaOptions extends Omit<ProfileContext, "app"> {
 export class SessionMedia {
   #unsubscribe: () => void = () => {};
   #closed = false;
+  #depthAtEnd: number | undefined;
 
   private constructor(
     /** the pipeline's side: RTP in (PeerSession pushes straight here), ticks, stats, close */
@@ -100,7 +101,11 @@ export class SessionMedia {
       reordered: s.reordered,
       concealedMs: s.concealedMs,
       silenceFilledMs: s.silenceFilledMs,
-      ...(this.app ? { bridge: this.app.stats() } : {}),
+      // the caller's audio reaches the agent this much after it arrived (the receive side's
+      // adaptive jitter depth): the bridge's largest latency term, shown where the leg is
+      ...(this.app
+        ? { bridge: { ...this.app.stats(), jitterDepthMs: this.#depthAtEnd ?? s.jitterDepthMs } }
+        : {}),
     };
   }
 
@@ -109,6 +114,7 @@ export class SessionMedia {
     if (this.#closed) return undefined;
     this.#closed = true;
     this.#unsubscribe();
+    this.#depthAtEnd = this.pipeline.stats().jitterDepthMs; // the closed receiver has none
     const files = this.pipeline.close(Date.now());
     this.app?.close("session ended");
     return files ?? undefined;

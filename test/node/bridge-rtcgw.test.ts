@@ -229,8 +229,13 @@ describe("rtcgw protocol: the call's side channels", () => {
       "the session to end",
     );
     expect((await h.call("GET", `/internal/sessions/${sessionId}`)).status).toBe(404);
-    const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
-    expect(metrics).toMatch(/rtcgw_session_teardowns_total\{[^}]*reason="agent-hangup"[^}]*\} 1\b/);
+    // counted when the teardown completes (a closing session already answers 404)
+    const hungUp = /rtcgw_session_teardowns_total\{[^}]*reason="agent-hangup"[^}]*\} 1\b/;
+    await waitFor(
+      async () => hungUp.test(await (await fetch(`${h.node.controlUrl}/metrics`)).text()),
+      3000,
+      "the teardown counted as agent-hangup",
+    );
     await c.close();
   });
 });

@@ -52,6 +52,8 @@ export class PcmOut {
       clock: o.clock,
       // the frame has been encoded and sent when this runs: marks are answered to the frame
       onFrameOut: () => this.#answerPlayed(),
+      // an application's first words after a silence leave at once, not at the next tick
+      earlyStart: true,
     });
     this.sender = new AudioSender({
       codec: o.codec,

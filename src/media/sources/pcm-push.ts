@@ -22,6 +22,13 @@ export interface PcmPushSourceOptions {
   maxBufferMs?: number;
   frameMs?: number;
   clock?: Clock;
+  /**
+   * After a silence (the last tick found the queue empty), send the first whole frame as soon as
+   * it is queued instead of at the next tick, and skip that tick: the frame count stays on the
+   * pacer's grid (RTP timestamps keep following wall time), only the talk-spurt's first packet
+   * leaves up to one period early. Default false.
+   */
+  earlyStart?: boolean;
   /** called after each frame has been handed to the consumers (an RTP sender has sent it) */
   onFrameOut?: () => void;
 }
@@ -60,6 +67,11 @@ export class PcmPushSource extends SourceTrack {
   #played = 0;
   #cleared = 0;
   readonly #onFrameOut: (() => void) | undefined;
+  readonly #early: boolean;
+  /** the last tick found nothing queued: the next whole frame may leave at once */
+  #idle = true;
+  /** a frame left ahead of its tick: that tick sends nothing */
+  #sentEarly = false;
 
   /** `await loadResampler()` once per process first (createIngest/Echo/Record sessions do) */
   constructor(o: PcmPushSourceOptions = {}) {
@@ -69,7 +81,15 @@ export class PcmPushSource extends SourceTrack {
     this.frameSamples = Math.round((this.rate * frameMs) / 1000);
     this.#capacity = Math.round(((o.maxBufferMs ?? 1000) * this.rate) / 1000) * this.channels;
     this.#fifo = new Int16Array(this.#capacity + this.frameSamples * this.channels);
-    this.#pacer = new Pacer(() => this.#tick(), { clock: o.clock, periodMs: frameMs });
+    this.#pacer = new Pacer(
+      () => {
+        // this tick's frame already left early (see #maybeEarly): the grid is kept, nothing sent twice
+        if (this.#sentEarly) this.#sentEarly = false;
+        else this.#tick();
+      },
+      { clock: o.clock, periodMs: frameMs },
+    );
+    this.#early = o.earlyStart ?? false;
     this.#onFrameOut = o.onFrameOut;
   }
 
@@ -144,6 +164,7 @@ export class PcmPushSource extends SourceTrack {
     }
     this.#fifo.set(src, this.#len);
     this.#len += src.length;
+    this.#maybeEarly();
   }
 
   #tick(): void {
@@ -154,11 +175,19 @@ export class PcmPushSource extends SourceTrack {
     this.#fifo.copyWithin(0, take, this.#len);
     this.#len -= take;
     if (take < n) this.#underruns++;
+    this.#idle = take === 0;
     this.#taken += take / this.channels;
     this.#played += take / this.channels;
     this.emitFrame({ pts: this.#pts, rate: this.rate, channels: this.channels, samples });
     this.#pts += this.frameSamples;
     this.#onFrameOut?.();
+  }
+
+  #maybeEarly(): void {
+    if (!this.#early || !this.#idle || this.#sentEarly || !this.#pacer.running) return;
+    if (this.#len < this.frameSamples * this.channels) return; // a whole frame, or wait for the tick
+    this.#sentEarly = true;
+    this.#tick();
   }
 
   /**
@@ -194,6 +223,8 @@ export class PcmPushSource extends SourceTrack {
   }
 
   protected produce(): void {
+    this.#idle = true;
+    this.#sentEarly = false;
     this.#pacer.start();
   }
 

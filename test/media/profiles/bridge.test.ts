@@ -276,12 +276,14 @@ describe("bridge profile: marks and clear, to the frame", () => {
     const after = out.sent.slice(before);
     const afterAt = sentAt.slice(before);
     expect(afterAt[0]! - tClear).toBeLessThanOrEqual(20);
-    // one packet per 20 ms of wall time, sequence and timestamp contiguous across the clear
+    // one packet per 20 ms of wall time on the pacer's grid, sequence and timestamp contiguous
+    // across the clear (the talk-spurt's first packet left at once, at the push: slot 0 early)
     const all = out.sent;
+    expect(sentAt[0]).toBe(0);
     for (let i = 1; i < all.length; i++) {
       expect(all[i]!.seq).toBe((all[i - 1]!.seq + 1) & 0xffff);
       expect((all[i]!.ts - all[i - 1]!.ts) >>> 0).toBe(960);
-      expect(sentAt[i]! - sentAt[i - 1]!).toBe(20);
+      expect(sentAt[i]!).toBe(20 * (i + 1));
     }
     // the frame after the clear starts with the fade (quiet by its end), then the new 1 kHz
     const dec = new OpusDecoder({ channels: 1 });
@@ -290,6 +292,25 @@ describe("bridge profile: marks and clear, to the frame", () => {
     expect(dominantHz(pcm.subarray(2 * 960, 18 * 960), 48000)).toBe(1000);
     expect(toneRatio(pcm.subarray(2 * 960, 18 * 960), 48000, 600)).toBeLessThan(0.05);
     expect(bridge.bridgeStats().clears).toBe(1);
+    bridge.close(clock.now());
+  });
+
+  it("the agent's first audio after a silence leaves at once, not at the next tick, and the timeline stays on the grid", async () => {
+    const { clock, out, sentAt, bridge } = await sendingBridge();
+    clock.advance(207); // ten silent ticks (DTX: nothing sent), 7 ms into the next period
+    expect(out.sent.length).toBe(0);
+    bridge.pushPcm(tone(600, 100)); // five frames
+    expect(sentAt).toEqual([207]); // the first left with the push
+    clock.advance(200);
+    // the rest on the 20 ms grid (the tick at 220 was the first frame's slot: skipped)
+    expect(sentAt).toEqual([207, 240, 260, 280, 300]);
+    const ts = out.sent.map((p) => p.ts);
+    for (let i = 1; i < ts.length; i++) expect((ts[i]! - ts[i - 1]!) >>> 0).toBe(960);
+    // a partial frame does not leave early (it would be half silence): it waits for its tick
+    clock.advance(300);
+    const n = out.sent.length;
+    bridge.pushPcm(tone(600, 20).subarray(0, 100));
+    expect(out.sent.length).toBe(n);
     bridge.close(clock.now());
   });
 

@@ -208,6 +208,9 @@ export class PcmPushSource extends SourceTrack {
     this.#cleared += dropped;
     this.#taken += dropped;
     this.#len = keep;
+    // what is pushed next (the agent's answer to the barge-in) may leave at once, ahead of its
+    // tick, as after a silence: the tick is skipped, the grid kept
+    this.#idle = true;
   }
 
   stats(): PcmPushStats {

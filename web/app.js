@@ -61,6 +61,35 @@ async function clientToken(profile) {
   return body.token;
 }
 
+/** the query of POST /v1/sessions for a choice of the page (an agent is the dev server's parrot) */
+async function sessionQuery(profile) {
+  if (profile === "record") return "profile=record&rate=16000";
+  if (!profile.startsWith("agent")) return `profile=${encodeURIComponent(profile)}`;
+  const agents = await (await fetch("/agent.json")).json(); // npm start runs the example parrots
+  const twilio = profile === "agent-twilio";
+  const url = twilio ? agents.twilio : agents.rtcgw;
+  if (!url) throw new Error("no example agent is running (npm start runs one)");
+  return `profile=bridge&bridge=${encodeURIComponent(url)}${twilio ? "&bridge_protocol=twilio" : ""}&record=1`;
+}
+
+/**
+ * The demo's choices as a session's query: the two *agent* choices are the bridge profile dialing
+ * one of the example parrots that `npm start` runs (their URLs at /agent.json), recorded on two
+ * channels (caller left, agent right).
+ */
+async function sessionOptions(profile) {
+  if (profile === "record") return { profile, params: { rate: "16000" } };
+  if (!profile.startsWith("agent")) return { profile, params: {} };
+  const agents = await (await fetch("/agent.json")).json();
+  const twilio = profile === "agent-twilio";
+  const url = twilio ? agents.twilio : agents.rtcgw;
+  if (!url) throw new Error("no example agent is running (npm start runs one)");
+  return {
+    profile: "bridge",
+    params: { bridge: url, ...(twilio ? { bridge_protocol: "twilio" } : {}), record: "1" },
+  };
+}
+
 async function connect(profile = ui.profile.value) {
   if (call) await hangup();
   showError("");
@@ -71,8 +100,11 @@ async function connect(profile = ui.profile.value) {
   });
   setState("getting a client token");
   let bearer;
+  let session;
   try {
-    bearer = await clientToken(profile);
+    session = await sessionOptions(profile);
+    // in dev, /dev/token mints echo and record tokens only: an agent call needs creation open
+    bearer = await clientToken(session.profile);
   } catch (e) {
     for (const t of mic.getTracks()) t.stop();
     setState("idle");
@@ -83,10 +115,10 @@ async function connect(profile = ui.profile.value) {
   const startedAt = performance.now();
   const c = new RtcgwCall({
     url: "",
-    profile,
+    profile: session.profile,
     token: bearer,
     microphone: mic,
-    ...(profile === "record" ? { params: { rate: "16000" } } : {}),
+    params: session.params,
   });
   const entry = {
     client: c,

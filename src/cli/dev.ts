@@ -16,9 +16,15 @@ export interface DevOptions {
 }
 
 export async function runDev(opts: DevOptions): Promise<void> {
-  const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.LOG_LEVEL });
+  const loaded = loadConfigOrExit();
+  const logger = createLogger({ level: loaded.LOG_LEVEL });
   setRootLogger(logger);
+  // the example parrot agents (examples/), on loopback, for the demo page's "agent" choices: the
+  // node may dial them (added to RTCGW_BRIDGE_ALLOW for this dev server only)
+  const parrots = process.env.RTCGW_DEMO_AGENT === "0" ? undefined : await startParrots();
+  const config = parrots
+    ? { ...loaded, RTCGW_BRIDGE_ALLOW: [...loaded.RTCGW_BRIDGE_ALLOW, parrots.rtcgw, parrots.twilio] }
+    : loaded;
   const gateway = await startLocalGateway({
     config,
     logger,
@@ -28,7 +34,10 @@ export async function runDev(opts: DevOptions): Promise<void> {
     udpPort: config.MEDIA_UDP_PORT,
     port: config.PORT,
     host: opts.host,
-    extra: chainExtras(devTokenEndpoint(config), devStatic(config.RECORDINGS_DIR)),
+    extra: chainExtras(
+      devTokenEndpoint(config),
+      devStatic(config.RECORDINGS_DIR, parrots ? { rtcgw: parrots.rtcgw, twilio: parrots.twilio } : {}),
+    ),
     bind: orPortHint,
   }).catch((e) => exitOnPreflight(e, logger)); // RECORDINGS_DIR or the WASM: say which, no stack
   const { registry, node, emulator } = gateway;
@@ -40,11 +49,33 @@ export async function runDev(opts: DevOptions): Promise<void> {
       `  sessions    POST ${shown}/v1/sessions\n` +
       `  health      GET  ${shown}/v1/health\n` +
       `  metrics     GET  ${node.controlUrl}/metrics\n` +
+      `${parrots ? `  agents      ${parrots.rtcgw} (rtcgw) · ${parrots.twilio} (twilio): the example parrots\n` : ""}` +
       `  registry    ${registry.kind} · recordings in ${config.RECORDINGS_DIR}\n` +
       `${authLine(config)}` +
       `Press Ctrl-C to stop.\n\n`,
   );
-  onShutdown(logger, () => gateway.close({ drainMs: 2_000 }));
+  onShutdown(logger, async () => {
+    await gateway.close({ drainMs: 2_000 });
+    parrots?.close();
+  });
+}
+
+/** the two example agents on free loopback ports */
+async function startParrots() {
+  const [{ startParrotRtcgw }, { startParrotTwilio }] = await Promise.all([
+    import("../../examples/parrot-rtcgw.mjs"),
+    import("../../examples/parrot-twilio.mjs"),
+  ]);
+  const a = await startParrotRtcgw();
+  const b = await startParrotTwilio();
+  return {
+    rtcgw: a.url,
+    twilio: b.url,
+    close: () => {
+      a.wss.close();
+      b.wss.close();
+    },
+  };
 }
 
 function authLine(c: {

@@ -3,6 +3,7 @@
 // zod/mini (the same zod 4 core, functional API): it imports in a fraction of classic zod's time,
 // and this file is on every function's cold start path (docs/signaling.md, "Cold start").
 import * as z from "zod/mini";
+import { parseAllowEntry } from "./bridge-url.js";
 
 /** an environment string coerced to a number, with `name`'s own message when it is not one */
 const envNumber = (message: string) => z.coerce.number({ error: message });
@@ -234,14 +235,21 @@ export const ConfigSchema = z.object({
     ),
     1,
   ),
-  // the bridge profile dials a URL the client chose: only these ws:// / wss:// prefixes (SSRF
-  // guard; empty = every bridge refused). Each prefix must end its host with "/" or ":" so that
-  // "wss://agent.example.com" cannot be stretched to "wss://agent.example.com.evil.net".
-  RTCGW_BRIDGE_ALLOW: commaList((s) =>
-    /^wss?:\/\/[^/:?#@\s]+[:/]/i.test(s)
-      ? undefined
-      : `RTCGW_BRIDGE_ALLOW: "${s}" must be a ws:// or wss:// URL prefix whose host ends with "/" or ":" (e.g. wss://agent.example.com/ or ws://127.0.0.1:)`,
+  // the bridge profile dials a URL the client chose: only URLs whose scheme, host and port equal
+  // an entry's and whose path lies under the entry's (SSRF guard; empty = every bridge refused).
+  // Rules in src/config/bridge-url.ts.
+  RTCGW_BRIDGE_ALLOW: commaList((s) => {
+    const e = parseAllowEntry(s);
+    return typeof e === "string"
+      ? `RTCGW_BRIDGE_ALLOW: "${s}" must be a ws:// or wss:// URL naming one host (and port, or none for the default) and a path prefix, e.g. wss://agent.example.com/ or ws://127.0.0.1:8765/: ${e}`
+      : undefined;
+  }),
+  // every dial of a bridge agent's socket is signed with it (HMAC-SHA256, src/node/bridge/signature.ts)
+  RTCGW_BRIDGE_SECRET: optionalThen(
+    z.string().check(z.minLength(16, "RTCGW_BRIDGE_SECRET must be at least 16 characters")),
   ),
+  // how long a dropped agent socket is redialed before the call ends
+  RTCGW_BRIDGE_RECONNECT_S: seconds("RTCGW_BRIDGE_RECONNECT_S", 10),
   RTCGW_WORKERS: z._default(
     envNumber("RTCGW_WORKERS must be a number of worker processes (0 = one per core)").check(
       z.int("RTCGW_WORKERS must be a whole number"),

@@ -29,6 +29,11 @@ export const SESSION_ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 /** an ETag value (unquoted): the signaling picks it, so the record is written once with it */
 export const ETAG_RE = /^[A-Za-z0-9_-]{8,64}$/;
 export const MAX_SDP_BYTES = 64 * 1024;
+/** bridge parameters: a name of letters, digits, _ and -; a value of up to 512 characters; 16 of them */
+export const BRIDGE_PARAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export const BRIDGE_PARAM_MAX_VALUE = 512;
+export const BRIDGE_PARAMS_MAX = 16;
+export type BridgeProtocolName = "rtcgw" | "twilio";
 
 export const SessionKindSchema = z.enum(["whip", "session", "whep"]);
 export const ProfileSchema = z.enum(["echo", "record", "bridge", "blackhole"]);
@@ -46,6 +51,26 @@ export const CreateSessionRequestSchema = z.object({
   sourceSessionId: z.optional(sessionId()),
   /** bridge profile: the application's WebSocket URL */
   bridgeUrl: z.optional(z.url()),
+  /** bridge profile: record the call, one stereo WAV (caller left, agent right) in RECORDINGS_DIR */
+  bridgeRecord: z.optional(z.boolean()),
+  /** bridge profile: the wire protocol (default rtcgw) */
+  bridgeProtocol: z.optional(z.enum(["rtcgw", "twilio"])),
+  /** bridge profile, rtcgw protocol: the PCM rate both ways (default 16000; twilio is 8000) */
+  bridgeRate: z.optional(z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)])),
+  /** bridge profile: parameters handed to the agent in its start message (Twilio's customParameters) */
+  bridgeParams: z.optional(
+    z
+      .record(
+        z.string().check(z.regex(BRIDGE_PARAM_NAME_RE)),
+        z.string().check(z.maxLength(BRIDGE_PARAM_MAX_VALUE)),
+      )
+      .check(
+        z.refine(
+          (r) => Object.keys(r).length <= BRIDGE_PARAMS_MAX,
+          `at most ${BRIDGE_PARAMS_MAX} bridge parameters`,
+        ),
+      ),
+  ),
   /** record profile: WAV sample rate */
   recordRate: z.optional(z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)])),
   /** the ETag the session starts with (the signaling has recorded it); the node picks one if absent */
@@ -111,21 +136,39 @@ export interface MediaStats {
 
 /** what a bridge session's WebSocket leg to the application did */
 export interface BridgeLegStats {
-  state: "connecting" | "open" | "closed";
-  /** the socket failed: did not open in time, errored, or the application closed it */
+  /** "reconnecting": the socket dropped and is being redialed (the caller hears silence) */
+  state: "connecting" | "open" | "reconnecting" | "closed";
+  /** the socket failed for good: it never opened, or could not be redialed within the window */
   failed: boolean;
+  protocol: BridgeProtocolName;
+  /** the PCM rate on the socket, both ways */
+  rate: number;
   /** 20 ms frames sent to the application */
   framesSent: number;
   /** frames dropped because the application did not read fast enough (backpressure) */
   framesDropped: number;
-  /** frames dropped because the socket was not open (yet, or any more) */
+  /** frames dropped because no socket was open: the first dial took longer than the connect timeout */
   framesNotOpen: number;
+  /** the caller's frames of a gap (the socket dropped until it was back): dropped, never replayed */
+  gapFrames: number;
+  /** frames held while the first socket opened, then sent in order */
+  earlyFrames: number;
+  /** times the socket came back after a drop */
+  reconnects: number;
   /** audio messages received from the application, and their bytes */
   audioIn: number;
   audioInBytes: number;
   clears: number;
+  /** marks the application sent, and those answered (played or cleared) */
+  marks: number;
+  marksAnswered: number;
   /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type) */
   protocolErrors: number;
+  /** the receive side's current jitter-buffer depth: how long the caller's audio waits before it
+   *  is cut into frames for the agent (set by the node from the pipeline's stats) */
+  jitterDepthMs?: number;
+  /** why the leg ended, once it has ("hangup", "session ended", "gone for 10 s", …) */
+  endReason?: string;
 }
 
 export interface SessionStatus {

@@ -28,11 +28,22 @@ export interface RecordingEntry {
   modifiedAt: number;
 }
 
-export function devStatic(recordingsDir: string) {
+/** the example agents the dev server runs for the demo page's "agent" choices (examples/) */
+export interface DemoAgents {
+  rtcgw?: string;
+  twilio?: string;
+}
+
+export function devStatic(recordingsDir: string, agents: DemoAgents = {}) {
   const root = resolve(recordingsDir);
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const path = (req.url ?? "/").split("?")[0]!;
+    if (path === "/agent.json") {
+      res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
+      res.end(JSON.stringify(agents));
+      return true;
+    }
     const web = WEB_FILES[path];
     if (web) {
       sendFile(res, join(WEB_DIR, web.file), web.type);

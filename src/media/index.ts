@@ -10,6 +10,8 @@
 //   const echo = await createEchoSession({ codec, ssrc, send: (p) => track.sendMessageBinary(Buffer.from(p)) });
 //   const l = listen(echo.inbound /* or rec.inbound / ingest */, { codec, ssrc, send });  l.stop();
 
+// G.711 μ-law both ways: the twilio bridge protocol's wire format (src/node/bridge/twilio.ts)
+export { decodeUlaw, encodeUlaw } from "../audio/codecs/g711.js";
 export type { CodecSpec } from "../audio/codecs/types.js";
 export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";
@@ -27,6 +29,8 @@ export {
   BRIDGE_FRAME_SAMPLES,
   BRIDGE_OUT_BUFFER_MS,
   BRIDGE_RATE,
+  BRIDGE_RATES,
+  type BridgeRate,
   BridgeSession,
   type BridgeSessionOptions,
   type BridgeStats,
@@ -54,7 +58,13 @@ export {
   type ProfileContext,
   type ProfileKind,
 } from "./profiles/media-session.js";
-export { createPcmOut, PcmOut, type PcmOutOptions } from "./profiles/pcm-out.js";
+export {
+  CLEAR_FADE_MS,
+  createPcmOut,
+  type MarkOutcome,
+  PcmOut,
+  type PcmOutOptions,
+} from "./profiles/pcm-out.js";
 export {
   createRecordSession,
   type RecordingResult,

@@ -18,6 +18,8 @@ export type TeardownReason =
   | "drain"
   | "shutdown"
   | "source-ended"
+  | "agent-hangup"
+  | "agent-gone"
   | "error";
 
 /** Watchdog reasons: the session would have been a ghost without the watchdog (docs/design.md rule 3). */
@@ -45,6 +47,8 @@ export class NodeMetrics {
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
   readonly bridgeProtocolErrors: Counter;
+  readonly bridgeReconnects: Counter;
+  readonly bridgeJitterDepth: Histogram;
   private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(
@@ -132,8 +136,19 @@ export class NodeMetrics {
     });
     this.bridgeFrames = new Counter({
       name: "rtcgw_bridge_frames_total",
-      help: "20 ms frames of caller audio for the application: sent, dropped (the application did not read fast enough), not-open (no socket to send on)",
+      help: "20 ms frames of caller audio for the application: sent, dropped (the application did not read fast enough), not-open (no socket to send on), gap (the socket dropped and was being redialed), early (held while the first socket opened, then sent)",
       labelNames: ["fate"],
+      registers: r,
+    });
+    this.bridgeJitterDepth = new Histogram({
+      name: "rtcgw_bridge_jitter_depth_ms",
+      help: "bridge sessions' receive jitter-buffer depth at the end of the call (ms the caller's audio waited before reaching the agent)",
+      buckets: [0, 10, 20, 40, 60, 80, 120, 200, 400],
+      registers: r,
+    });
+    this.bridgeReconnects = new Counter({
+      name: "rtcgw_bridge_reconnects_total",
+      help: "agent sockets that dropped and came back within RTCGW_BRIDGE_RECONNECT_S",
       registers: r,
     });
     this.bridgeProtocolErrors = new Counter({
@@ -199,6 +214,11 @@ export class NodeMetrics {
     if (b.framesSent) this.bridgeFrames.inc({ fate: "sent" }, b.framesSent);
     if (b.framesDropped) this.bridgeFrames.inc({ fate: "dropped" }, b.framesDropped);
     if (b.framesNotOpen) this.bridgeFrames.inc({ fate: "not-open" }, b.framesNotOpen);
+    if (b.gapFrames) this.bridgeFrames.inc({ fate: "gap" }, b.gapFrames);
+    if (b.earlyFrames) this.bridgeFrames.inc({ fate: "early" }, b.earlyFrames);
+    if (b.reconnects) this.bridgeReconnects.inc(b.reconnects);
+    if (b.jitterDepthMs !== undefined && Number.isFinite(b.jitterDepthMs))
+      this.bridgeJitterDepth.observe(b.jitterDepthMs);
     if (b.protocolErrors) this.bridgeProtocolErrors.inc(b.protocolErrors);
   }
 

@@ -104,6 +104,8 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     ...(uploader ? { uploader, recordingsPrefix: config.RTCGW_RECORDINGS_PREFIX } : {}),
     echoComplexity: config.RTCGW_ECHO_COMPLEXITY,
     bridgeAllow: config.RTCGW_BRIDGE_ALLOW,
+    bridgeReconnectMs: config.RTCGW_BRIDGE_RECONNECT_S * 1000,
+    ...(config.RTCGW_BRIDGE_SECRET ? { bridgeSecret: config.RTCGW_BRIDGE_SECRET } : {}),
     registry,
     metrics,
     ticker: processTicker(),

@@ -1,6 +1,15 @@
 // What a session does with audio, chosen at offer time by query string (?profile=echo|record|bridge,
-// ?rate=16000 for the recording's WAV rate, ?bridge=wss://… for the bridge profile).
-import { type CreateSessionRequest, type Profile, ProfileSchema } from "../control/contract.js";
+// ?rate=16000 for the recording's WAV rate, ?bridge=wss://… for the bridge profile with its
+// bridge_protocol, bridge_rate and bridge_param_<name> options).
+import { bridgeUrlProblem } from "../config/bridge-url.js";
+import {
+  BRIDGE_PARAM_MAX_VALUE,
+  BRIDGE_PARAM_NAME_RE,
+  BRIDGE_PARAMS_MAX,
+  type CreateSessionRequest,
+  type Profile,
+  ProfileSchema,
+} from "../control/contract.js";
 import type { SessionKind } from "../registry/types.js";
 import { badRequest } from "./errors.js";
 import { type Event, query } from "./request.js";
@@ -9,7 +18,12 @@ const DEFAULT_PROFILE: Record<SessionKind, Profile> = { whip: "record", session:
 const CHOOSABLE: readonly Profile[] = ["echo", "record", "bridge"];
 const RATES = [8000, 16000, 24000, 48000] as const;
 
-export type ProfileChoice = Pick<CreateSessionRequest, "profile" | "recordRate" | "bridgeUrl">;
+export type ProfileChoice = Pick<
+  CreateSessionRequest,
+  "profile" | "recordRate" | "bridgeUrl" | "bridgeProtocol" | "bridgeRate" | "bridgeParams" | "bridgeRecord"
+>;
+const BRIDGE_PROTOCOLS = ["rtcgw", "twilio"] as const;
+const PARAM_PREFIX = "bridge_param_";
 
 /** `defaults.bridgeUrl`: the bridge URL a client token carries, used when ?bridge= is absent */
 export function profileFor(
@@ -33,10 +47,64 @@ export function profileFor(
     out.recordRate = n as (typeof RATES)[number];
   }
   if (parsed.data === "bridge") {
-    const url = query(event, "bridge") ?? defaults.bridgeUrl;
-    if (!url || !/^wss?:\/\/[^\s]+$/.test(url))
+    // the whole value: query() keeps the first of comma-joined repeats, which would cut a URL
+    const url = event.queryStringParameters?.bridge ?? defaults.bridgeUrl;
+    if (!url)
       throw badRequest("bad-bridge-url", "the bridge profile needs ?bridge=ws://… or wss://… (URL-encoded)");
+    const problem = bridgeUrlProblem(url);
+    if (problem) throw badRequest("bad-bridge-url", problem);
     out.bridgeUrl = url;
+    Object.assign(out, bridgeOptions(event));
   }
+  return out;
+}
+
+/** ?bridge_protocol=rtcgw|twilio, ?bridge_rate=8000|16000|24000|48000, ?bridge_param_<name>=<value>,
+ *  ?record=1 (the call on two channels) */
+function bridgeOptions(event: Event): Partial<ProfileChoice> {
+  const out: Partial<ProfileChoice> = {};
+  const protocol = query(event, "bridge_protocol");
+  if (protocol !== undefined) {
+    if (!(BRIDGE_PROTOCOLS as readonly string[]).includes(protocol))
+      throw badRequest(
+        "bad-bridge-protocol",
+        `bridge_protocol must be one of ${BRIDGE_PROTOCOLS.join(", ")}`,
+      );
+    out.bridgeProtocol = protocol as (typeof BRIDGE_PROTOCOLS)[number];
+  }
+  const rate = query(event, "bridge_rate");
+  if (rate !== undefined) {
+    const n = Number(rate);
+    if (!(RATES as readonly number[]).includes(n))
+      throw badRequest("bad-bridge-rate", `bridge_rate must be one of ${RATES.join(", ")} (Hz)`);
+    if (out.bridgeProtocol === "twilio" && n !== 8000)
+      throw badRequest("bad-bridge-rate", "the twilio protocol is 8000 Hz μ-law (leave bridge_rate out)");
+    out.bridgeRate = n as (typeof RATES)[number];
+  }
+  const record = query(event, "record");
+  if (record !== undefined) {
+    if (record !== "1" && record !== "0")
+      throw badRequest("bad-record", "record must be 1 (record the call) or 0");
+    if (record === "1") out.bridgeRecord = true;
+  }
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) {
+    if (!k.startsWith(PARAM_PREFIX) || v === undefined) continue;
+    const name = k.slice(PARAM_PREFIX.length);
+    if (!BRIDGE_PARAM_NAME_RE.test(name))
+      throw badRequest(
+        "bad-bridge-param",
+        `bridge parameter names are 1–64 letters, digits, _ or -: "${name}"`,
+      );
+    if (v.length > BRIDGE_PARAM_MAX_VALUE)
+      throw badRequest(
+        "bad-bridge-param",
+        `bridge parameter "${name}" is longer than ${BRIDGE_PARAM_MAX_VALUE} characters`,
+      );
+    params[name] = v;
+  }
+  if (Object.keys(params).length > BRIDGE_PARAMS_MAX)
+    throw badRequest("bad-bridge-param", `at most ${BRIDGE_PARAMS_MAX} bridge parameters`);
+  if (Object.keys(params).length > 0) out.bridgeParams = params;
   return out;
 }

@@ -51,13 +51,21 @@ describe("loadConfig", () => {
       expect(() => loadConfig({ RTCGW_ECHO_COMPLEXITY: bad })).toThrow(/RTCGW_ECHO_COMPLEXITY must be/);
   });
 
-  it("takes the bridge allowlist as ws(s):// URL prefixes (empty: every bridge refused) and refuses loose ones", () => {
+  it("takes the bridge allowlist as ws(s):// host[:port]/path entries (empty: every bridge refused) and refuses loose ones", () => {
     expect(loadConfig({}).RTCGW_BRIDGE_ALLOW).toEqual([]);
     expect(
-      loadConfig({ RTCGW_BRIDGE_ALLOW: " wss://agent.example.com/, ws://127.0.0.1:" }).RTCGW_BRIDGE_ALLOW,
-    ).toEqual(["wss://agent.example.com/", "ws://127.0.0.1:"]);
-    for (const bad of ["https://agent.example.com/", "wss://agent.example.com", "ws://", "wss://user@host/"])
-      expect(() => loadConfig({ RTCGW_BRIDGE_ALLOW: bad })).toThrow(
+      loadConfig({ RTCGW_BRIDGE_ALLOW: " wss://agent.example.com/, ws://127.0.0.1:8765/agent" })
+        .RTCGW_BRIDGE_ALLOW,
+    ).toEqual(["wss://agent.example.com/", "ws://127.0.0.1:8765/agent"]);
+    for (const bad of [
+      "https://agent.example.com/",
+      "ws://127.0.0.1:", // every port of the host: the leak of issue 15
+      "ws://",
+      "wss://user@host/",
+      "wss://host/#x",
+      "wss://host/?token=1",
+    ])
+      expect(() => loadConfig({ RTCGW_BRIDGE_ALLOW: bad }), bad).toThrow(
         /RTCGW_BRIDGE_ALLOW: .* must be a ws:\/\/ or wss:\/\//,
       );
   });

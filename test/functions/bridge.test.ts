@@ -69,6 +69,33 @@ describe("POST /v1/sessions?profile=bridge", () => {
     expect(del.status).toBe(200);
   });
 
+  it("bridge_protocol=twilio and bridge_param_* reach the node: the agent gets Twilio's connected and a start with the parameters", async () => {
+    const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false });
+    peers.push(c);
+    const r = await invoke({
+      method: "POST",
+      path: `/v1/sessions?profile=bridge&bridge=${encodeURIComponent(appUrl)}&bridge_protocol=twilio&bridge_param_language=fr`,
+      headers: sdpHeaders(),
+      body: c.offer,
+    });
+    expect(r.status).toBe(201);
+    const id = r.headers.location!.split("/").pop()!;
+    c.accept(r.body);
+    await c.connected(8000);
+    const twilioStart = () =>
+      (
+        starts as unknown as Array<{ event?: string; start?: { callSid: string; customParameters: unknown } }>
+      ).find((m) => m.event === "start" && m.start?.callSid === id);
+    await c.until(() => twilioStart() !== undefined, 8000, "the Twilio start");
+    expect(twilioStart()!.start!.customParameters).toEqual({ language: "fr" });
+    const del = await invoke({
+      method: "DELETE",
+      path: r.headers.location!,
+      headers: { authorization: `Bearer ${r.headers["rtcgw-session-token"]}` },
+    });
+    expect(del.status).toBe(200);
+  });
+
   it("a bridge URL the operator did not allow: the node's 403 and its reason reach the client, no record is left", async () => {
     const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false });
     peers.push(c);

@@ -5,7 +5,8 @@ import { createServer, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { createLogger } from "../../src/log/index.js";
-import { BridgeSocket } from "../../src/node/bridge/app-socket.js";
+import { AppSocket, type AppSocketOptions } from "../../src/node/bridge/app-socket.js";
+import { RtcgwProtocol } from "../../src/node/bridge/rtcgw.js";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
 import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
 
@@ -22,6 +23,7 @@ let app: WebSocketServer;
 let appPort: number;
 let downPort: number;
 const conns: AppConnection[] = [];
+const RECONNECT_S = 4;
 
 /** a loopback port nobody listens on (bound, read, released) */
 async function unusedPort(): Promise<number> {
@@ -50,6 +52,7 @@ beforeAll(async () => {
   downPort = await unusedPort();
   h = await startHarness({
     RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${appPort}/,ws://127.0.0.1:${downPort}/`,
+    RTCGW_BRIDGE_RECONNECT_S: String(RECONNECT_S),
   });
 });
 afterAll(async () => {
@@ -111,10 +114,12 @@ describe("bridge profile over a real WebSocket", () => {
     expect(conn.texts[0]).toEqual({
       type: "start",
       sessionId: r.sessionId,
+      streamId: expect.stringMatching(/^MZ[0-9a-f]{32}$/),
       format: "s16le",
       rate: 16000,
       channels: 1,
       frameMs: 20,
+      params: {},
     });
     expect(conn.frames.every((f) => f.length === 640)).toBe(true);
     // past the decoder's start-up, the frames carry the caller's tone
@@ -140,6 +145,9 @@ describe("bridge profile over a real WebSocket", () => {
       protocolErrors: 0,
     });
     expect(st.json.bridge.framesSent).toBeGreaterThanOrEqual(60);
+    // how long the caller's audio waits before the agent gets it (the receive side's depth)
+    expect(st.json.bridge.jitterDepthMs).toBeGreaterThanOrEqual(0);
+    expect(st.json.bridge.jitterDepthMs).toBeLessThan(500);
     expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
     await waitFor(() => conn.closed !== undefined, 3000, "the application's socket to close");
     expect(conn.texts.at(-1)).toMatchObject({ type: "stop", reason: expect.any(String) });
@@ -150,6 +158,7 @@ describe("bridge profile over a real WebSocket", () => {
     expect(
       Number(/rtcgw_bridge_frames_total\{[^}]*fate="sent"[^}]*\} (\d+)/.exec(metrics)?.[1]),
     ).toBeGreaterThanOrEqual(60);
+    expect(metrics).toMatch(/rtcgw_bridge_jitter_depth_ms_count\{[^}]*\} 1\b/);
     await c.close();
   });
 
@@ -173,34 +182,42 @@ describe("bridge profile over a real WebSocket", () => {
     await c.close();
   });
 
-  it("a bridge URL outside RTCGW_BRIDGE_ALLOW is refused 403 with a reason, and no session is left", async () => {
+  it("a bridge URL outside RTCGW_BRIDGE_ALLOW is refused 403, one it could not dial 400, each with a reason, nothing dialed, no session left", async () => {
     const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false, autoSend: false });
     const before = conns.length;
-    for (const url of [
-      `ws://localhost:${appPort}/`, // another host spelling: not under the prefix
-      `ws://127.0.0.1:${appPort}@127.0.0.2:${appPort}/`, // the prefix as userinfo, dialing elsewhere
-      `wss://agent.example.com/`,
-    ]) {
+    const cases: Array<[string, number, RegExp]> = [
+      [`ws://localhost:${appPort}/`, 403, /RTCGW_BRIDGE_ALLOW/], // another host spelling
+      [`ws://127.0.0.1:${downPort === 22 ? 23 : 22}/`, 403, /RTCGW_BRIDGE_ALLOW/], // another port of the host
+      [`wss://127.0.0.1:${appPort}/`, 403, /RTCGW_BRIDGE_ALLOW/], // another scheme
+      [`wss://agent.example.com/`, 403, /RTCGW_BRIDGE_ALLOW/],
+      [`ws://127.0.0.1:${appPort}@127.0.0.2:${appPort}/`, 400, /credentials/], // the entry smuggled as userinfo
+      [`ws://127.0.0.1:${appPort}/agent#x`, 400, /fragment/], // used to be 201 and never dialed
+      [`ws://127.0.0.1:${appPort}/a,ws://127.0.0.1:${downPort}/`, 400, /comma/], // used to dial its first half
+    ];
+    for (const [url, status, reason] of cases) {
       const r = await createBridge(c.offer, url);
-      expect(r.status, url).toBe(403);
-      expect(r.json.error).toBe("bridge-url-not-allowed");
-      expect(r.json.reason).toMatch(/RTCGW_BRIDGE_ALLOW/);
+      expect(r.status, url).toBe(status);
+      expect(r.json.error, url).toBe(status === 403 ? "bridge-url-not-allowed" : "bad-bridge-url");
+      expect(r.json.reason, url).toMatch(reason);
       expect((await h.call("GET", `/internal/sessions/${r.sessionId}`)).status).toBe(404);
     }
     expect(h.node.sessions()).toBe(0);
+    await new Promise((res) => setTimeout(res, 200));
     expect(conns.length).toBe(before); // nothing was dialed
     await c.close();
   });
 
-  it("an application that is down does not take the session down: the caller is still heard by a WHEP listener", async () => {
+  it("an application that is down: the caller is heard by a WHEP listener while the node redials, and after RTCGW_BRIDGE_RECONNECT_S the session ends with the reason", async () => {
     const src = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
     const r = await createBridge(src.offer, `ws://127.0.0.1:${downPort}/`);
     expect(r.status).toBe(201);
+    const t0 = Date.now();
     src.accept(r.json.answer);
     await src.connected(5000);
     const listener = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    const listenerId = newSessionId();
     const rl = await h.call("POST", "/internal/sessions", {
-      sessionId: newSessionId(),
+      sessionId: listenerId,
       kind: "whep",
       profile: "echo",
       offer: listener.offer,
@@ -215,19 +232,47 @@ describe("bridge profile over a real WebSocket", () => {
     const st = await h.call("GET", `/internal/sessions/${r.sessionId}`);
     expect(st.status).toBe(200);
     expect(st.json.state).toBe("connected");
-    // the failed leg shows in the status (the call went on without it) and in /metrics
-    expect(st.json.bridge).toMatchObject({ failed: true, framesSent: 0 });
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
-    await waitFor(() => h.node.sessions() === 0, 3000, "the listener to end with its source");
-    const metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
-    expect(metrics).toMatch(/rtcgw_bridge_sessions_total\{[^}]*outcome="failed"[^}]*\} 1\b/);
+    // still redialing inside the window
+    expect(st.json.bridge).toMatchObject({ state: "connecting", failed: false, framesSent: 0 });
+    // the window passes: the session ends (its listener with it), with the reason in /metrics
+    await waitFor(
+      async () => (await h.call("GET", `/internal/sessions/${r.sessionId}`)).status === 404,
+      RECONNECT_S * 1000 + 4000,
+      "the session to end after the window",
+    );
+    await waitFor(
+      async () => (await h.call("GET", `/internal/sessions/${listenerId}`)).status === 404,
+      3000,
+      "its listener to end with it",
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(RECONNECT_S * 1000 - 100);
+    // a closing session already answers 404; its figures are counted when its teardown completes
+    const failedLeg = /rtcgw_bridge_sessions_total\{[^}]*outcome="failed"[^}]*\} 1\b/;
+    let metrics = "";
+    await waitFor(
+      async () => {
+        metrics = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
+        return failedLeg.test(metrics);
+      },
+      3000,
+      "the failed leg counted",
+    );
+    expect(metrics).toMatch(/rtcgw_session_teardowns_total\{[^}]*reason="agent-gone"[^}]*\} 1\b/);
     await src.close();
     await listener.close();
   });
 });
 
-describe("BridgeSocket against a misbehaving application", () => {
+describe("AppSocket (rtcgw protocol) against a misbehaving application", () => {
   const log = createLogger({ level: "silent" });
+  const sock = (o: Partial<AppSocketOptions> & { url: string }) =>
+    new AppSocket({
+      sessionId: "s1",
+      log,
+      protocol: new RtcgwProtocol({ rate: 16000 }),
+      onCommand: () => {},
+      ...o,
+    });
 
   async function server(onConn: (ws: WebSocket) => void): Promise<{ wss: WebSocketServer; url: string }> {
     const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -246,12 +291,12 @@ describe("BridgeSocket against a misbehaving application", () => {
     });
     const audio: Int16Array[] = [];
     let clears = 0;
-    const s = new BridgeSocket({
+    const s = sock({
       url,
-      sessionId: "s1",
-      log,
-      onAudio: (a) => audio.push(a),
-      onClear: () => clears++,
+      onCommand: (c) => {
+        if (c.type === "audio") audio.push(c.samples);
+        if (c.type === "clear") clears++;
+      },
     });
     await waitFor(() => s.stats().audioIn === 1, 3000, "the good audio message");
     const st = s.stats();
@@ -267,11 +312,11 @@ describe("BridgeSocket against a misbehaving application", () => {
 
   it("backpressure: an application that stops reading gets frames dropped and counted, the buffer stays bounded", async () => {
     const { wss, url } = await server((ws) => ws.pause()); // never reads: TCP fills up
-    const s = new BridgeSocket({ url, sessionId: "s2", log, onAudio: () => {}, onClear: () => {} });
+    const s = sock({ url });
     await waitFor(() => s.state === "open", 3000, "open");
     const frame = new Int16Array(320).fill(1000);
     const N = 20_000; // 400 s of audio, 12.8 MB: far more than the kernel's socket buffers
-    for (let i = 0; i < N; i++) s.sendFrame(frame);
+    for (let i = 0; i < N; i++) s.sendFrame(frame, i * 20);
     const st = s.stats();
     expect(st.framesDropped).toBeGreaterThan(0);
     expect(st.framesSent + st.framesDropped).toBe(N);
@@ -282,25 +327,28 @@ describe("BridgeSocket against a misbehaving application", () => {
     await new Promise<void>((r) => wss.close(() => r()));
   });
 
-  it("an application that accepts TCP but never answers the upgrade is given up after the open timeout", async () => {
+  it("an application that accepts TCP but never answers the upgrade is redialed, then given up at the end of the window (its first frame was kept for it)", async () => {
     const held = new Set<Socket>();
     const silent = createServer((sock) => held.add(sock)); // accepts, says nothing
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     const url = `ws://127.0.0.1:${(silent.address() as { port: number }).port}/`;
-    const s = new BridgeSocket({
+    let ended: string | undefined;
+    const s = sock({
       url,
-      sessionId: "s3",
-      log,
-      onAudio: () => {},
-      onClear: () => {},
       openTimeoutMs: 300,
+      reconnectMs: 1000,
+      onLeg: (e) => {
+        if (e.type === "ended") ended = e.reason;
+      },
     });
-    s.sendFrame(new Int16Array(320));
+    s.sendFrame(new Int16Array(320), 0);
     const t0 = Date.now();
-    await waitFor(() => s.stats().failed, 3000, "the open timeout");
-    expect(Date.now() - t0).toBeLessThan(2000);
+    await waitFor(() => s.stats().failed, 4000, "the end of the window");
+    expect(Date.now() - t0).toBeLessThan(2500);
     expect(s.state).toBe("closed");
-    expect(s.stats().framesNotOpen).toBe(1);
+    expect(s.stats().earlyFrames).toBe(1);
+    expect(held.size).toBeGreaterThanOrEqual(2); // dialed more than once
+    expect(ended).toMatch(/could not be opened within 1 s/);
     for (const sock of held) sock.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
   });

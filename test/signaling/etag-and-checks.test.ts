@@ -80,6 +80,51 @@ describe("profileFor", () => {
     expect(profileFor(q({ profile: "bridge", bridge: "wss://app.example/pcm" }), "session").bridgeUrl).toBe(
       "wss://app.example/pcm",
     );
+    // a repeated ?bridge= arrives comma-joined: refused whole, never cut to its first half
+    for (const bad of [
+      "wss://a.example/,wss://b.example/",
+      "wss://a.example/#x",
+      "wss://u@a.example/",
+      "https://a.example/",
+    ])
+      expect(
+        status(() => profileFor(q({ profile: "bridge", bridge: bad }), "session")),
+        bad,
+      ).toBe(400);
+  });
+});
+
+describe("profileFor: bridge options", () => {
+  const q = (s: Record<string, string>) => ev({ queryStringParameters: s });
+  const bridge = { profile: "bridge", bridge: "wss://app.example/pcm" };
+  it("takes bridge_protocol, bridge_rate and bridge_param_<name>, and refuses bad ones with 400", () => {
+    expect(
+      profileFor(
+        q({
+          ...bridge,
+          bridge_protocol: "twilio",
+          bridge_param_language: "en",
+          bridge_param_caller: "+1555",
+        }),
+        "session",
+      ),
+    ).toEqual({
+      profile: "bridge",
+      bridgeUrl: "wss://app.example/pcm",
+      bridgeProtocol: "twilio",
+      bridgeParams: { language: "en", caller: "+1555" },
+    });
+    expect(profileFor(q({ ...bridge, bridge_rate: "24000" }), "session").bridgeRate).toBe(24000);
+    expect(status(() => profileFor(q({ ...bridge, bridge_protocol: "sip" }), "session"))).toBe(400);
+    expect(status(() => profileFor(q({ ...bridge, bridge_rate: "44100" }), "session"))).toBe(400);
+    // twilio is 8 kHz μ-law: another rate would be silently ignored, so it is refused
+    expect(
+      status(() => profileFor(q({ ...bridge, bridge_protocol: "twilio", bridge_rate: "16000" }), "session")),
+    ).toBe(400);
+    expect(status(() => profileFor(q({ ...bridge, "bridge_param_a b": "x" }), "session"))).toBe(400);
+    expect(status(() => profileFor(q({ ...bridge, bridge_param_x: "v".repeat(513) }), "session"))).toBe(400);
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`bridge_param_p${i}`, "v"]));
+    expect(status(() => profileFor(q({ ...bridge, ...many }), "session"))).toBe(400);
   });
 });
 

@@ -46,6 +46,8 @@ export interface ClientPeerOptions {
   ice?: LocalDescriptionInit;
   /** the audio SSRC (default random) */
   ssrc?: number;
+  /** offer RFC 4733 telephone-event (payload type 101, the codec's clock rate): sendDigit() */
+  dtmf?: boolean;
 }
 
 export interface ClientStats {
@@ -67,6 +69,8 @@ export interface ClientStats {
 
 const PT: Record<ClientCodec, number> = { opus: 111, pcmu: 0, pcma: 8 };
 const CLOCK: Record<ClientCodec, number> = { opus: 48000, pcmu: 8000, pcma: 8000 };
+/** the payload type a test client offers telephone-event on */
+const DTMF_PT = 101;
 const FRAME_MS = 20;
 
 // ---------------------------------------------------------------- pre-encoded audio (encode once)
@@ -202,6 +206,10 @@ export class ClientPeer {
     samplesDecoded: 0,
   };
   readonly messages: (string | Buffer)[] = [];
+  /** every received RTP packet: arrival (performance.timeOrigin + now, ms), seq, RTP timestamp,
+   *  and where its decoded audio starts in receivedPcm() (for per-packet timing in tests) */
+  readonly arrivals: Array<{ at: number; seq: number; ts: number; pcmOffset: number }> = [];
+  private pcmLength = 0;
   state = "new";
   readonly pc: PeerConnection;
   readonly track: Track;
@@ -251,6 +259,7 @@ export class ClientPeer {
     const audio = new nodeDataChannel.Audio("0", dir[this.direction]);
     if (this.codec === "opus") audio.addOpusCodec(PT.opus, "minptime=10;useinbandfec=1");
     else audio.addAudioCodec(PT[this.codec], this.codec.toUpperCase());
+    if (o.dtmf) audio.addAudioCodec(DTMF_PT, `telephone-event/${CLOCK[this.codec]}`, "0-15");
     if (this.direction !== "recvonly") audio.addSSRC(this.ssrc, `client-${this.ssrc}`, "client", "audio");
     this.track = this.pc.addTrack(audio);
     this.track.onMessage((b) => this.onRtp(b));
@@ -361,7 +370,7 @@ export class ClientPeer {
         const rtp = Buffer.allocUnsafe(12 + payload.length);
         rtp[0] = 0x80;
         rtp[1] = (i === 0 ? 0x80 : 0) | PT[this.codec];
-        rtp.writeUInt16BE((this.seq + i) & 0xffff, 2);
+        rtp.writeUInt16BE((this.seq + i + this.seqShift) & 0xffff, 2);
         rtp.writeUInt32BE((this.tsBase + i * samplesPerFrame) >>> 0, 4);
         rtp.writeUInt32BE(this.ssrc, 8);
         payload.copy(rtp, 12);
@@ -384,6 +393,38 @@ export class ClientPeer {
     this.sender = s;
     addSender(s);
   }
+
+  /**
+   * One key press as RFC 4733 sends it (§2.5): packets with one RTP timestamp, the event, a
+   * growing duration, and the last three with the E bit (the end, sent thrice).
+   */
+  sendDigit(digit: string, durationMs = 100): void {
+    const event = "0123456789*#ABCD".indexOf(digit);
+    if (event < 0) throw new Error(`not a DTMF key: ${digit}`);
+    const clock = CLOCK[this.codec];
+    const ts =
+      (this.tsBase + Math.round(((performance.now() - (this.sendOrigin ?? 0)) * clock) / 1000)) >>> 0;
+    const steps = Math.max(1, Math.round(durationMs / FRAME_MS));
+    for (let k = 1; k <= steps + 2; k++) {
+      const end = k >= steps;
+      const duration = Math.round((Math.min(k, steps) * FRAME_MS * clock) / 1000);
+      const rtp = Buffer.alloc(16);
+      rtp[0] = 0x80;
+      rtp[1] = (k === 1 ? 0x80 : 0) | DTMF_PT;
+      // one SSRC, one sequence space (RFC 4733 §2.1): the event takes the next numbers, the
+      // audio after it follows on (SRTP would refuse a number that jumps back)
+      const next = this.sender ? this.sender.sent : 0;
+      rtp.writeUInt16BE((this.seq + next + this.seqShift++) & 0xffff, 2);
+      rtp.writeUInt32BE(ts, 4);
+      rtp.writeUInt32BE(this.ssrc, 8);
+      rtp[12] = event;
+      rtp[13] = (end ? 0x80 : 0) | 10; // E bit, volume −10 dBm0
+      rtp.writeUInt16BE(duration, 14);
+      this.track.sendMessageBinary(rtp);
+    }
+  }
+  /** sequence numbers taken by telephone-event packets so far */
+  private seqShift = 0;
 
   stopSending(): void {
     if (this.sender) senders.delete(this.sender);
@@ -415,6 +456,12 @@ export class ClientPeer {
     }
     this.lastSeq.set(ssrc, seq);
     this.lastTs.set(ssrc, ts);
+    this.arrivals.push({
+      at: performance.timeOrigin + performance.now(),
+      seq,
+      ts,
+      pcmOffset: this.pcmLength,
+    });
     if (this.o.decode === false) return;
     // skip the header, its CSRCs and extension (RFC 3550 §5.1, §5.3.1)
     let off = 12 + (b[0]! & 0x0f) * 4;
@@ -428,6 +475,7 @@ export class ClientPeer {
         out[i] = pt === 0 ? ulawToLinear(payload[i]!) : alawToLinear(payload[i]!);
       this.pcm.push(out);
       if (this.firstAudibleAt === undefined && rms(out) > 500) this.firstAudibleAt = Date.now();
+      this.pcmLength += out.length;
       return;
     }
     this.decoder ??= new Decoder({ channels: 1, sample_rate: 48000 });
@@ -437,6 +485,7 @@ export class ClientPeer {
       if (this.o.decode === "count") return;
       const pcm = new Int16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2).slice();
       this.pcm.push(pcm);
+      this.pcmLength += pcm.length;
       if (this.firstAudibleAt === undefined && rms(pcm) > 500) this.firstAudibleAt = Date.now();
     } catch {
       // an undecodable packet counts as received but adds no audio

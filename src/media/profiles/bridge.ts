@@ -10,16 +10,22 @@ import { Chunker } from "../chunker.js";
 import type { Clock } from "../clock.js";
 import type { AudioFrame } from "../frame.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
+import { ResampleStage } from "../resample-stage.js";
 import type { PacketSink } from "../send/audio-sender.js";
+import { recordingPath } from "../sinks/paths.js";
+import { TwoChannelWav } from "../sinks/two-channel-wav.js";
 import type { FrameConsumer } from "../track.js";
 import { InboundAudio } from "./inbound.js";
-import { PcmOut } from "./pcm-out.js";
+import { type MarkOutcome, PcmOut } from "./pcm-out.js";
+import type { RecordingResult } from "./record.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
 
-/** the bridge's PCM format, both ways: s16 mono at 16 kHz, 20 ms frames */
+/** the bridge's PCM format, both ways: s16 mono, 20 ms frames, at the agent's rate (default 16 kHz) */
 export const BRIDGE_RATE = 16000;
+export const BRIDGE_RATES = [8000, 16000, 24000, 48000] as const;
+export type BridgeRate = (typeof BRIDGE_RATES)[number];
 export const BRIDGE_FRAME_MS = 20;
-export const BRIDGE_FRAME_SAMPLES = (BRIDGE_RATE * BRIDGE_FRAME_MS) / 1000; // 320
+export const BRIDGE_FRAME_SAMPLES = (BRIDGE_RATE * BRIDGE_FRAME_MS) / 1000; // 320 at the default rate
 
 /**
  * How much application audio may wait to be played. An agent streams TTS faster than real time,
@@ -30,10 +36,16 @@ export const BRIDGE_OUT_BUFFER_MS = 20_000;
 
 /** what the application's end of a bridge may do to the call */
 export interface AppAudioPeer {
-  /** the application's audio for the caller: s16 mono BRIDGE_RATE, any length */
+  /** the agent's PCM rate, both ways */
+  readonly rate: BridgeRate;
+  /** the application's audio for the caller: s16 mono at `rate`, any length */
   pushPcm(samples: Int16Array): boolean;
-  /** drop the application audio not yet played (barge-in) */
+  /** answer `done` once the audio queued so far has left as RTP (or was cleared) */
+  mark(done: (outcome: MarkOutcome) => void): void;
+  /** drop the application audio not yet played (barge-in); pending marks are answered */
   clear(): void;
+  /** ms of the application's audio that has left as RTP so far */
+  readonly playedMs: number;
 }
 
 /**
@@ -42,7 +54,9 @@ export interface AppAudioPeer {
  * it to receive the application's audio.
  */
 export interface AppLink {
-  /** one 20 ms frame of the caller's audio (BRIDGE_FRAME_SAMPLES, s16 mono BRIDGE_RATE) */
+  /** the PCM rate the application speaks (the bridge session runs at it) */
+  readonly rate: BridgeRate;
+  /** one 20 ms frame of the caller's audio (rate/50 samples s16 mono; pts in samples at `rate`) */
   sendFrame(samples: Int16Array, pts: number): void;
   connect(peer: AppAudioPeer): void;
 }
@@ -50,7 +64,11 @@ export interface AppLink {
 export interface BridgeSessionOptions {
   /** the negotiated codec (both directions use it) */
   codec: CodecSpec;
-  /** every 20 ms of the caller's audio: 320 samples s16 mono 16 kHz; pts in samples at 16 kHz */
+  /** the agent's PCM rate, both ways (default BRIDGE_RATE) */
+  rate?: BridgeRate;
+  /** record the call: one stereo WAV in `dir`, named by the session id (caller left, agent right) */
+  record?: { dir: string; sessionId: string };
+  /** every 20 ms of the caller's audio: rate/50 samples s16 mono; pts in samples at `rate` */
   onPcm: (samples: Int16Array, pts: number) => void;
   /** the peer's outgoing track (absent on a receive-only session: no audio back) */
   out?: PacketSink;
@@ -77,15 +95,20 @@ export interface BridgeStats {
 
 /** Cuts whatever frame sizes the resample stage delivers into exact 20 ms frames. */
 class Framer implements FrameConsumer {
-  readonly #chunker = new Chunker(BRIDGE_FRAME_SAMPLES, (chunk) => this.#deliver(chunk));
+  readonly #chunker: Chunker;
+  readonly #frameSamples: number;
   #pts: number | undefined;
   frames = 0;
   errors = 0;
 
   constructor(
+    rate: number,
     private readonly emit: (samples: Int16Array, pts: number) => void,
     private readonly onError: (err: unknown) => void,
-  ) {}
+  ) {
+    this.#frameSamples = (rate * BRIDGE_FRAME_MS) / 1000;
+    this.#chunker = new Chunker(this.#frameSamples, (chunk) => this.#deliver(chunk));
+  }
 
   onFrame(f: AudioFrame): void {
     // the timeline is contiguous after repair, so the first frame's pts anchors every later one
@@ -99,7 +122,7 @@ class Framer implements FrameConsumer {
   }
 
   #deliver(chunk: Int16Array): void {
-    const pts = this.#pts! + this.frames * BRIDGE_FRAME_SAMPLES;
+    const pts = this.#pts! + this.frames * this.#frameSamples;
     this.frames++;
     try {
       this.emit(chunk.slice(), pts); // a copy: the consumer may keep it
@@ -112,12 +135,15 @@ class Framer implements FrameConsumer {
 
 export class BridgeSession {
   readonly profile = "bridge";
+  readonly rate: BridgeRate;
   readonly inbound: InboundAudio;
   /** the application's audio back to the caller (undefined on a receive-only session) */
   readonly out: PcmOut | undefined;
   readonly #framer: Framer;
   readonly #sub: ReturnType<InboundAudio["subscribe"]>;
   readonly #log: Logger | undefined;
+  #recording: TwoChannelWav | undefined;
+  readonly #recSubs: Array<{ stop(): void }> = [];
   #pushedMs = 0;
   #refused = 0;
   #clears = 0;
@@ -125,20 +151,24 @@ export class BridgeSession {
 
   constructor(o: BridgeSessionOptions) {
     this.#log = o.log;
-    // Opus decodes natively at 16 kHz: no 48 kHz decode + resample
+    this.rate = o.rate ?? BRIDGE_RATE;
+    // a recording puts both sides on one timeline from now: the caller's starts here too (silence
+    // until its first packet), the agent's pacer starts below
+    const startMs = o.startMs ?? (o.record ? (o.clock ? o.clock.now() : Date.now()) : undefined);
+    // Opus decodes natively at every bridge rate: no 48 kHz decode + resample
     this.inbound = new InboundAudio({
       codec: o.codec,
-      rate: BRIDGE_RATE,
-      startMs: o.startMs,
+      rate: this.rate,
+      startMs,
       jitter: o.jitter,
     });
-    this.#framer = new Framer(o.onPcm, (err) =>
+    this.#framer = new Framer(this.rate, o.onPcm, (err) =>
       this.#log?.warn(
         { event: "bridge_onpcm_failed", err: (err as Error)?.message },
         "bridge consumer threw",
       ),
     );
-    this.#sub = this.inbound.subscribe(this.#framer, { rate: BRIDGE_RATE, channels: 1, name: "bridge" });
+    this.#sub = this.inbound.subscribe(this.#framer, { rate: this.rate, channels: 1, name: "bridge" });
     // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
     // inbound's frame lateness does not describe it; the pacer skips the ticks it missed after a stall
     // (send/pacer.ts), which is the same "no burst of old audio" rule.
@@ -150,7 +180,39 @@ export class BridgeSession {
           ...(o.clock ? { clock: o.clock } : {}),
         })
       : undefined;
+    if (o.record) this.#record(o.record);
     o.log?.debug({ event: "bridge_started", payloadType: o.codec.payloadType, sends: !!this.out }, "bridge");
+  }
+
+  /** record=1: one stereo WAV, caller left, agent right (sinks/two-channel-wav.ts) */
+  #record(r: { dir: string; sessionId: string }): void {
+    const rec = new TwoChannelWav(recordingPath(r.dir, r.sessionId, ".wav"), this.rate);
+    this.#recording = rec;
+    this.#recSubs.push(
+      this.inbound.subscribe(rec.caller, { rate: this.rate, channels: 1, name: "bridge-record" }),
+    );
+    const out = this.out;
+    if (!out) return;
+    // the agent's frames as they leave (the pacer's ticks), at the recording's rate; a frame is
+    // placed where its tick ended, less the resampler's delay
+    const frameAtRate = (this.rate * BRIDGE_FRAME_MS) / 1000;
+    const stage: ResampleStage = new ResampleStage({
+      inRate: out.source.rate,
+      inChannels: 1,
+      outRate: this.rate,
+      outChannels: 1,
+      next: {
+        onFrame: (f: AudioFrame): void =>
+          rec.agent(f.samples, Math.max(0, f.pts + frameAtRate - stage.latency)),
+      },
+    });
+    const stop = out.source.subscribe(stage);
+    this.#recSubs.push({
+      stop: () => {
+        stop();
+        stage.destroy();
+      },
+    });
   }
 
   pushRtp(packet: Uint8Array, arrivalMs: number): void {
@@ -162,23 +224,38 @@ export class BridgeSession {
   }
 
   /**
-   * Queue the application's audio for the caller: s16 mono at 16 kHz, any length. Returns false
-   * (and counts it) when there is nowhere to play it: a receive-only session, or a closed one.
+   * Queue the application's audio for the caller: s16 mono at the session's rate, any length.
+   * Returns false (and counts it) when there is nowhere to play it: a receive-only session, or a
+   * closed one.
    */
   pushPcm(samples: Int16Array): boolean {
     if (this.#closed || !this.out) {
       this.#refused++;
       return false;
     }
-    this.out.push(samples, BRIDGE_RATE, 1);
-    this.#pushedMs += (samples.length * 1000) / BRIDGE_RATE;
+    this.out.push(samples, this.rate, 1);
+    this.#pushedMs += (samples.length * 1000) / this.rate;
     return true;
   }
 
-  /** drop the application audio not yet played (barge-in) */
+  /**
+   * Answer `done` when the audio queued so far has left as RTP ("played"), or was dropped by
+   * clear() or the end of the call ("cleared"). A receive-only session plays nothing: at once.
+   */
+  mark(done: (outcome: MarkOutcome) => void): void {
+    if (this.#closed || !this.out) done("played");
+    else this.out.mark(done);
+  }
+
+  /** drop the application audio not yet played (barge-in), with a short fade; marks answered */
   clear(): void {
     this.#clears++;
     this.out?.clear();
+  }
+
+  /** ms of the application's audio that has left as RTP so far */
+  get playedMs(): number {
+    return this.out?.source.stats().playedMs ?? 0;
   }
 
   /** ms of application audio waiting to be played */
@@ -186,16 +263,19 @@ export class BridgeSession {
     return this.out?.source.stats().bufferedMs ?? 0;
   }
 
-  close(nowMs: number): undefined {
+  close(nowMs: number): RecordingResult | undefined {
     if (this.#closed) return;
     this.#closed = true;
     this.inbound.close(nowMs); // onEnd runs down to the framer: the last partial frame goes out
     this.#sub.stop();
+    for (const s of this.#recSubs) s.stop();
     this.out?.close();
+    const wav = this.#recording?.close();
     this.#log?.debug(
       { event: "bridge_closed", framesOut: this.#framer.frames, pushedMs: Math.round(this.#pushedMs) },
       "bridge closed",
     );
+    return wav ? { wav } : undefined;
   }
 
   bridgeStats(): BridgeStats {

@@ -58,6 +58,8 @@ async function assemble(kind: ProfileKind, ctx: ProfileContext): Promise<MediaSe
       if (!app) break; // no application to bridge to: decoded for listeners only
       const bridge = await createBridgeSession({
         codec,
+        rate: app.rate,
+        ...(ctx.bridgeRecord ? { record: { dir: ctx.recordingsDir, sessionId: ctx.sessionId } } : {}),
         ...(ctx.out ? { out: ctx.out } : {}),
         log,
         onPcm: (samples, pts) => app.sendFrame(samples, pts),

@@ -40,6 +40,8 @@ export interface ProfileContext {
   recordRate?: RecordRate;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
+  /** bridge: record the call on two channels (caller left, agent right) in recordingsDir */
+  bridgeRecord?: boolean;
   /** bridge: the application's end (the node's WebSocket), already allowed and dialling */
   app?: AppLink;
 }

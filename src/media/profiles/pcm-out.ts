@@ -18,10 +18,31 @@ export interface PcmOutOptions {
   clock?: Clock;
 }
 
+/** how a mark was answered: its audio left as RTP, or clear() dropped it (or the call ended) */
+export type MarkOutcome = "played" | "cleared";
+
+/** the fade clear() leaves at the head of the queue so the cut audio ends without a click */
+export const CLEAR_FADE_MS = 5;
+
+interface PendingMark {
+  /** the queue position of the last sample queued before the mark */
+  at: number;
+  done: (outcome: MarkOutcome) => void;
+}
+
+/** a mark's callback must not break the pacer's tick (it runs inside it) */
+function answer(m: PendingMark, outcome: MarkOutcome): void {
+  try {
+    m.done(outcome);
+  } catch {}
+}
+
 export class PcmOut {
   readonly source: PcmPushSource;
   readonly sender: AudioSender;
   readonly #unsubscribe: () => void;
+  /** in queue order (positions only grow), so the answered ones are always at the front */
+  #marks: PendingMark[] = [];
 
   constructor(o: PcmOutOptions) {
     this.source = new PcmPushSource({
@@ -29,6 +50,10 @@ export class PcmOut {
       channels: 1,
       maxBufferMs: o.maxBufferMs,
       clock: o.clock,
+      // the frame has been encoded and sent when this runs: marks are answered to the frame
+      onFrameOut: () => this.#answerPlayed(),
+      // an application's first words after a silence leave at once, not at the next tick
+      earlyStart: true,
     });
     this.sender = new AudioSender({
       codec: o.codec,
@@ -44,12 +69,46 @@ export class PcmOut {
     this.source.push(samples, rate, channels);
   }
 
-  /** drop queued audio (barge-in) */
+  /**
+   * Call `done("played")` when the last sample queued before now has left as RTP — not when it
+   * was queued — or `done("cleared")` if clear() (or close) drops it first. Nothing queued: played
+   * at once (the last frame that held audio has already gone out).
+   */
+  mark(done: (outcome: MarkOutcome) => void): void {
+    this.source.flushResampler(); // the tail of the audio before the mark is queued, not held
+    const at = this.source.queuedPosition;
+    if (at <= this.source.takenPosition) done("played");
+    else this.#marks.push({ at, done });
+  }
+
+  /** marks waiting for their audio to leave */
+  get pendingMarks(): number {
+    return this.#marks.length;
+  }
+
+  /** drop queued audio (barge-in) after a CLEAR_FADE_MS fade; every pending mark is answered */
   clear(): void {
-    this.source.clear();
+    this.source.clear(CLEAR_FADE_MS);
+    this.#answerAll("cleared");
+  }
+
+  #answerPlayed(): void {
+    const taken = this.source.takenPosition;
+    let n = 0;
+    while (n < this.#marks.length && this.#marks[n]!.at <= taken) n++;
+    if (n === 0) return;
+    const due = this.#marks.splice(0, n);
+    for (const m of due) answer(m, "played");
+  }
+
+  #answerAll(outcome: MarkOutcome): void {
+    const due = this.#marks;
+    this.#marks = [];
+    for (const m of due) answer(m, outcome);
   }
 
   close(): void {
+    this.#answerAll("cleared");
     this.#unsubscribe();
     this.source.end("closed");
     this.sender.close();

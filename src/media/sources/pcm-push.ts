@@ -22,6 +22,15 @@ export interface PcmPushSourceOptions {
   maxBufferMs?: number;
   frameMs?: number;
   clock?: Clock;
+  /**
+   * After a silence (the last tick found the queue empty), send the first whole frame as soon as
+   * it is queued instead of at the next tick, and skip that tick: the frame count stays on the
+   * pacer's grid (RTP timestamps keep following wall time), only the talk-spurt's first packet
+   * leaves up to one period early. Default false.
+   */
+  earlyStart?: boolean;
+  /** called after each frame has been handed to the consumers (an RTP sender has sent it) */
+  onFrameOut?: () => void;
 }
 
 export interface PcmPushStats {
@@ -32,6 +41,10 @@ export interface PcmPushStats {
   underruns: number;
   bufferedMs: number;
   frames: number;
+  /** ms of queued audio that went out in frames (not dropped, not cleared) */
+  playedMs: number;
+  /** ms of queued audio dropped by clear() */
+  clearedMs: number;
 }
 
 export class PcmPushSource extends SourceTrack {
@@ -46,6 +59,19 @@ export class PcmPushSource extends SourceTrack {
   #pushed = 0;
   #dropped = 0;
   #underruns = 0;
+  // Positions on the queue's own timeline, in samples per channel at the source's rate: what was
+  // ever appended, and what ever left it (in a frame, dropped for room, or cleared). A position
+  // p has left once taken ≥ p: what marks are answered by (PcmOut.mark).
+  #appended = 0;
+  #taken = 0;
+  #played = 0;
+  #cleared = 0;
+  readonly #onFrameOut: (() => void) | undefined;
+  readonly #early: boolean;
+  /** the last tick found nothing queued: the next whole frame may leave at once */
+  #idle = true;
+  /** a frame left ahead of its tick: that tick sends nothing */
+  #sentEarly = false;
 
   /** `await loadResampler()` once per process first (createIngest/Echo/Record sessions do) */
   constructor(o: PcmPushSourceOptions = {}) {
@@ -55,7 +81,26 @@ export class PcmPushSource extends SourceTrack {
     this.frameSamples = Math.round((this.rate * frameMs) / 1000);
     this.#capacity = Math.round(((o.maxBufferMs ?? 1000) * this.rate) / 1000) * this.channels;
     this.#fifo = new Int16Array(this.#capacity + this.frameSamples * this.channels);
-    this.#pacer = new Pacer(() => this.#tick(), { clock: o.clock, periodMs: frameMs });
+    this.#pacer = new Pacer(
+      () => {
+        // this tick's frame already left early (see #maybeEarly): the grid is kept, nothing sent twice
+        if (this.#sentEarly) this.#sentEarly = false;
+        else this.#tick();
+      },
+      { clock: o.clock, periodMs: frameMs },
+    );
+    this.#early = o.earlyStart ?? false;
+    this.#onFrameOut = o.onFrameOut;
+  }
+
+  /** the end of what has been queued so far (samples per channel since the start) */
+  get queuedPosition(): number {
+    return this.#appended;
+  }
+
+  /** how far the queue has been consumed: everything before this has left (or was dropped) */
+  get takenPosition(): number {
+    return this.#taken;
   }
 
   /** queue interleaved PCM at `rate` with `channels`; typed errors for unsupported formats */
@@ -88,20 +133,38 @@ export class PcmPushSource extends SourceTrack {
     this.#append(out);
   }
 
+  /**
+   * Move what the resampler still holds (its `latency` frames of the last input) into the queue,
+   * and start it afresh: the audio pushed so far is then all queued (a mark's position is exact).
+   * The next push starts a new resampler run; it is called at the end of an utterance (a mark).
+   */
+  flushResampler(): void {
+    if (!this.#resampler) return;
+    let tail = this.#resampler.flushI16();
+    this.#resampler.reset();
+    if (this.channels === 2 && !this.#inKey.endsWith("/2")) tail = upmix(tail);
+    if (tail.length > 0) this.#append(tail);
+  }
+
   #append(src: Int16Array): void {
     const ch = this.channels;
+    this.#appended += src.length / ch;
     if (src.length > this.#capacity) {
       this.#dropped += ((src.length - this.#capacity) / ch / this.rate) * 1000;
+      this.#taken += this.#len / ch + (src.length - this.#capacity) / ch;
+      this.#len = 0;
       src = src.subarray(src.length - this.#capacity);
     }
     const overflow = this.#len + src.length - this.#capacity;
     if (overflow > 0) {
       this.#fifo.copyWithin(0, overflow, this.#len);
       this.#len -= overflow;
+      this.#taken += overflow / ch;
       this.#dropped += (overflow / ch / this.rate) * 1000;
     }
     this.#fifo.set(src, this.#len);
     this.#len += src.length;
+    this.#maybeEarly();
   }
 
   #tick(): void {
@@ -112,13 +175,42 @@ export class PcmPushSource extends SourceTrack {
     this.#fifo.copyWithin(0, take, this.#len);
     this.#len -= take;
     if (take < n) this.#underruns++;
+    this.#idle = take === 0;
+    this.#taken += take / this.channels;
+    this.#played += take / this.channels;
     this.emitFrame({ pts: this.#pts, rate: this.rate, channels: this.channels, samples });
     this.#pts += this.frameSamples;
+    this.#onFrameOut?.();
   }
 
-  /** drop what is queued (e.g. barge-in) */
-  clear(): void {
-    this.#len = 0;
+  #maybeEarly(): void {
+    if (!this.#early || !this.#idle || this.#sentEarly || !this.#pacer.running) return;
+    if (this.#len < this.frameSamples * this.channels) return; // a whole frame, or wait for the tick
+    this.#sentEarly = true;
+    this.#tick();
+  }
+
+  /**
+   * Drop what is queued (e.g. barge-in). With `fadeMs`, the first fadeMs of the queue stay, faded
+   * linearly to zero, so the audio ends without a click in the next frame; the rest is dropped.
+   * The timeline never stops either way: the pacer goes on emitting frames (silence until more is
+   * pushed), so the RTP timestamps keep advancing with wall time.
+   */
+  clear(fadeMs = 0): void {
+    const ch = this.channels;
+    const keep = Math.min(this.#len, Math.round((fadeMs * this.rate) / 1000) * ch);
+    const frames = keep / ch;
+    for (let i = 0; i < frames; i++) {
+      const g = (frames - i) / (frames + 1);
+      for (let c = 0; c < ch; c++) this.#fifo[i * ch + c] = Math.round(this.#fifo[i * ch + c]! * g);
+    }
+    const dropped = (this.#len - keep) / ch;
+    this.#cleared += dropped;
+    this.#taken += dropped;
+    this.#len = keep;
+    // what is pushed next (the agent's answer to the barge-in) may leave at once, ahead of its
+    // tick, as after a silence: the tick is skipped, the grid kept
+    this.#idle = true;
   }
 
   stats(): PcmPushStats {
@@ -128,10 +220,14 @@ export class PcmPushSource extends SourceTrack {
       underruns: this.#underruns,
       bufferedMs: (this.#len / this.channels / this.rate) * 1000,
       frames: this.framesEmitted,
+      playedMs: (this.#played / this.rate) * 1000,
+      clearedMs: (this.#cleared / this.rate) * 1000,
     };
   }
 
   protected produce(): void {
+    this.#idle = true;
+    this.#sentEarly = false;
     this.#pacer.start();
   }
 

@@ -1,196 +1,352 @@
-// The bridge profile's WebSocket leg: the node dials the application's URL and carries the
-// caller's audio there and the application's audio back (protocol: docs/pipeline.md, "Bridge
-// protocol"). The socket is the session's *optional* half: if it never opens, errors or closes,
-// that is logged with the session id and counted, and the call goes on (WHEP listeners still hear
-// the caller). The media side lives in src/media/profiles/bridge.ts.
-import { endianness } from "node:os";
+// The bridge profile's WebSocket leg: the node dials the agent's URL and carries the caller's audio
+// there and the agent's messages back, in the session's protocol (protocol.ts; rtcgw.ts,
+// twilio.ts). This file owns what every protocol shares: the dial (signed), the caller's first
+// words kept while the first socket opens, backpressure, and a socket that comes back — a drop
+// without stop/hangup is redialed with backoff for the reconnect window; the new socket gets its
+// opening again with the same ids and `resumed`; the caller's frames of the gap are dropped and
+// counted (never replayed late); past the window the leg gives up and the session ends.
+// Protocol reference: docs/bridge.md. The media side: src/media/profiles/bridge.ts.
+import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import type { BridgeLegStats } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import { type AppAudioPeer, type AppLink, BRIDGE_FRAME_MS, BRIDGE_RATE } from "../../media/index.js";
+import type { AgentCommand, BridgeProtocol, CallInfo, NodeEvent, WireMessage } from "./protocol.js";
+import { signatureHeaders } from "./signature.js";
 
-/** at most this much unsent audio waits in the socket (~1 s); beyond it frames are dropped */
-export const BRIDGE_MAX_BUFFERED_BYTES = BRIDGE_RATE * 2;
-/** a socket that is not open by then is given up (the call goes on without it) */
+/** at most ~1 s of unsent audio waits in the socket; beyond it frames are dropped */
+export const BRIDGE_MAX_BUFFERED_MS = 1000;
+/** one dial (TCP connect + upgrade) that takes longer is abandoned; also how long early frames are kept */
 export const BRIDGE_OPEN_TIMEOUT_MS = 5_000;
+/** how long a dropped socket is redialed before the session ends (RTCGW_BRIDGE_RECONNECT_S) */
+export const BRIDGE_RECONNECT_MS = 10_000;
 /** the largest message the application may send (1 MiB ≈ 32 s of audio); ws closes with 1009 beyond */
 export const BRIDGE_MAX_MESSAGE_BYTES = 1 << 20;
+/** redial backoff: first retry after this, doubling up to BACKOFF_MAX_MS */
+const BACKOFF_FIRST_MS = 100;
+const BACKOFF_MAX_MS = 2_000;
 
-const LITTLE_ENDIAN = endianness() === "LE";
+export type AppSocketState = BridgeLegStats["state"];
 
-export type BridgeSocketState = BridgeLegStats["state"];
+/** what the leg tells its owner beside the agent's commands */
+export type LegEvent =
+  /** the socket dropped; it is being redialed (the caller hears silence) */
+  | { type: "gone" }
+  /** a redialed socket is open again after `gapMs` */
+  | { type: "back"; gapMs: number }
+  /** the leg is over for good and the call should end: the agent hung up, or never came (back) */
+  | { type: "ended"; reason: string; failed: boolean };
 
-export interface BridgeSocketOptions {
+export interface AppSocketOptions {
   url: string;
   sessionId: string;
+  protocol: BridgeProtocol;
+  params?: Record<string, string>;
+  /** false on a receive-only (WHIP) bridge: the agent's audio has nowhere to go */
+  sendsBack?: boolean;
   log: Logger;
-  /** application → caller audio: s16 mono 16 kHz (or connect() the bridge later) */
-  onAudio?: (samples: Int16Array) => void;
-  /** the application asked to drop its queued audio (barge-in) */
-  onClear?: () => void;
+  /** the agent's audio, marks, clears, hangups and texts (errors and no-ops are handled here) */
+  onCommand: (c: AgentCommand) => void;
+  onLeg?: (e: LegEvent) => void;
+  /** RTCGW_BRIDGE_SECRET: every dial is signed with it (signature.ts); none, no signature */
+  secret?: string;
   openTimeoutMs?: number;
-  maxBufferedBytes?: number;
+  reconnectMs?: number;
+  maxBufferedMs?: number;
 }
 
-/** The bridge socket is the profile's AppLink (src/media/profiles/bridge.ts): frames go out
- *  through sendFrame, and the profile connect()s itself to receive the application's audio. */
-export class BridgeSocket implements AppLink {
-  readonly #ws: WebSocket;
-  readonly #o: BridgeSocketOptions;
-  readonly #maxBuffered: number;
-  #peer: AppAudioPeer | undefined;
-  #state: BridgeSocketState = "connecting";
+export class AppSocket {
+  readonly #o: AppSocketOptions;
+  readonly #p: BridgeProtocol;
+  readonly #streamId = `MZ${randomBytes(16).toString("hex")}`;
+  readonly #maxBufferedBytes: number;
+  readonly #openTimeoutMs: number;
+  readonly #reconnectMs: number;
+  readonly #createdAt = Date.now();
+  #ws: WebSocket | undefined;
+  #state: AppSocketState = "connecting";
   #failed = false;
+  #endReason: string | undefined;
   #dropping = false;
-  #ended = false;
+  #everOpen = false;
+  /** the caller's first frames, kept while the first socket opens (up to the open timeout); written
+   *  when it opens, after the opening messages (a protocol's ids and counters start there) */
+  #early: Array<{ samples: Int16Array; ms: number }> = [];
+  #gapStartedAt = 0;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
   readonly #s = {
     framesSent: 0,
     framesNotOpen: 0,
     framesDropped: 0,
+    gapFrames: 0,
+    earlyFrames: 0,
+    reconnects: 0,
     audioIn: 0,
     audioInBytes: 0,
     clears: 0,
+    marks: 0,
+    marksAnswered: 0,
     protocolErrors: 0,
   };
 
-  constructor(o: BridgeSocketOptions) {
+  constructor(o: AppSocketOptions) {
     this.#o = o;
-    if (o.onAudio || o.onClear)
-      this.#peer = {
-        pushPcm: (samples) => {
-          o.onAudio?.(samples);
-          return true;
-        },
-        clear: () => o.onClear?.(),
-      };
-    this.#maxBuffered = o.maxBufferedBytes ?? BRIDGE_MAX_BUFFERED_BYTES;
-    this.#ws = new WebSocket(o.url, {
-      // covers the TCP connect and the HTTP upgrade
-      handshakeTimeout: o.openTimeoutMs ?? BRIDGE_OPEN_TIMEOUT_MS,
-      // a redirect would dial a host the allowlist never saw
-      followRedirects: false,
-      maxPayload: BRIDGE_MAX_MESSAGE_BYTES,
-      perMessageDeflate: false, // PCM does not compress; deflate would only cost CPU
-    });
-    this.#ws.binaryType = "nodebuffer";
-    this.#ws.on("open", () => this.#opened());
-    this.#ws.on("message", (data, isBinary) => this.#message(data as Buffer, isBinary));
-    this.#ws.on("error", (err) => this.#fail("error", err.message));
-    this.#ws.on("close", (code, reason) => this.#fail("closed", `${code} ${reason.toString()}`.trim()));
+    this.#p = o.protocol;
+    this.#openTimeoutMs = o.openTimeoutMs ?? BRIDGE_OPEN_TIMEOUT_MS;
+    this.#reconnectMs = o.reconnectMs ?? BRIDGE_RECONNECT_MS;
+    // bytes of ~1 s of frames as this protocol writes them (a Twilio media message is ~370 bytes
+    // of JSON around 160 bytes of μ-law: ~18.5 kB/s)
+    const perSecond = this.#p.name === "twilio" ? 50 * 370 : this.#p.rate * 2;
+    this.#maxBufferedBytes = Math.round((perSecond * (o.maxBufferedMs ?? BRIDGE_MAX_BUFFERED_MS)) / 1000);
+    this.#dial();
   }
 
-  get state(): BridgeSocketState {
+  get state(): AppSocketState {
     return this.#state;
   }
 
-  /** the application's audio and its clears go to `peer` from now on */
-  connect(peer: AppAudioPeer): void {
-    this.#peer = peer;
+  get streamId(): string {
+    return this.#streamId;
   }
 
-  /** one 20 ms frame of the caller's audio (s16 mono 16 kHz) to the application */
-  sendFrame(samples: Int16Array): void {
-    if (this.#state !== "open") {
-      this.#s.framesNotOpen++;
+  /** one 20 ms frame of the caller's audio, at `ms` since the stream began */
+  sendFrame(samples: Int16Array, ms: number): void {
+    if (this.#state === "open") {
+      this.#sendAudio(this.#p.audio(samples, ms));
       return;
     }
+    if (this.#state === "connecting" && !this.#everOpen) {
+      // the caller's first words wait for the agent, up to the open timeout, then go in order
+      if (Date.now() - this.#createdAt <= this.#openTimeoutMs) {
+        this.#early.push({ samples, ms });
+        this.#s.earlyFrames++;
+      } else this.#s.framesNotOpen++;
+      return;
+    }
+    if (this.#state === "reconnecting") this.#s.gapFrames++;
+    else this.#s.framesNotOpen++;
+  }
+
+  /** tell the agent something (a mark answered, a digit, a datachannel text, …); dropped unless open */
+  notify(e: NodeEvent): boolean {
+    if (e.type === "mark") this.#s.marksAnswered++;
+    if (this.#state !== "open") return false;
+    const m = this.#p.event(e);
+    if (m === undefined) return false;
+    this.#send(m);
+    return true;
+  }
+
+  /** the session ended: say stop and close normally (1000); a socket still connecting is dropped */
+  close(reason: string): void {
+    if (this.#state === "closed") return;
+    this.#finish(reason, false);
+    const ws = this.#ws;
+    try {
+      if (ws?.readyState === WebSocket.OPEN) {
+        ws.send(this.#p.stop(reason));
+        ws.close(1000, reason.slice(0, 120)); // RFC 6455 §5.5: control payloads ≤ 125 bytes
+      } else ws?.terminate();
+    } catch (err) {
+      // the session's teardown must not fail because of the application's socket
+      this.#o.log.warn({ event: "bridge_close_failed", err: (err as Error).message }, "bridge close failed");
+    }
+  }
+
+  stats(): BridgeLegStats {
+    return {
+      state: this.#state,
+      failed: this.#failed,
+      protocol: this.#p.name,
+      rate: this.#p.rate,
+      ...this.#s,
+      ...(this.#endReason ? { endReason: this.#endReason } : {}),
+    };
+  }
+
+  #dial(): void {
+    const url = this.#o.url;
+    this.#attempt++;
+    const ws = new WebSocket(url, {
+      // covers the TCP connect and the HTTP upgrade
+      handshakeTimeout: this.#openTimeoutMs,
+      // a redirect would dial a host the allow-list never saw
+      followRedirects: false,
+      maxPayload: BRIDGE_MAX_MESSAGE_BYTES,
+      perMessageDeflate: false, // audio does not compress; deflate would only cost CPU
+      headers: this.#o.secret ? signatureHeaders(this.#o.secret, url) : {},
+    });
+    this.#ws = ws;
+    ws.binaryType = "nodebuffer";
+    ws.on("open", () => this.#opened(ws));
+    ws.on("message", (data, isBinary) => this.#message(ws, data as Buffer, isBinary));
+    ws.on("error", (err) => this.#lost(ws, "error", err.message));
+    ws.on("close", (code, reason) => this.#lost(ws, "closed", `${code} ${reason.toString()}`.trim(), code));
+  }
+
+  #opened(ws: WebSocket): void {
+    if (ws !== this.#ws || this.#state === "closed") return;
+    const resumed = this.#everOpen;
+    this.#everOpen = true;
+    this.#state = "open";
+    this.#attempt = 0;
+    const call: CallInfo = {
+      sessionId: this.#o.sessionId,
+      streamId: this.#streamId,
+      rate: this.#p.rate,
+      params: this.#o.params ?? {},
+      resumed,
+      sendsBack: this.#o.sendsBack ?? true,
+    };
+    for (const m of this.#p.opening(call)) this.#send(m);
+    if (resumed) {
+      const gapMs = Date.now() - this.#gapStartedAt;
+      this.#s.reconnects++;
+      this.#o.log.info({ event: "bridge_back", gapMs, gapFrames: this.#s.gapFrames }, "bridge socket back");
+      this.#o.onLeg?.({ type: "back", gapMs });
+    } else {
+      const early = this.#early;
+      this.#early = [];
+      for (const f of early) this.#sendAudio(this.#p.audio(f.samples, f.ms));
+      this.#o.log.info(
+        { event: "bridge_open", url: redact(this.#o.url), protocol: this.#p.name, earlyFrames: early.length },
+        "bridge socket open",
+      );
+    }
+  }
+
+  #message(ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    if (ws !== this.#ws || this.#state !== "open") return;
+    let c: AgentCommand;
+    try {
+      c = this.#p.parse(data, isBinary);
+    } catch (err) {
+      // the application's message must never throw into the socket's event handler
+      c = { type: "error", what: `message handling failed: ${(err as Error).message}` };
+    }
+    switch (c.type) {
+      case "error":
+        this.#protocolError(c.what);
+        return;
+      case "none":
+        return;
+      case "audio":
+        this.#s.audioIn++;
+        this.#s.audioInBytes += data.length;
+        break;
+      case "clear":
+        this.#s.clears++;
+        break;
+      case "mark":
+        this.#s.marks++;
+        break;
+      case "hangup":
+        // the agent ends the call: the close that follows is not a drop
+        this.#finish(c.reason ? `hangup: ${c.reason}` : "hangup", false);
+        try {
+          ws.close(1000, "hangup");
+        } catch {}
+        break;
+    }
+    try {
+      this.#o.onCommand(c);
+    } catch (err) {
+      this.#o.log.warn(
+        { event: "bridge_command_failed", command: c.type, err: (err as Error).message },
+        "bridge command failed",
+      );
+    }
+    if (c.type === "hangup") this.#o.onLeg?.({ type: "ended", reason: this.#endReason!, failed: false });
+  }
+
+  #lost(ws: WebSocket, kind: "error" | "closed", detail: string, code?: number): void {
+    if (ws !== this.#ws) return;
+    if (kind === "error") ws.terminate(); // a close event follows; it finds the state changed
+    if (this.#state === "closed" || this.#state === "reconnecting") return;
+    const wasOpen = this.#state === "open";
+    if (wasOpen && code !== undefined && this.#p.closeEndsCall(code)) {
+      this.#o.log.info(
+        { event: "bridge_ended_by_agent", code },
+        "the agent closed its stream; ending the call",
+      );
+      this.#finish(`the agent closed the socket (${detail})`, false);
+      this.#o.onLeg?.({ type: "ended", reason: this.#endReason!, failed: false });
+      return;
+    }
+    this.#o.log.warn(
+      { event: "bridge_lost", kind, detail, url: redact(this.#o.url), wasOpen },
+      wasOpen ? "bridge socket dropped; redialing" : "bridge dial failed; redialing",
+    );
+    if (wasOpen || !this.#everOpen) {
+      if (wasOpen) {
+        this.#gapStartedAt = Date.now();
+        this.#o.onLeg?.({ type: "gone" });
+      }
+      // the first dial has the reconnect window too, from the session's start
+      this.#state = wasOpen ? "reconnecting" : "connecting";
+    }
+    this.#retry();
+  }
+
+  #retry(): void {
+    const since = this.#everOpen ? this.#gapStartedAt : this.#createdAt;
+    const left = since + this.#reconnectMs - Date.now();
+    if (left <= 0) {
+      const reason = this.#everOpen
+        ? `the agent's socket dropped and could not be redialed within ${Math.round(this.#reconnectMs / 1000)} s`
+        : `the agent's socket could not be opened within ${Math.round(this.#reconnectMs / 1000)} s`;
+      this.#o.log.warn(
+        { event: "bridge_failed", reason, url: redact(this.#o.url) },
+        "bridge given up; ending the call",
+      );
+      this.#finish(reason, true);
+      this.#o.onLeg?.({ type: "ended", reason, failed: true });
+      return;
+    }
+    const delay = Math.min(left, BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, this.#attempt - 1));
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state !== "closed") this.#dial();
+    }, delay);
+  }
+
+  #finish(reason: string, failed: boolean): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#failed = failed;
+    this.#endReason = reason;
+    this.#early = [];
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (failed) this.#ws?.terminate();
+    // the session's bridge figures, once, where the session's other end-of-call lines are
+    this.#o.log.info({ event: "bridge_closed", ...this.stats() }, "bridge leg ended");
+  }
+
+  #sendAudio(m: WireMessage): void {
+    const ws = this.#ws!;
     // backpressure: never let unsent audio grow without bound in the socket's buffer
-    if (this.#ws.bufferedAmount > this.#maxBuffered) {
+    if (ws.bufferedAmount > this.#maxBufferedBytes) {
       this.#s.framesDropped++;
       if (!this.#dropping) {
         this.#dropping = true;
         this.#o.log.warn(
-          { event: "bridge_backpressure", bufferedBytes: this.#ws.bufferedAmount },
+          { event: "bridge_backpressure", bufferedBytes: ws.bufferedAmount },
           "bridge application is not reading; dropping frames",
         );
       }
       return;
     }
     this.#dropping = false;
-    const bytes = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
-    this.#ws.send(LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap16(), { binary: true });
+    this.#send(m);
     this.#s.framesSent++;
   }
 
-  /** a JSON event to the application (e.g. {"type":"resumed"}); dropped unless the socket is open */
-  sendEvent(event: { type: string } & Record<string, unknown>): void {
-    if (this.#state !== "open") return;
-    this.#ws.send(JSON.stringify(event));
-  }
-
-  /** the session ended: say so and close normally (1000); a socket still connecting is dropped */
-  close(reason: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    const was = this.#state;
-    this.#state = "closed";
+  #send(m: WireMessage): void {
     try {
-      if (was === "open") {
-        this.#ws.send(JSON.stringify({ type: "stop", reason }));
-        this.#ws.close(1000, reason.slice(0, 120)); // RFC 6455 §5.5: control payloads ≤ 125 bytes
-      } else if (was === "connecting") {
-        this.#ws.terminate();
-      }
+      this.#ws!.send(m, { binary: typeof m !== "string" });
     } catch (err) {
-      // the session's teardown must not fail because of the application's socket
-      this.#o.log.warn({ event: "bridge_close_failed", err: (err as Error).message }, "bridge close failed");
-    }
-    // the session's bridge figures, once, where the session's other end-of-call lines are
-    this.#o.log.info({ event: "bridge_closed", ...this.stats() }, "bridge socket closed");
-  }
-
-  stats(): BridgeLegStats {
-    return { state: this.#state, failed: this.#failed, ...this.#s };
-  }
-
-  #opened(): void {
-    if (this.#state !== "connecting") return;
-    this.#state = "open";
-    this.#ws.send(
-      JSON.stringify({
-        type: "start",
-        sessionId: this.#o.sessionId,
-        format: "s16le",
-        rate: BRIDGE_RATE,
-        channels: 1,
-        frameMs: BRIDGE_FRAME_MS,
-      }),
-    );
-    this.#o.log.info({ event: "bridge_open", url: redact(this.#o.url) }, "bridge socket open");
-  }
-
-  #message(data: Buffer, isBinary: boolean): void {
-    if (this.#state !== "open") return;
-    try {
-      if (isBinary) {
-        if (data.length % 2 !== 0) {
-          this.#protocolError(`audio message of odd length ${data.length}`);
-          return;
-        }
-        // copy into an aligned Int16Array (ws buffers may start at an odd offset)
-        const samples = new Int16Array(data.length / 2);
-        const view = Buffer.from(samples.buffer);
-        data.copy(view);
-        if (!LITTLE_ENDIAN) view.swap16();
-        this.#s.audioIn++;
-        this.#s.audioInBytes += data.length;
-        this.#peer?.pushPcm(samples);
-        return;
-      }
-      let msg: unknown;
-      try {
-        msg = JSON.parse(data.toString("utf8"));
-      } catch {
-        this.#protocolError("text message is not JSON");
-        return;
-      }
-      if ((msg as { type?: unknown } | null)?.type === "clear") {
-        this.#s.clears++;
-        this.#peer?.clear();
-      } else this.#protocolError("unknown text message type");
-    } catch (err) {
-      // the application's message must never throw into the socket's event handler
-      this.#protocolError(`message handling failed: ${(err as Error).message}`);
+      this.#o.log.debug({ err: (err as Error).message }, "bridge send failed");
     }
   }
 
@@ -199,19 +355,6 @@ export class BridgeSocket implements AppLink {
     // the first one says what is wrong; later ones only count (a broken app could flood the log)
     if (this.#s.protocolErrors === 1)
       this.#o.log.warn({ event: "bridge_protocol_error", what }, "bridge application broke the protocol");
-  }
-
-  #fail(kind: "error" | "closed", detail: string): void {
-    if (this.#state === "closed") return; // we closed it: not a failure
-    const was = this.#state;
-    this.#state = "closed";
-    this.#failed = true;
-    // the call goes on without the application: listeners still hear the caller
-    this.#o.log.warn(
-      { event: "bridge_failed", kind, detail, url: redact(this.#o.url), wasOpen: was === "open" },
-      "bridge socket failed; the session goes on without it",
-    );
-    if (kind === "error") this.#ws.terminate();
   }
 }
 

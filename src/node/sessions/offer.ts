@@ -40,6 +40,8 @@ export interface ValidatedOffer {
   ignoredVideo: IgnoredVideo[];
   iceUfrag: string;
   icePwd: string;
+  /** RFC 4733 telephone-event offered at the audio codec's clock rate (the caller's keypad) */
+  telephoneEvent?: { payloadType: number; clockRate: number };
 }
 
 export interface IgnoredVideo {
@@ -127,7 +129,12 @@ export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
       `a WHEP offer must receive audio (recvonly or sendrecv); it is ${offerDirection}`,
     );
 
+  // RFC 4733 §7.1.1: the telephone-event's clock rate must be the audio codec's
+  const te = (m.rtp ?? []).find(
+    (r) => r.codec.toLowerCase() === "telephone-event" && r.rate === codec.clockRate,
+  );
   return {
+    ...(te ? { telephoneEvent: { payloadType: te.payload, clockRate: te.rate! } } : {}),
     sdp,
     audioMid: String(m.mid),
     codec,

@@ -7,6 +7,7 @@ import type { Profile, SessionStatus } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
 import { isRtcp, type MediaSession, type PacketSink, rtcpHasBye } from "../../media/index.js";
 import type { SessionKind } from "../../registry/types.js";
+import { TelephoneEvents } from "../bridge/dtmf.js";
 import { TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
 import {
@@ -111,6 +112,10 @@ export class PeerSession {
   private sessionMedia: SessionMedia | undefined;
   /** where RTP goes: the pipeline's session, straight (packets before it exists are consumed and dropped) */
   private pipeline: MediaSession | undefined;
+  /** the caller's RFC 4733 key presses, when its offer carried telephone-event */
+  private dtmf: TelephoneEvents | undefined;
+  /** sequence numbers the telephone-event packets took so far */
+  private dtmfSeqs = 0;
   private rtpListeners = new Set<(packet: Buffer) => void>();
   private answerSdp: string | undefined;
   private closing: Promise<void> | undefined;
@@ -168,6 +173,15 @@ export class PeerSession {
     if (offer.codec.name === "opus")
       audio.addOpusCodec(offer.codec.payloadType, offer.codec.fmtp ?? "minptime=10;useinbandfec=1");
     else audio.addAudioCodec(offer.codec.payloadType, offer.codec.name.toUpperCase());
+    // the caller's keypad (RFC 4733), when offered: its packets go to the bridge's agent, not the decoder
+    const te = offer.telephoneEvent;
+    if (te && this.receives) {
+      audio.addAudioCodec(te.payloadType, `telephone-event/${te.clockRate}`, "0-15");
+      this.dtmf = new TelephoneEvents(te.payloadType, te.clockRate, (digit, durationMs) => {
+        this.log.debug({ digit, durationMs }, "dtmf");
+        this.media?.agent?.onCallerDigit(digit, durationMs);
+      });
+    }
     if (this.ssrc !== undefined) audio.addSSRC(this.ssrc, `rtcgw-${this.id.slice(0, 8)}`, "rtcgw", "audio");
     const track = this.pc.addTrack(audio);
     this.adoptTrack(track, "local");
@@ -464,11 +478,36 @@ export class PeerSession {
     this.counters.packetsIn++;
     this.counters.bytesIn += b.length;
     this.opts.onPacket("in");
+    if (this.dtmf) {
+      if (b.length >= 12 && (b[1]! & 0x7f) === this.dtmf.payloadType) {
+        this.dtmf.push(b);
+        this.dtmfSeqs++;
+        return;
+      }
+      // the events took sequence numbers of the audio stream (one SSRC, RFC 4733 §2.1): the
+      // decoder gets the audio renumbered as if they were not there, so it sees no loss
+      if (this.dtmfSeqs > 0 && b.length >= 12)
+        b.writeUInt16BE((b.readUInt16BE(2) - this.dtmfSeqs) & 0xffff, 2);
+    }
     this.pipeline?.pushRtp(b, now);
     for (const l of this.rtpListeners) l(b);
   }
 
-  /** Client-created datachannels are accepted and echoed. */
+  /** Text to every open datachannel of the caller; false when none is open (or all refused it). */
+  sendText(text: string): boolean {
+    let sent = false;
+    for (const dc of this.channels) {
+      try {
+        if (dc.isOpen() && dc.sendMessage(text)) sent = true;
+      } catch (e) {
+        this.log.debug({ err: (e as Error).message }, "datachannel send failed");
+      }
+    }
+    return sent;
+  }
+
+  /** Client-created datachannels are accepted: their text goes to a profile that takes it (the
+   *  bridge's agent), everything else is echoed. */
   private adoptChannel(dc: DataChannel) {
     if (this.closing) {
       try {
@@ -480,7 +519,9 @@ export class PeerSession {
     const label = dc.getLabel();
     dc.onMessage((m) => {
       try {
-        if (typeof m === "string") dc.sendMessage(m);
+        const onText = this.media?.onText;
+        if (onText && typeof m === "string") onText(m);
+        else if (typeof m === "string") dc.sendMessage(m);
         else dc.sendMessageBinary(Buffer.isBuffer(m) ? m : Buffer.from(m as ArrayBuffer));
       } catch (e) {
         this.log.debug({ label, err: (e as Error).message }, "datachannel echo failed");

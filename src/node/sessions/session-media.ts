@@ -14,8 +14,7 @@ import {
   type ProfileContext,
   restamp,
 } from "../../media/index.js";
-
-import { BridgeSocket } from "../bridge/app-socket.js";
+import { AgentBridge, type BridgeContext } from "../bridge/agent-bridge.js";
 import type { SharedTicker } from "../process/ticker.js";
 
 /** a session's media figures as the control API reports them */
@@ -37,19 +36,20 @@ export const ZERO_STATS: MediaStats = {
 export interface SessionMediaOptions extends Omit<ProfileContext, "app"> {
   profile: Profile;
   ticker: SharedTicker;
-  /** bridge profile: the application's WebSocket URL (already checked against RTCGW_BRIDGE_ALLOW) */
-  bridgeUrl?: string;
+  /** bridge profile: the agent's socket (URL already checked against RTCGW_BRIDGE_ALLOW), protocol, rate */
+  bridge?: BridgeContext;
 }
 
 export class SessionMedia {
   #unsubscribe: () => void = () => {};
   #closed = false;
+  #depthAtEnd: number | undefined;
 
   private constructor(
     /** the pipeline's side: RTP in (PeerSession pushes straight here), ticks, stats, close */
     readonly pipeline: MediaSession,
-    /** the bridge's WebSocket, closed with the session */
-    private readonly app: BridgeSocket | undefined,
+    /** the bridge's agent leg, closed with the session */
+    private readonly app: AgentBridge | undefined,
     ticker: SharedTicker,
     log: Logger,
   ) {
@@ -69,10 +69,10 @@ export class SessionMedia {
    * socket dials in the background: the session is answered whether or not it ever opens.
    */
   static async assemble(o: SessionMediaOptions): Promise<SessionMedia> {
-    const { profile, ticker, bridgeUrl, ...ctx } = o;
+    const { profile, ticker, bridge, ...ctx } = o;
     const app =
-      profile === "bridge" && bridgeUrl && ctx.receives
-        ? new BridgeSocket({ url: bridgeUrl, sessionId: ctx.sessionId, log: ctx.log })
+      profile === "bridge" && bridge && ctx.receives
+        ? new AgentBridge(bridge, { sessionId: ctx.sessionId, sendsBack: !!ctx.out, log: ctx.log })
         : undefined;
     try {
       const pipeline = await createProfile(profile, { ...ctx, ...(app ? { app } : {}) });
@@ -81,6 +81,17 @@ export class SessionMedia {
       app?.close("session refused");
       throw e;
     }
+  }
+
+  /** a bridged call's datachannel text goes to the agent (other profiles have none: the peer echoes) */
+  get onText(): ((text: string) => void) | undefined {
+    const app = this.app;
+    return app ? (text) => app.onCallerText(text) : undefined;
+  }
+
+  /** the bridge's agent leg, for events of the call the agent should hear of (e.g. a resume) */
+  get agent(): AgentBridge | undefined {
+    return this.app;
   }
 
   stats(): SessionMediaStats {
@@ -92,7 +103,11 @@ export class SessionMedia {
       reordered: s.reordered,
       concealedMs: s.concealedMs,
       silenceFilledMs: s.silenceFilledMs,
-      ...(this.app ? { bridge: this.app.stats() } : {}),
+      // the caller's audio reaches the agent this much after it arrived (the receive side's
+      // adaptive jitter depth): the bridge's largest latency term, shown where the leg is
+      ...(this.app
+        ? { bridge: { ...this.app.stats(), jitterDepthMs: this.#depthAtEnd ?? s.jitterDepthMs } }
+        : {}),
       ...(recordingError(s) ? { recordingError: recordingError(s) } : {}),
     };
   }
@@ -100,7 +115,7 @@ export class SessionMedia {
   /** the session continues on a new peer after `gapMs` without audio (resume.ts): the bridge's
    *  application keeps its one socket and is told (protocol: docs/pipeline.md) */
   resumed(gapMs: number): void {
-    this.app?.sendEvent({ type: "resumed", gapMs });
+    this.app?.notify({ type: "resumed", gapMs });
   }
 
   /** the call's true end: the timeline completed to now, files flushed (a recording is as long as the call) */
@@ -108,6 +123,7 @@ export class SessionMedia {
     if (this.#closed) return undefined;
     this.#closed = true;
     this.#unsubscribe();
+    this.#depthAtEnd = this.pipeline.stats().jitterDepthMs; // the closed receiver has none
     const files = this.pipeline.close(Date.now());
     this.app?.close("session ended");
     return files ?? undefined;

@@ -2,6 +2,7 @@
 // registry state and teardown; the watchdog (watchdog.ts) reaps through it. Transport-agnostic:
 // the control server calls into it.
 import type { RtcConfig } from "node-datachannel";
+import { checkBridgeUrl } from "../../config/bridge-url.js";
 import type {
   CreateSessionRequest,
   NodeHealth,
@@ -12,7 +13,7 @@ import { type Logger, sessionLogger } from "../../log/index.js";
 import { MediaAssemblyError } from "../../media/index.js";
 import { type RecordingUploader, recordingObjects } from "../../recordings/index.js";
 import type { Registry } from "../../registry/types.js";
-import { bridgeUrlAllowed } from "../bridge/allow.js";
+import type { BridgeContext } from "../bridge/agent-bridge.js";
 import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
 import type { SharedTicker } from "../process/ticker.js";
 import {
@@ -54,8 +55,12 @@ export interface SessionTableOptions {
   recordingsPrefix?: string;
   /** the echo's Opus encoder complexity (RTCGW_ECHO_COMPLEXITY) */
   echoComplexity?: number;
-  /** URL prefixes the bridge profile may dial (RTCGW_BRIDGE_ALLOW; empty or absent: bridge refused) */
+  /** the URLs the bridge profile may dial (RTCGW_BRIDGE_ALLOW entries, rules in config/bridge-url.ts; empty or absent: bridge refused) */
   bridgeAllow?: readonly string[];
+  /** how long a dropped agent socket is redialed (RTCGW_BRIDGE_RECONNECT_S) */
+  bridgeReconnectMs?: number;
+  /** RTCGW_BRIDGE_SECRET: agent dials are signed with it */
+  bridgeSecret?: string;
   registry: Registry;
   metrics: NodeMetrics;
   ticker: SharedTicker;
@@ -221,20 +226,22 @@ export class SessionTable {
       }
       throw e;
     }
-    // the bridge URL is the client's choice: dial only what the operator allowed (SSRF guard)
-    if (
-      req.profile === "bridge" &&
-      req.bridgeUrl &&
-      !bridgeUrlAllowed(req.bridgeUrl, this.o.bridgeAllow ?? [])
-    ) {
-      const e = new MediaNodeError(
-        "bridge-url-not-allowed",
-        403,
-        "this media node does not dial that bridge URL (it is not under a prefix in RTCGW_BRIDGE_ALLOW)",
-      );
-      this.o.metrics.refused.inc({ reason: e.code });
-      log.info({ reason: e.reason, status: e.status }, "bridge refused");
-      throw e;
+    // the bridge URL is the client's choice: dial only what the operator allowed (SSRF guard), and
+    // exactly the URL that was checked (the normalized one)
+    let bridgeUrl: string | undefined;
+    if (req.profile === "bridge" && req.bridgeUrl) {
+      const v = checkBridgeUrl(req.bridgeUrl, this.o.bridgeAllow ?? []);
+      if (!v.ok) {
+        const e = new MediaNodeError(
+          v.status === 403 ? "bridge-url-not-allowed" : "bad-bridge-url",
+          v.status,
+          v.reason,
+        );
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "bridge refused");
+        throw e;
+      }
+      bridgeUrl = v.url;
     }
     let source: PeerSession | undefined;
     if (req.kind === "whep") {
@@ -264,7 +271,7 @@ export class SessionTable {
     try {
       // the profile's assembly is in place before any packet can arrive; one that cannot be
       // built refuses the session (503 media-unavailable), never a session without its media
-      session.attachMedia(await this.assembleMedia(session, req));
+      session.attachMedia(await this.assembleMedia(session, req, bridgeUrl));
       const answer = await session.answer();
       if (source) this.listen(source, session);
       log.info({ codec: offer.codec.name, direction: offer.answerDirection }, "session answered");
@@ -371,7 +378,12 @@ export class SessionTable {
     return s;
   }
 
-  private async assembleMedia(session: PeerSession, req: CreateSessionRequest): Promise<SessionMedia> {
+  private async assembleMedia(
+    session: PeerSession,
+    req: CreateSessionRequest,
+    /** the allow-listed, normalized bridge URL (the one that was checked) */
+    bridgeUrl: string | undefined,
+  ): Promise<SessionMedia> {
     try {
       return await SessionMedia.assemble({
         sessionId: session.id,
@@ -384,7 +396,8 @@ export class SessionTable {
         recordingsDir: this.o.recordingsDir,
         ...(this.o.echoComplexity !== undefined ? { echoComplexity: this.o.echoComplexity } : {}),
         ...(req.recordRate ? { recordRate: req.recordRate } : {}),
-        ...(req.profile === "bridge" && req.bridgeUrl ? { bridgeUrl: req.bridgeUrl } : {}),
+        ...(bridgeUrl ? { bridge: this.bridgeContext(session, req, bridgeUrl) } : {}),
+        ...(bridgeUrl && req.bridgeRecord ? { bridgeRecord: true } : {}),
       });
     } catch (e) {
       const reason =
@@ -396,6 +409,24 @@ export class SessionTable {
       session.log.error({ reason, status: err.status }, "session refused: its media cannot be assembled");
       throw err;
     }
+  }
+
+  /** what the bridge's agent leg needs from the node: its URL and options, and a way to end the call */
+  private bridgeContext(session: PeerSession, req: CreateSessionRequest, url: string): BridgeContext {
+    return {
+      url,
+      protocol: req.bridgeProtocol ?? "rtcgw",
+      rate: req.bridgeRate ?? 16000,
+      params: req.bridgeParams ?? {},
+      ...(this.o.bridgeSecret ? { secret: this.o.bridgeSecret } : {}),
+      ...(this.o.bridgeReconnectMs !== undefined ? { reconnectMs: this.o.bridgeReconnectMs } : {}),
+      // the agent hung up, or is gone for good: the call ends with it
+      end: (reason: string, by: "agent-hangup" | "agent-gone") => {
+        session.log.info({ reason }, "the bridge leg ended the call");
+        void this.teardown(session, by);
+      },
+      sendText: (text: string) => session.sendText(text),
+    };
   }
 
   private listen(source: PeerSession, listener: PeerSession) {

@@ -1,0 +1,133 @@
+// Twilio Media Streams, bidirectional, as Twilio documents its WebSocket messages
+// (https://www.twilio.com/docs/voice/media-streams/websocket-messages): an agent written for a
+// Twilio <Connect><Stream> runs against rtcgw with no change but its URL. JSON text only; audio is
+// base64 μ-law at 8000 Hz mono both ways; every message but `connected` carries `sequenceNumber`
+// (a string, "1" on `start`) and `streamSid`; `media.chunk` ("1", "2", …) and `media.timestamp`
+// (ms since the stream began) are strings too, as Twilio sends them.
+import { decodeUlaw, encodeUlaw } from "../../media/index.js";
+import type { AgentCommand, BridgeProtocol, CallInfo, NodeEvent, WireMessage } from "./protocol.js";
+import { MAX_MARK_NAME } from "./rtcgw.js";
+
+export const TWILIO_RATE = 8000;
+/** rtcgw has no Twilio account: a well-formed AccountSid that names none */
+export const TWILIO_ACCOUNT_SID = `AC${"0".repeat(32)}`;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export class TwilioProtocol implements BridgeProtocol {
+  readonly name = "twilio" as const;
+  readonly rate = TWILIO_RATE;
+  #streamSid = "";
+  #callSid = "";
+  /** per socket: `start` is "1" on each (re)connection */
+  #seq = 0;
+  /** per stream: chunks count on across a redial */
+  #chunk = 0;
+
+  #next(): string {
+    this.#seq++;
+    return String(this.#seq);
+  }
+
+  opening(call: CallInfo): WireMessage[] {
+    this.#streamSid = call.streamId;
+    this.#callSid = call.sessionId;
+    this.#seq = 0;
+    return [
+      JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }),
+      JSON.stringify({
+        event: "start",
+        sequenceNumber: this.#next(),
+        start: {
+          accountSid: TWILIO_ACCOUNT_SID,
+          streamSid: this.#streamSid,
+          callSid: this.#callSid,
+          tracks: ["inbound"],
+          customParameters: call.params,
+          mediaFormat: { encoding: "audio/x-mulaw", sampleRate: TWILIO_RATE, channels: 1 },
+          ...(call.resumed ? { resumed: true } : {}),
+        },
+        streamSid: this.#streamSid,
+      }),
+    ];
+  }
+
+  audio(frame: Int16Array, ms: number): WireMessage {
+    this.#chunk++;
+    return JSON.stringify({
+      event: "media",
+      sequenceNumber: this.#next(),
+      media: {
+        track: "inbound",
+        chunk: String(this.#chunk),
+        timestamp: String(Math.round(ms)),
+        payload: Buffer.from(encodeUlaw(frame)).toString("base64"),
+      },
+      streamSid: this.#streamSid,
+    });
+  }
+
+  event(e: NodeEvent): WireMessage | undefined {
+    switch (e.type) {
+      case "mark":
+        return JSON.stringify({
+          event: "mark",
+          sequenceNumber: this.#next(),
+          streamSid: this.#streamSid,
+          mark: { name: e.name },
+        });
+      case "dtmf":
+        return JSON.stringify({
+          event: "dtmf",
+          streamSid: this.#streamSid,
+          sequenceNumber: this.#next(),
+          dtmf: { track: "inbound_track", digit: e.digit },
+        });
+      default:
+        return undefined; // Twilio has no message for it (played, datachannel text, resumed)
+    }
+  }
+
+  stop(_reason: string): WireMessage {
+    return JSON.stringify({
+      event: "stop",
+      sequenceNumber: this.#next(),
+      streamSid: this.#streamSid,
+      stop: { accountSid: TWILIO_ACCOUNT_SID, callSid: this.#callSid },
+    });
+  }
+
+  /** a Twilio agent ends its stream by closing the socket normally; anything else is a drop */
+  closeEndsCall(code: number): boolean {
+    return code === 1000;
+  }
+
+  parse(data: Buffer, isBinary: boolean): AgentCommand {
+    if (isBinary) return { type: "error", what: "binary message (Twilio Media Streams is JSON text only)" };
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(data.toString("utf8"));
+    } catch {
+      return { type: "error", what: "text message is not JSON" };
+    }
+    if (typeof msg !== "object" || msg === null)
+      return { type: "error", what: "text message is not a JSON object" };
+    switch (msg.event) {
+      case "media": {
+        const payload = (msg.media as { payload?: unknown } | undefined)?.payload;
+        if (typeof payload !== "string" || !BASE64.test(payload) || payload.length % 4 !== 0)
+          return { type: "error", what: "media needs media.payload: base64 μ-law" };
+        return { type: "audio", samples: decodeUlaw(Buffer.from(payload, "base64")) };
+      }
+      case "mark": {
+        const name = (msg.mark as { name?: unknown } | undefined)?.name;
+        return typeof name === "string" && name.length <= MAX_MARK_NAME
+          ? { type: "mark", name }
+          : { type: "error", what: `mark needs mark.name, a string of at most ${MAX_MARK_NAME} characters` };
+      }
+      case "clear":
+        return { type: "clear" };
+      default:
+        return { type: "error", what: "unknown event (a Twilio agent sends media, mark or clear)" };
+    }
+  }
+}

@@ -1,0 +1,338 @@
+// A Twilio Media Streams agent, written from Twilio's documentation of the WebSocket messages
+// (https://www.twilio.com/docs/voice/media-streams/websocket-messages) and nothing of rtcgw's code:
+// it checks the messages' shapes and order as documented, decodes the caller's μ-law (G.711, its
+// own decoder below) and hears the caller's 440 Hz, answers with 600 Hz that a node-datachannel
+// caller hears, and times its marks and a clear against what the caller receives.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type WebSocket, WebSocketServer } from "ws";
+import { ClientPeer, toneRatio } from "../support/client-peer.js";
+import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
+
+// ---------------------------------------------------------------- the agent, from the docs
+
+/** G.711 μ-law byte → linear sample (ITU-T G.711; the textbook expansion) */
+function ulawDecode(u: number): number {
+  const x = ~u & 0xff;
+  const sign = x & 0x80;
+  const exponent = (x >> 4) & 0x07;
+  const mantissa = x & 0x0f;
+  const magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+  return sign ? -magnitude : magnitude;
+}
+
+/** linear sample → μ-law byte (ITU-T G.711; the textbook compression) */
+function ulawEncode(sample: number): number {
+  const BIAS = 0x84;
+  const sign = sample < 0 ? 0x80 : 0;
+  let s = Math.min(Math.abs(sample), 32635) + BIAS;
+  let exponent = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (s >> (exponent + 3)) & 0x0f;
+  s = ~(sign | (exponent << 4) | mantissa) & 0xff;
+  return s;
+}
+
+function tonePayload(hz: number, ms: number, startSample = 0): string {
+  const n = (8000 * ms) / 1000;
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++)
+    b[i] = ulawEncode(Math.round(8000 * Math.sin((2 * Math.PI * hz * (startSample + i)) / 8000)));
+  return b.toString("base64");
+}
+
+interface TwilioMessage {
+  event: string;
+  sequenceNumber?: string;
+  streamSid?: string;
+  [k: string]: unknown;
+}
+
+/** one stream as the agent saw it, every message with its arrival time */
+interface Stream {
+  ws: WebSocket;
+  messages: Array<{ at: number; msg: TwilioMessage }>;
+  binary: number;
+  closed?: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+let h: Harness;
+let agent: WebSocketServer;
+let port: number;
+const streams: Stream[] = [];
+
+beforeAll(async () => {
+  agent = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((r) => agent.once("listening", r));
+  port = (agent.address() as { port: number }).port;
+  agent.on("connection", (ws) => {
+    const s: Stream = { ws, messages: [], binary: 0 };
+    streams.push(s);
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) s.binary++;
+      else s.messages.push({ at: now(), msg: JSON.parse(String(data)) });
+    });
+    ws.on("close", (code) => {
+      s.closed = code;
+    });
+  });
+  h = await startHarness({ RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${port}/` });
+});
+afterAll(async () => {
+  await h?.close();
+  await new Promise<void>((r) => agent.close(() => r()));
+});
+
+async function call(params: Record<string, string> = {}) {
+  const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false, dtmf: true });
+  const sessionId = newSessionId();
+  await h.registry.createSession({
+    id: sessionId,
+    nodeId: h.node.id,
+    kind: "session",
+    profile: "bridge",
+    tokenHash: "a".repeat(64),
+    state: "new",
+    etag: "e0",
+    ttlMs: 60_000,
+  });
+  const before = streams.length;
+  const r = await h.call("POST", "/internal/sessions", {
+    sessionId,
+    kind: "session",
+    profile: "bridge",
+    offer: c.offer,
+    bridgeUrl: `ws://127.0.0.1:${port}/twilio`,
+    bridgeProtocol: "twilio",
+    bridgeParams: params,
+  });
+  expect(r.status).toBe(201);
+  c.accept(r.json.answer);
+  await c.connected(5000);
+  await waitFor(() => streams.length > before, 3000, "the agent's connection");
+  return { c, sessionId, s: streams[before]! };
+}
+
+const of = (s: Stream, event: string) => s.messages.filter((m) => m.msg.event === event);
+
+/** the caller's packets that carry sound (not DTX, not near-silence), by arrival */
+function audibleArrivals(c: ClientPeer, from = 0): Array<{ at: number; i: number }> {
+  const { samples } = c.receivedPcm();
+  const out: Array<{ at: number; i: number }> = [];
+  for (let i = from; i < c.arrivals.length; i++) {
+    const a = c.arrivals[i]!;
+    const end = c.arrivals[i + 1]?.pcmOffset ?? samples.length;
+    let peak = 0;
+    for (let k = a.pcmOffset; k < end; k++) peak = Math.max(peak, Math.abs(samples[k]!));
+    if (peak > 1500) out.push({ at: a.at, i });
+  }
+  return out;
+}
+
+describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw", () => {
+  it("connected, then start (streamSid, callSid, tracks, customParameters, mediaFormat), then media every 20 ms with string counters; μ-law of the caller's 440 Hz; stop at the end", async () => {
+    const { c, sessionId, s } = await call({ language: "en", caller: "+15550100" });
+    await waitFor(() => of(s, "media").length >= 100, 8000, "2 s of media");
+    const first = s.messages[0]!.msg;
+    expect(first).toEqual({ event: "connected", protocol: "Call", version: "1.0.0" });
+    const start = s.messages[1]!.msg as TwilioMessage & { start: Record<string, unknown> };
+    expect(start.event).toBe("start");
+    expect(start.sequenceNumber).toBe("1");
+    expect(start.streamSid).toMatch(/^MZ[0-9a-f]{32}$/);
+    expect(start.start).toMatchObject({
+      streamSid: start.streamSid,
+      callSid: sessionId,
+      accountSid: expect.stringMatching(/^AC[0-9a-f]{32}$/),
+      tracks: ["inbound"],
+      customParameters: { language: "en", caller: "+15550100" },
+      mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+    });
+    expect(s.binary).toBe(0); // JSON text only
+    const media = of(s, "media").map((m) => m.msg as TwilioMessage & { media: Record<string, string> });
+    media.forEach((m, i) => {
+      expect(m.streamSid).toBe(start.streamSid);
+      expect(m.sequenceNumber).toBe(String(i + 2)); // start was "1"
+      expect(m.media.track).toBe("inbound");
+      expect(m.media.chunk).toBe(String(i + 1));
+      expect(typeof m.media.timestamp).toBe("string");
+      if (i > 0) expect(Number(m.media.timestamp) - Number(media[i - 1]!.media.timestamp)).toBe(20);
+      expect(Buffer.from(m.media.payload, "base64").length).toBe(160); // 20 ms of 8 kHz μ-law
+    });
+    const pcm = Int16Array.from(
+      Buffer.concat(media.slice(10, 100).map((m) => Buffer.from(m.media.payload, "base64"))),
+      ulawDecode,
+    );
+    expect(toneRatio(pcm, 8000, 440)).toBeGreaterThan(0.8);
+
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await waitFor(() => s.closed !== undefined, 3000, "the socket to close");
+    const stop = s.messages.at(-1)!.msg as TwilioMessage & { stop: Record<string, string> };
+    expect(stop.event).toBe("stop");
+    expect(stop.streamSid).toBe(start.streamSid);
+    expect(stop.stop).toMatchObject({ callSid: sessionId, accountSid: start.start.accountSid });
+    expect(Number(stop.sequenceNumber)).toBe(Number(s.messages.at(-2)!.msg.sequenceNumber) + 1);
+    expect(s.closed).toBe(1000);
+    await c.close();
+  });
+
+  it("600 Hz sent back is heard by the caller; a mark comes back within 20 ms of its last audio reaching the caller, not when it was queued", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "media").length >= 10, 3000, "media");
+    const streamSid = s.messages[1]!.msg.streamSid;
+    const from = c.arrivals.length;
+    // 1 s of 600 Hz in 100 ms messages (any length is allowed), all at once, then a mark
+    for (let k = 0; k < 10; k++)
+      s.ws.send(
+        JSON.stringify({ event: "media", streamSid, media: { payload: tonePayload(600, 100, k * 800) } }),
+      );
+    s.ws.send(JSON.stringify({ event: "mark", streamSid, mark: { name: "utterance-1" } }));
+    const sentAt = now();
+    await waitFor(() => of(s, "mark").length === 1, 3000, "the mark");
+    const mark = of(s, "mark")[0]!;
+    expect(mark.msg).toMatchObject({ event: "mark", streamSid, mark: { name: "utterance-1" } });
+    expect(typeof mark.msg.sequenceNumber).toBe("string");
+    // it played for about as long as the audio lasts (not echoed when queued)
+    expect(mark.at - sentAt).toBeGreaterThan(900);
+    await new Promise((r) => setTimeout(r, 200));
+    const audible = audibleArrivals(c, from);
+    expect(audible.length).toBeGreaterThanOrEqual(45);
+    const lastAudio = audible.at(-1)!.at;
+    expect(Math.abs(mark.at - lastAudio)).toBeLessThanOrEqual(20);
+    const { rate, samples } = c.receivedPcm();
+    const heard = samples.subarray(
+      c.arrivals[audible[5]!.i]!.pcmOffset,
+      c.arrivals[audible.at(-5)!.i]!.pcmOffset,
+    );
+    expect(toneRatio(heard, rate, 600)).toBeGreaterThan(0.8);
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
+  it("clear: every pending mark answered at once, the queued audio stops at the caller, and the next audio is heard within 20 ms", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "media").length >= 10, 3000, "media");
+    const streamSid = s.messages[1]!.msg.streamSid;
+    s.ws.send(JSON.stringify({ event: "media", streamSid, media: { payload: tonePayload(600, 3000) } }));
+    s.ws.send(JSON.stringify({ event: "mark", streamSid, mark: { name: "a" } }));
+    s.ws.send(JSON.stringify({ event: "media", streamSid, media: { payload: tonePayload(600, 1000) } }));
+    s.ws.send(JSON.stringify({ event: "mark", streamSid, mark: { name: "b" } }));
+    await new Promise((r) => setTimeout(r, 600));
+    expect(of(s, "mark")).toHaveLength(0);
+    const from = c.arrivals.length;
+    s.ws.send(JSON.stringify({ event: "clear", streamSid }));
+    const clearedAt = now();
+    // barge-in over: the agent speaks again at once (1000 Hz)
+    s.ws.send(JSON.stringify({ event: "media", streamSid, media: { payload: tonePayload(1000, 400) } }));
+    await waitFor(() => of(s, "mark").length === 2, 1000, "both marks");
+    expect(of(s, "mark").map((m) => (m.msg.mark as { name: string }).name)).toEqual(["a", "b"]);
+    expect(of(s, "mark")[1]!.at - clearedAt).toBeLessThan(20);
+    await new Promise((r) => setTimeout(r, 1000));
+    // the RTP the caller got after the clear: continuous sequence numbers, nothing of the 600 Hz
+    // past the fade, the 1000 Hz from the first packet after the clear
+    const after = c.arrivals.slice(from);
+    for (let i = 1; i < after.length; i++) expect(after[i]!.seq).toBe((after[i - 1]!.seq + 1) & 0xffff);
+    const audible = audibleArrivals(c, from);
+    const { rate, samples } = c.receivedPcm();
+    const pcmOf = (i: number) =>
+      samples.subarray(c.arrivals[i]!.pcmOffset, c.arrivals[i + 1]?.pcmOffset ?? samples.length);
+    // the agent's next audio (1000 Hz) reaches the caller within 20 ms of the clear (+5: the hop):
+    // the first packet that carries any of it (it also carries the 5 ms fade, and the decoder's
+    // look-ahead blends the two, so "any" is a share of the packet, not all of it)
+    const new1000 = audible.filter((a) => toneRatio(pcmOf(a.i), rate, 1000) > 0.2);
+    expect(new1000[0]!.at - clearedAt).toBeLessThanOrEqual(20 + 5);
+    const next = samples.subarray(
+      c.arrivals[new1000[1]!.i]!.pcmOffset,
+      c.arrivals[new1000.at(-2)!.i]!.pcmOffset,
+    );
+    expect(toneRatio(next, rate, 1000)).toBeGreaterThan(0.8);
+    expect(toneRatio(next, rate, 600)).toBeLessThan(0.05);
+    // none of the 3.4 s left: past what was already on its way when the clear was sent (20 ms),
+    // no packet the caller hears is the old 600 Hz; the new 1000 Hz is 400 ms: 20 packets (+1 fade)
+    const afterClear = audible.filter((a) => a.at - clearedAt > 20);
+    expect(afterClear.filter((a) => toneRatio(pcmOf(a.i), rate, 600) > 0.5)).toEqual([]);
+    expect(afterClear.length).toBeLessThanOrEqual(21);
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
+  it("a caller's key press arrives as a dtmf event (inbound_track, the digit)", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "media").length >= 10, 3000, "media");
+    c.sendDigit("7");
+    await waitFor(() => of(s, "dtmf").length === 1, 3000, "the dtmf event");
+    const d = of(s, "dtmf")[0]!.msg;
+    expect(d).toMatchObject({
+      event: "dtmf",
+      streamSid: s.messages[1]!.msg.streamSid,
+      dtmf: { track: "inbound_track", digit: "7" },
+    });
+    expect(typeof d.sequenceNumber).toBe("string");
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
+  it("an agent slow to accept: the caller's first words come after connected and start, numbered in order", async () => {
+    const slow = new WebSocketServer({
+      host: "127.0.0.1",
+      port: 0,
+      verifyClient: (_i, done) => setTimeout(() => done(true), 1000),
+    });
+    await new Promise<void>((r) => slow.once("listening", r));
+    const msgs: TwilioMessage[] = [];
+    slow.on("connection", (ws) => ws.on("message", (d) => msgs.push(JSON.parse(String(d)))));
+    const slowUrl = `ws://127.0.0.1:${(slow.address() as { port: number }).port}/`;
+    const h2 = await startHarness({ RTCGW_BRIDGE_ALLOW: slowUrl });
+    const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
+    const sessionId = newSessionId();
+    await h2.registry.createSession({
+      id: sessionId,
+      nodeId: h2.node.id,
+      kind: "session",
+      profile: "bridge",
+      tokenHash: "a".repeat(64),
+      state: "new",
+      etag: "e0",
+      ttlMs: 60_000,
+    });
+    const r = await h2.call("POST", "/internal/sessions", {
+      sessionId,
+      kind: "session",
+      profile: "bridge",
+      offer: c.offer,
+      bridgeUrl: slowUrl,
+      bridgeProtocol: "twilio",
+    });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await waitFor(() => msgs.filter((m) => m.event === "media").length >= 60, 6000, "media");
+    expect(msgs[0]!.event).toBe("connected");
+    expect(msgs[1]!.event).toBe("start");
+    const sid = msgs[1]!.streamSid;
+    msgs.slice(1).forEach((m, i) => {
+      expect(m.sequenceNumber).toBe(String(i + 1));
+      expect(m.streamSid).toBe(sid);
+    });
+    const st = (await h2.call("GET", `/internal/sessions/${sessionId}`)).json;
+    expect(st.bridge.earlyFrames).toBeGreaterThan(20);
+    await h2.call("DELETE", `/internal/sessions/${sessionId}`);
+    await c.close();
+    await h2.close();
+    await new Promise<void>((r) => slow.close(() => r()));
+  });
+
+  it("the agent closing its socket normally ends the call (a Twilio stream ends so)", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "media").length >= 5, 3000, "media");
+    s.ws.close(1000);
+    // this session ends (whatever another test left behind)
+    await waitFor(
+      async () => (await h.call("GET", `/internal/sessions/${sessionId}`)).status === 404,
+      3000,
+      "the session to end",
+    );
+    expect((await h.call("GET", `/internal/sessions/${sessionId}`)).status).toBe(404);
+    await c.close();
+  });
+});

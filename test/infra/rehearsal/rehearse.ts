@@ -431,7 +431,11 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       const r = await fetch(`http://127.0.0.1:${hosts[match!.handler]}/`, {
         method: "POST",
         body: JSON.stringify(event),
-      });
+      }).catch((e: Error & { cause?: unknown }) =>
+        fail(
+          `${method} ${url}: the ${match!.handler} function's host did not answer: ${e.message} ${String(e.cause ?? "")}`,
+        ),
+      );
       return (await r.json()) as { statusCode: number; headers?: Record<string, string>; body?: string };
     };
 

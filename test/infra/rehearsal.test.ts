@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { type RehearsalReport, rehearse } from "./rehearsal/rehearse.js";
 import { resourcesOf } from "./synth.js";
+import { functionLogicalId } from "./template.js";
 
 const log = process.env.RTCGW_REHEARSAL_VERBOSE ? (l: string) => console.log(`[rehearsal] ${l}`) : undefined;
 
@@ -122,6 +123,26 @@ describe("deploy rehearsal", () => {
         },
       }),
     ).rejects.toThrow(/fn-whip: dynamodb:Query/);
+  }, 300_000);
+
+  it("fails when the whip function's role may not read the API token", async () => {
+    await expect(
+      rehearse({
+        mutateTemplate: (t) => {
+          const fnRole = (
+            t.Resources[functionLogicalId(t, "whip")]!.Properties.Role as { "Fn::GetAtt": [string] }
+          )["Fn::GetAtt"][0];
+          for (const [, p] of resourcesOf(t, "AWS::IAM::Policy")) {
+            if (!(p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === fnRole)) continue;
+            p.Properties.PolicyDocument.Statement = p.Properties.PolicyDocument.Statement.filter(
+              (st: { Resource: unknown }) => !JSON.stringify(st.Resource).includes('"ApiToken'),
+            );
+          }
+        },
+      }),
+    ).rejects.toThrow(
+      /fn-whip: secretsmanager:GetSecretValue on arn:aws:secretsmanager:[^ ]*:secret:ApiToken/,
+    );
   }, 300_000);
 
   it("fails when the node's role may not write the recordings bucket", async () => {

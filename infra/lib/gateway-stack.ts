@@ -5,7 +5,7 @@
 // Network: public subnets in two AZs, no NAT. The media nodes need public UDP ports; the functions
 // run in the VPC so that the nodes' control API is reachable from the functions' security group
 // and from nothing else. Functions in a VPC without NAT reach DynamoDB and S3 through gateway
-// endpoints and Secrets Manager (the node secret, read once per function instance) through an
+// endpoints and Secrets Manager (their secrets, read once per function instance) through an
 // interface endpoint.
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigatewayv2";
@@ -21,10 +21,12 @@ import type { Construct } from "constructs";
 import type { HandlerName } from "../../src/signaling/routes.js";
 import { MediaNodes, type MediaNodesProps } from "./media-nodes.js";
 import {
-  FUNCTION_READS_NODE_SECRET,
+  FUNCTION_SECRETS,
   FUNCTION_TABLE_ACTIONS,
+  type FunctionSecret,
   NODE_BUCKET_ACTIONS,
   NODE_TABLE_ACTIONS,
+  SECRET_ARN_SETTING,
 } from "./permissions.js";
 
 export interface RouteSpec {
@@ -94,6 +96,24 @@ export class GatewayStack extends Stack {
     const turnSecret = new secrets.Secret(this, "TurnSecret", {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
+    // the API: your backend's bearer token (RTCGW_API_TOKEN), and the secret it signs short-lived
+    // client tokens with (RTCGW_TOKEN_SECRET, `rtcgw token`) — both generated here, read by the
+    // functions that create sessions at their first invocation, and by your backend
+    // (`aws secretsmanager get-secret-value`, docs/deploy.md); never in an environment in plaintext
+    const apiToken = new secrets.Secret(this, "ApiToken", {
+      description: "rtcgw API token: Authorization: Bearer <this> creates sessions (your backend only)",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    const tokenSecret = new secrets.Secret(this, "TokenSecret", {
+      description: "rtcgw client-token secret: signs short-lived client tokens (rtcgw token, HS256)",
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    const fnSecrets: Record<FunctionSecret, secrets.ISecret> = {
+      node: nodeSecret,
+      apiToken,
+      tokenSecret,
+      turn: turnSecret,
+    };
 
     const days = props.recordings?.expireDays ?? 30;
     const ia = props.recordings?.infrequentAccessDays;
@@ -139,7 +159,7 @@ export class GatewayStack extends Stack {
         privateDnsEnabled: true,
         open: false,
       })
-      .connections.allowFrom(fnSg, ec2.Port.tcp(443), "the functions read the node secret");
+      .connections.allowFrom(fnSg, ec2.Port.tcp(443), "the functions read their secrets");
 
     const nodes = new MediaNodes(this, "MediaNodes", props.mediaNode ?? {}, {
       vpc,
@@ -164,7 +184,12 @@ export class GatewayStack extends Stack {
     for (const route of props.routes) {
       let fn = fns.get(route.handler);
       if (!fn) {
-        fn = this.signalingFunction(route.handler as HandlerName, props, { vpc, fnSg, table, nodeSecret });
+        fn = this.signalingFunction(route.handler as HandlerName, props, {
+          vpc,
+          fnSg,
+          table,
+          secrets: fnSecrets,
+        });
         fns.set(route.handler, fn);
       }
       api.addRoutes({
@@ -204,23 +229,38 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, "MediaNodeGroup", { value: nodes.groupName });
     new CfnOutput(this, "RegistryTable", { value: table.tableName });
     new CfnOutput(this, "RecordingsBucket", { value: recordings.bucketName });
+    // what your backend reads (docs/deploy.md, "Your backend"): the names, never the values
+    new CfnOutput(this, "ApiTokenSecret", {
+      value: apiToken.secretArn,
+      description: "aws secretsmanager get-secret-value --secret-id <this>: the API token (Bearer)",
+    });
+    new CfnOutput(this, "TokenSecretSecret", {
+      value: tokenSecret.secretArn,
+      description:
+        "aws secretsmanager get-secret-value --secret-id <this>: RTCGW_TOKEN_SECRET for rtcgw token",
+    });
   }
 
   /** one function per handler bundle, with only what its routes use */
   private signalingFunction(
     handler: HandlerName,
     props: GatewayStackProps,
-    d: { vpc: ec2.IVpc; fnSg: ec2.ISecurityGroup; table: dynamodb.Table; nodeSecret: secrets.ISecret },
+    d: {
+      vpc: ec2.IVpc;
+      fnSg: ec2.ISecurityGroup;
+      table: dynamodb.Table;
+      secrets: Record<FunctionSecret, secrets.ISecret>;
+    },
   ): lambda.Function {
     const tableActions = FUNCTION_TABLE_ACTIONS[handler];
-    const readsSecret = FUNCTION_READS_NODE_SECRET[handler];
+    const reads = FUNCTION_SECRETS[handler];
     const env: Record<string, string> = { LOG_LEVEL: "info", NODE_OPTIONS: "--enable-source-maps" };
     if (tableActions.length > 0) env.RTCGW_REGISTRY = `dynamodb:${d.table.tableName}`;
-    // the ARN, never the value: the function reads it from Secrets Manager once per instance
-    if (readsSecret) env.RTCGW_NODE_SECRET_ARN = d.nodeSecret.secretArn;
+    // the ARNs, never the values: the function reads them from Secrets Manager once per instance
+    for (const s of reads) env[SECRET_ARN_SETTING[s]] = d.secrets[s].secretArn;
     if (props.iceServers) env.RTCGW_ICE_SERVERS = props.iceServers;
-    // only the functions that call the nodes or the registry sit in the VPC
-    const inVpc = tableActions.length > 0 || readsSecret;
+    // only the functions that call the nodes, the registry or Secrets Manager sit in the VPC
+    const inVpc = tableActions.length > 0 || reads.length > 0;
     const fn = new lambda.Function(this, `Fn-${handler}`, {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -243,7 +283,7 @@ export class GatewayStack extends Stack {
       }),
     });
     if (tableActions.length > 0) d.table.grant(fn, ...tableActions);
-    if (readsSecret) d.nodeSecret.grantRead(fn);
+    for (const s of reads) d.secrets[s].grantRead(fn);
     return fn;
   }
 }

@@ -36,6 +36,8 @@ export interface MediaNodesProps {
   drainSeconds?: number;
   /** pinned Node.js version the bootstrap installs */
   nodeVersion?: string;
+  /** the TURN server's (coturn's) UDP and TCP port on each node (default 3478) */
+  turnPort?: number;
 }
 
 export interface MediaNodesDeps {
@@ -64,6 +66,7 @@ export const DEFAULTS = {
   maxInstances: 10,
   drainSeconds: 300,
   nodeVersion: "22.12.0",
+  turnPort: 3478,
 } as const;
 
 export class MediaNodes extends Construct {
@@ -110,8 +113,9 @@ export class MediaNodes extends Construct {
       "control API of every worker, from the signaling functions only",
     );
     // TURN beside the node (coturn): clients whose network blocks UDP
-    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.udp(3478), "TURN over UDP");
-    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(3478), "TURN over TCP");
+    const turnPort = props.turnPort ?? DEFAULTS.turnPort;
+    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.udp(turnPort), "TURN over UDP");
+    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(turnPort), "TURN over TCP");
     sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "TURN over TLS");
     this.securityGroup = sg;
 
@@ -152,7 +156,12 @@ export class MediaNodes extends Construct {
       ["--lifecycle-hook", this.hookName],
       ["--stack", stack.stackName],
       ["--resource", groupLogicalId],
-      ...(deps.turnSecretArn ? [["--turn-secret-arn", deps.turnSecretArn]] : []),
+      ...(deps.turnSecretArn
+        ? [
+            ["--turn-secret-arn", deps.turnSecretArn],
+            ["--turn-port", String(turnPort)],
+          ]
+        : []),
     ];
     userData.addCommands(
       "set -euo pipefail",

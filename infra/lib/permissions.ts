@@ -25,15 +25,32 @@ export const FUNCTION_TABLE_ACTIONS: Record<HandlerName, readonly string[]> = {
   options: [],
 };
 
-/** handlers that sign control requests to the nodes (and so read the node secret) */
-export const FUNCTION_READS_NODE_SECRET: Record<HandlerName, boolean> = {
-  whip: true,
-  sessions: true,
-  whep: true,
-  // the handler framework resolves the whole configuration (secret included) before any route;
+/** the stack's Secrets Manager secrets a function may be given (by ARN, read at its first invocation) */
+export type FunctionSecret = "node" | "apiToken" | "tokenSecret" | "turn";
+
+/** the setting that names each secret's ARN in a function's environment */
+export const SECRET_ARN_SETTING: Record<FunctionSecret, string> = {
+  node: "RTCGW_NODE_SECRET_ARN",
+  apiToken: "RTCGW_API_TOKEN_ARN",
+  tokenSecret: "RTCGW_TOKEN_SECRET_ARN",
+  turn: "RTCGW_TURN_SECRET_ARN",
+};
+
+/**
+ * Which secrets each function reads — its environment names only those ARNs, its role may read
+ * only those. node: it signs control requests to the nodes; apiToken + tokenSecret: it creates
+ * sessions (the API token or a client token; src/signaling/client-token-policy.ts); turn: it
+ * answers 201/200 with an SDP answer and so hands out a TURN credential (create, resume, WHEP).
+ */
+export const FUNCTION_SECRETS: Record<HandlerName, readonly FunctionSecret[]> = {
+  whip: ["node", "apiToken", "tokenSecret", "turn"],
+  sessions: ["node", "apiToken", "tokenSecret", "turn"],
+  // a listener is authorised by the source session's token, never by the API token
+  whep: ["node", "turn"],
+  // the handler framework resolves the configuration (node secret included) before any route;
   // health reads but never uses it
-  health: true,
-  options: false,
+  health: ["node"],
+  options: [],
 };
 
 /** the node: register/heartbeat/remove itself (PutItem, UpdateItem, GetItem, DeleteItem), its

@@ -47,6 +47,7 @@ export function gatewayStackProps(
       desiredInstances: num(env.RTCGW_NODES_DESIRED),
       maxInstances: num(env.RTCGW_NODES_MAX),
       drainSeconds: num(env.RTCGW_DRAIN_TIMEOUT),
+      turnPort: num(env.RTCGW_NODE_TURN_PORT),
     },
     recordings: { expireDays: num(env.RTCGW_RECORDINGS_EXPIRE_DAYS) },
     iceServers: env.RTCGW_ICE_SERVERS || undefined,

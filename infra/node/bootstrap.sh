@@ -3,10 +3,14 @@
 # infra/lib/media-nodes.ts), with every value it needs as a parameter:
 #   installs a pinned Node.js (with its npm) and the project from a clean artifact (a `git archive`
 #   of the tracked files), writes /etc/rtcgw.env (0600, with AWS_REGION), installs and starts the
-#   systemd units (rtcgw-node, rtcgw-agent), optionally coturn, then waits until every worker's
-#   control port answers and signals CloudFormation (cfn-signal) — success, or failure on any error,
-#   so a node that does not come up healthy fails the deploy.
-# The node secret is NOT written here: the node reads it from Secrets Manager at start.
+#   systemd units (rtcgw-node, rtcgw-agent), and with --turn-secret-arn coturn beside the node
+#   (rtcgw-turn: its config written 0600 from the Secrets Manager secret; the node announces
+#   turn:<public ip>:<port> over UDP and TCP in its registry record via RTCGW_NODE_TURN_URLS), then
+#   waits until every worker's control port (and the TURN port) answers and signals CloudFormation
+#   (cfn-signal) — success, or failure on any error, so a node that does not come up healthy fails
+#   the deploy.
+# The node secret is NOT written here: the node reads it from Secrets Manager at start. The TURN
+# secret is written only into coturn's own config (0600), never into the node's env file.
 #
 # Rehearsal (test/infra/rehearsal.test.ts), when RTCGW_BOOTSTRAP_ROOT is set — so the template's
 # user data runs unchanged: everything under $RTCGW_BOOTSTRAP_ROOT, no OS package installs, the
@@ -22,13 +26,13 @@ usage() {
 usage: bootstrap.sh --region R --artifact s3://bucket/key.tar.gz --node-version X.Y.Z
   --table T --secret-arn ARN --bucket B --workers N --capacity C --udp-port P --control-port P
   --drain-timeout S --asg-name NAME --lifecycle-hook NAME --stack NAME --resource LOGICAL_ID
-  [--turn-secret-arn ARN]
+  [--turn-secret-arn ARN [--turn-port P]]
 USAGE
   exit 2
 }
 
 REGION= ARTIFACT= NODE_VERSION= TABLE= SECRET_ARN= BUCKET= WORKERS= CAPACITY= UDP_PORT= CONTROL_PORT=
-DRAIN_TIMEOUT= ASG_NAME= HOOK_NAME= STACK= RESOURCE= TURN_SECRET_ARN=
+DRAIN_TIMEOUT= ASG_NAME= HOOK_NAME= STACK= RESOURCE= TURN_SECRET_ARN= TURN_PORT=3478
 while [ $# -gt 0 ]; do
   case "$1" in
     --region) REGION=$2; shift 2 ;;
@@ -47,6 +51,7 @@ while [ $# -gt 0 ]; do
     --stack) STACK=$2; shift 2 ;;
     --resource) RESOURCE=$2; shift 2 ;;
     --turn-secret-arn) TURN_SECRET_ARN=$2; shift 2 ;;
+    --turn-port) TURN_PORT=$2; shift 2 ;;
     *) echo "bootstrap: unknown argument $1" >&2; usage ;;
   esac
 done
@@ -139,7 +144,6 @@ RTCGW_ASG_NAME=$ASG_NAME
 RTCGW_LIFECYCLE_HOOK=$HOOK_NAME
 LOG_LEVEL=info
 ENV
-if [ -n "$TURN_SECRET_ARN" ]; then echo "RTCGW_TURN_SECRET_ARN=$TURN_SECRET_ARN" >>"$ENV_FILE"; fi
 if [ "$REHEARSAL" = 1 ]; then
   env | grep -E '^(AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_EC2_METADATA_SERVICE_ENDPOINT)=' >>"$ENV_FILE" || true
 fi
@@ -207,7 +211,8 @@ PROM
     "logs_collected": {
       "files": { "collect_list": [
         { "file_path": "$LOGS/node.log", "log_group_name": "/rtcgw/$STACK/node", "log_stream_name": "{instance_id}" },
-        { "file_path": "$LOGS/agent.log", "log_group_name": "/rtcgw/$STACK/agent", "log_stream_name": "{instance_id}" }
+        { "file_path": "$LOGS/agent.log", "log_group_name": "/rtcgw/$STACK/agent", "log_stream_name": "{instance_id}" },
+        { "file_path": "$LOGS/turn.log", "log_group_name": "/rtcgw/$STACK/turn", "log_stream_name": "{instance_id}" }
       ] }
     },
     "metrics_collected": {
@@ -226,28 +231,73 @@ CW
     -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
 fi
 
-# ---- TURN beside the node (coturn, TURN REST API shared secret from Secrets Manager)
-if [ -n "$TURN_SECRET_ARN" ] && [ "$REHEARSAL" = 0 ]; then
-  if dnf install -y coturn; then
-    TURN_SECRET=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id "$TURN_SECRET_ARN" --query SecretString --output text)
-    install -m 0600 /dev/null /etc/coturn/turnserver.conf
-    cat >/etc/coturn/turnserver.conf <<TURN
-listening-port=3478
-tls-listening-port=443
+# ---- TURN beside the node (coturn, TURN REST API shared secret from Secrets Manager): its config
+# 0600 with the secret, nothing else on the instance holds it. No TLS listener: that needs a
+# certificate for a name, which this stack does not provision (docs/deploy.md, "TURN"). The node
+# announces this TURN server (RTCGW_NODE_TURN_URLS) only once coturn is installed and configured.
+TURN_URLS=""
+if [ -n "$TURN_SECRET_ARN" ]; then
+  TURN_BIN=""
+  if [ "$REHEARSAL" = 1 ]; then
+    TURN_BIN=$(command -v turnserver || true)
+  elif dnf install -y coturn; then
+    TURN_BIN=$(command -v turnserver || true)
+  fi
+  if [ -n "$TURN_BIN" ]; then
+    TURN_CONF=$ROOT/etc/coturn/turnserver.conf
+    mkdir -p "$(dirname "$TURN_CONF")"
+    umask 077
+    : >"$TURN_CONF"
+    chmod 0600 "$TURN_CONF"
+    TURN_SECRET=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id "$TURN_SECRET_ARN" \
+      --query SecretString --output text)
+    # relay only to this node's own addresses: the TURN server is no open proxy into the VPC or to
+    # the internet (a relayed client sends to the node's host candidate, its public IP)
+    cat >>"$TURN_CONF" <<TURN
+listening-ip=$PRIVATE_IP
+listening-port=$TURN_PORT
+relay-ip=$PRIVATE_IP
 external-ip=$PUBLIC_IP/$PRIVATE_IP
 use-auth-secret
 static-auth-secret=$TURN_SECRET
 realm=rtcgw
+fingerprint
+no-tls
+no-dtls
 no-cli
+no-multicast-peers
+denied-peer-ip=0.0.0.0-255.255.255.255
+allowed-peer-ip=$PUBLIC_IP
+allowed-peer-ip=$PRIVATE_IP
+simple-log
 TURN
     unset TURN_SECRET
-    systemctl enable --now coturn
+    umask 022
+    cat >"$UNITS/rtcgw-turn.service" <<UNIT
+[Unit]
+Description=rtcgw TURN server (coturn) beside the media node
+After=network-online.target
+Wants=network-online.target
+[Service]
+EnvironmentFile=$ENV_FILE
+WorkingDirectory=/
+ExecStart=$TURN_BIN -c $TURN_CONF --log-file=stdout
+Restart=always
+RestartSec=2
+StandardOutput=append:$LOGS/turn.log
+StandardError=append:$LOGS/turn.log
+[Install]
+WantedBy=multi-user.target
+UNIT
+    TURN_URLS="turn:$PUBLIC_IP:$TURN_PORT?transport=udp,turn:$PUBLIC_IP:$TURN_PORT?transport=tcp"
+    echo "RTCGW_NODE_TURN_URLS=$TURN_URLS" >>"$ENV_FILE"
   else
-    log "coturn is not available from this AMI's repositories: TURN not started"
+    log "coturn is not available from this AMI's repositories: TURN not started, none announced"
   fi
 fi
 
 systemctl daemon-reload
+if [ -n "$TURN_URLS" ]; then systemctl enable --now rtcgw-turn.service; fi
 systemctl enable --now rtcgw-node.service rtcgw-agent.service
 
 # ---- healthy = every worker's control port answers /metrics within the deadline
@@ -263,6 +313,16 @@ for ((i = 0; i < WORKERS; i++)); do
   done
   log "worker $i answers on $PRIVATE_IP:$port"
 done
+if [ -n "$TURN_URLS" ]; then
+  until (exec 3<>"/dev/tcp/$PRIVATE_IP/$TURN_PORT") 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "the TURN server (port $TURN_PORT) did not come up"
+      false
+    fi
+    sleep 1
+  done
+  log "TURN answers on $PRIVATE_IP:$TURN_PORT; announced: $TURN_URLS"
+fi
 trap - ERR
 signal 0 "rtcgw node $INSTANCE_ID healthy ($WORKERS workers)"
 log "done"

@@ -1,6 +1,6 @@
 // `rtcgw node`: a media node (one worker per core under a supervisor) registering itself in the
 // shared registry; the signaling reaches it over its control API.
-import { withNodeSecret } from "../aws/node-secret.js";
+import { withRunTimeSecrets } from "../aws/run-time-secrets.js";
 import { loadConfigOrExit } from "../config/index.js";
 import { createLogger, setRootLogger } from "../log/index.js";
 import { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "../node/index.js";
@@ -21,9 +21,9 @@ export async function runNode(): Promise<void> {
   let resolved = config;
   try {
     // the control secret from Secrets Manager, read now (never from a file written at boot)
-    resolved = await withNodeSecret(config);
+    resolved = await withRunTimeSecrets(config);
   } catch (e) {
-    logger.fatal({ err: (e as Error).message }, "could not read the node secret");
+    logger.fatal({ err: (e as Error).message }, "could not read a secret from Secrets Manager");
     logger.flush?.();
     process.exit(1);
   }

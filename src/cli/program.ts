@@ -16,6 +16,10 @@ Environment:
   RTCGW_TURN_URLS         turn:/turns: URLs announced with a short-lived credential on each 201
   RTCGW_TURN_SECRET       the TURN server's shared secret (coturn static-auth-secret)
   RTCGW_TURN_TTL          seconds a TURN credential stays valid (3600)
+  RTCGW_NODE_TURN_URLS    a node's own TURN server, announced in its registry record and handed
+                          out (with a credential) to the sessions it takes
+  RTCGW_API_TOKEN_ARN, RTCGW_TOKEN_SECRET_ARN, RTCGW_TURN_SECRET_ARN
+                          or: the Secrets Manager secrets holding those (read at start)
   RTCGW_TOKEN_SECRET      signs/verifies client tokens (rtcgw token), at least 32 characters
   MEDIA_UDP_PORT          the node's one muxed UDP port (0 = any free port)
   MEDIA_BIND_ADDRESS      address the media socket binds (127.0.0.1)

@@ -57,6 +57,22 @@ const commaList = (problem: (item: string) => string | undefined) =>
     }),
   );
 
+/** an optional Secrets Manager secret ARN */
+const secretArn = (name: string) =>
+  optionalThen(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+          `${name} must be a Secrets Manager secret ARN`,
+        ),
+      ),
+  );
+
+/** a turn:/turns: URL without credentials */
+const TURN_URL = /^turns?:[^\s@,]+$/;
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** `memory` | `redis://…` / `rediss://…` | `dynamodb:TABLE` */
@@ -138,7 +154,7 @@ export const ConfigSchema = z.object({
     z.string().check(z.minLength(16, "RTCGW_TURN_SECRET must be at least 16 characters")),
   ),
   RTCGW_TURN_URLS: commaList((s) =>
-    /^turns?:[^\s@,]+$/.test(s)
+    TURN_URL.test(s)
       ? undefined
       : `RTCGW_TURN_URLS: "${s}" must be a turn: or turns: URL without credentials (e.g. turn:turn.example.com:3478?transport=udp or turns:turn.example.com:443?transport=tcp)`,
   ),
@@ -180,17 +196,19 @@ export const ConfigSchema = z.object({
       ),
     "recordings/",
   ),
-  // the node (and the functions) read the control secret from Secrets Manager at run time, never
-  // from a file or a plaintext environment variable (RTCGW_NODE_SECRET, if set, wins)
-  RTCGW_NODE_SECRET_ARN: optionalThen(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
-          "RTCGW_NODE_SECRET_ARN must be a Secrets Manager secret ARN",
-        ),
-      ),
+  // the node (and the functions) read their secrets from Secrets Manager at run time, never from a
+  // file or a plaintext environment variable (src/aws/run-time-secrets.ts; the plain variable, if
+  // set, wins): the control secret, the API token, the client-token secret, the TURN secret
+  RTCGW_NODE_SECRET_ARN: secretArn("RTCGW_NODE_SECRET_ARN"),
+  RTCGW_API_TOKEN_ARN: secretArn("RTCGW_API_TOKEN_ARN"),
+  RTCGW_TOKEN_SECRET_ARN: secretArn("RTCGW_TOKEN_SECRET_ARN"),
+  RTCGW_TURN_SECRET_ARN: secretArn("RTCGW_TURN_SECRET_ARN"),
+  // this node's own TURN server (coturn beside it), announced in its registry record: signaling
+  // hands these out, with a credential, to the clients of the sessions this node takes
+  RTCGW_NODE_TURN_URLS: commaList((s) =>
+    TURN_URL.test(s)
+      ? undefined
+      : `RTCGW_NODE_TURN_URLS: "${s}" must be a turn: or turns: URL without credentials (e.g. turn:203.0.113.7:3478?transport=udp)`,
   ),
   RECORDINGS_DIR: z._default(
     z.string().check(z.minLength(1, "RECORDINGS_DIR must be a directory path")),
@@ -300,11 +318,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** Settings that only work together. */
 function pairProblems(c: Config): string[] {
   const out: string[] = [];
-  if (c.RTCGW_TURN_SECRET && c.RTCGW_TURN_URLS.length === 0)
-    out.push("RTCGW_TURN_SECRET is set but RTCGW_TURN_URLS is not: list the TURN server's turn:/turns: URLs");
-  if (c.RTCGW_TURN_URLS.length > 0 && !c.RTCGW_TURN_SECRET)
+  // a TURN secret without static URLs is fine: each media node may announce its own TURN server
+  // (RTCGW_NODE_TURN_URLS in its registry record); URLs without a secret can never be handed out
+  if (c.RTCGW_TURN_URLS.length > 0 && !c.RTCGW_TURN_SECRET && !c.RTCGW_TURN_SECRET_ARN)
     out.push(
-      "RTCGW_TURN_URLS is set but RTCGW_TURN_SECRET is not: set the TURN server's shared secret (coturn static-auth-secret)",
+      "RTCGW_TURN_URLS is set but RTCGW_TURN_SECRET is not: set the TURN server's shared secret (coturn static-auth-secret), or RTCGW_TURN_SECRET_ARN",
     );
   return out;
 }

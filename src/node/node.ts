@@ -129,7 +129,13 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const controlUrl = config.RTCGW_NODE_URL ?? control.url;
   const heartbeat = new NodeHeartbeat({
     registry,
-    node: { id, controlUrl, capacity: config.RTCGW_NODE_CAPACITY },
+    // RTCGW_NODE_TURN_URLS: the TURN server beside this node, handed out to its sessions' clients
+    node: {
+      id,
+      controlUrl,
+      capacity: config.RTCGW_NODE_CAPACITY,
+      ...(config.RTCGW_NODE_TURN_URLS.length > 0 ? { turnUrls: config.RTCGW_NODE_TURN_URLS } : {}),
+    },
     load: () => mgr.size,
     touchSessions: () => mgr.touchAll(),
     log,

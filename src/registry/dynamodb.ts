@@ -59,6 +59,7 @@ export interface AttributeValue {
   S?: string;
   N?: string;
   BOOL?: boolean;
+  L?: AttributeValue[];
 }
 type Item = Record<string, AttributeValue>;
 
@@ -119,6 +120,8 @@ export class DynamoRegistry implements Registry {
     };
     if (rec.draining) item.draining = { BOOL: true };
     if (rec.staleMarginMs !== undefined) item.staleMarginMs = N(rec.staleMarginMs);
+    // a list (L), not a string set (SS): the node's order (UDP first) is the order handed out
+    if (rec.turnUrls) item.turnUrls = { L: rec.turnUrls.map(S) };
     await this.send("PutItem", { TableName: this.table, Item: item });
     return rec;
   }
@@ -564,6 +567,7 @@ function toNode(i: Item): NodeRecord {
   if (i.draining?.BOOL) n.draining = true;
   if (i.staleMarginMs?.N !== undefined) n.staleMarginMs = Number(i.staleMarginMs.N);
   if (i.suspectUntil?.N !== undefined) n.suspectUntil = Number(i.suspectUntil.N);
+  if (i.turnUrls?.L) n.turnUrls = i.turnUrls.L.map((u) => u.S!);
   return n;
 }
 

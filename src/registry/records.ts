@@ -11,6 +11,7 @@ export function newNodeRecord(node: Omit<NodeRecord, "expiresAt">, ttlMs: number
     expiresAt: now + ttlMs,
     ...(node.draining ? { draining: true } : {}),
     ...(node.staleMarginMs !== undefined ? { staleMarginMs: node.staleMarginMs } : {}),
+    ...(node.turnUrls && node.turnUrls.length > 0 ? { turnUrls: [...node.turnUrls] } : {}),
   };
 }
 

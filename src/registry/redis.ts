@@ -110,6 +110,8 @@ export class RedisRegistry implements Registry {
     ];
     if (node.draining) fields.push("draining", "1");
     if (node.staleMarginMs !== undefined) fields.push("staleMarginMs", node.staleMarginMs);
+    // one field: URLs hold no "," (validated), the node's order is kept
+    if (node.turnUrls && node.turnUrls.length > 0) fields.push("turnUrls", node.turnUrls.join(","));
     const h = await this.script(
       lua.REGISTER_NODE,
       [this.nodeKey(node.id), this.nodesKey()],
@@ -386,6 +388,7 @@ function toNode(h: Hash): NodeRecord {
   if (h.draining === "1") n.draining = true;
   if (h.staleMarginMs !== undefined) n.staleMarginMs = Number(h.staleMarginMs);
   if (h.suspectUntil !== undefined) n.suspectUntil = Number(h.suspectUntil);
+  if (h.turnUrls) n.turnUrls = h.turnUrls.split(",");
   return n;
 }
 

@@ -24,6 +24,12 @@ export interface NodeRecord {
   staleMarginMs?: number;
   /** until then (epoch ms) the node is not picked: the signaling could not reach it (markNodeSuspect) */
   suspectUntil?: number;
+  /**
+   * The node's own TURN server (coturn beside it, at its public address): turn:/turns: URLs without
+   * credentials. The signaling hands them out, with a minted credential, to the client of each
+   * session this node takes. Unset or empty: the node announces no TURN server.
+   */
+  turnUrls?: string[];
 }
 
 export type SessionState = "new" | "connecting" | "connected" | "disconnected" | "closed";

@@ -17,6 +17,9 @@ export const LIMITS = {
   /** ids of nodes and sessions */
   idMaxLength: 128,
   controlUrlMaxLength: 2048,
+  /** TURN URLs one node announces, and the length of each */
+  turnUrlsMax: 8,
+  turnUrlMaxLength: 256,
   profileMaxLength: 64,
   etagMaxLength: 256,
   /** sessions or nodes can live at most a week without a refresh */
@@ -129,6 +132,26 @@ export function validateNewNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: numb
   validateBool("draining", node.draining);
   validateTtl("ttlMs", ttlMs);
   if (node.staleMarginMs !== undefined) validateInt("staleMarginMs", node.staleMarginMs, 0, ttlMs);
+  if (node.turnUrls !== undefined) validateTurnUrls(node.turnUrls);
+}
+
+// what a client may be handed as an ICE server: turn:/turns:, no credentials, no separators that
+// would break the Link header (RFC 8288: "<", ">", ",", ";", quotes) or a store's list encoding
+const TURN_URL_RE = /^turns?:[^\s@,;<>"]+$/;
+
+function validateTurnUrls(v: unknown): void {
+  if (!Array.isArray(v)) fail("turnUrls must be an array of turn:/turns: URLs");
+  const list = v as unknown[];
+  if (list.length > LIMITS.turnUrlsMax)
+    fail(`turnUrls may hold at most ${LIMITS.turnUrlsMax} URLs, got ${list.length}`);
+  for (const u of list)
+    validateText(
+      "turnUrls[]",
+      u,
+      LIMITS.turnUrlMaxLength,
+      TURN_URL_RE,
+      "must be a turn: or turns: URL without credentials (e.g. turn:203.0.113.7:3478?transport=udp)",
+    );
 }
 
 export function validateSuspect(id: string, ttlMs: number): void {

@@ -117,7 +117,8 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
       etag: quoteEtag(etag),
       [SESSION_TOKEN_HEADER]: creds.secret,
       "accept-patch": "application/trickle-ice-sdpfrag",
-      ...iceServerLinks(deps.config, creds.id, deps.now()),
+      // the TURN server of the node that took it (and any static one), with a fresh credential
+      ...iceServerLinks(deps.config, node, creds.id, deps.now()),
     },
     answer,
   );

@@ -1,7 +1,7 @@
 // What the handlers need — config, registry, logger, control client — resolved once per cold
 // start from the environment (a function instance reuses them across invocations), or injected
 // by the dev CLI and tests so the emulated functions share one in-process memory registry.
-import { withNodeSecret } from "../aws/node-secret.js";
+import { withRunTimeSecrets } from "../aws/run-time-secrets.js";
 import { type Config, loadConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../log/index.js";
 import { openRegistry } from "../registry/index.js";
@@ -73,8 +73,8 @@ export function getSignalingDeps(): Promise<SignalingDeps> {
 
 /** A deployed function: everything from the environment, validated (ConfigError says what to fix). */
 async function fromEnvironment(): Promise<SignalingDeps> {
-  // the secret comes from Secrets Manager (RTCGW_NODE_SECRET_ARN) once per function instance
-  const config = await withNodeSecret(loadConfig(process.env));
+  // the secrets come from Secrets Manager (their *_ARN settings) once per function instance
+  const config = await withRunTimeSecrets(loadConfig(process.env));
   const logger = createLogger({ level: config.LOG_LEVEL, base: { component: "signaling" } });
   if (!config.RTCGW_NODE_SECRET)
     throw new Error(

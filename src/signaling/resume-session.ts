@@ -11,6 +11,7 @@ import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";
 import { gone } from "./errors.js";
 import { quoteEtag } from "./etag.js";
+import { iceServerLinks } from "./ice-servers.js";
 import { endLostSession } from "./node-liveness.js";
 import { updateSessionRecord } from "./record-update.js";
 import { basePath, type Event } from "./request.js";
@@ -64,6 +65,8 @@ export async function resumeSession(deps: SignalingDeps, event: Event): Promise<
       etag: quoteEtag(r.etag),
       location: `${basePath(event)}/v1/sessions/${record.id}`,
       "accept-patch": "application/trickle-ice-sdpfrag",
+      // the new peer may need the node's TURN server as much as the first did
+      ...iceServerLinks(deps.config, node, record.id, deps.now()),
     },
     r.answer,
   );

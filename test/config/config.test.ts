@@ -45,6 +45,31 @@ describe("loadConfig", () => {
     );
   });
 
+  it("takes the API token's, token secret's and TURN secret's ARNs and the node's TURN URLs, and refuses malformed ones", () => {
+    const arn = (n: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${n}-AbCdEf`;
+    const c = loadConfig({
+      RTCGW_API_TOKEN_ARN: arn("ApiToken"),
+      RTCGW_TOKEN_SECRET_ARN: arn("TokenSecret"),
+      RTCGW_TURN_SECRET_ARN: arn("TurnSecret"),
+      RTCGW_NODE_TURN_URLS: "turn:203.0.113.7:3478?transport=udp,turn:203.0.113.7:3478?transport=tcp",
+    });
+    expect(c.RTCGW_API_TOKEN_ARN).toBe(arn("ApiToken"));
+    expect(c.RTCGW_TOKEN_SECRET_ARN).toBe(arn("TokenSecret"));
+    expect(c.RTCGW_TURN_SECRET_ARN).toBe(arn("TurnSecret"));
+    expect(c.RTCGW_NODE_TURN_URLS).toEqual([
+      "turn:203.0.113.7:3478?transport=udp",
+      "turn:203.0.113.7:3478?transport=tcp",
+    ]);
+    expect(loadConfig({}).RTCGW_NODE_TURN_URLS).toEqual([]);
+    for (const name of ["RTCGW_API_TOKEN_ARN", "RTCGW_TOKEN_SECRET_ARN", "RTCGW_TURN_SECRET_ARN"])
+      expect(() => loadConfig({ [name]: "ApiToken" })).toThrow(
+        new RegExp(`${name} must be a Secrets Manager secret ARN`),
+      );
+    expect(() => loadConfig({ RTCGW_NODE_TURN_URLS: "turn:u:p@203.0.113.7" })).toThrow(
+      /RTCGW_NODE_TURN_URLS: .* must be a turn: or turns: URL without credentials/,
+    );
+  });
+
   it("takes the echo's Opus complexity 0..10 and refuses anything else", () => {
     expect(loadConfig({ RTCGW_ECHO_COMPLEXITY: "5" }).RTCGW_ECHO_COMPLEXITY).toBe(5);
     for (const bad of ["11", "-1", "2.5", "max"])
@@ -70,7 +95,7 @@ describe("loadConfig", () => {
       );
   });
 
-  it("takes TURN as a secret plus turn:/turns: URLs and a TTL, and refuses either half alone", () => {
+  it("takes TURN as a secret plus turn:/turns: URLs and a TTL, and refuses URLs without a secret", () => {
     const c = loadConfig({
       RTCGW_TURN_SECRET: "turn-shared-secret-0123",
       RTCGW_TURN_URLS: "turn:turn.example.com:3478?transport=udp, turns:turn.example.com:443?transport=tcp",
@@ -82,10 +107,18 @@ describe("loadConfig", () => {
     expect(c.RTCGW_TURN_TTL).toBe(3600);
     expect(loadConfig({}).RTCGW_TURN_URLS).toEqual([]);
     const secret = { RTCGW_TURN_SECRET: "turn-shared-secret-0123" };
-    expect(() => loadConfig(secret)).toThrow(/RTCGW_TURN_SECRET is set but RTCGW_TURN_URLS is not/);
+    // a secret alone: the media nodes announce their own TURN URLs (RTCGW_NODE_TURN_URLS)
+    expect(loadConfig(secret).RTCGW_TURN_SECRET).toBe(secret.RTCGW_TURN_SECRET);
     expect(() => loadConfig({ RTCGW_TURN_URLS: "turn:t.example.com" })).toThrow(
       /RTCGW_TURN_URLS is set but RTCGW_TURN_SECRET is not/,
     );
+    // the secret's ARN counts: the value is read from Secrets Manager at start
+    expect(
+      loadConfig({
+        RTCGW_TURN_URLS: "turn:t.example.com",
+        RTCGW_TURN_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:TurnSecret-AbCdEf",
+      }).RTCGW_TURN_URLS,
+    ).toEqual(["turn:t.example.com"]);
     for (const bad of ["stun:t.example.com", "turn:user:pass@t.example.com", "https://t.example.com"])
       expect(() => loadConfig({ ...secret, RTCGW_TURN_URLS: bad })).toThrow(
         /RTCGW_TURN_URLS: .* must be a turn: or turns: URL without credentials/,

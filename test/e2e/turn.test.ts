@@ -304,3 +304,60 @@ async function deleteSession(id: string, res: Response): Promise<void> {
   });
   expect([200, 404]).toContain(del.status);
 }
+
+// The cloud layout: no static RTCGW_TURN_URLS — each media node runs coturn beside it and announces
+// it in its own registry record (RTCGW_NODE_TURN_URLS, which the bootstrap writes from IMDS's
+// public IP); the signaling hands out the TURN server of the node that took the session, with a
+// credential minted from the TURN secret it shares with that coturn.
+describe("TURN announced by the media node in its registry record (RTCGW_NODE_TURN_URLS)", () => {
+  beforeAll(async () => {
+    await gw.close();
+    config = loadConfig({
+      RECORDINGS_DIR: join(work, "recordings"),
+      RTCGW_TURN_SECRET: TURN_SECRET,
+      RTCGW_NODE_TURN_URLS: turn.url6,
+      RTCGW_TURN_TTL: "600",
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    });
+    expect(config.RTCGW_TURN_URLS).toEqual([]);
+    gw = await startLocalGateway({ config, logger: createLogger({ level: config.LOG_LEVEL }) });
+  }, 20_000);
+
+  it("the node's record carries its TURN URL; the 201 hands it out with a credential coturn accepts, and a relay-only client connects through it", {
+    timeout: 40_000,
+  }, async () => {
+    const [rec] = await gw.registry.listNodes();
+    expect(rec?.turnUrls).toEqual([turn.url6]);
+
+    const ice = newIce();
+    const ssrc = randomBytes(4).readUInt32BE(0) || 1;
+    const { res, id, answer } = await post(await offerFor(ice, ssrc));
+    const servers = iceServersOf(res.headers.get("link"));
+    // exactly the node's TURN server (the signaling has none of its own here)
+    expect(servers.map((s) => s.url)).toEqual([turn.url6]);
+    const p = servers[0]!.params;
+    expect(p["credential-type"]).toBe("password");
+    expect(p.username!.split(":")[1]).toBe(id);
+
+    const c = await relayClient(ice, ssrc, libdatachannelTurn(servers[0]!));
+    for (const cand of candidates(c.offer)) expect(cand).toMatch(/ typ relay/);
+    expect(candidates(c.offer).length).toBeGreaterThan(0);
+    c.accept(answer);
+    await c.connected(15_000);
+    expect(c.pc.getSelectedCandidatePair()?.local.type).toBe("relay");
+    expect(turn.log()).toContain(`username=<${p.username}>`);
+    await c.until(() => c.firstSentAt !== undefined, 5000, "first packet");
+    await new Promise((r) => setTimeout(r, 2_000));
+    const status = (await (
+      await fetch(`${gw.emulator.url}/v1/sessions/${id}`, {
+        headers: { authorization: `Bearer ${res.headers.get("rtcgw-session-token")}` },
+      })
+    ).json()) as { state: string };
+    expect(status.state).toBe("connected");
+    await deleteSession(id, res);
+    // what arrived through the relay was recorded: the 440 Hz the client sent
+    const wav = readWav(readFileSync(await waitForWav(id)));
+    const mid = wav.samples.subarray(Math.floor(wav.rate * 0.5), Math.floor(wav.rate * 1.5));
+    expect(Math.abs(dominantHz(mid, wav.rate) - 440)).toBeLessThanOrEqual(4);
+  });
+});

@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { type RehearsalReport, rehearse } from "./rehearsal/rehearse.js";
 import { resourcesOf } from "./synth.js";
+import { functionLogicalId } from "./template.js";
 
 const log = process.env.RTCGW_REHEARSAL_VERBOSE ? (l: string) => console.log(`[rehearsal] ${l}`) : undefined;
 
@@ -35,7 +36,46 @@ describe("deploy rehearsal", () => {
       r.awsCalls.filter((c) => c.action === "secretsmanager:GetSecretValue").map((c) => c.principal),
     );
     expect(secretReaders).toEqual(new Set(["media-node", "fn-whip", "fn-sessions"]));
-    for (const env of Object.values(r.lambdaEnv)) expect(Object.keys(env)).not.toContain("RTCGW_NODE_SECRET");
+    const read = (who: string) =>
+      r.awsCalls
+        .filter((c) => c.action === "secretsmanager:GetSecretValue" && c.principal === who)
+        .map((c) =>
+          c.resource
+            .split(":")
+            .pop()!
+            .replace(/[0-9A-F]{8}-AbCdEf$/, ""),
+        );
+    // the creating function read the API token, the token secret, the TURN secret, the node secret;
+    // the node its own secret and (the bootstrap, for coturn) the TURN secret — nothing else
+    expect(new Set(read("fn-whip"))).toEqual(
+      new Set(["NodeSecret", "ApiToken", "TokenSecret", "TurnSecret"]),
+    );
+    expect(new Set(read("media-node"))).toEqual(new Set(["NodeSecret", "TurnSecret"]));
+    for (const env of Object.values(r.lambdaEnv))
+      for (const name of ["RTCGW_NODE_SECRET", "RTCGW_API_TOKEN", "RTCGW_TOKEN_SECRET", "RTCGW_TURN_SECRET"])
+        expect(Object.keys(env)).not.toContain(name);
+    // the API is closed: no token 401; the API token 201; a client token from the token secret 201
+    expect(r.auth).toEqual({ withoutToken: 401, withApiToken: 201, withClientToken: 201 });
+    // TURN: each 201 names the TURN server of the node that took it (the node's public IP from
+    // IMDS, the template's TURN port), with a credential minted from the TURN secret for that session
+    const turnUrls = [
+      `turn:127.0.0.1:${r.turnPort}?transport=udp`,
+      `turn:127.0.0.1:${r.turnPort}?transport=tcp`,
+    ];
+    expect(r.envFile.vars.RTCGW_NODE_TURN_URLS).toBe(turnUrls.join(","));
+    expect(r.envFile.vars.RTCGW_TURN_SECRET).toBeUndefined();
+    expect(r.turnConf).toEqual({ mode: 0o600, hasSecret: true });
+    for (const c of r.calls) {
+      const mine = r.links.filter((l) => l.sessionId === c.sessionId);
+      expect(mine.map((l) => l.url)).toEqual(turnUrls);
+      for (const l of mine) {
+        expect(l.username).toMatch(new RegExp(`^\\d+:${c.sessionId}$`));
+        expect(l.credentialValid).toBe(true);
+      }
+    }
+    // and coturn, configured by the bootstrap from Secrets Manager, allocates for that credential
+    expect(r.relayChecks.length).toBe(1);
+    expect(r.relayChecks[0]!.relayCandidates).toBeGreaterThan(0);
     // scaling metric published; the termination hook drained the node and was completed
     expect(
       r.awsCalls.some(
@@ -62,7 +102,8 @@ describe("deploy rehearsal", () => {
             id.startsWith("MediaNodesSg"),
           );
           const udp = sg.Properties.SecurityGroupIngress.find(
-            (r: { IpProtocol: string; FromPort: number }) => r.IpProtocol === "udp" && r.FromPort !== 3478,
+            (r: { IpProtocol: string; Description: string }) =>
+              r.IpProtocol === "udp" && r.Description.startsWith("WebRTC media"),
           );
           udp.ToPort = udp.FromPort; // only worker 0's port, as the first template had it
         },
@@ -82,6 +123,26 @@ describe("deploy rehearsal", () => {
         },
       }),
     ).rejects.toThrow(/fn-whip: dynamodb:Query/);
+  }, 300_000);
+
+  it("fails when the whip function's role may not read the API token", async () => {
+    await expect(
+      rehearse({
+        mutateTemplate: (t) => {
+          const fnRole = (
+            t.Resources[functionLogicalId(t, "whip")]!.Properties.Role as { "Fn::GetAtt": [string] }
+          )["Fn::GetAtt"][0];
+          for (const [, p] of resourcesOf(t, "AWS::IAM::Policy")) {
+            if (!(p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === fnRole)) continue;
+            p.Properties.PolicyDocument.Statement = p.Properties.PolicyDocument.Statement.filter(
+              (st: { Resource: unknown }) => !JSON.stringify(st.Resource).includes('"ApiToken'),
+            );
+          }
+        },
+      }),
+    ).rejects.toThrow(
+      /fn-whip: secretsmanager:GetSecretValue on arn:aws:secretsmanager:[^ ]*:secret:ApiToken/,
+    );
   }, 300_000);
 
   it("fails when the node's role may not write the recordings bucket", async () => {

@@ -9,11 +9,11 @@ import * as path from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildSourceArtifact } from "../../infra/lib/artifact.js";
-import { FUNCTION_TABLE_ACTIONS } from "../../infra/lib/permissions.js";
+import { FUNCTION_SECRETS, FUNCTION_TABLE_ACTIONS } from "../../infra/lib/permissions.js";
 import { REGISTRY_TABLE_SCHEMA } from "../../src/registry/dynamodb-table.js";
 import { HANDLER_NAMES, ROUTES } from "../../src/signaling/routes.js";
 import { ROOT, resourcesOf, type Synth, synth } from "./synth.js";
-import { bootstrapArgs, functionRoleActions, roleOf } from "./template.js";
+import { bootstrapArgs, functionLogicalId, functionRole, functionRoleActions, roleOf } from "./template.js";
 
 let s: Synth;
 let big: Synth;
@@ -93,7 +93,8 @@ describe("GatewayStack: API, table, functions", () => {
   it("puts no secret in a function's environment: the ARN, read at run time", () => {
     for (const [, fn] of resourcesOf(s.json, "AWS::Lambda::Function")) {
       const vars = fn.Properties.Environment?.Variables ?? {};
-      expect(Object.keys(vars)).not.toContain("RTCGW_NODE_SECRET");
+      for (const name of ["RTCGW_NODE_SECRET", "RTCGW_API_TOKEN", "RTCGW_TOKEN_SECRET", "RTCGW_TURN_SECRET"])
+        expect(Object.keys(vars)).not.toContain(name);
       expect(JSON.stringify(vars)).not.toMatch(/resolve:secretsmanager/);
     }
     s.template.hasResourceProperties("AWS::Lambda::Function", {
@@ -104,6 +105,51 @@ describe("GatewayStack: API, table, functions", () => {
         }),
       },
     });
+  });
+
+  it("closes the API: generated API token and token secret, each function given (by ARN) and allowed to read only the secrets it uses", () => {
+    const secretIds = resourcesOf(s.json, "AWS::SecretsManager::Secret").map(([id]) => id);
+    const idOf = (prefix: string) => secretIds.find((id) => id.startsWith(prefix))!;
+    const ids = {
+      node: idOf("NodeSecret"),
+      apiToken: idOf("ApiToken"),
+      tokenSecret: idOf("TokenSecret"),
+      turn: idOf("TurnSecret"),
+    };
+    for (const id of Object.values(ids)) {
+      expect(id).toBeDefined();
+      expect(s.json.Resources[id]!.Properties.GenerateSecretString).toBeDefined();
+    }
+    const arnVar = {
+      node: "RTCGW_NODE_SECRET_ARN",
+      apiToken: "RTCGW_API_TOKEN_ARN",
+      tokenSecret: "RTCGW_TOKEN_SECRET_ARN",
+      turn: "RTCGW_TURN_SECRET_ARN",
+    } as const;
+    expect(FUNCTION_SECRETS.whip).toEqual(
+      expect.arrayContaining(["apiToken", "tokenSecret", "turn", "node"]),
+    );
+    expect(FUNCTION_SECRETS.sessions).toEqual(
+      expect.arrayContaining(["apiToken", "tokenSecret", "turn", "node"]),
+    );
+    for (const h of HANDLER_NAMES) {
+      const vars = s.json.Resources[functionLogicalId(s.json, h)]!.Properties.Environment?.Variables ?? {};
+      const readable = functionRole(s.json, h)
+        .statements.filter((st) => st.actions.includes("secretsmanager:GetSecretValue"))
+        .flatMap((st) => st.resources.map((r) => JSON.stringify(r)));
+      for (const [k, id] of Object.entries(ids) as [keyof typeof ids, string][]) {
+        const uses = FUNCTION_SECRETS[h].includes(k);
+        expect(vars[arnVar[k]], `${h} ${arnVar[k]}`).toEqual(uses ? { Ref: id } : undefined);
+        expect(
+          readable.some((r) => r.includes(`"${id}"`)),
+          `${h} may read ${id}`,
+        ).toBe(uses);
+      }
+    }
+    // the backend finds them by the stack's outputs (names, never values)
+    const outputs = (s.json as { Outputs?: Record<string, { Value: unknown }> }).Outputs ?? {};
+    expect(outputs.ApiTokenSecret?.Value).toEqual({ Ref: ids.apiToken });
+    expect(outputs.TokenSecretSecret?.Value).toEqual({ Ref: ids.tokenSecret });
   });
 
   it("keeps the recordings in an encrypted bucket with the props' lifecycle", () => {
@@ -249,7 +295,45 @@ describe("GatewayStack: media nodes", () => {
     );
     expect(rules).toEqual(expect.arrayContaining(["udp/3478", "tcp/3478", "tcp/443"]));
     expect(bootstrapArgs(s.json)["--turn-secret-arn"]).toEqual({ Ref: expect.stringMatching(/^TurnSecret/) });
+    expect(bootstrapArgs(s.json)["--turn-port"]).toBe("3478");
+    // the node role may read it (the bootstrap writes coturn's config from it)
+    const node = roleOf(s.json, /^MediaNodesRole/);
+    const turnId = resourcesOf(s.json, "AWS::SecretsManager::Secret").find(([id]) =>
+      id.startsWith("TurnSecret"),
+    )![0];
+    expect(
+      node.statements.some(
+        (st) =>
+          st.actions.includes("secretsmanager:GetSecretValue") &&
+          JSON.stringify(st.resources).includes(turnId),
+      ),
+    ).toBe(true);
   });
+
+  it("the bootstrap makes each node announce its own TURN server: RTCGW_NODE_TURN_URLS from IMDS's public IP and the TURN port, coturn's config 0600 from the secret", () => {
+    const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    expect(script).toContain(
+      'TURN_URLS="turn:$PUBLIC_IP:$TURN_PORT?transport=udp,turn:$PUBLIC_IP:$TURN_PORT?transport=tcp"',
+    );
+    expect(script).toContain('echo "RTCGW_NODE_TURN_URLS=$TURN_URLS" >>"$ENV_FILE"');
+    expect(script).toMatch(/PUBLIC_IP=\$\(meta public-ipv4\)/);
+    expect(script).toMatch(
+      /chmod 0600 "\$TURN_CONF"[\s\S]*aws secretsmanager get-secret-value --region "\$REGION" --secret-id "\$TURN_SECRET_ARN"/,
+    );
+    // the node itself never gets the TURN secret (nor its ARN): coturn holds it
+    expect(script).not.toMatch(/^RTCGW_TURN_SECRET/m);
+    expect(script).not.toMatch(/RTCGW_TURN_SECRET(_ARN)?=.*>>"\$ENV_FILE"/);
+    // the port the security group opens is the port the bootstrap configures
+    const t = synth({ RTCGW_NODE_TURN_PORT: "3479" });
+    expect(bootstrapArgs(t.json)["--turn-port"]).toBe("3479");
+    const [[, sg]] = resourcesOf(t.json, "AWS::EC2::SecurityGroup").filter(([id]) =>
+      id.startsWith("MediaNodesSg"),
+    );
+    const rules = sg.Properties.SecurityGroupIngress.map(
+      (r: { IpProtocol: string; FromPort: number }) => `${r.IpProtocol}/${r.FromPort}`,
+    );
+    expect(rules).toEqual(expect.arrayContaining(["udp/3479", "tcp/3479"]));
+  }, 120_000);
 });
 
 describe("the node's artifact", () => {

@@ -90,6 +90,52 @@ export function registryContract(h: StoreHarness): void {
       expect(await r.listNodes()).toHaveLength(1);
     });
 
+    it("keeps a node's TURN URLs in order through get, list, pick and heartbeats; re-registering replaces them", async () => {
+      const r = await open();
+      const urls = [
+        "turn:203.0.113.7:3478?transport=udp",
+        "turn:203.0.113.7:3478?transport=tcp",
+        "turns:turn-1.example.com:443?transport=tcp",
+      ];
+      const n = await r.registerNode(node("n1", { turnUrls: urls }), LONG);
+      expect(n.turnUrls).toEqual(urls);
+      expect((await r.getNode("n1"))?.turnUrls).toEqual(urls);
+      expect((await r.listNodes())[0]?.turnUrls).toEqual(urls);
+      expect((await r.pickNode())?.turnUrls).toEqual(urls);
+      expect((await r.heartbeatNode("n1", { load: 3, ttlMs: LONG })).turnUrls).toEqual(urls);
+      expect((await r.getNode("n1"))?.turnUrls).toEqual(urls);
+      // a node without TURN: the field is absent, also after it announced some before
+      const again = await r.registerNode(node("n1"), LONG);
+      expect(again.turnUrls).toBeUndefined();
+      expect((await r.getNode("n1"))?.turnUrls).toBeUndefined();
+      expect((await r.registerNode(node("n2", { turnUrls: [] }), LONG)).turnUrls).toBeUndefined();
+      expect((await r.getNode("n2"))?.turnUrls).toBeUndefined();
+    });
+
+    it("refuses TURN URLs that are not turn:/turns:, carry credentials or would break a Link header", async () => {
+      const r = await open();
+      for (const bad of [
+        "stun:203.0.113.7:3478",
+        "turn:user:pass@203.0.113.7:3478",
+        "turn:203.0.113.7:3478, turn:evil.example.com",
+        'turn:203.0.113.7>; rel="x"',
+        "",
+      ])
+        await expect(r.registerNode(node("n1", { turnUrls: [bad] }), LONG)).rejects.toBeInstanceOf(
+          RegistryValidationError,
+        );
+      await expect(
+        r.registerNode(node("n1", { turnUrls: "turn:203.0.113.7" as unknown as string[] }), LONG),
+      ).rejects.toBeInstanceOf(RegistryValidationError);
+      await expect(
+        r.registerNode(
+          node("n1", { turnUrls: Array.from({ length: 9 }, (_, i) => `turn:h${i}:3478`) }),
+          LONG,
+        ),
+      ).rejects.toBeInstanceOf(RegistryValidationError);
+      expect(await r.getNode("n1")).toBeUndefined();
+    });
+
     it("heartbeat records load and draining and extends the TTL", async () => {
       const r = await open();
       const n = await r.registerNode(node("n1"), ttl);

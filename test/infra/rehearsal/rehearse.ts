@@ -12,7 +12,7 @@
 // template opens to 0.0.0.0/0, and each worker's control port must be open to the functions'
 // security group — so a closed worker port fails the call placed on that worker.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import {
   chmodSync,
@@ -77,6 +77,15 @@ export interface RehearsalReport {
   envFile: { mode: number; vars: Record<string, string> };
   lambdaEnv: Record<string, Record<string, string>>;
   awsCalls: Call[];
+  /** the status of an offer without a token, with the API token, with a client token */
+  auth: { withoutToken: number; withApiToken: number; withClientToken: number };
+  /** every rel="ice-server" Link of every 201, and whether its credential is the TURN secret's HMAC */
+  links: { sessionId: string; url: string; username: string; credentialValid: boolean }[];
+  /** a relay-only client with a handed-out credential, against the coturn the bootstrap started */
+  relayChecks: { url: string; relayCandidates: number }[];
+  turnPort: number;
+  /** coturn's config as the bootstrap wrote it */
+  turnConf?: { mode: number; hasSecret: boolean };
   lifecycleCompleted: boolean;
   nodesAfterDrain: number;
 }
@@ -135,13 +144,14 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     await buildFunctions({ outDir: functionsDir });
     const base = await freePortRange(4);
     const ctlBase = await freePortRange(4);
+    const turnPort = await freePortRange(1);
     const s = synth(
-      { MEDIA_UDP_PORT: String(base), NODE_PORT: String(ctlBase) },
+      { MEDIA_UDP_PORT: String(base), NODE_PORT: String(ctlBase), RTCGW_NODE_TURN_PORT: String(turnPort) },
       { functionsDir, stackName: STACK },
     );
     const t = s.json;
     o.mutateTemplate?.(t);
-    log(`synthesised ${STACK}: UDP ${base}+, control ${ctlBase}+`);
+    log(`synthesised ${STACK}: UDP ${base}+, control ${ctlBase}+, TURN ${turnPort}`);
 
     // ---- names of this world, for the template's tokens
     const tableId = resourcesOf(t, "AWS::DynamoDB::Table")[0]![0];
@@ -207,6 +217,13 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       secretIds.map((id) => [secretArn(id), randomBytes(24).toString("hex")]),
     );
     const groupName = bootstrapArgs(t)["--asg-name"] as string;
+    // the values behind the secrets the template creates, as your backend reads them
+    // (`aws secretsmanager get-secret-value --secret-id <stack output>`)
+    const secretValue = (prefix: string) => {
+      const id = secretIds.find((i) => i.startsWith(prefix));
+      if (!id) return fail(`the template creates no ${prefix} secret`);
+      return secrets[secretArn(id)]!;
+    };
     const api = await startAwsApi({
       principals: {
         [NODE_KEY]: "media-node",
@@ -291,10 +308,14 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     cleanup.push(() => {
       try {
         // the rehearsal is over: a short grace, then the units' process groups are killed
-        execFileSync(path.join(shims, "systemctl"), ["stop", "rtcgw-agent.service", "rtcgw-node.service"], {
-          env: { ...bootEnv, RTCGW_STANDIN_STOP_TIMEOUT: "5" },
-          timeout: 60_000,
-        });
+        execFileSync(
+          path.join(shims, "systemctl"),
+          ["stop", "rtcgw-agent.service", "rtcgw-node.service", "rtcgw-turn.service"],
+          {
+            env: { ...bootEnv, RTCGW_STANDIN_STOP_TIMEOUT: "5" },
+            timeout: 60_000,
+          },
+        );
       } catch {}
     });
     log("running the user data");
@@ -321,6 +342,19 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
           .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
       ),
     };
+
+    const turnConfPath = path.join(root, "etc/coturn/turnserver.conf");
+    const turnConf = existsSync(turnConfPath)
+      ? {
+          mode: Number.parseInt(
+            execFileSync("stat", ["-c", "%a", turnConfPath], { encoding: "utf8" }).trim(),
+            8,
+          ),
+          hasSecret: readFileSync(turnConfPath, "utf8").includes(
+            `static-auth-secret=${secretValue("TurnSecret")}\n`,
+          ),
+        }
+      : undefined;
 
     // ---- every worker registered; each control port open to the functions only
     const workers = Number(bootstrapArgs(t)["--workers"]);
@@ -397,9 +431,39 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       const r = await fetch(`http://127.0.0.1:${hosts[match!.handler]}/`, {
         method: "POST",
         body: JSON.stringify(event),
-      });
+      }).catch((e: Error & { cause?: unknown }) =>
+        fail(
+          `${method} ${url}: the ${match!.handler} function's host did not answer: ${e.message} ${String(e.cause ?? "")}`,
+        ),
+      );
       return (await r.json()) as { statusCode: number; headers?: Record<string, string>; body?: string };
     };
+
+    // ---- the API is closed: no token → 401; the API token (from Secrets Manager) → 201 below;
+    // a client token minted with the token secret (`rtcgw token`, as your backend does) → 201
+    const apiToken = secretValue("ApiToken");
+    const auth: RehearsalReport["auth"] = { withoutToken: 0, withApiToken: 0, withClientToken: 0 };
+    {
+      const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
+      const r = await invoke(
+        "POST",
+        "/v1/whip?profile=record",
+        { "content-type": "application/sdp" },
+        c.offer,
+      );
+      await c.close();
+      auth.withoutToken = r.statusCode;
+      if (r.statusCode !== 401)
+        fail(`an offer without a token was answered ${r.statusCode}, not 401: ${r.body ?? ""}`);
+    }
+    const clientToken = execFileSync(
+      process.execPath,
+      [path.join(ROOT, "bin/rtcgw.mjs"), "token", "--profile", "record", "--ttl", "300"],
+      { env: { PATH: process.env.PATH, RTCGW_TOKEN_SECRET: secretValue("TokenSecret") }, encoding: "utf8" },
+    ).trim();
+    const turnSecret = secretValue("TurnSecret");
+    const links: RehearsalReport["links"] = [];
+    const relayChecks: RehearsalReport["relayChecks"] = [];
 
     // ---- one real call per worker, through the functions
     const calls: RehearsalReport["calls"] = [];
@@ -412,15 +476,32 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     for (let w = 0; covered() < workers && w < 6 * workers; w++) {
       const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
       peers.push(c);
+      // the first call with a client token, the others with the API token
+      const bearer = w === 0 ? clientToken : apiToken;
       const r = await invoke(
         "POST",
         "/v1/whip?profile=record",
-        { "content-type": "application/sdp" },
+        { "content-type": "application/sdp", authorization: `Bearer ${bearer}` },
         c.offer,
       );
       if (r.statusCode !== 201) fail(`offer ${w + 1}: ${r.statusCode} ${r.body ?? ""}`);
+      if (w === 0) auth.withClientToken = r.statusCode;
+      else auth.withApiToken = r.statusCode;
       const hdr = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       const id = (hdr.location ?? "").split("/").pop()!;
+      // the node's own TURN server, with a credential minted from the TURN secret for this session
+      const servers = iceServersOf(hdr.link);
+      for (const sv of servers) {
+        const expected = createHmac("sha1", turnSecret)
+          .update(sv.params.username ?? "")
+          .digest("base64");
+        links.push({
+          sessionId: id,
+          url: sv.url,
+          username: sv.params.username ?? "",
+          credentialValid: sv.params.credential === expected,
+        });
+      }
       const token = hdr["rtcgw-session-token"] ?? "";
       const answer = r.body ?? "";
       const ports = [...answer.matchAll(/^a=candidate:\S+ \d+ udp \d+ \S+ (\d+) typ/gim)].map((m) =>
@@ -451,6 +532,10 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       };
       if (!st.objects) fail(`session ${id}'s status carries no object keys: ${status.body}`);
       calls.push({ sessionId: id, nodeId: st.nodeId, udpPort: ports[0]!, objects: st.objects! });
+      // coturn, configured by the bootstrap from Secrets Manager, allocates a relay for the
+      // handed-out credential (a relay-only client gathers a relay candidate only if it does)
+      const udpTurn = servers.find((sv) => sv.url.endsWith("?transport=udp"));
+      if (udpTurn && relayChecks.length === 0) relayChecks.push(await relayGathers(udpTurn));
       sessions.push({ id, token, peer: c });
     }
     if (covered() !== workers)
@@ -517,6 +602,11 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       envFile,
       lambdaEnv,
       awsCalls: [...api.calls],
+      auth,
+      links,
+      relayChecks,
+      turnPort,
+      ...(turnConf ? { turnConf } : {}),
       lifecycleCompleted: completed,
       nodesAfterDrain,
     };
@@ -532,6 +622,51 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
 }
 
 // ---------------------------------------------------------------- helpers
+
+interface LinkIceServer {
+  url: string;
+  params: Record<string, string>;
+}
+
+/** RFC 8288 Link values with rel="ice-server": `<url>; name="value"; …`, comma-separated */
+function iceServersOf(link: string | undefined): LinkIceServer[] {
+  const out: LinkIceServer[] = [];
+  for (const m of (link ?? "").matchAll(/<([^>]*)>((?:\s*;\s*[A-Za-z-]+="[^"]*")*)/g)) {
+    const params: Record<string, string> = {};
+    for (const p of m[2]!.matchAll(/([A-Za-z-]+)="([^"]*)"/g)) params[p[1]!.toLowerCase()] = p[2]!;
+    if (params.rel === "ice-server") out.push({ url: m[1]!, params });
+  }
+  return out;
+}
+
+/** how many relay candidates a relay-only client gathers through this TURN server and credential */
+async function relayGathers(s: LinkIceServer): Promise<{ url: string; relayCandidates: number }> {
+  const m = /^turn:([^:?]+):(\d+)/.exec(s.url);
+  if (!m) throw new RehearsalError(`not a turn: URL: ${s.url}`);
+  const c = await ClientPeer.create({
+    direction: "sendonly",
+    dataChannel: false,
+    offerCandidates: true,
+    gatherTimeoutMs: 5000,
+    rtc: {
+      iceServers: [
+        {
+          hostname: m[1]!,
+          port: Number(m[2]),
+          username: s.params.username!,
+          password: s.params.credential!,
+          relayType: "TurnUdp",
+        },
+      ],
+      iceTransportPolicy: "relay",
+    },
+  });
+  try {
+    return { url: s.url, relayCandidates: (c.offer.match(/^a=candidate:.* typ relay/gm) ?? []).length };
+  } finally {
+    await c.close();
+  }
+}
 
 function readIf(f: string): string {
   try {

@@ -1,0 +1,36 @@
+// Secrets resolved at run time: for each secret setting, the plain variable if set (dev, tests),
+// else the Secrets Manager secret its *_ARN names — the node reads them at start, a function at
+// its first invocation (and keeps them for the instance's life). A secret is never written to a
+// file nor put in a function's environment in plaintext. Each principal is given only the ARNs
+// (and the read permission) of the secrets it uses, so it resolves only those.
+import type { Config } from "../config/index.js";
+import { getSecretString } from "./secrets-manager.js";
+
+/** each secret setting, its ARN setting and the shortest value its own validation accepts */
+export const RUN_TIME_SECRETS = [
+  { name: "RTCGW_NODE_SECRET", arn: "RTCGW_NODE_SECRET_ARN", minLength: 16 },
+  { name: "RTCGW_API_TOKEN", arn: "RTCGW_API_TOKEN_ARN", minLength: 16 },
+  { name: "RTCGW_TOKEN_SECRET", arn: "RTCGW_TOKEN_SECRET_ARN", minLength: 32 },
+  { name: "RTCGW_TURN_SECRET", arn: "RTCGW_TURN_SECRET_ARN", minLength: 16 },
+] as const;
+
+type SecretName = (typeof RUN_TIME_SECRETS)[number]["name"];
+type ArnName = (typeof RUN_TIME_SECRETS)[number]["arn"];
+
+/** `config` with every secret whose ARN is set (and whose plain value is not) read from Secrets Manager */
+export async function withRunTimeSecrets<C extends Pick<Config, SecretName | ArnName>>(
+  config: C,
+  read: (arn: string) => Promise<string> = getSecretString,
+): Promise<C> {
+  const todo = RUN_TIME_SECRETS.filter((s) => !config[s.name] && config[s.arn]);
+  if (todo.length === 0) return config;
+  const values = await Promise.all(todo.map((s) => read(config[s.arn]!)));
+  const out = { ...config };
+  todo.forEach((s, i) => {
+    const v = values[i]!;
+    if (v.length < s.minLength)
+      throw new Error(`the secret ${config[s.arn]} (${s.arn}) is shorter than ${s.minLength} characters`);
+    (out as Record<string, unknown>)[s.name] = v;
+  });
+  return out;
+}

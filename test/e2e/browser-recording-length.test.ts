@@ -9,7 +9,9 @@ let stack: BrowserDevStack;
 let page: Page;
 
 beforeAll(async () => {
-  stack = await startBrowserDevStack("rtcgw-e2e-len-");
+  // a close is noticed at once either way; without a resume window the session then ends at once
+  // (with one, it would wait RTCGW_RESUME_WINDOW for a resume before its WAV is final)
+  stack = await startBrowserDevStack("rtcgw-e2e-len-", { RTCGW_RESUME_WINDOW: "0" });
   ({ page } = stack);
   await page.goto(`${stack.gateway.emulator.url}/`);
 }, 90_000);

@@ -47,6 +47,9 @@ beforeAll(async () => {
     // only the close itself (or the client's DELETE) may end these sessions in time
     RTCGW_MEDIA_TIMEOUT: "60",
     RTCGW_DISCONNECT_TIMEOUT: "60",
+    // a peer's close is noticed at once either way; with a resume window (the default, 20 s) the
+    // session would then wait for a resume before it ends and its WAV is final: none comes here
+    RTCGW_RESUME_WINDOW: "0",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
   gateway = await startLocalGateway({ config, logger: createLogger({ level: config.LOG_LEVEL }) });

@@ -131,7 +131,8 @@ export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
 
   // RFC 4733 §7.1.1: the telephone-event's clock rate must be the audio codec's
   const te = (m.rtp ?? []).find(
-    (r) => r.codec.toLowerCase() === "telephone-event" && r.rate === codec.clockRate,
+    // String(): sdp-transform types what it parsed, not what it was given (a=rtpmap: 96 … makes codec a number)
+    (r) => String(r.codec).toLowerCase() === "telephone-event" && r.rate === codec.clockRate,
   );
   return {
     ...(te ? { telephoneEvent: { payloadType: te.payload, clockRate: te.rate! } } : {}),

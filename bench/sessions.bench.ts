@@ -2,7 +2,7 @@
 // The node runs in its own process (or the supervisor with --workers N), the load generator in
 // another (bench/load/generator.ts). For each N: node CPU (total and per session, from
 // /proc/<pid>/stat over the measurement window), loss both ways, event-loop p99 (the node's
-// /metrics), late frames, recorded-audio completeness (total WAV length ÷ total call length), and the largest
+// /metrics), late frames, recorded-audio completeness (total WAV length ÷ total audio sent, first packet to the end of the last), and the largest
 // N held with < 0.5 % loss and event-loop p99 < 50 ms (and no node process died during the run)
 // — printed beside the targets and anchors.
 //

@@ -249,13 +249,16 @@ async function main() {
   await new Promise((r) => setTimeout(r, 500)); // in-flight packets (and their echoes) land
   const c1 = clientStats(sessions);
   const s1 = await serverStats(sessions);
-  // a recording is as long as its call: from the first packet to the DELETE that ends it
+  // a recording is as long as the audio its client sent: from the first packet sent to the end of
+  // the last (the clients stopped sending above; nothing after the last packet is recorded)
   const callSeconds: Record<string, number> = {};
   for (const s of sessions) {
     // recordings are finalised on DELETE
     if (args.anchorUrl) await fetch(`${args.anchorUrl}/sessions/${s.id}`, { method: "DELETE" });
     else await control("DELETE", `/internal/sessions/${s.id}`);
-    callSeconds[s.id] = (Date.now() - (s.peer.firstSentAt ?? Date.now())) / 1000;
+    const first = s.peer.firstSentAt;
+    const last = s.peer.lastSentAt;
+    callSeconds[s.id] = first !== undefined && last !== undefined ? (last - first + 20) / 1000 : 0;
   }
   await Promise.all(sessions.map((s) => s.peer.close()));
 

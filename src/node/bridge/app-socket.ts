@@ -145,7 +145,7 @@ export class AppSocket {
     try {
       if (ws?.readyState === WebSocket.OPEN) {
         ws.send(this.#p.stop(reason));
-        ws.close(1000, reason.slice(0, 120)); // RFC 6455 §5.5: control payloads ≤ 125 bytes
+        ws.close(1000, closeReason(reason)); // RFC 6455 §5.5: control payloads ≤ 125 bytes
       } else ws?.terminate();
     } catch (err) {
       // the session's teardown must not fail because of the application's socket
@@ -362,4 +362,14 @@ export class AppSocket {
 function redact(url: string): string {
   const i = url.search(/[?#]/);
   return i < 0 ? url : `${url.slice(0, i)}?…`;
+}
+
+/** a close reason within RFC 6455's 123 bytes (125 less the code), cut on a character boundary:
+ *  a reason of multi-byte characters cut at 120 characters would make ws.close() throw */
+export function closeReason(reason: string): string {
+  const bytes = Buffer.from(reason, "utf8");
+  if (bytes.length <= 123) return reason;
+  let end = 123;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // not inside a UTF-8 sequence
+  return bytes.subarray(0, end).toString("utf8");
 }

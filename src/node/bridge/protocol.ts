@@ -52,6 +52,22 @@ export type AgentCommand =
   /** a message that breaks the protocol: counted, the first one logged; the call goes on */
   | { type: "error"; what: string };
 
+/** A text message as the JSON object both protocols speak, or the protocol error it is
+ *  (a tagged result: an agent's own object may carry any fields, `type: "error"` included). */
+export function parseJsonObject(
+  data: Buffer,
+): { msg: Record<string, unknown> } | { refused: AgentCommand & { type: "error" } } {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(data.toString("utf8"));
+  } catch {
+    return { refused: { type: "error", what: "text message is not JSON" } };
+  }
+  if (typeof msg !== "object" || msg === null)
+    return { refused: { type: "error", what: "text message is not a JSON object" } };
+  return { msg: msg as Record<string, unknown> };
+}
+
 /** One protocol on one call. Stateful (sequence numbers, timestamps), so one instance per call. */
 export interface BridgeProtocol {
   readonly name: BridgeProtocolName;

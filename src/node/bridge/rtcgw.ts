@@ -9,6 +9,7 @@ import type {
   ProtocolOptions,
   WireMessage,
 } from "./protocol.js";
+import { parseJsonObject } from "./protocol.js";
 
 const LITTLE_ENDIAN = endianness() === "LE";
 /** the longest name of a mark, and the longest datachannel text, taken from the agent */
@@ -67,14 +68,9 @@ export class RtcgwProtocol implements BridgeProtocol {
       if (!LITTLE_ENDIAN) view.swap16();
       return { type: "audio", samples };
     }
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(data.toString("utf8"));
-    } catch {
-      return { type: "error", what: "text message is not JSON" };
-    }
-    if (typeof msg !== "object" || msg === null)
-      return { type: "error", what: "text message is not a JSON object" };
+    const parsed = parseJsonObject(data);
+    if ("refused" in parsed) return parsed.refused;
+    const { msg } = parsed;
     switch (msg.type) {
       case "clear":
         return { type: "clear" };

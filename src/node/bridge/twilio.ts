@@ -6,6 +6,7 @@
 // (ms since the stream began) are strings too, as Twilio sends them.
 import { decodeUlaw, encodeUlaw } from "../../media/index.js";
 import type { AgentCommand, BridgeProtocol, CallInfo, NodeEvent, WireMessage } from "./protocol.js";
+import { parseJsonObject } from "./protocol.js";
 import { MAX_MARK_NAME } from "./rtcgw.js";
 
 export const TWILIO_RATE = 8000;
@@ -103,14 +104,9 @@ export class TwilioProtocol implements BridgeProtocol {
 
   parse(data: Buffer, isBinary: boolean): AgentCommand {
     if (isBinary) return { type: "error", what: "binary message (Twilio Media Streams is JSON text only)" };
-    let msg: Record<string, unknown>;
-    try {
-      msg = JSON.parse(data.toString("utf8"));
-    } catch {
-      return { type: "error", what: "text message is not JSON" };
-    }
-    if (typeof msg !== "object" || msg === null)
-      return { type: "error", what: "text message is not a JSON object" };
+    const parsed = parseJsonObject(data);
+    if ("refused" in parsed) return parsed.refused;
+    const { msg } = parsed;
     switch (msg.event) {
       case "media": {
         const payload = (msg.media as { payload?: unknown } | undefined)?.payload;

@@ -162,14 +162,9 @@ export class SessionTable {
       kind: current.kind,
       profile: current.profile,
       offer,
-      rtcConfig: this.o.rtcConfig,
-      ...(this.o.announcedAddress ? { announcedAddress: this.o.announcedAddress } : {}),
-      gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
-      ...(req.etag ? { etag: req.etag } : {}),
+      ...this.peerOptions(req.etag),
       log,
       continues: current,
-      onState: (s, ps) => this.onState(s, ps),
-      onPacket: (d) => this.o.metrics.packet(d),
       onFirstRtp: (ps) => onResumedFirstRtp(ps, ps.log),
     });
     const replaced = handOver(current, next, this.o.metrics);
@@ -259,13 +254,8 @@ export class SessionTable {
       kind: req.kind,
       profile: req.profile,
       offer,
-      rtcConfig: this.o.rtcConfig,
-      ...(this.o.announcedAddress ? { announcedAddress: this.o.announcedAddress } : {}),
-      gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
-      ...(req.etag ? { etag: req.etag } : {}),
+      ...this.peerOptions(req.etag),
       log,
-      onState: (s, ps) => this.onState(s, ps),
-      onPacket: (d) => this.o.metrics.packet(d),
     });
     this.sessions.set(session.id, session);
     try {
@@ -330,6 +320,18 @@ export class SessionTable {
       ...(this.o.uploader && s.profile === "record"
         ? { objects: recordingObjects(this.o.uploader.bucket, this.o.recordingsPrefix ?? "", s.id) }
         : {}),
+    };
+  }
+
+  /** what every peer of this node is built with: a new session's and a resume's alike */
+  private peerOptions(etag: string | undefined) {
+    return {
+      rtcConfig: this.o.rtcConfig,
+      ...(this.o.announcedAddress ? { announcedAddress: this.o.announcedAddress } : {}),
+      gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
+      ...(etag ? { etag } : {}),
+      onState: (s: PeerState, ps: PeerSession) => this.onState(s, ps),
+      onPacket: (d: Parameters<NodeMetrics["packet"]>[0]) => this.o.metrics.packet(d),
     };
   }
 

@@ -91,13 +91,16 @@ export class Deployment {
   readonly recordings = mkdtempSync(join(tmpdir(), "rtcgw-faults-"));
   private readonly calls: Call[] = [];
 
-  /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB) */
-  async up(o: { nodes?: number; fsizeKb?: number; store?: Store } = {}): Promise<void> {
+  /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB); nodeEnv:
+   *  more environment for the nodes */
+  async up(
+    o: { nodes?: number; fsizeKb?: number; store?: Store; nodeEnv?: Record<string, string> } = {},
+  ): Promise<void> {
     const n = o.nodes ?? 2;
     this.redis = await startStore(o.store ?? "redis");
     this.registry = await openRegistry(parseRegistryUrl(this.redis.url));
     const shared = { RTCGW_REGISTRY: this.redis.url, RTCGW_NODE_SECRET: SECRET, LOG_LEVEL: "warn" };
-    for (let i = 0; i < n; i++) this.nodes.push(this.startNode(shared, o.fsizeKb));
+    for (let i = 0; i < n; i++) this.nodes.push(this.startNode({ ...shared, ...o.nodeEnv }, o.fsizeKb));
     this.signaling = start("signaling", { ...shared, PORT: "0" });
     this.url = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no signaling URL: ${this.signaling.out()}`)), 30_000);
@@ -169,8 +172,9 @@ export class Deployment {
     });
   }
 
-  /** an offer only (no connection): its status, Retry-After and how long the answer took */
-  async offer(): Promise<{ status: number; retryAfter: string | null; ms: number }> {
+  /** an offer only (no connection): its status, Retry-After, how long the answer took, and the
+   *  node that took it (from the registry, before the session is deleted again) */
+  async offer(): Promise<{ status: number; retryAfter: string | null; ms: number; nodeId?: string }> {
     const client = await ClientPeer.create({ decode: false, dataChannel: false });
     const t0 = Date.now();
     try {
@@ -181,13 +185,21 @@ export class Deployment {
         signal: AbortSignal.timeout(15_000),
       });
       const ms = Date.now() - t0;
+      let nodeId: string | undefined;
       if (res.status === 201) {
+        const id = res.headers.get("location")!.split("/").pop()!;
+        nodeId = (await this.registry.getSession(id).catch(() => undefined))?.nodeId;
         await fetch(`${this.url}${res.headers.get("location")}`, {
           method: "DELETE",
           headers: { authorization: `Bearer ${res.headers.get("rtcgw-session-token")}` },
         }).catch(() => {});
       }
-      return { status: res.status, retryAfter: res.headers.get("retry-after"), ms };
+      return {
+        status: res.status,
+        retryAfter: res.headers.get("retry-after"),
+        ms,
+        ...(nodeId ? { nodeId } : {}),
+      };
     } finally {
       await client.close();
     }
@@ -203,6 +215,7 @@ export class Deployment {
 
   async down(): Promise<void> {
     for (const c of this.calls) await c.client.close().catch(() => {});
+    // SIGKILL ends a stopped (SIGSTOP) process too
     for (const p of [...this.nodes, this.signaling])
       if (p && p.child.exitCode === null) p.child.kill("SIGKILL");
     await this.registry?.close().catch(() => {});

@@ -1,0 +1,78 @@
+// The fault suite: a node that is alive but does not answer — its process frozen with SIGSTOP (a
+// stuck event loop, a VM paused, a debugger attached). Its port still accepts connections (the
+// kernel does the handshake) but nothing answers, so the signaling learns it only by its control
+// timeout: that offer must still be placed on the other node within the same request and the
+// signaling's budget, the frozen node must then be left out of the pick, and after SIGCONT it
+// takes offers again. (Once, a SIGSTOPped worker cost an offer 6 s and a 504.)
+import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_CONTROL_TIMEOUT_MS, OFFER_BUDGET_MS } from "../../src/signaling/deps.js";
+import { Deployment } from "./deployment.js";
+
+let d: Deployment | undefined;
+afterEach(async () => {
+  await d?.down();
+  d = undefined;
+});
+
+describe("two nodes on Redis, one frozen (SIGSTOP)", () => {
+  it("every offer is placed on the other node within the budget (0 × 5xx); SIGCONT and it takes offers again", {
+    timeout: 120_000,
+  }, async () => {
+    d = new Deployment();
+    // a capacity of 10: one session is 10 % of a node, beyond the pick's 5 % load band, so the
+    // signaling always picks the emptier node — the frozen one, until it is found out
+    await d.up({ nodeEnv: { RTCGW_NODE_CAPACITY: "10" } });
+    const live = await d.call();
+    const busy = live.nodeId;
+    const frozenId = (await d.registry.listNodes()).find((n) => n.id !== busy)!.id;
+    const frozen = d.nodes.find((p) => frozenId.includes(`-${p.child.pid}-`))!;
+    expect(frozen).toBeDefined();
+    // the live call's load has reached the registry (heartbeat, every 5 s): the next pick is the frozen node
+    await d.until(
+      async () => (await d!.registry.getNode(busy))?.load === 1,
+      12_000,
+      "the live call's load in the registry",
+    );
+
+    frozen.child.kill("SIGSTOP");
+    const offers: { status: number; ms: number; nodeId?: string }[] = [];
+    const t0 = Date.now();
+    offers.push(await d.offer());
+    // found out: marked suspect by the signaling (its record still lives: it stopped < 15 s ago)
+    expect((await d.registry.getNode(frozenId))?.suspectUntil).toBeGreaterThan(t0);
+    while (Date.now() - t0 < 12_000) offers.push(await d.offer());
+    // the first offer went to the frozen node, waited out the control timeout, and was placed
+    // on the other node in the same request — inside the signaling's offer budget
+    expect(offers[0]!.status).toBe(201);
+    expect(offers[0]!.nodeId).toBe(busy);
+    expect(offers[0]!.ms).toBeGreaterThanOrEqual(DEFAULT_CONTROL_TIMEOUT_MS - 100);
+    expect(offers[0]!.ms).toBeLessThan(OFFER_BUDGET_MS);
+    // 0 × 5xx while the other node is alive, every offer on it; after the first, none waits on
+    // the frozen node again (marked suspect, then stale: its heartbeat stopped)
+    expect(offers.map((o) => o.status).filter((s) => s !== 201)).toEqual([]);
+    expect(offers.every((o) => o.nodeId === busy)).toBe(true);
+    for (const o of offers.slice(1)) expect(o.ms).toBeLessThan(DEFAULT_CONTROL_TIMEOUT_MS);
+    // the live call on the other node never noticed
+    const before = live.client.stats.packetsReceived;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(live.client.stats.packetsReceived - before).toBeGreaterThan(30);
+    expect(live.client.state).toBe("connected");
+
+    // SIGCONT: it heartbeats again, and once its suspect mark has run out it takes offers again
+    frozen.child.kill("SIGCONT");
+    const back = Date.now();
+    let placed: string | undefined;
+    while (placed !== frozenId && Date.now() - back < 20_000) {
+      const o = await d.offer();
+      expect(o.status).toBe(201);
+      placed = o.nodeId;
+      if (placed !== frozenId) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(placed, "an offer placed on the node again after SIGCONT").toBe(frozenId);
+    console.log(
+      `SIGSTOP: first offer ${offers[0]!.ms} ms (failover), then ${offers.length - 1} offers, slowest ${Math.max(
+        ...offers.slice(1).map((o) => o.ms),
+      )} ms; after SIGCONT an offer on it again within ${Date.now() - back} ms`,
+    );
+  });
+});

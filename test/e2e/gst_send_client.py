@@ -1,11 +1,13 @@
 """GStreamer's webrtcbin (Debian's gstreamer1.0-plugins-bad + gstreamer1.0-nice, through
 python3-gi) as a WHIP client: sends FRAMES 20 ms Opus packets of a 440 Hz tone once connected (counted where they enter
 webrtcbin; before the connection and after the last one, nothing passes), stays connected
-and silent IDLE_SECONDS, then DELETEs the session and shuts its pipeline down. Non-trickle: the offer is
-posted once ICE gathering is complete. Prints one JSON line: status, location, packetsSent
-(RTP packets out of the payloader), closedAt (ms since epoch).
+and silent IDLE_SECONDS, then DELETEs the session and shuts its pipeline down (END=delete, the
+default) or only shuts its pipeline down (END=close: how docs/node.md measured what reaches the node
+when webrtcbin closes — nothing). Non-trickle:
+the offer is posted once ICE gathering is complete. Prints one JSON line: status, location,
+packetsSent (RTP packets out of the payloader), closedAt (ms since epoch).
 
-usage: gst_send_client.py URL TOKEN FRAMES IDLE_SECONDS
+usage: gst_send_client.py URL TOKEN FRAMES IDLE_SECONDS [delete|close]
 """
 import json
 import sys
@@ -22,6 +24,7 @@ gi.require_version("GstSdp", "1.0")
 from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
 URL, TOKEN, FRAMES, IDLE = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+END = sys.argv[5] if len(sys.argv) > 5 else "delete"
 Gst.init(None)
 
 PIPELINE = (
@@ -58,9 +61,9 @@ def finish():
     if "closedAt" in out:
         return False
     out["closedAt"] = int(time.time() * 1000)
-    if out.get("location"):
-        # webrtcbin's shutdown sends nothing the node acts on (no RTCP BYE reaches it, no DTLS
-        # close_notify libdatachannel reports): end the session as WHIP says, then close
+    if out.get("location") and END == "delete":
+        # webrtcbin's shutdown sends nothing at all (no RTCP BYE, no DTLS close_notify: captured,
+        # docs/node.md "A peer that closes"): end the session as WHIP says, then close
         req = urllib.request.Request(URL.split("/v1/")[0] + out["location"], method="DELETE")
         req.add_header("Authorization", f"Bearer {TOKEN}")
         try:

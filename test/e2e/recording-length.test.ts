@@ -117,8 +117,8 @@ async function nodeDataChannelClient(origin: string): Promise<Sent> {
   c.stopSending();
   const sentMs = c.stats.packetsSent * 20;
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  // node-datachannel, audio only, sends neither an RTCP BYE nor a DTLS close_notify the node's
-  // libdatachannel acts on: only ICE consent expiry (≈30 s) would tell. So this client ends its
+  // node-datachannel, audio only, sends nothing when it closes (no RTCP BYE, no DTLS close_notify:
+  // captured, docs/node.md "A peer that closes"): only ICE consent expiry (≈30 s) would tell. So this client ends its
   // session as WHIP says (DELETE, RFC 9725 §4.3), then closes; the length check is the same:
   // nothing of the 1.5 s of silence before the DELETE may be in the recording.
   const location = res.headers.get("location")!;

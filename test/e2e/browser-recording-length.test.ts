@@ -1,85 +1,179 @@
 // Chromium (Debian's, through playwright-core) as a WHIP client: the recording lasts what the
 // browser itself says it sent (its outbound-rtp packetsSent × 20 ms), though the browser stops
-// sending, stays connected and silent 1.5 s, then closes its peer without a DELETE.
+// sending, stays connected and silent 1.5 s, then closes its peer without a DELETE. Clean, and
+// through /work/shared/tools/udp-impair.mjs (10 % loss, 5 % reorder, a 500 ms outage mid-call)
+// between the browser and the node — there the RTP the browser sent is also counted at the
+// impairer, before any of it is dropped, and must agree with the browser's own count.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";
 
+const IMPAIR = "/work/shared/tools/udp-impair.mjs";
+
 let stack: BrowserDevStack;
 let page: Page;
+const impairers: ChildProcess[] = [];
 
 beforeAll(async () => {
   // a close is noticed at once either way; without a resume window the session then ends at once
   // (with one, it would wait RTCGW_RESUME_WINDOW for a resume before its WAV is final)
-  stack = await startBrowserDevStack("rtcgw-e2e-len-", { RTCGW_RESUME_WINDOW: "0" });
+  stack = await startBrowserDevStack("rtcgw-e2e-len-", {
+    RTCGW_RESUME_WINDOW: "0",
+    // only the close itself may end the session: a lost BYE is then caught by ICE consent
+    // expiry (≈30 s), not by the media timeout
+    RTCGW_MEDIA_TIMEOUT: "60",
+    RTCGW_DISCONNECT_TIMEOUT: "60",
+  });
   ({ page } = stack);
-  await page.goto(`${stack.gateway.emulator.url}/`);
 }, 90_000);
 
 afterAll(async () => {
+  for (const p of impairers) p.kill("SIGTERM");
   await stack?.close();
 });
 
-describe("Chromium", () => {
-  it("stops sending, stays connected 1.5 s, closes without a DELETE: the WAV lasts what it sent (±40 ms)", async () => {
-    const sent = await page.evaluate(async () => {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      const pc = new RTCPeerConnection();
-      const tr = pc.addTransceiver(stream.getAudioTracks()[0]!, { direction: "sendonly", streams: [stream] });
-      await pc.setLocalDescription(await pc.createOffer());
-      await new Promise<void>((done) => {
-        if (pc.iceGatheringState === "complete") return done();
-        pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && done());
-        setTimeout(done, 3_000);
-      });
-      const res = await fetch("/v1/whip?profile=record", {
-        method: "POST",
-        headers: { "content-type": "application/sdp" },
-        body: pc.localDescription!.sdp,
-      });
-      const answer = await res.text();
-      if (res.status !== 201) return { status: res.status, error: answer };
-      await pc.setRemoteDescription({ type: "answer", sdp: answer });
-      await new Promise<void>((done, fail) => {
-        const check = () => pc.connectionState === "connected" && done();
-        pc.addEventListener("connectionstatechange", check);
-        check();
-        setTimeout(() => fail(new Error(`not connected (${pc.connectionState})`)), 10_000);
-      });
-      await new Promise((r) => setTimeout(r, 3_000));
-      // stop sending: no track, no packets (the peer stays connected)
-      await tr.sender.replaceTrack(null);
-      const packetsSent = async () => {
-        let n = 0;
-        (await pc.getStats()).forEach((s: any) => {
-          if (s.type === "outbound-rtp" && s.kind === "audio") n += s.packetsSent ?? 0;
-        });
-        return n;
-      };
-      await new Promise((r) => setTimeout(r, 500));
-      const count = await packetsSent();
-      await new Promise((r) => setTimeout(r, 1_000));
-      const countLater = await packetsSent();
-      const closedAt = Date.now();
-      pc.close();
-      for (const t of stream.getTracks()) t.stop();
-      return { status: res.status, url: res.headers.get("location")!, count, countLater, closedAt };
+/** udp-impair in front of the gateway (relay on loopback, where the node binds); its origin */
+async function impaired(): Promise<string> {
+  const p = spawn(
+    process.execPath,
+    [
+      IMPAIR,
+      "--upstream",
+      stack.gateway.emulator.url,
+      "--relay-host",
+      "127.0.0.1",
+      "--loss",
+      "0.1",
+      "--reorder",
+      "0.05",
+      "--outage",
+      "1000:500",
+      "--seed",
+      "7",
+      "-q",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  impairers.push(p);
+  for await (const line of createInterface({ input: p.stdout! })) {
+    const m = JSON.parse(line) as { event: string; signal_origin?: string };
+    if (m.event === "ready") return m.signal_origin!;
+  }
+  throw new Error("udp-impair exited before it was ready");
+}
+
+interface Sent {
+  status: number;
+  error?: string;
+  url: string;
+  /** outbound-rtp packetsSent 500 ms after the sender stopped, and 1 s later */
+  count: number;
+  countLater: number;
+  closedAt: number;
+}
+
+/** In the page (served from `origin`): WHIP publish the fake microphone (the 440 Hz WAV) for 3 s,
+ *  stop sending, stay connected 1.5 s, close without a DELETE. */
+async function publishFromPage(origin: string): Promise<Sent> {
+  await page.goto(`${origin}/`);
+  return page.evaluate(async () => {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const pc = new RTCPeerConnection();
+    const tr = pc.addTransceiver(stream.getAudioTracks()[0]!, { direction: "sendonly", streams: [stream] });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((done) => {
+      if (pc.iceGatheringState === "complete") return done();
+      pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && done());
+      setTimeout(done, 3_000);
     });
-    expect(sent.status, (sent as { error?: string }).error).toBe(201);
-    const s = sent as { url: string; count: number; countLater: number; closedAt: number };
-    expect(s.countLater).toBe(s.count); // it really stopped sending
-    const id = s.url.split("/").pop()!;
-    // the close without a DELETE is noticed (Chromium's RTCP BYE / DTLS close) within 2 s
-    const deadline = Date.now() + 10_000;
-    while ((await stack.gateway.registry.getSession(id)) !== undefined && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    const noticedMs = Date.now() - s.closedAt;
-    const { wav } = await stack.recordingOf(id);
-    const wavMs = (wav.samples.length / wav.channels / wav.rate) * 1000;
-    console.log(
-      `Chromium: sent ${s.count * 20} ms → WAV ${wavMs.toFixed(0)} ms; close noticed after ${noticedMs} ms`,
-    );
-    expect(Math.abs(wavMs - s.count * 20)).toBeLessThanOrEqual(40);
-    expect(noticedMs).toBeLessThan(2000);
-  }, 60_000);
+    const res = await fetch("/v1/whip?profile=record", {
+      method: "POST",
+      headers: { "content-type": "application/sdp" },
+      body: pc.localDescription!.sdp,
+    });
+    const answer = await res.text();
+    if (res.status !== 201)
+      return { status: res.status, error: answer, url: "", count: 0, countLater: 0, closedAt: 0 };
+    await pc.setRemoteDescription({ type: "answer", sdp: answer });
+    await new Promise<void>((done, fail) => {
+      const check = () => pc.connectionState === "connected" && done();
+      pc.addEventListener("connectionstatechange", check);
+      check();
+      setTimeout(() => fail(new Error(`not connected (${pc.connectionState})`)), 10_000);
+    });
+    await new Promise((r) => setTimeout(r, 3_000));
+    // stop sending: no track, no packets (the peer stays connected)
+    await tr.sender.replaceTrack(null);
+    const packetsSent = async () => {
+      let n = 0;
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; packetsSent?: number }) => {
+        if (s.type === "outbound-rtp" && s.kind === "audio") n += s.packetsSent ?? 0;
+      });
+      return n;
+    };
+    await new Promise((r) => setTimeout(r, 500));
+    const count = await packetsSent();
+    await new Promise((r) => setTimeout(r, 1_000));
+    const countLater = await packetsSent();
+    const closedAt = Date.now();
+    pc.close();
+    for (const t of stream.getTracks()) t.stop();
+    return { status: res.status, url: res.headers.get("location")!, count, countLater, closedAt };
+  });
+}
+
+/** the impairer's counters of the browser → node direction for the session at `location` */
+async function impairerCounts(
+  origin: string,
+  location: string,
+): Promise<{ rtp: number; rtp_dropped: number; dropped_outage: number; reordered: number }> {
+  const st = (await (await fetch(`${origin}/_chaos/stats`)).json()) as {
+    sessions: {
+      location: string | null;
+      c2s: { rtp: number; rtp_dropped: number; dropped_outage: number; reordered: number };
+    }[];
+  };
+  const s = st.sessions.find((x) => x.location !== null && location.endsWith(x.location));
+  expect(s, `the impairer saw the session ${location}`).toBeDefined();
+  return s!.c2s;
+}
+
+describe("Chromium", () => {
+  for (const network of ["clean", "10% loss, 5% reorder, 500 ms outage"] as const) {
+    it(`${network}: stops sending, stays connected 1.5 s, closes without a DELETE: the WAV lasts what it sent (±40 ms)`, async () => {
+      const origin = network === "clean" ? stack.gateway.emulator.url : await impaired();
+      const s = await publishFromPage(origin);
+      expect(s.status, s.error).toBe(201);
+      expect(s.countLater).toBe(s.count); // it really stopped sending
+      const sentMs = s.count * 20;
+      expect(sentMs).toBeGreaterThan(2500);
+      let atImpairer = "";
+      if (network !== "clean") {
+        // what the browser sent, counted where it entered the impairer (before any loss)
+        const c = await impairerCounts(origin, s.url);
+        expect(c.rtp).toBe(s.count);
+        // the impairment really happened: random loss and the outage's 25 packets
+        expect(c.rtp_dropped).toBeGreaterThan(25);
+        expect(c.dropped_outage).toBeGreaterThanOrEqual(24);
+        atImpairer = `; at the impairer ${c.rtp} RTP in, ${c.rtp_dropped} dropped (${c.dropped_outage} in the outage), ${c.reordered} reordered`;
+      }
+      const id = s.url.split("/").pop()!;
+      // the close without a DELETE (Chromium's RTCP BYE): noticed within 2 s on a clean network;
+      // through the impairer its one BYE is itself lost 10 % of the time, and then only ICE
+      // consent expiry (≈30 s) tells (docs/node.md)
+      const deadline = Date.now() + 40_000;
+      while ((await stack.gateway.registry.getSession(id)) !== undefined && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const noticedMs = Date.now() - s.closedAt;
+      const { wav } = await stack.recordingOf(id);
+      const wavMs = (wav.samples.length / wav.channels / wav.rate) * 1000;
+      console.log(
+        `Chromium, ${network}: sent ${sentMs} ms → WAV ${wavMs.toFixed(0)} ms; close noticed after ${noticedMs} ms${atImpairer}`,
+      );
+      expect(Math.abs(wavMs - sentMs)).toBeLessThanOrEqual(40);
+      if (network === "clean") expect(noticedMs).toBeLessThan(2000);
+    }, 90_000);
+  }
 });

@@ -92,7 +92,7 @@ export class Deployment {
   private readonly calls: Call[] = [];
 
   /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB); nodeEnv:
-   *  more environment for the nodes */
+   *  more environment for the nodes (RTCGW_WORKERS: workers per node, each registered as a node) */
   async up(
     o: { nodes?: number; fsizeKb?: number; store?: Store; nodeEnv?: Record<string, string> } = {},
   ): Promise<void> {
@@ -114,9 +114,9 @@ export class Deployment {
       check();
     });
     await this.until(
-      async () => (await this.registry.listNodes()).length === n,
+      async () => (await this.registry.listNodes()).length === n * Number(o.nodeEnv?.RTCGW_WORKERS ?? 1),
       30_000,
-      `${n} nodes registered`,
+      `${n} nodes' workers registered`,
     );
   }
 
@@ -124,8 +124,8 @@ export class Deployment {
     return start(
       "node",
       {
-        ...shared,
         RTCGW_WORKERS: "1",
+        ...shared,
         NODE_PORT: "0",
         MEDIA_UDP_PORT: "0",
         MEDIA_BIND_ADDRESS: "127.0.0.1",

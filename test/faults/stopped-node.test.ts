@@ -9,24 +9,40 @@ import { DEFAULT_CONTROL_TIMEOUT_MS, OFFER_BUDGET_MS } from "../../src/signaling
 import { Deployment } from "./deployment.js";
 
 let d: Deployment | undefined;
+let frozenPid: number | undefined;
 afterEach(async () => {
+  // a worker left stopped would outlive its supervisor's SIGKILL (it cannot see its IPC close)
+  if (frozenPid !== undefined)
+    try {
+      process.kill(frozenPid, "SIGKILL");
+    } catch {}
+  frozenPid = undefined;
   await d?.down();
   d = undefined;
 });
 
-describe("two nodes on Redis, one frozen (SIGSTOP)", () => {
+/** node ids carry their process id: node-<host>-<pid>-<random> */
+const pidOf = (nodeId: string) => Number(/-(\d+)-[0-9a-f]+$/.exec(nodeId)![1]);
+
+const layouts = [
+  { name: "two `rtcgw node`s, one frozen", nodes: 2, workers: "1" },
+  { name: "one `rtcgw node` with two workers, one worker frozen", nodes: 1, workers: "2" },
+];
+
+describe.each(layouts)("on Redis: $name (SIGSTOP)", ({ nodes, workers }) => {
   it("every offer is placed on the other node within the budget (0 × 5xx); SIGCONT and it takes offers again", {
     timeout: 120_000,
   }, async () => {
     d = new Deployment();
     // a capacity of 10: one session is 10 % of a node, beyond the pick's 5 % load band, so the
     // signaling always picks the emptier node — the frozen one, until it is found out
-    await d.up({ nodeEnv: { RTCGW_NODE_CAPACITY: "10" } });
+    await d.up({ nodes, nodeEnv: { RTCGW_NODE_CAPACITY: "10", RTCGW_WORKERS: workers } });
     const live = await d.call();
     const busy = live.nodeId;
     const frozenId = (await d.registry.listNodes()).find((n) => n.id !== busy)!.id;
-    const frozen = d.nodes.find((p) => frozenId.includes(`-${p.child.pid}-`))!;
-    expect(frozen).toBeDefined();
+    const pid = pidOf(frozenId);
+    // the process that serves that node: the node process itself, or a worker of the supervisor
+    expect(nodes === 2 ? d.nodes.some((p) => p.child.pid === pid) : d.nodes[0]!.child.pid !== pid).toBe(true);
     // the live call's load has reached the registry (heartbeat, every 5 s): the next pick is the frozen node
     await d.until(
       async () => (await d!.registry.getNode(busy))?.load === 1,
@@ -34,7 +50,8 @@ describe("two nodes on Redis, one frozen (SIGSTOP)", () => {
       "the live call's load in the registry",
     );
 
-    frozen.child.kill("SIGSTOP");
+    process.kill(pid, "SIGSTOP");
+    frozenPid = pid;
     const offers: { status: number; ms: number; nodeId?: string }[] = [];
     const t0 = Date.now();
     offers.push(await d.offer());
@@ -59,7 +76,8 @@ describe("two nodes on Redis, one frozen (SIGSTOP)", () => {
     expect(live.client.state).toBe("connected");
 
     // SIGCONT: it heartbeats again, and once its suspect mark has run out it takes offers again
-    frozen.child.kill("SIGCONT");
+    process.kill(pid, "SIGCONT");
+    frozenPid = undefined;
     const back = Date.now();
     let placed: string | undefined;
     while (placed !== frozenId && Date.now() - back < 20_000) {
@@ -70,7 +88,7 @@ describe("two nodes on Redis, one frozen (SIGSTOP)", () => {
     }
     expect(placed, "an offer placed on the node again after SIGCONT").toBe(frozenId);
     console.log(
-      `SIGSTOP: first offer ${offers[0]!.ms} ms (failover), then ${offers.length - 1} offers, slowest ${Math.max(
+      `SIGSTOP (${nodes} node(s) × ${workers} worker(s)): first offer ${offers[0]!.ms} ms (failover), then ${offers.length - 1} offers, slowest ${Math.max(
         ...offers.slice(1).map((o) => o.ms),
       )} ms; after SIGCONT an offer on it again within ${Date.now() - back} ms`,
     );

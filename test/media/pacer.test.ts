@@ -128,8 +128,10 @@ describe("pacer", () => {
       expect(st.skipped).toBeGreaterThan(0);
       expect(st.maxLateMs).toBeGreaterThanOrEqual(60);
     }
-    // and no emitted tick is older than maxCatchUp periods when it fires: stale audio is skipped, not sent
-    for (const { target, fired } of ticks.values()) expect(fired - target).toBeLessThan(3 * 20 + 1);
+    // and no emitted tick is older than maxCatchUp (3) periods at the wake-up that emits it: stale
+    // audio is skipped, not sent (+5 ms: the pacer reads the clock before the handler does, and a
+    // GC pause may fall between)
+    for (const { target, fired } of ticks.values()) expect(fired - target).toBeLessThan(3 * 20 + 5);
   });
 
   it("property: whatever the timer lateness, every 20 ms target up to now is emitted or counted as skipped, in order", () => {

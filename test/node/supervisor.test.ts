@@ -232,4 +232,57 @@ describe("the supervisor", () => {
       await call.client.close();
     }
   });
+
+  it("SIGTERM with a frozen (SIGSTOP) worker: the other drains, the frozen one is killed at the drain deadline and deregistered, the supervisor exits", {
+    timeout: 40_000,
+  }, async () => {
+    const p = spawnNodeProcess(
+      ["node"],
+      {
+        RTCGW_REGISTRY: fx.redis.url,
+        NODE_PORT: "0",
+        RTCGW_WORKERS: "2",
+        RTCGW_DRAIN_TIMEOUT: "2",
+        LOG_LEVEL: "info",
+      },
+      { capture: true, bin: true },
+    );
+    const { child, exit, stdout } = p;
+    await supervisorStarted(p);
+    const nodes = await workersRegistered(2, "2 workers to register");
+    const workers = childPids(child.pid!);
+    expect(workers).toHaveLength(2);
+    // node ids carry their process id: node-<host>-<pid>-<random>
+    const frozen = nodes.find((n) => workers.some((pid) => n.id.includes(`-${pid}-`)))!;
+    const frozenPid = workers.find((pid) => frozen.id.includes(`-${pid}-`))!;
+    const other = nodes.find((n) => n.id !== frozen.id)!;
+    const s = await connectEchoSession(other);
+    try {
+      process.kill(frozenPid, "SIGSTOP");
+      const t0 = Date.now();
+      child.kill("SIGTERM");
+      // the live worker drains as usual; the frozen one never can: it is killed once the drain
+      // deadline (2 s) and a grace for the teardown have passed, not waited for forever
+      await s.client.until(
+        () => s.client.state !== "connected",
+        8000,
+        "the session to be closed by the drain",
+      );
+      const code = await Promise.race([
+        exit,
+        new Promise((r) => setTimeout(() => r("still running"), 15_000)),
+      ]);
+      const tookMs = Date.now() - t0;
+      expect(code, stdout()).toBe(1); // not every worker drained
+      expect(tookMs).toBeLessThan(2_000 + 5_000 + 2_000);
+      expect(alive(frozenPid)).toBe(false);
+      expect(stdout()).toContain("did not stop by the drain deadline");
+      // neither worker left in the registry (the killed one removed by the supervisor)
+      expect(await fx.registry.listNodes()).toEqual([]);
+    } finally {
+      for (const pid of workers) if (alive(pid)) process.kill(pid, "SIGKILL");
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await s.client.close();
+    }
+  });
 });

@@ -10,7 +10,8 @@
 // A worker that dies without draining cannot deregister itself: the supervisor removes its node
 // record and its sessions from the registry, so the signaling stops picking a dead port at once
 // (rather than when the record's TTL runs out). SIGTERM/SIGINT is forwarded to every worker; the
-// supervisor exits 0 once all have drained.
+// supervisor exits 0 once all have drained. A worker still running RTCGW_DRAIN_TIMEOUT + 5 s
+// later (frozen: SIGSTOP, a stuck loop) is killed and deregistered, and the supervisor exits 1.
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -26,6 +27,9 @@ import { isWorkerReport, type WorkerReport } from "./worker-report.js";
 export const WORKER_INDEX_ENV = "RTCGW_WORKER_INDEX";
 const RESTART_DELAY_MS = 1_000;
 const MAX_RESTART_DELAY_MS = 30_000;
+/** after RTCGW_DRAIN_TIMEOUT, what a worker's own teardown may still take (closing its calls with
+ *  their bounded waits, deregistering) before the supervisor kills it */
+const STOP_GRACE_MS = 5_000;
 
 export function workerCount(config: Config): number {
   return config.RTCGW_WORKERS > 0 ? config.RTCGW_WORKERS : availableParallelism();
@@ -159,13 +163,31 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
     });
   };
 
+  // workers still running this long after the SIGTERM will not drain: a frozen one (SIGSTOP, a
+  // stuck event loop) never even sees the signal. They are killed, so a supervisor that was told
+  // to stop does stop (and its killed workers are deregistered like any that died)
+  const stopDeadlineMs = config.RTCGW_DRAIN_TIMEOUT * 1000 + STOP_GRACE_MS;
+  let killedAtDeadline = 0;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) return;
       stopping = true;
       logger.info({ signal, workers: workers.size }, "stopping workers (each drains)");
       stopAll();
-      void exitedAll().then(resolve);
+      const deadline = setTimeout(() => {
+        for (const [i, w] of workers) {
+          killedAtDeadline++;
+          logger.error(
+            { worker: i, nodeId: w.nodeId, pid: w.child.pid, afterMs: stopDeadlineMs },
+            "media worker did not stop by the drain deadline; killed",
+          );
+          w.child.kill("SIGKILL");
+        }
+      }, stopDeadlineMs);
+      void exitedAll().then(() => {
+        clearTimeout(deadline);
+        resolve();
+      });
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
@@ -188,6 +210,11 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
 
   await stopped;
   await closeRegistry();
+  if (killedAtDeadline > 0) {
+    logger.error({ killed: killedAtDeadline }, "media workers stopped, some killed at the drain deadline");
+    exitAfterLogs(logger, 1);
+    return;
+  }
   logger.info("all media workers stopped");
   exitAfterLogs(logger, 0);
 }

@@ -20,6 +20,8 @@ export type TeardownReason =
   | "source-ended"
   | "agent-hangup"
   | "agent-gone"
+  /** its registry record was found ended (node-lost, deleted) while the node did not answer */
+  | "ended-elsewhere"
   | "error";
 
 /** Watchdog reasons: the session would have been a ghost without the watchdog (docs/design.md rule 3). */

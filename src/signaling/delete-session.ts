@@ -1,7 +1,8 @@
 // DELETE /v1/sessions/{id} (RFC 9725 §4.2): end the session and free everything. The record is
 // replaced by a tombstone (reason "deleted") even when the node cannot be reached: the session is
-// over for the client, and a node that comes back tears the peer down itself when it stops
-// receiving (watchdog).
+// over for the client, and a node that comes back (frozen, cut off) finds the tombstone when it
+// refreshes its session records and ends the call instead of writing the record back
+// (src/node/sessions/registry-sync.ts).
 // DELETE is idempotent (RFC 9110 §9.2.2) for every credential that could control the session.
 // Many WHIP clients close their peer connection before they send DELETE, and the node has ended
 // the session by then: its tombstone (kept RTCGW_TOMBSTONE_TTL) still knows the session's token

@@ -94,3 +94,47 @@ describe.each(layouts)("on Redis: $name (SIGSTOP)", ({ nodes, workers }) => {
     );
   });
 });
+
+describe("on Redis: a call on a node that is frozen (SIGSTOP) and DELETEd meanwhile", () => {
+  it("after SIGCONT the node ends the call instead of writing its record back: the session stays ended", {
+    timeout: 120_000,
+  }, async () => {
+    d = new Deployment();
+    await d.up();
+    const call = await d.call(); // echo: the client hears the node while the call lives
+    const pid = pidOf(call.nodeId);
+    process.kill(pid, "SIGSTOP");
+    frozenPid = pid;
+    // the client gives up on it: DELETE is answered (the node does not, within the control
+    // timeout; the record becomes a tombstone "deleted"), and GET says it ended
+    const del = await d.end(call);
+    expect(del.status).toBe(200);
+    const get = async () =>
+      (await (
+        await fetch(`${d!.url}${call.location}`, { headers: { authorization: `Bearer ${call.token}` } })
+      ).json()) as { state: string; endReason?: string };
+    expect(await get()).toMatchObject({ state: "ended", endReason: "deleted" });
+    await new Promise((r) => setTimeout(r, 12_000)); // long enough for its node record to expire
+    process.kill(pid, "SIGCONT");
+    frozenPid = undefined;
+    const back = Date.now();
+    // the node is back and re-registers; it still holds the call, whose record is a tombstone
+    // now: it must end the call (the echo stops), and GET must never say "connected" again
+    const states: string[] = [];
+    let last = call.client.stats.packetsReceived;
+    let quietSince: number | undefined;
+    while (Date.now() - back < 30_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      states.push((await get()).state);
+      const now = call.client.stats.packetsReceived;
+      if (now === last) quietSince ??= Date.now();
+      else quietSince = undefined;
+      last = now;
+      if (quietSince !== undefined && Date.now() - quietSince > 3000) break;
+    }
+    expect(states.filter((s) => s !== "ended")).toEqual([]);
+    expect(await get()).toMatchObject({ state: "ended", endReason: "deleted" });
+    expect(quietSince, "the node stopped echoing: the call ended there too").toBeDefined();
+    console.log(`frozen + DELETEd: the call ended on the node ${quietSince! - back} ms after SIGCONT`);
+  });
+});

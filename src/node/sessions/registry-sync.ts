@@ -8,9 +8,12 @@
 // live session whose record is gone (a Redis restarted empty, a DynamoDB table restored) is
 // written again from it (touch), so GET and DELETE work again for a call whose audio never
 // stopped. Only sessions the table still holds are re-asserted; a torn-down one is removed.
+// But a record replaced by a tombstone was ended on purpose while this node did not answer (frozen,
+// cut off): the signaling reported it lost, or its client DELETEd it and was answered 200. That
+// is not written back: the node is told (`onEndedElsewhere`) and ends the call too.
 import type { Logger } from "../../log/index.js";
 import { ConflictError, NotFoundError } from "../../registry/errors.js";
-import type { Registry, SessionRecord, SessionState } from "../../registry/types.js";
+import type { Registry, SessionRecord, SessionState, SessionTombstone } from "../../registry/types.js";
 
 const MAX_ATTEMPTS = 5;
 /** RTCGW_TOMBSTONE_TTL's default (600 s) */
@@ -26,6 +29,8 @@ export class SessionRecordSync {
     private readonly registry: Registry,
     private readonly ttlMs: number,
     private readonly tombstoneTtlMs = DEFAULT_TOMBSTONE_TTL_MS,
+    /** a live session's record was found ended (a tombstone) by someone else */
+    private readonly onEndedElsewhere: (id: string, tombstone: SessionTombstone) => void = () => {},
   ) {}
 
   setState(id: string, state: SessionState, log: Logger, extra: { etag?: string } = {}): Promise<void> {
@@ -57,10 +62,20 @@ export class SessionRecordSync {
     });
   }
 
-  /** the record is gone but the call is live: write it again from the last one seen */
+  /** the record is gone but the call is live: write it again from the last one seen — unless it
+   *  was ended meanwhile (a tombstone): then the call ends here too */
   private async reassert(id: string, log: Logger, state: SessionState | undefined): Promise<void> {
     const last = this.known.get(id);
     if (!last) return; // never had one (created outside the signaling)
+    const ended = await this.registry.getTombstone(id);
+    if (ended) {
+      log.warn(
+        { endReason: ended.reason, endedAt: ended.endedAt },
+        "registry: the session was ended while this node did not answer; ending the call here too",
+      );
+      this.onEndedElsewhere(id, ended);
+      return;
+    }
     const { version: _v, createdAt: _c, expiresAt: _e, ...fields } = last;
     this.known.set(
       id,

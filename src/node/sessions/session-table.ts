@@ -85,7 +85,10 @@ export class SessionTable {
   private readonly answers = new TurnQueue();
 
   constructor(private readonly o: SessionTableOptions) {
-    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs, o.tombstoneTtlMs);
+    this.records = new SessionRecordSync(o.registry, o.sessionTtlMs, o.tombstoneTtlMs, (id) => {
+      const s = this.sessions.get(id);
+      if (s && !s.isClosing) void this.teardown(s, "ended-elsewhere");
+    });
     this.watchdog = new Watchdog(
       o.timeouts,
       () => this.sessions.values(),

@@ -2,8 +2,8 @@
 python3-gi) as a WHIP client: sends FRAMES 20 ms Opus packets of a 440 Hz tone once connected (counted where they enter
 webrtcbin; before the connection and after the last one, nothing passes), stays connected
 and silent IDLE_SECONDS, then DELETEs the session and shuts its pipeline down (END=delete, the
-default) or only shuts its pipeline down (END=close: how docs/node.md measured what reaches the node
-when webrtcbin closes — nothing). Non-trickle:
+default) or only shuts its pipeline down (END=close: the node must notice by itself — nothing
+reaches it, docs/node.md; test/e2e/recording-length.test.ts checks the recording then). Non-trickle:
 the offer is posted once ICE gathering is complete. Prints one JSON line: status, location,
 packetsSent (RTP packets out of the payloader), closedAt (ms since epoch).
 

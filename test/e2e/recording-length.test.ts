@@ -132,13 +132,15 @@ async function nodeDataChannelClient(origin: string): Promise<Sent> {
   return { location, sentMs, closedAt, deleted: true };
 }
 
-async function pythonClient(script: string, origin: string): Promise<Sent> {
+/** extra: more arguments for the script (gst_send_client.py: "close" = no DELETE) */
+async function pythonClient(script: string, origin: string, extra: string[] = []): Promise<Sent> {
   const r = await runChild(PY, [
     script,
     `${origin}/v1/whip?profile=record`,
     TOKEN,
     String(FRAMES),
     String(IDLE_S),
+    ...extra,
   ]);
   const line = r.stdout.trim().split("\n").pop() ?? "";
   let out: {
@@ -215,4 +217,19 @@ describe("a recording ends with the media, whoever sends it", () => {
       }, 90_000);
     }
   }
+});
+
+describe("an audio-only client that closes without a DELETE and sends nothing doing so", () => {
+  it("GStreamer webrtcbin, clean: ended at ICE consent expiry (< 35 s), the WAV and the Ogg last what it sent (±40 ms)", async () => {
+    const sent = await pythonClient(GST, gateway.emulator.url, ["close"]);
+    expect(sent.deleted).toBe(false);
+    const rec = await recordingOf(sent);
+    figures.push(
+      `  ${"GStreamer webrtcbin".padEnd(20)} ${"clean, close only".padEnd(38)} sent ${sent.sentMs} ms → WAV ${rec.wavMs.toFixed(0)} ms, Ogg ${rec.oggMs.toFixed(0)} ms; close (nothing sent) noticed after ${rec.noticedMs} ms`,
+    );
+    expect(Math.abs(rec.wavMs - sent.sentMs)).toBeLessThanOrEqual(40);
+    expect(Math.abs(rec.oggMs - sent.sentMs)).toBeLessThanOrEqual(40);
+    // nothing reaches the node when webrtcbin closes (docs/node.md): ICE consent expiry ends it
+    expect(rec.noticedMs).toBeLessThan(35_000);
+  }, 90_000);
 });

@@ -3,7 +3,9 @@
 // kernel does the handshake) but nothing answers, so the signaling learns it only by its control
 // timeout: that offer must still be placed on the other node within the same request and the
 // signaling's budget, the frozen node must then be left out of the pick, and after SIGCONT it
-// takes offers again. (Once, a SIGSTOPped worker cost an offer 6 s and a 504.)
+// takes offers again. (Once, a SIGSTOPped worker cost an offer 6 s and a 504.) And a call on the
+// frozen node that its client DELETEs meanwhile stays ended when the node comes back: the node
+// ends it rather than writing its record back (it came back "connected" before).
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONTROL_TIMEOUT_MS, OFFER_BUDGET_MS } from "../../src/signaling/deps.js";
 import { Deployment } from "./deployment.js";

@@ -103,7 +103,9 @@ export class Deployment {
     for (let i = 0; i < n; i++) this.nodes.push(this.startNode({ ...shared, ...o.nodeEnv }, o.fsizeKb));
     this.signaling = start("signaling", { ...shared, PORT: "0" });
     this.url = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no signaling URL: ${this.signaling.out()}`)), 30_000);
+      // a start, not a figure under test: on a starved machine (load average 15 on 2 cores) the
+      // signaling once printed nothing in 30 s while tsx compiled it
+      const t = setTimeout(() => reject(new Error(`no signaling URL: ${this.signaling.out()}`)), 60_000);
       const check = () => {
         const m = /listening on (http:\/\/\S+)/.exec(this.signaling.out());
         if (m) {

@@ -12,7 +12,7 @@ import { parseRegistryUrl } from "../../src/config/index.js";
 import { openRegistry } from "../../src/registry/open.js";
 import type { Registry } from "../../src/registry/types.js";
 import { ClientPeer } from "../support/client-peer.js";
-import { type DynaliteServer, startDynalite } from "../support/dynalite.js";
+import { type DynaliteServer, startDynaliteProcess } from "../support/dynalite.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 
 export type Store = "redis" | "dynamodb";
@@ -20,7 +20,7 @@ export type Store = "redis" | "dynamodb";
 /** the registry's store, as the fault tests stop and start it */
 export interface StoreServer {
   url: string;
-  /** unreachable from now on (Redis: the process stops, its data gone; dynalite: the port closes) */
+  /** unreachable from now on (Redis: the process stops, its data gone; dynalite: its process is killed, its LevelDB data kept) */
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -30,7 +30,7 @@ async function startStore(kind: Store): Promise<StoreServer & { dispose(): Promi
     const r: RedisServer = await startRedisServer();
     return { url: r.url, stop: () => r.stop(), start: () => r.start(), dispose: () => r.stop() };
   }
-  const d: DynaliteServer = await startDynalite();
+  const d: DynaliteServer = await startDynaliteProcess();
   const url = `dynamodb:rtcgw-faults@${d.endpoint}`;
   const r = await openRegistry(parseRegistryUrl(url), { ensureTable: true });
   await r.close();

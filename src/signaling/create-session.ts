@@ -202,10 +202,14 @@ async function undo(
     cause instanceof NodeUnreachableError ||
     !(cause instanceof HttpError)
   ) {
-    try {
-      await deps.control.deleteSession(node, id, CLEANUP_TIMEOUT_MS);
-    } catch {
+    const cleanup = deps.control.deleteSession(node, id, CLEANUP_TIMEOUT_MS).catch(() => {
       log.warn("best-effort cleanup DELETE on the media node failed; its watchdog frees the peer");
-    }
+    });
+    // A node that timed out is most likely frozen or overloaded: its DELETE would time out too and
+    // hold the failover offer for another CLEANUP_TIMEOUT_MS. It is not needed for correctness —
+    // the peer never connects, so the node's connect timeout frees it, and a node that comes back
+    // finds no record to re-assert — so it goes on in the background (on Lambda it may be frozen
+    // with the invocation; that is the same outcome as a lost DELETE).
+    if (!(cause instanceof NodeTimeoutError)) await cleanup;
   }
 }

@@ -66,6 +66,9 @@ describe.each(layouts)("on Redis: $name (SIGSTOP)", ({ nodes, workers }) => {
     expect(offers[0]!.nodeId).toBe(busy);
     expect(offers[0]!.ms).toBeGreaterThanOrEqual(DEFAULT_CONTROL_TIMEOUT_MS - 100);
     expect(offers[0]!.ms).toBeLessThan(OFFER_BUDGET_MS);
+    // and without also waiting out a cleanup DELETE to the frozen node (1 s: it would time out
+    // too) — only the other node's answer comes on top of the control timeout
+    expect(offers[0]!.ms).toBeLessThan(DEFAULT_CONTROL_TIMEOUT_MS + 1_000);
     // 0 × 5xx while the other node is alive, every offer on it; after the first, none waits on
     // the frozen node again (marked suspect, then stale: its heartbeat stopped)
     expect(offers.map((o) => o.status).filter((s) => s !== 201)).toEqual([]);

@@ -174,9 +174,13 @@ function wavSeconds(dir: string): number {
 
 /** the bridge profiles' agent: its own process, echoing through the protocol; READY <port> */
 async function startAgent(protocol: "rtcgw" | "twilio"): Promise<{ p: ChildProcess; port: number }> {
-  const p = spawn(process.execPath, ["--import", "tsx", "bench/anchors/echo-agent.ts", "--protocol", protocol], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const p = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/anchors/echo-agent.ts", "--protocol", protocol],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   // a bench that fails half-way must not leave its agent behind
   const kill = () => p.kill("SIGKILL");
   process.once("exit", kill);

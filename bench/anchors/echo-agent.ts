@@ -33,7 +33,11 @@ wss.on("connection", (ws) => {
       return;
     }
     if (isBinary) return;
-    const m = JSON.parse(data.toString()) as { event?: string; streamSid?: string; media?: { payload?: string } };
+    const m = JSON.parse(data.toString()) as {
+      event?: string;
+      streamSid?: string;
+      media?: { payload?: string };
+    };
     if (m.event !== "media" || typeof m.media?.payload !== "string") return;
     frames++;
     ws.send(JSON.stringify({ event: "media", streamSid: m.streamSid, media: { payload: m.media.payload } }));

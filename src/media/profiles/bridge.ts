@@ -16,8 +16,8 @@ import type { PacketSink } from "../send/audio-sender.js";
 import { recordingPath } from "../sinks/paths.js";
 import { TwoChannelWav } from "../sinks/two-channel-wav.js";
 import type { FrameConsumer } from "../track.js";
-import { InboundAudio } from "./inbound.js";
 import { ECHO_OPUS_COMPLEXITY } from "./echo.js";
+import { InboundAudio } from "./inbound.js";
 import { type MarkOutcome, PcmOut } from "./pcm-out.js";
 import type { RecordingResult } from "./record.js";
 import { type PipelineStats, receiverStats } from "./stats.js";
@@ -301,10 +301,15 @@ export class BridgeSession {
   stats(): PipelineStats & { bridge: BridgeStats } {
     return {
       ...receiverStats(this.profile, this.inbound),
-      ...(this.out ? { sender: this.out.sender.stats() } : {}),
+      ...(this.out ? { sender: this.out.sender.stats(), appOut: appOutLoss(this.out) } : {}),
       bridge: this.bridgeStats(),
     };
   }
+}
+
+function appOutLoss(out: PcmOut): { droppedMs: number; lateMs: number } {
+  const s = out.source.stats();
+  return { droppedMs: s.droppedMs, lateMs: s.lateMs };
 }
 
 export async function createBridgeSession(o: BridgeSessionOptions): Promise<BridgeSession> {

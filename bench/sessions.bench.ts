@@ -141,7 +141,7 @@ async function scrape(
 }
 
 async function waitReady(urls: string[]) {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000; // a loaded machine takes its time to start tsx
   for (const u of urls) {
     while (true) {
       try {

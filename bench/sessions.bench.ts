@@ -92,6 +92,10 @@ interface Row {
   toAgent?: { mean: number; worst: number };
   /** bridge profiles: the node's overload counter, ms of audio lost per direction and cause */
   lostMs?: Record<string, number>;
+  /** the loss out split: RTP sequence numbers missing, and 20 ms frames skipped (a timestamp jump
+   *  with no sequence gap: a frame the node did not send, e.g. an empty queue at its tick) */
+  outMissing?: number;
+  outSkipped?: number;
   /** node processes that died during the run (a crashed worker the supervisor replaced) */
   crashed: number;
   held: boolean;
@@ -342,6 +346,8 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
     ...(agentCpuPct !== undefined ? { agentCpuPct } : {}),
     ...(toAgent ? { toAgent } : {}),
     ...(lostMs ? { lostMs } : {}),
+    outMissing: Number(result.missingOut ?? 0),
+    outSkipped: Number(result.skippedOut ?? 0),
     held:
       crashed === 0 &&
       connected === n &&
@@ -363,7 +369,7 @@ const lostText = (l: Record<string, number>) =>
 /** a bridged row's extra figures: frames to the agent, the agent's CPU, the node's loss counter */
 const bridgeText = (r: Row) =>
   r.toAgent
-    ? `  to agent ${pct(r.toAgent.mean)} (worst ${pct(r.toAgent.worst)})  agent CPU ${r.agentCpuPct?.toFixed(1)} %  lost ${lostText(r.lostMs ?? {})}`
+    ? `  to agent ${pct(r.toAgent.mean)} (worst ${pct(r.toAgent.worst)})  agent CPU ${r.agentCpuPct?.toFixed(1)} %  lost ${lostText(r.lostMs ?? {})}  out: ${r.outMissing} missing, ${r.outSkipped} skipped frames`
     : "";
 
 /** the bare Opus decode (WASM, straight to 16 kHz as record and echo do) in µs per 20 ms packet */

@@ -321,6 +321,7 @@ async function main() {
     clientReceived: gotOut,
     lossOut: expectedOut > 0 ? (c1.missing + skippedOut) / expectedOut : 0,
     skippedOut,
+    missingOut: c1.missing,
     late: s1.late,
     lost: s1.lost,
     concealedMs: s1.concealedMs,

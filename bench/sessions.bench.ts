@@ -8,6 +8,15 @@
 //
 //   npm run bench:sessions -- --profiles record,echo --n 50,100,200,400 --duration 10 [--workers 1] [--keep-going]
 //
+// Bridged sessions (issue 15): profiles `bridge` (rtcgw protocol, 16 kHz PCM) and `bridge-twilio`
+// (Twilio Media Streams, base64 μ-law in JSON) start an agent process on the same machine
+// (bench/anchors/echo-agent.ts) that echoes every frame back through the protocol; run them beside
+// echo in one run (its CPU is printed apart from the node's, and the node's per-direction
+// overload counter rtcgw_bridge_audio_lost_ms_total beside the loss):
+//   npm run bench:sessions -- --workers 2 --profiles echo,bridge,bridge-twilio --n 100,200 --duration 8
+//   (the same as npm run bench:bridge-density [-- --n … --duration …]: later flags win)
+// --cpu-prof-dir DIR: a V8 CPU profile of every node process (supervisor and workers) into DIR.
+//
 // With --anchors: rtcgw (echo, record, bridge) beside the same-run anchors — the transport floor,
 // a naive node-datachannel server, werift, aiortc — each server pinned to one core, the load
 // generator to the other (bench/anchors/run.ts, docs/benchmarks.md):
@@ -43,7 +52,11 @@ const { values: flags } = parseArgs({
     "cpu-prof-dir": { type: "string" },
   },
 });
-const PROFILES = flags.profiles!.split(",") as ("record" | "echo" | "blackhole")[];
+type BenchProfile = "record" | "echo" | "blackhole" | "bridge" | "bridge-twilio";
+const PROFILES = flags.profiles!.split(",") as BenchProfile[];
+for (const p of PROFILES)
+  if (!["record", "echo", "blackhole", "bridge", "bridge-twilio"].includes(p))
+    throw new Error(`unknown profile ${p} (record, echo, blackhole, bridge, bridge-twilio)`);
 const NS = flags.n!.split(",").map(Number);
 const DURATION_S = Number(flags.duration);
 const WORKERS = Number(flags.workers);
@@ -52,6 +65,9 @@ const SECRET = "bench-secret-0123456789abcdef";
 const TARGETS: Record<string, { n: number; perSession: number } | undefined> = {
   record: { n: 300, perSession: 0.35 },
   echo: { n: 150, perSession: 1.0 },
+  // issue 15: bridged sessions on 2 workers, both protocols
+  bridge: { n: 200, perSession: 0.8 },
+  "bridge-twilio": { n: 200, perSession: 0.8 },
 };
 const ANCHORS = [
   "aiortc 1.4.0: 4.8 % of a core per session, ~20 sessions (30 % audio lost at 50)",
@@ -70,6 +86,16 @@ interface Row {
   loopP99Ms: number;
   late: number;
   completeness: number | undefined;
+  /** bridge profiles: the agent process's CPU (% of a core) over the window */
+  agentCpuPct?: number;
+  /** bridge profiles: 20 ms frames handed to the agent ÷ packets the clients sent (mean, worst) */
+  toAgent?: { mean: number; worst: number };
+  /** bridge profiles: the node's overload counter, ms of audio lost per direction and cause */
+  lostMs?: Record<string, number>;
+  /** the loss out split: RTP sequence numbers missing, and 20 ms frames skipped (a timestamp jump
+   *  with no sequence gap: a frame the node did not send, e.g. an empty queue at its tick) */
+  outMissing?: number;
+  outSkipped?: number;
   /** node processes that died during the run (a crashed worker the supervisor replaced) */
   crashed: number;
   held: boolean;
@@ -88,9 +114,12 @@ async function freeTcpPort(): Promise<number> {
 
 /** the worst event-loop p99 (ms) over the nodes, and sessions torn down so far by reason;
  *  NaN when a node did not answer its /metrics (overloaded or gone) */
-async function scrape(urls: string[]): Promise<{ p99: number; teardowns: Record<string, number> }> {
+async function scrape(
+  urls: string[],
+): Promise<{ p99: number; teardowns: Record<string, number>; lostMs: Record<string, number> }> {
   let worst = 0;
   const teardowns: Record<string, number> = {};
+  const lostMs: Record<string, number> = {};
   for (const u of urls) {
     try {
       const text = await (await fetch(`${u}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
@@ -101,15 +130,22 @@ async function scrape(urls: string[]): Promise<{ p99: number; teardowns: Record<
       // packets libdatachannel refused on send: a loss-out cause on the node itself
       const sf = /rtcgw_rtp_packets_total\{[^}]*direction="send-failed"[^}]*\} (\d+)/.exec(text);
       if (sf) teardowns["(send-failed packets)"] = (teardowns["(send-failed packets)"] ?? 0) + Number(sf[1]);
+      // bridged calls: audio lost per direction (to-agent / to-caller) and cause, summed over workers
+      for (const l of text.matchAll(/^rtcgw_bridge_audio_lost_ms_total\{([^}]*)\} ([\d.e+-]+)$/gm)) {
+        const dir = /direction="([^"]+)"/.exec(l[1]!)?.[1];
+        const cause = /cause="([^"]+)"/.exec(l[1]!)?.[1];
+        const k = `${dir}/${cause}`;
+        lostMs[k] = (lostMs[k] ?? 0) + Number(l[2]);
+      }
     } catch {
       worst = Number.NaN;
     }
   }
-  return { p99: worst, teardowns };
+  return { p99: worst, teardowns, lostMs };
 }
 
 async function waitReady(urls: string[]) {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000; // a loaded machine takes its time to start tsx
   for (const u of urls) {
     while (true) {
       try {
@@ -140,14 +176,50 @@ function wavSeconds(dir: string): number {
   return total;
 }
 
+/** the bridge profiles' agent: its own process, echoing through the protocol; READY <port> */
+async function startAgent(protocol: "rtcgw" | "twilio"): Promise<{ p: ChildProcess; port: number }> {
+  const p = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/anchors/echo-agent.ts", "--protocol", protocol],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  // a bench that fails half-way must not leave its agent behind
+  const kill = () => p.kill("SIGKILL");
+  process.once("exit", kill);
+  p.once("exit", () => process.off("exit", kill));
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("the echo agent did not start")), 30_000);
+    createInterface({ input: p.stdout! }).on("line", (l) => {
+      const m = /^READY (\d+)/.exec(l);
+      if (m) {
+        clearTimeout(t);
+        resolve({ p, port: Number(m[1]) });
+      }
+    });
+    p.once("exit", (c) => reject(new Error(`the echo agent exited ${c}`)));
+  });
+}
+
 async function runOne(profile: Row["profile"], n: number): Promise<Row> {
   const recordings = mkdtempSync(join(tmpdir(), "rtcgw-bench-rec-"));
+  const bridged = profile === "bridge" || profile === "bridge-twilio";
+  const protocol = profile === "bridge-twilio" ? "twilio" : "rtcgw";
+  const agent = bridged ? await startAgent(protocol) : undefined;
+  const bridgeUrl = agent ? `ws://127.0.0.1:${agent.port}/agent` : undefined;
   const nodePort = await freeTcpPort();
   const udp = await freeUdpPort("127.0.0.1");
   const urls = Array.from({ length: WORKERS }, (_, i) => `http://127.0.0.1:${nodePort + i}`);
   const node: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", WORKERS > 1 ? "src/node/process/main.ts" : "src/node/process/worker.ts"],
+    [
+      // every node process writes a profile (the supervisor forks its workers with its execArgv)
+      ...(flags["cpu-prof-dir"] ? ["--cpu-prof", `--cpu-prof-dir=${flags["cpu-prof-dir"]}`] : []),
+      "--import",
+      "tsx",
+      WORKERS > 1 ? "src/node/process/main.ts" : "src/node/process/worker.ts",
+    ],
     {
       env: {
         ...process.env,
@@ -162,6 +234,7 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
         RTCGW_DRAIN_TIMEOUT: "1",
         RECORDINGS_DIR: recordings,
         LOG_LEVEL: "error",
+        ...(bridgeUrl ? { RTCGW_BRIDGE_ALLOW: bridgeUrl } : {}),
       },
       stdio: ["ignore", "inherit", "inherit"],
     },
@@ -176,7 +249,14 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
       "--import",
       "tsx",
       "bench/load/generator.ts",
-      JSON.stringify({ controlUrls: urls, secret: SECRET, n, profile, durationS: DURATION_S }),
+      JSON.stringify({
+        controlUrls: urls,
+        secret: SECRET,
+        n,
+        profile: bridged ? "bridge" : profile,
+        durationS: DURATION_S,
+        ...(bridgeUrl ? { bridgeUrl, bridgeProtocol: protocol } : {}),
+      }),
     ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
@@ -186,6 +266,10 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
   let p99 = 0;
   let result: Record<string, any> = {};
   let connected = 0;
+  let agent0 = 0;
+  let agentCpuPct: number | undefined;
+  let lost0: Record<string, number> = {};
+  let lostMs: Record<string, number> | undefined;
   for await (const line of createInterface({ input: gen.stdout! })) {
     let msg: Record<string, any>;
     try {
@@ -199,14 +283,24 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
         `  ${profile} N=${n}: ${msg.sessions} connected (${msg.failed} failed) in ${msg.setupMs} ms\n`,
       );
     } else if (msg.type === "WINDOW_START") {
-      await scrape(urls); // a scrape resets the node's event-loop histogram
+      lost0 = (await scrape(urls)).lostMs; // a scrape resets the node's event-loop histogram
       cpu0 = pids.reduce((a, p) => a + cpuMs(p), 0);
+      if (agent) agent0 = cpuMs(agent.p.pid!);
       t0 = performance.now();
     } else if (msg.type === "WINDOW_END") {
       const cpu1 = pids.reduce((a, p) => a + cpuMs(p), 0);
-      cpuPct = ((cpu1 - cpu0) / (performance.now() - t0)) * 100;
+      const dt = performance.now() - t0;
+      cpuPct = ((cpu1 - cpu0) / dt) * 100;
+      if (agent) agentCpuPct = ((cpuMs(agent.p.pid!) - agent0) / dt) * 100;
       const sc = await scrape(urls);
       p99 = sc.p99;
+      // the audio the node counted as lost during the window, per direction and cause
+      if (bridged)
+        lostMs = Object.fromEntries(
+          Object.entries(sc.lostMs)
+            .map(([k, v]) => [k, v - (lost0[k] ?? 0)] as const)
+            .filter(([, v]) => v > 0),
+        );
       // sessions the node tore down during the run (watchdog under overload …) explain a loss
       if (Object.keys(sc.teardowns).length)
         process.stderr.write(`  torn down during the run / send failures: ${JSON.stringify(sc.teardowns)}\n`);
@@ -227,10 +321,16 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
   if (crashed) process.stderr.write(`  ${crashed} node process(es) died during the run\n`);
   node.kill("SIGTERM");
   await nodeExit;
+  if (agent) {
+    const gone = new Promise((r) => agent.p.once("exit", r));
+    agent.p.kill("SIGTERM");
+    await gone;
+  }
   rmSync(recordings, { recursive: true, force: true });
   const lossIn = Number(result.lossIn ?? 1);
   const lossOut = Number(result.lossOut ?? 0);
   const perSessionPct = connected > 0 ? cpuPct / connected : 0;
+  const toAgent = bridged ? (result.audioIn as { mean: number; worst: number } | undefined) : undefined;
   return {
     profile,
     n,
@@ -243,11 +343,34 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
     late: Number(result.late ?? 0),
     completeness,
     crashed,
-    held: crashed === 0 && connected === n && lossIn < 0.005 && lossOut < 0.005 && p99 < 50,
+    ...(agentCpuPct !== undefined ? { agentCpuPct } : {}),
+    ...(toAgent ? { toAgent } : {}),
+    ...(lostMs ? { lostMs } : {}),
+    outMissing: Number(result.missingOut ?? 0),
+    outSkipped: Number(result.skippedOut ?? 0),
+    held:
+      crashed === 0 &&
+      connected === n &&
+      lossIn < 0.005 &&
+      lossOut < 0.005 &&
+      p99 < 50 &&
+      // a bridged session also hands ≥ 99.5 % of the caller's 20 ms frames to the agent
+      (!bridged || (toAgent !== undefined && toAgent.mean >= 0.995)),
   };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+const lostText = (l: Record<string, number>) =>
+  Object.keys(l).length
+    ? Object.entries(l)
+        .map(([k, v]) => `${k} ${Math.round(v)}`)
+        .join(", ")
+    : "none";
+/** a bridged row's extra figures: frames to the agent, the agent's CPU, the node's loss counter */
+const bridgeText = (r: Row) =>
+  r.toAgent
+    ? `  to agent ${pct(r.toAgent.mean)} (worst ${pct(r.toAgent.worst)})  agent CPU ${r.agentCpuPct?.toFixed(1)} %  lost ${lostText(r.lostMs ?? {})}  out: ${r.outMissing} missing, ${r.outSkipped} skipped frames`
+    : "";
 
 /** the bare Opus decode (WASM, straight to 16 kHz as record and echo do) in µs per 20 ms packet */
 async function bareDecodeUs(): Promise<number> {
@@ -289,18 +412,18 @@ async function main() {
       const row = await runOne(profile, n);
       rows.push(row);
       console.log(
-        `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}  ${row.held ? "held" : "NOT held"}`,
+        `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}${bridgeText(row)}  ${row.held ? "held" : "NOT held"}`,
       );
       if (!row.held && !flags["keep-going"]) break;
     }
   }
   console.log(
-    "\n| profile | N | connected | node CPU (% of a core) | per session | loss in | loss out | loop p99 | late frames | recorded | held |",
+    "\n| profile | N | connected | node CPU (% of a core) | per session | loss in | loss out | loop p99 | late frames | recorded | to agent (mean / worst) | agent CPU | lost (node's counter, ms) | held |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows)
     console.log(
-      `| ${r.profile} | ${r.n} | ${r.connected} | ${r.cpuPct.toFixed(1)} | ${r.perSessionPct.toFixed(3)} % | ${pct(r.lossIn)} | ${pct(r.lossOut)} | ${r.loopP99Ms.toFixed(1)} ms | ${r.late} | ${r.completeness !== undefined ? pct(r.completeness) : "–"} | ${r.held ? "yes" : "no"} |`,
+      `| ${r.profile} | ${r.n} | ${r.connected} | ${r.cpuPct.toFixed(1)} | ${r.perSessionPct.toFixed(3)} % | ${pct(r.lossIn)} | ${pct(r.lossOut)} | ${r.loopP99Ms.toFixed(1)} ms | ${r.late} | ${r.completeness !== undefined ? pct(r.completeness) : "–"} | ${r.toAgent ? `${pct(r.toAgent.mean)} / ${pct(r.toAgent.worst)}` : "–"} | ${r.agentCpuPct !== undefined ? `${r.agentCpuPct.toFixed(1)} %` : "–"} | ${r.lostMs ? lostText(r.lostMs) : "–"} | ${r.held ? "yes" : "no"} |`,
     );
   console.log("");
   for (const profile of PROFILES) {

@@ -61,17 +61,6 @@ async function clientToken(profile) {
   return body.token;
 }
 
-/** the query of POST /v1/sessions for a choice of the page (an agent is the dev server's parrot) */
-async function sessionQuery(profile) {
-  if (profile === "record") return "profile=record&rate=16000";
-  if (!profile.startsWith("agent")) return `profile=${encodeURIComponent(profile)}`;
-  const agents = await (await fetch("/agent.json")).json(); // npm start runs the example parrots
-  const twilio = profile === "agent-twilio";
-  const url = twilio ? agents.twilio : agents.rtcgw;
-  if (!url) throw new Error("no example agent is running (npm start runs one)");
-  return `profile=bridge&bridge=${encodeURIComponent(url)}${twilio ? "&bridge_protocol=twilio" : ""}&record=1`;
-}
-
 /**
  * The demo's choices as a session's query: the two *agent* choices are the bridge profile dialing
  * one of the example parrots that `npm start` runs (their URLs at /agent.json), recorded on two
@@ -103,8 +92,9 @@ async function connect(profile = ui.profile.value) {
   let session;
   try {
     session = await sessionOptions(profile);
-    // in dev, /dev/token mints echo and record tokens only: an agent call needs creation open
-    bearer = await clientToken(session.profile);
+    // the page's choice: an agent token names the parrot (URL and protocol) and allows record=1,
+    // as your backend would pin the agent it trusts
+    bearer = await clientToken(profile);
   } catch (e) {
     for (const t of mic.getTracks()) t.stop();
     setState("idle");

@@ -273,7 +273,8 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
         RTCGW_CONNECT_TIMEOUT: "30",
         RTCGW_MEDIA_TIMEOUT: "30",
         RTCGW_DRAIN_TIMEOUT: "1",
-        RTCGW_BRIDGE_ALLOW: "ws://127.0.0.1:",
+        // the agent's exact URL: a host without a port ("ws://127.0.0.1:") is refused by the config
+        ...(agent ? { RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${agent.port}/agent` } : {}),
         RECORDINGS_DIR: dir,
         LOG_LEVEL: "error",
       },

@@ -25,6 +25,8 @@ interface Args {
   sendrecv?: boolean;
   /** rtcgw bridge profile: the application's WebSocket URL */
   bridgeUrl?: string;
+  /** rtcgw bridge profile: the protocol spoken on it (default the node's: rtcgw) */
+  bridgeProtocol?: "rtcgw" | "twilio";
   clientDecode?: boolean;
   /** keep the client's host candidates in the offer (werift and aiortc need them to connect) */
   offerCandidates?: boolean;
@@ -137,6 +139,7 @@ async function open(): Promise<Session | undefined> {
     offer: peer.offer,
     ...(args.profile === "record" ? { recordRate: 16000 } : {}),
     ...(args.bridgeUrl ? { bridgeUrl: args.bridgeUrl } : {}),
+    ...(args.bridgeProtocol ? { bridgeProtocol: args.bridgeProtocol } : {}),
   };
   let r = await control("POST", "/internal/sessions", body, id);
   // a busy node answers 503 + Retry-After: retry as a real client would, a few times
@@ -318,6 +321,7 @@ async function main() {
     clientReceived: gotOut,
     lossOut: expectedOut > 0 ? (c1.missing + skippedOut) / expectedOut : 0,
     skippedOut,
+    missingOut: c1.missing,
     late: s1.late,
     lost: s1.lost,
     concealedMs: s1.concealedMs,

@@ -35,7 +35,7 @@ export async function runDev(opts: DevOptions): Promise<void> {
     port: config.PORT,
     host: opts.host,
     extra: chainExtras(
-      devTokenEndpoint(config),
+      devTokenEndpoint(config, parrots ? { rtcgw: parrots.rtcgw, twilio: parrots.twilio } : {}),
       devStatic(config.RECORDINGS_DIR, parrots ? { rtcgw: parrots.rtcgw, twilio: parrots.twilio } : {}),
     ),
     bind: orPortHint,

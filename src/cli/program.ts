@@ -68,6 +68,11 @@ export function buildProgram(): Command {
     .option("--record", "the call may record (same as --profile record)")
     .option("--bridge <url>", "the application's ws(s):// URL the bridge profile dials (fixed in the token)")
     .option("--bridge-param <key=value...>", "query parameters added to the bridge URL")
+    .option(
+      "--start-param <name=value...>",
+      "bridge_param_<name> parameters the agent gets in its start message, pinned in the token",
+    )
+    .option("--bridge-protocol <name>", "the protocol the agent speaks, rtcgw or twilio, pinned in the token")
     .option("--ttl <seconds>", "lifetime in seconds (default 300, at most 900)")
     .option("--json", "print {token, expiresAt, claims} instead of the token alone")
     .action(async (o: import("./token.js").TokenOptions) => (await import("./token.js")).runToken(o));

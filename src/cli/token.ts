@@ -10,6 +10,8 @@ export interface TokenOptions {
   record?: boolean;
   bridge?: string;
   bridgeParam?: string[];
+  startParam?: string[];
+  bridgeProtocol?: string;
   ttl?: string;
   json?: boolean;
 }
@@ -37,6 +39,16 @@ export async function runToken(o: TokenOptions): Promise<void> {
     params[p.slice(0, i)] = p.slice(i + 1);
   }
   if (Object.keys(params).length > 0 && !o.bridge) fail("--bridge-param needs --bridge <ws(s)://…>");
+  const startParams: Record<string, string> = {};
+  for (const p of o.startParam ?? []) {
+    const i = p.indexOf("=");
+    if (i <= 0) fail(`--start-param takes name=value (got "${p}")`);
+    startParams[p.slice(0, i)] = p.slice(i + 1);
+  }
+  if ((o.startParam?.length || o.bridgeProtocol) && !o.bridge)
+    fail("--start-param and --bridge-protocol need --bridge <ws(s)://…>");
+  if (o.bridgeProtocol !== undefined && o.bridgeProtocol !== "rtcgw" && o.bridgeProtocol !== "twilio")
+    fail(`--bridge-protocol is rtcgw or twilio (got "${o.bridgeProtocol}")`);
   let ttlSeconds: number | undefined;
   if (o.ttl !== undefined) {
     ttlSeconds = Number(o.ttl);
@@ -47,7 +59,16 @@ export async function runToken(o: TokenOptions): Promise<void> {
       secret,
       ...(o.profile ? { profiles: o.profile as MintProfile[] } : {}),
       ...(o.record ? { record: true } : {}),
-      ...(o.bridge ? { bridge: { url: o.bridge, params } } : {}),
+      ...(o.bridge
+        ? {
+            bridge: {
+              url: o.bridge,
+              params,
+              ...(o.startParam?.length ? { startParams } : {}),
+              ...(o.bridgeProtocol ? { protocol: o.bridgeProtocol as "rtcgw" | "twilio" } : {}),
+            },
+          }
+        : {}),
       ...(ttlSeconds !== undefined ? { ttlSeconds } : {}),
     });
     process.stdout.write(

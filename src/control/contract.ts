@@ -134,6 +134,16 @@ export interface MediaStats {
   silenceFilledMs: number;
 }
 
+/** which direction of a bridged call lost audio, and why (ms of audio) */
+export interface BridgeAudioLost {
+  /** the caller's audio for the agent: frames dropped because the agent's socket was backed up
+   *  (~1 s unsent: the agent does not read fast enough) or closed (not open yet, or being redialed) */
+  toAgent: { backpressure: number; socketClosed: number };
+  /** the agent's audio for the caller: dropped from a full queue (sent faster than real time
+   *  beyond the 20 s bound), or late (the node's pacer skipped ticks after a stall while audio waited) */
+  toCaller: { queueFull: number; late: number };
+}
+
 /** what a bridge session's WebSocket leg to the application did */
 export interface BridgeLegStats {
   /** "reconnecting": the socket dropped and is being redialed (the caller hears silence) */
@@ -167,6 +177,9 @@ export interface BridgeLegStats {
   /** the receive side's current jitter-buffer depth: how long the caller's audio waits before it
    *  is cut into frames for the agent (set by the node from the pipeline's stats) */
   jitterDepthMs?: number;
+  /** audio lost on the way, per direction and cause, in ms (what the node's
+   *  rtcgw_bridge_audio_lost_ms_total counts; set by the node from the leg and the pipeline) */
+  audioLostMs?: BridgeAudioLost;
   /** why the leg ended, once it has ("hangup", "session ended", "gone for 10 s", …) */
   endReason?: string;
 }

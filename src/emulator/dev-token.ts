@@ -1,5 +1,7 @@
-// Dev only (`rtcgw dev`, never a deployed function): POST /dev/token {"profile":"echo"|"record"}
-// mints a client token for one call, as an application's backend would, so the demo page shows
+// Dev only (`rtcgw dev`, never a deployed function): POST /dev/token {"profile":"echo"|"record"|
+// "agent"|"agent-twilio"} mints a client token for one call, as an application's backend would —
+// an agent token names the example parrot the dev server runs (its URL and protocol, recording
+// on two channels allowed), as a backend pins its agent — so the demo page shows
 // the real flow — the page asks "its backend" for a token, then posts its offer with
 // `Authorization: Bearer <client token>`; it never holds the API token. Without
 // RTCGW_TOKEN_SECRET it answers 404 and the page posts with no token (creation is open in dev
@@ -7,15 +9,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Config } from "../config/index.js";
 import { mintClientToken } from "../signaling/client-token-mint.js";
+import type { DemoAgents } from "./static.js";
 
 export const DEV_TOKEN_PATH = "/dev/token";
 /** a demo call starts right after it gets its token */
 const DEV_TOKEN_TTL_S = 60;
-const DEMO_PROFILES = ["echo", "record"] as const;
+/** the demo page's choices: the two agents are the bridge profile dialing an example parrot */
+const DEMO_PROFILES = ["echo", "record", "agent", "agent-twilio"] as const;
+type DemoProfile = (typeof DEMO_PROFILES)[number];
 
 type Extra = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
-export function devTokenEndpoint(config: Pick<Config, "RTCGW_TOKEN_SECRET">): Extra {
+export function devTokenEndpoint(config: Pick<Config, "RTCGW_TOKEN_SECRET">, agents: DemoAgents = {}): Extra {
   return async (req, res) => {
     if ((req.url ?? "").split("?")[0] !== DEV_TOKEN_PATH) return false;
     const send = (status: number, body: unknown) => {
@@ -48,14 +53,28 @@ export function devTokenEndpoint(config: Pick<Config, "RTCGW_TOKEN_SECRET">): Ex
       send(400, { error: "bad-request", reason: 'the body must be JSON like {"profile":"echo"}' });
       return true;
     }
-    if (!DEMO_PROFILES.includes(profile as (typeof DEMO_PROFILES)[number])) {
+    if (!DEMO_PROFILES.includes(profile as DemoProfile)) {
       send(400, { error: "bad-profile", reason: `profile must be one of ${DEMO_PROFILES.join(", ")}` });
+      return true;
+    }
+    const p = profile as DemoProfile;
+    const twilio = p === "agent-twilio";
+    const isAgent = p === "agent" || twilio;
+    const agentUrl = isAgent ? (twilio ? agents.twilio : agents.rtcgw) : undefined;
+    if (isAgent && !agentUrl) {
+      send(404, {
+        error: "no-demo-agent",
+        reason: "no example agent is running (rtcgw dev runs them unless RTCGW_DEMO_AGENT=0)",
+      });
       return true;
     }
     const minted = await mintClientToken({
       secret: config.RTCGW_TOKEN_SECRET,
-      profiles: [profile as (typeof DEMO_PROFILES)[number]],
       ttlSeconds: DEV_TOKEN_TTL_S,
+      ...(agentUrl
+        ? // the demo records agent calls on two channels (record=1): the token allows it
+          { record: true, bridge: { url: agentUrl, protocol: twilio ? "twilio" : "rtcgw" } }
+        : { profiles: [p as "echo" | "record"] }),
     });
     send(200, { token: minted.token, expiresAt: minted.expiresAt });
     return true;

@@ -2,7 +2,21 @@
 // a process in tests and in `rtcgw dev`).
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { BridgeLegStats } from "../control/contract.js";
+import type { BridgeAudioLost, BridgeLegStats } from "../control/contract.js";
+
+/** a live bridged session's audio lost so far, for the per-direction overload counter */
+export interface BridgeLossSource {
+  id: string;
+  lost: BridgeAudioLost | undefined;
+}
+
+/** the counter's (direction, cause) labels for each field of BridgeAudioLost */
+const LOSS_LABELS = [
+  ["to-agent", "backpressure", (l: BridgeAudioLost) => l.toAgent.backpressure],
+  ["to-agent", "socket-closed", (l: BridgeAudioLost) => l.toAgent.socketClosed],
+  ["to-caller", "queue-full", (l: BridgeAudioLost) => l.toCaller.queueFull],
+  ["to-caller", "late", (l: BridgeAudioLost) => l.toCaller.late],
+] as const;
 
 /** how often the event-loop delay is sampled */
 const LOOP_RESOLUTION_MS = 10;
@@ -51,6 +65,11 @@ export class NodeMetrics {
   readonly bridgeProtocolErrors: Counter;
   readonly bridgeReconnects: Counter;
   readonly bridgeJitterDepth: Histogram;
+  /** audio a bridged call lost, by direction and cause: counted live (at each scrape) and at the end */
+  readonly bridgeAudioLost: Counter<"direction" | "cause">;
+  /** what each live bridged session's loss was when last counted (deltas go to the counter) */
+  readonly #lossCounted = new Map<string, number[]>();
+  #liveBridges: () => Iterable<BridgeLossSource> = () => [];
   private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(
@@ -148,6 +167,18 @@ export class NodeMetrics {
       buckets: [0, 10, 20, 40, 60, 80, 120, 200, 400],
       registers: r,
     });
+    const metrics = this;
+    this.bridgeAudioLost = new Counter({
+      name: "rtcgw_bridge_audio_lost_ms_total",
+      help: "ms of a bridged call's audio lost, by direction and cause: to-agent backpressure (the agent's socket had ~1 s unsent: it did not read fast enough), to-agent socket-closed (no socket open: dialing or redialing), to-caller queue-full (the agent sent faster than real time beyond the 20 s queue), to-caller late (the node's pacer skipped ticks after a stall while the agent's audio waited)",
+      labelNames: ["direction", "cause"],
+      registers: r,
+      collect() {
+        // live sessions too: an overload shows while it lasts, not only when its calls end
+        for (const b of metrics.#liveBridges()) metrics.#countLoss(b.id, b.lost);
+      },
+    });
+    for (const [direction, cause] of LOSS_LABELS) this.bridgeAudioLost.inc({ direction, cause }, 0);
     this.bridgeReconnects = new Counter({
       name: "rtcgw_bridge_reconnects_total",
       help: "agent sockets that dropped and came back within RTCGW_BRIDGE_RECONNECT_S",
@@ -210,8 +241,31 @@ export class NodeMetrics {
     return this.registry.metrics();
   }
 
+  /** where the live bridged sessions are (the session table), for the loss counter's scrapes */
+  watchBridges(live: () => Iterable<BridgeLossSource>) {
+    this.#liveBridges = live;
+  }
+
+  /** add what a session lost since it was last counted; `ended` forgets it */
+  #countLoss(id: string, lost: BridgeAudioLost | undefined, ended = false) {
+    if (lost) {
+      const before = this.#lossCounted.get(id) ?? LOSS_LABELS.map(() => 0);
+      const now = LOSS_LABELS.map(([, , f]) => f(lost));
+      LOSS_LABELS.forEach(([direction, cause], i) => {
+        const d = now[i]! - before[i]!;
+        if (d > 0) this.bridgeAudioLost.inc({ direction, cause }, d);
+      });
+      this.#lossCounted.set(
+        id,
+        now.map((v, i) => Math.max(v, before[i]!)),
+      );
+    }
+    if (ended) this.#lossCounted.delete(id);
+  }
+
   /** a bridge session ended: count what its WebSocket leg did */
-  bridgeEnded(b: BridgeLegStats) {
+  bridgeEnded(b: BridgeLegStats, sessionId: string) {
+    this.#countLoss(sessionId, b.audioLostMs, true);
     this.bridgeSessions.inc({ outcome: b.failed ? "failed" : "ok" });
     if (b.framesSent) this.bridgeFrames.inc({ fate: "sent" }, b.framesSent);
     if (b.framesDropped) this.bridgeFrames.inc({ fate: "dropped" }, b.framesDropped);

@@ -115,6 +115,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     busy: () => guard.busy,
   });
   const mgr = sessions;
+  metrics.watchBridges(() => mgr.bridgeLosses());
 
   const control = await startControlServer({
     nodeId: id,

@@ -2,6 +2,7 @@
 // backend runs, through `rtcgw token` or mintClientToken from "rtcgw/token". Kept apart from the
 // verifier so the signaling functions' bundles carry no signing code.
 import { randomBytes } from "node:crypto";
+import { BRIDGE_PARAM_MAX_VALUE, BRIDGE_PARAM_NAME_RE, BRIDGE_PARAMS_MAX } from "../control/contract.js";
 import {
   CLIENT_TOKEN_AUDIENCE,
   type ClientTokenClaims,
@@ -26,7 +27,15 @@ export interface MintOptions {
   record?: boolean;
   /** the application the bridge profile dials: its URL and query parameters, fixed in the token
    *  ("bridge" is added to the profiles) */
-  bridge?: { url: string; params?: Readonly<Record<string, string>> };
+  bridge?: {
+    url: string;
+    params?: Readonly<Record<string, string>>;
+    /** the bridge_param_<name> parameters the agent gets in its start message (Twilio's
+     *  customParameters): pinned — a request with others is refused; leave them out to use these */
+    startParams?: Readonly<Record<string, string>>;
+    /** the protocol the agent speaks (rtcgw or twilio): pinned when given */
+    protocol?: "rtcgw" | "twilio";
+  };
   /** epoch ms; tests only */
   now?: number;
 }
@@ -58,6 +67,24 @@ export function bridgeUrlOf(bridge: { url: string; params?: Readonly<Record<stri
   return u.href;
 }
 
+/** the start parameters as the signaling would accept them from ?bridge_param_<name>= */
+function checkStartParams(p: Readonly<Record<string, string>>): Record<string, string> {
+  const entries = Object.entries(p);
+  if (entries.length > BRIDGE_PARAMS_MAX)
+    throw new ClientTokenOptionsError(`at most ${BRIDGE_PARAMS_MAX} bridge parameters`);
+  for (const [k, v] of entries) {
+    if (!BRIDGE_PARAM_NAME_RE.test(k))
+      throw new ClientTokenOptionsError(
+        `bridge parameter names are 1–64 letters, digits, _ or - (got "${k}")`,
+      );
+    if (typeof v !== "string" || v.length > BRIDGE_PARAM_MAX_VALUE)
+      throw new ClientTokenOptionsError(
+        `bridge parameter "${k}" must be a string of at most ${BRIDGE_PARAM_MAX_VALUE} characters`,
+      );
+  }
+  return Object.fromEntries(entries);
+}
+
 export async function mintClientToken(o: MintOptions): Promise<MintedClientToken> {
   if (typeof o.secret !== "string" || o.secret.length < MIN_CLIENT_TOKEN_SECRET_LENGTH)
     throw new ClientTokenOptionsError(
@@ -75,6 +102,10 @@ export async function mintClientToken(o: MintOptions): Promise<MintedClientToken
   const record = o.record === true || asked.includes("record");
   const profiles = new Set<TokenProfile>(asked.filter((p): p is TokenProfile => p !== "record"));
   const bridge = o.bridge ? bridgeUrlOf(o.bridge) : undefined;
+  const startParams = o.bridge?.startParams ? checkStartParams(o.bridge.startParams) : undefined;
+  const protocol = o.bridge?.protocol;
+  if (protocol !== undefined && protocol !== "rtcgw" && protocol !== "twilio")
+    throw new ClientTokenOptionsError(`bridge protocol must be rtcgw or twilio (got ${String(protocol)})`);
   if (bridge) profiles.add("bridge");
   if (profiles.has("bridge") && !bridge)
     throw new ClientTokenOptionsError(
@@ -90,6 +121,8 @@ export async function mintClientToken(o: MintOptions): Promise<MintedClientToken
     profiles: [...profiles].sort(),
     record,
     ...(bridge ? { bridge } : {}),
+    ...(startParams ? { bridgeParams: startParams } : {}),
+    ...(protocol ? { bridgeProtocol: protocol } : {}),
   };
   const { SignJWT } = await import("jose/jwt/sign");
   const { jti, iat: _iat, exp, ...custom } = claims;

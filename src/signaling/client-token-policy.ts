@@ -70,7 +70,34 @@ export function enforceClientToken(claims: ClientTokenClaims, choice: ProfileCho
         "bridge-url-mismatch",
         "the bridge URL must be the one in the client token (leave ?bridge= out to use it)",
       );
+    // the start parameters are pinned as the URL is: the agent trusts what its start message says
+    const differs = paramsDiffer(choice.bridgeParams ?? {}, claims.bridgeParams ?? {});
+    if (differs)
+      throw forbidden(
+        "bridge-params-mismatch",
+        claims.bridgeParams
+          ? `the bridge parameters must be the client token's (${differs}); leave ?bridge_param_… out to use them`
+          : `this client token allows no bridge parameters (${differs})`,
+      );
+    if (claims.bridgeProtocol && (choice.bridgeProtocol ?? "rtcgw") !== claims.bridgeProtocol)
+      throw forbidden(
+        "bridge-protocol-mismatch",
+        `this client token's agent speaks ${claims.bridgeProtocol}, not ${choice.bridgeProtocol ?? "rtcgw"} (leave ?bridge_protocol= out)`,
+      );
+    // a recording of the call (record=1) is recording: the token's record claim allows it
+    if (choice.bridgeRecord && !claims.record)
+      throw forbidden("record-not-allowed", "this client token does not allow recording (record=1)");
   }
+}
+
+/** the first parameter that is not the same in both, said for the 403; undefined if equal */
+function paramsDiffer(asked: Record<string, string>, pinned: Record<string, string>): string | undefined {
+  for (const [k, v] of Object.entries(asked)) {
+    if (!(k in pinned)) return `bridge_param_${k} is not in the token`;
+    if (pinned[k] !== v) return `bridge_param_${k} differs`;
+  }
+  for (const k of Object.keys(pinned)) if (!(k in asked)) return `bridge_param_${k} is missing`;
+  return undefined;
 }
 
 export interface SpentToken {

@@ -13,6 +13,9 @@
 //            record        whether the call may record (the record profile)
 //            bridge        for "bridge": the exact ws(s):// URL the node will dial, parameters
 //                          included — the client cannot choose where the node connects
+//            bridgeParams  for "bridge": the bridge_param_<name> parameters the agent gets in its
+//                          start message, pinned as the URL is (absent: none may be sent)
+//            bridgeProtocol for "bridge": rtcgw | twilio, pinned when present
 //
 // Verification accepts HS256 only (never "none", never an asymmetric algorithm keyed with the
 // secret) and refuses a token that outlives the maximum even if its signature is good.
@@ -37,6 +40,8 @@ export interface ClientTokenClaims {
   profiles: TokenProfile[];
   record: boolean;
   bridge?: string;
+  bridgeParams?: Record<string, string>;
+  bridgeProtocol?: "rtcgw" | "twilio";
 }
 
 /** HS256's key: the secret's UTF-8 bytes */
@@ -52,6 +57,8 @@ const ClaimsSchema = z.object({
   profiles: z.array(z.enum(["echo", "bridge"])),
   record: z.boolean(),
   bridge: z.optional(z.string().check(z.regex(/^wss?:\/\/\S+$/))),
+  bridgeParams: z.optional(z.record(z.string(), z.string())),
+  bridgeProtocol: z.optional(z.enum(["rtcgw", "twilio"])),
 });
 
 const invalid = (reason: string) =>
@@ -109,6 +116,11 @@ export async function verifyClientToken(
     throw invalid(`the client token lives longer than ${MAX_CLIENT_TOKEN_TTL_S} s; mint short-lived tokens`);
   if (c.iat > nowMs / 1000 + CLOCK_TOLERANCE_S) throw invalid("the client token was issued in the future");
   // exactOptionalPropertyTypes: no `bridge: undefined` key
-  const { bridge, ...rest } = c;
-  return bridge === undefined ? rest : { ...rest, bridge };
+  const { bridge, bridgeParams, bridgeProtocol, ...rest } = c;
+  return {
+    ...rest,
+    ...(bridge !== undefined ? { bridge } : {}),
+    ...(bridgeParams !== undefined ? { bridgeParams } : {}),
+    ...(bridgeProtocol !== undefined ? { bridgeProtocol } : {}),
+  };
 }

@@ -55,7 +55,11 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
   const offer = sdpBody(event, "application/sdp");
   checkOffer(offer);
   const token = grant?.by === "client-token" ? grant.claims : undefined;
-  const choice = profileFor(event, kind, token?.bridge ? { bridgeUrl: token.bridge } : {});
+  const choice = profileFor(event, kind, {
+    ...(token?.bridge ? { bridgeUrl: token.bridge } : {}),
+    ...(token?.bridgeParams ? { bridgeParams: token.bridgeParams } : {}),
+    ...(token?.bridgeProtocol ? { bridgeProtocol: token.bridgeProtocol } : {}),
+  });
   if (token) enforceClientToken(token, choice);
 
   const creds = newSessionCredentials(bearer);

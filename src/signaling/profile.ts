@@ -25,12 +25,15 @@ export type ProfileChoice = Pick<
 const BRIDGE_PROTOCOLS = ["rtcgw", "twilio"] as const;
 const PARAM_PREFIX = "bridge_param_";
 
-/** `defaults.bridgeUrl`: the bridge URL a client token carries, used when ?bridge= is absent */
-export function profileFor(
-  event: Event,
-  kind: SessionKind,
-  defaults: { bridgeUrl?: string } = {},
-): ProfileChoice {
+/** What a client token fixes for a bridge, used when the request leaves it out: the URL (?bridge=),
+ *  the start parameters (?bridge_param_<name>=), the protocol (?bridge_protocol=) */
+export interface BridgeDefaults {
+  bridgeUrl?: string;
+  bridgeParams?: Record<string, string>;
+  bridgeProtocol?: "rtcgw" | "twilio";
+}
+
+export function profileFor(event: Event, kind: SessionKind, defaults: BridgeDefaults = {}): ProfileChoice {
   // a WHEP listener only receives: its profile is fixed
   if (kind === "whep") return { profile: DEFAULT_PROFILE.whep };
   const asked = query(event, "profile");
@@ -54,7 +57,11 @@ export function profileFor(
     const problem = bridgeUrlProblem(url);
     if (problem) throw badRequest("bad-bridge-url", problem);
     out.bridgeUrl = url;
-    Object.assign(out, bridgeOptions(event));
+    const options = bridgeOptions(event);
+    if (!options.bridgeParams && defaults.bridgeParams && Object.keys(defaults.bridgeParams).length > 0)
+      options.bridgeParams = { ...defaults.bridgeParams };
+    if (!options.bridgeProtocol && defaults.bridgeProtocol) options.bridgeProtocol = defaults.bridgeProtocol;
+    Object.assign(out, options);
   }
   return out;
 }

@@ -65,6 +65,24 @@ describe("rtcgw token", () => {
     expect(out.expiresAt).toBe(claims.exp);
   });
 
+  it("--start-param and --bridge-protocol pin the agent's start parameters and protocol", async () => {
+    const r = token([
+      "--bridge",
+      "wss://agent.example.com/ws",
+      "--start-param",
+      "customer=c-42",
+      "lang=de",
+      "--bridge-protocol",
+      "twilio",
+      "--json",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const claims = await verifyClientToken(SECRET, JSON.parse(r.stdout).token, Date.now());
+    expect(claims.bridgeParams).toEqual({ customer: "c-42", lang: "de" });
+    expect(claims.bridgeProtocol).toBe("twilio");
+    expect(claims.bridge).toBe("wss://agent.example.com/ws");
+  });
+
   it("exits 2 naming what to fix, never printing the secret", () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
       [[], {}, /RTCGW_TOKEN_SECRET must be set/],
@@ -75,6 +93,21 @@ describe("rtcgw token", () => {
       [["--profile", "bridge"], { RTCGW_TOKEN_SECRET: SECRET }, /must name the application's URL/],
       [["--bridge", "https://agent.example.com/"], { RTCGW_TOKEN_SECRET: SECRET }, /ws:\/\/ or wss:\/\//],
       [["--bridge-param", "a=b"], { RTCGW_TOKEN_SECRET: SECRET }, /--bridge-param needs --bridge/],
+      [
+        ["--start-param", "a=b"],
+        { RTCGW_TOKEN_SECRET: SECRET },
+        /--start-param and --bridge-protocol need --bridge/,
+      ],
+      [
+        ["--bridge", "ws://a.example/", "--start-param", "a b=c"],
+        { RTCGW_TOKEN_SECRET: SECRET },
+        /bridge parameter names/,
+      ],
+      [
+        ["--bridge", "ws://a.example/", "--bridge-protocol", "sip"],
+        { RTCGW_TOKEN_SECRET: SECRET },
+        /rtcgw or twilio/,
+      ],
     ];
     for (const [args, env, message] of cases) {
       const r = token(args, env);
@@ -151,6 +184,23 @@ describe("rtcgw dev with RTCGW_TOKEN_SECRET", () => {
         body: recPeer.offer,
       });
       expect(rec.status).toBe(403);
+      // the page's agent choices: a token that names the example parrot (URL and protocol) and
+      // allows the call's two-channel recording
+      const agents = (await (await fetch(`${url}/agent.json`)).json()) as { rtcgw: string; twilio: string };
+      for (const [profile, protocol, agentUrl] of [
+        ["agent", "rtcgw", agents.rtcgw],
+        ["agent-twilio", "twilio", agents.twilio],
+      ] as const) {
+        const r = await fetch(`${url}/dev/token`, { method: "POST", body: JSON.stringify({ profile }) });
+        expect(r.status).toBe(200);
+        const c = await verifyClientToken(SECRET, ((await r.json()) as { token: string }).token, Date.now());
+        expect(c).toMatchObject({
+          profiles: ["bridge"],
+          record: true,
+          bridge: agentUrl,
+          bridgeProtocol: protocol,
+        });
+      }
       // /dev/token checks what it is asked
       const bad = await fetch(`${url}/dev/token`, { method: "POST", body: '{"profile":"bridge"}' });
       expect(bad.status).toBe(400);

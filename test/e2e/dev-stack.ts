@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { expect } from "vitest";
+import type { WebSocketServer } from "ws";
 import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { chainExtras, devTokenEndpoint } from "../../src/emulator/dev-token.js";
@@ -14,8 +15,16 @@ import { createLogger } from "../../src/log/index.js";
 import { launchChromium } from "./chromium.js";
 import { readWav, toneWav, type Wav } from "./wav.js";
 
+/** the example parrots (examples/) as `rtcgw dev` runs them for the demo page's agent choices */
+export interface DemoParrots {
+  rtcgw: { url: string; wss: WebSocketServer };
+  twilio: { url: string; wss: WebSocketServer };
+}
+
 export interface BrowserDevStack {
   config: Config;
+  /** with `agents: true` */
+  parrots?: DemoParrots;
   gateway: ServedLocalGateway;
   browser: BrowserContext;
   /** a new page, not navigated yet: add listeners before `goto` */
@@ -25,23 +34,36 @@ export interface BrowserDevStack {
   close(): Promise<void>;
 }
 
-/** `env`: more settings, as `rtcgw dev` would read them (e.g. RTCGW_TOKEN_SECRET) */
+/** `env`: more settings, as `rtcgw dev` would read them (e.g. RTCGW_TOKEN_SECRET); `o.microphone`:
+ *  the WAV the fake microphone plays (default 10 s of 440 Hz); `o.agents`: run the example parrots
+ *  and offer them as `rtcgw dev` does (allowed, at /agent.json, minted by /dev/token) */
 export async function startBrowserDevStack(
   prefix: string,
   env: Record<string, string> = {},
+  o: { microphone?: Buffer; agents?: boolean } = {},
 ): Promise<BrowserDevStack> {
   const work = mkdtempSync(join(tmpdir(), prefix));
-  const toneFile = join(work, "tone-440.wav");
-  writeFileSync(toneFile, toneWav(440, 10));
+  const toneFile = join(work, "microphone.wav");
+  writeFileSync(toneFile, o.microphone ?? toneWav(440, 10));
+  let parrots: DemoParrots | undefined;
+  if (o.agents) {
+    const [{ startParrotRtcgw }, { startParrotTwilio }] = await Promise.all([
+      import("../../examples/parrot-rtcgw.mjs"),
+      import("../../examples/parrot-twilio.mjs"),
+    ]);
+    parrots = { rtcgw: await startParrotRtcgw(), twilio: await startParrotTwilio() };
+  }
   const config = loadConfig({
     RECORDINGS_DIR: join(work, "recordings"),
     MEDIA_BIND_ADDRESS: "127.0.0.1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    ...(parrots ? { RTCGW_BRIDGE_ALLOW: `${parrots.rtcgw.url},${parrots.twilio.url}` } : {}),
     ...env,
   });
   const logger = createLogger({ level: config.LOG_LEVEL });
   // the same dev extras as `rtcgw dev`: POST /dev/token, the page, the recordings
-  const extra = chainExtras(devTokenEndpoint(config), devStatic(config.RECORDINGS_DIR));
+  const agents = parrots ? { rtcgw: parrots.rtcgw.url, twilio: parrots.twilio.url } : {};
+  const extra = chainExtras(devTokenEndpoint(config, agents), devStatic(config.RECORDINGS_DIR, agents));
   const gateway = await startLocalGateway({ config, logger, extra });
   const browser = await launchChromium(work, toneFile);
   const page = await browser.newPage();
@@ -64,6 +86,7 @@ export async function startBrowserDevStack(
 
   return {
     config,
+    ...(parrots ? { parrots } : {}),
     gateway,
     browser,
     page,
@@ -71,6 +94,10 @@ export async function startBrowserDevStack(
     async close() {
       await browser.close();
       await gateway.close();
+      for (const p of parrots ? [parrots.rtcgw, parrots.twilio] : []) {
+        for (const c of p.wss.clients) c.terminate();
+        await new Promise<void>((r) => p.wss.close(() => r()));
+      }
       rmSync(work, { recursive: true, force: true });
     },
   };

@@ -9,6 +9,13 @@ export function toneWav(hz: number, seconds: number, rate = 48000, amplitude = 0
   return Buffer.concat([wavHeader(rate, 1, data.length), data]);
 }
 
+/** a speaker's turn, looped by Chromium's fake capture: `toneS` of `hz`, then `silenceS` of silence */
+export function turnWav(hz: number, toneS: number, silenceS: number, rate = 48000, amplitude = 0.5): Buffer {
+  const tone = toneWav(hz, toneS, rate, amplitude).subarray(44);
+  const data = Buffer.concat([tone, Buffer.alloc(Math.round(silenceS * rate) * 2)]);
+  return Buffer.concat([wavHeader(rate, 1, data.length), data]);
+}
+
 function wavHeader(rate: number, channels: number, dataBytes: number): Buffer {
   const h = Buffer.alloc(44);
   h.write("RIFF", 0);

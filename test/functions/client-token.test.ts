@@ -20,6 +20,8 @@ let app: WebSocketServer;
 let appUrl: string;
 let otherUrl: string;
 const dialed: string[] = [];
+/** the first message on each of the application's sockets (its start) */
+const starts: Array<Record<string, unknown>> = [];
 const peers: ClientPeer[] = [];
 
 beforeAll(async () => {
@@ -28,7 +30,14 @@ beforeAll(async () => {
   const port = (app.address() as AddressInfo).port;
   appUrl = `ws://127.0.0.1:${port}/agent`;
   otherUrl = `ws://127.0.0.1:${port}/elsewhere`;
-  app.on("connection", (_ws, req) => dialed.push(req.url ?? ""));
+  app.on("connection", (ws, req) => {
+    dialed.push(req.url ?? "");
+    ws.once("message", (d) => {
+      try {
+        starts.push(JSON.parse(String(d)));
+      } catch {}
+    });
+  });
   h = await startFnHarness({
     RTCGW_API_TOKEN: API_TOKEN,
     RTCGW_TOKEN_SECRET: SECRET,
@@ -180,6 +189,93 @@ describe("the claims bind the call", () => {
         /must be the one in the client token/,
       );
     }
+  });
+});
+
+describe("a bridge token pins the start parameters (bridge_param_*) and the protocol as it pins the URL", () => {
+  const mint = (extra: { startParams?: Record<string, string>; protocol?: "rtcgw" | "twilio" } = {}) =>
+    mintClientToken({ secret: SECRET, bridge: { url: appUrl, ...extra } });
+  const waitStart = async (sessionId: string) => {
+    const t0 = Date.now();
+    for (;;) {
+      const s = starts.find((m) => m.sessionId === sessionId);
+      if (s) return s;
+      if (Date.now() - t0 > 5000) throw new Error("no start message at the application");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it("left out, the token's parameters reach the agent in its start; repeated exactly, 201", async () => {
+    const a = await mint({ startParams: { customer: "c-42", lang: "de" } });
+    expect(a.claims.bridgeParams).toEqual({ customer: "c-42", lang: "de" });
+    const r = await post("/v1/sessions?profile=bridge", a.token);
+    expect(r.status, r.body).toBe(201);
+    const start = await waitStart(r.headers.location!.split("/").pop()!);
+    expect(start.params).toEqual({ customer: "c-42", lang: "de" });
+    const b = await mint({ startParams: { customer: "c-42", lang: "de" } });
+    const same = await post(
+      "/v1/sessions?profile=bridge&bridge_param_lang=de&bridge_param_customer=c-42",
+      b.token,
+    );
+    expect(same.status, same.body).toBe(201);
+  });
+
+  it("a parameter changed, added or missing is 403 bridge-params-mismatch with the reason; no session", async () => {
+    for (const [query, reason] of [
+      ["bridge_param_customer=c-43&bridge_param_lang=de", /bridge_param_customer differs/],
+      [
+        "bridge_param_customer=c-42&bridge_param_lang=de&bridge_param_admin=1",
+        /bridge_param_admin is not in the token/,
+      ],
+      ["bridge_param_customer=c-42", /bridge_param_lang is missing/],
+    ] as const) {
+      const t = await mint({ startParams: { customer: "c-42", lang: "de" } });
+      await refused(
+        post(`/v1/sessions?profile=bridge&${query}`, t.token),
+        403,
+        "bridge-params-mismatch",
+        reason,
+      );
+    }
+    // a token that names none allows none
+    const bare = await mint();
+    await refused(
+      post("/v1/sessions?profile=bridge&bridge_param_customer=c-1", bare.token),
+      403,
+      "bridge-params-mismatch",
+      /allows no bridge parameters \(bridge_param_customer is not in the token\)/,
+    );
+  });
+
+  it("the protocol: left out, the token's (a twilio start); another is 403 bridge-protocol-mismatch", async () => {
+    const t = await mint({ protocol: "twilio", startParams: { customer: "c-7" } });
+    const r = await post("/v1/sessions?profile=bridge", t.token);
+    expect(r.status, r.body).toBe(201);
+    // the session's status: the leg speaks the token's protocol
+    const auth = { authorization: `Bearer ${t.token}` };
+    const st = await invoke({ method: "GET", path: r.headers.location!, headers: auth });
+    expect(st.status).toBe(200);
+    expect(st.json().bridge?.protocol).toBe("twilio");
+    const u = await mint({ protocol: "twilio" });
+    await refused(
+      post("/v1/sessions?profile=bridge&bridge_protocol=rtcgw", u.token),
+      403,
+      "bridge-protocol-mismatch",
+      /speaks twilio, not rtcgw/,
+    );
+  });
+
+  it("record=1 on a bridge needs the token's record claim (403 record-not-allowed), and is 201 with it", async () => {
+    const no = await mint();
+    await refused(
+      post("/v1/sessions?profile=bridge&record=1", no.token),
+      403,
+      "record-not-allowed",
+      /record=1/,
+    );
+    const yes = await mintClientToken({ secret: SECRET, record: true, bridge: { url: appUrl } });
+    const r = await post("/v1/sessions?profile=bridge&record=1", yes.token);
+    expect(r.status, r.body).toBe(201);
   });
 });
 

@@ -3,6 +3,7 @@
 // (what a voice-agent backend wants), and the application's PCM back to the caller through
 // PcmOut (its own 20 ms pacer → encode → RTP). clear() drops the queued application audio
 // (barge-in: the caller spoke over the agent).
+import { isOpusDecodeRate } from "../../audio/codecs/opus.js";
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { Logger } from "../../log/index.js";
@@ -15,6 +16,7 @@ import type { PacketSink } from "../send/audio-sender.js";
 import { recordingPath } from "../sinks/paths.js";
 import { TwoChannelWav } from "../sinks/two-channel-wav.js";
 import type { FrameConsumer } from "../track.js";
+import { ECHO_OPUS_COMPLEXITY } from "./echo.js";
 import { InboundAudio } from "./inbound.js";
 import { type MarkOutcome, PcmOut } from "./pcm-out.js";
 import type { RecordingResult } from "./record.js";
@@ -78,6 +80,9 @@ export interface BridgeSessionOptions {
   clock?: Clock;
   /** bound of the application audio queue (default BRIDGE_OUT_BUFFER_MS) */
   maxBufferMs?: number;
+  /** Opus encoder complexity of the audio back (default ECHO_OPUS_COMPLEXITY: the encoder is
+   *  most of a bridged session's CPU, as of an echo's; RTCGW_ECHO_COMPLEXITY sets both) */
+  encoderComplexity?: number;
   log?: Logger;
 }
 
@@ -172,10 +177,15 @@ export class BridgeSession {
     // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
     // inbound's frame lateness does not describe it; the pacer skips the ticks it missed after a stall
     // (send/pacer.ts), which is the same "no burst of old audio" rule.
+    // Opus encodes the agent's rate as it is: no resampler before the encoder, and its analysis
+    // at 16 kHz costs about half its 48 kHz one (a bridged session's largest CPU term)
+    const direct = o.codec.codec === "opus" && isOpusDecodeRate(this.rate);
     this.out = o.out
       ? new PcmOut({
           codec: o.codec,
           out: o.out,
+          ...(direct ? { rate: this.rate } : {}),
+          complexity: o.encoderComplexity ?? ECHO_OPUS_COMPLEXITY,
           maxBufferMs: o.maxBufferMs ?? BRIDGE_OUT_BUFFER_MS,
           ...(o.clock ? { clock: o.clock } : {}),
         })
@@ -291,10 +301,15 @@ export class BridgeSession {
   stats(): PipelineStats & { bridge: BridgeStats } {
     return {
       ...receiverStats(this.profile, this.inbound),
-      ...(this.out ? { sender: this.out.sender.stats() } : {}),
+      ...(this.out ? { sender: this.out.sender.stats(), appOut: appOutLoss(this.out) } : {}),
       bridge: this.bridgeStats(),
     };
   }
+}
+
+function appOutLoss(out: PcmOut): { droppedMs: number; lateMs: number } {
+  const s = out.source.stats();
+  return { droppedMs: s.droppedMs, lateMs: s.lateMs };
 }
 
 export async function createBridgeSession(o: BridgeSessionOptions): Promise<BridgeSession> {

@@ -12,6 +12,12 @@ export interface PcmOutOptions {
   codec: CodecSpec;
   /** the peer's outgoing track */
   out: PacketSink;
+  /** the rate the queue holds and the encoder takes (default the codec's clock rate). Opus
+   *  encodes 8/12/16/24/48 kHz as it is: a 16 kHz agent's audio then needs no resampler, and the
+   *  encoder's 16 kHz analysis costs less than its 48 kHz one (docs/benchmarks.md) */
+  rate?: number;
+  /** Opus encoder complexity 0..10 (default the AudioSender's) */
+  complexity?: number;
   /** skip silence when the application has nothing queued (default true) */
   dtx?: boolean;
   maxBufferMs?: number;
@@ -45,8 +51,9 @@ export class PcmOut {
   #marks: PendingMark[] = [];
 
   constructor(o: PcmOutOptions) {
+    const rate = o.rate ?? o.codec.clockRate;
     this.source = new PcmPushSource({
-      rate: o.codec.clockRate as SampleRate,
+      rate: rate as SampleRate,
       channels: 1,
       maxBufferMs: o.maxBufferMs,
       clock: o.clock,
@@ -57,6 +64,8 @@ export class PcmOut {
     });
     this.sender = new AudioSender({
       codec: o.codec,
+      rate,
+      ...(o.complexity !== undefined ? { complexity: o.complexity } : {}),
       out: o.out,
       channels: 1,
       dtx: o.dtx ?? true,

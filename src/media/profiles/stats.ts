@@ -29,6 +29,10 @@ export interface PipelineStats {
   wav?: WavWriterStats;
   ogg?: OggOpusWriterStats;
   sender?: AudioSenderStats;
+  /** bridge: the application's audio back to the caller that was lost on the way (ms) — dropped
+   *  from a full queue (it sent faster than real time beyond the bound), or late (the pacer
+   *  skipped ticks after a stall while audio waited) */
+  appOut?: { droppedMs: number; lateMs: number };
 }
 
 /** The receive side's figures, common to every profile that has an inbound timeline. */

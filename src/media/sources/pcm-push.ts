@@ -45,6 +45,9 @@ export interface PcmPushStats {
   playedMs: number;
   /** ms of queued audio dropped by clear() */
   clearedMs: number;
+  /** ticks the pacer skipped after a stall (the event loop was late) while audio was queued, in
+   *  ms: that audio left this much later than real time — the "not sent in time" of an overload */
+  lateMs: number;
 }
 
 export class PcmPushSource extends SourceTrack {
@@ -72,6 +75,10 @@ export class PcmPushSource extends SourceTrack {
   #idle = true;
   /** a frame left ahead of its tick: that tick sends nothing */
   #sentEarly = false;
+  /** the pacer's next tick index (a larger one means it skipped ticks after a stall) */
+  #nextTick = 0;
+  #lateTicks = 0;
+  readonly #frameMs: number;
 
   /** `await loadResampler()` once per process first (createIngest/Echo/Record sessions do) */
   constructor(o: PcmPushSourceOptions = {}) {
@@ -81,8 +88,12 @@ export class PcmPushSource extends SourceTrack {
     this.frameSamples = Math.round((this.rate * frameMs) / 1000);
     this.#capacity = Math.round(((o.maxBufferMs ?? 1000) * this.rate) / 1000) * this.channels;
     this.#fifo = new Int16Array(this.#capacity + this.frameSamples * this.channels);
+    this.#frameMs = frameMs;
     this.#pacer = new Pacer(
-      () => {
+      (index) => {
+        // ticks skipped after a stall, with audio waiting: it goes out that much late
+        if (index > this.#nextTick && this.#len > 0) this.#lateTicks += index - this.#nextTick;
+        this.#nextTick = index + 1;
         // this tick's frame already left early (see #maybeEarly): the grid is kept, nothing sent twice
         if (this.#sentEarly) this.#sentEarly = false;
         else this.#tick();
@@ -222,12 +233,14 @@ export class PcmPushSource extends SourceTrack {
       frames: this.framesEmitted,
       playedMs: (this.#played / this.rate) * 1000,
       clearedMs: (this.#cleared / this.rate) * 1000,
+      lateMs: this.#lateTicks * this.#frameMs,
     };
   }
 
   protected produce(): void {
     this.#idle = true;
     this.#sentEarly = false;
+    this.#nextTick = 0; // a started pacer counts its ticks from 0
     this.#pacer.start();
   }
 

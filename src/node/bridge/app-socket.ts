@@ -261,8 +261,11 @@ export class AppSocket {
 
   #lost(ws: WebSocket, kind: "error" | "closed", detail: string, code?: number): void {
     if (ws !== this.#ws) return;
-    if (kind === "error") ws.terminate(); // a close event follows; it finds the state changed
-    if (this.#state === "closed" || this.#state === "reconnecting") return;
+    if (kind === "error") ws.terminate(); // a close event follows; it finds the redial scheduled
+    // ended, or this socket's loss already handled (an error, then its close). A redial that
+    // fails while reconnecting is retried like any other: it used to return here and leave the
+    // call reconnecting for ever, with no retry and no end (an agent refusing for a moment)
+    if (this.#state === "closed" || this.#retryTimer) return;
     const wasOpen = this.#state === "open";
     if (wasOpen && code !== undefined && this.#p.closeEndsCall(code)) {
       this.#o.log.info(

@@ -18,6 +18,8 @@ export class TwilioProtocol implements BridgeProtocol {
   readonly name = "twilio" as const;
   readonly rate = TWILIO_RATE;
   #streamSid = "";
+  /** the stream id as a JSON string, for the media messages written as text */
+  #streamSidJson = '""';
   #callSid = "";
   /** per socket: `start` is "1" on each (re)connection */
   #seq = 0;
@@ -31,6 +33,7 @@ export class TwilioProtocol implements BridgeProtocol {
 
   opening(call: CallInfo): WireMessage[] {
     this.#streamSid = call.streamId;
+    this.#streamSidJson = JSON.stringify(call.streamId);
     this.#callSid = call.sessionId;
     this.#seq = 0;
     return [
@@ -54,17 +57,11 @@ export class TwilioProtocol implements BridgeProtocol {
 
   audio(frame: Int16Array, ms: number): WireMessage {
     this.#chunk++;
-    return JSON.stringify({
-      event: "media",
-      sequenceNumber: this.#next(),
-      media: {
-        track: "inbound",
-        chunk: String(this.#chunk),
-        timestamp: String(Math.round(ms)),
-        payload: Buffer.from(encodeUlaw(frame)).toString("base64"),
-      },
-      streamSid: this.#streamSid,
-    });
+    const u = encodeUlaw(frame);
+    // 50 of these a second per call: written as text, not JSON.stringify of a fresh object — every
+    // field is digits or base64 (no escaping); the stream id is JSON-escaped once per socket
+    const payload = Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString("base64");
+    return `{"event":"media","sequenceNumber":"${this.#next()}","media":{"track":"inbound","chunk":"${this.#chunk}","timestamp":"${Math.round(ms)}","payload":"${payload}"},"streamSid":${this.#streamSidJson}}`;
   }
 
   event(e: NodeEvent): WireMessage | undefined {

@@ -15,6 +15,7 @@ import {
   restamp,
 } from "../../media/index.js";
 import { AgentBridge, type BridgeContext } from "../bridge/agent-bridge.js";
+import { bridgeAudioLost } from "../bridge/audio-lost.js";
 import type { SharedTicker } from "../process/ticker.js";
 
 /** a session's media figures as the control API reports them */
@@ -105,10 +106,18 @@ export class SessionMedia {
       silenceFilledMs: s.silenceFilledMs,
       // the caller's audio reaches the agent this much after it arrived (the receive side's
       // adaptive jitter depth): the bridge's largest latency term, shown where the leg is
-      ...(this.app
-        ? { bridge: { ...this.app.stats(), jitterDepthMs: this.#depthAtEnd ?? s.jitterDepthMs } }
-        : {}),
+      ...(this.app ? { bridge: this.#bridgeStats(s) } : {}),
       ...(recordingError(s) ? { recordingError: recordingError(s) } : {}),
+    };
+  }
+
+  #bridgeStats(s: ReturnType<MediaSession["stats"]>): BridgeLegStats {
+    const leg = this.app!.stats();
+    return {
+      ...leg,
+      jitterDepthMs: this.#depthAtEnd ?? s.jitterDepthMs,
+      // which direction lost audio (rtcgw_bridge_audio_lost_ms_total)
+      audioLostMs: bridgeAudioLost(leg, s.appOut),
     };
   }
 

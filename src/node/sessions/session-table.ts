@@ -14,7 +14,7 @@ import { MediaAssemblyError } from "../../media/index.js";
 import { type RecordingUploader, recordingObjects } from "../../recordings/index.js";
 import type { Registry } from "../../registry/types.js";
 import type { BridgeContext } from "../bridge/agent-bridge.js";
-import { GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
+import { type BridgeLossSource, GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
 import type { SharedTicker } from "../process/ticker.js";
 import {
   MediaNodeError,
@@ -98,6 +98,12 @@ export class SessionTable {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** the live bridged sessions' audio lost so far (the per-direction overload counter's scrape) */
+  *bridgeLosses(): Iterable<BridgeLossSource> {
+    for (const s of this.sessions.values())
+      if (s.media?.agent) yield { id: s.id, lost: s.mediaStats()?.bridge?.audioLostMs };
   }
 
   get isDraining(): boolean {
@@ -541,7 +547,7 @@ export class SessionTable {
     if (m) {
       if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);
       if (m.silenceFilledMs) this.o.metrics.silenceFilledMs.inc(m.silenceFilledMs);
-      if (m.bridge) this.o.metrics.bridgeEnded(m.bridge);
+      if (m.bridge) this.o.metrics.bridgeEnded(m.bridge, s.id);
       if (m.recordingError) this.o.metrics.recordingFailures.inc({ reason: "disk_full" });
     }
     this.sessions.delete(s.id);

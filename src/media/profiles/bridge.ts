@@ -161,6 +161,8 @@ export class BridgeSession {
       rate: this.rate,
       startMs,
       jitter: o.jitter,
+      // the agent gets each frame as its packet arrives; only a gap waits for the jitter depth
+      eager: true,
     });
     this.#framer = new Framer(this.rate, o.onPcm, (err) =>
       this.#log?.warn(

@@ -25,6 +25,12 @@ export interface InboundOptions {
   /** wall time the session's audio timeline starts (default: first packet's arrival) */
   startMs?: number;
   jitter?: PlayoutDelayOptions;
+  /**
+   * emit each frame as soon as its packets are here in sequence, not at its due time; only a gap
+   * waits for the adaptive depth (RtpAudioReceiverOptions.eager): for a live consumer that wants
+   * the audio as it arrives (the bridge). Frames and pts are the same either way.
+   */
+  eager?: boolean;
   /** per-consumer queue bound of the relay (default 50 frames) */
   queueFrames?: number;
 }
@@ -79,6 +85,7 @@ export class InboundAudio {
       outputRate: o.rate === undefined ? undefined : decodeRateFor(o.codec, o.rate),
       startMs: o.startMs,
       jitter: o.jitter,
+      eager: o.eager,
       onFrame: (f: AudioFrame) => this.track.push(f),
       onPacket: (payload, pts) => {
         for (const c of this.#packetConsumers) c.onPacket(payload, pts);

@@ -295,7 +295,7 @@ describe("bridge profile: marks and clear, to the frame", () => {
       expect((all[i]!.ts - all[i - 1]!.ts) >>> 0).toBe(960);
       if (i !== before) expect(sentAt[i]!).toBe(20 * (i + 1));
     }
-    // the frame after the clear starts with the fade (quiet by its end), then the new 1 kHz
+    // the frame after the clear: the old tone's fade cross-faded into the new 1 kHz, then the 1 kHz
     const dec = new OpusDecoder({ channels: 1 });
     const pcm = concat(after.map((s) => dec.decode(s.payload)));
     dec.destroy();

@@ -293,7 +293,9 @@ export class BridgeSession {
   stats(): PipelineStats & { bridge: BridgeStats } {
     return {
       ...receiverStats(this.profile, this.inbound),
-      ...(this.out ? { sender: this.out.sender.stats() } : {}),
+      ...(this.out
+        ? { sender: this.out.sender.stats(), appOutLateFrames: this.out.source.stats().lateFrames }
+        : {}),
       bridge: this.bridgeStats(),
     };
   }

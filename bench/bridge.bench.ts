@@ -174,7 +174,10 @@ async function bridgeNode(protocol: "rtcgw" | "twilio", seed: number): Promise<B
     const path = "/internal/sessions";
     const res = await fetch(node.controlUrl + path, {
       method: "POST",
-      headers: { ...signRequest(node.secret, node.id, "POST", path, body), "content-type": "application/json" },
+      headers: {
+        ...signRequest(node.secret, node.id, "POST", path, body),
+        "content-type": "application/json",
+      },
       body,
     });
     if (res.status !== 201) throw new Error(`bridge session: ${res.status} ${await res.text()}`);

@@ -30,8 +30,9 @@ const leg = (o: Partial<BridgeLegStats>): BridgeLegStats => ({
 
 const value = (text: string, direction: string) =>
   Number(
-    new RegExp(`rtcgw_bridge_overload_frames_total\\{direction="${direction}"[^}]*\\} (\\d+)`).exec(text)?.[1] ??
-      0,
+    new RegExp(`rtcgw_bridge_overload_frames_total\\{direction="${direction}"[^}]*\\} (\\d+)`).exec(
+      text,
+    )?.[1] ?? 0,
   );
 
 describe("rtcgw_bridge_overload_frames_total", () => {

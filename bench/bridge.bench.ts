@@ -1,12 +1,18 @@
-// npm run bench:bridge — one-way latency through the bridge, both directions, both protocols, on
-// a clean loopback, beside its anchors measured in the same run: a bare RTP hop (node-datachannel
-// peer to peer) and a bare WebSocket message. Everything runs in this one process, so every
-// timestamp is on one clock (performance.now()).
+// npm run bench:bridge — one-way latency through the bridge, both directions, both protocols,
+// beside its anchors measured in the same run: a bare RTP hop (node-datachannel peer to peer) and a
+// bare WebSocket message. Everything runs in this one process, so every timestamp is on one clock
+// (performance.now()).
 //
 // caller → agent: the caller sends Opus silence with a 100 ms tone burst every 400 ms; the time is
 // taken when the burst's first packet is handed to libdatachannel and when the agent sees the
 // first loud frame of it. agent → caller: the agent sends 100 ms of tone every 400 ms; the time is
 // taken when it calls ws.send and when the caller's track delivers the first loud packet.
+// Per protocol, one node and CALLS (3) calls on it, one after the other: the first call vs the
+// later ones (the first node of the process is started cold: its first call is the first call
+// after a start). Then one more call with JITTER_MS (30) of jitter on the caller's RTP, applied
+// at the sender: each packet is handed to libdatachannel a uniform 0..30 ms after its nominal
+// time (as udp-impair's or netem's --jitter: packets overtake each other), timed both from the
+// hand-off (what the gateway adds) and from the nominal send (the packet's own delay included).
 // The machine is shared: the figures are provisional (docs/benchmarks.md says so).
 import { loadavg } from "node:os";
 import { Encoder } from "@evan/opus";
@@ -77,7 +83,9 @@ async function bareRtpHop(): Promise<number[]> {
   b.onLocalCandidate((c, mid) => a.addRemoteCandidate(c, mid));
   a.setLocalDescription();
   const t0 = now();
-  while (!ta.isOpen() && now() - t0 < 5000) await sleep(20);
+  while (!ta.isOpen() && now() - t0 < 15_000) await sleep(20);
+  // on a loaded machine the pair can take seconds to connect: say so rather than print no samples
+  if (!ta.isOpen()) throw new Error("bare RTP hop: the track did not open within 15 s");
   for (let i = 0; i < BURSTS * 3; i++) {
     const rtp = Buffer.alloc(20);
     rtp[0] = 0x80;

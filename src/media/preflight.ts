@@ -5,7 +5,6 @@ import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { opusWasm } from "../audio/codecs/opus-wasm.js";
 import { loadResampler } from "../audio/resampler/index.js";
-import { warmMedia } from "./warm.js";
 
 export class MediaPreflightError extends Error {
   override name = "MediaPreflightError";
@@ -78,6 +77,4 @@ export async function checkMediaRuntime(): Promise<void> {
 export async function preflightMedia(recordingsDir: string): Promise<void> {
   await checkMediaRuntime();
   checkRecordingsDir(recordingsDir);
-  // the first call after a start is as fast as the rest: what is compiled lazily runs now (warm.ts)
-  await warmMedia();
 }

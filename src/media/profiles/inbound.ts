@@ -50,6 +50,9 @@ export interface PcmSubscribeOptions extends RelayConsumerOptions {
    * the end (SpanGate) — what a recorder wants; live consumers leave this off
    */
   span?: boolean;
+  /** when resampling: hand out the resampler's delay as leading silence, so each frame in gives
+   *  its whole frame out at once (ResampleStageOptions.leadIn; live consumers that cut frames) */
+  leadIn?: boolean;
 }
 
 /**
@@ -145,6 +148,7 @@ export class InboundAudio {
       outRate: rate,
       outChannels: channels,
       next: consumer,
+      leadIn: o.leadIn,
     });
     const sub = this.relay.subscribe(o.span ? new SpanGate(stage) : stage, o);
     return {

@@ -40,6 +40,8 @@ import { JumpDetector } from "./jump-detector.js";
 import { PlayoutDelay, type PlayoutDelayOptions } from "./playout-delay.js";
 
 export const FRAME_MS = 20;
+/** eager mode: packets this much earlier than the timeline's reference move it (timer/anchor slack) */
+const EARLY_SLACK_MS = 2;
 /** sequence numbers this far behind the newest are a restart, not reordering (RFC 3550 A.1) */
 const MAX_MISORDER = 100;
 
@@ -81,9 +83,9 @@ export interface RtpAudioReceiverOptions {
    * sequence, instead of at its due time (default false). Only a gap (a missing or reordered
    * packet) waits, up to the adaptive depth as always, and is then concealed at its position.
    * The frames, their pts and the counters are the same either way; only *when* changes. For a
-   * live consumer that wants audio as it arrives (the bridge's agent); a slot is never emitted
-   * more than the depth ahead of its nominal wall time, so a fast sender clock cannot run the
-   * timeline away from the wall clock.
+   * live consumer that wants audio as it arrives (the bridge's agent). The timeline's wall
+   * reference follows the least-delayed packet (followEarliest), and a slot is never emitted more
+   * than the depth ahead of it.
    */
   eager?: boolean;
 }
@@ -418,6 +420,23 @@ export class RtpAudioReceiver {
       return;
     }
     this.delay.observe(p.arrivalMs, p.ts, offset);
+    if (this.eager) this.followEarliest();
+  }
+
+  /**
+   * Eager mode: the timeline's wall reference (origin) was set by the first packet's arrival; if
+   * that packet was delayed, every later one arrives "early" against it, and both the limit on
+   * emitting ahead and the wait for a gap would carry that delay for the whole call. So the
+   * reference follows the least-delayed recent packet: the origin moves back until it is on time
+   * (as a re-anchor puts the least-delayed packet of its run on time). Positions and pts do not
+   * change; only when slots are due. A fast sender clock is followed the same way (no re-anchor
+   * needed). The due-time mode keeps its reference (its output keeps a steady cadence).
+   */
+  private followEarliest(): void {
+    const early = -this.delay.earliestMs;
+    if (early <= EARLY_SLACK_MS) return;
+    this.origin! -= early;
+    this.delay.shift(early);
   }
 
   /**

@@ -11,14 +11,14 @@ import { expectWallClockTrue, runScenario } from "./harness.js";
 
 const SSRC = 0x1234;
 const enc = new G711Encoder("pcmu");
-/** packet n: 20 ms of PCMU of the constant value (n + 1) × 100, sequence 500 + n */
+/** packet n: 20 ms of PCMU of the constant value (n mod 20 + 1) × 100 (μ-law tells those apart), sequence 500 + n */
 function packet(n: number): Uint8Array {
   return buildRtp({
     payloadType: 0,
     sequenceNumber: 500 + n,
     timestamp: 9000 + n * 160,
     ssrc: SSRC,
-    payload: enc.encode(new Int16Array(160).fill((n + 1) * 100)),
+    payload: enc.encode(new Int16Array(160).fill(((n % 20) + 1) * 100)),
   });
 }
 
@@ -48,7 +48,7 @@ function receiver(eager: boolean, clock: { now: number }) {
   };
 }
 
-/** which packet a frame came from (0 for silence/concealment that is no packet's value) */
+/** which packet (mod 20) a frame came from */
 const level = (f: AudioFrame) => Math.round(f.samples[80]! / 100) - 1;
 
 describe("RtpAudioReceiver eager mode (the bridge)", () => {
@@ -76,7 +76,7 @@ describe("RtpAudioReceiver eager mode (the bridge)", () => {
           40,
         );
       }
-      expect(r.out.map((o) => level(o.frame))).toEqual(r.out.map((_, i) => i));
+      expect(r.out.map((o) => level(o.frame))).toEqual(r.out.map((_, i) => i % 20));
       expect(r.out.map((o) => o.frame.pts)).toEqual(r.out.map((_, i) => i * 160));
       expect(r.rx.counters).toMatchObject({ lost: 0, late: 0, concealedMs: 0, reordered: 0 });
     }
@@ -135,6 +135,25 @@ describe("RtpAudioReceiver eager mode (the bridge)", () => {
     r.push(3, 1130);
     expect(r.out).toHaveLength(7);
     expect(r.rx.counters.late).toBe(1);
+  });
+
+  it("a delayed first packet does not delay the call: the reference follows the least-delayed packet", () => {
+    // packets 0–6, sent from 1000 to 1120, arrive together at 1137 (a stall on the way); from 7
+    // on they arrive on time. Against a reference set by packet 0's arrival every later packet is
+    // 137 ms "early": held to it, each would wait ~100 ms for the whole call.
+    const clock = { now: 0 };
+    const r = receiver(true, clock);
+    for (let n = 0; n <= 6; n++) r.push(n, 1137);
+    for (let n = 7; n <= 30; n++) {
+      r.push(n, 1000 + n * 20);
+      r.tick(1000 + n * 20 + 10);
+    }
+    expect(r.out).toHaveLength(31);
+    const held = r.out.slice(10).filter((o, i) => o.at !== 1000 + (i + 10) * 20);
+    expect(held).toEqual([]);
+    expect(r.out.map((o) => level(o.frame))).toEqual(r.out.map((_, i) => i % 20));
+    expect(r.out.map((o) => o.frame.pts)).toEqual(r.out.map((_, i) => i * 160));
+    expect(r.rx.counters).toMatchObject({ lost: 0, late: 0, concealedMs: 0 });
   });
 
   it("the same frames either way: eager changes when they leave, not what they are", () => {

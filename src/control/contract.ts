@@ -164,14 +164,9 @@ export interface BridgeLegStats {
   marksAnswered: number;
   /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type) */
   protocolErrors: number;
-  /** the receive side's current adaptive jitter depth: how long a gap (a missing or reordered
-   *  packet) is waited for before it is concealed; packets in sequence reach the agent as they
-   *  arrive (set by the node from the pipeline's stats) */
+  /** the receive side's current jitter-buffer depth: how long the caller's audio waits before it
+   *  is cut into frames for the agent (set by the node from the pipeline's stats) */
   jitterDepthMs?: number;
-  /** overload, agent → caller: frames of the agent's audio that did not leave in time (sent more
-   *  than 20 ms after their tick, or their tick skipped after a stall; set by the node from the
-   *  pipeline's stats). Overload caller → agent shows as `framesDropped`. */
-  agentFramesLate?: number;
   /** why the leg ended, once it has ("hangup", "session ended", "gone for 10 s", …) */
   endReason?: string;
 }

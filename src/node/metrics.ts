@@ -46,7 +46,6 @@ export class NodeMetrics {
   readonly refused: Counter<"reason">;
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
-  readonly bridgeOverload: Counter<"direction">;
   readonly bridgeProtocolErrors: Counter;
   readonly bridgeReconnects: Counter;
   readonly bridgeJitterDepth: Histogram;
@@ -141,12 +140,6 @@ export class NodeMetrics {
       labelNames: ["fate"],
       registers: r,
     });
-    this.bridgeOverload = new Counter({
-      name: "rtcgw_bridge_overload_frames_total",
-      help: "20 ms frames of a bridged call that lost out to overload, by direction: caller-to-agent = the caller's frames dropped before the agent's socket took them (backpressure), agent-to-caller = the agent's frames that did not leave as RTP in time (sent > 20 ms after their tick, or their tick skipped after a stall)",
-      labelNames: ["direction"],
-      registers: r,
-    });
     this.bridgeJitterDepth = new Histogram({
       name: "rtcgw_bridge_jitter_depth_ms",
       help: "bridge sessions' receive jitter-buffer depth at the end of the call (ms the caller's audio waited before reaching the agent)",
@@ -223,8 +216,6 @@ export class NodeMetrics {
     if (b.framesNotOpen) this.bridgeFrames.inc({ fate: "not-open" }, b.framesNotOpen);
     if (b.gapFrames) this.bridgeFrames.inc({ fate: "gap" }, b.gapFrames);
     if (b.earlyFrames) this.bridgeFrames.inc({ fate: "early" }, b.earlyFrames);
-    if (b.framesDropped) this.bridgeOverload.inc({ direction: "caller-to-agent" }, b.framesDropped);
-    if (b.agentFramesLate) this.bridgeOverload.inc({ direction: "agent-to-caller" }, b.agentFramesLate);
     if (b.reconnects) this.bridgeReconnects.inc(b.reconnects);
     if (b.jitterDepthMs !== undefined && Number.isFinite(b.jitterDepthMs))
       this.bridgeJitterDepth.observe(b.jitterDepthMs);

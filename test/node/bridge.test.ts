@@ -145,11 +145,9 @@ describe("bridge profile over a real WebSocket", () => {
       protocolErrors: 0,
     });
     expect(st.json.bridge.framesSent).toBeGreaterThanOrEqual(60);
-    // how long a gap is waited for before it is concealed (the receive side's adaptive depth)
+    // how long the caller's audio waits before the agent gets it (the receive side's depth)
     expect(st.json.bridge.jitterDepthMs).toBeGreaterThanOrEqual(0);
     expect(st.json.bridge.jitterDepthMs).toBeLessThan(500);
-    // overload, agent → caller: the agent's frames that left late (a count; 0 unless the node stalled)
-    expect(Number.isInteger(st.json.bridge.agentFramesLate)).toBe(true);
     expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
     await waitFor(() => conn.closed !== undefined, 3000, "the application's socket to close");
     expect(conn.texts.at(-1)).toMatchObject({ type: "stop", reason: expect.any(String) });

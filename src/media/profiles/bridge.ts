@@ -300,9 +300,7 @@ export class BridgeSession {
   stats(): PipelineStats & { bridge: BridgeStats } {
     return {
       ...receiverStats(this.profile, this.inbound),
-      ...(this.out
-        ? { sender: this.out.sender.stats(), appOutLateFrames: this.out.source.stats().lateFrames }
-        : {}),
+      ...(this.out ? { sender: this.out.sender.stats() } : {}),
       bridge: this.bridgeStats(),
     };
   }

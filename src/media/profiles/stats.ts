@@ -29,8 +29,6 @@ export interface PipelineStats {
   wav?: WavWriterStats;
   ogg?: OggOpusWriterStats;
   sender?: AudioSenderStats;
-  /** application audio out (the bridge): frames of it that did not leave in time (PcmPushStats.lateFrames) */
-  appOutLateFrames?: number;
 }
 
 /** The receive side's figures, common to every profile that has an inbound timeline. */

@@ -7,7 +7,7 @@
 import { BadOptionsError, UnsupportedRateError } from "../../audio/resampler/errors.js";
 import { createResampler } from "../../audio/resampler/index.js";
 import type { Resampler, SampleRate } from "../../audio/resampler/types.js";
-import { type Clock, realClock } from "../clock.js";
+import type { Clock } from "../clock.js";
 import { Pacer } from "../send/pacer.js";
 import { SourceTrack } from "../track.js";
 
@@ -45,12 +45,6 @@ export interface PcmPushStats {
   playedMs: number;
   /** ms of queued audio dropped by clear() */
   clearedMs: number;
-  /**
-   * frames of queued audio that did not leave in time: sent more than one period after their
-   * tick's target, or whose tick was skipped after a stall (the audio then leaves later still).
-   * An overloaded node, not the application: what `rtcgw_bridge_overload_frames_total` counts.
-   */
-  lateFrames: number;
 }
 
 export class PcmPushSource extends SourceTrack {
@@ -74,11 +68,6 @@ export class PcmPushSource extends SourceTrack {
   #cleared = 0;
   readonly #onFrameOut: (() => void) | undefined;
   readonly #early: boolean;
-  readonly #clock: Clock;
-  readonly #periodMs: number;
-  #lateFrames = 0;
-  /** the pacer's last tick index (a jump = ticks skipped after a stall) */
-  #lastTick = -1;
   /** the last tick found nothing queued: the next whole frame may leave at once */
   #idle = true;
   /** a frame left ahead of its tick: that tick sends nothing */
@@ -95,11 +84,8 @@ export class PcmPushSource extends SourceTrack {
     this.frameSamples = Math.round((this.rate * frameMs) / 1000);
     this.#capacity = Math.round(((o.maxBufferMs ?? 1000) * this.rate) / 1000) * this.channels;
     this.#fifo = new Int16Array(this.#capacity + this.frameSamples * this.channels);
-    this.#clock = o.clock ?? realClock;
-    this.#periodMs = frameMs;
     this.#pacer = new Pacer(
-      (index, targetMs) => {
-        this.#countLate(index, targetMs);
+      () => {
         // this tick's frame already left early (see #maybeEarly): the grid is kept, nothing sent twice
         if (this.#sentEarly) this.#sentEarly = false;
         else this.#tick();
@@ -224,16 +210,6 @@ export class PcmPushSource extends SourceTrack {
     this.#onFrameOut?.();
   }
 
-  /** audio waiting while the pacer skipped ticks or fired late: frames not sent in time */
-  #countLate(index: number, targetMs: number): void {
-    const skipped = this.#lastTick >= 0 ? index - this.#lastTick - 1 : 0;
-    this.#lastTick = index;
-    if (this.#len === 0 || this.#sentEarly) return;
-    const queuedFrames = Math.ceil(this.#len / (this.frameSamples * this.channels));
-    this.#lateFrames += Math.min(Math.max(0, skipped), queuedFrames);
-    if (this.#clock.now() - targetMs > this.#periodMs) this.#lateFrames++;
-  }
-
   #maybeEarly(): void {
     if (!this.#early || !this.#idle || this.#sentEarly || !this.#pacer.running) return;
     if (this.#len < this.frameSamples * this.channels) return; // a whole frame, or wait for the tick
@@ -278,12 +254,10 @@ export class PcmPushSource extends SourceTrack {
       frames: this.framesEmitted,
       playedMs: (this.#played / this.rate) * 1000,
       clearedMs: (this.#cleared / this.rate) * 1000,
-      lateFrames: this.#lateFrames,
     };
   }
 
   protected produce(): void {
-    this.#lastTick = -1;
     this.#idle = true;
     this.#sentEarly = false;
     this.#pacer.start();

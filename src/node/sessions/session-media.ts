@@ -43,7 +43,7 @@ export interface SessionMediaOptions extends Omit<ProfileContext, "app"> {
 export class SessionMedia {
   #unsubscribe: () => void = () => {};
   #closed = false;
-  #end: { depth: number; late: number } | undefined;
+  #depthAtEnd: number | undefined;
 
   private constructor(
     /** the pipeline's side: RTP in (PeerSession pushes straight here), ticks, stats, close */
@@ -103,16 +103,10 @@ export class SessionMedia {
       reordered: s.reordered,
       concealedMs: s.concealedMs,
       silenceFilledMs: s.silenceFilledMs,
-      // the receive side's adaptive jitter depth (how long a gap is waited for) and the agent's
-      // audio that left late (overload), shown where the leg is
+      // the caller's audio reaches the agent this much after it arrived (the receive side's
+      // adaptive jitter depth): the bridge's largest latency term, shown where the leg is
       ...(this.app
-        ? {
-            bridge: {
-              ...this.app.stats(),
-              jitterDepthMs: this.#end?.depth ?? s.jitterDepthMs,
-              agentFramesLate: this.#end?.late ?? s.appOutLateFrames ?? 0,
-            },
-          }
+        ? { bridge: { ...this.app.stats(), jitterDepthMs: this.#depthAtEnd ?? s.jitterDepthMs } }
         : {}),
       ...(recordingError(s) ? { recordingError: recordingError(s) } : {}),
     };
@@ -129,8 +123,7 @@ export class SessionMedia {
     if (this.#closed) return undefined;
     this.#closed = true;
     this.#unsubscribe();
-    const end = this.pipeline.stats(); // the closed receiver has no depth
-    this.#end = { depth: end.jitterDepthMs, late: end.appOutLateFrames ?? 0 };
+    this.#depthAtEnd = this.pipeline.stats().jitterDepthMs; // the closed receiver has none
     const files = this.pipeline.close(Date.now());
     this.app?.close("session ended");
     return files ?? undefined;

@@ -94,3 +94,4 @@ export { PcmPushSource, type PcmPushSourceOptions } from "./sources/pcm-push.js"
 export { type ToneOptions, ToneSource } from "./sources/tone.js";
 export { SpanGate } from "./span-gate.js";
 export { type AudioSource, type FrameConsumer, PushedTrack, SourceTrack, type TrackEvents } from "./track.js";
+export { type WarmResult, warmMedia } from "./warm.js";

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../log/index.js";
-import { preflightMedia } from "../media/index.js";
+import { preflightMedia, warmMedia } from "../media/index.js";
 import { RecordingUploader } from "../recordings/index.js";
 import type { Registry } from "../registry/types.js";
 import { startControlServer } from "./control-server.js";
@@ -67,6 +67,9 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   // what can fail for every session is checked now: a node that cannot decode or record never
   // registers (docs/design.md, "No hidden degradation")
   await preflightMedia(config.RECORDINGS_DIR);
+  // the first call after a start is as fast as the rest: what V8 compiles lazily (libopus' and the
+  // resampler's WASM functions, the packet path) runs now, once per process (src/media/warm.ts)
+  const warm = await warmMedia();
   const { secret, generated } = resolveNodeSecret(config);
   const requestedUdp = opts.udpPort ?? config.MEDIA_UDP_PORT;
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
@@ -157,6 +160,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       bind: config.MEDIA_BIND_ADDRESS,
       announced: config.MEDIA_ANNOUNCED_ADDRESS,
       generatedSecret: generated,
+      warmUpMs: Math.round(warm.ms),
     },
     "media node started",
   );

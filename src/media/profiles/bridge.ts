@@ -166,6 +166,8 @@ export class BridgeSession {
       rate: this.rate,
       startMs,
       jitter: o.jitter,
+      // the agent gets each frame as its packet arrives; only a gap waits for the jitter depth
+      eager: true,
     });
     this.#framer = new Framer(this.rate, o.onPcm, (err) =>
       this.#log?.warn(
@@ -173,7 +175,14 @@ export class BridgeSession {
         "bridge consumer threw",
       ),
     );
-    this.#sub = this.inbound.subscribe(this.#framer, { rate: this.rate, channels: 1, name: "bridge" });
+    // leadIn: a G.711 caller is resampled up to the agent's rate; without it the resampler's few
+    // held samples made every 20 ms frame wait for the next packet
+    this.#sub = this.inbound.subscribe(this.#framer, {
+      rate: this.rate,
+      channels: 1,
+      name: "bridge",
+      leadIn: true,
+    });
     // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
     // inbound's frame lateness does not describe it; the pacer skips the ticks it missed after a stall
     // (send/pacer.ts), which is the same "no burst of old audio" rule.

@@ -25,6 +25,12 @@ export interface InboundOptions {
   /** wall time the session's audio timeline starts (default: first packet's arrival) */
   startMs?: number;
   jitter?: PlayoutDelayOptions;
+  /**
+   * emit each frame as soon as its packets are here in sequence, not at its due time; only a gap
+   * waits for the adaptive depth (RtpAudioReceiverOptions.eager): for a live consumer that wants
+   * the audio as it arrives (the bridge). Frames and pts are the same either way.
+   */
+  eager?: boolean;
   /** per-consumer queue bound of the relay (default 50 frames) */
   queueFrames?: number;
 }
@@ -44,6 +50,9 @@ export interface PcmSubscribeOptions extends RelayConsumerOptions {
    * the end (SpanGate) — what a recorder wants; live consumers leave this off
    */
   span?: boolean;
+  /** when resampling: hand out the resampler's delay as leading silence, so each frame in gives
+   *  its whole frame out at once (ResampleStageOptions.leadIn; live consumers that cut frames) */
+  leadIn?: boolean;
 }
 
 /**
@@ -79,6 +88,7 @@ export class InboundAudio {
       outputRate: o.rate === undefined ? undefined : decodeRateFor(o.codec, o.rate),
       startMs: o.startMs,
       jitter: o.jitter,
+      eager: o.eager,
       onFrame: (f: AudioFrame) => this.track.push(f),
       onPacket: (payload, pts) => {
         for (const c of this.#packetConsumers) c.onPacket(payload, pts);
@@ -138,6 +148,7 @@ export class InboundAudio {
       outRate: rate,
       outChannels: channels,
       next: consumer,
+      leadIn: o.leadIn,
     });
     const sub = this.relay.subscribe(o.span ? new SpanGate(stage) : stage, o);
     return {

@@ -63,6 +63,11 @@ export class JitterBuffer {
     return this.packets[0];
   }
 
+  /** the i-th packet in timeline order (0 = peek()) */
+  at(i: number): BufferedPacket | undefined {
+    return this.packets[i];
+  }
+
   shift(): BufferedPacket | undefined {
     return this.packets.shift();
   }

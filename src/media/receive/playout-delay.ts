@@ -64,6 +64,18 @@ export class PlayoutDelay {
     if (target < this.delay) this.delay = Math.max(target, this.delay - SHRINK_MS_PER_FRAME);
   }
 
+  /** the least lateness in the window (ms; negative = the earliest packet came that early), or 0 */
+  get earliestMs(): number {
+    let least = 0;
+    for (const l of this.recent) if (l < least) least = l;
+    return least;
+  }
+
+  /** the timeline's wall reference moved `ms` earlier: every lateness seen is that much larger */
+  shift(ms: number): void {
+    for (let i = 0; i < this.recent.length; i++) this.recent[i]! += ms;
+  }
+
   /** the timeline was re-anchored: old lateness figures mean nothing now */
   rebase(): void {
     this.recent.length = 0;

@@ -40,6 +40,8 @@ import { JumpDetector } from "./jump-detector.js";
 import { PlayoutDelay, type PlayoutDelayOptions } from "./playout-delay.js";
 
 export const FRAME_MS = 20;
+/** eager mode: packets this much earlier than the timeline's reference move it (timer/anchor slack) */
+const EARLY_SLACK_MS = 2;
 /** sequence numbers this far behind the newest are a restart, not reordering (RFC 3550 A.1) */
 const MAX_MISORDER = 100;
 
@@ -76,6 +78,16 @@ export interface RtpAudioReceiverOptions {
   maxEarlyMs?: number;
   /** rebuild a lost frame from the next packet's in-band FEC when it is buffered (default true) */
   useFec?: boolean;
+  /**
+   * Emit a slot as soon as the packets covering it are here and follow the last played one in
+   * sequence, instead of at its due time (default false). Only a gap (a missing or reordered
+   * packet) waits, up to the adaptive depth as always, and is then concealed at its position.
+   * The frames, their pts and the counters are the same either way; only *when* changes. For a
+   * live consumer that wants audio as it arrives (the bridge's agent). The timeline's wall
+   * reference follows the least-delayed packet (followEarliest), and a slot is never emitted more
+   * than the depth ahead of it.
+   */
+  eager?: boolean;
 }
 
 interface Anchor {
@@ -112,6 +124,7 @@ export class RtpAudioReceiver {
   private readonly jumpThresholdMs: number;
   private readonly maxEarlyMs: number;
   private readonly useFec: boolean;
+  private readonly eager: boolean;
 
   private origin: number | undefined;
   private nextSlot = 0;
@@ -158,6 +171,7 @@ export class RtpAudioReceiver {
     this.jumpThresholdMs = options.jumpThresholdMs ?? 1000;
     this.maxEarlyMs = options.maxEarlyMs ?? 300;
     this.useFec = options.useFec ?? true;
+    this.eager = options.eager ?? false;
     this.origin = options.startMs;
   }
 
@@ -231,6 +245,7 @@ export class RtpAudioReceiver {
 
     if (this.anchor === undefined) this.anchorAt(packet);
     this.place(packet, inOrder);
+    if (this.eager) this.emitReady(arrivalMs);
   }
 
   /**
@@ -256,6 +271,46 @@ export class RtpAudioReceiver {
     } finally {
       this.lateMs = 0;
     }
+    // a gap just filled may have released packets waiting behind it
+    if (this.eager) this.emitReady(nowMs);
+  }
+
+  /** eager: emit every slot already covered by packets in sequence with the last one played */
+  private emitReady(nowMs: number): void {
+    if (this.closed) return;
+    while (this.readyAhead(nowMs)) this.emitSlot();
+  }
+
+  /**
+   * True when slot `nextSlot` can be emitted now without waiting: it is at most the depth ahead
+   * of its nominal wall time, and every sample of it comes from the last played packet's tail or
+   * from buffered packets each following the previous one in sequence (same sender incarnation),
+   * or starting where a gap already filled at its due time ended. A sequence gap still open, or
+   * the first packet of an incarnation (an earlier one may be on its way),
+   * waits for the slot's due time. A timestamp gap whose next packet follows in sequence is DTX
+   * (nothing was lost), emitted as comfort silence as the due-time path would.
+   */
+  private readyAhead(nowMs: number): boolean {
+    if (this.anchor === undefined || this.origin === undefined) return false;
+    if (this.origin + this.nextSlot * FRAME_MS > nowMs + this.delay.ms) return false;
+    const start = this.playhead;
+    const end = start + this.frameSamples;
+    let cursor = start;
+    let seq = this.lastPlayedSeq;
+    const epoch = this.lastPlayedEpoch;
+    const p = this.pending;
+    if (p !== undefined && p.pos <= cursor) cursor = Math.max(cursor, p.pos + p.pcm.length / this.channels);
+    for (let i = 0; cursor < end; i++) {
+      const next = this.buffer.at(i);
+      if (next === undefined) return false;
+      if (next.pos + next.samples <= start) continue; // too late: dropped when the slot is emitted
+      if (seq === undefined || next.epoch !== epoch) return false;
+      // in sequence, or the gap before it was already filled at its due time
+      if (next.seq !== seq + 1 && !(next.seq > seq && next.pos <= start)) return false;
+      cursor = Math.max(cursor, next.pos + next.samples);
+      seq = next.seq;
+    }
+    return true;
   }
 
   /**
@@ -365,6 +420,23 @@ export class RtpAudioReceiver {
       return;
     }
     this.delay.observe(p.arrivalMs, p.ts, offset);
+    if (this.eager) this.followEarliest();
+  }
+
+  /**
+   * Eager mode: the timeline's wall reference (origin) was set by the first packet's arrival; if
+   * that packet was delayed, every later one arrives "early" against it, and both the limit on
+   * emitting ahead and the wait for a gap would carry that delay for the whole call. So the
+   * reference follows the least-delayed recent packet: the origin moves back until it is on time
+   * (as a re-anchor puts the least-delayed packet of its run on time). Positions and pts do not
+   * change; only when slots are due. A fast sender clock is followed the same way (no re-anchor
+   * needed). The due-time mode keeps its reference (its output keeps a steady cadence).
+   */
+  private followEarliest(): void {
+    const early = -this.delay.earliestMs;
+    if (early <= EARLY_SLACK_MS) return;
+    this.origin! -= early;
+    this.delay.shift(early);
   }
 
   /**

@@ -79,6 +79,9 @@ export class PcmPushSource extends SourceTrack {
   #nextTick = 0;
   #lateTicks = 0;
   readonly #frameMs: number;
+  /** clear()'s fade still at the head of the queue: samples per channel left, of how many */
+  #fadeLeft = 0;
+  #fadeLen = 0;
 
   /** `await loadResampler()` once per process first (createIngest/Echo/Record sessions do) */
   constructor(o: PcmPushSourceOptions = {}) {
@@ -173,9 +176,32 @@ export class PcmPushSource extends SourceTrack {
       this.#taken += overflow / ch;
       this.#dropped += (overflow / ch / this.rate) * 1000;
     }
+    src = this.#crossfade(src);
     this.#fifo.set(src, this.#len);
     this.#len += src.length;
     this.#maybeEarly();
+  }
+
+  /**
+   * The first audio queued after clear() while its fade is still waiting at the head of the
+   * queue: mixed into the fade (the old audio fading out as the new fades in) instead of queued
+   * after it, so the new audio starts at the clear, not 5 ms later, in the very frame that carries
+   * the fade. The overlaid samples of the fade count as gone (marks stay exact). Returns what is
+   * left to append.
+   */
+  #crossfade(src: Int16Array): Int16Array {
+    if (this.#fadeLeft === 0) return src;
+    const ch = this.channels;
+    const m = Math.min(this.#fadeLeft, src.length / ch);
+    const done = this.#fadeLen - this.#fadeLeft;
+    for (let i = 0; i < m; i++) {
+      const gIn = (done + i + 1) / (this.#fadeLen + 1); // the fade used (len − i)/(len + 1)
+      for (let c = 0; c < ch; c++)
+        this.#fifo[i * ch + c] = this.#fifo[i * ch + c]! + Math.round(src[i * ch + c]! * gIn);
+    }
+    this.#taken += m;
+    this.#fadeLeft = 0;
+    return src.subarray(m * ch);
   }
 
   #tick(): void {
@@ -185,6 +211,7 @@ export class PcmPushSource extends SourceTrack {
     samples.set(this.#fifo.subarray(0, take));
     this.#fifo.copyWithin(0, take, this.#len);
     this.#len -= take;
+    this.#fadeLeft = Math.max(0, this.#fadeLeft - take / this.channels);
     if (take < n) this.#underruns++;
     this.#idle = take === 0;
     this.#taken += take / this.channels;
@@ -204,6 +231,7 @@ export class PcmPushSource extends SourceTrack {
   /**
    * Drop what is queued (e.g. barge-in). With `fadeMs`, the first fadeMs of the queue stay, faded
    * linearly to zero, so the audio ends without a click in the next frame; the rest is dropped.
+   * Audio pushed while the fade still waits is cross-faded into it (#crossfade).
    * The timeline never stops either way: the pacer goes on emitting frames (silence until more is
    * pushed), so the RTP timestamps keep advancing with wall time.
    */
@@ -219,6 +247,10 @@ export class PcmPushSource extends SourceTrack {
     this.#cleared += dropped;
     this.#taken += dropped;
     this.#len = keep;
+    this.#fadeLeft = frames;
+    this.#fadeLen = frames;
+    // the resampler's few samples of look-ahead are the cleared audio too
+    this.#resampler?.reset();
     // what is pushed next (the agent's answer to the barge-in) may leave at once, ahead of its
     // tick, as after a silence: the tick is skipped, the grid kept
     this.#idle = true;

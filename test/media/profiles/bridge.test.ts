@@ -70,6 +70,29 @@ describe("bridge profile: caller audio out as 20 ms 16 kHz frames (synthetic RTP
     },
   );
 
+  it.each([
+    ["Opus (decoded at the agent's rate)", OPUS],
+    ["PCMU (resampled up: the resampler's held samples must not hold a frame back)", PCMU],
+  ] as const)("%s: each frame reaches the agent in the push of its packet", async (_n, codec) => {
+    const stream = rtpStream({ seed: 3, durationMs: 1000, codec: codec.codec === "opus" ? "opus" : "pcmu" });
+    let now = 0;
+    const at: number[] = [];
+    const bridge = await createBridgeSession({ codec, onPcm: () => at.push(now) });
+    const arrivals: number[] = [];
+    for (const d of stream.datagrams) {
+      now = d.arrivalMs;
+      arrivals.push(now);
+      bridge.pushRtp(d.datagram, now);
+      bridge.tick(now);
+    }
+    // the first packet waits its due time (an earlier one might still come), then every frame
+    // leaves at its own packet's arrival: frame k with packet k
+    expect(at.length).toBeGreaterThanOrEqual(arrivals.length - 1);
+    for (let k = 5; k < at.length; k++)
+      if (at[k] !== arrivals[k]) expect.fail(`frame ${k} at ${at[k]}, its packet at ${arrivals[k]}`);
+    bridge.close(now);
+  });
+
   it("a 1 kHz caller tone comes out as 1 kHz (the frequency is really checked)", async () => {
     const stream = rtpStream({ seed: 2, durationMs: 2000, toneHz: 1000 });
     const got = collect();
@@ -295,7 +318,7 @@ describe("bridge profile: marks and clear, to the frame", () => {
       expect((all[i]!.ts - all[i - 1]!.ts) >>> 0).toBe(960);
       if (i !== before) expect(sentAt[i]!).toBe(20 * (i + 1));
     }
-    // the frame after the clear starts with the fade (quiet by its end), then the new 1 kHz
+    // the frame after the clear: the old tone's fade cross-faded into the new 1 kHz, then the 1 kHz
     const dec = new OpusDecoder({ channels: 1 });
     const pcm = concat(after.map((s) => dec.decode(s.payload)));
     dec.destroy();

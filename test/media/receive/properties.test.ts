@@ -45,8 +45,9 @@ interface Observed {
   sentMs: number;
 }
 
-/** `startMs: false`: the timeline starts at the first packet, as the node runs it */
-function observe(o: StreamOptions, tickMs: number, startMs = true): Observed {
+/** `startMs: false`: the timeline starts at the first packet, as the node runs it; `eager`: the
+ *  bridge's mode (in-sequence packets emitted at arrival, only gaps wait) */
+function observe(o: StreamOptions, tickMs: number, startMs = true, eager = false): Observed {
   const stream = rtpStream({ ...o, codec: "pcmu" });
   const start = o.baseDelayMs ?? 30;
   const end = stream.frames * 20 + start;
@@ -64,6 +65,7 @@ function observe(o: StreamOptions, tickMs: number, startMs = true): Observed {
   obs.receiver = new RtpAudioReceiver({
     codec: specFor(stream),
     ...(startMs ? { startMs: start } : {}),
+    eager,
     onFrame: (f) => {
       obs.pts.push(f.pts);
       obs.sizes.push(f.samples.length);
@@ -87,13 +89,16 @@ function expectContiguousAndWallTrue(obs: Observed, endToleranceMs = 20): void {
   expect(Math.abs(c.frames * 20 - obs.sentMs)).toBeLessThanOrEqual(endToleranceMs);
 }
 
-describe("timestamp repair invariants (property-based)", () => {
+describe.each([
+  { mode: "at due time", eager: false },
+  { mode: "eager (the bridge)", eager: true },
+])("timestamp repair invariants (property-based), $mode", ({ eager }) => {
   it("any loss / jitter / reorder / duplicates / wraps: contiguous, wall-true, ordered, no replay", () => {
     fc.assert(
       fc.property(network, fc.integer({ min: 1, max: 45 }), (net, tickMs) => {
         // the timeline starts at the first packet, as the node runs it (nothing lost at the
         // start: a packet sent earlier but arriving later still plays)
-        const obs = observe(net, tickMs, false);
+        const obs = observe(net, tickMs, false, eager);
         // a packet sent before the first to arrive still plays if it comes before the first
         // slot is due (the initial 40 ms depth); jitter beyond that can cost the first slots
         const startJitterMs = Math.max(
@@ -128,7 +133,7 @@ describe("timestamp repair invariants (property-based)", () => {
     });
     fc.assert(
       fc.property(network, disruptions, fc.integer({ min: 5, max: 30 }), (net, d, tickMs) => {
-        const obs = observe({ ...net, ...d }, tickMs);
+        const obs = observe({ ...net, ...d }, tickMs, true, eager);
         // the end is the last packet's end as the sender stamped it: a jump or pause small
         // enough to be absorbed without re-anchoring (≤ maxEarlyMs 300 ahead, ≤ the 200 ms
         // depth behind) moves it by its size, and one in the call's last moments costs its
@@ -157,7 +162,7 @@ describe("timestamp repair invariants (property-based)", () => {
         fc.integer({ min: 0, max: 2 ** 32 - 1 }),
         fc.integer({ min: 50, max: 200 }).map((f) => f * 20),
         (seed, delta, atMs) => {
-          const obs = observe({ seed, durationMs: 8000, tsJumps: [{ atMs, delta }] }, 10);
+          const obs = observe({ seed, durationMs: 8000, tsJumps: [{ atMs, delta }] }, 10, true, eager);
           expectContiguousAndWallTrue(obs);
           // everything sent from 300 ms after the jump on is played
           const after = obs.played.filter((p) => p.frame * 20 >= atMs + 300).length;

@@ -225,7 +225,7 @@ export class MediaNodes extends Construct {
     const image: ec2.IMachineImage = {
       getImage: () => ({ imageId: amiId, osType: ec2.OperatingSystemType.LINUX, userData }),
     };
-    const template = (this.template = new ec2.LaunchTemplate(this, "Template", {
+    const template = new ec2.LaunchTemplate(this, "Template", {
       instanceType: new ec2.InstanceType(instanceType),
       machineImage: image,
       userData,
@@ -234,7 +234,8 @@ export class MediaNodes extends Construct {
       requireImdsv2: true,
       httpPutResponseHopLimit: 1,
       associatePublicIpAddress: true,
-    }));
+    });
+    this.template = template;
 
     const group = new autoscaling.AutoScalingGroup(this, "Group", {
       vpc: deps.vpc,

@@ -155,13 +155,15 @@ async function freePrivilegedPort(): Promise<number> {
 function pathWithout(p: string, names: string[], dir: string): string {
   if (names.length === 0) return p;
   mkdirSync(dir, { recursive: true });
+  const linked = new Set<string>();
   for (const d of p.split(":")) {
     let entries: string[] = [];
     try {
       entries = readdirSync(d);
     } catch {}
     for (const e of entries) {
-      if (names.includes(e) || existsSync(path.join(dir, e))) continue;
+      if (names.includes(e) || linked.has(e)) continue;
+      linked.add(e);
       symlinkSync(path.join(d, e), path.join(dir, e));
     }
   }

@@ -40,6 +40,9 @@ export interface MediaNodesProps {
   drainSeconds?: number;
   /** pinned Node.js version the bootstrap installs */
   nodeVersion?: string;
+  /** where the bootstrap downloads it (a mirror of https://nodejs.org/dist, e.g. for a VPC
+   *  without internet access); the release's SHASUMS256.txt is checked either way */
+  nodeDistUrl?: string;
   /** coturn beside each node (default on; needs coturn on the AMI or in its repositories) */
   turn?: boolean;
   /** the TURN server's (coturn's) UDP and TCP port on each node (default 3478) */
@@ -109,6 +112,11 @@ export class MediaNodes extends Construct {
     const udpPort = props.udpPort ?? DEFAULTS.udpPort;
     const controlPort = props.controlPort ?? DEFAULTS.controlPort;
     const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
+    const nodeVersion = props.nodeVersion ?? DEFAULTS.nodeVersion;
+    if (!/^\d+\.\d+\.\d+$/.test(nodeVersion))
+      throw new Error(`media nodes: the Node.js version must be X.Y.Z, got ${nodeVersion}`);
+    if (props.nodeDistUrl !== undefined && !/^https?:\/\/[^\s']+$/.test(props.nodeDistUrl))
+      throw new Error(`media nodes: the Node.js download URL must be http(s)://…, got ${props.nodeDistUrl}`);
     const min = props.minInstances ?? DEFAULTS.minInstances;
     // desired is left unset unless given: a set value resets a scaled-out group on every deploy
     const desired = props.desiredInstances;
@@ -180,7 +188,8 @@ export class MediaNodes extends Construct {
     const args = [
       ["--region", stack.region],
       ["--artifact", artifact.s3ObjectUrl],
-      ["--node-version", props.nodeVersion ?? DEFAULTS.nodeVersion],
+      ["--node-version", nodeVersion],
+      ...(props.nodeDistUrl ? [["--node-dist-url", props.nodeDistUrl]] : []),
       ["--table", deps.tableName],
       ["--secret-arn", deps.nodeSecretArn],
       ["--bucket", deps.recordingsBucket],

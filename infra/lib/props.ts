@@ -46,6 +46,8 @@ export function gatewayStackProps(
       instanceType: env.RTCGW_NODE_INSTANCE_TYPE || undefined,
       vcpus: num(env.RTCGW_NODE_VCPUS),
       amiId: env.RTCGW_NODE_AMI || undefined,
+      nodeVersion: env.RTCGW_NODE_VERSION || undefined,
+      nodeDistUrl: env.RTCGW_NODE_DIST_URL || undefined,
       udpPort: num(env.MEDIA_UDP_PORT),
       controlPort: num(env.NODE_PORT),
       sessionsPerWorker: num(env.RTCGW_NODE_SESSIONS_PER_WORKER),

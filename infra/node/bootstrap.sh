@@ -16,10 +16,12 @@
 # secret is written only into coturn's own config (0600), never into the node's env file.
 #
 # Rehearsal (test/infra/rehearsal.test.ts), when RTCGW_BOOTSTRAP_ROOT is set — so the template's
-# user data runs unchanged. It differs in ONE step, install_packages below: no `dnf`, the Node.js
-# on PATH instead of the pinned download, node_modules linked from $RTCGW_BOOTSTRAP_NODE_MODULES
-# instead of `npm ci` (no registry access) — and each command a package would have installed must
-# already be on PATH (the same check as after a real install). Besides, files go under
+# user data runs unchanged. It differs in ONE step, the install (install_packages, install_node,
+# install_dependencies below): no `dnf`, the Node.js on PATH instead of the pinned download,
+# node_modules linked from $RTCGW_BOOTSTRAP_NODE_MODULES instead of `npm ci` — and each command a
+# package would have installed must already be on PATH (the same check as after a real install).
+# With RTCGW_BOOTSTRAP_INSTALL=real a rehearsal runs the real install too (`dnf` then being
+# whatever is on PATH, the Node.js from --node-dist-url, `npm ci` from the npm registry). Besides, files go under
 # $RTCGW_BOOTSTRAP_ROOT and the AWS endpoint overrides of this environment (AWS_ENDPOINT_URL_*,
 # AWS_EC2_METADATA_SERVICE_ENDPOINT) are passed on to the node. Everything else — parameters, IMDS,
 # artifact download, env file, units, the CloudWatch agent's configuration, coturn (its user, its
@@ -28,7 +30,7 @@ set -eEuo pipefail
 
 usage() {
   cat >&2 <<'USAGE'
-usage: bootstrap.sh --region R --artifact s3://bucket/key.tar.gz --node-version X.Y.Z
+usage: bootstrap.sh --region R --artifact s3://bucket/key.tar.gz --node-version X.Y.Z [--node-dist-url URL]
   --table T --secret-arn ARN --bucket B --workers N --capacity C --udp-port P --control-port P
   --drain-timeout S --asg-name NAME --lifecycle-hook NAME --launch-hook NAME --stack NAME
   --resource LOGICAL_ID
@@ -40,7 +42,7 @@ USAGE
   exit 2
 }
 
-REGION= ARTIFACT= NODE_VERSION= TABLE= SECRET_ARN= BUCKET= WORKERS= CAPACITY= UDP_PORT= CONTROL_PORT=
+REGION= ARTIFACT= NODE_VERSION= NODE_DIST=https://nodejs.org/dist TABLE= SECRET_ARN= BUCKET= WORKERS= CAPACITY= UDP_PORT= CONTROL_PORT=
 DRAIN_TIMEOUT= ASG_NAME= HOOK_NAME= LAUNCH_HOOK= STACK= RESOURCE= TURN_SECRET_ARN= TURN_PORT=3478
 TLS_CERT_ARN= TLS_HOST= TLS_PORT=443
 while [ $# -gt 0 ]; do
@@ -48,6 +50,7 @@ while [ $# -gt 0 ]; do
     --region) REGION=$2; shift 2 ;;
     --artifact) ARTIFACT=$2; shift 2 ;;
     --node-version) NODE_VERSION=$2; shift 2 ;;
+    --node-dist-url) NODE_DIST=${2%/}; shift 2 ;;
     --table) TABLE=$2; shift 2 ;;
     --secret-arn) SECRET_ARN=$2; shift 2 ;;
     --bucket) BUCKET=$2; shift 2 ;;
@@ -77,10 +80,13 @@ if [ -n "$TLS_CERT_ARN" ] && { [ -z "$TURN_SECRET_ARN" ] || [ -z "$TLS_HOST" ]; 
   echo "bootstrap: --turn-tls-cert-arn needs --turn-secret-arn and --turn-tls-host" >&2; usage
 fi
 
-ROOT="" REHEARSAL=0
+ROOT="" REHEARSAL=0 INSTALL_REAL=1
 if [ -n "${RTCGW_BOOTSTRAP_ROOT:-}" ]; then
   REHEARSAL=1 ROOT=$RTCGW_BOOTSTRAP_ROOT NODE_MODULES=${RTCGW_BOOTSTRAP_NODE_MODULES:-}
-  [ -d "$NODE_MODULES" ] || { echo "bootstrap: a rehearsal needs RTCGW_BOOTSTRAP_NODE_MODULES" >&2; exit 2; }
+  if [ "${RTCGW_BOOTSTRAP_INSTALL:-}" != real ]; then
+    INSTALL_REAL=0
+    [ -d "$NODE_MODULES" ] || { echo "bootstrap: a rehearsal needs RTCGW_BOOTSTRAP_NODE_MODULES" >&2; exit 2; }
+  fi
 fi
 APP=$ROOT/opt/rtcgw
 ENV_FILE=$ROOT/etc/rtcgw.env
@@ -139,7 +145,7 @@ mkdir -p "$APP" "$DATA/recordings" "$LOGS" "$(dirname "$ENV_FILE")" "$UNITS"
 # what each package must provide (cfn-signal: aws-cfn-bootstrap; the agent's control script)
 COMMANDS=(tar gzip xz curl aws cfn-signal amazon-cloudwatch-agent-ctl)
 install_packages() {
-  if [ "$REHEARSAL" = 1 ]; then
+  if [ "$INSTALL_REAL" = 0 ]; then
     log "rehearsal: no dnf; the commands the packages provide must be on PATH"
   else
     dnf install -y tar gzip xz aws-cfn-bootstrap amazon-cloudwatch-agent
@@ -148,27 +154,30 @@ install_packages() {
   # Amazon Linux 2023's own repositories were not found to carry coturn and EPEL is not supported
   # there: without it the node must not come up pretending to offer TURN
   if [ -n "$TURN_SECRET_ARN" ] && ! command -v turnserver >/dev/null; then
-    if [ "$REHEARSAL" = 1 ] || ! dnf install -y coturn; then
+    if [ "$INSTALL_REAL" = 0 ] || ! dnf install -y coturn; then
       die "TURN is on (--turn-secret-arn) but coturn is not installed and cannot be: Amazon Linux 2023's repositories do not carry it (EPEL is not supported there). Bake coturn into the AMI (turnserver on PATH), or deploy with RTCGW_NODE_TURN=off (docs/deploy.md, TURN)"
     fi
   fi
 }
 install_node() {
-  if [ "$REHEARSAL" = 1 ]; then
+  if [ "$INSTALL_REAL" = 0 ]; then
     log "rehearsal: the Node.js on PATH stands in for v$NODE_VERSION ($(node --version))"
     mkdir -p "$NODE_DIR/bin"
     ln -sf "$(command -v node)" "$NODE_DIR/bin/node"
   else
-    local tarball=node-v$NODE_VERSION-linux-$NODE_ARCH.tar.xz
-    (cd /tmp &&
-      curl -fsSLO "https://nodejs.org/dist/v$NODE_VERSION/$tarball" &&
-      curl -fsSLO "https://nodejs.org/dist/v$NODE_VERSION/SHASUMS256.txt" &&
+    # the release tarball, checked against the release's SHASUMS256.txt (one line must match)
+    local tarball=node-v$NODE_VERSION-linux-$NODE_ARCH.tar.xz dl
+    dl=$(mktemp -d)
+    (cd "$dl" &&
+      curl -fsSLO "$NODE_DIST/v$NODE_VERSION/$tarball" &&
+      curl -fsSLO "$NODE_DIST/v$NODE_VERSION/SHASUMS256.txt" &&
       grep " $tarball\$" SHASUMS256.txt | sha256sum -c - &&
       mkdir -p "$NODE_DIR" && tar -xJf "$tarball" -C "$NODE_DIR" --strip-components=1)
+    rm -rf "$dl"
   fi
 }
 install_dependencies() {
-  if [ "$REHEARSAL" = 1 ]; then
+  if [ "$INSTALL_REAL" = 0 ]; then
     ln -s "$NODE_MODULES" "$1/node_modules"
   else
     (cd "$1" && PATH=$NODE_DIR/bin:$PATH npm ci --omit=dev --no-audit --no-fund)

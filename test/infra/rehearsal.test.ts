@@ -96,6 +96,8 @@ describe("deploy rehearsal", () => {
     // a configuration its stand-in could read
     expect(r.launchActions).toEqual(["CONTINUE"]);
     expect(r.cloudWatchAgentConfig).toMatch(/amazon-cloudwatch-agent\.json$/);
+    // (a rehearsal links this repository's node_modules and the machine's Node.js)
+    expect(r.install).toEqual({ nodeFromRelease: false, nodeModulesInstalled: false });
     // scaling metric published; the termination hook drained the node and was completed
     expect(
       r.awsCalls.some(
@@ -106,6 +108,16 @@ describe("deploy rehearsal", () => {
     ).toBe(true);
     expect(r.lifecycleCompleted).toBe(true);
     expect(r.nodesAfterDrain).toBe(0);
+  }, 400_000);
+
+  it("the bootstrap's real install branch: dnf (stand-in), the pinned Node.js from a nodejs.org/dist mirror checked against its SHASUMS256.txt, npm ci --omit=dev — the node runs from what it installed", async () => {
+    const r = await rehearse({ realInstall: true, ...(log ? { log } : {}) });
+    expect(r.signal).toEqual(expect.arrayContaining(["--exit-code", "0"]));
+    expect(r.launchActions).toEqual(["CONTINUE"]);
+    expect(new Set(r.calls.map((c) => c.nodeId)).size).toBe(r.workers.length);
+    expect(r.recordings.filter((x) => x.key.endsWith(".wav")).length).toBe(r.calls.length);
+    // the node ran on the Node.js the bootstrap unpacked, with the dependencies npm ci installed
+    expect(r.install).toEqual({ nodeFromRelease: true, nodeModulesInstalled: true });
   }, 400_000);
 
   it("fails loudly when TURN is on and coturn is not installed: no TURN-less node, the launch abandoned", async () => {

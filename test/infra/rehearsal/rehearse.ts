@@ -12,19 +12,23 @@
 // template opens to 0.0.0.0/0, and each worker's control port must be open to the functions'
 // security group — so a closed worker port fails the call placed on that worker.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
+  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -65,6 +69,10 @@ export interface RehearsalOptions {
   healthTimeoutS?: number;
   /** commands left off the instance's PATH (as if their package were not installed) */
   pathWithout?: string[];
+  /** the bootstrap's real install branch: `dnf` (stand-in), the pinned Node.js downloaded from a
+   *  mirror of nodejs.org/dist on loopback (this machine's Node.js, repacked as a release with its
+   *  SHASUMS256.txt) and checked, `npm ci --omit=dev` from the npm registry (network) */
+  realInstall?: boolean;
   log?: (line: string) => void;
 }
 
@@ -100,6 +108,9 @@ export interface RehearsalReport {
   turnPort: number;
   /** coturn's config as the bootstrap wrote it */
   turnConf?: { mode: number; hasSecret: boolean };
+  /** what the node ran on: the unpacked release's node binary (its process's /proc/PID/exe), and
+   *  node_modules installed in the artifact's directory (not a link) */
+  install: { nodeFromRelease: boolean; nodeModulesInstalled: boolean };
   lifecycleCompleted: boolean;
   nodesAfterDrain: number;
 }
@@ -141,6 +152,47 @@ const udpFree = (port: number) =>
     s.once("error", () => r(false));
     s.bind(port, "0.0.0.0", () => s.close(() => r(true)));
   });
+
+/** this machine's Node.js as a nodejs.org/dist release (node-vX-linux-ARCH.tar.xz: bin/node, bin/npm,
+ *  lib/node_modules/npm; and SHASUMS256.txt), served over HTTP on loopback */
+async function startNodeMirror(
+  dir: string,
+): Promise<{ url: string; version: string; close(): Promise<void> }> {
+  const version = process.version.slice(1);
+  const arch = process.arch === "arm64" ? "arm64" : "x64";
+  const name = `node-v${version}-linux-${arch}`;
+  const prefix = path.dirname(path.dirname(realpathSync(process.execPath)));
+  const release = path.join(dir, `v${version}`);
+  mkdirSync(release, { recursive: true });
+  const tarball = path.join(release, `${name}.tar.xz`);
+  execFileSync(
+    "bash",
+    [
+      "-c",
+      'tar -C "$1" -cf - --transform "s,^,$2/," bin/node bin/npm lib/node_modules/npm | xz -0 -T2 >"$3"',
+      "_",
+      prefix,
+      name,
+      tarball,
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const sum = createHash("sha256").update(readFileSync(tarball)).digest("hex");
+  writeFileSync(path.join(release, "SHASUMS256.txt"), `${sum}  ${name}.tar.xz\n`);
+  const server = createHttpServer((req, res) => {
+    const f = path.join(dir, path.normalize(decodeURIComponent(req.url ?? "/")).replace(/^(\.\.[/\\])+/, ""));
+    if (!f.startsWith(dir) || !existsSync(f)) return void res.writeHead(404).end();
+    res.writeHead(200);
+    res.end(readFileSync(f));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    version,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
 
 /** a free TCP port below 1024 (binding it needs root or CAP_NET_BIND_SERVICE) */
 async function freePrivilegedPort(): Promise<number> {
@@ -209,8 +261,13 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     const tlsCert = readFileSync(path.join(tlsDir, "cert.pem"), "utf8");
     const tlsPem = `${tlsCert}${readFileSync(path.join(tlsDir, "key.pem"), "utf8")}`;
     const tlsSecretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rtcgw-turn-tls-AbCdEf`;
+    const nodeMirror = o.realInstall ? await startNodeMirror(path.join(work, "node-dist")) : undefined;
+    if (nodeMirror) cleanup.push(() => nodeMirror.close());
     const s = synth(
       {
+        ...(nodeMirror
+          ? { RTCGW_NODE_VERSION: nodeMirror.version, RTCGW_NODE_DIST_URL: nodeMirror.url }
+          : {}),
         MEDIA_UDP_PORT: String(base),
         NODE_PORT: String(ctlBase),
         RTCGW_NODE_TURN_PORT: String(turnPort),
@@ -379,7 +436,9 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       ),
       HOME: process.env.HOME ?? "/root",
       RTCGW_BOOTSTRAP_ROOT: root,
-      RTCGW_BOOTSTRAP_NODE_MODULES: path.join(ROOT, "node_modules"),
+      ...(o.realInstall
+        ? { RTCGW_BOOTSTRAP_INSTALL: "real" }
+        : { RTCGW_BOOTSTRAP_NODE_MODULES: path.join(ROOT, "node_modules") }),
       RTCGW_BOOTSTRAP_HEALTH_TIMEOUT: String(o.healthTimeoutS ?? 60),
       RTCGW_REHEARSAL_SIGNAL_FILE: signalFile,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
@@ -434,6 +493,23 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     // the user coturn's process runs as (from /proc: what the stand-in really started)
     const turnPidFile = path.join(root, "run/systemd-standin/rtcgw-turn.service.pid");
     const turnUser = existsSync(turnPidFile) ? processUser(Number(readIf(turnPidFile).trim())) : undefined;
+    const nodePid = Number(readIf(path.join(root, "run/systemd-standin/rtcgw-node.service.pid")).trim());
+    const nodeExe = (() => {
+      try {
+        return readlinkSync(`/proc/${nodePid}/exe`);
+      } catch {
+        return "";
+      }
+    })();
+    const releaseNode = path.join(root, `opt/rtcgw/node-v${bootstrapArgs(t)["--node-version"]}/bin/node`);
+    const modules = path.join(root, "opt/rtcgw/current/node_modules");
+    const install = {
+      nodeFromRelease: nodeExe === releaseNode && !lstatSync(releaseNode).isSymbolicLink(),
+      nodeModulesInstalled:
+        existsSync(modules) &&
+        !lstatSync(modules).isSymbolicLink() &&
+        existsSync(path.join(modules, "node-datachannel/package.json")),
+    };
     const launchActions = api.calls
       .filter(
         (c) =>
@@ -732,6 +808,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       turnTlsPort: tlsPort,
       ...(turnUser ? { turnUser } : {}),
       launchActions,
+      install,
       ...(existsSync(cwaFile) ? { cloudWatchAgentConfig: readFileSync(cwaFile, "utf8").trim() } : {}),
       lifecycleCompleted: completed,
       nodesAfterDrain,

@@ -140,6 +140,12 @@ describe("deploy rehearsal", () => {
     300_000,
   );
 
+  it("fails when the TURN TLS secret holds the certificate but no private key, saying so", async () => {
+    await expect(rehearse({ tlsSecret: (cert) => cert, healthTimeoutS: 25 })).rejects.toThrow(
+      /launch action ABANDON[\s\S]*must hold the certificate chain and its private key, PEM/,
+    );
+  }, 300_000);
+
   it("fails when the node's env file lacks AWS_REGION", async () => {
     await expect(
       rehearse({ mutateBootstrap: (s) => s.replace(/^AWS_REGION=\$REGION\n/m, ""), healthTimeoutS: 25 }),

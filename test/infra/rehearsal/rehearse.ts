@@ -67,6 +67,8 @@ export interface RehearsalOptions {
   mutateBootstrap?: (script: string) => string;
   /** seconds the bootstrap waits for the workers (its RTCGW_BOOTSTRAP_HEALTH_TIMEOUT) */
   healthTimeoutS?: number;
+  /** what the operator puts into the TLS certificate secret (default: the certificate, then the key) */
+  tlsSecret?: (cert: string, key: string) => string;
   /** commands left off the instance's PATH (as if their package were not installed) */
   pathWithout?: string[];
   /** the bootstrap's real install branch: `dnf` (stand-in), the pinned Node.js downloaded from a
@@ -259,7 +261,8 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
     ], { stdio: "ignore" });
     const tlsCert = readFileSync(path.join(tlsDir, "cert.pem"), "utf8");
-    const tlsPem = `${tlsCert}${readFileSync(path.join(tlsDir, "key.pem"), "utf8")}`;
+    const tlsKey = readFileSync(path.join(tlsDir, "key.pem"), "utf8");
+    const tlsPem = o.tlsSecret ? o.tlsSecret(tlsCert, tlsKey) : `${tlsCert}${tlsKey}`;
     const tlsSecretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rtcgw-turn-tls-AbCdEf`;
     const nodeMirror = o.realInstall ? await startNodeMirror(path.join(work, "node-dist")) : undefined;
     if (nodeMirror) cleanup.push(() => nodeMirror.close());

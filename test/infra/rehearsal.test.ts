@@ -110,6 +110,21 @@ describe("deploy rehearsal", () => {
     expect(r.nodesAfterDrain).toBe(0);
   }, 400_000);
 
+  it("the stack's default TURN (no certificate): UDP and TCP only, no TLS listener, coturn not root", async () => {
+    const r = await rehearse({ noTls: true });
+    expect(r.envFile.vars.RTCGW_NODE_TURN_URLS).toBe(
+      `turn:127.0.0.1:${r.turnPort}?transport=udp,turn:127.0.0.1:${r.turnPort}?transport=tcp`,
+    );
+    expect(r.links.every((l) => !l.url.startsWith("turns:") && l.credentialValid)).toBe(true);
+    expect(r.tlsChecks).toEqual([]);
+    expect(r.relayChecks[0]!.relayCandidates).toBeGreaterThan(0);
+    if (process.getuid?.() === 0) expect(r.turnUser).toBe("turnserver");
+    // the node role read no certificate
+    expect(
+      r.awsCalls.filter((c) => c.principal === "media-node" && c.resource.includes("rtcgw-turn-tls")),
+    ).toEqual([]);
+  }, 400_000);
+
   it("the bootstrap's real install branch: dnf (stand-in), the pinned Node.js from a nodejs.org/dist mirror checked against its SHASUMS256.txt, npm ci --omit=dev — the node runs from what it installed", async () => {
     const r = await rehearse({ realInstall: true, ...(log ? { log } : {}) });
     expect(r.signal).toEqual(expect.arrayContaining(["--exit-code", "0"]));

@@ -67,6 +67,8 @@ export interface RehearsalOptions {
   mutateBootstrap?: (script: string) => string;
   /** seconds the bootstrap waits for the workers (its RTCGW_BOOTSTRAP_HEALTH_TIMEOUT) */
   healthTimeoutS?: number;
+  /** the stack's default TURN: no TLS certificate, no turns: URL */
+  noTls?: boolean;
   /** what the operator puts into the TLS certificate secret (default: the certificate, then the key) */
   tlsSecret?: (cert: string, key: string) => string;
   /** commands left off the instance's PATH (as if their package were not installed) */
@@ -274,9 +276,13 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         MEDIA_UDP_PORT: String(base),
         NODE_PORT: String(ctlBase),
         RTCGW_NODE_TURN_PORT: String(turnPort),
-        RTCGW_NODE_TURN_TLS_CERT_ARN: tlsSecretArn,
-        RTCGW_NODE_TURN_TLS_HOST: "{ip}",
-        RTCGW_NODE_TURN_TLS_PORT: String(tlsPort),
+        ...(o.noTls
+          ? {}
+          : {
+              RTCGW_NODE_TURN_TLS_CERT_ARN: tlsSecretArn,
+              RTCGW_NODE_TURN_TLS_HOST: "{ip}",
+              RTCGW_NODE_TURN_TLS_PORT: String(tlsPort),
+            }),
       },
       { functionsDir, stackName: STACK },
     );

@@ -135,6 +135,12 @@ describe("deploy rehearsal", () => {
     expect(r.install).toEqual({ nodeFromRelease: true, nodeModulesInstalled: true });
   }, 400_000);
 
+  it("fails when the Node.js release does not match its checksum list (the real install branch)", async () => {
+    await expect(rehearse({ realInstall: true, tamperNodeRelease: true })).rejects.toThrow(
+      /launch action ABANDON[\s\S]*node-v[\d.]+-linux-\w+\.tar\.xz: FAILED/,
+    );
+  }, 300_000);
+
   it("fails loudly when TURN is on and coturn is not installed: no TURN-less node, the launch abandoned", async () => {
     await expect(rehearse({ pathWithout: ["turnserver"] })).rejects.toThrow(
       /cfn-signal --exit-code\s1[\s\S]*launch action ABANDON[\s\S]*coturn is not installed and cannot be/,

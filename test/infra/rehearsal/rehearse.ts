@@ -77,6 +77,8 @@ export interface RehearsalOptions {
    *  mirror of nodejs.org/dist on loopback (this machine's Node.js, repacked as a release with its
    *  SHASUMS256.txt) and checked, `npm ci --omit=dev` from the npm registry (network) */
   realInstall?: boolean;
+  /** (with realInstall) the mirror's tarball is not the one its SHASUMS256.txt names */
+  tamperNodeRelease?: boolean;
   log?: (line: string) => void;
 }
 
@@ -161,6 +163,7 @@ const udpFree = (port: number) =>
  *  lib/node_modules/npm; and SHASUMS256.txt), served over HTTP on loopback */
 async function startNodeMirror(
   dir: string,
+  tamper: boolean,
 ): Promise<{ url: string; version: string; close(): Promise<void> }> {
   const version = process.version.slice(1);
   const arch = process.arch === "arm64" ? "arm64" : "x64";
@@ -182,6 +185,12 @@ async function startNodeMirror(
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const sum = createHash("sha256").update(readFileSync(tarball)).digest("hex");
+  // a tampered release: one byte of the tarball changed after its checksum was published
+  if (tamper) {
+    const b = readFileSync(tarball);
+    b[b.length >> 1] ^= 0xff;
+    writeFileSync(tarball, b);
+  }
   writeFileSync(path.join(release, "SHASUMS256.txt"), `${sum}  ${name}.tar.xz\n`);
   const server = createHttpServer((req, res) => {
     const f = path.join(dir, path.normalize(decodeURIComponent(req.url ?? "/")).replace(/^(\.\.[/\\])+/, ""));
@@ -266,7 +275,9 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     const tlsKey = readFileSync(path.join(tlsDir, "key.pem"), "utf8");
     const tlsPem = o.tlsSecret ? o.tlsSecret(tlsCert, tlsKey) : `${tlsCert}${tlsKey}`;
     const tlsSecretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rtcgw-turn-tls-AbCdEf`;
-    const nodeMirror = o.realInstall ? await startNodeMirror(path.join(work, "node-dist")) : undefined;
+    const nodeMirror = o.realInstall
+      ? await startNodeMirror(path.join(work, "node-dist"), o.tamperNodeRelease ?? false)
+      : undefined;
     if (nodeMirror) cleanup.push(() => nodeMirror.close());
     const s = synth(
       {

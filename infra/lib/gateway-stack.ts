@@ -172,6 +172,13 @@ export class GatewayStack extends Stack {
       bootstrap: props.bootstrap,
     });
     table.grant(nodes.role, ...NODE_TABLE_ACTIONS);
+    // the operator's TURN TLS certificate (cert + key PEM), read by the bootstrap for coturn
+    const tlsArn = props.mediaNode?.turnTls?.certSecretArn;
+    if (tlsArn && props.mediaNode?.turn !== false)
+      (/-[A-Za-z0-9]{6}$/.test(tlsArn)
+        ? secrets.Secret.fromSecretCompleteArn(this, "TurnTlsCert", tlsArn)
+        : secrets.Secret.fromSecretPartialArn(this, "TurnTlsCert", tlsArn)
+      ).grantRead(nodes.role);
     nodeSecret.grantRead(nodes.role);
     turnSecret.grantRead(nodes.role);
     recordings.grantWrite(nodes.role, undefined, [...NODE_BUCKET_ACTIONS]);
@@ -200,7 +207,7 @@ export class GatewayStack extends Stack {
     }
 
     // alarms: nobody can take a call; the API failing
-    new cloudwatch.Alarm(this, "NoNodeAccepting", {
+    const noNode = new cloudwatch.Alarm(this, "NoNodeAccepting", {
       alarmDescription: "No media worker is accepting sessions (all draining, full, or not publishing)",
       metric: nodes.acceptingMetric(),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -209,6 +216,9 @@ export class GatewayStack extends Stack {
       datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+    // updates roll through the group by instance refresh (drain on each old instance); nobody
+    // accepting calls stops it
+    nodes.refreshOnUpdate([noNode]);
     const errors = api.metricServerError({ period: Duration.minutes(5), statistic: "Sum" });
     const count = api.metricCount({ period: Duration.minutes(5), statistic: "Sum" });
     new cloudwatch.Alarm(this, "ApiServerErrorRate", {

@@ -2,9 +2,12 @@
 // required), each instance bootstrapped by infra/node/bootstrap.sh with its parameters in the user
 // data. Every worker's ports are opened (one worker per vCPU: UDP and control port base + i), the
 // capacity is set per worker. The group scales on the sessions per instance its agent publishes;
-// a termination lifecycle hook gives each leaving instance (scale-in, rolling update) the time to
-// stop taking offers, drain its calls and upload its recordings; the group waits for each new
-// instance's cfn-signal, so a node that does not come up healthy fails (and rolls back) the deploy.
+// a termination lifecycle hook gives each leaving instance (scale-in, instance refresh) the time to
+// stop taking offers, drain its calls and upload its recordings. A launch lifecycle hook keeps each
+// new instance out of service until its bootstrap finds every worker healthy (CONTINUE) or fails
+// (ABANDON); the creation waits for each instance's cfn-signal, so a node that does not come up
+// healthy fails (and rolls back) the first deploy. Updates: an instance refresh started on each new
+// launch template version (instance-refresh.ts), through the same hooks.
 import { ArnFormat, CfnParameter, Duration, Lazy, Stack } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -12,6 +15,7 @@ import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { Construct } from "constructs";
+import { InstanceRefresh } from "./instance-refresh.js";
 import { vcpusOf } from "./instance-sizes.js";
 
 export interface MediaNodesProps {
@@ -36,8 +40,25 @@ export interface MediaNodesProps {
   drainSeconds?: number;
   /** pinned Node.js version the bootstrap installs */
   nodeVersion?: string;
+  /** where the bootstrap downloads it (a mirror of https://nodejs.org/dist, e.g. for a VPC
+   *  without internet access); the release's SHASUMS256.txt is checked either way */
+  nodeDistUrl?: string;
+  /** coturn beside each node (default on; needs coturn on the AMI or in its repositories) */
+  turn?: boolean;
   /** the TURN server's (coturn's) UDP and TCP port on each node (default 3478) */
   turnPort?: number;
+  /** TURN over TLS: a certificate the operator provides (ACM certificates cannot be exported) */
+  turnTls?: TurnTlsProps;
+}
+
+export interface TurnTlsProps {
+  /** a Secrets Manager secret (full ARN) whose SecretString is the PEM certificate chain and key */
+  certSecretArn: string;
+  /** the name clients dial, which the certificate must match: {ip} / {ip-dashed} = the node's
+   *  public IPv4 (e.g. {ip-dashed}.turn.example.com with a wildcard certificate) */
+  host: string;
+  /** TLS port (default 443) */
+  port?: number;
 }
 
 export interface MediaNodesDeps {
@@ -67,6 +88,7 @@ export const DEFAULTS = {
   drainSeconds: 300,
   nodeVersion: "22.12.0",
   turnPort: 3478,
+  turnTlsPort: 443,
 } as const;
 
 export class MediaNodes extends Construct {
@@ -77,6 +99,9 @@ export class MediaNodes extends Construct {
   readonly capacityPerWorker: number;
   readonly groupName: string;
   readonly hookName: string;
+  readonly launchHookName: string;
+  private readonly template: ec2.LaunchTemplate;
+  private drainHook?: autoscaling.LifecycleHook;
 
   constructor(scope: Construct, id: string, props: MediaNodesProps, deps: MediaNodesDeps) {
     super(scope, id);
@@ -87,6 +112,11 @@ export class MediaNodes extends Construct {
     const udpPort = props.udpPort ?? DEFAULTS.udpPort;
     const controlPort = props.controlPort ?? DEFAULTS.controlPort;
     const drainSeconds = props.drainSeconds ?? DEFAULTS.drainSeconds;
+    const nodeVersion = props.nodeVersion ?? DEFAULTS.nodeVersion;
+    if (!/^\d+\.\d+\.\d+$/.test(nodeVersion))
+      throw new Error(`media nodes: the Node.js version must be X.Y.Z, got ${nodeVersion}`);
+    if (props.nodeDistUrl !== undefined && !/^https?:\/\/[^\s']+$/.test(props.nodeDistUrl))
+      throw new Error(`media nodes: the Node.js download URL must be http(s)://…, got ${props.nodeDistUrl}`);
     const min = props.minInstances ?? DEFAULTS.minInstances;
     // desired is left unset unless given: a set value resets a scaled-out group on every deploy
     const desired = props.desiredInstances;
@@ -95,6 +125,7 @@ export class MediaNodes extends Construct {
       throw new Error(`media nodes: need min ≤ desired ≤ max (${min}, ${desired}, ${max})`);
     this.groupName = `${stack.stackName}-media`;
     this.hookName = `${stack.stackName}-media-drain`;
+    this.launchHookName = `${stack.stackName}-media-launch`;
 
     // ports: every worker's, never fewer
     const sg = new ec2.SecurityGroup(this, "Sg", {
@@ -113,10 +144,24 @@ export class MediaNodes extends Construct {
       "control API of every worker, from the signaling functions only",
     );
     // TURN beside the node (coturn): clients whose network blocks UDP
+    const turn = props.turn !== false && deps.turnSecretArn !== undefined;
     const turnPort = props.turnPort ?? DEFAULTS.turnPort;
-    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.udp(turnPort), "TURN over UDP");
-    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(turnPort), "TURN over TCP");
-    sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), "TURN over TLS");
+    const tls = turn ? props.turnTls : undefined;
+    const tlsPort = tls?.port ?? DEFAULTS.turnTlsPort;
+    if (props.turnTls && !turn) throw new Error("media nodes: TURN over TLS needs TURN (turn: true)");
+    if (tls && !/^arn:aws[a-z-]*:secretsmanager:/.test(tls.certSecretArn))
+      throw new Error(
+        `media nodes: the TURN TLS certificate must be a Secrets Manager secret ARN, got ${tls.certSecretArn}`,
+      );
+    if (tls && !/\{ip(-dashed)?\}|^[A-Za-z0-9.-]+$/.test(tls.host))
+      throw new Error(
+        `media nodes: the TURN TLS host must be a name (or a template with {ip} / {ip-dashed}), got ${tls.host}`,
+      );
+    if (turn) {
+      sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.udp(turnPort), "TURN over UDP");
+      sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(turnPort), "TURN over TCP");
+    }
+    if (tls) sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(tlsPort), "TURN over TLS");
     this.securityGroup = sg;
 
     this.role = new iam.Role(this, "Role", {
@@ -143,7 +188,8 @@ export class MediaNodes extends Construct {
     const args = [
       ["--region", stack.region],
       ["--artifact", artifact.s3ObjectUrl],
-      ["--node-version", props.nodeVersion ?? DEFAULTS.nodeVersion],
+      ["--node-version", nodeVersion],
+      ...(props.nodeDistUrl ? [["--node-dist-url", props.nodeDistUrl]] : []),
       ["--table", deps.tableName],
       ["--secret-arn", deps.nodeSecretArn],
       ["--bucket", deps.recordingsBucket],
@@ -154,12 +200,20 @@ export class MediaNodes extends Construct {
       ["--drain-timeout", String(drainSeconds)],
       ["--asg-name", this.groupName],
       ["--lifecycle-hook", this.hookName],
+      ["--launch-hook", this.launchHookName],
       ["--stack", stack.stackName],
       ["--resource", groupLogicalId],
-      ...(deps.turnSecretArn
+      ...(turn && deps.turnSecretArn
         ? [
             ["--turn-secret-arn", deps.turnSecretArn],
             ["--turn-port", String(turnPort)],
+          ]
+        : []),
+      ...(tls
+        ? [
+            ["--turn-tls-cert-arn", tls.certSecretArn],
+            ["--turn-tls-host", tls.host],
+            ["--turn-tls-port", String(tlsPort)],
           ]
         : []),
     ];
@@ -190,6 +244,7 @@ export class MediaNodes extends Construct {
       httpPutResponseHopLimit: 1,
       associatePublicIpAddress: true,
     });
+    this.template = template;
 
     const group = new autoscaling.AutoScalingGroup(this, "Group", {
       vpc: deps.vpc,
@@ -203,33 +258,35 @@ export class MediaNodes extends Construct {
       defaultInstanceWarmup: Duration.minutes(3),
       // creation: every instance signals healthy within 15 minutes, or the stack fails
       signals: autoscaling.Signals.waitForAll({ timeout: Duration.minutes(15) }),
-      // updates (a new artifact, AMI or setting = a new launch template version): one instance at
-      // a time is replaced, the new one must signal healthy first; the old one leaves through the
-      // termination hook below (drain), so no live call is cut before its deadline
-      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate({
-        maxBatchSize: 1,
-        minInstancesInService: min,
-        waitOnResourceSignals: true,
-        pauseTime: Duration.minutes(15),
-        suspendProcesses: [
-          autoscaling.ScalingProcess.HEALTH_CHECK,
-          autoscaling.ScalingProcess.REPLACE_UNHEALTHY,
-          autoscaling.ScalingProcess.AZ_REBALANCE,
-          autoscaling.ScalingProcess.ALARM_NOTIFICATION,
-          autoscaling.ScalingProcess.SCHEDULED_ACTIONS,
-        ],
-      }),
+      // updates (a new artifact, AMI or setting = a new launch template version): no
+      // CloudFormation rolling update — an instance refresh (instance-refresh.ts, started by the
+      // deploy) replaces the instances, launch before terminate, through the hooks
     });
     this.group = group;
     groupOf = group;
+    // the launch hook, on the group itself so that it holds the very first instances too (a
+    // separate hook resource would only exist once the group's creation is over): an instance goes
+    // InService only when its bootstrap completes it (CONTINUE, every worker healthy); a failed
+    // bootstrap ABANDONs it, and so does silence past the timeout
+    (group.node.defaultChild as autoscaling.CfnAutoScalingGroup).lifecycleHookSpecificationList = [
+      {
+        lifecycleHookName: this.launchHookName,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        defaultResult: "ABANDON",
+        heartbeatTimeout: Duration.minutes(15).toSeconds(),
+      },
+    ];
 
     // the drain: the agent sees "Terminated" in IMDS, stops the node (drain + uploads), completes
-    group.addLifecycleHook("Drain", {
+    const drain = group.addLifecycleHook("Drain", {
       lifecycleHookName: this.hookName,
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
       defaultResult: autoscaling.DefaultResult.CONTINUE,
       heartbeatTimeout: Duration.seconds(drainSeconds + 180),
     });
+    this.drainHook = drain;
+    // the bootstrap completes the launch action, the agent the termination action (both hooks are
+    // on this group, the only resource the statement names)
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
@@ -265,6 +322,19 @@ export class MediaNodes extends Construct {
         ),
       ),
     });
+  }
+
+  /** updates by instance refresh on each new launch template version; `stopOn` alarms stop it */
+  refreshOnUpdate(stopOn: cloudwatch.IAlarm[] = []): InstanceRefresh {
+    const r = new InstanceRefresh(this, "Refresh", {
+      group: this.group,
+      groupName: this.groupName,
+      template: this.template,
+      stopOn,
+    });
+    // the drain must be in place before any old instance is terminated
+    if (this.drainHook) r.resource.node.addDependency(this.drainHook);
+    return r;
   }
 
   sessionsMetric(): cloudwatch.Metric {

@@ -9,6 +9,12 @@ import type { GatewayStackProps } from "./gateway-stack.js";
 
 const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
 
+const onOff = (name: string, v: string | undefined) => {
+  if (v === undefined || v === "" || v === "on") return undefined;
+  if (v === "off") return false;
+  throw new Error(`${name} must be on or off, got ${v}`);
+};
+
 export function gatewayStackProps(
   root: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -40,6 +46,8 @@ export function gatewayStackProps(
       instanceType: env.RTCGW_NODE_INSTANCE_TYPE || undefined,
       vcpus: num(env.RTCGW_NODE_VCPUS),
       amiId: env.RTCGW_NODE_AMI || undefined,
+      nodeVersion: env.RTCGW_NODE_VERSION || undefined,
+      nodeDistUrl: env.RTCGW_NODE_DIST_URL || undefined,
       udpPort: num(env.MEDIA_UDP_PORT),
       controlPort: num(env.NODE_PORT),
       sessionsPerWorker: num(env.RTCGW_NODE_SESSIONS_PER_WORKER),
@@ -47,7 +55,17 @@ export function gatewayStackProps(
       desiredInstances: num(env.RTCGW_NODES_DESIRED),
       maxInstances: num(env.RTCGW_NODES_MAX),
       drainSeconds: num(env.RTCGW_DRAIN_TIMEOUT),
+      turn: onOff("RTCGW_NODE_TURN", env.RTCGW_NODE_TURN),
       turnPort: num(env.RTCGW_NODE_TURN_PORT),
+      ...(env.RTCGW_NODE_TURN_TLS_CERT_ARN
+        ? {
+            turnTls: {
+              certSecretArn: env.RTCGW_NODE_TURN_TLS_CERT_ARN,
+              host: env.RTCGW_NODE_TURN_TLS_HOST ?? "",
+              port: num(env.RTCGW_NODE_TURN_TLS_PORT),
+            },
+          }
+        : {}),
     },
     recordings: { expireDays: num(env.RTCGW_RECORDINGS_EXPIRE_DAYS) },
     iceServers: env.RTCGW_ICE_SERVERS || undefined,

@@ -1,5 +1,6 @@
 // `rtcgw signaling`: the emulated functions alone (no node, no demo page) against a registry
 // shared with separately running media nodes — the local stand-in for API Gateway + Lambda.
+import { withRunTimeSecrets } from "../aws/run-time-secrets.js";
 import { loadConfigOrExit } from "../config/index.js";
 import { FUNCTION_HANDLERS } from "../emulator/functions.js";
 import { startEmulator } from "../emulator/server.js";
@@ -10,14 +11,25 @@ import { orPortHint } from "./listen-error.js";
 import { onShutdown } from "./shutdown.js";
 
 export async function runSignaling(opts: { host: string }): Promise<void> {
-  const config = loadConfigOrExit();
+  const plain = loadConfigOrExit();
+  let config = plain;
+  try {
+    // the secrets named by *_ARN (node secret, API token, client-token secret, TURN secret) from
+    // Secrets Manager, read once now — as the node at its start and a function at its first call
+    config = await withRunTimeSecrets(plain);
+  } catch (e) {
+    process.stderr.write(`rtcgw: could not read a secret from Secrets Manager: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   const problems: string[] = [];
   if (config.RTCGW_REGISTRY.kind === "memory")
     problems.push(
       "RTCGW_REGISTRY: the signaling alone needs a registry shared with the media nodes: set redis://host:6379 or dynamodb:TABLE (memory only works inside `rtcgw dev`)",
     );
   if (!config.RTCGW_NODE_SECRET)
-    problems.push("RTCGW_NODE_SECRET: set the same secret (16+ characters) here and on every media node");
+    problems.push(
+      "RTCGW_NODE_SECRET (or RTCGW_NODE_SECRET_ARN, a Secrets Manager secret): set the same secret (16+ characters) here and on every media node",
+    );
   if (problems.length) {
     process.stderr.write(`rtcgw: invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
     process.exit(2);

@@ -50,7 +50,9 @@ describe("deploy rehearsal", () => {
     expect(new Set(read("fn-whip"))).toEqual(
       new Set(["NodeSecret", "ApiToken", "TokenSecret", "TurnSecret"]),
     );
-    expect(new Set(read("media-node"))).toEqual(new Set(["NodeSecret", "TurnSecret"]));
+    expect(new Set(read("media-node"))).toEqual(
+      new Set(["NodeSecret", "TurnSecret", "rtcgw-turn-tls-AbCdEf"]),
+    );
     for (const env of Object.values(r.lambdaEnv))
       for (const name of ["RTCGW_NODE_SECRET", "RTCGW_API_TOKEN", "RTCGW_TOKEN_SECRET", "RTCGW_TURN_SECRET"])
         expect(Object.keys(env)).not.toContain(name);
@@ -61,6 +63,8 @@ describe("deploy rehearsal", () => {
     const turnUrls = [
       `turn:127.0.0.1:${r.turnPort}?transport=udp`,
       `turn:127.0.0.1:${r.turnPort}?transport=tcp`,
+      // TLS on the name the certificate is for ({ip} = the IMDS public IP here)
+      `turns:127.0.0.1:${r.turnTlsPort}?transport=tcp`,
     ];
     expect(r.envFile.vars.RTCGW_NODE_TURN_URLS).toBe(turnUrls.join(","));
     expect(r.envFile.vars.RTCGW_TURN_SECRET).toBeUndefined();
@@ -76,6 +80,24 @@ describe("deploy rehearsal", () => {
     // and coturn, configured by the bootstrap from Secrets Manager, allocates for that credential
     expect(r.relayChecks.length).toBe(1);
     expect(r.relayChecks[0]!.relayCandidates).toBeGreaterThan(0);
+    // over TLS too: the handed-out turns: URL, the operator's certificate verified, an allocation
+    expect(r.tlsChecks).toEqual([
+      expect.objectContaining({
+        url: `turns:127.0.0.1:${r.turnTlsPort}?transport=tcp`,
+        relayed: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      }),
+    ]);
+    // coturn is not root: its package's user, the low TLS port bound by its capability alone
+    if (process.getuid?.() === 0) {
+      expect(r.turnTlsPort).toBeLessThan(1024);
+      expect(r.turnUser).toBe("turnserver");
+    }
+    // the instance went in service by its bootstrap (launch hook), and the CloudWatch agent got
+    // a configuration its stand-in could read
+    expect(r.launchActions).toEqual(["CONTINUE"]);
+    expect(r.cloudWatchAgentConfig).toMatch(/amazon-cloudwatch-agent\.json$/);
+    // (a rehearsal links this repository's node_modules and the machine's Node.js)
+    expect(r.install).toEqual({ nodeFromRelease: false, nodeModulesInstalled: false });
     // scaling metric published; the termination hook drained the node and was completed
     expect(
       r.awsCalls.some(
@@ -87,6 +109,63 @@ describe("deploy rehearsal", () => {
     expect(r.lifecycleCompleted).toBe(true);
     expect(r.nodesAfterDrain).toBe(0);
   }, 400_000);
+
+  it("the stack's default TURN (no certificate): UDP and TCP only, no TLS listener, coturn not root", async () => {
+    const r = await rehearse({ noTls: true });
+    expect(r.envFile.vars.RTCGW_NODE_TURN_URLS).toBe(
+      `turn:127.0.0.1:${r.turnPort}?transport=udp,turn:127.0.0.1:${r.turnPort}?transport=tcp`,
+    );
+    expect(r.links.every((l) => !l.url.startsWith("turns:") && l.credentialValid)).toBe(true);
+    expect(r.tlsChecks).toEqual([]);
+    expect(r.relayChecks[0]!.relayCandidates).toBeGreaterThan(0);
+    if (process.getuid?.() === 0) expect(r.turnUser).toBe("turnserver");
+    // the node role read no certificate
+    expect(
+      r.awsCalls.filter((c) => c.principal === "media-node" && c.resource.includes("rtcgw-turn-tls")),
+    ).toEqual([]);
+  }, 400_000);
+
+  it("the bootstrap's real install branch: dnf (stand-in), the pinned Node.js from a nodejs.org/dist mirror checked against its SHASUMS256.txt, npm ci --omit=dev — the node runs from what it installed", async () => {
+    const r = await rehearse({ realInstall: true, ...(log ? { log } : {}) });
+    expect(r.signal).toEqual(expect.arrayContaining(["--exit-code", "0"]));
+    expect(r.launchActions).toEqual(["CONTINUE"]);
+    expect(new Set(r.calls.map((c) => c.nodeId)).size).toBe(r.workers.length);
+    expect(r.recordings.filter((x) => x.key.endsWith(".wav")).length).toBe(r.calls.length);
+    // the node ran on the Node.js the bootstrap unpacked, with the dependencies npm ci installed
+    expect(r.install).toEqual({ nodeFromRelease: true, nodeModulesInstalled: true });
+  }, 400_000);
+
+  it("fails when the Node.js release does not match its checksum list (the real install branch)", async () => {
+    await expect(rehearse({ realInstall: true, tamperNodeRelease: true })).rejects.toThrow(
+      /launch action ABANDON[\s\S]*node-v[\d.]+-linux-\w+\.tar\.xz: FAILED/,
+    );
+  }, 300_000);
+
+  it("fails loudly when TURN is on and coturn is not installed: no TURN-less node, the launch abandoned", async () => {
+    await expect(rehearse({ pathWithout: ["turnserver"] })).rejects.toThrow(
+      /cfn-signal --exit-code\s1[\s\S]*launch action ABANDON[\s\S]*coturn is not installed and cannot be/,
+    );
+  }, 300_000);
+
+  // as root the TLS port is below 1024 and coturn runs as turnserver: only its capability binds it
+  it.runIf(process.getuid?.() === 0)(
+    "fails when coturn's unit lacks the capability to bind the TLS port (coturn is not root)",
+    async () => {
+      await expect(
+        rehearse({
+          mutateBootstrap: (s) => s.replace(/^AmbientCapabilities=CAP_NET_BIND_SERVICE\n/m, ""),
+          healthTimeoutS: 25,
+        }),
+      ).rejects.toThrow(/the TURN server \(port \d+\) did not come up/);
+    },
+    300_000,
+  );
+
+  it("fails when the TURN TLS secret holds the certificate but no private key, saying so", async () => {
+    await expect(rehearse({ tlsSecret: (cert) => cert, healthTimeoutS: 25 })).rejects.toThrow(
+      /launch action ABANDON[\s\S]*must hold the certificate chain and its private key, PEM/,
+    );
+  }, 300_000);
 
   it("fails when the node's env file lacks AWS_REGION", async () => {
     await expect(

@@ -60,8 +60,13 @@ describe("GatewayStack: API, table, functions", () => {
     expect(routes.some((r) => /\{proxy\+\}|\$default/.test(r.Properties.RouteKey))).toBe(false);
   });
 
-  it("creates one Node 22 function per handler bundle", () => {
-    s.template.resourceCountIs("AWS::Lambda::Function", HANDLER_NAMES.length);
+  it("creates one Node 22 function per handler bundle (and CDK's provider for the instance refresh)", () => {
+    const fns = resourcesOf(s.json, "AWS::Lambda::Function").map(([id]) => id);
+    expect(fns.filter((id) => /^Fn[a-z]+[0-9A-F]{8}$/.test(id)).length).toBe(HANDLER_NAMES.length);
+    // the only other function: AwsCustomResource's singleton provider (instance-refresh.ts)
+    expect(fns.filter((id) => !/^Fn[a-z]+[0-9A-F]{8}$/.test(id))).toEqual([
+      expect.stringMatching(/^AWS679f53fac002430cb0da5b7982bd2287/),
+    ]);
     s.template.hasResourceProperties("AWS::Lambda::Function", {
       Runtime: "nodejs22.x",
       Handler: "index.handler",
@@ -248,13 +253,12 @@ describe("GatewayStack: media nodes", () => {
         if (String(p.Type).includes("SSM::Parameter")) expect(name).toBe("BootstrapVersion");
   });
 
-  it("waits for every instance's signal on create and on each rolling update, and the bootstrap signals the group", () => {
+  it("waits for every instance's signal on create, and the bootstrap signals the group; no CloudFormation rolling update", () => {
     const [[asgId, asg]] = resourcesOf(big.json, "AWS::AutoScaling::AutoScalingGroup");
     expect(asg.CreationPolicy.ResourceSignal).toEqual({ Count: 3, Timeout: "PT15M" });
-    expect(asg.UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({
-      WaitOnResourceSignals: true,
-      MaxBatchSize: 1,
-    });
+    // updates are an instance refresh (below), never CloudFormation replacing instances itself
+    expect(asg.UpdatePolicy?.AutoScalingRollingUpdate).toBeUndefined();
+    expect(asg.UpdatePolicy?.AutoScalingReplacingUpdate).toBeUndefined();
     expect(asg.Properties).toMatchObject({ MinSize: "2", DesiredCapacity: "3", MaxSize: "7" });
     expect(asg.Properties.VPCZoneIdentifier.length).toBeGreaterThanOrEqual(2);
     expect(bootstrapArgs(big.json)["--resource"]).toBe(asgId);
@@ -262,6 +266,79 @@ describe("GatewayStack: media nodes", () => {
     const [[, plain]] = resourcesOf(s.json, "AWS::AutoScaling::AutoScalingGroup");
     expect(plain.Properties.DesiredCapacity).toBeUndefined();
     expect(plain.CreationPolicy.ResourceSignal.Count).toBe(Number(plain.Properties.MinSize));
+  });
+
+  it("holds each new instance out of service until its bootstrap completes the launch hook (ABANDON otherwise), on the group from its creation", () => {
+    const [[, asg]] = resourcesOf(s.json, "AWS::AutoScaling::AutoScalingGroup");
+    // on the group itself: a separate hook resource would miss the instances of the creation
+    expect(asg.Properties.LifecycleHookSpecificationList).toEqual([
+      {
+        LifecycleHookName: bootstrapArgs(s.json)["--launch-hook"],
+        LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        DefaultResult: "ABANDON",
+        HeartbeatTimeout: 900,
+      },
+    ]);
+    const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    // CONTINUE only after the health wait, ABANDON on any failure
+    expect(script).toMatch(/did not come up[\s\S]*launch_action CONTINUE\ntrap - ERR\nsignal 0/);
+    expect(script).toMatch(/failed\(\) \{[\s\S]*launch_action ABANDON[\s\S]*signal 1/);
+    expect(script).toMatch(
+      /complete-lifecycle-action --region "\$REGION" --auto-scaling-group-name "\$ASG_NAME"\s*\\\n\s*--lifecycle-hook-name "\$LAUNCH_HOOK" --instance-id "\$INSTANCE_ID"/,
+    );
+    expect(roleOf(s.json, /^MediaNodesRole/).actions).toContain("autoscaling:CompleteLifecycleAction");
+  });
+
+  it("rolls updates through the group by instance refresh: started on each new launch template version, launch before terminate, after the drain hook exists", () => {
+    const [[asgId, asg]] = resourcesOf(s.json, "AWS::AutoScaling::AutoScalingGroup");
+    const refreshes = resourcesOf(s.json, "Custom::AWS").filter(([, r]) =>
+      JSON.stringify(r.Properties.Update).includes("startInstanceRefresh"),
+    );
+    expect(refreshes.length).toBe(1);
+    const [[refreshId, refresh]] = refreshes;
+    // the trigger: the launch template version the group runs is a property of the resource, so
+    // every new version (artifact, bootstrap, AMI, setting) is an update, and an update starts it
+    expect(refresh.Properties.LaunchTemplateVersion).toEqual(asg.Properties.LaunchTemplate.Version);
+    expect(refresh.Properties.LaunchTemplateVersion["Fn::GetAtt"][1]).toBe("LatestVersionNumber");
+    const alarmId = resourcesOf(s.json, "AWS::CloudWatch::Alarm").find(([id]) =>
+      id.startsWith("NoNodeAccepting"),
+    )![0];
+    for (const when of ["Create", "Update"]) {
+      const join = refresh.Properties[when]["Fn::Join"][1] as unknown[];
+      const call = JSON.parse(
+        join.map((p) => (typeof p === "string" ? p : `ALARM:${(p as { Ref: string }).Ref}`)).join(""),
+      );
+      expect(call).toMatchObject({
+        service: "AutoScaling",
+        action: "startInstanceRefresh",
+        parameters: {
+          AutoScalingGroupName: bootstrapArgs(s.json)["--asg-name"],
+          Strategy: "Rolling",
+          Preferences: {
+            MinHealthyPercentage: 100,
+            MaxHealthyPercentage: 200,
+            SkipMatching: true,
+            AlarmSpecification: { Alarms: [`ALARM:${alarmId}`] },
+          },
+        },
+      });
+    }
+    // after the group (its new version) and the drain hook; no SDK installed at deploy time
+    const drainId = resourcesOf(s.json, "AWS::AutoScaling::LifecycleHook")[0]![0];
+    expect(refresh.DependsOn).toEqual(expect.arrayContaining([asgId, drainId]));
+    expect(refresh.Properties.InstallLatestAwsSdk).toBe(false);
+    // least privilege: the provider may start a refresh of this group, nothing else
+    const policies = resourcesOf(s.json, "AWS::IAM::Policy").filter(([id]) =>
+      id.startsWith(refreshId.replace(/[0-9A-F]{8}$/, "")),
+    );
+    expect(policies.length).toBe(1);
+    const statements = policies[0]![1].Properties.PolicyDocument.Statement;
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: "autoscaling:StartInstanceRefresh", Effect: "Allow" }),
+    ]);
+    expect(JSON.stringify(statements[0].Resource)).toContain(
+      `:autoScalingGroup:*:autoScalingGroupName/${bootstrapArgs(s.json)["--asg-name"]}`,
+    );
   });
 
   it("drains on termination: a lifecycle hook the node's role may complete", () => {
@@ -286,16 +363,18 @@ describe("GatewayStack: media nodes", () => {
     });
   });
 
-  it("leaves room for TURN beside each node: 3478 UDP/TCP and 443 TLS, the TURN secret's ARN", () => {
+  it("opens TURN beside each node: 3478 UDP/TCP (443 only with a TLS certificate), the TURN secret's ARN", () => {
     const [[, sg]] = resourcesOf(s.json, "AWS::EC2::SecurityGroup").filter(([id]) =>
       id.startsWith("MediaNodesSg"),
     );
     const rules = sg.Properties.SecurityGroupIngress.map(
       (r: { IpProtocol: string; FromPort: number }) => `${r.IpProtocol}/${r.FromPort}`,
     );
-    expect(rules).toEqual(expect.arrayContaining(["udp/3478", "tcp/3478", "tcp/443"]));
+    expect(rules).toEqual(expect.arrayContaining(["udp/3478", "tcp/3478"]));
+    expect(rules).not.toContain("tcp/443");
     expect(bootstrapArgs(s.json)["--turn-secret-arn"]).toEqual({ Ref: expect.stringMatching(/^TurnSecret/) });
     expect(bootstrapArgs(s.json)["--turn-port"]).toBe("3478");
+    expect(bootstrapArgs(s.json)["--turn-tls-cert-arn"]).toBeUndefined();
     // the node role may read it (the bootstrap writes coturn's config from it)
     const node = roleOf(s.json, /^MediaNodesRole/);
     const turnId = resourcesOf(s.json, "AWS::SecretsManager::Secret").find(([id]) =>
@@ -310,6 +389,73 @@ describe("GatewayStack: media nodes", () => {
     ).toBe(true);
   });
 
+  it("TURN over TLS with the operator's certificate: 443/tcp open, the secret's ARN and name template to the bootstrap, the node role may read that secret", () => {
+    const arn = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:rtcgw-turn-cert-AbCdEf";
+    const t = synth({
+      RTCGW_NODE_TURN_TLS_CERT_ARN: arn,
+      RTCGW_NODE_TURN_TLS_HOST: "{ip-dashed}.turn.example.com",
+    });
+    const [[, sg]] = resourcesOf(t.json, "AWS::EC2::SecurityGroup").filter(([id]) =>
+      id.startsWith("MediaNodesSg"),
+    );
+    const rules = sg.Properties.SecurityGroupIngress.map(
+      (r: { IpProtocol: string; FromPort: number; CidrIp?: string }) =>
+        `${r.IpProtocol}/${r.FromPort}/${r.CidrIp}`,
+    );
+    expect(rules).toContain("tcp/443/0.0.0.0/0");
+    const args = bootstrapArgs(t.json);
+    expect(args["--turn-tls-cert-arn"]).toBe(arn);
+    expect(args["--turn-tls-host"]).toBe("{ip-dashed}.turn.example.com");
+    expect(args["--turn-tls-port"]).toBe("443");
+    const node = roleOf(t.json, /^MediaNodesRole/);
+    expect(
+      node.statements.some(
+        (st) => st.actions.includes("secretsmanager:GetSecretValue") && st.resources.includes(arn),
+      ),
+    ).toBe(true);
+    // a TLS setting that cannot work is refused at synth, not found out on the instance
+    expect(() => synth({ RTCGW_NODE_TURN_TLS_CERT_ARN: arn })).toThrow(/TURN TLS host/);
+    expect(() =>
+      synth({ RTCGW_NODE_TURN_TLS_CERT_ARN: "/etc/cert.pem", RTCGW_NODE_TURN_TLS_HOST: "turn.example.com" }),
+    ).toThrow(/Secrets Manager secret ARN/);
+    expect(() =>
+      synth({
+        RTCGW_NODE_TURN: "off",
+        RTCGW_NODE_TURN_TLS_CERT_ARN: arn,
+        RTCGW_NODE_TURN_TLS_HOST: "x.example",
+      }),
+    ).toThrow(/needs TURN/);
+  }, 120_000);
+
+  it("RTCGW_NODE_TURN=off: no TURN port open, no TURN parameter (the bootstrap installs no coturn)", () => {
+    const t = synth({ RTCGW_NODE_TURN: "off" });
+    const [[, sg]] = resourcesOf(t.json, "AWS::EC2::SecurityGroup").filter(([id]) =>
+      id.startsWith("MediaNodesSg"),
+    );
+    const ports = sg.Properties.SecurityGroupIngress.map((r: { FromPort: number }) => r.FromPort);
+    expect(ports).not.toContain(3478);
+    expect(ports).not.toContain(443);
+    expect(bootstrapArgs(t.json)["--turn-secret-arn"]).toBeUndefined();
+    expect(() => synth({ RTCGW_NODE_TURN: "no" })).toThrow(/RTCGW_NODE_TURN must be on or off/);
+  }, 120_000);
+
+  it("runs coturn as its package's unprivileged user with only the capability to bind 443, its files readable by that user alone", () => {
+    const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    const unit = /cat >"\$UNITS\/rtcgw-turn\.service" <<UNIT\n([\s\S]*?)\nUNIT/.exec(script)?.[1] ?? "";
+    expect(unit).toMatch(/^User=\$TURN_USER$/m);
+    expect(unit).toMatch(/^Group=\$TURN_GROUP$/m);
+    expect(unit).toMatch(/^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_BIND_SERVICE$/m);
+    expect(unit).toMatch(/^NoNewPrivileges=true$/m);
+    // the package's user: Debian's turnserver, Fedora's coturn
+    expect(script).toContain("for u in turnserver coturn; do");
+    // config, certificate and key: 0600, owned by that user (before any secret is written)
+    expect(script).toMatch(/chmod 0600 "\$TURN_CONF"\n\s*own "\$TURN_CONF"[\s\S]*static-auth-secret/);
+    expect(script).toMatch(
+      /chmod 0600 "\$TLS_CERT" "\$TLS_KEY"\n\s*own "\$TLS_CERT" "\$TLS_KEY"\n[\s\S]*get-secret-value/,
+    );
+  });
+
   it("the bootstrap makes each node announce its own TURN server: RTCGW_NODE_TURN_URLS from IMDS's public IP and the TURN port, coturn's config 0600 from the secret", () => {
     const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
     expect(script).toContain(
@@ -320,6 +466,8 @@ describe("GatewayStack: media nodes", () => {
     expect(script).toMatch(
       /chmod 0600 "\$TURN_CONF"[\s\S]*aws secretsmanager get-secret-value --region "\$REGION" --secret-id "\$TURN_SECRET_ARN"/,
     );
+    // with a certificate, the TLS URL too, on the name the certificate is for
+    expect(script).toContain('TURN_URLS="$TURN_URLS,turns:$TLS_NAME:$TLS_PORT?transport=tcp"');
     // the node itself never gets the TURN secret (nor its ARN): coturn holds it
     expect(script).not.toMatch(/^RTCGW_TURN_SECRET/m);
     expect(script).not.toMatch(/RTCGW_TURN_SECRET(_ARN)?=.*>>"\$ENV_FILE"/);

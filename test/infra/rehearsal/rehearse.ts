@@ -12,18 +12,23 @@
 // template opens to 0.0.0.0/0, and each worker's control port must be open to the functions'
 // security group — so a closed worker port fails the call placed on that worker.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
+  realpathSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -46,6 +51,7 @@ import {
 import { type Call, startAwsApi } from "./aws-api.js";
 import type { Statement } from "./iam.js";
 import { startImds } from "./imds.js";
+import { allocateOverTls } from "./turn-allocate.js";
 
 const REGION = "eu-west-3";
 const ACCOUNT = "123456789012";
@@ -61,6 +67,18 @@ export interface RehearsalOptions {
   mutateBootstrap?: (script: string) => string;
   /** seconds the bootstrap waits for the workers (its RTCGW_BOOTSTRAP_HEALTH_TIMEOUT) */
   healthTimeoutS?: number;
+  /** the stack's default TURN: no TLS certificate, no turns: URL */
+  noTls?: boolean;
+  /** what the operator puts into the TLS certificate secret (default: the certificate, then the key) */
+  tlsSecret?: (cert: string, key: string) => string;
+  /** commands left off the instance's PATH (as if their package were not installed) */
+  pathWithout?: string[];
+  /** the bootstrap's real install branch: `dnf` (stand-in), the pinned Node.js downloaded from a
+   *  mirror of nodejs.org/dist on loopback (this machine's Node.js, repacked as a release with its
+   *  SHASUMS256.txt) and checked, `npm ci --omit=dev` from the npm registry (network) */
+  realInstall?: boolean;
+  /** (with realInstall) the mirror's tarball is not the one its SHASUMS256.txt names */
+  tamperNodeRelease?: boolean;
   log?: (line: string) => void;
 }
 
@@ -83,9 +101,22 @@ export interface RehearsalReport {
   links: { sessionId: string; url: string; username: string; credentialValid: boolean }[];
   /** a relay-only client with a handed-out credential, against the coturn the bootstrap started */
   relayChecks: { url: string; relayCandidates: number }[];
+  /** a TURN Allocate over TLS on the handed-out turns: URL, certificate verified */
+  tlsChecks: { url: string; relayed: string; protocol: string }[];
+  /** the TLS port (privileged when the rehearsal runs as root: coturn's capability is needed) */
+  turnTlsPort: number;
+  /** the user coturn runs as (the systemctl stand-in applies User= only when run as root) */
+  turnUser?: string;
+  /** CompleteLifecycleAction calls on the launch hook (the bootstrap's) */
+  launchActions: string[];
+  /** the CloudWatch agent configuration the bootstrap handed the agent (stand-in checked it) */
+  cloudWatchAgentConfig?: string;
   turnPort: number;
   /** coturn's config as the bootstrap wrote it */
   turnConf?: { mode: number; hasSecret: boolean };
+  /** what the node ran on: the unpacked release's node binary (its process's /proc/PID/exe), and
+   *  node_modules installed in the artifact's directory (not a link) */
+  install: { nodeFromRelease: boolean; nodeModulesInstalled: boolean };
   lifecycleCompleted: boolean;
   nodesAfterDrain: number;
 }
@@ -128,6 +159,89 @@ const udpFree = (port: number) =>
     s.bind(port, "0.0.0.0", () => s.close(() => r(true)));
   });
 
+/** this machine's Node.js as a nodejs.org/dist release (node-vX-linux-ARCH.tar.xz: bin/node, bin/npm,
+ *  lib/node_modules/npm; and SHASUMS256.txt), served over HTTP on loopback */
+async function startNodeMirror(
+  dir: string,
+  tamper: boolean,
+): Promise<{ url: string; version: string; close(): Promise<void> }> {
+  const version = process.version.slice(1);
+  const arch = process.arch === "arm64" ? "arm64" : "x64";
+  const name = `node-v${version}-linux-${arch}`;
+  const prefix = path.dirname(path.dirname(realpathSync(process.execPath)));
+  const release = path.join(dir, `v${version}`);
+  mkdirSync(release, { recursive: true });
+  const tarball = path.join(release, `${name}.tar.xz`);
+  execFileSync(
+    "bash",
+    [
+      "-c",
+      'tar -C "$1" -cf - --transform "s,^,$2/," bin/node bin/npm lib/node_modules/npm | xz -0 -T2 >"$3"',
+      "_",
+      prefix,
+      name,
+      tarball,
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  const sum = createHash("sha256").update(readFileSync(tarball)).digest("hex");
+  // a tampered release: one byte of the tarball changed after its checksum was published
+  if (tamper) {
+    const b = readFileSync(tarball);
+    b[b.length >> 1] ^= 0xff;
+    writeFileSync(tarball, b);
+  }
+  writeFileSync(path.join(release, "SHASUMS256.txt"), `${sum}  ${name}.tar.xz\n`);
+  const server = createHttpServer((req, res) => {
+    const f = path.join(dir, path.normalize(decodeURIComponent(req.url ?? "/")).replace(/^(\.\.[/\\])+/, ""));
+    if (!f.startsWith(dir) || !existsSync(f)) return void res.writeHead(404).end();
+    res.writeHead(200);
+    res.end(readFileSync(f));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    version,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** a free TCP port below 1024 (binding it needs root or CAP_NET_BIND_SERVICE) */
+async function freePrivilegedPort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const p = 600 + Math.floor(Math.random() * 400);
+    if (await tcpFree(p)) return p;
+  }
+  throw new Error("no free port below 1024");
+}
+
+/** PATH with `names` left out: a directory of links to every other command of each PATH entry */
+function pathWithout(p: string, names: string[], dir: string): string {
+  if (names.length === 0) return p;
+  mkdirSync(dir, { recursive: true });
+  const linked = new Set<string>();
+  for (const d of p.split(":")) {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(d);
+    } catch {}
+    for (const e of entries) {
+      if (names.includes(e) || linked.has(e)) continue;
+      linked.add(e);
+      symlinkSync(path.join(d, e), path.join(dir, e));
+    }
+  }
+  return dir;
+}
+
+/** the user name a process runs as (its real uid, /proc) */
+function processUser(pid: number): string | undefined {
+  const uid = /^Uid:\s+(\d+)/m.exec(readIf(`/proc/${pid}/status`))?.[1];
+  if (uid === undefined) return undefined;
+  return execFileSync("id", ["-nu", uid], { encoding: "utf8" }).trim();
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalReport> {
@@ -145,8 +259,42 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     const base = await freePortRange(4);
     const ctlBase = await freePortRange(4);
     const turnPort = await freePortRange(1);
+    // TURN over TLS with the operator's certificate (a Secrets Manager secret holding the PEM
+    // chain and key): self-signed here, for the name clients dial ({ip} = the IMDS public IP);
+    // on a privileged port when run as root, so coturn (not root) needs its capability to bind it
+    const tlsPort = process.getuid?.() === 0 ? await freePrivilegedPort() : await freePortRange(1);
+    const tlsDir = path.join(work, "tls");
+    mkdirSync(tlsDir, { mode: 0o700 });
+    // biome-ignore format: argv
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "-keyout", path.join(tlsDir, "key.pem"), "-out", path.join(tlsDir, "cert.pem"), "-days", "1",
+      "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    ], { stdio: "ignore" });
+    const tlsCert = readFileSync(path.join(tlsDir, "cert.pem"), "utf8");
+    const tlsKey = readFileSync(path.join(tlsDir, "key.pem"), "utf8");
+    const tlsPem = o.tlsSecret ? o.tlsSecret(tlsCert, tlsKey) : `${tlsCert}${tlsKey}`;
+    const tlsSecretArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rtcgw-turn-tls-AbCdEf`;
+    const nodeMirror = o.realInstall
+      ? await startNodeMirror(path.join(work, "node-dist"), o.tamperNodeRelease ?? false)
+      : undefined;
+    if (nodeMirror) cleanup.push(() => nodeMirror.close());
     const s = synth(
-      { MEDIA_UDP_PORT: String(base), NODE_PORT: String(ctlBase), RTCGW_NODE_TURN_PORT: String(turnPort) },
+      {
+        ...(nodeMirror
+          ? { RTCGW_NODE_VERSION: nodeMirror.version, RTCGW_NODE_DIST_URL: nodeMirror.url }
+          : {}),
+        MEDIA_UDP_PORT: String(base),
+        NODE_PORT: String(ctlBase),
+        RTCGW_NODE_TURN_PORT: String(turnPort),
+        ...(o.noTls
+          ? {}
+          : {
+              RTCGW_NODE_TURN_TLS_CERT_ARN: tlsSecretArn,
+              RTCGW_NODE_TURN_TLS_HOST: "{ip}",
+              RTCGW_NODE_TURN_TLS_PORT: String(tlsPort),
+            }),
+      },
       { functionsDir, stackName: STACK },
     );
     const t = s.json;
@@ -213,9 +361,10 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     const s3Url = `http://127.0.0.1:${s3Port}`;
 
     const nodeRoleId = resourcesOf(t, "AWS::IAM::Role").find(([id]) => id.startsWith("MediaNodesRole"))![0];
-    const secrets = Object.fromEntries(
-      secretIds.map((id) => [secretArn(id), randomBytes(24).toString("hex")]),
-    );
+    const secrets: Record<string, string> = {
+      ...Object.fromEntries(secretIds.map((id) => [secretArn(id), randomBytes(24).toString("hex")])),
+      [tlsSecretArn]: tlsPem,
+    };
     const groupName = bootstrapArgs(t)["--asg-name"] as string;
     // the values behind the secrets the template creates, as your backend reads them
     // (`aws secretsmanager get-secret-value --secret-id <stack output>`)
@@ -288,21 +437,33 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     // ---- the instance boots: the user data, exactly as the template writes it
     const root = path.join(work, "instance");
     mkdirSync(root);
+    // the instance's / and the way to it are world-traversable, as on the instance: coturn runs
+    // as its own user and must reach its files (each keeps its own mode, 0600 for the secrets)
+    chmodSync(work, 0o755);
+    chmodSync(root, 0o755);
     const shims = path.join(ROOT, "test/infra/rehearsal/shims");
     for (const f of readdirSync(shims)) chmodSync(path.join(shims, f), 0o755);
     const signalFile = path.join(work, "cfn-signal");
+    const cwaFile = path.join(work, "cloudwatch-agent-config");
     const userData = resolvedUserData(t, resolve);
     writeFileSync(path.join(work, "user-data.sh"), userData);
     // EC2 runs user data as root with no AWS_REGION and no credentials but the instance role's
     const bootEnv: NodeJS.ProcessEnv = {
-      PATH: `${shims}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:${process.env.PATH}`,
+      PATH: pathWithout(
+        `${shims}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:${process.env.PATH}`,
+        o.pathWithout ?? [],
+        path.join(work, "path"),
+      ),
       HOME: process.env.HOME ?? "/root",
       RTCGW_BOOTSTRAP_ROOT: root,
-      RTCGW_BOOTSTRAP_NODE_MODULES: path.join(ROOT, "node_modules"),
+      ...(o.realInstall
+        ? { RTCGW_BOOTSTRAP_INSTALL: "real" }
+        : { RTCGW_BOOTSTRAP_NODE_MODULES: path.join(ROOT, "node_modules") }),
       RTCGW_BOOTSTRAP_HEALTH_TIMEOUT: String(o.healthTimeoutS ?? 60),
       RTCGW_REHEARSAL_SIGNAL_FILE: signalFile,
       AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
       RTCGW_REHEARSAL_REPO: ROOT,
+      RTCGW_REHEARSAL_CWA_FILE: cwaFile,
       ...endpoints,
     };
     cleanup.push(() => {
@@ -326,7 +487,12 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     const flag = (f: string) => signal[signal.indexOf(f) + 1];
     if (boot.code !== 0 || flag("--exit-code") !== "0")
       fail(
-        `the node did not come up: bootstrap exit ${boot.code}, cfn-signal ${signal.join(" ") || "never sent"}\n--- bootstrap\n${boot.output.slice(-2000)}\n--- node log\n${nodeLog()}`,
+        `the node did not come up: bootstrap exit ${boot.code}, cfn-signal ${signal.join(" ") || "never sent"}, launch action ${
+          api.calls
+            .filter((c) => c.action === "autoscaling:CompleteLifecycleAction")
+            .map((c) => c.params?.LifecycleActionResult)
+            .join(",") || "never completed"
+        }\n--- bootstrap\n${boot.output.slice(-2000)}\n--- node log\n${nodeLog()}`,
       );
     if (flag("--resource") !== asgId || flag("--stack") !== STACK || flag("--region") !== REGION)
       fail(`the bootstrap signalled ${signal.join(" ")}, not the group ${asgId} of ${STACK} in ${REGION}`);
@@ -343,7 +509,41 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       ),
     };
 
-    const turnConfPath = path.join(root, "etc/coturn/turnserver.conf");
+    const turnConfPath = path.join(root, "etc/rtcgw-turn/turnserver.conf");
+    // the user coturn's process runs as (from /proc: what the stand-in really started)
+    const turnPidFile = path.join(root, "run/systemd-standin/rtcgw-turn.service.pid");
+    const turnUser = existsSync(turnPidFile) ? processUser(Number(readIf(turnPidFile).trim())) : undefined;
+    const nodePid = Number(readIf(path.join(root, "run/systemd-standin/rtcgw-node.service.pid")).trim());
+    const nodeExe = (() => {
+      try {
+        return readlinkSync(`/proc/${nodePid}/exe`);
+      } catch {
+        return "";
+      }
+    })();
+    const releaseNode = path.join(root, `opt/rtcgw/node-v${bootstrapArgs(t)["--node-version"]}/bin/node`);
+    const modules = path.join(root, "opt/rtcgw/current/node_modules");
+    const install = {
+      nodeFromRelease: nodeExe === releaseNode && !lstatSync(releaseNode).isSymbolicLink(),
+      nodeModulesInstalled:
+        existsSync(modules) &&
+        !lstatSync(modules).isSymbolicLink() &&
+        existsSync(path.join(modules, "node-datachannel/package.json")),
+    };
+    const launchActions = api.calls
+      .filter(
+        (c) =>
+          c.action === "autoscaling:CompleteLifecycleAction" &&
+          c.allowed &&
+          c.params?.LifecycleHookName === bootstrapArgs(t)["--launch-hook"] &&
+          c.params?.InstanceId === INSTANCE_ID &&
+          c.params?.AutoScalingGroupName === groupName,
+      )
+      .map((c) => c.params!.LifecycleActionResult!);
+    if (!launchActions.includes("CONTINUE"))
+      fail(
+        `the bootstrap did not complete the launch lifecycle action: ${launchActions.join(",") || "no call"}`,
+      );
     const turnConf = existsSync(turnConfPath)
       ? {
           mode: Number.parseInt(
@@ -464,6 +664,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     const turnSecret = secretValue("TurnSecret");
     const links: RehearsalReport["links"] = [];
     const relayChecks: RehearsalReport["relayChecks"] = [];
+    const tlsChecks: RehearsalReport["tlsChecks"] = [];
 
     // ---- one real call per worker, through the functions
     const calls: RehearsalReport["calls"] = [];
@@ -536,6 +737,22 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       // handed-out credential (a relay-only client gathers a relay candidate only if it does)
       const udpTurn = servers.find((sv) => sv.url.endsWith("?transport=udp"));
       if (udpTurn && relayChecks.length === 0) relayChecks.push(await relayGathers(udpTurn));
+      // TURN over TLS: the turns: URL handed out, the certificate verified, the same credential
+      const tlsTurn = servers.find((sv) => sv.url.startsWith("turns:"));
+      if (tlsTurn && tlsChecks.length === 0)
+        tlsChecks.push({
+          url: tlsTurn.url,
+          ...(await allocateOverTls({
+            url: tlsTurn.url,
+            username: tlsTurn.params.username ?? "",
+            credential: tlsTurn.params.credential ?? "",
+            ca: tlsCert,
+          }).catch((e: Error) =>
+            fail(
+              `TURN over TLS on ${tlsTurn.url}: ${e.message}\n--- turn log\n${readIf(path.join(root, "var/log/rtcgw/turn.log")).slice(-2000)}`,
+            ),
+          )),
+        });
       sessions.push({ id, token, peer: c });
     }
     if (covered() !== workers)
@@ -607,6 +824,12 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       relayChecks,
       turnPort,
       ...(turnConf ? { turnConf } : {}),
+      tlsChecks,
+      turnTlsPort: tlsPort,
+      ...(turnUser ? { turnUser } : {}),
+      launchActions,
+      install,
+      ...(existsSync(cwaFile) ? { cloudWatchAgentConfig: readFileSync(cwaFile, "utf8").trim() } : {}),
       lifecycleCompleted: completed,
       nodesAfterDrain,
     };

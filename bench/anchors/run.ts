@@ -273,7 +273,8 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
         RTCGW_CONNECT_TIMEOUT: "30",
         RTCGW_MEDIA_TIMEOUT: "30",
         RTCGW_DRAIN_TIMEOUT: "1",
-        RTCGW_BRIDGE_ALLOW: "ws://127.0.0.1:",
+        // the config names one host and port per entry: the agent's, when there is one
+        ...(agent ? { RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${agent.port}/` } : {}),
         RECORDINGS_DIR: dir,
         LOG_LEVEL: "error",
       },

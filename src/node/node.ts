@@ -85,7 +85,10 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const guard = new LoadGuard({
     busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY,
     ...(opts.busyCpuCores !== undefined ? { cpuCores: opts.busyCpuCores } : {}),
-    ...(opts.busyLagMs !== undefined ? { busyLagMs: opts.busyLagMs } : {}),
+    // the lag the calls feel: how late the media clock runs (its only reader: one node per process)
+    ...(opts.busyLagMs !== undefined
+      ? { busyLagMs: opts.busyLagMs, lag: () => processTicker().takeMaxLateMs() }
+      : {}),
     // the sessions held: a recent admission's load is projected at the cost per measured session
     sessions: () => sessions?.size ?? 0,
   });

@@ -19,11 +19,14 @@
 //   6.5 % of their echo. So each mean is projected: measured + unmeasured sessions × the cost per
 //   measured session (the measured load ÷ the sessions it covers, fixed cost included: an
 //   over-estimate, on the safe side), or `sessionCostPrior` while too few sessions are measured.
-// - the event loop's lag (the largest interval p99 of the window, beyond the sampling
-//   resolution): a core shared with other work shows neither in this process's CPU nor in a loop
-//   that is busy only part of the time, but its frames come out late; a loop that stalls past
-//   `busyLagMs` is one whose echo is about to skip frames. This refuses for one window after a
-//   stall: the next sessions' set-up would add stalls of its own.
+// - the media clock's lag (`lag`: the shared ticker's latest wake-up after its slice was due, the
+//   worst of the window): a core shared with other work shows neither in this process's CPU nor
+//   in a loop that is busy only part of the time, but its frames come out late; a ticker that
+//   runs `busyLagMs` late is one whose echo is about to skip frames. This refuses for one window
+//   after a stall: the next sessions' set-up would add stalls of its own. The ticker measures
+//   what the calls feel, at no cost (no timer of the guard's own; with no session there is no
+//   lag to lose audio to). Without a `lag` source the guard samples the loop's delay itself (a
+//   monitorEventLoopDelay histogram, the worst interval p99 beyond its 10 ms resolution).
 
 import { availableParallelism } from "node:os";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
@@ -44,6 +47,9 @@ export interface LoadGuardOptions {
   busyAt?: number;
   /** the loop's lag (ms) at which the node counts as busy (default: never) */
   busyLagMs?: number;
+  /** the lag (ms) since the last call (the node: its ticker's takeMaxLateMs); default: the
+   *  guard's own loop-delay histogram, when a lag line is drawn */
+  lag?: () => number;
   intervalMs?: number;
   /** the mean is over this long (default 2000 ms) */
   windowMs?: number;
@@ -76,6 +82,7 @@ export class LoadGuard {
   private readonly timer: NodeJS.Timeout;
   private readonly loop = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   private readonly sessionsNow: () => number;
+  private readonly lagSource: (() => number) | undefined;
   private readonly settleMs: number;
   private readonly prior: number;
   private readonly now: () => number;
@@ -101,8 +108,10 @@ export class LoadGuard {
     const windowMs = o.windowMs ?? 2000;
     this.settleMs = o.settleMs ?? windowMs + 1000;
     this.size = Math.max(1, Math.round(windowMs / intervalMs));
-    // the lag histogram is a libuv timer of its own: only when a lag line is drawn
-    if (Number.isFinite(this.busyLagMs)) this.loop.enable();
+    this.lagSource = o.lag;
+    // the lag histogram is a libuv timer of its own: only when a lag line is drawn and nothing
+    // else measures the lag
+    if (Number.isFinite(this.busyLagMs) && !this.lagSource) this.loop.enable();
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }
@@ -112,9 +121,13 @@ export class LoadGuard {
     const at = performance.now();
     const cpu = process.cpuUsage(this.lastCpu);
     const cpuShare = (cpu.user + cpu.system) / 1000 / (at - this.lastAt) / this.cpuCores;
-    // the histogram records whole intervals between its wake-ups (an idle loop reads ~10 ms)
-    const lag = this.loop.count > 0 ? Math.max(0, this.loop.percentile(99) / 1e6 - LAG_RESOLUTION_MS) : 0;
-    this.loop.reset();
+    let lag = 0;
+    if (this.lagSource) lag = this.lagSource();
+    else if (this.loop.count > 0) {
+      // the histogram records whole intervals between its wake-ups (an idle loop reads ~10 ms)
+      lag = Math.max(0, this.loop.percentile(99) / 1e6 - LAG_RESOLUTION_MS);
+      this.loop.reset();
+    }
     this.observe(performance.eventLoopUtilization(now, this.last).utilization, cpuShare, lag);
     this.last = now;
     this.lastCpu = process.cpuUsage();

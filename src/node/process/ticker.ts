@@ -24,6 +24,8 @@ export class SharedTicker {
 
   /** wake-ups so far (one per non-empty slice due) */
   wakeups = 0;
+  /** the latest a wake-up ran after its slice was due (ms), since the last takeMaxLateMs() */
+  private maxLateMs = 0;
 
   constructor(
     readonly periodMs = 20,
@@ -64,6 +66,18 @@ export class SharedTicker {
     return this.count;
   }
 
+  /**
+   * How late the media clock ran (ms: the latest a slice ran after it was due) since the last
+   * call, and start again: the load guard's lag signal (src/node/process/load-guard.ts). One
+   * reader per process: a node process has one node (in-process nodes — tests, `rtcgw dev` —
+   * draw no lag line).
+   */
+  takeMaxLateMs(): number {
+    const m = this.maxLateMs;
+    this.maxLateMs = 0;
+    return m;
+  }
+
   private start() {
     this.next = performance.now() + this.sliceMs;
     this.schedule();
@@ -97,7 +111,9 @@ export class SharedTicker {
     if (!this.timer) return; // stopped meanwhile
     this.wakeups++;
     const now = performance.now();
-    if (now - this.next > this.sliceMs) this.lateTicks++;
+    const late = now - this.next;
+    if (late > this.sliceMs) this.lateTicks++;
+    if (late > this.maxLateMs) this.maxLateMs = late;
     const wall = Date.now();
     // run every slice whose time has come (after a stall, each runs once: the timeline itself
     // emits all frames due by `wall`, so nothing is lost by not repeating)

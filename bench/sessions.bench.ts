@@ -259,7 +259,7 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 /** the node's limit and what the calls it kept lost: "503 at 212, 88 refused; worst call 0.12 %" */
 const saturation = (r: Row) =>
-  `${r.firstBusyAt !== undefined ? `503 first at ${r.firstBusyAt} connected, ${r.refused} refused` : "no 503"}${r.worstLossOut !== undefined ? `; worst call lost ${pct(r.worstLossOut)} out` : ""}`;
+  `${r.firstBusyAt !== undefined ? `503 first at ${r.firstBusyAt} accepted, ${r.refused} refused` : "no 503"}${r.worstLossOut !== undefined ? `; worst call lost ${pct(r.worstLossOut)} out` : ""}`;
 
 /** the bare Opus decode (WASM, straight to 16 kHz as record and echo do) in µs per 20 ms packet */
 async function bareDecodeUs(): Promise<number> {

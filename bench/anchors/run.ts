@@ -510,7 +510,7 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
       }
       rows.push(row);
       console.log(
-        `${key.padEnd(18)} N=${String(n).padStart(4)}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} conn, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)}  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
+        `${key.padEnd(18)} N=${String(n).padStart(4)}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)}  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
       );
       if (!row.held && !o.keepGoing) break;
     }
@@ -551,7 +551,7 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
         worst <= HELD.lossMax &&
         (audioWorst === undefined || audioWorst >= HELD.audio);
       console.log(
-        `  rtcgw ${r.profile} N=${r.n}: first 503 with ${r.firstBusyAt} connected, ${r.refused ?? 0} offers refused after retries, ${r.connected} held; worst held call lost ${pct(worst)} of its return frames, got ${pct(audioWorst)} of its audio back over the window: ${worst === undefined ? "not measured (one-way profile)" : ok ? "met" : "NOT met"}`,
+        `  rtcgw ${r.profile} N=${r.n}: first 503 with ${r.firstBusyAt} accepted, ${r.refused ?? 0} offers refused after retries, ${r.connected} held; worst held call lost ${pct(worst)} of its return frames, got ${pct(audioWorst)} of its audio back over the window: ${worst === undefined ? "not measured (one-way profile)" : ok ? "met" : "NOT met"}`,
       );
     }
   }

@@ -93,9 +93,9 @@ interface Session {
 
 const sendrecv = args.sendrecv ?? (args.profile === "echo" || args.profile === "bridge");
 
-/** the node's limit as a client sees it: sessions connected when it first answered 503, and the
- *  offers it still refused after every retry */
-let connectedNow = 0;
+/** the node's limit as a client sees it: sessions it had accepted (201) when it first answered
+ *  503, and the offers it still refused after every retry */
+let acceptedNow = 0;
 let firstBusyAt: number | undefined;
 let refused = 0;
 
@@ -145,7 +145,7 @@ async function open(): Promise<Session | undefined> {
     ...(args.bridgeUrl ? { bridgeUrl: args.bridgeUrl } : {}),
   };
   let r = await control("POST", "/internal/sessions", body, id);
-  if (r.status === 503) firstBusyAt ??= connectedNow;
+  if (r.status === 503) firstBusyAt ??= acceptedNow;
   // a busy node answers 503 + Retry-After: retry as a real client would, a few times
   for (let attempt = 0; r.status === 503 && attempt < 5; attempt++) {
     await new Promise((res) => setTimeout(res, Number(r.retryAfter ?? 1) * 1000));
@@ -156,10 +156,10 @@ async function open(): Promise<Session | undefined> {
     await peer.close();
     return undefined;
   }
+  acceptedNow++;
   peer.accept(r.json.answer);
   try {
     await peer.connected(20_000);
-    connectedNow++;
     return { id, peer, connected: true };
   } catch {
     await peer.close();

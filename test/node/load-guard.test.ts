@@ -139,7 +139,8 @@ it("with fewer than 4 sessions measured, a new one is projected at the prior (1.
       held++;
       admitted++;
     }
-    expect(admitted).toBe(Math.ceil((0.5 - 0.005) / 0.015));
+    expect(guard.cpu).toBeCloseTo(0.005 / 4, 6); // one sample of a 4-sample window: the rest was idle
+    expect(admitted).toBe(Math.ceil((0.5 - guard.cpu) / 0.015));
   } finally {
     guard.stop();
   }
@@ -198,3 +199,15 @@ it("a node whose media clock ran late refuses the next offer with 503 node-busy 
   await c2.close();
   await caller.close();
 }, 20_000);
+
+it("a node that just started is not busy on its first sample alone (the window before it was idle)", () => {
+  const guard = new LoadGuard({ busyAt: 0.85, intervalMs: 500, windowMs: 2000, cpuCores: 1 });
+  try {
+    guard.observe(1, 1); // its first 500 ms: the first burst of offers answered
+    expect(guard.busy).toBe(false);
+    for (let i = 0; i < 3; i++) guard.observe(1, 1); // and it stays saturated: busy
+    expect(guard.busy).toBe(true);
+  } finally {
+    guard.stop();
+  }
+});

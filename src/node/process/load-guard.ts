@@ -144,8 +144,10 @@ export class LoadGuard {
       this.cpuSamples.shift();
       this.lagSamples.shift();
     }
-    this.utilization = this.samples.reduce((a, b) => a + b, 0) / this.samples.length;
-    this.cpu = this.cpuSamples.reduce((a, b) => a + b, 0) / this.cpuSamples.length;
+    // over the whole window, also while it is filling: a node that just started was idle before,
+    // and its first sample alone — often the first burst of offers being answered — is no mean
+    this.utilization = this.samples.reduce((a, b) => a + b, 0) / this.size;
+    this.cpu = this.cpuSamples.reduce((a, b) => a + b, 0) / this.size;
     this.lagMs = Math.max(...this.lagSamples);
   }
 
@@ -165,10 +167,9 @@ export class LoadGuard {
   private project(measured: number, unmeasured: number): number {
     if (unmeasured === 0) return measured;
     const covered = Math.max(0, this.sessionsNow() - unmeasured);
-    const perSession =
-      covered >= MIN_MEASURED_SESSIONS
-        ? measured / covered
-        : Math.max(this.prior, measured / Math.max(1, covered));
+    // too few measured sessions say nothing of one session's cost (the measured load is then the
+    // node's fixed cost and the set-up of the very sessions not yet measured): the prior
+    const perSession = covered >= MIN_MEASURED_SESSIONS ? measured / covered : this.prior;
     return measured + unmeasured * perSession;
   }
 

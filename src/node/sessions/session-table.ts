@@ -343,7 +343,12 @@ export class SessionTable {
       gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
       ...(etag ? { etag } : {}),
       onState: (s: PeerState, ps: PeerSession) => this.onState(s, ps),
-      onPacket: (d: Parameters<NodeMetrics["packet"]>[0]) => this.o.metrics.packet(d),
+      // every packet counted; one that comes in while the media clock is due runs the clock's
+      // slice in this loop turn, not a wake-up of its own (src/node/process/ticker.ts)
+      onPacket: (d: Parameters<NodeMetrics["packet"]>[0]) => {
+        this.o.metrics.packet(d);
+        if (d === "in") this.o.ticker.poke();
+      },
     };
   }
 

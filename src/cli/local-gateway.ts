@@ -28,8 +28,6 @@ export interface LocalNodeOptions {
   busyUtilization?: number;
   /** the admission guard's loop-lag line (ms); default: off */
   busyLagMs?: number;
-  /** sessions in set-up at once before offers are refused; default: no limit */
-  maxSetups?: number;
   /** control API port; default 0 (a free port: the control API is internal here) */
   controlPort?: number;
   /** the muxed media UDP port; default 0 (a free port) */
@@ -87,7 +85,6 @@ export async function startLocalNode<R extends Registry = MemoryRegistry>(
       // so it is off in-process unless asked for (it is tested in test/node/)
       busyUtilization: o.busyUtilization ?? Number.POSITIVE_INFINITY,
       ...(o.busyLagMs !== undefined ? { busyLagMs: o.busyLagMs } : {}),
-      ...(o.maxSetups !== undefined ? { maxSetups: o.maxSetups } : {}),
     }),
   );
   return { registry, node };

@@ -41,9 +41,6 @@ export interface MediaNodeOptions {
   /** the event loop's lag (ms) at which new sessions are refused with 503 node-busy; off by
    *  default in-process, the node process sets DEFAULT_BUSY_LAG_MS (50) */
   busyLagMs?: number;
-  /** sessions in set-up at once beyond which offers get 503 node-busy (default: no limit; the
-   *  node process sets DEFAULT_MAX_SETUPS) */
-  maxSetups?: number;
 }
 
 export interface MediaNode {
@@ -126,7 +123,6 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     tombstoneTtlMs: config.RTCGW_TOMBSTONE_TTL * 1000,
     busy: () => (guard.busy ? guard.reason : undefined),
     admitted: () => guard.admitted(),
-    ...(opts.maxSetups !== undefined ? { maxSetups: opts.maxSetups } : {}),
   });
   const mgr = sessions;
 

@@ -35,9 +35,6 @@ export const DEFAULT_BUSY_UTILIZATION = 0.85;
 /** loop lag (ms beyond the sampling resolution) at which a node process counts as busy: well
  *  under the 100 ms after which a real-time sender skips a frame as stale */
 export const DEFAULT_BUSY_LAG_MS = 50;
-/** sessions in set-up (answered, not connected) at which a node process refuses the next offer:
- *  a burst's DTLS handshakes and first packets stall the loop its held calls share */
-export const DEFAULT_MAX_SETUPS = 10;
 /** what one session costs before any is measured (share of the counted cores): an echo on the
  *  project's 2-core VM measured 0.6–1.2 % of a core; the prior errs high */
 export const DEFAULT_SESSION_COST_PRIOR = 0.015;

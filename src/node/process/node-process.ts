@@ -6,7 +6,7 @@ import type { Config } from "../../config/index.js";
 import { exitAfterLogs, type Logger, logSafely } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import { type MediaNode, startMediaNode } from "../node.js";
-import { DEFAULT_BUSY_LAG_MS, DEFAULT_BUSY_UTILIZATION, DEFAULT_MAX_SETUPS } from "./load-guard.js";
+import { DEFAULT_BUSY_LAG_MS, DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
 
 export interface NodeProcessOptions {
   nodeId?: string;
@@ -55,8 +55,6 @@ export async function runMediaNodeProcess(
     busyUtilization: DEFAULT_BUSY_UTILIZATION,
     // and once its loop lags toward the point where a real-time sender skips frames as stale
     busyLagMs: DEFAULT_BUSY_LAG_MS,
-    // and while it sets up as many sessions as it takes at once
-    maxSetups: DEFAULT_MAX_SETUPS,
     // the workers share the cores the process may run on (RTCGW_WORKERS, 0 = one per core):
     // each one's CPU counts against its share of them
     busyCpuCores: availableParallelism() / (config.RTCGW_WORKERS || availableParallelism()),

@@ -74,10 +74,6 @@ export interface SessionTableOptions {
   busy?: () => "loop" | "cpu" | "lag" | undefined;
   /** a session was admitted (the guard counts its load as unmeasured until it settles) */
   admitted?: () => void;
-  /** sessions being set up (answered, not yet connected) beyond which a new offer is refused
-   *  (503 node-busy): DTLS handshakes and first packets of a burst stall the loop the held calls
-   *  share (default: no limit; the node process sets DEFAULT_MAX_SETUPS) */
-  maxSetups?: number;
 }
 
 /** the 503 node-busy message, by what the load guard saw */
@@ -85,7 +81,6 @@ const BUSY_REASONS = {
   loop: "this media node's event loop is saturated",
   cpu: "this media node's CPU is saturated",
   lag: "this media node's event loop is lagging",
-  setups: "this media node is setting up as many sessions as it takes at once",
 } as const;
 
 export class SessionTable {
@@ -114,14 +109,6 @@ export class SessionTable {
 
   get isDraining(): boolean {
     return this.draining;
-  }
-
-  /** sessions answered and not yet connected (their set-up is the node's work in progress) */
-  private settingUp(): number {
-    let n = 0;
-    for (const s of this.sessions.values())
-      if ((s.state === "new" || s.state === "connecting") && !s.isClosing) n++;
-    return n;
   }
 
   byState(): Record<string, number> {
@@ -225,9 +212,7 @@ export class SessionTable {
         503,
         `this media node is full (${this.o.capacity} sessions)`,
       );
-    const busy =
-      this.o.busy?.() ??
-      (this.settingUp() >= (this.o.maxSetups ?? Number.POSITIVE_INFINITY) ? "setups" : undefined);
+    const busy = this.o.busy?.();
     if (busy)
       throw new NodeUnavailableError(
         "node-busy",

@@ -83,6 +83,12 @@ interface Row {
   perSessionPct: number;
   lossIn: number;
   lossOut: number;
+  /** the worst call's share of its return frames lost or skipped (two-way profiles) */
+  worstLossOut: number | undefined;
+  /** offers still refused (503) after the client's retries */
+  refused: number;
+  /** sessions connected when a node first answered 503 (the limit where it refused) */
+  firstBusyAt: number | undefined;
   loopP99Ms: number;
   late: number;
   completeness: number | undefined;
@@ -145,7 +151,8 @@ async function scrape(
 }
 
 async function waitReady(urls: string[]) {
-  const deadline = Date.now() + 60_000; // a loaded machine takes its time to start tsx
+  // two workers under tsx take ~14 s to answer on a loaded 2-core machine
+  const deadline = Date.now() + 60_000;
   for (const u of urls) {
     while (true) {
       try {
@@ -339,6 +346,9 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
     perSessionPct,
     lossIn,
     lossOut,
+    worstLossOut: result.worstLossOut === undefined ? undefined : Number(result.worstLossOut),
+    refused: Number(result.refused ?? 0),
+    firstBusyAt: result.firstBusyAt === undefined ? undefined : Number(result.firstBusyAt),
     loopP99Ms: p99,
     late: Number(result.late ?? 0),
     completeness,
@@ -371,6 +381,9 @@ const bridgeText = (r: Row) =>
   r.toAgent
     ? `  to agent ${pct(r.toAgent.mean)} (worst ${pct(r.toAgent.worst)})  agent CPU ${r.agentCpuPct?.toFixed(1)} %  lost ${lostText(r.lostMs ?? {})}  out: ${r.outMissing} missing, ${r.outSkipped} skipped frames`
     : "";
+/** the node's limit and what the calls it kept lost: "503 at 212, 88 refused; worst call 0.12 %" */
+const saturation = (r: Row) =>
+  `${r.firstBusyAt !== undefined ? `503 first at ${r.firstBusyAt} accepted, ${r.refused} refused` : "no 503"}${r.worstLossOut !== undefined ? `; worst call lost ${pct(r.worstLossOut)} out` : ""}`;
 
 /** the bare Opus decode (WASM, straight to 16 kHz as record and echo do) in µs per 20 ms packet */
 async function bareDecodeUs(): Promise<number> {
@@ -412,18 +425,18 @@ async function main() {
       const row = await runOne(profile, n);
       rows.push(row);
       console.log(
-        `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}${bridgeText(row)}  ${row.held ? "held" : "NOT held"}`,
+        `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}${bridgeText(row)}  ${saturation(row)}  ${row.held ? "held" : "NOT held"}`,
       );
       if (!row.held && !flags["keep-going"]) break;
     }
   }
   console.log(
-    "\n| profile | N | connected | node CPU (% of a core) | per session | loss in | loss out | loop p99 | late frames | recorded | to agent (mean / worst) | agent CPU | lost (node's counter, ms) | held |",
+    "\n| profile | N | connected | node CPU (% of a core) | per session | loss in | loss out | worst call out | first 503 at / refused | loop p99 | late frames | recorded | to agent (mean / worst) | agent CPU | lost (node's counter, ms) | held |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows)
     console.log(
-      `| ${r.profile} | ${r.n} | ${r.connected} | ${r.cpuPct.toFixed(1)} | ${r.perSessionPct.toFixed(3)} % | ${pct(r.lossIn)} | ${pct(r.lossOut)} | ${r.loopP99Ms.toFixed(1)} ms | ${r.late} | ${r.completeness !== undefined ? pct(r.completeness) : "–"} | ${r.toAgent ? `${pct(r.toAgent.mean)} / ${pct(r.toAgent.worst)}` : "–"} | ${r.agentCpuPct !== undefined ? `${r.agentCpuPct.toFixed(1)} %` : "–"} | ${r.lostMs ? lostText(r.lostMs) : "–"} | ${r.held ? "yes" : "no"} |`,
+      `| ${r.profile} | ${r.n} | ${r.connected} | ${r.cpuPct.toFixed(1)} | ${r.perSessionPct.toFixed(3)} % | ${pct(r.lossIn)} | ${pct(r.lossOut)} | ${r.worstLossOut !== undefined ? pct(r.worstLossOut) : "–"} | ${r.firstBusyAt !== undefined ? `${r.firstBusyAt} / ${r.refused}` : "–"} | ${r.loopP99Ms.toFixed(1)} ms | ${r.late} | ${r.completeness !== undefined ? pct(r.completeness) : "–"} | ${r.toAgent ? `${pct(r.toAgent.mean)} / ${pct(r.toAgent.worst)}` : "–"} | ${r.agentCpuPct !== undefined ? `${r.agentCpuPct.toFixed(1)} %` : "–"} | ${r.lostMs ? lostText(r.lostMs) : "–"} | ${r.held ? "yes" : "no"} |`,
     );
   console.log("");
   for (const profile of PROFILES) {

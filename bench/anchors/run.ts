@@ -137,6 +137,12 @@ interface Row {
   loopP99Ms?: number;
   lossIn: number;
   lossOut?: number;
+  /** the worst call's share of its return frames lost or skipped */
+  worstLossOut?: number;
+  /** rtcgw: offers still refused (503 node-busy) after the client's retries */
+  refused?: number;
+  /** rtcgw: sessions connected when the node first answered 503 (where it drew its line) */
+  firstBusyAt?: number;
   audioIn?: { mean: number; worst: number };
   audioOut?: { mean: number; worst: number };
   genCpuPct: number;
@@ -412,10 +418,13 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
   await srv.close();
   const lossIn = Number(result.lossIn ?? 1);
   const lossOut = sendrecv ? Number(result.lossOut ?? 1) : undefined;
+  const worstLossOut = result.worstLossOut === undefined ? undefined : Number(result.worstLossOut);
+  const refused = Number(result.refused ?? 0);
+  const firstBusyAt = result.firstBusyAt === undefined ? undefined : Number(result.firstBusyAt);
   const audioOut = result.audioOut as Row["audioOut"];
   const why: string[] = [];
   if (died) why.push("server died");
-  if (connected < n) why.push(`${n - connected} not connected`);
+  if (connected < n) why.push(`${n - connected} not connected${refused ? ` (${refused} refused 503)` : ""}`);
   if (lossIn >= HELD.lossMax) why.push("loss in");
   if (lossOut !== undefined && lossOut >= HELD.lossMax) why.push("loss out");
   if (audioIn && audioIn.mean < HELD.audio) why.push("audio in");
@@ -433,6 +442,9 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
     ...w,
     lossIn,
     ...(lossOut !== undefined ? { lossOut } : {}),
+    ...(worstLossOut !== undefined ? { worstLossOut } : {}),
+    ...(refused ? { refused } : {}),
+    ...(firstBusyAt !== undefined ? { firstBusyAt } : {}),
     ...(audioIn ? { audioIn } : {}),
     ...(audioOut ? { audioOut } : {}),
     genCpuPct,
@@ -498,7 +510,7 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
       }
       rows.push(row);
       console.log(
-        `${key.padEnd(18)} N=${String(n).padStart(4)}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)}  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
+        `${key.padEnd(18)} N=${String(n).padStart(4)}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)}  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
       );
       if (!row.held && !o.keepGoing) break;
     }
@@ -523,6 +535,25 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
     console.log(
       `| ${name} ${profile} | ${f(id, 2)} | ${held ? held.n : "none"} | ${held ? `${held.perSession.toFixed(3)} %` : "–"} |`,
     );
+  }
+
+  // issue 18 item 3: where rtcgw drew its line, and what the calls it kept lost
+  const saturated = rows.filter((r) => r.server === "rtcgw" && r.firstBusyAt !== undefined);
+  if (saturated.length) {
+    console.log(
+      "\nsaturation: the node refuses (503 node-busy) before a held call loses > 0.5 % of its audio:",
+    );
+    for (const r of saturated) {
+      const worst = r.worstLossOut;
+      const audioWorst = r.audioOut?.worst;
+      const ok =
+        worst !== undefined &&
+        worst <= HELD.lossMax &&
+        (audioWorst === undefined || audioWorst >= HELD.audio);
+      console.log(
+        `  rtcgw ${r.profile} N=${r.n}: first 503 with ${r.firstBusyAt} accepted, ${r.refused ?? 0} offers refused after retries, ${r.connected} held; worst held call lost ${pct(worst)} of its return frames, got ${pct(audioWorst)} of its audio back over the window: ${worst === undefined ? "not measured (one-way profile)" : ok ? "met" : "NOT met"}`,
+      );
+    }
   }
 
   // rtcgw ÷ each anchor, per session, at equal N (the bridge against the echo anchors)

@@ -95,6 +95,12 @@ interface Session {
 
 const sendrecv = args.sendrecv ?? (args.profile === "echo" || args.profile === "bridge");
 
+/** the node's limit as a client sees it: sessions it had accepted (201) when it first answered
+ *  503, and the offers it still refused after every retry */
+let acceptedNow = 0;
+let firstBusyAt: number | undefined;
+let refused = 0;
+
 async function openAnchor(): Promise<Session | undefined> {
   const peer = await ClientPeer.create({
     direction: sendrecv ? "sendrecv" : "sendonly",
@@ -142,15 +148,18 @@ async function open(): Promise<Session | undefined> {
     ...(args.bridgeProtocol ? { bridgeProtocol: args.bridgeProtocol } : {}),
   };
   let r = await control("POST", "/internal/sessions", body, id);
+  if (r.status === 503) firstBusyAt ??= acceptedNow;
   // a busy node answers 503 + Retry-After: retry as a real client would, a few times
   for (let attempt = 0; r.status === 503 && attempt < 5; attempt++) {
     await new Promise((res) => setTimeout(res, Number(r.retryAfter ?? 1) * 1000));
     r = await control("POST", "/internal/sessions", body, id);
   }
   if (r.status !== 201) {
+    if (r.status === 503) refused++;
     await peer.close();
     return undefined;
   }
+  acceptedNow++;
   peer.accept(r.json.answer);
   try {
     await peer.connected(20_000);
@@ -276,6 +285,15 @@ async function main() {
   // client never hears: counted as lost too, in 20 ms frames.
   const skippedOut = Math.round(c1.skippedMs / 20);
   const expectedOut = gotOut + c1.missing + skippedOut;
+  // the worst call: the largest share of its return frames missing or skipped, over its life
+  let worstLossOut: number | undefined;
+  if (sendrecv)
+    for (const s of sessions) {
+      const lost = s.peer.stats.lostReceived + Math.round(s.peer.stats.skippedReceivedMs / 20);
+      const expected = s.peer.stats.packetsReceived + lost;
+      const l = expected > 0 ? lost / expected : 1;
+      worstLossOut = Math.max(worstLossOut ?? 0, l);
+    }
   // Audio completeness over the window, per session (mean and worst), each capped at 1
   const ratios = (f: (s: Session) => number | undefined) => {
     const r = sessions.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
@@ -320,6 +338,9 @@ async function main() {
     serverSent: sentOut,
     clientReceived: gotOut,
     lossOut: expectedOut > 0 ? (c1.missing + skippedOut) / expectedOut : 0,
+    ...(worstLossOut !== undefined ? { worstLossOut } : {}),
+    refused,
+    ...(firstBusyAt !== undefined ? { firstBusyAt } : {}),
     skippedOut,
     missingOut: c1.missing,
     late: s1.late,

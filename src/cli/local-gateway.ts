@@ -26,6 +26,8 @@ export interface LocalNodeOptions {
   registry?: Registry;
   /** the node's admission guard line (event-loop utilisation); default: off (see below) */
   busyUtilization?: number;
+  /** the admission guard's loop-lag line (ms); default: off */
+  busyLagMs?: number;
   /** control API port; default 0 (a free port: the control API is internal here) */
   controlPort?: number;
   /** the muxed media UDP port; default 0 (a free port) */
@@ -82,6 +84,7 @@ export async function startLocalNode<R extends Registry = MemoryRegistry>(
       // and benches) the driver and its client peers: its admission guard would measure them too,
       // so it is off in-process unless asked for (it is tested in test/node/)
       busyUtilization: o.busyUtilization ?? Number.POSITIVE_INFINITY,
+      ...(o.busyLagMs !== undefined ? { busyLagMs: o.busyLagMs } : {}),
     }),
   );
   return { registry, node };

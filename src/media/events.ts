@@ -40,7 +40,7 @@ export class TypedEmitter<Events extends object> {
 
   emit<E extends keyof Events>(event: E, value: Events[E]): void {
     const set = this.#listeners.get(event);
-    if (!set) return;
+    if (!set || set.size === 0) return; // most events of a frame's path have no listener: no copy
     for (const fn of [...set]) {
       try {
         (fn as Listener<Events[E]>)(value);

@@ -130,6 +130,8 @@ class ConsumerSlot implements RelaySubscription {
 
 export class Relay {
   readonly #slots = new Set<ConsumerSlot>();
+  /** the slots as an array, rebuilt after a change (a frame fans out over a snapshot, no copy per frame) */
+  #snapshot: ConsumerSlot[] | undefined;
   #unsubscribe: Unsubscribe | undefined;
   #seq = 0;
   /** frames received from the source */
@@ -159,6 +161,7 @@ export class Relay {
       return slot;
     }
     this.#slots.add(slot);
+    this.#snapshot = undefined;
     // subscribe last: a source may emit synchronously on start
     this.#unsubscribe ??= this.source.subscribe({
       onFrame: (frame) => this.#fanOut(frame),
@@ -169,18 +172,21 @@ export class Relay {
 
   #fanOut(frame: AudioFrame): void {
     this.framesIn++;
-    for (const slot of [...this.#slots]) slot.offer(frame);
+    this.#snapshot ??= [...this.#slots];
+    for (const slot of this.#snapshot) slot.offer(frame);
   }
 
   #ended(reason: string): void {
     this.#unsubscribe = undefined;
     const slots = [...this.#slots];
     this.#slots.clear();
+    this.#snapshot = undefined;
     for (const s of slots) s.end(reason);
   }
 
   #remove(slot: ConsumerSlot): void {
     this.#slots.delete(slot);
+    this.#snapshot = undefined;
     if (this.#slots.size === 0 && this.#unsubscribe) {
       const off = this.#unsubscribe;
       this.#unsubscribe = undefined;

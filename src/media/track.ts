@@ -52,6 +52,10 @@ export abstract class SourceTrack implements AudioSource {
   readonly kind = "audio" as const;
   readonly events = new TypedEmitter<TrackEvents>();
   #consumers = new Set<FrameConsumer>();
+  /** the consumers as an array, rebuilt after a change: a frame's fan-out iterates a snapshot
+   *  (a consumer added or removed meanwhile takes effect from the next frame) without copying
+   *  the set 50 times a second (issue 18: a per-frame allocation) */
+  #snapshot: FrameConsumer[] | undefined;
   #state: TrackState = "idle";
   /** frames emitted so far */
   framesEmitted = 0;
@@ -77,6 +81,7 @@ export abstract class SourceTrack implements AudioSource {
       return () => {};
     }
     this.#consumers.add(consumer);
+    this.#snapshot = undefined;
     if (this.#state === "idle") {
       this.#state = "live";
       this.produce();
@@ -87,6 +92,7 @@ export abstract class SourceTrack implements AudioSource {
       if (done) return;
       done = true;
       this.#consumers.delete(consumer);
+      this.#snapshot = undefined;
       if (this.#consumers.size === 0 && this.#state === "live") {
         this.#state = "idle";
         this.halt();
@@ -99,7 +105,8 @@ export abstract class SourceTrack implements AudioSource {
   protected emitFrame(frame: AudioFrame): void {
     if (this.#state !== "live") return;
     this.framesEmitted++;
-    for (const c of [...this.#consumers]) {
+    this.#snapshot ??= [...this.#consumers];
+    for (const c of this.#snapshot) {
       try {
         const r = c.onFrame(frame);
         if (r && typeof (r as Promise<void>).catch === "function")
@@ -122,6 +129,7 @@ export abstract class SourceTrack implements AudioSource {
     }
     const consumers = [...this.#consumers];
     this.#consumers.clear();
+    this.#snapshot = undefined;
     for (const c of consumers) {
       try {
         c.onEnd?.(reason);

@@ -1,6 +1,5 @@
 // Prometheus metrics of one media node, in its own prom-client Registry (several nodes may share
 // a process in tests and in `rtcgw dev`).
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BridgeAudioLost, BridgeLegStats } from "../control/contract.js";
 
@@ -18,7 +17,9 @@ const LOSS_LABELS = [
   ["to-caller", "late", (l: BridgeAudioLost) => l.toCaller.late],
 ] as const;
 
-/** how often the event-loop delay is sampled */
+/** how often the event-loop delay is sampled (prom-client's default metrics sample it: one
+ *  histogram per process — each is a libuv timer waking the loop 100×/s; two of them were most of
+ *  an idle node's CPU, 0.3 % of a core, issue 18) */
 const LOOP_RESOLUTION_MS = 10;
 
 export type TeardownReason =
@@ -70,7 +71,6 @@ export class NodeMetrics {
   /** what each live bridged session's loss was when last counted (deltas go to the counter) */
   readonly #lossCounted = new Map<string, number[]>();
   #liveBridges: () => Iterable<BridgeLossSource> = () => [];
-  private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 
   constructor(
     nodeId: string,
@@ -79,8 +79,11 @@ export class NodeMetrics {
     cpuShare: () => number = () => 0,
   ) {
     this.registry.setDefaultLabels({ node: nodeId });
-    collectDefaultMetrics({ register: this.registry, prefix: "rtcgw_" });
-    this.loop.enable();
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: "rtcgw_",
+      eventLoopMonitoringPrecision: LOOP_RESOLUTION_MS,
+    });
     const r = [this.registry];
     new Gauge({
       name: "rtcgw_sessions",
@@ -205,21 +208,26 @@ export class NodeMetrics {
         this.set(cpuShare());
       },
     });
-    const loop = this.loop;
+    const registry = this.registry;
     new Gauge({
       name: "rtcgw_event_loop_delay_seconds",
       help: "event-loop delay since the last scrape (min, p50, p99, max)",
       labelNames: ["quantile"],
       registers: r,
-      collect() {
+      // read from prom-client's own loop-delay histogram (rtcgw_nodejs_eventloop_lag_*), which its
+      // default metrics collect (and reset) before this gauge in the same scrape: registered first
+      async collect() {
+        const raw = async (q: string) =>
+          (await registry.getSingleMetric(`rtcgw_nodejs_eventloop_lag_${q}_seconds`)?.get())?.values[0]
+            ?.value;
         // the histogram records the whole interval between its samples (an idle loop reads
         // ~10 ms at a 10 ms resolution): the delay is what exceeds the resolution
-        const delay = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) / 1e3;
-        this.set({ quantile: "0" }, delay(loop.min));
-        this.set({ quantile: "0.5" }, delay(loop.percentile(50)));
-        this.set({ quantile: "0.99" }, delay(loop.percentile(99)));
-        this.set({ quantile: "1" }, delay(loop.max));
-        loop.reset();
+        const delay = (s: number | undefined) =>
+          s === undefined ? Number.NaN : Math.max(0, s * 1e3 - LOOP_RESOLUTION_MS) / 1e3;
+        this.set({ quantile: "0" }, delay(await raw("min")));
+        this.set({ quantile: "0.5" }, delay(await raw("p50")));
+        this.set({ quantile: "0.99" }, delay(await raw("p99")));
+        this.set({ quantile: "1" }, delay(await raw("max")));
       },
     });
   }
@@ -279,7 +287,6 @@ export class NodeMetrics {
   }
 
   close() {
-    this.loop.disable();
     this.registry.clear();
   }
 }

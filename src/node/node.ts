@@ -38,6 +38,9 @@ export interface MediaNodeOptions {
   busyUtilization?: number;
   /** the cores this node's CPU counts against (default: the cores the process may run on) */
   busyCpuCores?: number;
+  /** the event loop's lag (ms) at which new sessions are refused with 503 node-busy; off by
+   *  default in-process, the node process sets DEFAULT_BUSY_LAG_MS (50) */
+  busyLagMs?: number;
 }
 
 export interface MediaNode {
@@ -85,6 +88,12 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const guard = new LoadGuard({
     busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY,
     ...(opts.busyCpuCores !== undefined ? { cpuCores: opts.busyCpuCores } : {}),
+    // the lag the calls feel: how late the media clock runs (its only reader: one node per process)
+    ...(opts.busyLagMs !== undefined
+      ? { busyLagMs: opts.busyLagMs, lag: () => processTicker().takeMaxLateMs() }
+      : {}),
+    // the sessions held: a recent admission's load is projected at the cost per measured session
+    sessions: () => sessions?.size ?? 0,
   });
   const metrics = new NodeMetrics(
     id,
@@ -115,7 +124,8 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     log,
     sessionTtlMs: SESSION_TTL_MS,
     tombstoneTtlMs: config.RTCGW_TOMBSTONE_TTL * 1000,
-    busy: () => guard.busy,
+    busy: () => (guard.busy ? guard.reason : undefined),
+    admitted: () => guard.admitted(),
   });
   const mgr = sessions;
   metrics.watchBridges(() => mgr.bridgeLosses());

@@ -53,7 +53,7 @@ export const newSessionId = () => randomBytes(16).toString("base64url");
 /** busyUtilization: the load guard's line; off in-process unless a test asks for it */
 export async function startHarness(
   env: Record<string, string> = {},
-  o: { busyUtilization?: number } = {},
+  o: { busyUtilization?: number; busyLagMs?: number } = {},
 ): Promise<Harness> {
   const config = testConfig(env);
   const logger = createLogger({ level: config.LOG_LEVEL });

@@ -84,3 +84,130 @@ it("measures the process's CPU against its cores: a spinning loop reads as the C
     guard.stop();
   }
 });
+
+it("a burst admitted faster than the window is refused before its load shows (projected at the measured cost per session)", () => {
+  let t = 0;
+  let held = 0;
+  const guard = new LoadGuard({
+    busyAt: 0.85,
+    intervalMs: 500,
+    windowMs: 2000,
+    cpuCores: 1,
+    sessions: () => held,
+    now: () => t,
+  });
+  try {
+    // 40 sessions measured at 0.8 % of the core each (32 %, fixed cost included)
+    held = 40;
+    for (let i = 0; i < 4; i++) guard.observe(0.3, 0.32);
+    expect(guard.busy).toBe(false);
+    // a burst: 60 more admitted within one interval; the means have not moved
+    let admitted = 0;
+    while (!guard.busy) {
+      guard.admitted();
+      held++;
+      admitted++;
+    }
+    // 0.32 + n × 0.008 ≥ 0.85 → n = 67 would cross; the guard refuses at that line, not at 100 + …
+    expect(guard.cpu).toBeCloseTo(0.32, 5);
+    expect(guard.reason).toBe("cpu");
+    expect(admitted).toBe(Math.ceil((0.85 - 0.32) / 0.008));
+    expect(guard.unmeasured).toBe(admitted);
+    // once settled (window + 1 s later) they are in the means: measured, the line holds
+    t += 3001;
+    expect(guard.unmeasured).toBe(0);
+    for (let i = 0; i < 4; i++) guard.observe(0.7, 0.86);
+    expect(guard.busy).toBe(true);
+    // sessions end, the load goes: it admits again
+    held = 60;
+    for (let i = 0; i < 4; i++) guard.observe(0.4, 0.5);
+    expect(guard.busy).toBe(false);
+  } finally {
+    guard.stop();
+  }
+});
+
+it("with fewer than 4 sessions measured, a new one is projected at the prior (1.5 % of the cores)", () => {
+  const t = 0;
+  let held = 0;
+  const guard = new LoadGuard({ busyAt: 0.5, cpuCores: 1, sessions: () => held, now: () => t });
+  try {
+    guard.observe(0.01, 0.005); // idle
+    let admitted = 0;
+    while (!guard.busy) {
+      guard.admitted();
+      held++;
+      admitted++;
+    }
+    expect(guard.cpu).toBeCloseTo(0.005 / 4, 6); // one sample of a 4-sample window: the rest was idle
+    expect(admitted).toBe(Math.ceil((0.5 - guard.cpu) / 0.015));
+  } finally {
+    guard.stop();
+  }
+});
+
+it("a lagging loop is busy for one window, whatever its utilisation (a core shared with other work)", () => {
+  const guard = new LoadGuard({ busyAt: 0.85, busyLagMs: 50, intervalMs: 500, windowMs: 2000, cpuCores: 1 });
+  try {
+    for (let i = 0; i < 4; i++) guard.observe(0.3, 0.3, 5);
+    expect(guard.busy).toBe(false);
+    guard.observe(0.4, 0.3, 120); // one stall: frames came out 120 ms late
+    expect(guard.busy).toBe(true);
+    expect(guard.reason).toBe("lag");
+    for (let i = 0; i < 3; i++) guard.observe(0.3, 0.3, 5);
+    expect(guard.busy).toBe(true); // still within the window
+    guard.observe(0.3, 0.3, 5);
+    expect(guard.busy).toBe(false);
+    expect(guard.reason).toBeUndefined();
+  } finally {
+    guard.stop();
+  }
+});
+
+it("a node whose media clock ran late refuses the next offer with 503 node-busy (lagging), and takes sessions again a window later", async () => {
+  h = await startHarness({}, { busyUtilization: 0.99, busyLagMs: 50 });
+  // one call in progress: the shared ticker runs its media clock
+  const caller = await ClientPeer.create({ dataChannel: false });
+  const first = await h.createSession(caller.offer);
+  expect(first.status).toBe(201);
+  await caller.accept(first.json.answer);
+  await caller.connected();
+  await new Promise((r) => setTimeout(r, 600));
+  // a 300 ms stall of this process's loop (the node shares it here): the next ticks run late
+  const until = performance.now() + 300;
+  while (performance.now() < until) {}
+  await new Promise((r) => setTimeout(r, 600)); // the guard's next sample covers the stall
+  const c = await ClientPeer.create({ dataChannel: false });
+  const r = await h.createSession(c.offer);
+  expect(r.status).toBe(503);
+  expect(r.json.error).toBe("node-busy");
+  expect(JSON.stringify(r.json)).toMatch(/lagging/);
+  expect(h.node.sessions()).toBe(1);
+  await c.close();
+  await new Promise((r) => setTimeout(r, 2000)); // the stall leaves the 2 s window
+  // as a client would: again after Retry-After (on a shared machine another helper's load may
+  // itself make this loop late for a while; the stall's own window is over by now)
+  const c2 = await ClientPeer.create({ dataChannel: false });
+  let r2 = await h.createSession(c2.offer);
+  for (let i = 0; i < 5 && r2.status === 503; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    r2 = await h.createSession(c2.offer);
+  }
+  expect(r2.status).toBe(201);
+  await h.call("DELETE", `/internal/sessions/${r2.sessionId}`);
+  await h.call("DELETE", `/internal/sessions/${first.sessionId}`);
+  await c2.close();
+  await caller.close();
+}, 20_000);
+
+it("a node that just started is not busy on its first sample alone (the window before it was idle)", () => {
+  const guard = new LoadGuard({ busyAt: 0.85, intervalMs: 500, windowMs: 2000, cpuCores: 1 });
+  try {
+    guard.observe(1, 1); // its first 500 ms: the first burst of offers answered
+    expect(guard.busy).toBe(false);
+    for (let i = 0; i < 3; i++) guard.observe(1, 1); // and it stays saturated: busy
+    expect(guard.busy).toBe(true);
+  } finally {
+    guard.stop();
+  }
+});

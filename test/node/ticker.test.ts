@@ -88,3 +88,32 @@ it("after a stall, packets that arrived meanwhile are delivered before the sessi
   expect(order[0]).toBe("packet");
   expect(order).toContain("tick");
 });
+
+it("packets that wake the loop run the due slices: the ticker's own timer wakes it only when no packet came in time", async () => {
+  // RTP from another process (its timing independent of this loop's timers): a packet every
+  // ~1 ms, each one poking the ticker as the node does for every RTP packet
+  const { createSocket } = await import("node:dgram");
+  const { spawn } = await import("node:child_process");
+  const rx = createSocket("udp4");
+  await new Promise<void>((r) => rx.bind(0, "127.0.0.1", () => r()));
+  const sender = spawn(process.execPath, [
+    "-e",
+    `const s = require("node:dgram").createSocket("udp4"); setInterval(() => s.send("rtp", ${rx.address().port}, "127.0.0.1"), 1);`,
+  ]);
+  await new Promise<void>((r) => rx.once("message", () => r()));
+  const poked = new SharedTicker(20, 4, 16);
+  const alone = new SharedTicker(20, 4, 16); // the same sessions, no packets: the timer alone
+  rx.on("message", () => poked.poke());
+  const ticks = [0, 0];
+  const unsub = [poked.subscribe(() => ticks[0]!++), alone.subscribe(() => ticks[1]!++)];
+  await new Promise((r) => setTimeout(r, 800));
+  for (const u of unsub) u();
+  sender.kill("SIGKILL");
+  rx.close();
+  // the clock runs the same: one tick per 20 ms either way (~40 in 800 ms)
+  expect(ticks[1]!).toBeGreaterThan(20);
+  expect(Math.abs(ticks[0]! - ticks[1]!)).toBeLessThanOrEqual(2);
+  // alone, every run is a timer wake-up; poked, most ride on a packet's
+  expect(alone.timerWakeups).toBe(alone.wakeups);
+  expect(poked.timerWakeups).toBeLessThan(poked.wakeups / 2);
+}, 10_000);

@@ -6,7 +6,7 @@ import type { Config } from "../../config/index.js";
 import { exitAfterLogs, type Logger, logSafely } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import { type MediaNode, startMediaNode } from "../node.js";
-import { DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
+import { DEFAULT_BUSY_LAG_MS, DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
 
 export interface NodeProcessOptions {
   nodeId?: string;
@@ -53,6 +53,8 @@ export async function runMediaNodeProcess(
     ...(opts.udpPort !== undefined ? { udpPort: opts.udpPort } : {}),
     // a node process owns its loop: refuse sessions (503 node-busy) once it is saturated
     busyUtilization: DEFAULT_BUSY_UTILIZATION,
+    // and once its loop lags toward the point where a real-time sender skips frames as stale
+    busyLagMs: DEFAULT_BUSY_LAG_MS,
     // the workers share the cores the process may run on (RTCGW_WORKERS, 0 = one per core):
     // each one's CPU counts against its share of them
     busyCpuCores: availableParallelism() / (config.RTCGW_WORKERS || availableParallelism()),

@@ -9,6 +9,15 @@
 // empty slice costs no wake-up: 10 sessions tick in one wake-up per 20 ms, not four (a wake-up
 // — timer, immediate, two clock reads — is a fixed cost the few-session node paid 4× for,
 // issue 18), while 400 sessions still get the four-way spread.
+//
+// A wake-up of the loop is not free: on this project's VM a timer that wakes an idle loop costs
+// ~80–120 µs of CPU (context switch, paravirtual timer and IRQ), measured alone on one core — the
+// ticker's 200 wake-ups/s were ~1.5 % of a core. But the loop wakes anyway for every RTP packet
+// (2500/s at 50 calls). So a packet that arrives when a slice is due runs it (`poke()`, called on
+// every packet by the node): the slice is queued for the check phase of the same loop turn (after
+// the poll phase delivered every packet waiting, as the timer path does) and the timer is re-armed
+// for the next slice; the timer fires on its own only when no packet came in time (silence, few
+// calls). Issue 18.
 
 export type TickFn = (nowMs: number) => void;
 
@@ -22,8 +31,14 @@ export class SharedTicker {
   /** wake-ups that fired more than one slice late (the event loop was busy) */
   lateTicks = 0;
 
-  /** wake-ups so far (one per non-empty slice due) */
+  /** slice runs so far (one per non-empty slice due), from the timer or a packet */
   wakeups = 0;
+  /** of those, the ones the timer woke the loop for (the rest rode on a packet's wake-up) */
+  timerWakeups = 0;
+  private immediatePending = false;
+  private active = false;
+  /** the latest a wake-up ran after its slice was due (ms), since the last takeMaxLateMs() */
+  private maxLateMs = 0;
 
   constructor(
     readonly periodMs = 20,
@@ -64,9 +79,37 @@ export class SharedTicker {
     return this.count;
   }
 
+  /**
+   * How late the media clock ran (ms: the latest a slice ran after it was due) since the last
+   * call, and start again: the load guard's lag signal (src/node/process/load-guard.ts). One
+   * reader per process: a node process has one node (in-process nodes — tests, `rtcgw dev` —
+   * draw no lag line).
+   */
+  takeMaxLateMs(): number {
+    const m = this.maxLateMs;
+    this.maxLateMs = 0;
+    return m;
+  }
+
   private start() {
+    this.active = true;
     this.next = performance.now() + this.sliceMs;
     this.schedule();
+  }
+
+  /**
+   * The loop is awake anyway (a packet came in): if a slice is due, run it in this turn's check
+   * phase rather than waking the loop again for the timer. Cheap when nothing is due (one clock
+   * read).
+   */
+  poke(): void {
+    if (this.active && !this.immediatePending && performance.now() >= this.next) this.requestRun();
+  }
+
+  private requestRun() {
+    if (this.immediatePending) return;
+    this.immediatePending = true;
+    setImmediate(() => this.runDue());
   }
 
   // Drift-corrected: each wake-up is scheduled against the ideal time line, not "now + slice".
@@ -79,6 +122,7 @@ export class SharedTicker {
     // whole milliseconds, rounded up: libuv's timers count whole ms, so a fractional delay fires
     // up to 1 ms before `next`, finds nothing due and costs a second wake-up (~40 % of them were)
     const delay = Math.max(0, Math.ceil(this.next - performance.now()));
+    if (this.timer) clearTimeout(this.timer); // a packet ran the slice before the timer fired
     this.timer = setTimeout(() => this.fire(), delay);
     this.timer.unref?.();
   }
@@ -90,14 +134,19 @@ export class SharedTicker {
   // (The immediate stays ref'd: an unref'd one does not keep the poll phase from blocking, so
   // the slices would wait for the next unrelated event.)
   private fire() {
-    setImmediate(() => this.runDue());
+    this.timer = undefined;
+    if (!this.immediatePending) this.timerWakeups++;
+    this.requestRun();
   }
 
   private runDue() {
-    if (!this.timer) return; // stopped meanwhile
+    this.immediatePending = false;
+    if (!this.active) return; // stopped meanwhile
     this.wakeups++;
     const now = performance.now();
-    if (now - this.next > this.sliceMs) this.lateTicks++;
+    const late = now - this.next;
+    if (late > this.sliceMs) this.lateTicks++;
+    if (late > this.maxLateMs) this.maxLateMs = late;
     const wall = Date.now();
     // run every slice whose time has come (after a stall, each runs once: the timeline itself
     // emits all frames due by `wall`, so nothing is lost by not repeating)
@@ -113,7 +162,7 @@ export class SharedTicker {
       this.phase = (this.phase + 1) % this.phases;
     }
     if (this.count > 0) this.schedule();
-    else this.timer = undefined;
+    else this.stop();
   }
 
   private runSlice(i: number, wall: number) {
@@ -127,6 +176,7 @@ export class SharedTicker {
   }
 
   stop() {
+    this.active = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }

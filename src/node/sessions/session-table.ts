@@ -69,9 +69,19 @@ export interface SessionTableOptions {
   sessionTtlMs: number;
   /** how long an ended session's tombstone lives (RTCGW_TOMBSTONE_TTL) */
   tombstoneTtlMs?: number;
-  /** true while the node's event loop is saturated: new sessions are refused (503 node-busy) */
-  busy?: () => boolean;
+  /** what saturates the node while it is near its limit (new sessions are refused, 503
+   *  node-busy), undefined while it takes sessions (the load guard, src/node/process/load-guard.ts) */
+  busy?: () => "loop" | "cpu" | "lag" | undefined;
+  /** a session was admitted (the guard counts its load as unmeasured until it settles) */
+  admitted?: () => void;
 }
+
+/** the 503 node-busy message, by what the load guard saw */
+const BUSY_REASONS = {
+  loop: "this media node's event loop is saturated",
+  cpu: "this media node's CPU is saturated",
+  lag: "this media node's event loop is lagging",
+} as const;
 
 export class SessionTable {
   private readonly sessions = new Map<string, PeerSession>();
@@ -211,11 +221,12 @@ export class SessionTable {
         503,
         `this media node is full (${this.o.capacity} sessions)`,
       );
-    if (this.o.busy?.())
+    const busy = this.o.busy?.();
+    if (busy)
       throw new NodeUnavailableError(
         "node-busy",
         503,
-        "this media node's event loop is saturated; try another node (or again shortly)",
+        `${BUSY_REASONS[busy]}; try another node (or again shortly)`,
       );
     if (this.sessions.has(req.sessionId)) throw new SessionExistsError(req.sessionId);
     const log = sessionLogger(this.o.log, req.sessionId, { kind: req.kind, profile: req.profile });
@@ -267,6 +278,7 @@ export class SessionTable {
       log,
     });
     this.sessions.set(session.id, session);
+    this.o.admitted?.();
     try {
       // the profile's assembly is in place before any packet can arrive; one that cannot be
       // built refuses the session (503 media-unavailable), never a session without its media
@@ -340,7 +352,12 @@ export class SessionTable {
       gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
       ...(etag ? { etag } : {}),
       onState: (s: PeerState, ps: PeerSession) => this.onState(s, ps),
-      onPacket: (d: Parameters<NodeMetrics["packet"]>[0]) => this.o.metrics.packet(d),
+      // every packet counted; one that comes in while the media clock is due runs the clock's
+      // slice in this loop turn, not a wake-up of its own (src/node/process/ticker.ts)
+      onPacket: (d: Parameters<NodeMetrics["packet"]>[0]) => {
+        this.o.metrics.packet(d);
+        if (d === "in") this.o.ticker.poke();
+      },
     };
   }
 

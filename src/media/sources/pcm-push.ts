@@ -26,7 +26,11 @@ export interface PcmPushSourceOptions {
    * After a silence (the last tick found the queue empty), send the first whole frame as soon as
    * it is queued instead of at the next tick, and skip that tick: the frame count stays on the
    * pacer's grid (RTP timestamps keep following wall time), only the talk-spurt's first packet
-   * leaves up to one period early. Default false.
+   * leaves up to one period early. And mid-stream (the last frame carried audio), a tick that
+   * finds less than a whole frame queued does not send it padded with silence: its slot is owed
+   * and leaves, at its own place on the grid, the moment the rest is queued — or as it is at the
+   * next tick. An application that streams in real time, whose frames arrive just after their
+   * tick now and then (WebSocket jitter), is then heard without 20 ms holes. Default false.
    */
   earlyStart?: boolean;
   /** called after each frame has been handed to the consumers (an RTP sender has sent it) */
@@ -39,6 +43,8 @@ export interface PcmPushStats {
   droppedMs: number;
   /** frames emitted as (partly) silence because nothing was queued */
   underruns: number;
+  /** slots whose tick found less than a frame mid-stream and that left when the rest came (earlyStart) */
+  slotsWaited: number;
   bufferedMs: number;
   frames: number;
   /** ms of queued audio that went out in frames (not dropped, not cleared) */
@@ -75,6 +81,9 @@ export class PcmPushSource extends SourceTrack {
   #idle = true;
   /** a frame left ahead of its tick: that tick sends nothing */
   #sentEarly = false;
+  /** mid-stream, this tick's slot found less than a frame queued: it leaves when the rest comes */
+  #owed = false;
+  #slotsWaited = 0;
   /** the pacer's next tick index (a larger one means it skipped ticks after a stall) */
   #nextTick = 0;
   #lateTicks = 0;
@@ -98,8 +107,20 @@ export class PcmPushSource extends SourceTrack {
         if (index > this.#nextTick && this.#len > 0) this.#lateTicks += index - this.#nextTick;
         this.#nextTick = index + 1;
         // this tick's frame already left early (see #maybeEarly): the grid is kept, nothing sent twice
-        if (this.#sentEarly) this.#sentEarly = false;
-        else this.#tick();
+        if (this.#sentEarly) {
+          this.#sentEarly = false;
+          return;
+        }
+        // the last slot's audio never came whole: it leaves as it is (an underrun), and this
+        // slot's frame right after it, so the grid stays on wall time
+        if (this.#owed) {
+          this.#owed = false;
+          this.#tick();
+        } else if (this.#early && !this.#idle && this.#len < this.frameSamples * this.channels) {
+          this.#owed = true; // mid-stream, the agent's next frame is due any moment: wait for it
+          return;
+        }
+        this.#tick();
       },
       { clock: o.clock, periodMs: frameMs },
     );
@@ -222,6 +243,13 @@ export class PcmPushSource extends SourceTrack {
   }
 
   #maybeEarly(): void {
+    if (this.#owed) {
+      if (this.#len < this.frameSamples * this.channels) return;
+      this.#owed = false; // the owed slot, late by less than a period, at its own pts
+      this.#slotsWaited++;
+      this.#tick();
+      return;
+    }
     if (!this.#early || !this.#idle || this.#sentEarly || !this.#pacer.running) return;
     if (this.#len < this.frameSamples * this.channels) return; // a whole frame, or wait for the tick
     this.#sentEarly = true;
@@ -261,6 +289,7 @@ export class PcmPushSource extends SourceTrack {
       pushedMs: this.#pushed,
       droppedMs: this.#dropped,
       underruns: this.#underruns,
+      slotsWaited: this.#slotsWaited,
       bufferedMs: (this.#len / this.channels / this.rate) * 1000,
       frames: this.framesEmitted,
       playedMs: (this.#played / this.rate) * 1000,
@@ -272,6 +301,7 @@ export class PcmPushSource extends SourceTrack {
   protected produce(): void {
     this.#idle = true;
     this.#sentEarly = false;
+    this.#owed = false;
     this.#nextTick = 0; // a started pacer counts its ticks from 0
     this.#pacer.start();
   }

@@ -14,16 +14,18 @@
 // `--cycles 0` runs the soak alone.
 //
 //   npm run bench:churn -- [--cycles 2000] [--parallel 8] [--soak-minutes 10] [--soak-calls 100]
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { signRequest } from "../src/control/hmac.js";
 import { freeUdpPort } from "../src/node/process/udp-port.js";
 import { ClientPeer, VanishingClients } from "../test/support/client-peer.js";
+import { Inspector, inspectorUrl, type MemoryFigures } from "./load/inspector.js";
+import { type SmapsBreakdown, smaps } from "./load/smaps.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +34,11 @@ const { values: args } = parseArgs({
     "soak-minutes": { type: "string", default: "10" },
     "soak-calls": { type: "string", default: "100" },
     "soak-profile": { type: "string", default: "record" },
+    "sample-every": { type: "string", default: "500" },
+    snapshots: { type: "string" },
+    "malloc-trim": { type: "boolean", default: false },
+    /** NAME=value for the node's environment only (MALLOC_ARENA_MAX=2, LD_PRELOAD=…) */
+    "node-env": { type: "string", multiple: true, default: [] },
   },
 });
 const CYCLES = Number(args.cycles);
@@ -39,6 +46,18 @@ const PARALLEL = Number(args.parallel);
 const SOAK_MIN = Number(args["soak-minutes"]);
 const SOAK_CALLS = Number(args["soak-calls"]);
 const SOAK_PROFILE = args["soak-profile"]!;
+const SAMPLE_EVERY = Number(args["sample-every"]);
+/** a folder to write V8 heap snapshots of the node into (baseline, after the churn + GC) */
+const SNAPSHOTS = args.snapshots;
+/** after the GC, have glibc give back what it holds free (malloc_trim(0), called through gdb) */
+const MALLOC_TRIM = args["malloc-trim"];
+const NODE_ENV: Record<string, string> = Object.fromEntries(
+  args["node-env"]!.map((kv) => {
+    const i = kv.indexOf("=");
+    if (i < 1) throw new Error(`--node-env wants NAME=value, got ${kv}`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
 const SECRET = "churn-bench-secret-0123456789";
 
 function freeTcpPort(): Promise<number> {
@@ -51,16 +70,16 @@ function freeTcpPort(): Promise<number> {
   });
 }
 
-const rssMb = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 let url = "";
+/** the node's id: control requests are signed for it (a signature names its target node) */
+let nodeId = "";
 async function control(method: string, path: string, body?: unknown) {
   const text = body === undefined ? "" : JSON.stringify(body);
   const res = await fetch(url + path, {
     method,
-    headers: signRequest(SECRET, method, path, text),
+    headers: signRequest(SECRET, nodeId, method, path, text),
     ...(text ? { body: text } : {}),
   });
   return {
@@ -76,6 +95,16 @@ async function loopP99Ms(): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = /rtcgw_event_loop_delay_seconds\{[^}]*quantile="0\.99"[^}]*\} ([\d.e+-]+)/.exec(text);
   return m ? Number(m[1]) * 1000 : Number.NaN;
+}
+/** rtcgw_session_teardowns_total by reason, from the node's /metrics */
+async function teardowns(): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const by = new Map<string, number>();
+  for (const m of text.matchAll(/^rtcgw_session_teardowns_total\{([^}]*)\} (\d+)/gm)) {
+    const reason = /reason="([^"]*)"/.exec(m[1]!)?.[1] ?? "?";
+    by.set(reason, (by.get(reason) ?? 0) + Number(m[2]));
+  }
+  return [...by].map(([r, n]) => `${r} ${n}`).join(", ");
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -116,50 +145,119 @@ async function cycle(kind: Kind, vanishing: VanishingClients): Promise<void> {
   }
 }
 
+const MB = (b: number) => (b / 2 ** 20).toFixed(1);
+const figures = (m: MemoryFigures) =>
+  `rss ${MB(m.rss)}  heapUsed ${MB(m.heapUsed)}  external ${MB(m.external)}  arrayBuffers ${MB(m.arrayBuffers)} MB`;
+
+const native = (b: SmapsBreakdown) =>
+  `glibc main arena ${MB(b.brkHeap)}, ${b.arenaCount} thread arenas ${MB(b.threadArenas)}, other anon ${MB(b.otherAnon)}, files ${MB(b.file)} MB`;
+
+/**
+ * malloc_trim(0) in the node, through gdb (attaches, calls, detaches): glibc returns the free
+ * pages of every arena to the kernel. What RSS loses here was free memory glibc kept, not a leak.
+ */
+function mallocTrim(pid: number): void {
+  const r = spawnSync("gdb", ["-p", String(pid), "-batch", "-nx", "-ex", "call (int) malloc_trim(0)"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const m = /\$1 = (\d+)/.exec(r.stdout);
+  if (!m) throw new Error(`gdb could not call malloc_trim: ${r.error?.message ?? r.stderr.slice(-300)}`);
+}
+
+/** least-squares slope of y over x */
+function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}
+
 async function main() {
   const nodePort = await freeTcpPort();
   const udp = await freeUdpPort("127.0.0.1");
   url = `http://127.0.0.1:${nodePort}`;
-  const node: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/node/process/worker.ts"], {
-    env: {
-      ...process.env,
-      RTCGW_REGISTRY: "memory",
-      RTCGW_NODE_SECRET: SECRET,
-      NODE_PORT: String(nodePort),
-      MEDIA_UDP_PORT: String(udp),
-      RTCGW_NODE_CAPACITY: "5000",
-      // short timeouts: the clients that vanish or never connect are reaped within seconds
-      RTCGW_CONNECT_TIMEOUT: "3",
-      RTCGW_MEDIA_TIMEOUT: "3",
-      RTCGW_DISCONNECT_TIMEOUT: "2",
-      RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-churn-")),
-      LOG_LEVEL: "error",
+  // the inspector (on loopback, a port of its own) is how the bench reads the node's heap figures,
+  // forces a GC and takes heap snapshots; the node itself has no debug route
+  const node: ChildProcess = spawn(
+    process.execPath,
+    ["--inspect=127.0.0.1:0", "--import", "tsx", "src/node/process/worker.ts"],
+    {
+      env: {
+        ...process.env,
+        RTCGW_REGISTRY: "memory",
+        RTCGW_NODE_SECRET: SECRET,
+        NODE_PORT: String(nodePort),
+        MEDIA_UDP_PORT: String(udp),
+        RTCGW_NODE_CAPACITY: "5000",
+        // short timeouts: the clients that vanish or never connect are reaped within seconds
+        RTCGW_CONNECT_TIMEOUT: "3",
+        RTCGW_MEDIA_TIMEOUT: "3",
+        RTCGW_DISCONNECT_TIMEOUT: "2",
+        // and kept 5 s (not 20) for a resume that never comes: the clients here never resume
+        RTCGW_RESUME_WINDOW: "5",
+        RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-churn-")),
+        LOG_LEVEL: "error",
+        ...NODE_ENV,
+      },
+      // the IPC channel: the worker reports "ready" with its node id there, as to its supervisor
+      stdio: ["ignore", "inherit", "pipe", "ipc"],
     },
-    stdio: ["ignore", "inherit", "inherit"],
+  );
+  const ready = new Promise<string>((resolve, reject) => {
+    node.on("message", (m: { type?: string; nodeId?: string }) => {
+      if (m.type === "ready") resolve(m.nodeId!);
+      if (m.type === "failed") reject(new Error(`the node failed to start: ${JSON.stringify(m)}`));
+    });
   });
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/metrics`)).ok) break;
-    } catch {}
-    if (i > 300) throw new Error("the node did not start");
-    await sleep(100);
-  }
+  const wsUrl = inspectorUrl(node.stderr!);
+  node.stderr!.on("data", (chunk: Buffer) => {
+    const text = chunk.toString().replace(/^(Debugger listening on|For help, see).*\n/gm, "");
+    if (text) process.stderr.write(text);
+  });
+  nodeId = await ready;
   const pid = node.pid!;
-  if (CYCLES === 0) return soak(pid, node);
+  const insp = await Inspector.connect(await wsUrl);
+  if (SNAPSHOTS) mkdirSync(SNAPSHOTS, { recursive: true });
+  const snapshot = async (name: string) => {
+    if (!SNAPSHOTS) return;
+    const file = join(SNAPSHOTS, `${name}.heapsnapshot`);
+    await insp.heapSnapshot(file);
+    console.log(`  heap snapshot: ${file}`);
+  };
+  console.log(
+    `node ${pid}${Object.keys(NODE_ENV).length ? ` (${args["node-env"]!.join(" ")})` : ""}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  if (CYCLES === 0) return soak(pid, node, insp);
   // baseline: after one warm-up call of each kind has come and gone
   let vanishing = new VanishingClients();
   for (const k of KINDS) await cycle(k, vanishing).catch(() => {});
   await vanishing.kill();
-  await sleep(8000);
-  const base = { fds: fds(pid), rss: rssMb(pid), sessions: await load() };
-  console.log(`baseline: ${base.sessions} sessions, ${base.fds} fds, RSS ${base.rss.toFixed(1)} MB`);
+  for (let i = 0; i < 60 && (await load()) !== 0; i++) await sleep(1000);
+  await insp.gc();
+  const base = { fds: fds(pid), sessions: await load(), mem: await insp.memory() };
+  const baseSmaps = smaps(pid);
+  console.log(`baseline (after a GC): ${base.sessions} sessions, ${base.fds} fds, ${figures(base.mem)}`);
+  console.log(`  resident: ${native(baseSmaps)}`);
+  await snapshot("baseline");
 
   const t0 = Date.now();
   let next = 0;
+  let finished = 0;
   let p99 = 0;
   vanishing = new VanishingClients();
   let inVanishing = 0;
   const kills: Promise<void>[] = [];
+  /** memory at every `--sample-every` finished cycles (no GC forced: the churn goes on) */
+  const samples: { cycles: number; mem: MemoryFigures; sessions: number }[] = [];
   const worker = async () => {
     while (next < CYCLES) {
       const k = KINDS[next++ % KINDS.length]!;
@@ -170,6 +268,14 @@ async function main() {
         failed[k]++;
         const why = (e as Error).message.replace(/\d{4,}/g, "N").slice(0, 60);
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      }
+      if (++finished % SAMPLE_EVERY === 0) {
+        const at = finished;
+        void Promise.all([insp.memory(), load()]).then(([mem, sessions]) => {
+          samples.push({ cycles: at, mem, sessions });
+          console.log(`  cycle ${at}: ${figures(mem)} (${sessions} sessions live)`);
+          console.log(`    resident: ${native(smaps(pid))}`);
+        });
       }
       if (k === "vanish" && ++inVanishing >= 8) {
         inVanishing = 0;
@@ -189,27 +295,83 @@ async function main() {
   await vanishing.kill();
   clearInterval(sampler);
   const churnS = (Date.now() - t0) / 1000;
-  // the watchdog's longest timeout (3 s) and the close waits (2 s), with room
+  // the watchdog's longest path (3 s without media, then the 5 s resume window), with room
   await sleep(10_000);
-  const after = { fds: fds(pid), rss: rssMb(pid), sessions: await load() };
+  const left10s = await load();
+  // a session the watchdog should have reaped by now: how long until it goes (if it ever does)
+  let drainedS = 10;
+  while ((await load()) > 0 && drainedS < 70) {
+    await sleep(1000);
+    drainedS++;
+  }
+  const after = { fds: fds(pid), sessions: await load(), mem: await insp.memory() };
+  await insp.gc();
+  const afterGc = await insp.memory();
+  const afterSmaps = smaps(pid);
+  let trimmed: { mem: MemoryFigures; smaps: SmapsBreakdown } | undefined;
+  if (MALLOC_TRIM) {
+    mallocTrim(pid);
+    trimmed = { mem: await insp.memory(), smaps: smaps(pid) };
+  }
   console.log(
     `\nchurn: ${CYCLES} cycles in ${churnS.toFixed(0)} s (${PARALLEL} at a time): ` +
       KINDS.map((k) => `${k} ${done[k]}${failed[k] ? ` (${failed[k]} failed)` : ""}`).join(", "),
   );
   if (reasons.size) console.log(`  failed cycles: ${[...reasons].map(([w, n]) => `${n} × ${w}`).join("; ")}`);
-  console.log(`  sessions left   ${after.sessions}            (target 0)`);
+  console.log(
+    `  sessions left   ${left10s} 10 s after the last cycle, ${after.sessions} after ${drainedS} s (target 0)`,
+  );
+  console.log(`  teardowns       ${await teardowns()}`);
   console.log(
     `  fds             ${after.fds} vs ${base.fds} at baseline (${after.fds - base.fds >= 0 ? "+" : ""}${after.fds - base.fds})`,
   );
-  console.log(
-    `  RSS             ${after.rss.toFixed(1)} MB vs ${base.rss.toFixed(1)} MB (${(after.rss - base.rss).toFixed(1)} MB growth; target < 10)`,
-  );
   console.log(`  event-loop p99  ${p99.toFixed(1)} ms (worst sample during the churn)`);
+  console.log("  node memory (MB):          rss   heapUsed   external   arrayBuffers");
+  const row = (label: string, m: MemoryFigures) =>
+    console.log(
+      `    ${label.padEnd(22)} ${MB(m.rss).padStart(6)} ${MB(m.heapUsed).padStart(10)} ${MB(m.external).padStart(10)} ${MB(m.arrayBuffers).padStart(14)}`,
+    );
+  row("baseline (after GC)", base.mem);
+  row("after the churn", after.mem);
+  row("after a GC", afterGc);
+  if (trimmed) row("after malloc_trim(0)", trimmed.mem);
+  const d = (k: keyof MemoryFigures) => afterGc[k] - base.mem[k];
+  row("growth (GC'd − base)", {
+    rss: d("rss"),
+    heapTotal: d("heapTotal"),
+    heapUsed: d("heapUsed"),
+    external: d("external"),
+    arrayBuffers: d("arrayBuffers"),
+  });
+  console.log(`  resident at baseline:   ${native(baseSmaps)}`);
+  console.log(`  resident after + GC:    ${native(afterSmaps)}`);
+  if (trimmed) console.log(`  after malloc_trim(0):   ${native(trimmed.smaps)}`);
+  console.log(
+    `  RSS growth      ${MB(d("rss"))} MB (target < 10) = ${MB((d("rss") / CYCLES) * 1000)} MB per 1000 cycles on average`,
+  );
+  // a leak grows with the cycles; a high-water mark stops growing once reached: the slope over
+  // the second half of the run tells them apart
+  samples.sort((a, b) => a.cycles - b.cycles);
+  const late = samples.filter((s) => s.cycles > CYCLES / 2);
+  if (late.length >= 2) {
+    const per1000 = (k: keyof MemoryFigures) =>
+      MB(
+        slope(
+          late.map((s) => s.cycles),
+          late.map((s) => s.mem[k]),
+        ) * 1000,
+      );
+    console.log(
+      `  growth per 1000 cycles over cycles ${late[0]!.cycles}–${late.at(-1)!.cycles} (least squares): ` +
+        `rss ${per1000("rss")}, heapUsed ${per1000("heapUsed")}, external ${per1000("external")}, arrayBuffers ${per1000("arrayBuffers")} MB`,
+    );
+  }
+  await snapshot("after-churn-gc");
 
-  await soak(pid, node);
+  await soak(pid, node, insp);
 }
 
-async function soak(pid: number, node: ChildProcess): Promise<void> {
+async function soak(pid: number, node: ChildProcess, insp: Inspector): Promise<void> {
   if (SOAK_MIN > 0) {
     const calls: ClientPeer[] = [];
     for (let i = 0; i < SOAK_CALLS; i++) {
@@ -225,24 +387,36 @@ async function soak(pid: number, node: ChildProcess): Promise<void> {
       calls.push(c);
     }
     await Promise.all(calls.map((c) => c.connected(20_000)));
-    const samples = [rssMb(pid)];
+    const samples = [await insp.memory()];
     console.log(
-      `\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node RSS each minute (MB):`,
+      `\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node memory each minute (no GC forced):`,
     );
+    console.log(`  min 0: ${figures(samples[0]!)}`);
     for (let m = 1; m <= SOAK_MIN; m++) {
       await sleep(60_000);
-      samples.push(rssMb(pid));
+      samples.push(await insp.memory());
       console.log(
-        `  min ${m}: ${samples.at(-1)!.toFixed(1)}  (sessions ${await load()}, loop p99 ${(await loopP99Ms()).toFixed(1)} ms)`,
+        `  min ${m}: ${figures(samples.at(-1)!)} (sessions ${await load()}, loop p99 ${(await loopP99Ms()).toFixed(1)} ms, load average ${loadavg()[0]!.toFixed(2)})`,
       );
     }
-    const half = Math.floor(samples.length / 2);
-    const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
-    console.log(
-      `  first half mean ${mean(samples.slice(0, half || 1)).toFixed(1)} MB, second half ${mean(samples.slice(half)).toFixed(1)} MB`,
-    );
+    // minutes 0–1 are warm-up (buffers, recordings' first writes): the trend is from minute 2
+    const from = Math.min(2, samples.length - 2);
+    if (samples.length - from >= 2) {
+      const mins = samples.slice(from).map((_, i) => from + i);
+      const per = (k: keyof MemoryFigures) =>
+        MB(
+          slope(
+            mins,
+            samples.slice(from).map((s) => s[k]),
+          ),
+        );
+      console.log(
+        `  trend, minutes ${from}–${SOAK_MIN} (least squares): rss ${per("rss")} MB/min, heapUsed ${per("heapUsed")} MB/min, external ${per("external")} MB/min, arrayBuffers ${per("arrayBuffers")} MB/min`,
+      );
+    }
     await Promise.all(calls.map((c) => c.close()));
   }
+  insp.close();
   node.kill("SIGTERM");
   await new Promise((r) => node.once("exit", r));
   process.exit(0);

@@ -6,12 +6,23 @@
 //   abort    posts its offer, closes before ever applying the answer (never connects)
 //   garbage  connects, sends 50 random datagrams on its audio track (not RTP), then closes
 //   vanish   connects in a child process that is SIGKILLed (no DTLS alert, nothing): the
-//            node can only reap it by its timeouts (1 s here)
-// then waits for the node's watchdog and reports: sessions left (the node's own count), open
-// fds and RSS of the node process against the baseline taken before the churn, event-loop p99.
+//            node can only reap it by its timeouts (3 s, then a 5 s resume window, here)
+// At each checkpoint (`--checkpoints 500,1000,…`, default every quarter) the churn pauses until
+// the node's watchdog has reaped every session, the node is made to run a full GC (through the
+// inspector: the node runs with `--inspect` on loopback, see load/inspector.ts) and its memory is
+// read: rss, heapUsed, external, arrayBuffers (process.memoryUsage()), and where the resident
+// pages live (glibc's main and thread arenas, other anonymous memory, files: load/smaps.ts).
+// Reported: sessions left (the node's own count), open fds and memory against the baseline taken
+// the same way before the churn, growth per 1000 cycles between the later checkpoints (a leak
+// grows with the cycles, a high-water mark does not), event-loop p99.
+//   --malloc-trim      then call malloc_trim(0) in the node through gdb: what RSS loses there
+//                      was free memory glibc held, not memory anything still uses
+//   --snapshots DIR    V8 heap snapshots at baseline and after the churn (compare them with
+//                      `npx tsx bench/load/heap-diff.ts a.heapsnapshot b.heapsnapshot`)
+//   --node-env K=V     the node's environment only (MALLOC_ARENA_MAX=2, LD_PRELOAD=…)
 // Soak (`--soak-minutes`, default 10; 0 = skip): `--soak-calls` (100) calls of `--soak-profile`
-// (record) held that long, the node's RSS sampled each minute (a trend up would be a leak).
-// `--cycles 0` runs the soak alone.
+// (record) held that long, the node's memory read each minute (no GC forced) and the slope of
+// each figure from minute 2 on (a trend up would be a leak). `--cycles 0` runs the soak alone.
 //
 //   npm run bench:churn -- [--cycles 2000] [--parallel 8] [--soak-minutes 10] [--soak-calls 100]
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -34,7 +45,8 @@ const { values: args } = parseArgs({
     "soak-minutes": { type: "string", default: "10" },
     "soak-calls": { type: "string", default: "100" },
     "soak-profile": { type: "string", default: "record" },
-    "sample-every": { type: "string", default: "500" },
+    /** cycle counts where the churn pauses to drain, GC and measure (default: every quarter) */
+    checkpoints: { type: "string" },
     snapshots: { type: "string" },
     "malloc-trim": { type: "boolean", default: false },
     /** NAME=value for the node's environment only (MALLOC_ARENA_MAX=2, LD_PRELOAD=…) */
@@ -46,7 +58,14 @@ const PARALLEL = Number(args.parallel);
 const SOAK_MIN = Number(args["soak-minutes"]);
 const SOAK_CALLS = Number(args["soak-calls"]);
 const SOAK_PROFILE = args["soak-profile"]!;
-const SAMPLE_EVERY = Number(args["sample-every"]);
+const CHECKPOINTS = [
+  ...new Set(
+    [
+      ...(args.checkpoints?.split(",").map(Number) ?? [1, 2, 3].map((q) => Math.round((CYCLES * q) / 4))),
+      CYCLES,
+    ].filter((n) => n > 0 && n <= CYCLES),
+  ),
+].sort((a, b) => a - b);
 /** a folder to write V8 heap snapshots of the node into (baseline, after the churn + GC) */
 const SNAPSHOTS = args.snapshots;
 /** after the GC, have glibc give back what it holds free (malloc_trim(0), called through gdb) */
@@ -249,17 +268,13 @@ async function main() {
   console.log(`  resident: ${native(baseSmaps)}`);
   await snapshot("baseline");
 
-  const t0 = Date.now();
   let next = 0;
-  let finished = 0;
   let p99 = 0;
   vanishing = new VanishingClients();
   let inVanishing = 0;
-  const kills: Promise<void>[] = [];
-  /** memory at every `--sample-every` finished cycles (no GC forced: the churn goes on) */
-  const samples: { cycles: number; mem: MemoryFigures; sessions: number }[] = [];
-  const worker = async () => {
-    while (next < CYCLES) {
+  let kills: Promise<void>[] = [];
+  const worker = async (upTo: number) => {
+    while (next < upTo) {
       const k = KINDS[next++ % KINDS.length]!;
       try {
         await cycle(k, vanishing);
@@ -268,14 +283,6 @@ async function main() {
         failed[k]++;
         const why = (e as Error).message.replace(/\d{4,}/g, "N").slice(0, 60);
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
-      }
-      if (++finished % SAMPLE_EVERY === 0) {
-        const at = finished;
-        void Promise.all([insp.memory(), load()]).then(([mem, sessions]) => {
-          samples.push({ cycles: at, mem, sessions });
-          console.log(`  cycle ${at}: ${figures(mem)} (${sessions} sessions live)`);
-          console.log(`    resident: ${native(smaps(pid))}`);
-        });
       }
       if (k === "vanish" && ++inVanishing >= 8) {
         inVanishing = 0;
@@ -290,24 +297,40 @@ async function main() {
   const sampler = setInterval(async () => {
     p99 = Math.max(p99, await loopP99Ms().catch(() => 0));
   }, 2000);
-  await Promise.all(Array.from({ length: PARALLEL }, worker));
-  await Promise.all(kills);
+  /** at each checkpoint: the churn paused, every session reaped, a full GC, then measured */
+  const points: { cycles: number; drained: MemoryFigures; mem: MemoryFigures; smaps: SmapsBreakdown }[] = [];
+  let left10s = 0;
+  let drainedS = 0;
+  let churnS = 0;
+  for (const cp of CHECKPOINTS) {
+    const segment = Date.now();
+    await Promise.all(Array.from({ length: PARALLEL }, () => worker(cp)));
+    await Promise.all(kills);
+    kills = [];
+    await vanishing.kill();
+    vanishing = new VanishingClients();
+    churnS += (Date.now() - segment) / 1000;
+    // the watchdog's longest path (3 s without media, then the 5 s resume window), with room
+    await sleep(10_000);
+    left10s = await load();
+    // a session the watchdog should have reaped by now: how long until it goes (if it ever does)
+    drainedS = 10;
+    while ((await load()) > 0 && drainedS < 70) {
+      await sleep(1000);
+      drainedS++;
+    }
+    const drained = await insp.memory();
+    await insp.gc();
+    points.push({ cycles: cp, drained, mem: await insp.memory(), smaps: smaps(pid) });
+    console.log(`  after ${cp} cycles, drained and GC'd: ${figures(points.at(-1)!.mem)}`);
+    console.log(`    resident: ${native(points.at(-1)!.smaps)}`);
+  }
   await vanishing.kill();
   clearInterval(sampler);
-  const churnS = (Date.now() - t0) / 1000;
-  // the watchdog's longest path (3 s without media, then the 5 s resume window), with room
-  await sleep(10_000);
-  const left10s = await load();
-  // a session the watchdog should have reaped by now: how long until it goes (if it ever does)
-  let drainedS = 10;
-  while ((await load()) > 0 && drainedS < 70) {
-    await sleep(1000);
-    drainedS++;
-  }
-  const after = { fds: fds(pid), sessions: await load(), mem: await insp.memory() };
-  await insp.gc();
-  const afterGc = await insp.memory();
-  const afterSmaps = smaps(pid);
+  const after = { fds: fds(pid), sessions: await load() };
+  const afterDrained = points.at(-1)!.drained;
+  const afterGc = points.at(-1)!.mem;
+  const afterSmaps = points.at(-1)!.smaps;
   let trimmed: { mem: MemoryFigures; smaps: SmapsBreakdown } | undefined;
   if (MALLOC_TRIM) {
     mallocTrim(pid);
@@ -319,7 +342,7 @@ async function main() {
   );
   if (reasons.size) console.log(`  failed cycles: ${[...reasons].map(([w, n]) => `${n} × ${w}`).join("; ")}`);
   console.log(
-    `  sessions left   ${left10s} 10 s after the last cycle, ${after.sessions} after ${drainedS} s (target 0)`,
+    `  sessions left   ${left10s} 10 s after the last cycle, ${after.sessions} after ${drainedS} s (target 0; the same at every checkpoint)`,
   );
   console.log(`  teardowns       ${await teardowns()}`);
   console.log(
@@ -332,7 +355,7 @@ async function main() {
       `    ${label.padEnd(22)} ${MB(m.rss).padStart(6)} ${MB(m.heapUsed).padStart(10)} ${MB(m.external).padStart(10)} ${MB(m.arrayBuffers).padStart(14)}`,
     );
   row("baseline (after GC)", base.mem);
-  row("after the churn", after.mem);
+  row("after churn, drained", afterDrained);
   row("after a GC", afterGc);
   if (trimmed) row("after malloc_trim(0)", trimmed.mem);
   const d = (k: keyof MemoryFigures) => afterGc[k] - base.mem[k];
@@ -349,20 +372,19 @@ async function main() {
   console.log(
     `  RSS growth      ${MB(d("rss"))} MB (target < 10) = ${MB((d("rss") / CYCLES) * 1000)} MB per 1000 cycles on average`,
   );
-  // a leak grows with the cycles; a high-water mark stops growing once reached: the slope over
-  // the second half of the run tells them apart
-  samples.sort((a, b) => a.cycles - b.cycles);
-  const late = samples.filter((s) => s.cycles > CYCLES / 2);
+  // a leak grows with the cycles; a high-water mark stops growing once reached (glibc keeps the
+  // pages of the busiest moment): the slope between the later checkpoints tells them apart
+  const late = points.slice(1);
   if (late.length >= 2) {
     const per1000 = (k: keyof MemoryFigures) =>
       MB(
         slope(
-          late.map((s) => s.cycles),
-          late.map((s) => s.mem[k]),
+          late.map((p) => p.cycles),
+          late.map((p) => p.mem[k]),
         ) * 1000,
       );
     console.log(
-      `  growth per 1000 cycles over cycles ${late[0]!.cycles}–${late.at(-1)!.cycles} (least squares): ` +
+      `  growth per 1000 cycles, checkpoints ${late[0]!.cycles}–${late.at(-1)!.cycles} (least squares, GC'd): ` +
         `rss ${per1000("rss")}, heapUsed ${per1000("heapUsed")}, external ${per1000("external")}, arrayBuffers ${per1000("arrayBuffers")} MB`,
     );
   }
@@ -391,13 +413,14 @@ async function soak(pid: number, node: ChildProcess, insp: Inspector): Promise<v
     console.log(
       `\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node memory each minute (no GC forced):`,
     );
-    console.log(`  min 0: ${figures(samples[0]!)}`);
+    console.log(`  min 0: ${figures(samples[0]!)}\n    resident: ${native(smaps(pid))}`);
     for (let m = 1; m <= SOAK_MIN; m++) {
       await sleep(60_000);
       samples.push(await insp.memory());
       console.log(
         `  min ${m}: ${figures(samples.at(-1)!)} (sessions ${await load()}, loop p99 ${(await loopP99Ms()).toFixed(1)} ms, load average ${loadavg()[0]!.toFixed(2)})`,
       );
+      console.log(`    resident: ${native(smaps(pid))}`);
     }
     // minutes 0–1 are warm-up (buffers, recordings' first writes): the trend is from minute 2
     const from = Math.min(2, samples.length - 2);

@@ -33,6 +33,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { signRequest } from "../src/control/hmac.js";
+import { workerAllocator } from "../src/node/process/allocator.js";
 import { freeUdpPort } from "../src/node/process/udp-port.js";
 import { ClientPeer, VanishingClients } from "../test/support/client-peer.js";
 import { Inspector, inspectorUrl, type MemoryFigures } from "./load/inspector.js";
@@ -202,6 +203,10 @@ async function main() {
   const nodePort = await freeTcpPort();
   const udp = await freeUdpPort("127.0.0.1");
   url = `http://127.0.0.1:${nodePort}`;
+  const malloc = workerAllocator(
+    (NODE_ENV.RTCGW_MALLOC ?? process.env.RTCGW_MALLOC) === "glibc" ? "glibc" : "jemalloc",
+    { ...process.env, ...NODE_ENV },
+  );
   // the inspector (on loopback, a port of its own) is how the bench reads the node's heap figures,
   // forces a GC and takes heap snapshots; the node itself has no debug route
   const node: ChildProcess = spawn(
@@ -223,6 +228,9 @@ async function main() {
         RTCGW_RESUME_WINDOW: "5",
         RECORDINGS_DIR: mkdtempSync(join(tmpdir(), "rtcgw-churn-")),
         LOG_LEVEL: "error",
+        // the allocator `rtcgw node` gives its workers (jemalloc when installed; RTCGW_MALLOC=glibc
+        // in --node-env for glibc's malloc): this node is spawned directly, not by a supervisor
+        ...malloc.env,
         ...NODE_ENV,
       },
       // the IPC channel: the worker reports "ready" with its node id there, as to its supervisor
@@ -251,7 +259,7 @@ async function main() {
     console.log(`  heap snapshot: ${file}`);
   };
   console.log(
-    `node ${pid}${Object.keys(NODE_ENV).length ? ` (${args["node-env"]!.join(" ")})` : ""}; load average ${loadavg()
+    `node ${pid} on ${malloc.allocator} (${malloc.reason})${Object.keys(NODE_ENV).length ? `, ${args["node-env"]!.join(" ")}` : ""}; load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")}`,
   );
@@ -261,6 +269,8 @@ async function main() {
   for (const k of KINDS) await cycle(k, vanishing).catch(() => {});
   await vanishing.kill();
   for (let i = 0; i < 60 && (await load()) !== 0; i++) await sleep(1000);
+  // measured as the checkpoints are: 10 s after the last session (an allocator returns pages lazily)
+  await sleep(10_000);
   await insp.gc();
   const base = { fds: fds(pid), sessions: await load(), mem: await insp.memory() };
   const baseSmaps = smaps(pid);

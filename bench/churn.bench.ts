@@ -27,7 +27,7 @@
 //   npm run bench:churn -- [--cycles 2000] [--parallel 8] [--soak-minutes 10] [--soak-calls 100]
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -91,6 +91,48 @@ function freeTcpPort(): Promise<number> {
 }
 
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+/** socket inode → "tcp 127.0.0.1:5000 ← 127.0.0.1:41234" (state), from /proc/<pid>/net */
+function socketNames(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  const addr = (hex: string) => {
+    const [ip, port] = hex.split(":") as [string, string];
+    const v4 =
+      ip.length === 8
+        ? ip
+            .match(/../g)!
+            .reverse()
+            .map((b) => Number.parseInt(b, 16))
+            .join(".")
+        : `[${ip}]`;
+    return `${v4}:${Number.parseInt(port, 16)}`;
+  };
+  for (const proto of ["tcp", "tcp6", "udp", "udp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(`/proc/${pid}/net/${proto}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const state = proto.startsWith("tcp") && f[3] === "01" ? " established" : "";
+      out.set(f[9]!, `${proto} ${addr(f[1]!)} ↔ ${addr(f[2]!)}${state}`);
+    }
+  }
+  return out;
+}
+
+/** what each open descriptor is (socket:[inode], anon_inode:[eventfd], a path…), by number */
+function fdTargets(pid: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      out.set(fd, readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {} // closed meanwhile
+  }
+  return out;
+}
 
 let url = "";
 /** the node's id: control requests are signed for it (a signature names its target node) */
@@ -273,6 +315,7 @@ async function main() {
   await sleep(10_000);
   await insp.gc();
   const base = { fds: fds(pid), sessions: await load(), mem: await insp.memory() };
+  const baseFds = fdTargets(pid);
   const baseSmaps = smaps(pid);
   console.log(`baseline (after a GC): ${base.sessions} sessions, ${base.fds} fds, ${figures(base.mem)}`);
   console.log(`  resident: ${native(baseSmaps)}`);
@@ -338,6 +381,11 @@ async function main() {
   await vanishing.kill();
   clearInterval(sampler);
   const after = { fds: fds(pid), sessions: await load() };
+  // descriptors open now that were not at baseline (kinds only: a leak repeats one kind)
+  const sockets = socketNames(pid);
+  const newFds = [...fdTargets(pid)]
+    .filter(([fd, target]) => baseFds.get(fd) !== target)
+    .map(([, target]) => sockets.get(/^socket:\[(\d+)\]$/.exec(target)?.[1] ?? "") ?? target);
   const afterDrained = points.at(-1)!.drained;
   const afterGc = points.at(-1)!.mem;
   const afterSmaps = points.at(-1)!.smaps;
@@ -356,7 +404,8 @@ async function main() {
   );
   console.log(`  teardowns       ${await teardowns()}`);
   console.log(
-    `  fds             ${after.fds} vs ${base.fds} at baseline (${after.fds - base.fds >= 0 ? "+" : ""}${after.fds - base.fds})`,
+    `  fds             ${after.fds} vs ${base.fds} at baseline (${after.fds - base.fds >= 0 ? "+" : ""}${after.fds - base.fds})` +
+      (newFds.length ? `; not open at baseline: ${newFds.join(", ")}` : ""),
   );
   console.log(`  event-loop p99  ${p99.toFixed(1)} ms (worst sample during the churn)`);
   console.log("  node memory (MB):          rss   heapUsed   external   arrayBuffers");

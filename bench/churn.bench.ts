@@ -21,8 +21,8 @@
 //                      `npx tsx bench/load/heap-diff.ts a.heapsnapshot b.heapsnapshot`)
 //   --node-env K=V     the node's environment only (MALLOC_ARENA_MAX=2, LD_PRELOAD=…)
 // Soak (`--soak-minutes`, default 10; 0 = skip): `--soak-calls` (100) calls of `--soak-profile`
-// (record) held that long, the node's memory read each minute (no GC forced) and the slope of
-// each figure from minute 2 on (a trend up would be a leak). `--cycles 0` runs the soak alone.
+// (record) held that long, the node's memory read each minute (as it is, then after a forced GC)
+// and the slope of each figure from minute 2 on (a trend up would be a leak). `--cycles 0` runs the soak alone.
 //
 //   npm run bench:churn -- [--cycles 2000] [--parallel 8] [--soak-minutes 10] [--soak-calls 100]
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -473,19 +473,30 @@ async function soak(pid: number, node: ChildProcess, insp: Inspector): Promise<v
       calls.push(c);
     }
     await Promise.all(calls.map((c) => c.connected(20_000)));
-    const samples = [await insp.memory()];
+    // each minute: memory as it is, then after a forced full GC (what is still held: the trend
+    // of a leak, without the V8 heap's sawtooth)
+    const sample = async () => {
+      const live = await insp.memory();
+      await insp.gc();
+      return { live, gcd: await insp.memory() };
+    };
+    const samples = [await sample()];
     console.log(
-      `\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node memory each minute (no GC forced):`,
+      `\nsoak: ${SOAK_CALLS} ${SOAK_PROFILE} calls for ${SOAK_MIN} min; node memory each minute, then after a GC:`,
     );
-    console.log(`  min 0: ${figures(samples[0]!)}\n    resident: ${native(smaps(pid))}`);
+    console.log(
+      `  min 0: ${figures(samples[0]!.live)}\n    GC'd: ${figures(samples[0]!.gcd)}\n    resident: ${native(smaps(pid))}`,
+    );
     let lowest = SOAK_CALLS;
     for (let m = 1; m <= SOAK_MIN; m++) {
       await sleep(60_000);
-      samples.push(await insp.memory());
-      lowest = Math.min(lowest, await load());
+      samples.push(await sample());
+      const sessions = await load();
+      lowest = Math.min(lowest, sessions);
       console.log(
-        `  min ${m}: ${figures(samples.at(-1)!)} (sessions ${await load()}, loop p99 ${(await loopP99Ms()).toFixed(1)} ms, load average ${loadavg()[0]!.toFixed(2)})`,
+        `  min ${m}: ${figures(samples.at(-1)!.live)} (sessions ${sessions}, loop p99 ${(await loopP99Ms()).toFixed(1)} ms, load average ${loadavg()[0]!.toFixed(2)})`,
       );
+      console.log(`    GC'd: ${figures(samples.at(-1)!.gcd)}`);
       console.log(`    resident: ${native(smaps(pid))}`);
     }
     if (lowest < SOAK_CALLS)
@@ -496,16 +507,17 @@ async function soak(pid: number, node: ChildProcess, insp: Inspector): Promise<v
     const from = Math.min(2, samples.length - 2);
     if (samples.length - from >= 2) {
       const mins = samples.slice(from).map((_, i) => from + i);
-      const per = (k: keyof MemoryFigures) =>
+      const per = (which: "live" | "gcd", k: keyof MemoryFigures) =>
         MB(
           slope(
             mins,
-            samples.slice(from).map((s) => s[k]),
+            samples.slice(from).map((s) => s[which][k]),
           ),
         );
-      console.log(
-        `  trend, minutes ${from}–${SOAK_MIN} (least squares): rss ${per("rss")} MB/min, heapUsed ${per("heapUsed")} MB/min, external ${per("external")} MB/min, arrayBuffers ${per("arrayBuffers")} MB/min`,
-      );
+      for (const which of ["live", "gcd"] as const)
+        console.log(
+          `  trend, minutes ${from}–${SOAK_MIN} (least squares${which === "gcd" ? ", GC'd" : ""}): rss ${per(which, "rss")} MB/min, heapUsed ${per(which, "heapUsed")} MB/min, external ${per(which, "external")} MB/min, arrayBuffers ${per(which, "arrayBuffers")} MB/min`,
+        );
     }
     await Promise.all(calls.map((c) => c.close()));
   }

@@ -276,6 +276,12 @@ export const ConfigSchema = z.object({
     ),
     0,
   ),
+  // the C allocator of the workers `rtcgw node` forks: jemalloc (preloaded when installed) gives
+  // a busy node's freed native memory back, glibc's malloc keeps its peak (src/node/process/allocator.ts)
+  RTCGW_MALLOC: z._default(
+    z.enum(["jemalloc", "glibc"], { error: "RTCGW_MALLOC must be jemalloc or glibc" }),
+    "jemalloc",
+  ),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

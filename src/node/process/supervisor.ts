@@ -20,6 +20,7 @@ import type { Config } from "../../config/index.js";
 import { exitAfterLogs, type Logger } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import type { Registry } from "../../registry/types.js";
+import { workerAllocator } from "./allocator.js";
 import { runMediaNodeProcess } from "./node-process.js";
 import { resolveNodeSecret } from "./secret.js";
 import { isWorkerReport, type WorkerReport } from "./worker-report.js";
@@ -79,6 +80,9 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   if (generated)
     logger.warn("RTCGW_NODE_SECRET is unset: generated one for this run (signaling elsewhere cannot sign)");
   const registry = await openRegistry(config.RTCGW_REGISTRY, { logger });
+  // the workers' allocator is fixed when they start: chosen once, said once
+  const malloc = workerAllocator(config.RTCGW_MALLOC, process.env);
+  logger.info({ allocator: malloc.allocator, why: malloc.reason }, "media workers' allocator");
   const workers = new Map<number, Worker>();
   const restartDelay = new Map<number, number>();
   const forgetting = new Set<Promise<void>>();
@@ -106,6 +110,7 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   const start = (i: number) => {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...malloc.env,
       [WORKER_INDEX_ENV]: String(i),
       RTCGW_NODE_SECRET: secret,
       NODE_PORT: String(workerPort(config.NODE_PORT, i)),

@@ -149,6 +149,9 @@ install_packages() {
     log "rehearsal: no dnf; the commands the packages provide must be on PATH"
   else
     dnf install -y tar gzip xz aws-cfn-bootstrap amazon-cloudwatch-agent
+    # jemalloc for the media workers (RTCGW_MALLOC, docs/node.md: glibc keeps a busy node's peak
+    # memory); optional — without it the workers run on glibc and their start's log says so
+    dnf install -y jemalloc || log "jemalloc not installable: the media workers run on glibc's malloc"
   fi
   # coturn beside the node when TURN is on: already on the AMI (baked), or from the repositories.
   # Amazon Linux 2023's own repositories were not found to carry coturn and EPEL is not supported

@@ -19,9 +19,17 @@ for (const store of ["redis", "dynamodb"] as const) {
       d = new Deployment();
       await d.up({ store });
       const calls: Call[] = [];
-      for (let i = 0; i < 6; i++) calls.push(await d.call());
+      // equally loaded nodes are picked at random (weighted by free slots: LOAD_BAND in
+      // src/registry/pick.ts), so 6 calls all landed on one node 1 time in 32: calls are placed
+      // until each node has at least two (all of 20 on one node would be 1 in 500 000)
+      const on = (id: string) => calls.filter((c) => c.nodeId === id).length;
+      while (calls.length < 20) {
+        calls.push(await d.call());
+        const ids = [...new Set(calls.map((c) => c.nodeId))];
+        if (calls.length >= 6 && ids.length === 2 && ids.every((id) => on(id) >= 2)) break;
+      }
       const nodeIds = [...new Set(calls.map((c) => c.nodeId))];
-      expect(nodeIds.length, "the signaling spread 6 calls over both nodes").toBe(2);
+      expect(nodeIds.length, `the signaling spread ${calls.length} calls over both nodes`).toBe(2);
       const records = await d.registry.listNodes();
       // node ids carry their process id: node-<host>-<pid>-<random>
       const victim = d.nodes.find((p) =>

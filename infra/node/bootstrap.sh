@@ -482,6 +482,7 @@ UNIT
     # its own path (so the config's cert=/pkey= paths hold inside), its state directory (userdb,
     # pidfile) read-write. The image's entrypoint runs turnserver with the arguments that follow it.
     DOCKER_BIN=$(command -v docker)
+    TURN_IDS=$(id -u "$TURN_USER"):$(id -g "$TURN_USER")
     cat >"$UNITS/rtcgw-turn.service" <<UNIT
 [Unit]
 Description=rtcgw TURN server (coturn, official container image) beside the media node
@@ -492,7 +493,7 @@ Requires=docker.service
 EnvironmentFile=$ENV_FILE
 WorkingDirectory=/
 ExecStartPre=-$DOCKER_BIN rm -f rtcgw-turn
-ExecStart=$DOCKER_BIN run --rm --name rtcgw-turn --network host --user $(id -u "$TURN_USER"):$(id -g "$TURN_USER") --cap-drop ALL --cap-add NET_BIND_SERVICE --volume $TURN_DIR:$TURN_DIR:ro --volume $TURN_STATE:$TURN_STATE:rw $TURN_IMAGE -c $TURN_CONF --log-file=stdout
+ExecStart=$DOCKER_BIN run --rm --name rtcgw-turn --network host --user $TURN_IDS --cap-drop ALL --cap-add NET_BIND_SERVICE --volume $TURN_DIR:$TURN_DIR:ro --volume $TURN_STATE:$TURN_STATE:rw $TURN_IMAGE -c $TURN_CONF --log-file=stdout
 ExecStop=$DOCKER_BIN stop --time 10 rtcgw-turn
 Restart=always
 RestartSec=2

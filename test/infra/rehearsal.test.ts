@@ -136,6 +136,20 @@ describe("deploy rehearsal", () => {
     expect(r.install).toEqual({ nodeFromRelease: true, nodeModulesInstalled: true });
   }, 400_000);
 
+  it("the real install branch on stock Amazon Linux 2023: dnf has no coturn (stand-in), so docker from dnf and coturn's image — the node comes up with TURN", async () => {
+    const r = await rehearse({
+      realInstall: true,
+      pathWithout: ["turnserver"],
+      noTls: true,
+      ...(log ? { log } : {}),
+    });
+    expect(r.turnFrom).toBe("container");
+    expect(r.bootstrapLog).toMatch(/No match for argument: coturn[\s\S]*Package docker is already installed/);
+    expect(r.launchActions).toEqual(["CONTINUE"]);
+    expect(r.relayChecks[0]!.relayCandidates).toBeGreaterThan(0);
+    expect(r.install).toEqual({ nodeFromRelease: true, nodeModulesInstalled: true });
+  }, 400_000);
+
   it("fails when the Node.js release does not match its checksum list (the real install branch)", async () => {
     await expect(rehearse({ realInstall: true, tamperNodeRelease: true })).rejects.toThrow(
       /launch action ABANDON[\s\S]*node-v[\d.]+-linux-\w+\.tar\.xz: FAILED/,

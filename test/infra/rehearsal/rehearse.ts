@@ -120,6 +120,8 @@ export interface RehearsalReport {
   turnFrom?: "binary" | "dnf" | "container";
   /** the rtcgw-turn unit the bootstrap wrote */
   turnUnit?: string;
+  /** what the user data and the bootstrap printed */
+  bootstrapLog: string;
   /** what the node ran on: the unpacked release's node binary (its process's /proc/PID/exe), and
    *  node_modules installed in the artifact's directory (not a link) */
   install: { nodeFromRelease: boolean; nodeModulesInstalled: boolean };
@@ -847,6 +849,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       ...(turnUser ? { turnUser } : {}),
       ...(turnFrom ? { turnFrom } : {}),
       ...(turnUnit ? { turnUnit } : {}),
+      bootstrapLog: boot.output,
       launchActions,
       install,
       ...(existsSync(cwaFile) ? { cloudWatchAgentConfig: readFileSync(cwaFile, "utf8").trim() } : {}),

@@ -4,7 +4,8 @@
 #   installs a pinned Node.js (with its npm) and the project from a clean artifact (a `git archive`
 #   of the tracked files), writes /etc/rtcgw.env (0600, with AWS_REGION), installs and starts the
 #   systemd units (rtcgw-node, rtcgw-agent), and with --turn-secret-arn coturn beside the node
-#   (rtcgw-turn, run as coturn's package user with only CAP_NET_BIND_SERVICE: its config written 0600
+#   (rtcgw-turn: turnserver from the AMI, from dnf, or coturn's official container image by Docker —
+#   see install_turn; run as coturn's package user with only CAP_NET_BIND_SERVICE: its config written 0600
 #   from the Secrets Manager secret; with --turn-tls-cert-arn a TLS listener too, the certificate and
 #   key from that secret; the node announces turn:<public ip>:<port> over UDP and TCP, and
 #   turns:<name>:<tls port> over TLS, in its registry record via RTCGW_NODE_TURN_URLS), then waits
@@ -19,7 +20,8 @@
 # user data runs unchanged. It differs in ONE step, the install (install_packages, install_node,
 # install_dependencies below): no `dnf`, the Node.js on PATH instead of the pinned download,
 # node_modules linked from $RTCGW_BOOTSTRAP_NODE_MODULES instead of `npm ci` — and each command a
-# package would have installed must already be on PATH (the same check as after a real install).
+# package would have installed must already be on PATH (the same check as after a real install;
+# `docker` is the rehearsal's stand-in, which runs Debian's turnserver in the container's place).
 # With RTCGW_BOOTSTRAP_INSTALL=real a rehearsal runs the real install too (`dnf` then being
 # whatever is on PATH, the Node.js from --node-dist-url, `npm ci` from the npm registry). Besides, files go under
 # $RTCGW_BOOTSTRAP_ROOT and the AWS endpoint overrides of this environment (AWS_ENDPOINT_URL_*,

@@ -803,7 +803,13 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         recordings.push(rec);
       }
     }
-    const left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    // the node deletes its copy once S3 has confirmed the upload — after the object is visible to a
+    // GET, so the last file can still be there an instant after its object is: up to 10 s
+    let left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    for (let i = 0; i < 40 && left.length > 0; i++) {
+      await sleep(250);
+      left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    }
     if (left.length > 0) fail(`recordings left on the node's disk after upload: ${left.join(", ")}`);
 
     // ---- scale-in / rolling update: the termination hook drains the node and is completed

@@ -43,13 +43,21 @@ export interface MediaNodesProps {
   /** where the bootstrap downloads it (a mirror of https://nodejs.org/dist, e.g. for a VPC
    *  without internet access); the release's SHASUMS256.txt is checked either way */
   nodeDistUrl?: string;
-  /** coturn beside each node (default on; needs coturn on the AMI or in its repositories) */
+  /** coturn beside each node (default on): from the AMI, the repositories or its container image */
   turn?: boolean;
+  /** where coturn comes from: "auto" (default) = turnserver on the AMI, else `dnf install coturn`,
+   *  else the official container image by Docker; or force "binary", "dnf" or "container" */
+  turnRuntime?: TurnRuntime;
+  /** the container image, pinned by digest (NAME[:TAG]@sha256:<64 hex>) */
+  turnImage?: string;
   /** the TURN server's (coturn's) UDP and TCP port on each node (default 3478) */
   turnPort?: number;
   /** TURN over TLS: a certificate the operator provides (ACM certificates cannot be exported) */
   turnTls?: TurnTlsProps;
 }
+
+export const TURN_RUNTIMES = ["auto", "binary", "dnf", "container"] as const;
+export type TurnRuntime = (typeof TURN_RUNTIMES)[number];
 
 export interface TurnTlsProps {
   /** a Secrets Manager secret (full ARN) whose SecretString is the PEM certificate chain and key */
@@ -89,6 +97,10 @@ export const DEFAULTS = {
   nodeVersion: "22.12.0",
   turnPort: 3478,
   turnTlsPort: 443,
+  turnRuntime: "auto",
+  // coturn's official image (Docker Hub coturn/coturn), by digest; the bootstrap's own default
+  // (TURN_IMAGE in infra/node/bootstrap.sh) is the same (test/infra/stack.test.ts)
+  turnImage: "coturn/coturn:4.7.0@sha256:a00afb5b4890de4df22bbe70379c6b316685dffee297d53cac1271dcb91fab93",
 } as const;
 
 export class MediaNodes extends Construct {
@@ -157,6 +169,17 @@ export class MediaNodes extends Construct {
       throw new Error(
         `media nodes: the TURN TLS host must be a name (or a template with {ip} / {ip-dashed}), got ${tls.host}`,
       );
+    const turnRuntime = props.turnRuntime ?? DEFAULTS.turnRuntime;
+    const turnImage = props.turnImage ?? DEFAULTS.turnImage;
+    if (!TURN_RUNTIMES.includes(turnRuntime))
+      throw new Error(
+        `media nodes: the TURN runtime must be one of ${TURN_RUNTIMES.join(", ")}, got ${turnRuntime}`,
+      );
+    // a tag can be moved to another image; a digest names the one that was reviewed
+    if (!/^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$/.test(turnImage))
+      throw new Error(
+        `media nodes: the TURN image must be pinned by digest (NAME[:TAG]@sha256:<64 hex>), got ${turnImage}`,
+      );
     if (turn) {
       sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.udp(turnPort), "TURN over UDP");
       sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(turnPort), "TURN over TCP");
@@ -207,6 +230,8 @@ export class MediaNodes extends Construct {
         ? [
             ["--turn-secret-arn", deps.turnSecretArn],
             ["--turn-port", String(turnPort)],
+            ["--turn-runtime", turnRuntime],
+            ["--turn-image", turnImage],
           ]
         : []),
       ...(tls

@@ -6,6 +6,7 @@ import { REGISTRY_TABLE_SCHEMA } from "../../src/registry/dynamodb-table.js";
 import { ROUTES } from "../../src/signaling/routes.js";
 import { buildSourceArtifact } from "./artifact.js";
 import type { GatewayStackProps } from "./gateway-stack.js";
+import type { TurnRuntime } from "./media-nodes.js";
 
 const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
 
@@ -57,6 +58,8 @@ export function gatewayStackProps(
       drainSeconds: num(env.RTCGW_DRAIN_TIMEOUT),
       turn: onOff("RTCGW_NODE_TURN", env.RTCGW_NODE_TURN),
       turnPort: num(env.RTCGW_NODE_TURN_PORT),
+      turnRuntime: (env.RTCGW_NODE_TURN_RUNTIME || undefined) as TurnRuntime | undefined,
+      turnImage: env.RTCGW_NODE_TURN_IMAGE || undefined,
       ...(env.RTCGW_NODE_TURN_TLS_CERT_ARN
         ? {
             turnTls: {

@@ -4,7 +4,8 @@
 #   installs a pinned Node.js (with its npm) and the project from a clean artifact (a `git archive`
 #   of the tracked files), writes /etc/rtcgw.env (0600, with AWS_REGION), installs and starts the
 #   systemd units (rtcgw-node, rtcgw-agent), and with --turn-secret-arn coturn beside the node
-#   (rtcgw-turn, run as coturn's package user with only CAP_NET_BIND_SERVICE: its config written 0600
+#   (rtcgw-turn: turnserver from the AMI, from dnf, or coturn's official container image by Docker —
+#   see install_turn; run as coturn's package user with only CAP_NET_BIND_SERVICE: its config written 0600
 #   from the Secrets Manager secret; with --turn-tls-cert-arn a TLS listener too, the certificate and
 #   key from that secret; the node announces turn:<public ip>:<port> over UDP and TCP, and
 #   turns:<name>:<tls port> over TLS, in its registry record via RTCGW_NODE_TURN_URLS), then waits
@@ -19,7 +20,8 @@
 # user data runs unchanged. It differs in ONE step, the install (install_packages, install_node,
 # install_dependencies below): no `dnf`, the Node.js on PATH instead of the pinned download,
 # node_modules linked from $RTCGW_BOOTSTRAP_NODE_MODULES instead of `npm ci` — and each command a
-# package would have installed must already be on PATH (the same check as after a real install).
+# package would have installed must already be on PATH (the same check as after a real install;
+# `docker` is the rehearsal's stand-in, which runs Debian's turnserver in the container's place).
 # With RTCGW_BOOTSTRAP_INSTALL=real a rehearsal runs the real install too (`dnf` then being
 # whatever is on PATH, the Node.js from --node-dist-url, `npm ci` from the npm registry). Besides, files go under
 # $RTCGW_BOOTSTRAP_ROOT and the AWS endpoint overrides of this environment (AWS_ENDPOINT_URL_*,
@@ -34,8 +36,12 @@ usage: bootstrap.sh --region R --artifact s3://bucket/key.tar.gz --node-version 
   --table T --secret-arn ARN --bucket B --workers N --capacity C --udp-port P --control-port P
   --drain-timeout S --asg-name NAME --lifecycle-hook NAME --launch-hook NAME --stack NAME
   --resource LOGICAL_ID
-  [--turn-secret-arn ARN [--turn-port P]
+  [--turn-secret-arn ARN [--turn-port P] [--turn-runtime auto|binary|dnf|container]
+    [--turn-image IMAGE@sha256:DIGEST]
     [--turn-tls-cert-arn ARN --turn-tls-host NAME_TEMPLATE [--turn-tls-port P]]]
+  --turn-runtime: where coturn comes from — auto (default): turnserver on PATH (a baked AMI), else
+  `dnf install coturn`, else the official container image (--turn-image) run by Docker from the
+  distribution's repositories; or force one of binary / dnf / container
   NAME_TEMPLATE: the name clients dial for TLS, which the certificate must match; {ip} is this
   node's public IPv4, {ip-dashed} the same with dashes (e.g. {ip-dashed}.turn.example.com)
 USAGE
@@ -44,7 +50,11 @@ USAGE
 
 REGION= ARTIFACT= NODE_VERSION= NODE_DIST=https://nodejs.org/dist TABLE= SECRET_ARN= BUCKET= WORKERS= CAPACITY= UDP_PORT= CONTROL_PORT=
 DRAIN_TIMEOUT= ASG_NAME= HOOK_NAME= LAUNCH_HOOK= STACK= RESOURCE= TURN_SECRET_ARN= TURN_PORT=3478
-TLS_CERT_ARN= TLS_HOST= TLS_PORT=443
+TLS_CERT_ARN= TLS_HOST= TLS_PORT=443 TURN_RUNTIME=auto
+# coturn's official image (Docker Hub coturn/coturn, built by the coturn project from
+# docker/coturn/debian/Dockerfile), pinned by digest: the tag is for people, the digest is what runs.
+# Keep in step with DEFAULTS.turnImage in infra/lib/media-nodes.ts (a test compares them)
+TURN_IMAGE=coturn/coturn:4.7.0@sha256:a00afb5b4890de4df22bbe70379c6b316685dffee297d53cac1271dcb91fab93
 while [ $# -gt 0 ]; do
   case "$1" in
     --region) REGION=$2; shift 2 ;;
@@ -69,6 +79,8 @@ while [ $# -gt 0 ]; do
     --turn-tls-cert-arn) TLS_CERT_ARN=$2; shift 2 ;;
     --turn-tls-host) TLS_HOST=$2; shift 2 ;;
     --turn-tls-port) TLS_PORT=$2; shift 2 ;;
+    --turn-runtime) TURN_RUNTIME=$2; shift 2 ;;
+    --turn-image) TURN_IMAGE=$2; shift 2 ;;
     *) echo "bootstrap: unknown argument $1" >&2; usage ;;
   esac
 done
@@ -79,6 +91,13 @@ done
 if [ -n "$TLS_CERT_ARN" ] && { [ -z "$TURN_SECRET_ARN" ] || [ -z "$TLS_HOST" ]; }; then
   echo "bootstrap: --turn-tls-cert-arn needs --turn-secret-arn and --turn-tls-host" >&2; usage
 fi
+case "$TURN_RUNTIME" in auto | binary | dnf | container) ;; *)
+  echo "bootstrap: --turn-runtime must be auto, binary, dnf or container, got '$TURN_RUNTIME'" >&2; usage ;;
+esac
+# a tag alone can be moved to another image; only a digest names the image that was reviewed
+[[ "$TURN_IMAGE" =~ ^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$ ]] || {
+  echo "bootstrap: --turn-image must be pinned by digest (NAME[:TAG]@sha256:<64 hex>), got '$TURN_IMAGE'" >&2; usage
+}
 
 ROOT="" REHEARSAL=0 INSTALL_REAL=1
 if [ -n "${RTCGW_BOOTSTRAP_ROOT:-}" ]; then
@@ -153,14 +172,43 @@ install_packages() {
     # memory); optional — without it the workers run on glibc and their start's log says so
     dnf install -y jemalloc || log "jemalloc not installable: the media workers run on glibc's malloc"
   fi
-  # coturn beside the node when TURN is on: already on the AMI (baked), or from the repositories.
-  # Amazon Linux 2023's own repositories were not found to carry coturn and EPEL is not supported
-  # there: without it the node must not come up pretending to offer TURN
-  if [ -n "$TURN_SECRET_ARN" ] && ! command -v turnserver >/dev/null; then
-    if [ "$INSTALL_REAL" = 0 ] || ! dnf install -y coturn; then
-      die "TURN is on (--turn-secret-arn) but coturn is not installed and cannot be: Amazon Linux 2023's repositories do not carry it (EPEL is not supported there). Bake coturn into the AMI (turnserver on PATH), or deploy with RTCGW_NODE_TURN=off (docs/deploy.md, TURN)"
+  if [ -n "$TURN_SECRET_ARN" ]; then install_turn; fi
+}
+# coturn beside the node when TURN is on, from the first of: turnserver already on PATH (a baked
+# AMI), `dnf install coturn` (a repository that carries it), the official container image run by
+# Docker (AL2023's own `docker` package). Amazon Linux 2023's repositories were not found to carry
+# coturn and EPEL is not supported there, so on a stock AL2023 AMI the container is what runs.
+# --turn-runtime forces one; a forced one that cannot be had fails the bootstrap (no TURN-less node).
+TURN_FROM=""
+install_turn() {
+  local r=$TURN_RUNTIME
+  if [ "$r" = auto ] || [ "$r" = binary ]; then
+    if command -v turnserver >/dev/null; then TURN_FROM=binary
+    elif [ "$r" = binary ]; then die "--turn-runtime binary: turnserver is not on PATH (bake coturn into the AMI)"
     fi
   fi
+  if [ -z "$TURN_FROM" ] && { [ "$r" = auto ] || [ "$r" = dnf ]; }; then
+    if [ "$INSTALL_REAL" = 1 ] && dnf install -y coturn && command -v turnserver >/dev/null; then TURN_FROM=dnf
+    elif [ "$r" = dnf ]; then
+      if [ "$INSTALL_REAL" = 0 ] && command -v turnserver >/dev/null; then TURN_FROM=dnf # (the rehearsal: no dnf)
+      else die "--turn-runtime dnf: coturn is not installable from the repositories (Amazon Linux 2023's do not carry it)"
+      fi
+    else log "coturn is neither on the AMI nor in the repositories: its official container image, by Docker"
+    fi
+  fi
+  if [ -z "$TURN_FROM" ]; then
+    if [ "$INSTALL_REAL" = 1 ]; then
+      dnf install -y docker || die "TURN is on but neither coturn nor docker could be installed (docs/deploy.md, TURN)"
+    fi
+    command -v docker >/dev/null || die "TURN is on but coturn is not installed and cannot be, and docker is not installed (its package did not provide it)"
+    systemctl enable --now docker.service
+    TURN_FROM=container
+  fi
+  case "$TURN_FROM" in
+    binary) log "TURN: coturn from the AMI ($(command -v turnserver))" ;;
+    dnf) log "TURN: coturn from the repositories (dnf install coturn: $(command -v turnserver))" ;;
+    container) log "TURN: coturn from its official container image $TURN_IMAGE, run by Docker (docker.service)" ;;
+  esac
 }
 install_node() {
   if [ "$INSTALL_REAL" = 0 ]; then
@@ -313,13 +361,13 @@ amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
 
 # ---- TURN beside the node (coturn, TURN REST API shared secret from Secrets Manager): its config
 # 0600 with the secret, readable only by coturn's own user; nothing else on the instance holds it.
-# coturn runs as its package's unprivileged user (Debian: turnserver, Fedora's package: coturn),
-# with CAP_NET_BIND_SERVICE only, so it can bind 443 for TLS without being root. TLS: the
+# coturn runs as its package's unprivileged user (Debian: turnserver, Fedora's package: coturn; else a
+# system user rtcgw-turn), with CAP_NET_BIND_SERVICE only, so it can bind 443 for TLS without being
+# root — from the container image too (docker run --user that user). TLS: the
 # certificate chain and its private key (PEM) from the operator's Secrets Manager secret, written
 # 0600 for coturn's user; clients dial the name the certificate is for (--turn-tls-host).
 TURN_URLS=""
 if [ -n "$TURN_SECRET_ARN" ]; then
-  TURN_BIN=$(command -v turnserver)
   TURN_USER=""
   for u in turnserver coturn; do if id -u "$u" >/dev/null 2>&1; then TURN_USER=$u; break; fi; done
   if [ -z "$TURN_USER" ]; then
@@ -403,7 +451,9 @@ TURN
     echo "no-tls" >>"$TURN_CONF"
   fi
   umask 022
-  cat >"$UNITS/rtcgw-turn.service" <<UNIT
+  if [ "$TURN_FROM" != container ]; then
+    TURN_BIN=$(command -v turnserver)
+    cat >"$UNITS/rtcgw-turn.service" <<UNIT
 [Unit]
 Description=rtcgw TURN server (coturn) beside the media node
 After=network-online.target
@@ -424,6 +474,38 @@ StandardError=append:$LOGS/turn.log
 [Install]
 WantedBy=multi-user.target
 UNIT
+  else
+    # the official image, the same config: host network (TURN allocates relay ports on the node's
+    # own addresses, as the package's coturn does), as that unprivileged user (--user: the files
+    # are 0600 for it), every capability dropped but CAP_NET_BIND_SERVICE — kept even without a
+    # port below 1024, because the image's turnserver carries it as a file capability
+    # (setcap cap_net_bind_service=+ep): with it outside the bounding set the kernel refuses the
+    # exec (EPERM, capabilities(7) "safety checking"). Its config directory is mounted read-only at
+    # its own path (so the config's cert=/pkey= paths hold inside), its state directory (userdb,
+    # pidfile) read-write. The image's entrypoint runs turnserver with the arguments that follow it.
+    DOCKER_BIN=$(command -v docker)
+    TURN_IDS=$(id -u "$TURN_USER"):$(id -g "$TURN_USER")
+    cat >"$UNITS/rtcgw-turn.service" <<UNIT
+[Unit]
+Description=rtcgw TURN server (coturn, official container image) beside the media node
+After=network-online.target docker.service
+Wants=network-online.target
+Requires=docker.service
+[Service]
+EnvironmentFile=$ENV_FILE
+WorkingDirectory=/
+ExecStartPre=-$DOCKER_BIN rm -f rtcgw-turn
+ExecStart=$DOCKER_BIN run --rm --name rtcgw-turn --network host --user $TURN_IDS --cap-drop ALL --cap-add NET_BIND_SERVICE --volume $TURN_DIR:$TURN_DIR:ro --volume $TURN_STATE:$TURN_STATE:rw $TURN_IMAGE -c $TURN_CONF --log-file=stdout
+ExecStop=$DOCKER_BIN stop --time 10 rtcgw-turn
+Restart=always
+RestartSec=2
+TimeoutStartSec=300
+StandardOutput=append:$LOGS/turn.log
+StandardError=append:$LOGS/turn.log
+[Install]
+WantedBy=multi-user.target
+UNIT
+  fi
   echo "RTCGW_NODE_TURN_URLS=$TURN_URLS" >>"$ENV_FILE"
 fi
 

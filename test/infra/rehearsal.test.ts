@@ -4,6 +4,7 @@
 // template alone, registers every worker, takes a real call on each through the bundled
 // handlers, lands the recordings in the bucket and drains on the termination hook — and each
 // defect of issue 16 makes it fail.
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { type RehearsalReport, rehearse } from "./rehearsal/rehearse.js";
 import { resourcesOf } from "./synth.js";
@@ -135,17 +136,92 @@ describe("deploy rehearsal", () => {
     expect(r.install).toEqual({ nodeFromRelease: true, nodeModulesInstalled: true });
   }, 400_000);
 
+  it("the real install branch on stock Amazon Linux 2023: dnf has no coturn (stand-in), so docker from dnf and coturn's image — the node comes up with TURN", async () => {
+    const r = await rehearse({
+      realInstall: true,
+      pathWithout: ["turnserver"],
+      noTls: true,
+      ...(log ? { log } : {}),
+    });
+    expect(r.turnFrom).toBe("container");
+    expect(r.bootstrapLog).toMatch(/No match for argument: coturn[\s\S]*Package docker is already installed/);
+    expect(r.launchActions).toEqual(["CONTINUE"]);
+    expect(r.relayChecks[0]!.relayCandidates).toBeGreaterThan(0);
+    expect(r.install).toEqual({ nodeFromRelease: true, nodeModulesInstalled: true });
+  }, 400_000);
+
   it("fails when the Node.js release does not match its checksum list (the real install branch)", async () => {
     await expect(rehearse({ realInstall: true, tamperNodeRelease: true })).rejects.toThrow(
       /launch action ABANDON[\s\S]*node-v[\d.]+-linux-\w+\.tar\.xz: FAILED/,
     );
   }, 300_000);
 
-  it("fails loudly when TURN is on and coturn is not installed: no TURN-less node, the launch abandoned", async () => {
-    await expect(rehearse({ pathWithout: ["turnserver"] })).rejects.toThrow(
-      /cfn-signal --exit-code\s1[\s\S]*launch action ABANDON[\s\S]*coturn is not installed and cannot be/,
+  it("stock Amazon Linux 2023 (no turnserver on the AMI, no coturn package): coturn's official image by Docker (stand-in), the same config, not root — the node comes up and relays, over TLS too", async () => {
+    const r = await rehearse({ pathWithout: ["turnserver"], ...(log ? { log } : {}) });
+    expect(r.turnFrom).toBe("container");
+    expect(r.signal).toEqual(expect.arrayContaining(["--exit-code", "0"]));
+    expect(r.launchActions).toEqual(["CONTINUE"]);
+    // the unit: docker run, host network, the image by digest, the bootstrap's config read-only at
+    // its own path, the state directory writable, as coturn's user with NET_BIND_SERVICE alone
+    const execStart = /^ExecStart=(.*)$/m.exec(r.turnUnit ?? "")?.[1] ?? "";
+    expect(execStart).toMatch(/\/docker run --rm --name rtcgw-turn --network host --user \d+:\d+ /);
+    expect(execStart).toContain(" --cap-drop ALL --cap-add NET_BIND_SERVICE ");
+    expect(execStart).not.toContain("--privileged");
+    expect(execStart).toMatch(
+      / --volume (\S+\/etc\/rtcgw-turn):\1:ro --volume (\S+\/var\/lib\/rtcgw-turn):\2:rw coturn\/coturn:[\w.-]+@sha256:[0-9a-f]{64} -c \S+\/etc\/rtcgw-turn\/turnserver\.conf --log-file=stdout$/,
+    );
+    expect(r.turnUnit).toMatch(/^Restart=always$/m);
+    expect(r.turnUnit).toMatch(/^Requires=docker\.service$/m);
+    expect(r.turnConf).toEqual({ mode: 0o600, hasSecret: true });
+    // TURN through the handed-out URLs, as with the package's coturn
+    for (const l of r.links) expect(l.credentialValid).toBe(true);
+    expect(r.relayChecks[0]!.relayCandidates).toBeGreaterThan(0);
+    expect(r.tlsChecks).toEqual([
+      expect.objectContaining({
+        url: `turns:127.0.0.1:${r.turnTlsPort}?transport=tcp`,
+        relayed: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      }),
+    ]);
+    if (process.getuid?.() === 0) {
+      expect(r.turnTlsPort).toBeLessThan(1024);
+      expect(r.turnUser).toBe("turnserver");
+      expect(execStart).toContain(
+        ` --user ${execFileSync("id", ["-u", "turnserver"], { encoding: "utf8" }).trim()}:`,
+      );
+    }
+    expect(new Set(r.calls.map((c) => c.nodeId)).size).toBe(r.workers.length);
+  }, 400_000);
+
+  it("fails loudly when TURN is on and neither coturn nor docker is installed: no TURN-less node, the launch abandoned", async () => {
+    await expect(rehearse({ pathWithout: ["turnserver", "docker"] })).rejects.toThrow(
+      /cfn-signal --exit-code\s1[\s\S]*launch action ABANDON[\s\S]*coturn is not installed and cannot be, and docker is not installed/,
     );
   }, 300_000);
+
+  it("fails when --turn-runtime binary is forced and turnserver is not on the AMI, saying so", async () => {
+    await expect(
+      rehearse({
+        pathWithout: ["turnserver"],
+        synthEnv: { RTCGW_NODE_TURN_RUNTIME: "binary" },
+      }),
+    ).rejects.toThrow(/launch action ABANDON[\s\S]*--turn-runtime binary: turnserver is not on PATH/);
+  }, 300_000);
+
+  // the image's turnserver carries cap_net_bind_service as a file capability: the container
+  // without it in its bounding set cannot even exec turnserver (the stand-in refuses as the kernel does)
+  it.runIf(process.getuid?.() === 0)(
+    "fails when coturn's container is run without NET_BIND_SERVICE (--cap-drop ALL alone)",
+    async () => {
+      await expect(
+        rehearse({
+          pathWithout: ["turnserver"],
+          mutateBootstrap: (s) => s.replace(" --cap-add NET_BIND_SERVICE", ""),
+          healthTimeoutS: 25,
+        }),
+      ).rejects.toThrow(/the TURN server \(port \d+\) did not come up/);
+    },
+    300_000,
+  );
 
   // as root the TLS port is below 1024 and coturn runs as turnserver: only its capability binds it
   it.runIf(process.getuid?.() === 0)(

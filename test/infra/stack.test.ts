@@ -456,6 +456,64 @@ describe("GatewayStack: media nodes", () => {
     );
   });
 
+  it("coturn's source on the node: auto by default (AMI → dnf → the official image), the image pinned by digest — the stack's default the bootstrap's own; a runtime or image from the operator, validated", () => {
+    expect(bootstrapArgs(s.json)["--turn-runtime"]).toBe("auto");
+    const image = bootstrapArgs(s.json)["--turn-image"] as string;
+    expect(image).toMatch(/^coturn\/coturn:[\w.-]+@sha256:[0-9a-f]{64}$/);
+    const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    expect(script).toMatch(new RegExp(`^TURN_IMAGE=${image.replace(/[.]/g, "\\.")}$`, "m"));
+    const t = synth({
+      RTCGW_NODE_TURN_RUNTIME: "container",
+      RTCGW_NODE_TURN_IMAGE: `registry.example.com/coturn:4.7.0@sha256:${"b".repeat(64)}`,
+    });
+    expect(bootstrapArgs(t.json)["--turn-runtime"]).toBe("container");
+    expect(bootstrapArgs(t.json)["--turn-image"]).toBe(
+      `registry.example.com/coturn:4.7.0@sha256:${"b".repeat(64)}`,
+    );
+    expect(() => synth({ RTCGW_NODE_TURN_IMAGE: "coturn/coturn:4.7.0" })).toThrow(/pinned by digest/);
+    expect(() => synth({ RTCGW_NODE_TURN_RUNTIME: "podman" })).toThrow(/TURN runtime must be one of/);
+    // the bootstrap refuses the same, and tries the three in order, saying which it chose
+    expect(script).toContain("--turn-image must be pinned by digest");
+    expect(script).toMatch(
+      /command -v turnserver[\s\S]*TURN_FROM=binary[\s\S]*dnf install -y coturn[\s\S]*TURN_FROM=dnf[\s\S]*dnf install -y docker[\s\S]*systemctl enable --now docker\.service\n\s*TURN_FROM=container/,
+    );
+    expect(script).toContain('log "TURN: coturn from its official container image $TURN_IMAGE');
+  }, 120_000);
+
+  it("runs coturn's container under systemd as the same unprivileged user, host network, the same config read-only, every capability dropped but NET_BIND_SERVICE (the image's turnserver holds it as a file capability)", () => {
+    const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    const units = [...script.matchAll(/cat >"\$UNITS\/rtcgw-turn\.service" <<UNIT\n([\s\S]*?)\nUNIT/g)].map(
+      (m) => m[1]!,
+    );
+    expect(units.length).toBe(2);
+    const unit = units.find((u) => u.includes("$DOCKER_BIN run"))!;
+    const execStart = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(" ");
+    expect(execStart.slice(0, 6)).toEqual([
+      "$DOCKER_BIN",
+      "run",
+      "--rm",
+      "--name",
+      "rtcgw-turn",
+      "--network",
+    ]);
+    const opt = (name: string) => execStart.flatMap((a, i) => (a === name ? [execStart[i + 1]] : []));
+    expect(opt("--network")).toEqual(["host"]);
+    expect(opt("--user")).toEqual(["$TURN_IDS"]);
+    expect(script).toContain('TURN_IDS=$(id -u "$TURN_USER"):$(id -g "$TURN_USER")');
+    expect(opt("--cap-drop")).toEqual(["ALL"]);
+    expect(opt("--cap-add")).toEqual(["NET_BIND_SERVICE"]);
+    expect(opt("--volume")).toEqual(["$TURN_DIR:$TURN_DIR:ro", "$TURN_STATE:$TURN_STATE:rw"]);
+    expect(execStart).not.toContain("--privileged");
+    // the image, then turnserver's arguments: the bootstrap's config
+    expect(execStart.slice(-4)).toEqual(["$TURN_IMAGE", "-c", "$TURN_CONF", "--log-file=stdout"]);
+    expect(unit).toMatch(/^Restart=always$/m);
+    expect(unit).toMatch(/^Requires=docker\.service$/m);
+    expect(unit).toMatch(/^After=network-online\.target docker\.service$/m);
+    expect(unit).toMatch(/^ExecStartPre=-\$DOCKER_BIN rm -f rtcgw-turn$/m);
+    // the unit runs the docker client (root); the container is the unprivileged one
+    expect(unit).not.toMatch(/^User=/m);
+  });
+
   it("the bootstrap makes each node announce its own TURN server: RTCGW_NODE_TURN_URLS from IMDS's public IP and the TURN port, coturn's config 0600 from the secret", () => {
     const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
     expect(script).toContain(

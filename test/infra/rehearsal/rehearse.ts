@@ -61,6 +61,8 @@ const INSTANCE_ID = "i-0rehearsal0000001";
 const fnKey = (h: string) => `ASIAREHEARSALFN${h.toUpperCase()}`;
 
 export interface RehearsalOptions {
+  /** more of the operator's settings for `npm run synth` (RTCGW_NODE_TURN_RUNTIME, …) */
+  synthEnv?: Record<string, string>;
   /** change the synthesised template before it is used (to demonstrate a defect) */
   mutateTemplate?: (t: CfnTemplate) => void;
   /** change the bootstrap script the template ships (to demonstrate a defect) */
@@ -114,6 +116,12 @@ export interface RehearsalReport {
   turnPort: number;
   /** coturn's config as the bootstrap wrote it */
   turnConf?: { mode: number; hasSecret: boolean };
+  /** where the bootstrap said coturn came from (its log line): the AMI, the repositories, the image */
+  turnFrom?: "binary" | "dnf" | "container";
+  /** the rtcgw-turn unit the bootstrap wrote */
+  turnUnit?: string;
+  /** what the user data and the bootstrap printed */
+  bootstrapLog: string;
   /** what the node ran on: the unpacked release's node binary (its process's /proc/PID/exe), and
    *  node_modules installed in the artifact's directory (not a link) */
   install: { nodeFromRelease: boolean; nodeModulesInstalled: boolean };
@@ -294,6 +302,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
               RTCGW_NODE_TURN_TLS_HOST: "{ip}",
               RTCGW_NODE_TURN_TLS_PORT: String(tlsPort),
             }),
+        ...o.synthEnv,
       },
       { functionsDir, stackName: STACK },
     );
@@ -544,6 +553,17 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       fail(
         `the bootstrap did not complete the launch lifecycle action: ${launchActions.join(",") || "no call"}`,
       );
+    const FROM: Record<string, RehearsalReport["turnFrom"]> = {
+      "the AMI": "binary",
+      "the repositories": "dnf",
+      "its official container image": "container",
+    };
+    const turnFrom =
+      FROM[
+        /TURN: coturn from (the AMI|the repositories|its official container image)/.exec(boot.output)?.[1] ??
+          ""
+      ];
+    const turnUnit = readIf(path.join(root, "etc/systemd/system/rtcgw-turn.service")) || undefined;
     const turnConf = existsSync(turnConfPath)
       ? {
           mode: Number.parseInt(
@@ -783,7 +803,13 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         recordings.push(rec);
       }
     }
-    const left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    // the node deletes its copy once S3 has confirmed the upload — after the object is visible to a
+    // GET, so the last file can still be there an instant after its object is: up to 10 s
+    let left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    for (let i = 0; i < 40 && left.length > 0; i++) {
+      await sleep(250);
+      left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    }
     if (left.length > 0) fail(`recordings left on the node's disk after upload: ${left.join(", ")}`);
 
     // ---- scale-in / rolling update: the termination hook drains the node and is completed
@@ -827,6 +853,9 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
       tlsChecks,
       turnTlsPort: tlsPort,
       ...(turnUser ? { turnUser } : {}),
+      ...(turnFrom ? { turnFrom } : {}),
+      ...(turnUnit ? { turnUnit } : {}),
+      bootstrapLog: boot.output,
       launchActions,
       install,
       ...(existsSync(cwaFile) ? { cloudWatchAgentConfig: readFileSync(cwaFile, "utf8").trim() } : {}),

@@ -65,6 +65,7 @@ describe("bridge latency, caller → agent, over a real node-datachannel caller"
     expect(r.status).toBe(201);
     c.accept(r.json.answer);
     await c.connected(5000);
+    await c.trackOpen(5000); // sent before the track opens, a packet throws "Track is not open"
     frames = [];
 
     const enc = new Encoder({ channels: 1, sample_rate: 48000, application: "voip" });

@@ -52,7 +52,7 @@ describe("a peer that closes", () => {
     },
   );
 
-  it("audio-only node-datachannel client (no datachannel, sends nothing when it closes): ended at ICE consent expiry, its WAV the audio it sent", {
+  it("audio-only node-datachannel client (no datachannel, sends nothing when it closes): ended by ICE consent expiry at the latest, its WAV the audio it sent", {
     timeout: 60_000,
   }, async () => {
     // media timeout and disconnect timeout far away: only ICE consent expiry can end it
@@ -76,9 +76,12 @@ describe("a peer that closes", () => {
     console.log(
       `audio-only node-datachannel close: ended after ${endedMs} ms; sent ${sentMs} ms → WAV ${wavMs} ms`,
     );
-    // libjuice's consent expiry (30 s after the last answered check) ends it, as "failed"
+    // libjuice's consent expiry (30 s after the last answered check) ends it at the latest, as
+    // "failed"; once in CI (a clean machine) the node's stack reported the peer closed ~3 s after
+    // the close ("peer-closed": its first consent check after the close met the closed port) —
+    // either way the session ends by itself and the recording is what was sent
     expect(endedMs).toBeLessThan(35_000);
-    expect(await teardowns()).toMatch(/reason="failed"[^\n]* 1/);
+    expect(await teardowns()).toMatch(/reason="(failed|peer-closed)"[^\n]* 1/);
     // nothing of the 1 s of silence nor of the ~29 s before the end is in the recording
     expect(Math.abs(wavMs - sentMs)).toBeLessThanOrEqual(40);
   });

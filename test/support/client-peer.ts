@@ -340,6 +340,11 @@ export class ClientPeer {
     return this.until(() => this.state === "connected", timeoutMs, "connected");
   }
 
+  /** the audio track open (it can open a moment after the peer reports "connected") */
+  trackOpen(timeoutMs = 10_000): Promise<void> {
+    return this.until(() => this.track.isOpen(), timeoutMs, "track open");
+  }
+
   channelOpen(timeoutMs = 10_000): Promise<void> {
     return this.until(() => this.channel?.isOpen() === true, timeoutMs, "datachannel open");
   }

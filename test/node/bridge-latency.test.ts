@@ -8,7 +8,7 @@ import { Encoder } from "@evan/opus";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { ClientPeer } from "../support/client-peer.js";
-import { type Harness, newSessionId, startHarness } from "./harness.js";
+import { type Harness, startHarness } from "./harness.js";
 
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,24 +44,13 @@ afterAll(async () => {
 describe("bridge latency, caller → agent, over a real node-datachannel caller", () => {
   it("in-order packets reach the agent as they arrive (median burst onset < 20 ms; the old hold was ≥ 40 ms)", async () => {
     const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false, autoSend: false });
-    const sessionId = newSessionId();
-    await h.registry.createSession({
-      id: sessionId,
-      nodeId: h.node.id,
-      kind: "session",
+    const r = await h.createSession(c.offer, {
       profile: "bridge",
-      tokenHash: "a".repeat(64),
-      state: "new",
-      etag: "e0",
-      ttlMs: 60_000,
+      body: {
+        bridgeUrl: `ws://127.0.0.1:${port}/`,
+      },
     });
-    const r = await h.call("POST", "/internal/sessions", {
-      sessionId,
-      kind: "session",
-      profile: "bridge",
-      offer: c.offer,
-      bridgeUrl: `ws://127.0.0.1:${port}/`,
-    });
+    const sessionId = r.sessionId;
     expect(r.status).toBe(201);
     c.accept(r.json.answer);
     await c.connected(5000);

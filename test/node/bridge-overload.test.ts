@@ -17,7 +17,7 @@ import { bridgeAudioLost } from "../../src/node/bridge/audio-lost.js";
 import { RtcgwProtocol } from "../../src/node/bridge/rtcgw.js";
 import { NodeMetrics } from "../../src/node/metrics.js";
 import { ClientPeer } from "../support/client-peer.js";
-import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
+import { type Harness, startHarness, waitFor } from "./harness.js";
 
 /** rtcgw_bridge_audio_lost_ms_total for one direction and cause, from a /metrics text */
 function lostIn(text: string, direction: string, cause: string): number {
@@ -55,25 +55,14 @@ describe("a live bridged call: status and /metrics say which direction lost audi
 
   it("an agent that sends 25 s at once loses 5 s toward the caller (queue-full); a dropped socket loses the caller's frames toward the agent (socket-closed)", async () => {
     const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
-    const sessionId = newSessionId();
-    await h.registry.createSession({
-      id: sessionId,
-      nodeId: h.node.id,
-      kind: "session",
+    const r = await h.createSession(c.offer, {
       profile: "bridge",
-      tokenHash: "a".repeat(64),
-      state: "new",
-      etag: "e0",
-      ttlMs: 60_000,
+      body: {
+        bridgeUrl: `ws://127.0.0.1:${port}/agent`,
+        bridgeRate: 8000,
+      },
     });
-    const r = await h.call("POST", "/internal/sessions", {
-      sessionId,
-      kind: "session",
-      profile: "bridge",
-      offer: c.offer,
-      bridgeUrl: `ws://127.0.0.1:${port}/agent`,
-      bridgeRate: 8000,
-    });
+    const sessionId = r.sessionId;
     expect(r.status).toBe(201);
     c.accept(r.json.answer);
     await c.connected(5000);

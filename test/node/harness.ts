@@ -43,6 +43,8 @@ export interface Harness {
       sessionId?: string;
       sourceSessionId?: string;
       recordRate?: number;
+      /** further fields of the node's create body (a bridge's bridgeUrl, bridgeRate, …) */
+      body?: Record<string, unknown>;
     },
   ): Promise<{ status: number; json: any; sessionId: string }>;
   close(): Promise<void>;
@@ -103,6 +105,7 @@ export async function startHarness(
         offer,
         ...(o.sourceSessionId ? { sourceSessionId: o.sourceSessionId } : {}),
         ...(o.recordRate ? { recordRate: o.recordRate } : {}),
+        ...o.body,
       });
       return { status: r.status, json: r.json, sessionId };
     },

@@ -236,6 +236,20 @@ export const ConfigSchema = z.object({
     ),
     20,
   ),
+  // a receiving session whose peer sent neither RTP nor RTCP this long is interrupted (interruptedBy
+  // "silent"; it waits RTCGW_RESUME_WINDOW, and is connected again by itself when its RTP comes
+  // back): an audio-only libdatachannel or webrtcbin peer that closes sends nothing at all, so its
+  // silence is the only sign of it within seconds (docs/node.md, "A peer that closes").
+  // 0 = off; only with a resume window (without one, RTCGW_MEDIA_TIMEOUT ends a silent session).
+  RTCGW_SILENCE_INTERRUPT_S: z._default(
+    envNumber(
+      "RTCGW_SILENCE_INTERRUPT_S must be a number of seconds (0 = a silent peer does not interrupt its session)",
+    ).check(
+      z.minimum(0, "RTCGW_SILENCE_INTERRUPT_S must be 0 or more seconds"),
+      z.maximum(3600, "RTCGW_SILENCE_INTERRUPT_S must be at most 3600 seconds"),
+    ),
+    2,
+  ),
   RTCGW_NODE_URL: optionalThen(z.url({ error: "RTCGW_NODE_URL must be an http(s) URL" })),
   RTCGW_NODE_CAPACITY: z._default(
     envNumber("RTCGW_NODE_CAPACITY must be a number of sessions").check(

@@ -188,7 +188,8 @@ export interface SessionStatus {
   sessionId: string;
   kind: z.infer<typeof SessionKindSchema>;
   profile: Profile;
-  /** "interrupted": the peer disconnected, failed or went silent; the session waits for a resume */
+  /** "interrupted": the peer disconnected, failed, closed or went silent; the session waits for a
+   *  resume (a silent peer that sends again is connected again by itself) */
   state: "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed" | "interrupted";
   createdAt: number;
   connectedAt?: number;
@@ -196,7 +197,8 @@ export interface SessionStatus {
   interruptedAt?: number;
   /** when it ends unless resumed (epoch ms), while it is interrupted */
   resumeBy?: number;
-  /** what interrupted it: "disconnected" | "failed" | "closed" | "media-timeout" | "resume" */
+  /** what interrupted it: "disconnected" | "failed" | "closed" | "silent" (neither RTP nor RTCP for
+   *  RTCGW_SILENCE_INTERRUPT_S) | "media-timeout" | "resume" */
   interruptedBy?: string;
   /** how many times the session was resumed with a new peer */
   resumes?: number;

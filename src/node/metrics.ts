@@ -52,6 +52,8 @@ export class NodeMetrics {
   readonly teardowns: Counter<"reason">;
   /** sessions interrupted (peer disconnected, failed, closed or silent), by cause */
   readonly interruptions: Counter<"cause">;
+  /** interrupted sessions connected again by their own peer's RTP (it had gone silent), by cause */
+  readonly recoveries: Counter<"cause">;
   /** resumes with a new peer: "resumed" (connected), "superseded" (a newer one came first) */
   readonly resumes: Counter<"outcome">;
   readonly ghosts: Counter;
@@ -104,6 +106,12 @@ export class NodeMetrics {
     this.interruptions = new Counter({
       name: "rtcgw_session_interruptions_total",
       help: "sessions whose peer disconnected, failed, closed or went silent (kept for a resume), by cause",
+      labelNames: ["cause"],
+      registers: r,
+    });
+    this.recoveries = new Counter({
+      name: "rtcgw_session_recoveries_total",
+      help: "interrupted sessions connected again by their own peer sending RTP again (it had gone silent), by the interruption's cause",
       labelNames: ["cause"],
       registers: r,
     });

@@ -111,6 +111,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       disconnectMs: config.RTCGW_DISCONNECT_TIMEOUT * 1000,
       mediaMs: config.RTCGW_MEDIA_TIMEOUT * 1000,
       resumeWindowMs: config.RTCGW_RESUME_WINDOW * 1000,
+      silenceMs: config.RTCGW_SILENCE_INTERRUPT_S * 1000,
     },
     recordingsDir: config.RECORDINGS_DIR,
     ...(uploader ? { uploader, recordingsPrefix: config.RTCGW_RECORDINGS_PREFIX } : {}),

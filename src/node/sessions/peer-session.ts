@@ -43,6 +43,8 @@ export interface PeerSessionOptions {
   continues?: PeerSession;
   /** the first RTP packet this peer received */
   onFirstRtp?: (session: PeerSession) => void;
+  /** an RTP packet arrived while the session is interrupted (a silent peer may be back) */
+  onRtpWhileInterrupted?: (session: PeerSession) => void;
 }
 
 /**
@@ -95,6 +97,8 @@ export class PeerSession {
   firstRtpAt: number | undefined;
   disconnectedAt: number | undefined;
   lastRtpAt: number | undefined;
+  /** the last RTCP packet of this peer (a peer that sends RTCP is not silent) */
+  lastRtcpAt: number | undefined;
   closeReason: string | undefined;
   etag: string;
   recording: { wav?: string; ogg?: string } | undefined;
@@ -460,6 +464,7 @@ export class PeerSession {
 
   private onTrackMessage(b: Buffer) {
     if (isRtcp(b)) {
+      this.lastRtcpAt = Date.now();
       // RTCP BYE (aiortc and browsers send one when their sender stops): the peer is leaving,
       // and its DTLS close_notify may never come (the 30 s of ICE consent expiry otherwise)
       if (rtcpHasBye(b)) this.onBye();
@@ -475,6 +480,7 @@ export class PeerSession {
       this.firstRtpAt = now;
       this.opts.onFirstRtp?.(this);
     }
+    if (this.interruptedAt !== undefined) this.opts.onRtpWhileInterrupted?.(this);
     this.counters.packetsIn++;
     this.counters.bytesIn += b.length;
     this.opts.onPacket("in");

@@ -13,7 +13,8 @@
 //     packet's arrival (docs/timeline.md) — the gap between is filled at its true position.
 //
 // A session whose peer disconnects, fails, closes or goes silent is *interrupted*: it waits up to
-// RTCGW_RESUME_WINDOW for a resume, then ends ("resume-timeout").
+// RTCGW_RESUME_WINDOW for a resume, then ends ("resume-timeout"). A silent peer that sends RTP
+// again within the window is simply connected again (recoverFromSilence): no resume needed.
 import type { Logger } from "../../log/index.js";
 import type { NodeMetrics } from "../metrics.js";
 import { OfferError } from "./errors.js";
@@ -54,6 +55,27 @@ export function interrupt(s: PeerSession, cause: string, metrics: NodeMetrics, w
   s.interruptedBy = cause;
   metrics.interruptions.inc({ cause });
   s.log.info({ cause, windowS: windowMs / 1000 }, "session interrupted: waiting for a resume");
+  return true;
+}
+
+/** what a session's own peer can come back from by sending again (no resume needed): its silence */
+const RECOVERABLE = new Set(["silent", "media-timeout"]);
+
+/**
+ * RTP from the peer that carries an interrupted session: a session interrupted because its peer
+ * went silent is connected again (true). Nothing else changes — the media (recording, echo,
+ * bridge, listeners) never stopped; the receive timeline fills the pause at its true position.
+ */
+export function recoverFromSilence(s: PeerSession, metrics: NodeMetrics): boolean {
+  const cause = s.interruptedBy;
+  // a resume in flight (predecessor) finishes as a resume; the peer must be the connected one
+  if (s.interruptedAt === undefined || !cause || !RECOVERABLE.has(cause) || s.predecessor) return false;
+  if (s.state !== "connected" || s.isClosing) return false;
+  const interruptedMs = Date.now() - s.interruptedAt;
+  s.interruptedAt = undefined;
+  s.interruptedBy = undefined;
+  metrics.recoveries.inc({ cause });
+  s.log.info({ cause, interruptedMs }, "the session's peer is sending again: no longer interrupted");
   return true;
 }
 

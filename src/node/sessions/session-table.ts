@@ -35,13 +35,14 @@ import {
   handOver,
   interrupt,
   onResumedFirstRtp,
+  recoverFromSilence,
   resumeDeadline,
   undoHandOver,
 } from "./resume.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
 import { feedListener, SessionMedia, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
 import { TurnQueue } from "./turn-queue.js";
-import { type Timeouts, Watchdog, type WatchdogReason } from "./watchdog.js";
+import { type Timeouts, Watchdog, type WatchdogVerdict } from "./watchdog.js";
 
 export interface SessionTableOptions {
   nodeId: string;
@@ -352,6 +353,7 @@ export class SessionTable {
       gatherTimeoutMs: Math.min(3_000, this.o.timeouts.connectMs),
       ...(etag ? { etag } : {}),
       onState: (s: PeerState, ps: PeerSession) => this.onState(s, ps),
+      onRtpWhileInterrupted: (ps: PeerSession) => this.onRtpWhileInterrupted(ps),
       // every packet counted; one that comes in while the media clock is due runs the clock's
       // slice in this loop turn, not a wake-up of its own (src/node/process/ticker.ts)
       onPacket: (d: Parameters<NodeMetrics["packet"]>[0]) => {
@@ -369,7 +371,14 @@ export class SessionTable {
   touchAll(): Promise<void> {
     const live = [...this.sessions.values()].filter((s) => !s.isClosing);
     return Promise.all(
-      live.map((s) => this.records.touch(s.id, s.log, s.state === "failed" ? undefined : s.state)),
+      live.map((s) =>
+        // (an interrupted session's record says "disconnected", whatever its peer's state)
+        this.records.touch(
+          s.id,
+          s.log,
+          s.interruptedAt !== undefined ? "disconnected" : s.state === "failed" ? undefined : s.state,
+        ),
+      ),
     ).then(() => {});
   }
 
@@ -521,11 +530,22 @@ export class SessionTable {
   }
 
   /** The watchdog's verdict: a silent or disconnected peer interrupts a session that can be
-   *  resumed (it waits for a resume); anything else ends it. */
-  private reap(s: PeerSession, reason: WatchdogReason) {
-    if ((reason === "media-timeout" || reason === "disconnect-timeout") && this.interrupted(s, reason))
+   *  resumed (it waits for a resume); anything else ends it. A short silence ("silent") only
+   *  ever interrupts (the watchdog finds it only when there is a window). */
+  private reap(s: PeerSession, verdict: WatchdogVerdict) {
+    if (verdict === "silent") {
+      this.interrupted(s, "silent");
       return;
-    void this.teardown(s, reason);
+    }
+    if ((verdict === "media-timeout" || verdict === "disconnect-timeout") && this.interrupted(s, verdict))
+      return;
+    void this.teardown(s, verdict);
+  }
+
+  /** RTP while interrupted: a peer that had only gone silent is back, its session connected again */
+  private onRtpWhileInterrupted(ps: PeerSession) {
+    if (this.sessions.get(ps.id) !== ps) return;
+    if (recoverFromSilence(ps, this.o.metrics)) void this.records.setState(ps.id, "connected", ps.log);
   }
 
   private async teardown(s: PeerSession, reason: TeardownReason): Promise<void> {

@@ -2,7 +2,9 @@
 // that would otherwise be ghosts — never connected, disconnected too long, or connected but
 // silent (no RTP) too long — and interrupted sessions nobody resumed within the window
 // (resume.ts). It decides; the session table tears down (or, for a silent or disconnected peer
-// whose session can be resumed, interrupts).
+// whose session can be resumed, interrupts). A session that can be resumed is also interrupted
+// ("silent") after a short silence (no RTP nor RTCP): the only sign within seconds that an
+// audio-only peer closed (its stack sends nothing; docs/node.md, "A peer that closes").
 import type { TeardownReason } from "../metrics.js";
 import type { PeerSession } from "./peer-session.js";
 import { resumeDeadline } from "./resume.js";
@@ -13,6 +15,9 @@ export interface Timeouts {
   mediaMs: number;
   /** RTCGW_RESUME_WINDOW: an interrupted session waits this long for a resume (0: none waits) */
   resumeWindowMs?: number;
+  /** RTCGW_SILENCE_INTERRUPT_S: a receiving peer that sent neither RTP nor RTCP this long
+   *  interrupts its session (0 or absent: off; only with a resume window) */
+  silenceMs?: number;
 }
 
 export type WatchdogReason = Extract<
@@ -20,8 +25,15 @@ export type WatchdogReason = Extract<
   "connect-timeout" | "disconnect-timeout" | "media-timeout" | "resume-timeout"
 >;
 
+/** what the watchdog found: a reason to tear down (or interrupt), or "silent" (interrupt only) */
+export type WatchdogVerdict = WatchdogReason | "silent";
+
+/** the silence threshold in force: only a session that can wait for a resume is interrupted by it */
+export const silenceThresholdMs = (t: Timeouts): number =>
+  (t.resumeWindowMs ?? 0) > 0 ? (t.silenceMs ?? 0) : 0;
+
 /** why `s` should be torn down (or interrupted) at `now`, or undefined while it is healthy */
-export function overdue(s: PeerSession, t: Timeouts, now: number): WatchdogReason | undefined {
+export function overdue(s: PeerSession, t: Timeouts, now: number): WatchdogVerdict | undefined {
   if (s.isClosing) return undefined;
   if (s.interruptedAt !== undefined)
     return now > resumeDeadline(s, { windowMs: t.resumeWindowMs ?? 0, connectMs: t.connectMs })
@@ -31,13 +43,12 @@ export function overdue(s: PeerSession, t: Timeouts, now: number): WatchdogReaso
     return now - (s.answeredAt ?? s.createdAt) > t.connectMs ? "connect-timeout" : undefined;
   if (s.state === "disconnected" && s.disconnectedAt !== undefined)
     return now - s.disconnectedAt > t.disconnectMs ? "disconnect-timeout" : undefined;
+  if (s.state !== "connected" || !s.receives) return undefined;
   // a resumed peer's silence counts from its own connection, not the session's first
-  if (
-    s.state === "connected" &&
-    s.receives &&
-    now - (s.lastRtpAt ?? s.peerConnectedAt ?? s.connectedAt) > t.mediaMs
-  )
-    return "media-timeout";
+  const lastRtp = s.lastRtpAt ?? s.peerConnectedAt ?? s.connectedAt;
+  if (now - lastRtp > t.mediaMs) return "media-timeout";
+  const silenceMs = silenceThresholdMs(t);
+  if (silenceMs > 0 && now - Math.max(lastRtp, s.lastRtcpAt ?? 0) > silenceMs) return "silent";
   return undefined;
 }
 
@@ -47,7 +58,7 @@ export class Watchdog {
   constructor(
     private readonly timeouts: Timeouts,
     sessions: () => Iterable<PeerSession>,
-    reap: (s: PeerSession, reason: WatchdogReason) => void,
+    reap: (s: PeerSession, verdict: WatchdogVerdict) => void,
   ) {
     const t = timeouts;
     const shortest = Math.min(
@@ -55,8 +66,10 @@ export class Watchdog {
       t.disconnectMs,
       t.mediaMs,
       t.resumeWindowMs || Number.POSITIVE_INFINITY,
+      silenceThresholdMs(t) || Number.POSITIVE_INFINITY,
     );
     // one timer for all sessions; checks often enough to reap within ~10 % of the shortest timeout
+    // (the 2 s silence: every 200 ms)
     this.timer = setInterval(
       () => {
         const now = Date.now();

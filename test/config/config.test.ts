@@ -70,6 +70,16 @@ describe("loadConfig", () => {
     );
   });
 
+  it("takes the silence that interrupts a session (2 s by default, 0 = off, fractions) and refuses anything else", () => {
+    expect(loadConfig({}).RTCGW_SILENCE_INTERRUPT_S).toBe(2);
+    expect(loadConfig({ RTCGW_SILENCE_INTERRUPT_S: "0" }).RTCGW_SILENCE_INTERRUPT_S).toBe(0);
+    expect(loadConfig({ RTCGW_SILENCE_INTERRUPT_S: "1.5" }).RTCGW_SILENCE_INTERRUPT_S).toBe(1.5);
+    for (const bad of ["-1", "3601", "two", "1s"])
+      expect(() => loadConfig({ RTCGW_SILENCE_INTERRUPT_S: bad })).toThrow(
+        /RTCGW_SILENCE_INTERRUPT_S must be/,
+      );
+  });
+
   it("takes the echo's Opus complexity 0..10 and refuses anything else", () => {
     expect(loadConfig({ RTCGW_ECHO_COMPLEXITY: "5" }).RTCGW_ECHO_COMPLEXITY).toBe(5);
     for (const bad of ["11", "-1", "2.5", "max"])

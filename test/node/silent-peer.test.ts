@@ -1,0 +1,220 @@
+// A receiving peer that sends neither RTP nor RTCP for RTCGW_SILENCE_INTERRUPT_S (2 s) interrupts
+// its session ("silent": how an audio-only peer's close shows, peer-close.test.ts). A peer that
+// only paused is connected again by its own next packet — no resume — and nothing else about the
+// call changes while it is interrupted: the recording fills the pause at its true position, the
+// bridge's agent keeps being heard by the caller and is told nothing. Without a resume window
+// there is no interruption, so the silence does nothing (the media timeout ends such sessions).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { SessionStatus } from "../../src/control/contract.js";
+import { ClientPeer, toneRatio } from "../support/client-peer.js";
+import { type Harness, startHarness, waitFor } from "./harness.js";
+
+let h: Harness | undefined;
+let agent: WebSocketServer | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+  if (agent) {
+    for (const c of agent.clients) c.terminate();
+    await new Promise<void>((r) => agent!.close(() => r()));
+    agent = undefined;
+  }
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function status(id: string): Promise<SessionStatus> {
+  return (await h!.call("GET", `/internal/sessions/${id}`)).json;
+}
+
+async function metrics(): Promise<string> {
+  return (await fetch(`${h!.node.controlUrl}/metrics`)).text();
+}
+
+/** the session goes `interrupted` by "silent"; its status then */
+async function interruptedSilent(id: string): Promise<SessionStatus> {
+  let st: SessionStatus | undefined;
+  await waitFor(
+    async () => {
+      st = await status(id);
+      return st.state === "interrupted";
+    },
+    4000,
+    "the session to be interrupted",
+  );
+  expect(st!.interruptedBy).toBe("silent");
+  return st!;
+}
+
+function wavOf(id: string) {
+  const buf = readFileSync(join(h!.config.RECORDINGS_DIR, `${id}.wav`));
+  const rate = buf.readUInt32LE(24);
+  const samples = new Int16Array(buf.buffer.slice(buf.byteOffset + 44, buf.byteOffset + buf.length));
+  return { rate, samples, ms: (samples.length * 1000) / rate };
+}
+
+/** the longest run of digital silence: [startMs, endMs) */
+function longestSilence(samples: Int16Array, rate: number): [number, number] {
+  let best: [number, number] = [0, 0];
+  let start = -1;
+  for (let i = 0; i <= samples.length; i++) {
+    const quiet = i < samples.length && Math.abs(samples[i]!) <= 2;
+    if (quiet && start < 0) start = i;
+    if (!quiet && start >= 0) {
+      if (i - start > best[1] - best[0]) best = [start, i];
+      start = -1;
+    }
+  }
+  return [(best[0] * 1000) / rate, (best[1] * 1000) / rate];
+}
+
+describe("a silent peer", () => {
+  it("pauses its RTP 3 s: interrupted (silent), connected again by its next packet with no resume, past the window; the WAV has the pause at its true position", {
+    timeout: 30_000,
+  }, async () => {
+    const WINDOW_S = 3;
+    h = await startHarness({ RTCGW_RESUME_WINDOW: String(WINDOW_S), RTCGW_MEDIA_TIMEOUT: "60" });
+    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false, autoSend: false });
+    const r = await h.createSession(c.offer, { profile: "record", recordRate: 16000 });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    c.startSending();
+    await c.until(() => c.stats.packetsSent >= 100, 10_000, "2 s sent");
+    c.stopSending();
+    const pausedAt = c.lastSentAt!;
+    const pausedFrame = c.lastSentFrame!;
+    const sentBefore = c.stats.packetsSent;
+    const st = await interruptedSilent(r.sessionId);
+    expect(st.interruptedAt! - pausedAt).toBeGreaterThanOrEqual(2000);
+    await waitFor(
+      async () => (await h!.registry.getSession(r.sessionId))?.state === "disconnected",
+      500,
+      "the record to say disconnected",
+    );
+    // the pause lasts 3 s; then the same peer sends again (its timestamps follow the wall clock)
+    await sleep(pausedAt + 3000 - Date.now());
+    c.startSending();
+    const back = Date.now();
+    await waitFor(async () => (await status(r.sessionId)).state === "connected", 1000, "connected again");
+    console.log(
+      `paused 3 s: interrupted ${st.interruptedAt! - pausedAt} ms after the last packet; connected again ${Date.now() - back} ms after the first new one`,
+    );
+    const again = await status(r.sessionId);
+    expect(again.interruptedBy).toBeUndefined();
+    expect(again.resumes).toBeUndefined();
+    await waitFor(
+      async () => (await h!.registry.getSession(r.sessionId))?.state === "connected",
+      1000,
+      "the record to say connected",
+    );
+    const m = await metrics();
+    expect(m).toMatch(/^rtcgw_session_recoveries_total\{[^}]*cause="silent"[^}]*\} 1$/m);
+    expect(m).toMatch(/^rtcgw_session_interruptions_total\{[^}]*cause="silent"[^}]*\} 1$/m);
+    // the call goes on past the end of the window it was given while interrupted
+    await sleep(st.resumeBy! + 500 - Date.now());
+    expect((await status(r.sessionId)).state).toBe("connected");
+    expect(h.node.sessions()).toBe(1);
+    await c.until(() => c.stats.packetsSent >= 100 + 150 + 50, 5000, "sending after the pause");
+    c.stopSending();
+    const lastFrame = c.lastSentFrame!;
+    const sentAfter = c.stats.packetsSent - sentBefore;
+    await sleep(300);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await c.close();
+    expect(await metrics()).not.toMatch(/reason="resume-timeout"/);
+    // first packet to the end of the last, the pause filled where it was
+    const wav = wavOf(r.sessionId);
+    const [gapStart, gapEnd] = longestSilence(wav.samples, wav.rate);
+    console.log(
+      `WAV ${wav.ms} ms for frames 0..${lastFrame}; pause in it ${gapStart.toFixed(0)}–${gapEnd.toFixed(0)} ms`,
+    );
+    // (by the frames sent: the send clock's frame index, not the wall clock, places the audio)
+    expect(Math.abs(wav.ms - (lastFrame + 1) * 20)).toBeLessThanOrEqual(40);
+    // (a gap inside a call starts with Opus PLC, ≤120 ms of concealment: docs/timeline.md)
+    expect(gapStart - (pausedFrame + 1) * 20).toBeGreaterThanOrEqual(-40);
+    expect(gapStart - (pausedFrame + 1) * 20).toBeLessThanOrEqual(120 + 40);
+    expect(Math.abs(gapEnd - (lastFrame + 1 - sentAfter) * 20)).toBeLessThanOrEqual(40);
+    expect(gapEnd - gapStart).toBeGreaterThan(2500);
+  });
+
+  it("bridge: while the caller is silent-interrupted the agent's audio still reaches it and the agent is told nothing; the caller's audio reaches the agent again after", {
+    timeout: 30_000,
+  }, async () => {
+    agent = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise<void>((res) => agent!.once("listening", res));
+    const port = (agent.address() as { port: number }).port;
+    const conn = {
+      texts: [] as Array<Record<string, unknown>>,
+      frames: 0,
+      ws: undefined as WebSocket | undefined,
+    };
+    agent.on("connection", (ws) => {
+      conn.ws = ws;
+      ws.on("message", (data, isBinary) => {
+        if (isBinary) conn.frames++;
+        else conn.texts.push(JSON.parse(String(data)));
+      });
+    });
+    h = await startHarness({
+      RTCGW_RESUME_WINDOW: "20",
+      RTCGW_MEDIA_TIMEOUT: "60",
+      RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${port}/`,
+    });
+    const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false, toneHz: 440 });
+    const r = await h.createSession(c.offer, {
+      profile: "bridge",
+      body: { bridgeUrl: `ws://127.0.0.1:${port}/silent` },
+    });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await waitFor(() => conn.frames >= 25, 5000, "the caller's audio at the agent");
+    c.stopSending();
+    await interruptedSilent(r.sessionId);
+    // the agent speaks while the caller is silent: 1 s at 16 kHz, heard by the caller
+    const from = c.stats.packetsReceived;
+    const tone = Buffer.alloc(16000 * 2);
+    for (let i = 0; i < 16000; i++)
+      tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 600 * i) / 16000)), i * 2);
+    conn.ws!.send(tone);
+    await c.until(() => c.stats.packetsReceived - from >= 45, 4000, "the agent's audio at the caller");
+    const { rate, samples } = c.receivedPcm();
+    const heard = samples.subarray(c.arrivals[from + 5]!.pcmOffset, c.arrivals[from + 40]!.pcmOffset);
+    expect(toneRatio(heard, rate, 600)).toBeGreaterThan(0.8);
+    // still interrupted all along (the caller sent nothing), and the agent was told nothing of it
+    // (its own audio's progress, "played", goes on as in any call)
+    const told = () => conn.texts.map((t) => t.type).filter((t) => t !== "played");
+    expect((await status(r.sessionId)).state).toBe("interrupted");
+    expect(told()).toEqual(["start"]);
+    // the caller speaks again: connected, and the agent hears it
+    const framesBefore = conn.frames;
+    c.startSending();
+    await waitFor(async () => (await status(r.sessionId)).state === "connected", 1000, "connected again");
+    await waitFor(() => conn.frames >= framesBefore + 25, 3000, "the caller's audio at the agent again");
+    expect(told()).toEqual(["start"]);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
+  it("without a resume window, a silence is not an interruption (the media timeout ends such a session)", {
+    timeout: 20_000,
+  }, async () => {
+    h = await startHarness({ RTCGW_RESUME_WINDOW: "0", RTCGW_MEDIA_TIMEOUT: "60" });
+    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
+    const r = await h.createSession(c.offer, { profile: "record" });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
+    c.stopSending();
+    await sleep(3000);
+    expect((await status(r.sessionId)).state).toBe("connected");
+    expect(await metrics()).not.toMatch(/^rtcgw_session_interruptions_total\{/m);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+});

@@ -25,6 +25,8 @@ export interface ResumeTimes {
   /** RTCGW_RESUME_WINDOW in ms (0: sessions are not kept) */
   windowMs: number;
   connectMs: number;
+  /** RTCGW_MEDIA_TIMEOUT in ms: how long a live peer may go without RTP (see resumeDeadline) */
+  mediaMs?: number;
 }
 
 /**
@@ -85,7 +87,21 @@ export function resumeDeadline(s: PeerSession, t: ResumeTimes): number {
   const window = (s.interruptedAt ?? Date.now()) + t.windowMs;
   // (a resume still being answered counts from now: the window must not end it mid-answer)
   const pending = isPendingResume(s) ? (s.answeredAt ?? Date.now()) + t.connectMs : 0;
-  return Math.max(window, pending);
+  return Math.max(window, pending, aliveWithoutRtp(s, t));
+}
+
+/**
+ * A "silent" peer that still sends RTCP after its session was interrupted has not left: it only
+ * sends no audio (a browser's sender without a track — on hold — sends an RTCP report every few
+ * seconds). The interruption says so at once, but such a peer is ended no sooner than the media
+ * timeout always ended a peer without RTP: its window counts from RTCGW_MEDIA_TIMEOUT after its
+ * last RTP. (A peer that closed sends nothing more: its window counts from the interruption.)
+ */
+function aliveWithoutRtp(s: PeerSession, t: ResumeTimes): number {
+  if (s.interruptedBy !== "silent" || t.mediaMs === undefined || s.interruptedAt === undefined) return 0;
+  if ((s.lastRtcpAt ?? 0) <= s.interruptedAt) return 0;
+  const lastRtp = s.lastRtpAt ?? s.peerConnectedAt ?? s.connectedAt ?? s.interruptedAt;
+  return lastRtp + t.mediaMs + t.windowMs;
 }
 
 /**

@@ -484,7 +484,11 @@ export class SessionTable {
   private readonly onTeardown = new Map<string, () => void>();
 
   private get resumeTimes() {
-    return { windowMs: this.resumeWindowMs, connectMs: this.o.timeouts.connectMs };
+    return {
+      windowMs: this.resumeWindowMs,
+      connectMs: this.o.timeouts.connectMs,
+      mediaMs: this.o.timeouts.mediaMs,
+    };
   }
 
   /** An interruption: kept for a resume when the window allows (true), else the caller ends it. */

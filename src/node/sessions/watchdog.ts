@@ -36,7 +36,8 @@ export const silenceThresholdMs = (t: Timeouts): number =>
 export function overdue(s: PeerSession, t: Timeouts, now: number): WatchdogVerdict | undefined {
   if (s.isClosing) return undefined;
   if (s.interruptedAt !== undefined)
-    return now > resumeDeadline(s, { windowMs: t.resumeWindowMs ?? 0, connectMs: t.connectMs })
+    return now >
+      resumeDeadline(s, { windowMs: t.resumeWindowMs ?? 0, connectMs: t.connectMs, mediaMs: t.mediaMs })
       ? "resume-timeout"
       : undefined;
   if (s.connectedAt === undefined)

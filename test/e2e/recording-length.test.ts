@@ -169,7 +169,11 @@ async function pythonClient(script: string, origin: string, extra: string[] = []
 }
 
 /** the session's WAV and Ogg once the node has ended it; how long after the close that was */
-async function recordingOf(sent: Sent): Promise<{ wavMs: number; oggMs: number; noticedMs: number }> {
+async function recordingOf(
+  sent: Sent,
+  on: { gateway: ServedLocalGateway; dir: string } = { gateway, dir },
+): Promise<{ wavMs: number; oggMs: number; noticedMs: number }> {
+  const { gateway, dir } = on;
   const id = sent.location.split("/").pop()!;
   const wav = join(dir, `${id}.wav`);
   const deadline = Date.now() + 40_000;
@@ -220,16 +224,54 @@ describe("a recording ends with the media, whoever sends it", () => {
 });
 
 describe("an audio-only client that closes without a DELETE and sends nothing doing so", () => {
-  it("GStreamer webrtcbin, clean: ended at ICE consent expiry (< 35 s), the WAV and the Ogg last what it sent (±40 ms)", async () => {
-    const sent = await pythonClient(GST, gateway.emulator.url, ["close"]);
+  // the default behaviour: a resume window (short here, so the end comes soon) and the 2 s
+  // silence threshold (RTCGW_SILENCE_INTERRUPT_S); with RTCGW_RESUME_WINDOW=0 such a session
+  // lasts until ICE consent expiry (≈30 s, docs/node.md)
+  const WINDOW_S = 3;
+  let silentGw: ServedLocalGateway;
+  let silentDir: string;
+  beforeAll(async () => {
+    silentDir = mkdtempSync(join(tmpdir(), "rtcgw-reclen-silent-"));
+    const config = loadConfig({
+      RECORDINGS_DIR: silentDir,
+      MEDIA_BIND_ADDRESS: lan!,
+      RTCGW_API_TOKEN: TOKEN,
+      RTCGW_MEDIA_TIMEOUT: "60",
+      RTCGW_DISCONNECT_TIMEOUT: "60",
+      RTCGW_RESUME_WINDOW: String(WINDOW_S),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    });
+    silentGw = await startLocalGateway({ config, logger: createLogger({ level: config.LOG_LEVEL }) });
+  }, 60_000);
+  afterAll(async () => {
+    await silentGw?.close();
+  });
+
+  it("GStreamer webrtcbin, clean: interrupted as silent < 2.5 s after its close, ended at the window, the WAV and the Ogg last what it sent (±40 ms)", async () => {
+    const sent = await pythonClient(GST, silentGw.emulator.url, ["close"]);
     expect(sent.deleted).toBe(false);
-    const rec = await recordingOf(sent);
+    // the session's status as its client would read it (GET /v1/sessions/{id})
+    let st: { state?: string; interruptedBy?: string; interruptedAt?: number } = {};
+    const deadline = Date.now() + 10_000;
+    while (st.state !== "interrupted" && Date.now() < deadline) {
+      const r = await fetch(`${silentGw.emulator.url}${sent.location}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      st = await r.json();
+      if (st.state !== "interrupted") await new Promise((r) => setTimeout(r, 25));
+    }
+    const interruptedMs = Date.now() - sent.closedAt;
+    const rec = await recordingOf(sent, { gateway: silentGw, dir: silentDir });
     figures.push(
-      `  ${"GStreamer webrtcbin".padEnd(20)} ${"clean, close only".padEnd(38)} sent ${sent.sentMs} ms → WAV ${rec.wavMs.toFixed(0)} ms, Ogg ${rec.oggMs.toFixed(0)} ms; close (nothing sent) noticed after ${rec.noticedMs} ms`,
+      `  ${"GStreamer webrtcbin".padEnd(20)} ${"clean, close only (window 3 s)".padEnd(38)} sent ${sent.sentMs} ms → WAV ${rec.wavMs.toFixed(0)} ms, Ogg ${rec.oggMs.toFixed(0)} ms; close (nothing sent) seen as silent after ${interruptedMs} ms, ended after ${rec.noticedMs} ms`,
     );
+    expect(st.state).toBe("interrupted");
+    expect(st.interruptedBy).toBe("silent");
+    // its last packet went out ~1.5 s before its close (it idles, then closes): the 2 s silence
+    // counts from that packet
+    expect(interruptedMs).toBeLessThan(2500);
+    expect(rec.noticedMs - (st.interruptedAt! - sent.closedAt)).toBeGreaterThanOrEqual(WINDOW_S * 1000 - 50);
     expect(Math.abs(rec.wavMs - sent.sentMs)).toBeLessThanOrEqual(40);
     expect(Math.abs(rec.oggMs - sent.sentMs)).toBeLessThanOrEqual(40);
-    // nothing reaches the node when webrtcbin closes (docs/node.md): ICE consent expiry ends it
-    expect(rec.noticedMs).toBeLessThan(35_000);
   }, 90_000);
 });

@@ -6,7 +6,7 @@ import type { WebSocketServer } from "ws";
 import { startParrotRtcgw } from "../../examples/parrot-rtcgw.mjs";
 import { startParrotTwilio } from "../../examples/parrot-twilio.mjs";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
-import { type Harness, newSessionId, startHarness } from "./harness.js";
+import { type Harness, startHarness } from "./harness.js";
 
 let h: Harness;
 const parrots: Record<string, { wss: WebSocketServer; url: string }> = {};
@@ -29,25 +29,11 @@ describe.each(["rtcgw", "twilio"] as const)("the parrot example (%s protocol)", 
       dataChannel: false,
       autoSend: false,
     });
-    const sessionId = newSessionId();
-    await h.registry.createSession({
-      id: sessionId,
-      nodeId: h.node.id,
-      kind: "session",
+    const r = await h.createSession(c.offer, {
       profile: "bridge",
-      tokenHash: "a".repeat(64),
-      state: "new",
-      etag: "e0",
-      ttlMs: 60_000,
+      body: { bridgeUrl: parrots[protocol]!.url, bridgeProtocol: protocol },
     });
-    const r = await h.call("POST", "/internal/sessions", {
-      sessionId,
-      kind: "session",
-      profile: "bridge",
-      offer: c.offer,
-      bridgeUrl: parrots[protocol]!.url,
-      bridgeProtocol: protocol,
-    });
+    const sessionId = r.sessionId;
     expect(r.status).toBe(201);
     c.accept(r.json.answer);
     await c.connected(5000);

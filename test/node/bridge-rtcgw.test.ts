@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { parseWav } from "../media/sinks/wav.js";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
-import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
+import { type Harness, startHarness, waitFor } from "./harness.js";
 
 const SECRET = "agent-shared-secret-0123456789";
 
@@ -89,27 +89,16 @@ async function bridged(
     dataChannel: o.dataChannel ? "chat" : false,
     ...(o.dtmf ? { dtmf: true } : {}),
   });
-  const sessionId = newSessionId();
-  await h.registry.createSession({
-    id: sessionId,
-    nodeId: h.node.id,
-    kind: "session",
+  const r = await h.createSession(c.offer, {
     profile: "bridge",
-    tokenHash: "a".repeat(64),
-    state: "new",
-    etag: "e0",
-    ttlMs: 60_000,
+    body: {
+      bridgeUrl: url,
+      ...(o.rate ? { bridgeRate: o.rate } : {}),
+      ...(o.params ? { bridgeParams: o.params } : {}),
+      ...(o.record ? { bridgeRecord: true } : {}),
+    },
   });
-  const r = await h.call("POST", "/internal/sessions", {
-    sessionId,
-    kind: "session",
-    profile: "bridge",
-    offer: c.offer,
-    bridgeUrl: url,
-    ...(o.rate ? { bridgeRate: o.rate } : {}),
-    ...(o.params ? { bridgeParams: o.params } : {}),
-    ...(o.record ? { bridgeRecord: true } : {}),
-  });
+  const sessionId = r.sessionId;
   expect(r.status).toBe(201);
   c.accept(r.json.answer);
   await c.connected(5000);

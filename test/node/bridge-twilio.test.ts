@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
-import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
+import { type Harness, startHarness, waitFor } from "./harness.js";
 
 // ---------------------------------------------------------------- the agent, from the docs
 
@@ -86,27 +86,12 @@ afterAll(async () => {
 
 async function call(params: Record<string, string> = {}) {
   const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false, dtmf: true });
-  const sessionId = newSessionId();
-  await h.registry.createSession({
-    id: sessionId,
-    nodeId: h.node.id,
-    kind: "session",
-    profile: "bridge",
-    tokenHash: "a".repeat(64),
-    state: "new",
-    etag: "e0",
-    ttlMs: 60_000,
-  });
   const before = streams.length;
-  const r = await h.call("POST", "/internal/sessions", {
-    sessionId,
-    kind: "session",
+  const r = await h.createSession(c.offer, {
     profile: "bridge",
-    offer: c.offer,
-    bridgeUrl: `ws://127.0.0.1:${port}/twilio`,
-    bridgeProtocol: "twilio",
-    bridgeParams: params,
+    body: { bridgeUrl: `ws://127.0.0.1:${port}/twilio`, bridgeProtocol: "twilio", bridgeParams: params },
   });
+  const sessionId = r.sessionId;
   expect(r.status).toBe(201);
   c.accept(r.json.answer);
   await c.connected(5000);
@@ -333,25 +318,11 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
     const slowUrl = `ws://127.0.0.1:${(slow.address() as { port: number }).port}/`;
     const h2 = await startHarness({ RTCGW_BRIDGE_ALLOW: slowUrl });
     const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
-    const sessionId = newSessionId();
-    await h2.registry.createSession({
-      id: sessionId,
-      nodeId: h2.node.id,
-      kind: "session",
+    const r = await h2.createSession(c.offer, {
       profile: "bridge",
-      tokenHash: "a".repeat(64),
-      state: "new",
-      etag: "e0",
-      ttlMs: 60_000,
+      body: { bridgeUrl: slowUrl, bridgeProtocol: "twilio" },
     });
-    const r = await h2.call("POST", "/internal/sessions", {
-      sessionId,
-      kind: "session",
-      profile: "bridge",
-      offer: c.offer,
-      bridgeUrl: slowUrl,
-      bridgeProtocol: "twilio",
-    });
+    const sessionId = r.sessionId;
     expect(r.status).toBe(201);
     c.accept(r.json.answer);
     await c.connected(5000);

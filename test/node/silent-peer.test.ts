@@ -202,6 +202,38 @@ describe("a silent peer", () => {
     await c.close();
   });
 
+  it("a silent-interrupted session whose record the store lost is written again as disconnected (not as its peer's connected)", {
+    timeout: 30_000,
+  }, async () => {
+    h = await startHarness({ RTCGW_RESUME_WINDOW: "20", RTCGW_MEDIA_TIMEOUT: "60" });
+    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
+    const r = await h.createSession(c.offer, { profile: "record" });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
+    c.stopSending();
+    await interruptedSilent(r.sessionId);
+    await waitFor(
+      async () => (await h!.registry.getSession(r.sessionId))?.state === "disconnected",
+      500,
+      "the record to say disconnected",
+    );
+    // the store loses it and the node's record (as a Redis restarted empty does): the next
+    // heartbeat (every 5 s) registers the node again and writes its live sessions' records again
+    expect(await h.registry.deleteSession(r.sessionId)).toBe(true);
+    await h.registry.removeNode(h.node.id);
+    await waitFor(
+      async () => (await h!.registry.getSession(r.sessionId)) !== undefined,
+      7000,
+      "the record written again",
+    );
+    expect((await h.registry.getSession(r.sessionId))?.state).toBe("disconnected");
+    expect((await status(r.sessionId)).state).toBe("interrupted");
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("without a resume window, a silence is not an interruption (the media timeout ends such a session)", {
     timeout: 20_000,
   }, async () => {

@@ -202,6 +202,44 @@ describe("a silent peer", () => {
     await c.close();
   });
 
+  it("a media-timeout interruption is also ended by the peer's RTP coming back (it used to wait out the window and end the call while the audio flowed)", {
+    timeout: 20_000,
+  }, async () => {
+    // silence interruption off: the 1 s media timeout interrupts
+    h = await startHarness({
+      RTCGW_RESUME_WINDOW: "3",
+      RTCGW_MEDIA_TIMEOUT: "1",
+      RTCGW_SILENCE_INTERRUPT_S: "0",
+    });
+    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
+    const r = await h.createSession(c.offer, { profile: "record" });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
+    c.stopSending();
+    let st: SessionStatus | undefined;
+    await waitFor(
+      async () => {
+        st = await status(r.sessionId);
+        return st.state === "interrupted";
+      },
+      3000,
+      "the session to be interrupted",
+    );
+    expect(st!.interruptedBy).toBe("media-timeout");
+    c.startSending();
+    await waitFor(async () => (await status(r.sessionId)).state === "connected", 1000, "connected again");
+    expect(await metrics()).toMatch(/^rtcgw_session_recoveries_total\{[^}]*cause="media-timeout"[^}]*\} 1$/m);
+    // past the window it would have ended at: still there, still receiving
+    await sleep(st!.resumeBy! + 500 - Date.now());
+    const after = await status(r.sessionId);
+    expect(after.state).toBe("connected");
+    expect(h.node.sessions()).toBe(1);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("a silent-interrupted session whose record the store lost is written again as disconnected (not as its peer's connected)", {
     timeout: 30_000,
   }, async () => {

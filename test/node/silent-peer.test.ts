@@ -240,6 +240,35 @@ describe("a silent peer", () => {
     await c.close();
   });
 
+  it("a silent peer that then closes (its stack says so) is no longer only silent: interruptedBy closed, the window still from the silence", {
+    timeout: 20_000,
+  }, async () => {
+    h = await startHarness({ RTCGW_RESUME_WINDOW: "20", RTCGW_MEDIA_TIMEOUT: "60" });
+    // with a datachannel: its close reaches the node (SCTP over DTLS, not RTP/RTCP)
+    const c = await ClientPeer.create({ direction: "sendonly" });
+    const r = await h.createSession(c.offer, { profile: "record" });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
+    c.stopSending();
+    const st = await interruptedSilent(r.sessionId);
+    await c.close();
+    let after: SessionStatus | undefined;
+    await waitFor(
+      async () => {
+        after = await status(r.sessionId);
+        return after.interruptedBy === "closed";
+      },
+      2000,
+      "the close to be seen",
+    );
+    expect(after!.state).toBe("interrupted");
+    expect(after!.interruptedAt).toBe(st.interruptedAt);
+    expect(after!.resumeBy).toBe(st.resumeBy);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+  });
+
   it("a silent-interrupted session whose record the store lost is written again as disconnected (not as its peer's connected)", {
     timeout: 30_000,
   }, async () => {

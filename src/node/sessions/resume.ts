@@ -52,7 +52,15 @@ export const isPendingResume = (s: PeerSession) => s.resumes > 0 && s.peerConnec
 
 /** Mark the session interrupted (once): it waits for a resume until resumeDeadline(). */
 export function interrupt(s: PeerSession, cause: string, metrics: NodeMetrics, windowMs: number): boolean {
-  if (s.interruptedAt !== undefined) return false;
+  if (s.interruptedAt !== undefined) {
+    // a silent peer whose stack then says it is gone (closed, failed) is no longer only silent:
+    // its RTP cannot bring it back, nor its RTCP keep it (the window counts from the silence)
+    if (s.interruptedBy === "silent" && (cause === "closed" || cause === "failed")) {
+      s.interruptedBy = cause;
+      s.log.info({ cause }, "the silent peer is gone");
+    }
+    return false;
+  }
   s.interruptedAt = Date.now();
   s.interruptedBy = cause;
   metrics.interruptions.inc({ cause });

@@ -301,6 +301,31 @@ describe("a silent peer", () => {
     await c.close();
   });
 
+  it("the node itself standing still 3 s (its event loop blocked) does not take its peers for silent", {
+    timeout: 20_000,
+  }, async () => {
+    h = await startHarness({ RTCGW_RESUME_WINDOW: "20", RTCGW_MEDIA_TIMEOUT: "60" });
+    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
+    const r = await h.createSession(c.offer, { profile: "record" });
+    expect(r.status).toBe(201);
+    c.accept(r.json.answer);
+    await c.connected(5000);
+    await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
+    // the process stalls (a frozen or starved node): the packets wait in the stack meanwhile
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {}
+    const seen: string[] = [];
+    const end = Date.now() + 1000;
+    while (Date.now() < end) {
+      seen.push((await status(r.sessionId)).state);
+      await sleep(20);
+    }
+    expect(new Set(seen)).toEqual(new Set(["connected"]));
+    expect(await metrics()).not.toMatch(/^rtcgw_session_interruptions_total\{/m);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("without a resume window, a silence is not an interruption (the media timeout ends such a session)", {
     timeout: 20_000,
   }, async () => {

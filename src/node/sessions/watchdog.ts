@@ -71,16 +71,20 @@ export class Watchdog {
     );
     // one timer for all sessions; checks often enough to reap within ~10 % of the shortest timeout
     // (the 2 s silence: every 200 ms)
-    this.timer = setInterval(
-      () => {
-        const now = Date.now();
-        for (const s of sessions()) {
-          const reason = overdue(s, this.timeouts, now);
-          if (reason) reap(s, reason);
-        }
-      },
-      Math.max(50, Math.min(500, shortest / 10)),
-    );
+    const periodMs = Math.max(50, Math.min(500, shortest / 10));
+    let lastSweep = Date.now();
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      // a sweep this late means this process itself stood still (frozen, starved, a long pause):
+      // its peers' packets are waiting to be read, so none of them is taken for silent now — the
+      // next sweep, after the backlog, judges (else every call would flap interrupted → back)
+      const stalled = now - lastSweep > Math.max(1_000, 4 * periodMs);
+      lastSweep = now;
+      for (const s of sessions()) {
+        const verdict = overdue(s, this.timeouts, now);
+        if (verdict && !(verdict === "silent" && stalled)) reap(s, verdict);
+      }
+    }, periodMs);
     this.timer.unref();
   }
 

@@ -248,7 +248,7 @@ export const ConfigSchema = z.object({
       z.minimum(0, "RTCGW_SILENCE_INTERRUPT_S must be 0 or more seconds"),
       z.maximum(3600, "RTCGW_SILENCE_INTERRUPT_S must be at most 3600 seconds"),
     ),
-    2,
+    1.5,
   ),
   RTCGW_NODE_URL: optionalThen(z.url({ error: "RTCGW_NODE_URL must be an http(s) URL" })),
   RTCGW_NODE_CAPACITY: z._default(

@@ -70,10 +70,10 @@ describe("loadConfig", () => {
     );
   });
 
-  it("takes the silence that interrupts a session (2 s by default, 0 = off, fractions) and refuses anything else", () => {
-    expect(loadConfig({}).RTCGW_SILENCE_INTERRUPT_S).toBe(2);
+  it("takes the silence that interrupts a session (1.5 s by default, 0 = off, fractions) and refuses anything else", () => {
+    expect(loadConfig({}).RTCGW_SILENCE_INTERRUPT_S).toBe(1.5);
     expect(loadConfig({ RTCGW_SILENCE_INTERRUPT_S: "0" }).RTCGW_SILENCE_INTERRUPT_S).toBe(0);
-    expect(loadConfig({ RTCGW_SILENCE_INTERRUPT_S: "1.5" }).RTCGW_SILENCE_INTERRUPT_S).toBe(1.5);
+    expect(loadConfig({ RTCGW_SILENCE_INTERRUPT_S: "2.5" }).RTCGW_SILENCE_INTERRUPT_S).toBe(2.5);
     for (const bad of ["-1", "3601", "two", "1s"])
       expect(() => loadConfig({ RTCGW_SILENCE_INTERRUPT_S: bad })).toThrow(
         /RTCGW_SILENCE_INTERRUPT_S must be/,

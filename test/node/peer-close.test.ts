@@ -54,10 +54,10 @@ describe("a peer that closes", () => {
     },
   );
 
-  it("audio-only node-datachannel client (no datachannel, sends nothing when it closes): interrupted as silent within 2.5 s, ended at the resume window, its WAV the audio it sent", {
+  it("audio-only node-datachannel client (no datachannel, sends nothing when it closes): interrupted as silent within 2 s, ended at the resume window, its WAV the audio it sent", {
     timeout: 30_000,
   }, async () => {
-    // the default silence threshold (RTCGW_SILENCE_INTERRUPT_S=2); a short resume window so the
+    // the default silence threshold (RTCGW_SILENCE_INTERRUPT_S=1.5); a short resume window so the
     // end comes soon; media and disconnect timeouts far away: only the silence can tell
     const WINDOW_S = 3;
     h = await startHarness({
@@ -65,7 +65,8 @@ describe("a peer that closes", () => {
       RTCGW_MEDIA_TIMEOUT: "60",
       RTCGW_DISCONNECT_TIMEOUT: "60",
     });
-    expect(h.config.RTCGW_SILENCE_INTERRUPT_S).toBe(2);
+    expect(h.config.RTCGW_SILENCE_INTERRUPT_S).toBe(1.5);
+    const silenceMs = h.config.RTCGW_SILENCE_INTERRUPT_S * 1000;
     const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false, autoSend: false });
     const r = await h.createSession(c.offer, { profile: "record" });
     expect(r.status).toBe(201);
@@ -98,9 +99,10 @@ describe("a peer that closes", () => {
       `audio-only node-datachannel close: interrupted (${st!.interruptedBy}) ${noticedMs} ms after close(), ${afterLastMs} ms after its last packet`,
     );
     expect(st!.interruptedBy).toBe("silent");
-    expect(afterLastMs).toBeGreaterThanOrEqual(2000);
-    expect(afterLastMs).toBeLessThanOrEqual(2000 + 200 + 50);
-    expect(noticedMs).toBeLessThan(2500);
+    expect(afterLastMs).toBeGreaterThanOrEqual(silenceMs);
+    expect(afterLastMs).toBeLessThanOrEqual(silenceMs + 200 + 50);
+    // issue 14: a peer that closes is noticed within 2 s
+    expect(noticedMs).toBeLessThan(2000);
     expect(st!.resumeBy).toBe(interruptedAt + WINDOW_S * 1000);
     // the registry says so too (an interrupted session's record is "disconnected")
     await waitFor(

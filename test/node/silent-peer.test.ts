@@ -1,4 +1,4 @@
-// A receiving peer that sends neither RTP nor RTCP for RTCGW_SILENCE_INTERRUPT_S (2 s) interrupts
+// A receiving peer that sends neither RTP nor RTCP for RTCGW_SILENCE_INTERRUPT_S (1.5 s) interrupts
 // its session ("silent": how an audio-only peer's close shows, peer-close.test.ts). A peer that
 // only paused is connected again by its own next packet — no resume — and nothing else about the
 // call changes while it is interrupted: the recording fills the pause at its true position, the
@@ -89,7 +89,7 @@ describe("a silent peer", () => {
     const pausedFrame = c.lastSentFrame!;
     const sentBefore = c.stats.packetsSent;
     const st = await interruptedSilent(r.sessionId);
-    expect(st.interruptedAt! - pausedAt).toBeGreaterThanOrEqual(2000);
+    expect(st.interruptedAt! - pausedAt).toBeGreaterThanOrEqual(h.config.RTCGW_SILENCE_INTERRUPT_S * 1000);
     await waitFor(
       async () => (await h!.registry.getSession(r.sessionId))?.state === "disconnected",
       500,

@@ -7,7 +7,7 @@
 import { BadOptionsError, UnsupportedRateError } from "../../audio/resampler/errors.js";
 import { createResampler } from "../../audio/resampler/index.js";
 import type { Resampler, SampleRate } from "../../audio/resampler/types.js";
-import type { Clock } from "../clock.js";
+import type { Clock, TickSource } from "../clock.js";
 import { Pacer } from "../send/pacer.js";
 import { SourceTrack } from "../track.js";
 
@@ -22,6 +22,9 @@ export interface PcmPushSourceOptions {
   maxBufferMs?: number;
   frameMs?: number;
   clock?: Clock;
+  /** pace on this shared source (the node's 20 ms ticker; its period must be frameMs) instead of
+   *  a timer of its own (src/media/send/pacer.ts) */
+  ticks?: TickSource;
   /**
    * After a silence (the last tick found the queue empty), send the first whole frame as soon as
    * it is queued instead of at the next tick, and skip that tick: the frame count stays on the
@@ -122,7 +125,7 @@ export class PcmPushSource extends SourceTrack {
         }
         this.#tick();
       },
-      { clock: o.clock, periodMs: frameMs },
+      { clock: o.clock, periodMs: frameMs, ...(o.ticks ? { ticks: o.ticks } : {}) },
     );
     this.#early = o.earlyStart ?? false;
     this.#onFrameOut = o.onFrameOut;

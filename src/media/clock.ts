@@ -17,8 +17,12 @@ export interface Clock {
  * timer of its own (src/media/send/pacer.ts).
  */
 export interface TickSource {
-  /** call `fn` once per period from now on; returns the unsubscribe */
-  subscribe(fn: (wallMs: number) => void): () => void;
+  /**
+   * call `fn` once per period from now on; returns the unsubscribe. `dueMs`: when this call was
+   * due, on the pacer's clock (performance.now() for the real one) — the call itself may run
+   * later (a busy loop); a source that knows no due time leaves it out
+   */
+  subscribe(fn: (wallMs: number, dueMs?: number) => void): () => void;
 }
 
 /** The process clock: performance.now() and unref'd Node timers (a pacer never keeps a process alive). */

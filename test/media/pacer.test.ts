@@ -169,32 +169,38 @@ describe("pacer", () => {
 // Driven by the node's shared ticker (src/node/process/ticker.ts) instead of a timer of its own:
 // the same grid, one tick per call of the source, the same catch-up and skip after a stall.
 describe("pacer on a shared tick source", () => {
-  it("a virtual hour, the source 0..7 ms late at random: one tick per call, in order, no timer of its own", () => {
-    const clock = new VirtualClock(12_345.678);
-    const ticks = new ClockTicks(clock, 20, 3.25); // its slice: 3.25 ms into each period
-    let seed = 7;
-    clock.lateness = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return (seed % 7000) / 1000;
-    };
-    const seen: number[] = [];
-    const pacer = new Pacer((i) => seen.push(i), { clock, ticks });
-    clock.advance(9); // started between two calls of the source
-    pacer.start();
-    const pendingWithPacer = clock.pending;
-    const calls0 = ticks.calls;
-    clock.advance(3_600_000);
-    const calls = ticks.calls - calls0;
-    expect(calls).toBeGreaterThanOrEqual(179_999);
-    // exactly one tick per call of the source, consecutive: nothing skipped, nothing doubled
-    expect(seen.length).toBe(calls);
-    expect(seen.every((v, i) => v === i)).toBe(true);
-    expect(pacer.stats().skipped).toBe(0);
-    // the pacer armed no timer: the only one pending is the source's own
-    expect(pendingWithPacer).toBe(1);
-    pacer.stop();
-    expect(ticks.size).toBe(0); // unsubscribed
-  });
+  it.each([
+    ["gives its due times (the node's ticker)", true],
+    ["gives none", false],
+  ])(
+    "a virtual hour, the source 0..7 ms late at random and %s: one tick per call, in order, no timer of its own",
+    (_, giveDue) => {
+      const clock = new VirtualClock(12_345.678);
+      const ticks = new ClockTicks(clock, 20, 3.25, giveDue); // its slice: 3.25 ms into each period
+      let seed = 7;
+      clock.lateness = () => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return (seed % 7000) / 1000;
+      };
+      const seen: number[] = [];
+      const pacer = new Pacer((i) => seen.push(i), { clock, ticks });
+      clock.advance(9); // started between two calls of the source
+      pacer.start();
+      const pendingWithPacer = clock.pending;
+      const calls0 = ticks.calls;
+      clock.advance(3_600_000);
+      const calls = ticks.calls - calls0;
+      expect(calls).toBeGreaterThanOrEqual(179_999);
+      // exactly one tick per call of the source, consecutive: nothing skipped, nothing doubled
+      expect(seen.length).toBe(calls);
+      expect(seen.every((v, i) => v === i)).toBe(true);
+      expect(pacer.stats().skipped).toBe(0);
+      // the pacer armed no timer: the only one pending is the source's own
+      expect(pendingWithPacer).toBe(1);
+      pacer.stop();
+      expect(ticks.size).toBe(0); // unsubscribed
+    },
+  );
 
   it("after a 500 ms stall of the source it catches up 3 ticks, skips the older ones and counts them", () => {
     const clock = new VirtualClock();
@@ -222,6 +228,32 @@ describe("pacer on a shared tick source", () => {
     expect(seen.at(-1)! + 1).toBeGreaterThanOrEqual(39);
     expect(st.lateWakeups).toBe(1);
     pacer.stop();
+  });
+
+  it("on the source's due times a late call is a late timer: 55 ms late catches up 3 ticks, 65 ms late skips one (counted)", () => {
+    for (const [lateMs, skipped] of [
+      [55, 0],
+      [65, 1],
+    ] as const) {
+      const clock = new VirtualClock();
+      const ticks = new ClockTicks(clock, 20, 0, true);
+      const seen: number[] = [];
+      const pacer = new Pacer((i) => seen.push(i), { clock, ticks, maxCatchUp: 3 });
+      pacer.start();
+      clock.advance(100); // calls at 20 … 100: ticks 0..4
+      let once = true;
+      clock.lateness = () => {
+        const late = once ? lateMs : 0;
+        once = false;
+        return late;
+      };
+      clock.advance(200); // the call due at 140 comes lateMs late
+      expect(pacer.stats().skipped).toBe(skipped);
+      // every tick up to the last call emitted or skipped, in order
+      expect(seen.every((v, i) => i === 0 || v > seen[i - 1]!)).toBe(true);
+      expect(seen.length + skipped).toBe(seen.at(-1)! + 1);
+      pacer.stop();
+    }
   });
 
   it("stop() unsubscribes; start() again anchors a new grid at the next call", () => {

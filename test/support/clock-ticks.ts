@@ -6,7 +6,7 @@
 import type { Clock, TickSource } from "../../src/media/clock.js";
 
 export class ClockTicks implements TickSource {
-  readonly #subs = new Set<(wallMs: number) => void>();
+  readonly #subs = new Set<(wallMs: number, dueMs?: number) => void>();
   readonly #t0: number;
   #k = 1;
   /** calls made (one per period while anyone is subscribed) */
@@ -16,12 +16,14 @@ export class ClockTicks implements TickSource {
     private readonly clock: Clock,
     private readonly periodMs = 20,
     phaseMs = 0,
+    /** pass each call's due time, as the node's ticker does (false: a source that knows none) */
+    private readonly giveDue = true,
   ) {
     this.#t0 = clock.now() + phaseMs;
     this.#arm();
   }
 
-  subscribe(fn: (wallMs: number) => void): () => void {
+  subscribe(fn: (wallMs: number, dueMs?: number) => void): () => void {
     this.#subs.add(fn);
     return () => this.#subs.delete(fn);
   }
@@ -35,10 +37,11 @@ export class ClockTicks implements TickSource {
   }
 
   #fire(): void {
+    const due = this.#t0 + this.#k * this.periodMs; // the slot this call was armed for
     // after a stall, one call (as the node's ticker runs each slice once), then back on the grid
     while (this.#t0 + this.#k * this.periodMs <= this.clock.now()) this.#k++;
     this.calls++;
-    for (const fn of this.#subs) fn(this.clock.now());
+    for (const fn of this.#subs) fn(this.clock.now(), this.giveDue ? due : undefined);
     this.#arm();
   }
 }

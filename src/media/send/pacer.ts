@@ -21,8 +21,10 @@ export interface PacerOptions {
   maxCatchUp?: number;
   /**
    * Run on this shared periodic source (same period) instead of a timer of its own. The grid is
-   * anchored half a period before the first call, so a call a little early or late (the source's
-   * own jitter, < half a period) still emits exactly one tick; a call later than that catches up.
+   * anchored on the first call's due time (the source's slice): a call L ms late then is exactly
+   * what a timer L ms late is — the same catch-up, the same skip (L ≥ maxCatchUp periods). A
+   * source that gives no due time: anchored half a period before the first call, so its calls
+   * may come up to half a period early or late and still emit exactly one tick each.
    */
   ticks?: TickSource;
 }
@@ -39,6 +41,9 @@ export interface PacerStats {
 
 /** called once per period with the tick index (0, 1, … with gaps only after skips) and its target time */
 export type TickHandler = (index: number, targetMs: number) => void;
+
+/** see #drive */
+const SLACK_MS = 0.01;
 
 export class Pacer {
   readonly #clock: Clock;
@@ -77,7 +82,7 @@ export class Pacer {
     this.#next = 1;
     if (this.#ticks) {
       this.#anchored = false;
-      this.#unsubscribe = this.#ticks.subscribe(() => this.#drive());
+      this.#unsubscribe = this.#ticks.subscribe((_wall, due) => this.#drive(due));
     } else this.#schedule();
   }
 
@@ -101,13 +106,16 @@ export class Pacer {
     this.#timer = this.#clock.setTimeout(() => this.#fire(), this.#target(this.#next) - this.#clock.now());
   }
 
-  /** a call from the shared source: the first one anchors the grid (its tick 0 due now, half a
-   *  period ago), every later one emits what fell due */
-  #drive(): void {
+  /** a call from the shared source: the first one anchors the grid (tick 0 due at its due time,
+   *  or half a period before it runs), every later one emits what fell due */
+  #drive(dueMs: number | undefined): void {
     if (!this.#running) return;
     if (!this.#anchored) {
       this.#anchored = true;
-      this.#t0 = this.#clock.now() - this.#period * 1.5;
+      // SLACK: the source's due times are sums of float slices; a call on time must not read as
+      // a hair early and emit nothing
+      this.#t0 =
+        dueMs !== undefined ? dueMs - this.#period - SLACK_MS : this.#clock.now() - this.#period * 1.5;
     }
     this.#emitDue();
   }

@@ -30,7 +30,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { freeUdpPort } from "../src/node/process/udp-port.js";
 import { runAnchors } from "./anchors/run.js";
-import { childPids, cpuMs } from "./load/proc.js";
+import { childPids, cpuMs, wakeups } from "./load/proc.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -89,11 +89,17 @@ interface Row {
   refused: number;
   /** sessions connected when a node first answered 503 (the limit where it refused) */
   firstBusyAt: number | undefined;
+  /** every 503 answer (retries included) by the load guard's line that drew it (cpu, loop, lag) */
+  busyLines?: Record<string, number>;
   loopP99Ms: number;
   late: number;
   completeness: number | undefined;
   /** bridge profiles: the agent process's CPU (% of a core) over the window */
   agentCpuPct?: number;
+  /** the load generator's CPU (% of a core) over the window: it shares the node's cores */
+  genCpuPct: number;
+  /** the node processes' main threads' wake-ups per second over the window (bench/load/proc.ts) */
+  wakeupsPerS: number;
   /** bridge profiles: 20 ms frames handed to the agent ÷ packets the clients sent (mean, worst) */
   toAgent?: { mean: number; worst: number };
   /** bridge profiles: the node's overload counter, ms of audio lost per direction and cause */
@@ -246,6 +252,7 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
       stdio: ["ignore", "inherit", "inherit"],
     },
   );
+  const spawnedAt = performance.now();
   const nodeExit = new Promise((r) => node.once("exit", r));
   await waitReady(urls);
   const pids = WORKERS > 1 ? childPids(node.pid!) : [node.pid!];
@@ -275,6 +282,10 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
   let connected = 0;
   let agent0 = 0;
   let agentCpuPct: number | undefined;
+  let gen0 = 0;
+  let genCpuPct = 0;
+  let wake0 = 0;
+  let wakeupsPerS = 0;
   let lost0: Record<string, number> = {};
   let lostMs: Record<string, number> | undefined;
   for await (const line of createInterface({ input: gen.stdout! })) {
@@ -293,12 +304,22 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
       lost0 = (await scrape(urls)).lostMs; // a scrape resets the node's event-loop histogram
       cpu0 = pids.reduce((a, p) => a + cpuMs(p), 0);
       if (agent) agent0 = cpuMs(agent.p.pid!);
+      gen0 = cpuMs(gen.pid!);
+      wake0 = pids.reduce((a, p) => a + wakeups(p), 0);
       t0 = performance.now();
     } else if (msg.type === "WINDOW_END") {
       const cpu1 = pids.reduce((a, p) => a + cpuMs(p), 0);
       const dt = performance.now() - t0;
       cpuPct = ((cpu1 - cpu0) / dt) * 100;
       if (agent) agentCpuPct = ((cpuMs(agent.p.pid!) - agent0) / dt) * 100;
+      genCpuPct = ((cpuMs(gen.pid!) - gen0) / dt) * 100;
+      wakeupsPerS = ((pids.reduce((a, p) => a + wakeups(p), 0) - wake0) / dt) * 1000;
+      // the window as offsets in the node's profile (a forked worker starts ~1 s after its
+      // supervisor: with --workers 2 read them as approximate), for bench/anchors/profile-top.ts
+      if (flags["cpu-prof-dir"])
+        process.stderr.write(
+          `  cpu-prof: node pid ${node.pid} (workers ${pids.join(", ")}), window ${((t0 - spawnedAt) / 1000).toFixed(1)}–${((t0 + dt - spawnedAt) / 1000).toFixed(1)} s after its start\n`,
+        );
       const sc = await scrape(urls);
       p99 = sc.p99;
       // the audio the node counted as lost during the window, per direction and cause
@@ -349,11 +370,14 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
     worstLossOut: result.worstLossOut === undefined ? undefined : Number(result.worstLossOut),
     refused: Number(result.refused ?? 0),
     firstBusyAt: result.firstBusyAt === undefined ? undefined : Number(result.firstBusyAt),
+    ...(result.busyLines && Object.keys(result.busyLines).length ? { busyLines: result.busyLines } : {}),
     loopP99Ms: p99,
     late: Number(result.late ?? 0),
     completeness,
     crashed,
     ...(agentCpuPct !== undefined ? { agentCpuPct } : {}),
+    genCpuPct,
+    wakeupsPerS,
     ...(toAgent ? { toAgent } : {}),
     ...(lostMs ? { lostMs } : {}),
     outMissing: Number(result.missingOut ?? 0),
@@ -383,7 +407,7 @@ const bridgeText = (r: Row) =>
     : "";
 /** the node's limit and what the calls it kept lost: "503 at 212, 88 refused; worst call 0.12 %" */
 const saturation = (r: Row) =>
-  `${r.firstBusyAt !== undefined ? `503 first at ${r.firstBusyAt} accepted, ${r.refused} refused` : "no 503"}${r.worstLossOut !== undefined ? `; worst call lost ${pct(r.worstLossOut)} out` : ""}`;
+  `${r.firstBusyAt !== undefined ? `503 first at ${r.firstBusyAt} accepted, ${r.refused} refused (503s by line: ${lostText(r.busyLines ?? {})})` : "no 503"}${r.worstLossOut !== undefined ? `; worst call lost ${pct(r.worstLossOut)} out` : ""}`;
 
 /** the bare Opus decode (WASM, straight to 16 kHz as record and echo do) in µs per 20 ms packet */
 async function bareDecodeUs(): Promise<number> {
@@ -425,7 +449,7 @@ async function main() {
       const row = await runOne(profile, n);
       rows.push(row);
       console.log(
-        `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}${bridgeText(row)}  ${saturation(row)}  ${row.held ? "held" : "NOT held"}`,
+        `${profile.padEnd(9)} N=${String(n).padStart(4)}  connected ${String(row.connected).padStart(4)}  node CPU ${row.cpuPct.toFixed(1).padStart(6)} % (${row.perSessionPct.toFixed(3)} %/session)  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}  loop p99 ${row.loopP99Ms.toFixed(1)} ms  loop wake-ups ${Math.round(row.wakeupsPerS)}/s  generator CPU ${row.genCpuPct.toFixed(1)} %  late ${row.late}${row.completeness !== undefined ? `  recorded ${pct(row.completeness)}` : ""}${bridgeText(row)}  ${saturation(row)}  ${row.held ? "held" : "NOT held"}`,
       );
       if (!row.held && !flags["keep-going"]) break;
     }

@@ -100,6 +100,23 @@ const sendrecv = args.sendrecv ?? (args.profile === "echo" || args.profile === "
 let acceptedNow = 0;
 let firstBusyAt: number | undefined;
 let refused = 0;
+/** every 503 answer (retries included) by the load guard's line that drew it: which one trips */
+const busyLines: Record<string, number> = {};
+const countBusy = (r: { status: number; json?: { error?: string; reason?: string } }) => {
+  if (r.status !== 503) return;
+  const why = r.json?.reason ?? "";
+  const line =
+    r.json?.error !== "node-busy"
+      ? (r.json?.error ?? "503")
+      : /CPU/.test(why)
+        ? "cpu"
+        : /lagging/.test(why)
+          ? "lag"
+          : /loop/.test(why)
+            ? "loop"
+            : "node-busy";
+  busyLines[line] = (busyLines[line] ?? 0) + 1;
+};
 
 async function openAnchor(): Promise<Session | undefined> {
   const peer = await ClientPeer.create({
@@ -148,11 +165,13 @@ async function open(): Promise<Session | undefined> {
     ...(args.bridgeProtocol ? { bridgeProtocol: args.bridgeProtocol } : {}),
   };
   let r = await control("POST", "/internal/sessions", body, id);
+  countBusy(r);
   if (r.status === 503) firstBusyAt ??= acceptedNow;
   // a busy node answers 503 + Retry-After: retry as a real client would, a few times
   for (let attempt = 0; r.status === 503 && attempt < 5; attempt++) {
     await new Promise((res) => setTimeout(res, Number(r.retryAfter ?? 1) * 1000));
     r = await control("POST", "/internal/sessions", body, id);
+    countBusy(r);
   }
   if (r.status !== 201) {
     if (r.status === 503) refused++;
@@ -340,6 +359,7 @@ async function main() {
     lossOut: expectedOut > 0 ? (c1.missing + skippedOut) / expectedOut : 0,
     ...(worstLossOut !== undefined ? { worstLossOut } : {}),
     refused,
+    busyLines,
     ...(firstBusyAt !== undefined ? { firstBusyAt } : {}),
     skippedOut,
     missingOut: c1.missing,

@@ -27,3 +27,20 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/**
+ * How often a process's main thread went to sleep and was woken (its voluntary context
+ * switches: each is the event loop blocking in epoll_wait, then a packet, a socket or a timer
+ * waking it). A wake-up is a fixed cost on this project's VM (~80–120 µs, src/node/process/ticker.ts),
+ * so the count says what a profile cannot: how much of a session's CPU is waking, not working.
+ */
+export function wakeups(pid: number): number {
+  try {
+    const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(
+      readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8"),
+    );
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}

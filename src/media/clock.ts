@@ -11,6 +11,20 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * A shared periodic wake-up (the media node's 20 ms ticker, src/node/process/ticker.ts): each
+ * subscriber is called once per period, in the slice it was given. A pacer driven by one costs no
+ * timer of its own (src/media/send/pacer.ts).
+ */
+export interface TickSource {
+  /**
+   * call `fn` once per period from now on; returns the unsubscribe. `dueMs`: when this call was
+   * due, on the pacer's clock (performance.now() for the real one) — the call itself may run
+   * later (a busy loop); a source that knows no due time leaves it out
+   */
+  subscribe(fn: (wallMs: number, dueMs?: number) => void): () => void;
+}
+
 /** The process clock: performance.now() and unref'd Node timers (a pacer never keeps a process alive). */
 export const realClock: Clock = {
   now: () => performance.now(),

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { realClock, VirtualClock } from "../../src/media/clock.js";
 import { Pacer } from "../../src/media/send/pacer.js";
+import { ClockTicks } from "../support/clock-ticks.js";
 
 describe("pacer", () => {
   it("no drift over a virtual hour with a late, jittery event loop", () => {
@@ -162,5 +163,115 @@ describe("pacer", () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+// Driven by the node's shared ticker (src/node/process/ticker.ts) instead of a timer of its own:
+// the same grid, one tick per call of the source, the same catch-up and skip after a stall.
+describe("pacer on a shared tick source", () => {
+  it.each([
+    ["gives its due times (the node's ticker)", true],
+    ["gives none", false],
+  ])(
+    "a virtual hour, the source 0..7 ms late at random and %s: one tick per call, in order, no timer of its own",
+    (_, giveDue) => {
+      const clock = new VirtualClock(12_345.678);
+      const ticks = new ClockTicks(clock, 20, 3.25, giveDue); // its slice: 3.25 ms into each period
+      let seed = 7;
+      clock.lateness = () => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return (seed % 7000) / 1000;
+      };
+      const seen: number[] = [];
+      const pacer = new Pacer((i) => seen.push(i), { clock, ticks });
+      clock.advance(9); // started between two calls of the source
+      pacer.start();
+      const pendingWithPacer = clock.pending;
+      const calls0 = ticks.calls;
+      clock.advance(3_600_000);
+      const calls = ticks.calls - calls0;
+      expect(calls).toBeGreaterThanOrEqual(179_999);
+      // exactly one tick per call of the source, consecutive: nothing skipped, nothing doubled
+      expect(seen.length).toBe(calls);
+      expect(seen.every((v, i) => v === i)).toBe(true);
+      expect(pacer.stats().skipped).toBe(0);
+      // the pacer armed no timer: the only one pending is the source's own
+      expect(pendingWithPacer).toBe(1);
+      pacer.stop();
+      expect(ticks.size).toBe(0); // unsubscribed
+    },
+  );
+
+  it("after a 500 ms stall of the source it catches up 3 ticks, skips the older ones and counts them", () => {
+    const clock = new VirtualClock();
+    const ticks = new ClockTicks(clock);
+    const seen: number[] = [];
+    const pacer = new Pacer((i) => seen.push(i), { clock, ticks, maxCatchUp: 3 });
+    pacer.start();
+    clock.advance(120); // calls at 20 … 120: ticks 0..5
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+    let stall = true;
+    clock.lateness = () => {
+      const late = stall ? 500 : 0; // the next call comes 500 ms late, later ones on time
+      stall = false;
+      return late;
+    };
+    clock.advance(680); // to 800 ms
+    const st = pacer.stats();
+    // the grid is anchored half a period before the first call (20 ms): tick i is due at
+    // 10 + 20·i ms. The call at 140 (armed before the stall) emitted tick 6; the next one came at
+    // 660 instead of 160 and found ticks 7..32 due: it emitted the newest 3 and skipped 23
+    expect(seen.slice(6, 10)).toEqual([6, 30, 31, 32]);
+    expect(st.skipped).toBe(23);
+    // every 20 ms of the grid up to the last call either emitted or skipped
+    expect(st.ticks + st.skipped).toBe(seen.at(-1)! + 1);
+    expect(seen.at(-1)! + 1).toBeGreaterThanOrEqual(39);
+    expect(st.lateWakeups).toBe(1);
+    pacer.stop();
+  });
+
+  it("on the source's due times a late call is a late timer: 55 ms late catches up 3 ticks, 65 ms late skips one (counted)", () => {
+    for (const [lateMs, skipped] of [
+      [55, 0],
+      [65, 1],
+    ] as const) {
+      const clock = new VirtualClock();
+      const ticks = new ClockTicks(clock, 20, 0, true);
+      const seen: number[] = [];
+      const pacer = new Pacer((i) => seen.push(i), { clock, ticks, maxCatchUp: 3 });
+      pacer.start();
+      clock.advance(100); // calls at 20 … 100: ticks 0..4
+      let once = true;
+      clock.lateness = () => {
+        const late = once ? lateMs : 0;
+        once = false;
+        return late;
+      };
+      clock.advance(200); // the call due at 140 comes lateMs late
+      expect(pacer.stats().skipped).toBe(skipped);
+      // every tick up to the last call emitted or skipped, in order
+      expect(seen.every((v, i) => i === 0 || v > seen[i - 1]!)).toBe(true);
+      expect(seen.length + skipped).toBe(seen.at(-1)! + 1);
+      pacer.stop();
+    }
+  });
+
+  it("stop() unsubscribes; start() again anchors a new grid at the next call", () => {
+    const clock = new VirtualClock();
+    const ticks = new ClockTicks(clock);
+    let n = 0;
+    const pacer = new Pacer(() => n++, { clock, ticks });
+    pacer.start();
+    clock.advance(200);
+    expect(n).toBe(10);
+    pacer.stop();
+    expect(ticks.size).toBe(0);
+    clock.advance(1000);
+    expect(n).toBe(10);
+    pacer.start();
+    clock.advance(200);
+    expect(n).toBe(20);
+    expect(pacer.stats().skipped).toBe(0);
+    pacer.stop();
   });
 });

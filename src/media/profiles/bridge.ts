@@ -8,7 +8,7 @@ import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { Logger } from "../../log/index.js";
 import { Chunker } from "../chunker.js";
-import type { Clock } from "../clock.js";
+import type { Clock, TickSource } from "../clock.js";
 import type { AudioFrame } from "../frame.js";
 import type { PlayoutDelayOptions } from "../receive/playout-delay.js";
 import { ResampleStage } from "../resample-stage.js";
@@ -78,6 +78,9 @@ export interface BridgeSessionOptions {
   jitter?: PlayoutDelayOptions;
   /** the application audio's pacer clock (default the process clock) */
   clock?: Clock;
+  /** pace the application's audio on this shared 20 ms source (the node's ticker) instead of a
+   *  timer of its own (src/media/send/pacer.ts) */
+  ticks?: TickSource;
   /** bound of the application audio queue (default BRIDGE_OUT_BUFFER_MS) */
   maxBufferMs?: number;
   /** Opus encoder complexity of the audio back (default ECHO_OPUS_COMPLEXITY: the encoder is
@@ -183,7 +186,8 @@ export class BridgeSession {
       name: "bridge",
       leadIn: true,
     });
-    // The application's audio runs on PcmOut's own pacer, not on the inbound timeline, so the
+    // The application's audio runs on PcmOut's own pacer (on the node's shared ticker when given
+    // one, in a slice of its own: no timer per session), not on the inbound timeline, so the
     // inbound's frame lateness does not describe it; the pacer skips the ticks it missed after a stall
     // (send/pacer.ts), which is the same "no burst of old audio" rule.
     // Opus encodes the agent's rate as it is: no resampler before the encoder, and its analysis
@@ -197,6 +201,7 @@ export class BridgeSession {
           complexity: o.encoderComplexity ?? ECHO_OPUS_COMPLEXITY,
           maxBufferMs: o.maxBufferMs ?? BRIDGE_OUT_BUFFER_MS,
           ...(o.clock ? { clock: o.clock } : {}),
+          ...(o.ticks ? { ticks: o.ticks } : {}),
         })
       : undefined;
     if (o.record) this.#record(o.record);

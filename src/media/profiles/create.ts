@@ -62,6 +62,7 @@ async function assemble(kind: ProfileKind, ctx: ProfileContext): Promise<MediaSe
         ...(ctx.echoComplexity !== undefined ? { encoderComplexity: ctx.echoComplexity } : {}),
         ...(ctx.bridgeRecord ? { record: { dir: ctx.recordingsDir, sessionId: ctx.sessionId } } : {}),
         ...(ctx.out ? { out: ctx.out } : {}),
+        ...(ctx.ticks ? { ticks: ctx.ticks } : {}),
         log,
         onPcm: (samples, pts) => app.sendFrame(samples, pts),
       });

@@ -3,6 +3,7 @@
 // stats, and close at the call's true end → the files it wrote. createProfile (./create.ts)
 // is the only way the node gets one.
 import type { Logger } from "../../log/index.js";
+import type { TickSource } from "../clock.js";
 import type { PacketSink } from "../send/audio-sender.js";
 import type { AppLink } from "./bridge.js";
 import type { NegotiatedCodec } from "./codec.js";
@@ -44,6 +45,9 @@ export interface ProfileContext {
   bridgeRecord?: boolean;
   /** bridge: the application's end (the node's WebSocket), already allowed and dialling */
   app?: AppLink;
+  /** the node's shared 20 ms ticker: a bridge paces the application's audio back on it instead
+   *  of a timer per session (src/media/send/pacer.ts) */
+  ticks?: TickSource;
 }
 
 /** The media assembly of a session cannot be built (resampler WASM missing, recording files

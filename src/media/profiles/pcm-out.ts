@@ -4,7 +4,7 @@
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { SampleRate } from "../../audio/resampler/types.js";
-import type { Clock } from "../clock.js";
+import type { Clock, TickSource } from "../clock.js";
 import { AudioSender, type AudioSenderStats, type PacketSink } from "../send/audio-sender.js";
 import { PcmPushSource, type PcmPushStats } from "../sources/pcm-push.js";
 
@@ -22,6 +22,8 @@ export interface PcmOutOptions {
   dtx?: boolean;
   maxBufferMs?: number;
   clock?: Clock;
+  /** pace on this shared 20 ms source instead of a timer of its own (src/media/send/pacer.ts) */
+  ticks?: TickSource;
 }
 
 /** how a mark was answered: its audio left as RTP, or clear() dropped it (or the call ended) */
@@ -57,6 +59,7 @@ export class PcmOut {
       channels: 1,
       maxBufferMs: o.maxBufferMs,
       clock: o.clock,
+      ...(o.ticks ? { ticks: o.ticks } : {}),
       // the frame has been encoded and sent when this runs: marks are answered to the frame
       onFrameOut: () => this.#answerPlayed(),
       // an application's first words after a silence leave at once, not at the next tick

@@ -7,7 +7,7 @@
 import { BadOptionsError, UnsupportedRateError } from "../../audio/resampler/errors.js";
 import { createResampler } from "../../audio/resampler/index.js";
 import type { Resampler, SampleRate } from "../../audio/resampler/types.js";
-import type { Clock } from "../clock.js";
+import type { Clock, TickSource } from "../clock.js";
 import { Pacer } from "../send/pacer.js";
 import { SourceTrack } from "../track.js";
 
@@ -22,6 +22,9 @@ export interface PcmPushSourceOptions {
   maxBufferMs?: number;
   frameMs?: number;
   clock?: Clock;
+  /** pace on this shared source (the node's 20 ms ticker; its period must be frameMs) instead of
+   *  a timer of its own (src/media/send/pacer.ts) */
+  ticks?: TickSource;
   /**
    * After a silence (the last tick found the queue empty), send the first whole frame as soon as
    * it is queued instead of at the next tick, and skip that tick: the frame count stays on the
@@ -61,6 +64,8 @@ export class PcmPushSource extends SourceTrack {
   readonly #pacer: Pacer;
   readonly #capacity: number; // interleaved samples
   #fifo: Int16Array;
+  /** the queue is #fifo[#head, #head + #len): a frame taken moves #head, not the queue (see #take) */
+  #head = 0;
   #len = 0;
   #resampler: Resampler | undefined;
   #inKey = "";
@@ -122,7 +127,7 @@ export class PcmPushSource extends SourceTrack {
         }
         this.#tick();
       },
-      { clock: o.clock, periodMs: frameMs },
+      { clock: o.clock, periodMs: frameMs, ...(o.ticks ? { ticks: o.ticks } : {}) },
     );
     this.#early = o.earlyStart ?? false;
     this.#onFrameOut = o.onFrameOut;
@@ -188,17 +193,19 @@ export class PcmPushSource extends SourceTrack {
       this.#dropped += ((src.length - this.#capacity) / ch / this.rate) * 1000;
       this.#taken += this.#len / ch + (src.length - this.#capacity) / ch;
       this.#len = 0;
+      this.#head = 0;
       src = src.subarray(src.length - this.#capacity);
     }
     const overflow = this.#len + src.length - this.#capacity;
     if (overflow > 0) {
-      this.#fifo.copyWithin(0, overflow, this.#len);
+      this.#head += overflow; // the oldest audio goes
       this.#len -= overflow;
       this.#taken += overflow / ch;
       this.#dropped += (overflow / ch / this.rate) * 1000;
     }
     src = this.#crossfade(src);
-    this.#fifo.set(src, this.#len);
+    if (this.#head + this.#len + src.length > this.#fifo.length) this.#compact();
+    this.#fifo.set(src, this.#head + this.#len);
     this.#len += src.length;
     this.#maybeEarly();
   }
@@ -215,10 +222,11 @@ export class PcmPushSource extends SourceTrack {
     const ch = this.channels;
     const m = Math.min(this.#fadeLeft, src.length / ch);
     const done = this.#fadeLen - this.#fadeLeft;
+    const h = this.#head;
     for (let i = 0; i < m; i++) {
       const gIn = (done + i + 1) / (this.#fadeLen + 1); // the fade used (len − i)/(len + 1)
       for (let c = 0; c < ch; c++)
-        this.#fifo[i * ch + c] = this.#fifo[i * ch + c]! + Math.round(src[i * ch + c]! * gIn);
+        this.#fifo[h + i * ch + c] = this.#fifo[h + i * ch + c]! + Math.round(src[i * ch + c]! * gIn);
     }
     this.#taken += m;
     this.#fadeLeft = 0;
@@ -229,9 +237,8 @@ export class PcmPushSource extends SourceTrack {
     const n = this.frameSamples * this.channels;
     const samples = new Int16Array(n);
     const take = Math.min(n, this.#len);
-    samples.set(this.#fifo.subarray(0, take));
-    this.#fifo.copyWithin(0, take, this.#len);
-    this.#len -= take;
+    samples.set(this.#fifo.subarray(this.#head, this.#head + take));
+    this.#take(take);
     this.#fadeLeft = Math.max(0, this.#fadeLeft - take / this.channels);
     if (take < n) this.#underruns++;
     this.#idle = take === 0;
@@ -240,6 +247,27 @@ export class PcmPushSource extends SourceTrack {
     this.emitFrame({ pts: this.#pts, rate: this.rate, channels: this.channels, samples });
     this.#pts += this.frameSamples;
     this.#onFrameOut?.();
+  }
+
+  /**
+   * `n` samples leave the head of the queue. The queue is not moved down for every frame (a
+   * memmove of all that is queued, per frame per session: an agent that streams 20 s of TTS ahead
+   * made each of its frames move ~640 KB at 16 kHz, and after an overload the queue stays long);
+   * it is moved once the free space before it is as large as the queue itself, so each move is
+   * paid for by the frames taken since the last one (a frame's worth of copying per frame), and
+   * the memory it ever touches stays within about twice the longest queue.
+   */
+  #take(n: number): void {
+    this.#head += n;
+    this.#len -= n;
+    if (this.#len === 0) this.#head = 0;
+    else if (this.#head >= this.#len) this.#compact();
+  }
+
+  #compact(): void {
+    if (this.#head === 0) return;
+    this.#fifo.copyWithin(0, this.#head, this.#head + this.#len);
+    this.#head = 0;
   }
 
   #maybeEarly(): void {
@@ -267,14 +295,16 @@ export class PcmPushSource extends SourceTrack {
     const ch = this.channels;
     const keep = Math.min(this.#len, Math.round((fadeMs * this.rate) / 1000) * ch);
     const frames = keep / ch;
+    const h = this.#head;
     for (let i = 0; i < frames; i++) {
       const g = (frames - i) / (frames + 1);
-      for (let c = 0; c < ch; c++) this.#fifo[i * ch + c] = Math.round(this.#fifo[i * ch + c]! * g);
+      for (let c = 0; c < ch; c++) this.#fifo[h + i * ch + c] = Math.round(this.#fifo[h + i * ch + c]! * g);
     }
     const dropped = (this.#len - keep) / ch;
     this.#cleared += dropped;
     this.#taken += dropped;
     this.#len = keep;
+    if (keep === 0) this.#head = 0;
     this.#fadeLeft = frames;
     this.#fadeLen = frames;
     // the resampler's few samples of look-ahead are the cleared audio too

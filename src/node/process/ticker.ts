@@ -19,7 +19,9 @@
 // for the next slice; the timer fires on its own only when no packet came in time (silence, few
 // calls). Issue 18.
 
-export type TickFn = (nowMs: number) => void;
+/** `nowMs`: wall clock (Date.now()) of this run; `dueMs`: when the slice was due, on
+ *  performance.now() (a pacer on the ticker anchors its grid on it: src/media/send/pacer.ts) */
+export type TickFn = (nowMs: number, dueMs: number) => void;
 
 export class SharedTicker {
   private readonly slices: Set<TickFn>[];
@@ -152,7 +154,7 @@ export class SharedTicker {
     // emits all frames due by `wall`, so nothing is lost by not repeating)
     let runs = 0;
     while (this.next <= now && runs < this.phases) {
-      this.runSlice(this.phase, wall);
+      this.runSlice(this.phase, wall, this.next);
       this.phase = (this.phase + 1) % this.phases;
       this.next += this.sliceMs;
       runs++;
@@ -165,10 +167,10 @@ export class SharedTicker {
     else this.stop();
   }
 
-  private runSlice(i: number, wall: number) {
+  private runSlice(i: number, wall: number, due: number) {
     for (const fn of this.slices[i]!) {
       try {
-        fn(wall);
+        fn(wall, due);
       } catch {
         // one session's bug must not stop everyone's clock; sessions log their own errors
       }

@@ -76,7 +76,8 @@ export class SessionMedia {
         ? new AgentBridge(bridge, { sessionId: ctx.sessionId, sendsBack: !!ctx.out, log: ctx.log })
         : undefined;
     try {
-      const pipeline = await createProfile(profile, { ...ctx, ...(app ? { app } : {}) });
+      // the bridge paces the agent's audio on the shared ticker too: no timer per session
+      const pipeline = await createProfile(profile, { ...ctx, ...(app ? { app } : {}), ticks: ticker });
       return new SessionMedia(pipeline, app, ticker, ctx.log);
     } catch (e) {
       app?.close("session refused");

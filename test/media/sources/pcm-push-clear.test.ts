@@ -7,13 +7,22 @@ import { loadResampler } from "../../../src/audio/resampler/index.js";
 import { VirtualClock } from "../../../src/media/clock.js";
 import type { AudioFrame } from "../../../src/media/frame.js";
 import { PcmPushSource } from "../../../src/media/sources/pcm-push.js";
+import { ClockTicks } from "../../support/clock-ticks.js";
 
 const FADE = 240; // 5 ms at 48 kHz
 
-async function source() {
+/** paced by a timer of its own, or driven by a shared 20 ms tick source (the node's ticker) */
+type Pacing = "timer" | "ticker";
+
+async function source(pacing: Pacing) {
   await loadResampler();
   const clock = new VirtualClock(0);
-  const src = new PcmPushSource({ clock, earlyStart: true, maxBufferMs: 5000 });
+  const src = new PcmPushSource({
+    clock,
+    earlyStart: true,
+    maxBufferMs: 5000,
+    ...(pacing === "ticker" ? { ticks: new ClockTicks(clock) } : {}),
+  });
   const frames: Array<{ at: number; f: AudioFrame }> = [];
   const off = src.subscribe({
     onFrame: (f) => {
@@ -23,9 +32,9 @@ async function source() {
   return { clock, src, frames, off };
 }
 
-describe("PcmPushSource: clear then new audio", () => {
+describe.each(["timer", "ticker"] as const)("PcmPushSource: clear then new audio (paced by %s)", (pacing) => {
   it("the new audio is cross-faded into the clear's fade: old × (n−i)/(n+1) + new × (i+1)/(n+1), then the new audio as pushed", async () => {
-    const { clock, src, frames, off } = await source();
+    const { clock, src, frames, off } = await source(pacing);
     src.push(new Int16Array(48000).fill(10000), 48000, 1); // 1 s of a constant "old" level
     clock.advance(105); // 5 frames out, 5 ms into the next period
     const n = frames.length;
@@ -52,7 +61,7 @@ describe("PcmPushSource: clear then new audio", () => {
   });
 
   it("the fade already gone: the new audio is queued as is (nothing mixed into silence)", async () => {
-    const { clock, src, frames, off } = await source();
+    const { clock, src, frames, off } = await source(pacing);
     src.push(new Int16Array(9600).fill(10000), 48000, 1);
     clock.advance(45);
     src.clear(5);

@@ -225,8 +225,12 @@ export class PcmPushSource extends SourceTrack {
     const h = this.#head;
     for (let i = 0; i < m; i++) {
       const gIn = (done + i + 1) / (this.#fadeLen + 1); // the fade used (len − i)/(len + 1)
-      for (let c = 0; c < ch; c++)
-        this.#fifo[h + i * ch + c] = this.#fifo[h + i * ch + c]! + Math.round(src[i * ch + c]! * gIn);
+      // the gains sum to 1, but each side was rounded: two full-scale samples can reach 32768,
+      // which an Int16Array would wrap to −32768 (a click) — clip instead
+      for (let c = 0; c < ch; c++) {
+        const v = this.#fifo[h + i * ch + c]! + Math.round(src[i * ch + c]! * gIn);
+        this.#fifo[h + i * ch + c] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+      }
     }
     this.#taken += m;
     this.#fadeLeft = 0;

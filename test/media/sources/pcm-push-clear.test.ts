@@ -60,6 +60,23 @@ describe.each(["timer", "ticker"] as const)("PcmPushSource: clear then new audio
     off();
   });
 
+  it("full-scale old and new audio of the same sign: the cross-fade clips at ±32767/−32768, never wraps to the other sign", async () => {
+    for (const level of [32767, -32768]) {
+      const { clock, src, frames, off } = await source(pacing);
+      src.push(new Int16Array(48000).fill(level), 48000, 1);
+      clock.advance(105);
+      const n = frames.length;
+      // a fade of 241 samples (5.02 ms): with an even n + 1, both gains × full scale can end in
+      // exactly .5 at the same i, both round up, and the sum is one over full scale
+      src.clear(5.02);
+      src.push(new Int16Array(4800).fill(level), 48000, 1);
+      const s = frames[n]!.f.samples;
+      for (let i = 0; i < 241; i++)
+        if (Math.sign(s[i]!) !== Math.sign(level)) expect.fail(`sample ${i}: ${s[i]} wrapped from ${level}`);
+      off();
+    }
+  });
+
   it("the fade already gone: the new audio is queued as is (nothing mixed into silence)", async () => {
     const { clock, src, frames, off } = await source(pacing);
     src.push(new Int16Array(9600).fill(10000), 48000, 1);

@@ -547,7 +547,8 @@ export class RtpAudioReceiver {
         if (head && head.pos <= pos) {
           this.buffer.shift();
           if (started === undefined) started = head.payload;
-          else (startedMore ??= []).push(head.payload);
+          else if (startedMore === undefined) startedMore = [head.payload];
+          else startedMore.push(head.payload);
           this.play(head);
           continue;
         }

@@ -140,7 +140,8 @@ export class AudioSender implements FrameConsumer {
     }
     let payload: Uint8Array;
     try {
-      payload = this.#encoder.encode(pcm);
+      // a view on the codec's scratch where it has one: packetize() copies it right away
+      payload = this.#encoder.encodeView ? this.#encoder.encodeView(pcm) : this.#encoder.encode(pcm);
     } catch {
       this.#encodeErrors++;
       this.#packetizer.skip(this.#frameTicks);

@@ -184,21 +184,11 @@ class OpusWasm {
 
   /** opus_encode(): returns a fresh copy of the packet */
   encode(st: number, pcm: Int16Array, frameSize: number): number | Uint8Array {
-    const view = this.encodeView(st, pcm, frameSize);
-    return typeof view === "number" ? view : view.slice();
-  }
-
-  /**
-   * opus_encode() without the copy: a view on the shared packet scratch, valid until the next
-   * call into this module (any codec of the process). For a caller that copies it at once (the
-   * RTP packetizer): one backing store less per sent frame (issue 18).
-   */
-  encodeView(st: number, pcm: Int16Array, frameSize: number): number | Uint8Array {
     const heap = this.view();
     heap.set(new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength), this.pcmPtr);
     const n = this.exports.opus_encode(st, this.pcmPtr, frameSize, this.packetPtr, OPUS_MAX_PACKET);
     if (n < 0) return n;
-    return this.view().subarray(this.packetPtr, this.packetPtr + n);
+    return this.view().slice(this.packetPtr, this.packetPtr + n);
   }
 }
 

@@ -253,22 +253,6 @@ export class OpusEncoder implements AudioEncoder {
     return out;
   }
 
-  /**
-   * encode() without copying the packet out: a view valid only until the next call into any
-   * Opus codec of the process — for a caller that copies it at once (the RTP packetizer).
-   */
-  encodeView(pcm: Int16Array): Uint8Array {
-    const st = this.state();
-    if (pcm.length !== this.frameSize * this.channels) {
-      throw new EncodeError(
-        `opus encode wants ${this.frameSize * this.channels} samples (${this.frameSize} × ${this.channels} ch), got ${pcm.length}`,
-      );
-    }
-    const out = opusWasm().encodeView(st, pcm, this.frameSize);
-    if (typeof out === "number") throw new EncodeError(`opus_encode: ${opusWasm().strerror(out)}`);
-    return out;
-  }
-
   reset(): void {
     opusWasm().exports.opus_encoder_ctl_get(this.state(), OPUS_CTL.RESET_STATE);
   }

@@ -32,9 +32,6 @@ export interface AudioEncoder {
   readonly channels: 1 | 2;
   /** encode exactly one frame (e.g. 960 samples per channel = 20 ms at 48 kHz) */
   encode(pcm: Int16Array): Uint8Array;
-  /** encode() into the codec's own scratch: the view is valid only until the next codec call
-   *  (optional; a caller that copies the packet at once saves an allocation per frame) */
-  encodeView?(pcm: Int16Array): Uint8Array;
   reset(): void;
   destroy(): void;
 }

@@ -140,8 +140,7 @@ export class AudioSender implements FrameConsumer {
     }
     let payload: Uint8Array;
     try {
-      // a view on the codec's scratch where it has one: packetize() copies it right away
-      payload = this.#encoder.encodeView ? this.#encoder.encodeView(pcm) : this.#encoder.encode(pcm);
+      payload = this.#encoder.encode(pcm);
     } catch {
       this.#encodeErrors++;
       this.#packetizer.skip(this.#frameTicks);

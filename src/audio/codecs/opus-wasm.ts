@@ -132,6 +132,40 @@ class OpusWasm {
     frameSize: number,
     fec: boolean,
   ): Int16Array {
+    const n = this.#decodeRaw(st, payload, frameSize, fec);
+    const heap = this.view();
+    const out = new Int16Array(n * channels);
+    // copy out of the shared scratch (the next call overwrites it)
+    new Uint8Array(out.buffer).set(heap.subarray(this.pcmPtr, this.pcmPtr + out.byteLength));
+    return out;
+  }
+
+  /**
+   * decode() into the caller's `out` (interleaved, from index 0) instead of a fresh array: a
+   * receiver decoding 50 packets a second per call reuses one buffer rather than allocating an
+   * off-heap backing store per packet (issue 18: GC and malloc on the record path). `out` must
+   * hold `frameSize × channels` samples. Returns the samples per channel written.
+   */
+  decodeInto(
+    st: number,
+    channels: number,
+    payload: Uint8Array | null,
+    frameSize: number,
+    fec: boolean,
+    out: Int16Array,
+  ): number {
+    if (out.length < frameSize * channels)
+      throw new RangeError(`decode buffer of ${out.length} samples < ${frameSize} × ${channels}`);
+    const n = this.#decodeRaw(st, payload, frameSize, fec);
+    const heap = this.view();
+    new Uint8Array(out.buffer, out.byteOffset, n * channels * 2).set(
+      heap.subarray(this.pcmPtr, this.pcmPtr + n * channels * 2),
+    );
+    return n;
+  }
+
+  /** opus_decode into the shared PCM scratch; returns samples per channel (throws on error) */
+  #decodeRaw(st: number, payload: Uint8Array | null, frameSize: number, fec: boolean): number {
     const len = payload ? payload.length : 0;
     if (len > OPUS_MAX_PACKET)
       throw new DecodeError(`opus payload of ${len} bytes exceeds ${OPUS_MAX_PACKET}`);
@@ -145,11 +179,7 @@ class OpusWasm {
       fec ? 1 : 0,
     );
     if (n < 0) throw new DecodeError(`opus_decode: ${this.strerror(n)}`, n);
-    const heap = this.view();
-    const out = new Int16Array(n * channels);
-    // copy out of the shared scratch (the next call overwrites it)
-    new Uint8Array(out.buffer).set(heap.subarray(this.pcmPtr, this.pcmPtr + out.byteLength));
-    return out;
+    return n;
   }
 
   /** opus_encode(): returns a fresh copy of the packet */

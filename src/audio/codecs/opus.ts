@@ -79,6 +79,23 @@ export class OpusDecoder implements AudioDecoder {
   }
 
   /**
+   * decode() into `out` (interleaved from index 0; at least maxFrameSamples × channels long),
+   * reused by the caller from packet to packet instead of a fresh array each; returns the
+   * samples per channel written. Throws DecodeError on a corrupt packet, like decode().
+   */
+  decodeInto(payload: Uint8Array, out: Int16Array): number {
+    const st = this.state();
+    if (payload.length === 0)
+      throw new DecodeError("empty opus payload (use conceal() for a missing packet)");
+    return opusWasm().decodeInto(st, this.channels, payload, this.maxFrame, false, out);
+  }
+
+  /** the longest packet's samples per channel (120 ms): what a decodeInto() buffer must hold per channel */
+  get maxFrameSamples(): number {
+    return this.maxFrame;
+  }
+
+  /**
    * Packet-loss concealment: libopus PLC for `samples` per channel (opus_decode with no data).
    * Sizes are rounded up to 2.5 ms inside libopus' rule and trimmed back, so any length works.
    */

@@ -9,6 +9,14 @@ export interface AudioDecoder {
   readonly channels: 1 | 2;
   /** decode one payload into interleaved 16-bit PCM */
   decode(payload: Uint8Array): Int16Array;
+  /**
+   * decode() into `out` (interleaved, from index 0), a buffer the caller reuses, instead of a
+   * fresh array per packet; returns the samples per channel written. Optional: a codec without it
+   * is called through decode(). `out` holds maxFrameSamples × channels.
+   */
+  decodeInto?(payload: Uint8Array, out: Int16Array): number;
+  /** with decodeInto: the most samples per channel one payload can decode to */
+  readonly maxFrameSamples?: number;
   /** packet-loss concealment: synthesise `samples` per channel for a missing packet */
   conceal(samples: number): Int16Array;
   /** in-band FEC: recover the packet *before* `nextPayload` from its redundancy, if the codec can;

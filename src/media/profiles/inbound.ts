@@ -79,7 +79,8 @@ export class InboundAudio {
   /** exceptions caught at the pipeline's edge (a bug, never a client's packet, should land here) */
   errors = 0;
   lastError: unknown;
-  readonly #packetConsumers = new Set<PacketConsumer>();
+  /** an array, not a Set: iterated once per 20 ms slot, changed once per call */
+  #packetConsumers: readonly PacketConsumer[] = [];
   #closed = false;
 
   constructor(o: InboundOptions) {
@@ -91,7 +92,8 @@ export class InboundAudio {
       eager: o.eager,
       onFrame: (f: AudioFrame) => this.track.push(f),
       onPacket: (payload, pts) => {
-        for (const c of this.#packetConsumers) c.onPacket(payload, pts);
+        const cs = this.#packetConsumers;
+        for (let i = 0; i < cs.length; i++) cs[i]!.onPacket(payload, pts);
       },
     });
     // the receiver decides the timeline's format (G.711 is 8 kHz mono whatever was asked)
@@ -170,8 +172,11 @@ export class InboundAudio {
    * involved: what the Ogg writer keeps). Returns the unsubscribe.
    */
   subscribePackets(consumer: PacketConsumer): () => void {
-    this.#packetConsumers.add(consumer);
-    return () => this.#packetConsumers.delete(consumer);
+    if (!this.#packetConsumers.includes(consumer))
+      this.#packetConsumers = [...this.#packetConsumers, consumer];
+    return () => {
+      this.#packetConsumers = this.#packetConsumers.filter((c) => c !== consumer);
+    };
   }
 
   /** end of the call: the timeline is completed to the end of the last packet (see

@@ -110,6 +110,13 @@ export class RtpAudioReceiver {
   readonly counters: ReceiverCounters = emptyCounters();
 
   private readonly decoder: AudioDecoder;
+  /**
+   * where play() decodes a packet when the codec can decode into a buffer (Opus): one per
+   * receiver, reused packet after packet — a packet's samples are copied into the slot's frame
+   * before the next packet is played (`pending` is consumed first), so no packet needs an array
+   * of its own (issue 18: per-packet backing stores were GC and malloc on the record path)
+   */
+  private readonly decodeBuf: Int16Array | undefined;
   /** RTP clock ticks per output sample (1, or 3 for Opus decoded at 16 kHz) */
   private readonly ticksPerSample: number;
   private readonly onFrame: (frame: AudioFrame) => void;
@@ -163,6 +170,9 @@ export class RtpAudioReceiver {
     // layout (G.711 is mono whatever a caller asks)
     this.rate = this.decoder.rate;
     this.channels = this.decoder.channels;
+    const maxFrame = this.decoder.maxFrameSamples;
+    if (this.decoder.decodeInto && maxFrame !== undefined)
+      this.decodeBuf = new Int16Array(maxFrame * this.channels);
     this.frameSamples = (this.rate * FRAME_MS) / 1000;
     this.onFrame = options.onFrame;
     this.onPacket = options.onPacket;
@@ -500,11 +510,18 @@ export class RtpAudioReceiver {
     const slot = this.nextSlot;
     const pts = slot * this.frameSamples;
     const out = new Int16Array(this.frameSamples * this.channels);
-    const started: Uint8Array[] = [];
+    // the payloads that start in this slot: almost always one (no array for it)
+    let started: Uint8Array | undefined;
+    let startedMore: Uint8Array[] | undefined;
     let covered = false;
     /** some of this slot's samples came from a received packet */
     let audio = false;
-    const before = this.fillerCounters();
+    // the filler counters before this slot (plain numbers: no object per frame)
+    const c = this.counters;
+    const concealedBefore = c.concealedMs;
+    const fecBefore = c.fecMs;
+    const silenceBefore = c.silenceMs;
+    const dtxBefore = c.dtxMs;
 
     if (this.anchor === undefined) {
       // before the first packet (only with startMs): silence at its true position
@@ -529,7 +546,9 @@ export class RtpAudioReceiver {
         const head = this.buffer.peek();
         if (head && head.pos <= pos) {
           this.buffer.shift();
-          started.push(head.payload);
+          if (started === undefined) started = head.payload;
+          else if (startedMore === undefined) startedMore = [head.payload];
+          else startedMore.push(head.payload);
           this.play(head);
           continue;
         }
@@ -544,32 +563,29 @@ export class RtpAudioReceiver {
     this.nextSlot++;
     this.counters.frames++;
     this.delay.onFrame();
+    const t = this.tail;
     if (audio) {
       this.heardAudio = true;
-      this.tail = { frames: 0, concealedMs: 0, fecMs: 0, silenceMs: 0, dtxMs: 0 };
+      t.frames = t.concealedMs = t.fecMs = t.silenceMs = t.dtxMs = 0;
     } else if (!this.heardAudio) {
       this.leadFrames++;
     } else {
-      const after = this.fillerCounters();
-      this.tail.frames++;
-      this.tail.concealedMs += after.concealedMs - before.concealedMs;
-      this.tail.fecMs += after.fecMs - before.fecMs;
-      this.tail.silenceMs += after.silenceMs - before.silenceMs;
-      this.tail.dtxMs += after.dtxMs - before.dtxMs;
+      t.frames++;
+      t.concealedMs += c.concealedMs - concealedBefore;
+      t.fecMs += c.fecMs - fecBefore;
+      t.silenceMs += c.silenceMs - silenceBefore;
+      t.dtxMs += c.dtxMs - dtxBefore;
     }
     if (this.onPacket) {
-      for (const payload of started) this.onPacket(payload, pts);
-      if (started.length === 0 && !covered) this.onPacket(null, pts);
+      if (started !== undefined) {
+        this.onPacket(started, pts);
+        if (startedMore) for (const payload of startedMore) this.onPacket(payload, pts);
+      } else if (!covered) this.onPacket(null, pts);
     }
     const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
     if (!audio) frame.filler = true;
     if (this.lateMs > 0) frame.lateMs = this.lateMs; // a catch-up frame says so itself
     this.onFrame(frame);
-  }
-
-  private fillerCounters() {
-    const c = this.counters;
-    return { concealedMs: c.concealedMs, fecMs: c.fecMs, silenceMs: c.silenceMs, dtxMs: c.dtxMs };
   }
 
   /** copy decoded samples covering timeline position `pos` into `out`; returns samples taken */
@@ -603,7 +619,11 @@ export class RtpAudioReceiver {
     this.lastWasDtx = this.codec.codec === "opus" && isOpusDtxPacket(p.payload);
     let pcm: Int16Array;
     try {
-      pcm = this.decoder.decode(p.payload);
+      const buf = this.decodeBuf;
+      // a view on the receiver's buffer: takePending() copies it out before the next play()
+      pcm = buf
+        ? buf.subarray(0, this.decoder.decodeInto!(p.payload, buf) * this.channels)
+        : this.decoder.decode(p.payload);
     } catch {
       this.counters.decodeErrors++;
       pcm = this.decoder.conceal(p.samples);

@@ -169,8 +169,11 @@ export class RtpBuildError extends Error {
 }
 
 /** serialise an RTP packet (RFC 3550 §5.1); throws RtpBuildError on out-of-range fields */
+/** read only: no array per packet built without CSRCs */
+const NO_CSRCS: readonly number[] = [];
+
 export function buildRtp(f: RtpBuildFields): Uint8Array {
-  const csrcs = f.csrcs ?? [];
+  const csrcs = f.csrcs ?? NO_CSRCS;
   const pad = f.paddingBytes ?? 0;
   if (!Number.isInteger(f.payloadType) || f.payloadType < 0 || f.payloadType > 127) {
     throw new RtpBuildError(`payload type ${f.payloadType} out of 0..127`);

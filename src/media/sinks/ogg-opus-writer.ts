@@ -14,7 +14,7 @@ import { TypedEmitter } from "../events.js";
 import { SinkClosedError } from "./errors.js";
 import { type LimitEvent, limitCrossed, type RecordingLimits } from "./limits.js";
 import { lostFramePacket } from "./ogg/opus-packet.js";
-import { buildPage, lacing, OGG_FLAG_BOS, OGG_FLAG_EOS } from "./ogg/page.js";
+import { buildPage, lacingSegments, OGG_FLAG_BOS, OGG_FLAG_EOS } from "./ogg/page.js";
 
 export interface OggOpusWriterOptions extends RecordingLimits {
   channels: 1 | 2;
@@ -89,6 +89,14 @@ export class OggOpusWriter {
   #sequence = 0;
   #granule = 0;
   #pending: Uint8Array[] = [];
+  /**
+   * the pending packets' bytes, copied behind each other: one buffer per writer, reused page after
+   * page (buildPage copies them into the page), so a packet costs no allocation of its own
+   * (issue 18); `#pending` holds views on it. Replaced, not grown, when a page outgrows it.
+   */
+  #arena = new Uint8Array(16 * 1024);
+  #arenaUsed = 0;
+  #pendingBodyBytes = 0;
   #pendingSegments = 0;
   #pendingGranule = 0;
   #bytes = 0;
@@ -178,11 +186,12 @@ export class OggOpusWriter {
       this.events.emit("limit", { reason, path: this.path, bytes: this.#bytes, durationMs: this.durationMs });
       return;
     }
-    const segs = lacing(packet.length).length;
+    const segs = lacingSegments(packet.length);
     if (this.#pending.length >= this.#packetsPerPage || this.#pendingSegments + segs > 255)
       this.#flushPage(0);
     // copy: the caller's buffer may be reused (node-datachannel hands out its own)
-    this.#pending.push(Uint8Array.from(packet));
+    this.#pending.push(this.#copyIn(packet));
+    this.#pendingBodyBytes += packet.length;
     this.#pendingSegments += segs;
     this.#granule += samples;
     this.#pendingGranule = this.#granule;
@@ -192,9 +201,19 @@ export class OggOpusWriter {
   }
 
   #pendingBytes(): number {
-    let n = 27 + this.#pendingSegments;
-    for (const p of this.#pending) n += p.length;
-    return n;
+    return 27 + this.#pendingSegments + this.#pendingBodyBytes;
+  }
+
+  /** a copy of `packet` in the arena (a fresh arena when it is full: earlier views keep the old one) */
+  #copyIn(packet: Uint8Array): Uint8Array {
+    if (this.#arenaUsed + packet.length > this.#arena.length) {
+      this.#arena = new Uint8Array(Math.max(this.#arena.length, packet.length * 2));
+      this.#arenaUsed = 0;
+    }
+    const at = this.#arenaUsed;
+    this.#arena.set(packet, at);
+    this.#arenaUsed += packet.length;
+    return this.#arena.subarray(at, at + packet.length);
   }
 
   #flushPage(flags: number): void {
@@ -203,6 +222,8 @@ export class OggOpusWriter {
     this.#writePage(flags, BigInt(granule), this.#pending);
     this.#pending = [];
     this.#pendingSegments = 0;
+    this.#pendingBodyBytes = 0;
+    this.#arenaUsed = 0; // the page holds its own copy now
   }
 
   #writePage(flags: number, granule: bigint, packets: Uint8Array[]): void {

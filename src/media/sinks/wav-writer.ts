@@ -70,7 +70,12 @@ export class WavWriter implements FrameConsumer {
   readonly rate: number;
   readonly channels: 1 | 2;
   #fd: number | undefined;
-  #pending: Buffer[] = [];
+  /**
+   * audio not yet written, copied in as it comes: one buffer per recorder, written out and
+   * reused every `flushMs` (issue 18: a Buffer per 20 ms frame and a concat per flush were GC and
+   * malloc on the record path); grows only for a single write larger than it
+   */
+  #buf: Buffer;
   #pendingBytes = 0;
   #flushed = 0; // data bytes on disk
   #claimed = 0; // data bytes the header claims
@@ -99,6 +104,8 @@ export class WavWriter implements FrameConsumer {
     this.#flushBytes = Math.max(1, Math.round((opts.flushMs ?? 200) * this.#bytesPerMs));
     this.#headerEveryBytes = Math.max(1, Math.round((opts.headerEveryMs ?? 1000) * this.#bytesPerMs));
     this.#limits = { maxBytes: opts.maxBytes, maxDurationMs: opts.maxDurationMs };
+    // room for a flush period plus the frame that crosses it (20 ms frames: no growth)
+    this.#buf = Buffer.allocUnsafe(this.#flushBytes + Math.ceil(20 * this.#bytesPerMs) + 64);
     this.#fd = openSync(path, "wx", 0o640);
     writeSync(this.#fd, wavHeader(this.rate, this.channels, 0), 0, WAV_HEADER_BYTES, 0);
   }
@@ -152,10 +159,7 @@ export class WavWriter implements FrameConsumer {
         RIFF_MAX_DATA - this.dataBytes,
       );
       const fits = Math.max(0, Math.floor(room / blockAlign) * blockAlign);
-      if (fits > 0) {
-        this.#pending.push(Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, fits)));
-        this.#pendingBytes += fits;
-      }
+      if (fits > 0) this.#append(new Uint8Array(samples.buffer, samples.byteOffset, fits));
       this.#refusedMs += addMs - fits / this.#bytesPerMs;
       this.#finalise();
       this.#state = "limited";
@@ -167,23 +171,33 @@ export class WavWriter implements FrameConsumer {
       });
       return;
     }
-    // copy: the caller may reuse its buffer (resampler output is a view valid until its next call)
-    this.#pending.push(Buffer.from(new Uint8Array(samples.buffer, samples.byteOffset, bytes)));
-    this.#pendingBytes += bytes;
+    // copied: the caller may reuse its buffer (resampler output is a view valid until its next call)
+    this.#append(new Uint8Array(samples.buffer, samples.byteOffset, bytes));
     if (this.#pendingBytes >= this.#flushBytes) this.flush();
+  }
+
+  /** copy bytes behind the pending audio (growing the buffer for an oversized write) */
+  #append(bytes: Uint8Array): void {
+    const need = this.#pendingBytes + bytes.length;
+    if (need > this.#buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2));
+      this.#buf.copy(grown, 0, 0, this.#pendingBytes);
+      this.#buf = grown;
+    }
+    this.#buf.set(bytes, this.#pendingBytes);
+    this.#pendingBytes = need;
   }
 
   /** write buffered audio now; patch the header if a header period has passed */
   flush(): void {
     if (this.#fd === undefined) return;
     if (this.#pendingBytes > 0) {
-      const chunk = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
-      this.#pending = [];
+      const length = this.#pendingBytes;
       this.#pendingBytes = 0;
       let written = 0;
       let failure: string | undefined;
       try {
-        written = writeSync(this.#fd, chunk, 0, chunk.length, WAV_HEADER_BYTES + this.#flushed);
+        written = writeSync(this.#fd, this.#buf, 0, length, WAV_HEADER_BYTES + this.#flushed);
       } catch (e) {
         failure = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       }
@@ -191,8 +205,8 @@ export class WavWriter implements FrameConsumer {
       // sample frames only, so the header never claims half a frame
       const blockAlign = this.channels * 2;
       this.#flushed += Math.floor(written / blockAlign) * blockAlign;
-      if (failure !== undefined || written < chunk.length) {
-        this.#diskFull(failure ?? "short write", (chunk.length - written) / this.#bytesPerMs);
+      if (failure !== undefined || written < length) {
+        this.#diskFull(failure ?? "short write", (length - written) / this.#bytesPerMs);
         return;
       }
     }

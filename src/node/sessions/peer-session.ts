@@ -163,8 +163,13 @@ export class PeerSession {
     // the answer's path): this one only feeds a debug line
     if (this.log.isLevelEnabled("debug"))
       this.pc.onIceStateChange((s) => this.log.debug({ ice: s }, "ICE state"));
+    // Each callback is also a libuv async handle for the peer's life, and libuv walks every async
+    // handle of the loop on each wake-up (uv__async_io: 4–6 % of the main thread at 10–50
+    // record calls, issue 18): only the callbacks this offer needs. (onTrack stays even for an
+    // audio-only offer: without it a resumed session's new peer lost its audio — test/node/resume —
+    // for a reason not found yet; adoptTrack registers nothing on its second audio wrapper.)
     this.pc.onTrack((t) => this.adoptTrack(t, "remote"));
-    this.pc.onDataChannel((dc) => this.adoptChannel(dc));
+    if (this.offer.dataChannel) this.pc.onDataChannel((dc) => this.adoptChannel(dc));
   }
 
   /** Offer → answer with our track in place and every host candidate (non-trickle). */
@@ -439,6 +444,9 @@ export class PeerSession {
   /** docs/design.md rule 2: an incoming track is consumed from the moment it exists. A track of another mid
    *  (an offered video m-line, answered by libdatachannel) is kept too (docs/design.md rule 9) and its packets
    *  fall into a black hole: only the audio mid reaches the media assembly. */
+  /** the audio mid's callbacks are registered (on the first of its track wrappers) */
+  private audioAdopted = false;
+
   private adoptTrack(t: Track, origin: "local" | "remote") {
     this.tracks.add(t);
     let mid: string | undefined;
@@ -454,6 +462,10 @@ export class PeerSession {
       this.log.debug({ mid, type: t.type(), direction: t.direction() }, "non-audio track: packets discarded");
       return;
     }
+    // a second wrapper of the audio track (onTrack after addTrack, with video offered): the
+    // first one's callbacks already get its messages; kept in `tracks` for the close only
+    if (this.audioAdopted) return;
+    this.audioAdopted = true;
     t.onMessage((b) => this.onTrackMessage(b));
     t.onError((e) => this.log.warn({ err: e, origin }, "track error"));
     t.onClosed(() => {

@@ -46,6 +46,23 @@ describe("Opus through @evan/opus's WASM build", () => {
     }
   });
 
+  it("decodeInto() writes the same samples as decode() into the caller's reused buffer, and refuses one too small", () => {
+    const a = new OpusDecoder({ channels: 1, rate: 16000 });
+    const b = new OpusDecoder({ channels: 1, rate: 16000 });
+    const buf = new Int16Array(b.maxFrameSamples);
+    expect(b.maxFrameSamples).toBe(1920); // 120 ms at 16 kHz
+    for (const p of encodeTone(440, 10)) {
+      const want = a.decode(p);
+      const n = b.decodeInto(p, buf);
+      expect(n).toBe(320);
+      expect(Array.from(buf.subarray(0, n))).toEqual(Array.from(want));
+    }
+    expect(() => b.decodeInto(encodeTone(440, 1)[0]!, new Int16Array(320))).toThrow(RangeError);
+    expect(() => b.decodeInto(Uint8Array.of(0xff, 0xff, 0xff), buf)).toThrow(DecodeError);
+    a.destroy();
+    b.destroy();
+  });
+
   it("the package's own PLC (decode of an empty buffer) yields 120 ms, which is why we bind the C API", () => {
     const pkg = require("@evan/opus/wasm/index.js") as {
       Decoder: new (o: { channels: number; sample_rate: number }) => { decode(b: Uint8Array): Uint8Array };

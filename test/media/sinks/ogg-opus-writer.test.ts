@@ -131,6 +131,27 @@ describe("Ogg Opus writer (RFC 7845)", () => {
     expect(pr.channels).toBe(2);
   });
 
+  it("keeps each packet's bytes when the caller reuses its buffer, also across pages larger than the copy buffer", () => {
+    const path = join(dir, "reused.ogg");
+    const w = new OggOpusWriter(path, { channels: 1, packetsPerPage: 50 });
+    // 60 packets of 700 bytes (42 KB on one page: more than the writer's first 16 KB copy
+    // buffer), each written from the same caller buffer, overwritten before the next call
+    const buf = new Uint8Array(700);
+    const sent: number[][] = [];
+    for (let i = 0; i < 60; i++) {
+      buf.fill(i);
+      buf[0] = (31 << 3) | 0x00; // CELT FB 20 ms, mono
+      sent.push(Array.from(buf));
+      w.onPacket(buf, i * 960);
+    }
+    w.close();
+    const pages = readOggPages(path);
+    expect(pages.every((p) => p.crcOk)).toBe(true);
+    const audio = pages.slice(2).flatMap((p) => p.packets);
+    expect(audio.map((p) => Array.from(p))).toEqual(sent);
+    expect(pages.at(-1)!.granule).toBe(BigInt(60 * 960));
+  });
+
   it("a copy taken mid-call (a crash) is a valid stream up to its last whole page", () => {
     const path = join(dir, "partial.ogg");
     const w = new OggOpusWriter(path, { channels: 1 });

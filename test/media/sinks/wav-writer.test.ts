@@ -40,6 +40,25 @@ describe("WAV recorder", () => {
     }
   });
 
+  it("writes every sample in order whatever the write sizes, from a caller buffer reused between calls", () => {
+    const path = join(dir, "sizes.wav");
+    const wav = new WavWriter(path, { rate: 16000, channels: 1 });
+    const buf = new Int16Array(16000);
+    const sent: number[] = [];
+    let v = 0;
+    // frames, a whole second in one write (more than a flush period), odd sizes, then frames again
+    for (const n of [320, 320, 16000, 7, 320, 3333, 320, 1, 640]) {
+      const chunk = buf.subarray(0, n);
+      for (let i = 0; i < n; i++) chunk[i] = (v++ % 30000) - 15000;
+      sent.push(...chunk);
+      wav.write(chunk);
+    }
+    wav.close();
+    const p = parseWav(path);
+    expect(p.dataBytes).toBe(sent.length * 2);
+    expect(Array.from(p.samples)).toEqual(sent);
+  });
+
   it("patches the header every second of audio, so a copy taken mid-call is valid and nearly complete", () => {
     const path = join(dir, "mid.wav");
     const tone = new ToneSource({ rate: 16000 });

@@ -12,6 +12,11 @@ export function lacing(length: number): number[] {
   return out;
 }
 
+/** how many lacing values a packet of `length` bytes takes: lacing(length).length, without the array */
+export function lacingSegments(length: number): number {
+  return Math.floor(length / 255) + 1;
+}
+
 export interface PageSpec {
   flags: number;
   /** granule position; -1 when no packet ends on this page */

@@ -229,7 +229,7 @@ export class PcmPushSource extends SourceTrack {
       // which an Int16Array would wrap to −32768 (a click) — clip instead
       for (let c = 0; c < ch; c++) {
         const v = this.#fifo[h + i * ch + c]! + Math.round(src[i * ch + c]! * gIn);
-        this.#fifo[h + i * ch + c] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+        this.#fifo[h + i * ch + c] = Math.max(-32768, Math.min(32767, v));
       }
     }
     this.#taken += m;

@@ -5,7 +5,7 @@
 // (node-datachannel and GStreamer, whose close the node cannot see before ICE consent expires):
 // nothing may be appended for the silent tail or the teardown, and the end must take < 2 s. Clean, and through /work/shared/tools/udp-impair.mjs
 // (10 % loss, 5 % reorder, a 500 ms outage mid-call) between the client and the node.
-// Clients: node-datachannel, aiortc (Debian's python3-aiortc), GStreamer webrtcbin (Debian's
+// Clients: node-datachannel, werift (npm), aiortc (Debian's python3-aiortc), GStreamer webrtcbin (Debian's
 // gstreamer1.0-plugins-bad/-nice through python3-gi). They ignore or may ignore 127.0.0.1, so
 // the node binds this machine's first non-loopback IPv4 address.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -20,6 +20,7 @@ import { loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/log/index.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { runChild } from "../support/run-child.js";
+import { weriftWhipCall } from "../support/werift-client.js";
 
 const PY = "/usr/bin/python3";
 const AIORTC = fileURLToPath(new URL("./aiortc_send_client.py", import.meta.url));
@@ -195,8 +196,22 @@ async function recordingOf(
   return { wavMs, oggMs, noticedMs };
 }
 
+/** werift (npm, a TypeScript WebRTC stack): ends with a DELETE as the node-datachannel client does */
+async function weriftClient(origin: string): Promise<Sent> {
+  const call = await weriftWhipCall({
+    url: `${origin}/v1/whip?profile=record`,
+    token: TOKEN,
+    frames: FRAMES,
+    idleS: IDLE_S,
+    delete: true,
+  });
+  expect(call.deleteStatus).toBe(200);
+  return { location: call.location, sentMs: call.packetsSent * 20, closedAt: call.closedAt, deleted: true };
+}
+
 const clients: Array<[string, (origin: string) => Promise<Sent>]> = [
   ["node-datachannel", nodeDataChannelClient],
+  ["werift", weriftClient],
   ["aiortc", (o) => pythonClient(AIORTC, o)],
   ["GStreamer webrtcbin", (o) => pythonClient(GST, o)],
 ];

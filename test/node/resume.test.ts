@@ -305,9 +305,12 @@ describe("resume a session with a new peer", () => {
     expect(Date.now() - interruptedAt).toBeGreaterThanOrEqual(WINDOW_S * 1000 - 50);
     expect((await h.call("GET", `/internal/sessions/${id}`)).status).toBe(404);
     expect(await metric("rtcgw_session_teardowns_total")).toMatch(/reason="resume-timeout"[^\n]* 1/);
-    // the node no longer has it: a resume now is refused (the signaling answers 410)
+    // the node no longer has it: a resume now is refused (the signaling answers 410). The record
+    // goes when the teardown starts, before the close's bounded wait for libdatachannel ends:
+    // meanwhile the node still knows the session as closing and answers 410 itself (CI met that
+    // window once), afterwards 404 (unknown here)
     const late = await ClientPeer.create(opts);
-    expect((await resume(id, late.offer)).status).toBe(404);
+    expect([404, 410]).toContain((await resume(id, late.offer)).status);
     await Promise.all([c1.close(), c2.close(), late.close()]);
   });
 

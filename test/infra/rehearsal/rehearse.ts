@@ -787,30 +787,40 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     }
 
     // ---- the recordings land in the bucket and leave the node's disk
-    const recordings: RehearsalReport["recordings"] = [];
-    for (const c of calls) {
-      for (const key of [c.objects.wav, c.objects.ogg]) {
-        let r: Response | undefined;
-        for (let i = 0; i < 60; i++) {
-          r = await fetch(`${s3Url}/${c.objects.bucket}/${key}`);
-          if (r.ok) break;
-          await sleep(250);
-        }
-        if (!r?.ok) fail(`recording ${key} never reached the bucket\n--- node log\n${nodeLog()}`);
-        const bytes = Buffer.from(await r!.arrayBuffer());
-        const rec: RehearsalReport["recordings"][number] = { key, bytes: bytes.length };
-        if (key.endsWith(".wav")) Object.assign(rec, wavFacts(bytes));
-        recordings.push(rec);
-      }
-    }
-    // the node deletes its copy once S3 has confirmed the upload — after the object is visible to a
-    // GET, so the last file can still be there an instant after its object is: up to 10 s
+    // The node deletes its copy once S3 has confirmed the upload: up to 10 s. Read the objects only
+    // then: s3rver streams an object straight to its final path and answers the PUT of a buffer
+    // as soon as the write is started (s3rver/lib/stores/filesystem.js putObject), so a GET can
+    // read a file it is still writing — CI once read a WAV object without its "RIFF" yet.
     let left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
     for (let i = 0; i < 40 && left.length > 0; i++) {
       await sleep(250);
       left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
     }
     if (left.length > 0) fail(`recordings left on the node's disk after upload: ${left.join(", ")}`);
+    const recordings: RehearsalReport["recordings"] = [];
+    for (const c of calls) {
+      for (const key of [c.objects.wav, c.objects.ogg]) {
+        let r: Response | undefined;
+        let bytes = Buffer.alloc(0);
+        for (let i = 0; i < 60; i++) {
+          r = await fetch(`${s3Url}/${c.objects.bucket}/${key}`);
+          if (r.ok) {
+            // s3rver's own write of the object may still be under way (see above): read it until
+            // two reads agree (what the node uploaded is then checked below, as it is)
+            const first = Buffer.from(await r.arrayBuffer());
+            await sleep(100);
+            const again = await fetch(`${s3Url}/${c.objects.bucket}/${key}`);
+            bytes = Buffer.from(await again.arrayBuffer());
+            if (again.ok && bytes.length > 0 && bytes.equals(first)) break;
+          }
+          await sleep(250);
+        }
+        if (!r?.ok) fail(`recording ${key} never reached the bucket\n--- node log\n${nodeLog()}`);
+        const rec: RehearsalReport["recordings"][number] = { key, bytes: bytes.length };
+        if (key.endsWith(".wav")) Object.assign(rec, wavFacts(bytes));
+        recordings.push(rec);
+      }
+    }
 
     // ---- scale-in / rolling update: the termination hook drains the node and is completed
     imds.lifecycleState = "Terminated";

@@ -787,16 +787,10 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     }
 
     // ---- the recordings land in the bucket and leave the node's disk
-    // The node deletes its copy once S3 has confirmed the upload: up to 10 s. Read the objects only
-    // then: s3rver streams an object straight to its final path and answers the PUT of a buffer
-    // as soon as the write is started (s3rver/lib/stores/filesystem.js putObject), so a GET can
-    // read a file it is still writing — CI once read a WAV object without its "RIFF" yet.
-    let left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
-    for (let i = 0; i < 40 && left.length > 0; i++) {
-      await sleep(250);
-      left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
-    }
-    if (left.length > 0) fail(`recordings left on the node's disk after upload: ${left.join(", ")}`);
+    // s3rver streams an object straight to its final path and answers the PUT of a buffer as soon
+    // as the write is started (s3rver/lib/stores/filesystem.js putObject), so a GET can read a
+    // file it is still writing — CI once read a WAV object without its "RIFF" yet: each object is
+    // read until two reads agree.
     const recordings: RehearsalReport["recordings"] = [];
     for (const c of calls) {
       for (const key of [c.objects.wav, c.objects.ogg]) {
@@ -821,6 +815,14 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         recordings.push(rec);
       }
     }
+
+    // the node deletes its copy once S3 has confirmed the upload: up to 10 s
+    let left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    for (let i = 0; i < 40 && left.length > 0; i++) {
+      await sleep(250);
+      left = readdirSync(path.join(root, "var/lib/rtcgw/recordings"));
+    }
+    if (left.length > 0) fail(`recordings left on the node's disk after upload: ${left.join(", ")}`);
 
     // ---- scale-in / rolling update: the termination hook drains the node and is completed
     imds.lifecycleState = "Terminated";

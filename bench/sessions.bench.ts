@@ -21,7 +21,10 @@
 // a naive node-datachannel server, werift, aiortc — each server pinned to one core, the load
 // generator to the other (bench/anchors/run.ts, docs/benchmarks.md):
 //   npm run bench:sessions -- --anchors [--quick] [--n 10,25,50] [--duration 15] [--only naive,rtcgw:echo]
-//                             [--keep-going] [--cpu-prof-dir DIR]
+//                             [--keep-going] [--cpu-prof-dir DIR] [--rounds 3] [--rtcgw-b /other/checkout]
+// --rounds K runs every server K times per N, interleaved, and prints medians (CPU per session,
+// and each ratio paired within its round); --rtcgw-b runs another checkout's worker beside this
+// one's as `rtcgw-b` (an A/B of two trees in the same minutes).
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -50,6 +53,10 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     /** with --anchors: a V8 CPU profile (.cpuprofile) of each node server process into DIR */
     "cpu-prof-dir": { type: "string" },
+    /** with --anchors: run each server this many times per N, interleaved; medians reported */
+    rounds: { type: "string", default: "1" },
+    /** with --anchors: another rtcgw checkout run as `rtcgw-b` beside this one (an A/B) */
+    "rtcgw-b": { type: "string" },
   },
 });
 type BenchProfile = "record" | "echo" | "blackhole" | "bridge" | "bridge-twilio";
@@ -493,6 +500,8 @@ const explicit = (flag: string) => process.argv.some((a) => a === flag || a.star
       ...(flags.only ? { only: flags.only.split(",") } : {}),
       keepGoing: flags["keep-going"]!,
       ...(flags["cpu-prof-dir"] ? { cpuProfDir: flags["cpu-prof-dir"] } : {}),
+      rounds: Number(flags.rounds),
+      ...(flags["rtcgw-b"] ? { treeB: flags["rtcgw-b"] } : {}),
     })
   : main()
 ).catch((e) => {

@@ -34,6 +34,15 @@ export interface AnchorsOptions {
   keepGoing: boolean;
   /** write a V8 CPU profile of every node server process (rtcgw and the node anchors) here */
   cpuProfDir?: string;
+  /**
+   * Run every server this many times at each N, interleaved (round 1: each server once, round 2:
+   * each again, …), and report medians: on a VM whose speed swings ±30 % from minute to minute, a
+   * ratio of two single runs says little, the median of ratios paired within a round more.
+   */
+  rounds?: number;
+  /** another checkout of rtcgw (with its node_modules) run as the server `rtcgw-b`, interleaved
+   *  with this one: an A/B of two trees in one run */
+  treeB?: string;
 }
 
 type GenProfile = "echo" | "record" | "blackhole" | "bridge";
@@ -47,6 +56,8 @@ interface Server {
   offerCandidates?: boolean;
   /** the profile of rtcgw it anchors (for the ratios) */
   anchors?: "echo" | "record";
+  /** rtcgw: the checkout whose worker runs (default this one) */
+  tree?: string;
 }
 
 const SERVERS: Server[] = [
@@ -127,6 +138,10 @@ const HELD = { audio: 0.995, lossMax: 0.005, cpuMax: 95 };
 
 interface Row {
   server: string;
+  /** the round this run belongs to (--rounds); a summary row has none */
+  round?: number;
+  /** a summary row: the rounds held of those run */
+  heldRounds?: [number, number];
   profile: string;
   n: number;
   connected: number;
@@ -268,6 +283,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
     "taskset",
     ["-c", "1", process.execPath, ...prof, "--import", "tsx", "src/node/process/worker.ts"],
     {
+      ...(s.tree ? { cwd: s.tree } : {}),
       env: {
         ...process.env,
         RTCGW_REGISTRY: "memory",
@@ -465,6 +481,90 @@ async function idleCpu(s: Server, seconds: number, o: AnchorsOptions): Promise<n
   return pct;
 }
 
+const median = (xs: number[]): number => {
+  const v = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+const optMedian = (xs: (number | undefined)[]) => {
+  const v = xs.filter((x): x is number => x !== undefined);
+  return v.length ? median(v) : undefined;
+};
+const worstOf = (xs: ({ mean: number; worst: number } | undefined)[]) => {
+  const v = xs.filter((x): x is { mean: number; worst: number } => x !== undefined);
+  return v.length
+    ? { mean: Math.min(...v.map((x) => x.mean)), worst: Math.min(...v.map((x) => x.worst)) }
+    : undefined;
+};
+
+/**
+ * One server at one N over its rounds: the median CPU (and per session), the worst of the loss
+ * and audio figures, held only if every round held — a noisy minute may make a run cheaper, not
+ * a lossy one pass.
+ */
+function summarise(rs: Row[]): Row {
+  if (rs.length === 1) return rs[0]!;
+  const first = rs[0]!;
+  const maxOf = (xs: (number | undefined)[]) => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length ? Math.max(...v) : undefined;
+  };
+  const held = rs.filter((r) => r.held).length;
+  const lossOut = maxOf(rs.map((r) => r.lossOut));
+  const worstLossOut = maxOf(rs.map((r) => r.worstLossOut));
+  const refused = maxOf(rs.map((r) => r.refused));
+  const firstBusy = rs.map((r) => r.firstBusyAt).filter((x): x is number => x !== undefined);
+  const elu = optMedian(rs.map((r) => r.elu));
+  const loopP99Ms = optMedian(rs.map((r) => r.loopP99Ms));
+  const audioIn = worstOf(rs.map((r) => r.audioIn));
+  const audioOut = worstOf(rs.map((r) => r.audioOut));
+  const agentCpuPct = optMedian(rs.map((r) => r.agentCpuPct));
+  return {
+    server: first.server,
+    profile: first.profile,
+    n: first.n,
+    heldRounds: [held, rs.length],
+    connected: Math.min(...rs.map((r) => r.connected)),
+    cpuPct: median(rs.map((r) => r.cpuPct)),
+    perSession: median(rs.map((r) => r.perSession)),
+    ...(elu !== undefined ? { elu } : {}),
+    ...(loopP99Ms !== undefined ? { loopP99Ms } : {}),
+    lossIn: Math.max(...rs.map((r) => r.lossIn)),
+    ...(lossOut !== undefined ? { lossOut } : {}),
+    ...(worstLossOut !== undefined ? { worstLossOut } : {}),
+    ...(refused ? { refused } : {}),
+    ...(firstBusy.length ? { firstBusyAt: Math.min(...firstBusy) } : {}),
+    ...(audioIn ? { audioIn } : {}),
+    ...(audioOut ? { audioOut } : {}),
+    genCpuPct: Math.max(...rs.map((r) => r.genCpuPct)),
+    ...(agentCpuPct !== undefined ? { agentCpuPct } : {}),
+    held: held === rs.length,
+    why: [...new Set(rs.flatMap((r) => r.why))],
+  };
+}
+
+/** per-session CPU over the rounds: "median (min–max)" */
+function spread(rs: Row[]): string {
+  const v = rs.map((r) => r.perSession);
+  return rs.length > 1
+    ? `${median(v).toFixed(3)} % (${Math.min(...v).toFixed(3)}–${Math.max(...v).toFixed(3)})`
+    : `${v[0]!.toFixed(3)} %`;
+}
+
+/** a ratio a ÷ b taken within each round (the two ran minutes apart), then its median and range */
+function pairedRatio(a: Row[], b: Row[]): { median: number; min: number; max: number } | undefined {
+  const ratios: number[] = [];
+  for (const x of a) {
+    const y = b.find((r) => r.round === x.round);
+    if (y && y.perSession > 0) ratios.push(x.perSession / y.perSession);
+  }
+  if (!ratios.length) return undefined;
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+const ratioText = (r: { median: number; min: number; max: number }) =>
+  r.min === r.max ? r.median.toFixed(2) : `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+
 const pct = (x: number | undefined, d = 2) =>
   x === undefined || Number.isNaN(x) ? "–" : `${(x * 100).toFixed(d)} %`;
 const f = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? "–" : x.toFixed(d));
@@ -475,12 +575,18 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
   const ns = o.ns ?? (o.quick ? [10, 25] : [10, 25, 50, 100, 150, 200, 300, 400, 500]);
   const durationS = o.durationS ?? (o.quick ? 4 : 15);
   const idleS = o.quick ? 3 : 10;
-  const servers = SERVERS.filter(
+  const all = o.treeB
+    ? [
+        ...SERVERS,
+        ...SERVERS.filter((s) => s.kind === "rtcgw").map((s) => ({ ...s, name: "rtcgw-b", tree: o.treeB })),
+      ]
+    : SERVERS;
+  const servers = all.filter(
     (s) => !o.only || o.only.includes(s.name) || o.only.includes(`${s.name}:${s.profile}`),
   );
   const started = new Date();
   console.log(
-    `rtcgw bench:sessions --anchors${o.quick ? " --quick" : ""} — ${started.toISOString()}, ${durationS} s window, N = ${ns.join(", ")}; every server on core 1 (taskset -c 1), the load generator on core 0`,
+    `rtcgw bench:sessions --anchors${o.quick ? " --quick" : ""} — ${started.toISOString()}, ${durationS} s window, N = ${ns.join(", ")}${o.rounds && o.rounds > 1 ? `, ${o.rounds} rounds (servers interleaved within each)` : ""}${o.treeB ? `, rtcgw-b = ${o.treeB}` : ""}; every server on core 1 (taskset -c 1), the load generator on core 0`,
   );
   console.log(
     `held = all N connected, ≥ ${HELD.audio * 100} % of the audio both ways (mean over sessions, over the window), packet loss < ${HELD.lossMax * 100} % both ways, server CPU < ${HELD.cpuMax} % of its core`,
@@ -495,34 +601,56 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
     `bare Opus decode (@evan/opus WASM, this run, core 1): ${bare.us16k.toFixed(1)} µs/packet at 16 kHz (${bareDecodePct.toFixed(3)} % of a core per session), ${bare.us48k.toFixed(1)} µs at 48 kHz`,
   );
 
+  const rounds = Math.max(1, o.rounds ?? 1);
+  const keyOf = (x: { name?: string; server?: string; profile: string }) =>
+    `${x.name ?? x.server}:${x.profile}`;
+  /** every single run; `rows` holds one row per server and N (the median of its rounds) */
+  const runs: Row[] = [];
   const rows: Row[] = [];
   const idle: Record<string, number> = {};
-  for (const s of servers) {
-    const key = `${s.name}:${s.profile}`;
-    if (!(s.name in idle)) idle[s.name] = await idleCpu(s, idleS, o);
-    for (const n of ns) {
-      let row: Row;
-      try {
-        row = await runOne(s, n, durationS, o);
-      } catch (e) {
-        log(`  ${key} N=${n}: ${(e as Error).message}`);
-        break;
+  for (const s of servers) if (!(s.name in idle)) idle[s.name] = await idleCpu(s, idleS, o);
+  // N by N, the servers interleaved within each round: every server meets the same minutes of
+  // the VM; a server stops after its first N not held (unless --keep-going)
+  let active = servers;
+  for (const n of ns) {
+    if (active.length === 0) break;
+    const failed = new Set<string>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const s of active) {
+        const key = keyOf(s);
+        if (failed.has(key)) continue;
+        let row: Row;
+        try {
+          row = { ...(await runOne(s, n, durationS, o)), ...(rounds > 1 ? { round } : {}) };
+        } catch (e) {
+          log(`  ${key} N=${n}: ${(e as Error).message}`);
+          failed.add(key);
+          continue;
+        }
+        runs.push(row);
+        console.log(
+          `${key.padEnd(18)} N=${String(n).padStart(4)}${rounds > 1 ? ` r${round}` : ""}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)}  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
+        );
       }
-      rows.push(row);
-      console.log(
-        `${key.padEnd(18)} N=${String(n).padStart(4)}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)}  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
-      );
-      if (!row.held && !o.keepGoing) break;
     }
+    for (const s of active) {
+      const mine = runs.filter((r) => r.n === n && keyOf(r) === keyOf(s));
+      if (mine.length) rows.push(summarise(mine));
+    }
+    active = active.filter(
+      (s) =>
+        !failed.has(keyOf(s)) && (o.keepGoing || rows.find((r) => r.n === n && keyOf(r) === keyOf(s))?.held),
+    );
   }
 
+  const roundsOf = (r: Row) => runs.filter((x) => x.n === r.n && keyOf(x) === keyOf(r));
   console.log(
-    "\n| server | profile | N | connected | CPU % of its core | per session | ELU | loop p99 | loss in | loss out | audio in (mean / worst) | audio out (mean / worst) | generator CPU | held |",
+    `\n| server | profile | N | connected | CPU % of its core | per session${rounds > 1 ? ` (median of ${rounds} rounds, min–max)` : ""} | ELU | loop p99 | loss in | loss out | audio in (mean / worst) | audio out (mean / worst) | generator CPU | held |`,
   );
   console.log("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const r of rows)
     console.log(
-      `| ${r.server} | ${r.profile} | ${r.n} | ${r.connected} | ${f(r.cpuPct)} | ${r.perSession.toFixed(3)} % | ${pct(r.elu, 0)} | ${f(r.loopP99Ms)} ms | ${pct(r.lossIn)} | ${pct(r.lossOut)} | ${pct(r.audioIn?.mean)} / ${pct(r.audioIn?.worst)} | ${pct(r.audioOut?.mean)} / ${pct(r.audioOut?.worst)} | ${f(r.genCpuPct, 0)} %${r.agentCpuPct !== undefined ? ` (+ agent ${f(r.agentCpuPct, 0)} %)` : ""} | ${r.held ? "yes" : `no: ${r.why.join(", ")}`} |`,
+      `| ${r.server} | ${r.profile} | ${r.n} | ${r.connected} | ${f(r.cpuPct)} | ${spread(roundsOf(r))} | ${pct(r.elu, 0)} | ${f(r.loopP99Ms)} ms | ${pct(r.lossIn)} | ${pct(r.lossOut)} | ${pct(r.audioIn?.mean)} / ${pct(r.audioIn?.worst)} | ${pct(r.audioOut?.mean)} / ${pct(r.audioOut?.worst)} | ${f(r.genCpuPct, 0)} %${r.agentCpuPct !== undefined ? ` (+ agent ${f(r.agentCpuPct, 0)} %)` : ""} | ${r.held ? "yes" : `no: ${r.why.join(", ")}`}${r.heldRounds ? ` (${r.heldRounds[0]}/${r.heldRounds[1]} rounds)` : ""} |`,
     );
 
   console.log("\n| server | idle CPU (no session, % of a core) | largest N held | per session there |");
@@ -556,29 +684,48 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
     }
   }
 
-  // rtcgw ÷ each anchor, per session, at equal N (the bridge against the echo anchors)
-  console.log("\nrtcgw ÷ anchor, CPU per session at equal N (< 1: rtcgw cheaper; * = that run not held):");
+  // rtcgw ÷ each anchor, per session, at equal N (the bridge against the echo anchors); with
+  // rounds, each ratio is taken within a round and the median of them printed
+  const isRtcgw = (name: string) => name === "rtcgw" || name === "rtcgw-b";
+  console.log(
+    `\nrtcgw ÷ anchor, CPU per session at equal N (< 1: rtcgw cheaper; * = not held${rounds > 1 ? "; median of the ratios paired within each round, min–max" : ""}):`,
+  );
   console.log("| rtcgw profile | anchor | N | rtcgw | anchor | ratio |");
   console.log("|---|---|---:|---:|---:|---:|");
-  for (const r of rows.filter((x) => x.server === "rtcgw")) {
+  for (const r of rows.filter((x) => isRtcgw(x.server))) {
     const against = r.profile === "bridge" ? "echo" : r.profile;
     for (const a of rows.filter(
-      (x) => x.n === r.n && x.server !== "rtcgw" && !x.server.startsWith("floor") && x.profile === against,
-    ))
+      (x) =>
+        x.n === r.n &&
+        x !== r &&
+        !x.server.startsWith("floor") &&
+        x.profile === against &&
+        // rtcgw-b (an A/B tree) is compared with rtcgw, not rtcgw with it twice
+        (!isRtcgw(x.server) || (r.server === "rtcgw" && x.server === "rtcgw-b")),
+    )) {
+      const ratio = pairedRatio(roundsOf(r), roundsOf(a)) ?? {
+        median: r.perSession / a.perSession,
+        min: r.perSession / a.perSession,
+        max: r.perSession / a.perSession,
+      };
       console.log(
-        `| ${r.profile} | ${a.server} ${a.profile} | ${r.n} | ${r.perSession.toFixed(3)} %${r.held ? "" : "*"} | ${a.perSession.toFixed(3)} %${a.held ? "" : "*"} | ${(r.perSession / a.perSession).toFixed(2)} |`,
+        `| ${r.server === "rtcgw" ? "" : `${r.server} `}${r.profile} | ${a.server} ${a.profile} | ${r.n} | ${r.perSession.toFixed(3)} %${r.held ? "" : "*"} | ${a.perSession.toFixed(3)} %${a.held ? "" : "*"} | ${ratioText(ratio)} |`,
       );
+    }
   }
-  // the record target: ≤ 1.1 × (transport floor + bare decode), same N, same run
+  // the record target: ≤ 1.1 × (transport floor + bare decode), same N, same run (same round)
   console.log(
     "\nrecord target: rtcgw record ≤ 1.1 × (transport floor + bare Opus decode at 16 kHz), per session:",
   );
-  for (const r of rows.filter((x) => x.server === "rtcgw" && x.profile === "record")) {
+  for (const r of rows.filter((x) => isRtcgw(x.server) && x.profile === "record")) {
     const floor = rows.find((x) => x.server === "floor-recv" && x.n === r.n);
     if (!floor) continue;
+    const withDecode = (rs: Row[]) => rs.map((x) => ({ ...x, perSession: x.perSession + bareDecodePct }));
+    const ratio = pairedRatio(roundsOf(r), withDecode(roundsOf(floor)));
     const limit = 1.1 * (floor.perSession + bareDecodePct);
+    const times = ratio ? ratio.median : r.perSession / (floor.perSession + bareDecodePct);
     console.log(
-      `  N=${r.n}: rtcgw record ${r.perSession.toFixed(3)} % vs 1.1 × (${floor.perSession.toFixed(3)} + ${bareDecodePct.toFixed(3)}) = ${limit.toFixed(3)} % → ${r.perSession <= limit ? "met" : `not met (${(r.perSession / (floor.perSession + bareDecodePct)).toFixed(2)} ×)`}`,
+      `  ${r.server} N=${r.n}: record ${r.perSession.toFixed(3)} % vs 1.1 × (${floor.perSession.toFixed(3)} + ${bareDecodePct.toFixed(3)}) = ${limit.toFixed(3)} % → ${times <= 1.1 ? "met" : "not met"}: ${ratio ? ratioText(ratio) : times.toFixed(2)} × (floor + decode)`,
     );
   }
   console.log(

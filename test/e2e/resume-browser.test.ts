@@ -10,6 +10,7 @@
 //   echo:   the 440 Hz tone is heard again on the new peer; the page shows interrupted → resumed.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { longestSilence } from "../support/recording-wav.js";
 import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";
 import { installPeakHz } from "./page-audio.js";
 import { dominantHz } from "./wav.js";
@@ -73,21 +74,6 @@ afterAll(async () => {
 
 const waitState = (s: string, timeout = 15_000) =>
   page.waitForFunction((want) => document.body.dataset.state === want, s, { timeout });
-
-/** the longest run of digital silence in the WAV: [startMs, endMs) */
-function longestSilence(samples: Int16Array, rate: number): [number, number] {
-  let best: [number, number] = [0, 0];
-  let start = -1;
-  for (let i = 0; i <= samples.length; i++) {
-    const quiet = i < samples.length && Math.abs(samples[i]!) <= 2;
-    if (quiet && start < 0) start = i;
-    if (!quiet && start >= 0) {
-      if (i - start > best[1] - best[0]) best = [start, i];
-      start = -1;
-    }
-  }
-  return [(best[0] * 1000) / rate, (best[1] * 1000) / rate];
-}
 
 describe("resume in Chromium through rtcgw-client.js", () => {
   it("record: the WAV is the call from first frame sent to last, the gap at its true position", async () => {

@@ -9,10 +9,10 @@
 //   window: a silent peer interrupts the session (status "interrupted" with since-when), a resume
 //           inside the window continues it, after the window it ends ("resume-timeout");
 //   refused: a resume offer that does not fit the session is 422 and leaves it untouched.
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { ClientPeer, type ClientPeerOptions, toneRatio } from "../support/client-peer.js";
+import { longestSilence, readRecording } from "../support/recording-wav.js";
 import { type Harness, newSessionId, startHarness, waitFor } from "./harness.js";
 
 const WINDOW_S = 2;
@@ -61,31 +61,8 @@ async function callerOn(
   o: { kind: "whip" | "session"; profile: string; recordRate?: number; bridgeUrl?: string },
 ) {
   const c = await ClientPeer.create(opts);
-  // biome-ignore lint/suspicious/noExplicitAny: the control API's JSON, read field by field
-  let r: { status: number; json: any; sessionId: string };
-  if (o.bridgeUrl) {
-    const sessionId = newSessionId();
-    await h.registry.createSession({
-      id: sessionId,
-      nodeId: h.node.id,
-      kind: o.kind,
-      profile: o.profile,
-      tokenHash: "a".repeat(64),
-      state: "new",
-      etag: "e0",
-      ttlMs: 60_000,
-    });
-    const res = await h.call("POST", "/internal/sessions", {
-      sessionId,
-      kind: o.kind,
-      profile: o.profile,
-      offer: c.offer,
-      bridgeUrl: o.bridgeUrl,
-    });
-    r = { status: res.status, json: res.json, sessionId };
-  } else {
-    r = await h.createSession(c.offer, o);
-  }
+  const { bridgeUrl, ...session } = o;
+  const r = await h.createSession(c.offer, { ...session, ...(bridgeUrl ? { body: { bridgeUrl } } : {}) });
   expect(r.status).toBe(201);
   c.accept(r.json.answer);
   await c.connected(5000);
@@ -103,29 +80,6 @@ async function resumeWith(id: string, opts: ClientPeerOptions, etag = "resumed01
   await c.connected(5000);
   await c.until(() => c.firstSentAt !== undefined, 3000, "first packet sent on the new peer");
   return c;
-}
-
-function wavOf(id: string) {
-  const buf = readFileSync(`${h.config.RECORDINGS_DIR}/${id}.wav`);
-  expect(buf.toString("ascii", 36, 40)).toBe("data");
-  const rate = buf.readUInt32LE(24);
-  const samples = new Int16Array(buf.buffer.slice(buf.byteOffset + 44, buf.byteOffset + buf.length));
-  return { rate, samples, ms: (samples.length * 1000) / rate };
-}
-
-/** the longest run of digital silence: [startMs, endMs) */
-function longestSilence(samples: Int16Array, rate: number): [number, number] {
-  let best: [number, number] = [0, 0];
-  let start = -1;
-  for (let i = 0; i <= samples.length; i++) {
-    const quiet = i < samples.length && Math.abs(samples[i]!) <= 2;
-    if (quiet && start < 0) start = i;
-    if (!quiet && start >= 0) {
-      if (i - start > best[1] - best[0]) best = [start, i];
-      start = -1;
-    }
-  }
-  return [(best[0] * 1000) / rate, (best[1] * 1000) / rate];
 }
 
 async function metric(name: string): Promise<string> {
@@ -153,7 +107,7 @@ describe("resume a session with a new peer", () => {
     const lastSent = c2.lastSentAt!;
     expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
 
-    const wav = wavOf(id);
+    const wav = readRecording(h.config.RECORDINGS_DIR, id);
     expect(wav.rate).toBe(16000);
     // first packet sent → end of the last packet sent (each carries 20 ms)
     const callMs = lastSent + 20 - c1.firstSentAt!;

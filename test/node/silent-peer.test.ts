@@ -4,12 +4,11 @@
 // call changes while it is interrupted: the recording fills the pause at its true position, the
 // bridge's agent keeps being heard by the caller and is told nothing. Without a resume window
 // there is no interruption, so the silence does nothing (the media timeout ends such sessions).
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { SessionStatus } from "../../src/control/contract.js";
-import { ClientPeer, toneRatio } from "../support/client-peer.js";
+import { ClientPeer, type ClientPeerOptions, toneRatio } from "../support/client-peer.js";
+import { longestSilence, readRecording } from "../support/recording-wav.js";
 import { type Harness, startHarness, waitFor } from "./harness.js";
 
 let h: Harness | undefined;
@@ -34,41 +33,38 @@ async function metrics(): Promise<string> {
   return (await fetch(`${h!.node.controlUrl}/metrics`)).text();
 }
 
-/** the session goes `interrupted` by "silent"; its status then */
-async function interruptedSilent(id: string): Promise<SessionStatus> {
+/** the session goes `interrupted` within `timeoutMs`, by `cause`; its status then */
+async function interruptedBy(id: string, cause: string, timeoutMs: number): Promise<SessionStatus> {
   let st: SessionStatus | undefined;
   await waitFor(
     async () => {
       st = await status(id);
       return st.state === "interrupted";
     },
-    4000,
+    timeoutMs,
     "the session to be interrupted",
   );
-  expect(st!.interruptedBy).toBe("silent");
+  expect(st!.interruptedBy).toBe(cause);
   return st!;
 }
 
-function wavOf(id: string) {
-  const buf = readFileSync(join(h!.config.RECORDINGS_DIR, `${id}.wav`));
-  const rate = buf.readUInt32LE(24);
-  const samples = new Int16Array(buf.buffer.slice(buf.byteOffset + 44, buf.byteOffset + buf.length));
-  return { rate, samples, ms: (samples.length * 1000) / rate };
+/** the session goes `interrupted` by "silent"; its status then */
+function interruptedSilent(id: string): Promise<SessionStatus> {
+  return interruptedBy(id, "silent", 4000);
 }
 
-/** the longest run of digital silence: [startMs, endMs) */
-function longestSilence(samples: Int16Array, rate: number): [number, number] {
-  let best: [number, number] = [0, 0];
-  let start = -1;
-  for (let i = 0; i <= samples.length; i++) {
-    const quiet = i < samples.length && Math.abs(samples[i]!) <= 2;
-    if (quiet && start < 0) start = i;
-    if (!quiet && start >= 0) {
-      if (i - start > best[1] - best[0]) best = [start, i];
-      start = -1;
-    }
-  }
-  return [(best[0] * 1000) / rate, (best[1] * 1000) / rate];
+/** a client peer on a new session of the harness's node: created over its control API (201),
+ *  answered and connected */
+async function connectPeer(
+  peer: ClientPeerOptions,
+  session: Parameters<Harness["createSession"]>[1],
+): Promise<{ c: ClientPeer; id: string }> {
+  const c = await ClientPeer.create(peer);
+  const r = await h!.createSession(c.offer, session);
+  expect(r.status).toBe(201);
+  c.accept(r.json.answer);
+  await c.connected(5000);
+  return { c, id: r.sessionId };
 }
 
 describe("a silent peer", () => {
@@ -77,21 +73,20 @@ describe("a silent peer", () => {
   }, async () => {
     const WINDOW_S = 3;
     h = await startHarness({ RTCGW_RESUME_WINDOW: String(WINDOW_S), RTCGW_MEDIA_TIMEOUT: "60" });
-    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false, autoSend: false });
-    const r = await h.createSession(c.offer, { profile: "record", recordRate: 16000 });
-    expect(r.status).toBe(201);
-    c.accept(r.json.answer);
-    await c.connected(5000);
+    const { c, id } = await connectPeer(
+      { direction: "sendonly", dataChannel: false, autoSend: false },
+      { profile: "record", recordRate: 16000 },
+    );
     c.startSending();
     await c.until(() => c.stats.packetsSent >= 100, 10_000, "2 s sent");
     c.stopSending();
     const pausedAt = c.lastSentAt!;
     const pausedFrame = c.lastSentFrame!;
     const sentBefore = c.stats.packetsSent;
-    const st = await interruptedSilent(r.sessionId);
+    const st = await interruptedSilent(id);
     expect(st.interruptedAt! - pausedAt).toBeGreaterThanOrEqual(h.config.RTCGW_SILENCE_INTERRUPT_S * 1000);
     await waitFor(
-      async () => (await h!.registry.getSession(r.sessionId))?.state === "disconnected",
+      async () => (await h!.registry.getSession(id))?.state === "disconnected",
       500,
       "the record to say disconnected",
     );
@@ -102,15 +97,15 @@ describe("a silent peer", () => {
     await c.until(() => c.stats.packetsSent > sentBefore, 2000, "the first packet after the pause");
     // (the shared send clock may send a few due frames at once: the first of them)
     const resumeFrame = c.lastSentFrame! - (c.stats.packetsSent - sentBefore - 1);
-    await waitFor(async () => (await status(r.sessionId)).state === "connected", 1000, "connected again");
+    await waitFor(async () => (await status(id)).state === "connected", 1000, "connected again");
     console.log(
       `paused 3 s: interrupted ${st.interruptedAt! - pausedAt} ms after the last packet; connected again ${Date.now() - back} ms after the first new one`,
     );
-    const again = await status(r.sessionId);
+    const again = await status(id);
     expect(again.interruptedBy).toBeUndefined();
     expect(again.resumes).toBeUndefined();
     await waitFor(
-      async () => (await h!.registry.getSession(r.sessionId))?.state === "connected",
+      async () => (await h!.registry.getSession(id))?.state === "connected",
       1000,
       "the record to say connected",
     );
@@ -119,17 +114,17 @@ describe("a silent peer", () => {
     expect(m).toMatch(/^rtcgw_session_interruptions_total\{[^}]*cause="silent"[^}]*\} 1$/m);
     // the call goes on past the end of the window it was given while interrupted
     await sleep(st.resumeBy! + 500 - Date.now());
-    expect((await status(r.sessionId)).state).toBe("connected");
+    expect((await status(id)).state).toBe("connected");
     expect(h.node.sessions()).toBe(1);
     await c.until(() => c.stats.packetsSent >= 100 + 150 + 50, 5000, "sending after the pause");
     c.stopSending();
     const lastFrame = c.lastSentFrame!;
     await sleep(300);
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
     await c.close();
     expect(await metrics()).not.toMatch(/reason="resume-timeout"/);
     // first packet to the end of the last, the pause filled where it was
-    const wav = wavOf(r.sessionId);
+    const wav = readRecording(h.config.RECORDINGS_DIR, id);
     const [gapStart, gapEnd] = longestSilence(wav.samples, wav.rate);
     console.log(
       `WAV ${wav.ms} ms for frames 0..${lastFrame}; pause in it ${gapStart.toFixed(0)}–${gapEnd.toFixed(0)} ms`,
@@ -166,17 +161,16 @@ describe("a silent peer", () => {
       RTCGW_MEDIA_TIMEOUT: "60",
       RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${port}/`,
     });
-    const c = await ClientPeer.create({ direction: "sendrecv", dataChannel: false, toneHz: 440 });
-    const r = await h.createSession(c.offer, {
-      profile: "bridge",
-      body: { bridgeUrl: `ws://127.0.0.1:${port}/silent` },
-    });
-    expect(r.status).toBe(201);
-    c.accept(r.json.answer);
-    await c.connected(5000);
+    const { c, id } = await connectPeer(
+      { direction: "sendrecv", dataChannel: false, toneHz: 440 },
+      {
+        profile: "bridge",
+        body: { bridgeUrl: `ws://127.0.0.1:${port}/silent` },
+      },
+    );
     await waitFor(() => conn.frames >= 25, 5000, "the caller's audio at the agent");
     c.stopSending();
-    await interruptedSilent(r.sessionId);
+    await interruptedSilent(id);
     // the agent speaks while the caller is silent: 1 s at 16 kHz, heard by the caller
     const from = c.stats.packetsReceived;
     const tone = Buffer.alloc(16000 * 2);
@@ -190,15 +184,15 @@ describe("a silent peer", () => {
     // still interrupted all along (the caller sent nothing), and the agent was told nothing of it
     // (its own audio's progress, "played", goes on as in any call)
     const told = () => conn.texts.map((t) => t.type).filter((t) => t !== "played");
-    expect((await status(r.sessionId)).state).toBe("interrupted");
+    expect((await status(id)).state).toBe("interrupted");
     expect(told()).toEqual(["start"]);
     // the caller speaks again: connected, and the agent hears it
     const framesBefore = conn.frames;
     c.startSending();
-    await waitFor(async () => (await status(r.sessionId)).state === "connected", 1000, "connected again");
+    await waitFor(async () => (await status(id)).state === "connected", 1000, "connected again");
     await waitFor(() => conn.frames >= framesBefore + 25, 3000, "the caller's audio at the agent again");
     expect(told()).toEqual(["start"]);
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
     await c.close();
   });
 
@@ -211,32 +205,19 @@ describe("a silent peer", () => {
       RTCGW_MEDIA_TIMEOUT: "1",
       RTCGW_SILENCE_INTERRUPT_S: "0",
     });
-    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
-    const r = await h.createSession(c.offer, { profile: "record" });
-    expect(r.status).toBe(201);
-    c.accept(r.json.answer);
-    await c.connected(5000);
+    const { c, id } = await connectPeer({ direction: "sendonly", dataChannel: false }, { profile: "record" });
     await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
     c.stopSending();
-    let st: SessionStatus | undefined;
-    await waitFor(
-      async () => {
-        st = await status(r.sessionId);
-        return st.state === "interrupted";
-      },
-      3000,
-      "the session to be interrupted",
-    );
-    expect(st!.interruptedBy).toBe("media-timeout");
+    const st = await interruptedBy(id, "media-timeout", 3000);
     c.startSending();
-    await waitFor(async () => (await status(r.sessionId)).state === "connected", 1000, "connected again");
+    await waitFor(async () => (await status(id)).state === "connected", 1000, "connected again");
     expect(await metrics()).toMatch(/^rtcgw_session_recoveries_total\{[^}]*cause="media-timeout"[^}]*\} 1$/m);
     // past the window it would have ended at: still there, still receiving
-    await sleep(st!.resumeBy! + 500 - Date.now());
-    const after = await status(r.sessionId);
+    await sleep(st.resumeBy! + 500 - Date.now());
+    const after = await status(id);
     expect(after.state).toBe("connected");
     expect(h.node.sessions()).toBe(1);
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
     await c.close();
   });
 
@@ -245,19 +226,15 @@ describe("a silent peer", () => {
   }, async () => {
     h = await startHarness({ RTCGW_RESUME_WINDOW: "20", RTCGW_MEDIA_TIMEOUT: "60" });
     // with a datachannel: its close reaches the node (SCTP over DTLS, not RTP/RTCP)
-    const c = await ClientPeer.create({ direction: "sendonly" });
-    const r = await h.createSession(c.offer, { profile: "record" });
-    expect(r.status).toBe(201);
-    c.accept(r.json.answer);
-    await c.connected(5000);
+    const { c, id } = await connectPeer({ direction: "sendonly" }, { profile: "record" });
     await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
     c.stopSending();
-    const st = await interruptedSilent(r.sessionId);
+    const st = await interruptedSilent(id);
     await c.close();
     let after: SessionStatus | undefined;
     await waitFor(
       async () => {
-        after = await status(r.sessionId);
+        after = await status(id);
         return after.interruptedBy === "closed";
       },
       2000,
@@ -266,38 +243,34 @@ describe("a silent peer", () => {
     expect(after!.state).toBe("interrupted");
     expect(after!.interruptedAt).toBe(st.interruptedAt);
     expect(after!.resumeBy).toBe(st.resumeBy);
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
   });
 
   it("a silent-interrupted session whose record the store lost is written again as disconnected (not as its peer's connected)", {
     timeout: 30_000,
   }, async () => {
     h = await startHarness({ RTCGW_RESUME_WINDOW: "20", RTCGW_MEDIA_TIMEOUT: "60" });
-    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
-    const r = await h.createSession(c.offer, { profile: "record" });
-    expect(r.status).toBe(201);
-    c.accept(r.json.answer);
-    await c.connected(5000);
+    const { c, id } = await connectPeer({ direction: "sendonly", dataChannel: false }, { profile: "record" });
     await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
     c.stopSending();
-    await interruptedSilent(r.sessionId);
+    await interruptedSilent(id);
     await waitFor(
-      async () => (await h!.registry.getSession(r.sessionId))?.state === "disconnected",
+      async () => (await h!.registry.getSession(id))?.state === "disconnected",
       500,
       "the record to say disconnected",
     );
     // the store loses it and the node's record (as a Redis restarted empty does): the next
     // heartbeat (every 5 s) registers the node again and writes its live sessions' records again
-    expect(await h.registry.deleteSession(r.sessionId)).toBe(true);
+    expect(await h.registry.deleteSession(id)).toBe(true);
     await h.registry.removeNode(h.node.id);
     await waitFor(
-      async () => (await h!.registry.getSession(r.sessionId)) !== undefined,
+      async () => (await h!.registry.getSession(id)) !== undefined,
       7000,
       "the record written again",
     );
-    expect((await h.registry.getSession(r.sessionId))?.state).toBe("disconnected");
-    expect((await status(r.sessionId)).state).toBe("interrupted");
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    expect((await h.registry.getSession(id))?.state).toBe("disconnected");
+    expect((await status(id)).state).toBe("interrupted");
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
     await c.close();
   });
 
@@ -305,11 +278,7 @@ describe("a silent peer", () => {
     timeout: 20_000,
   }, async () => {
     h = await startHarness({ RTCGW_RESUME_WINDOW: "20", RTCGW_MEDIA_TIMEOUT: "60" });
-    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
-    const r = await h.createSession(c.offer, { profile: "record" });
-    expect(r.status).toBe(201);
-    c.accept(r.json.answer);
-    await c.connected(5000);
+    const { c, id } = await connectPeer({ direction: "sendonly", dataChannel: false }, { profile: "record" });
     await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
     // the process stalls (a frozen or starved node): the packets wait in the stack meanwhile
     const until = Date.now() + 3000;
@@ -317,12 +286,12 @@ describe("a silent peer", () => {
     const seen: string[] = [];
     const end = Date.now() + 1000;
     while (Date.now() < end) {
-      seen.push((await status(r.sessionId)).state);
+      seen.push((await status(id)).state);
       await sleep(20);
     }
     expect(new Set(seen)).toEqual(new Set(["connected"]));
     expect(await metrics()).not.toMatch(/^rtcgw_session_interruptions_total\{/m);
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
     await c.close();
   });
 
@@ -330,17 +299,13 @@ describe("a silent peer", () => {
     timeout: 20_000,
   }, async () => {
     h = await startHarness({ RTCGW_RESUME_WINDOW: "0", RTCGW_MEDIA_TIMEOUT: "60" });
-    const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false });
-    const r = await h.createSession(c.offer, { profile: "record" });
-    expect(r.status).toBe(201);
-    c.accept(r.json.answer);
-    await c.connected(5000);
+    const { c, id } = await connectPeer({ direction: "sendonly", dataChannel: false }, { profile: "record" });
     await c.until(() => c.stats.packetsSent >= 25, 5000, "0.5 s sent");
     c.stopSending();
     await sleep(3000);
-    expect((await status(r.sessionId)).state).toBe("connected");
+    expect((await status(id)).state).toBe("connected");
     expect(await metrics()).not.toMatch(/^rtcgw_session_interruptions_total\{/m);
-    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    expect((await h.call("DELETE", `/internal/sessions/${id}`)).status).toBe(204);
     await c.close();
   });
 });

@@ -36,6 +36,7 @@ import { signRequest } from "../src/control/hmac.js";
 import { workerAllocator } from "../src/node/process/allocator.js";
 import { freeUdpPort } from "../src/node/process/udp-port.js";
 import { ClientPeer, VanishingClients } from "../test/support/client-peer.js";
+import { busyLine } from "./load/busy-line.js";
 import { Inspector, inspectorUrl, type MemoryFigures } from "./load/inspector.js";
 import { type SmapsBreakdown, smaps } from "./load/smaps.js";
 
@@ -176,13 +177,18 @@ const done: Record<Kind, number> = { close: 0, abort: 0, garbage: 0, vanish: 0 }
 const failed: Record<Kind, number> = { close: 0, abort: 0, garbage: 0, vanish: 0 };
 /** why cycles failed (an offer refused with its status, a connect that timed out…) */
 const reasons = new Map<string, number>();
+/** a refused offer, by the load guard's line that refused it (503) or the status */
+const offerFailed = (r: { status: number; json?: unknown }) =>
+  new Error(
+    `offer ${r.status}${r.status === 503 ? ` (${busyLine(r as Parameters<typeof busyLine>[0])})` : ""}`,
+  );
 
 async function cycle(kind: Kind, vanishing: VanishingClients): Promise<void> {
   const id = newId();
   if (kind === "vanish") {
     const p = await vanishing.create({ decode: false, dataChannel: false });
     const r = await offer(id, p.offer);
-    if (r.status !== 201) throw new Error(`offer ${r.status} ${(r.json as { code?: string })?.code ?? ""}`);
+    if (r.status !== 201) throw offerFailed(r);
     await vanishing.accept(p.id, r.json.answer!);
     await vanishing.connected(p.id, 10_000);
     return; // the child is SIGKILLed with its peers every few cycles
@@ -190,7 +196,7 @@ async function cycle(kind: Kind, vanishing: VanishingClients): Promise<void> {
   const c = await ClientPeer.create({ decode: false, dataChannel: false, autoSend: kind === "close" });
   try {
     const r = await offer(id, c.offer);
-    if (r.status !== 201) throw new Error(`offer ${r.status} ${(r.json as { code?: string })?.code ?? ""}`);
+    if (r.status !== 201) throw offerFailed(r);
     if (kind === "abort") return; // never applies the answer
     c.accept(r.json.answer!);
     await c.connected(10_000);

@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { signRequest } from "../../src/control/hmac.js";
 import { ClientPeer } from "../../test/support/client-peer.js";
+import { busyLine } from "./busy-line.js";
 
 interface Args {
   /** one or more nodes (supervisor workers): sessions are spread round-robin */
@@ -104,17 +105,7 @@ let refused = 0;
 const busyLines: Record<string, number> = {};
 const countBusy = (r: { status: number; json?: { error?: string; reason?: string } }) => {
   if (r.status !== 503) return;
-  const why = r.json?.reason ?? "";
-  const line =
-    r.json?.error !== "node-busy"
-      ? (r.json?.error ?? "503")
-      : /CPU/.test(why)
-        ? "cpu"
-        : /lagging/.test(why)
-          ? "lag"
-          : /loop/.test(why)
-            ? "loop"
-            : "node-busy";
+  const line = busyLine(r);
   busyLines[line] = (busyLines[line] ?? 0) + 1;
 };
 

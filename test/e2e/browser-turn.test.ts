@@ -44,6 +44,12 @@ describe("a browser relaying through TURN", () => {
       const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
       const pc = new RTCPeerConnection();
       (window as any).turnPc = pc;
+      const gathered: string[] = [];
+      const iceErrors: string[] = [];
+      pc.onicecandidate = (e) => {
+        if (e.candidate) gathered.push(e.candidate.type ?? "?");
+      };
+      pc.onicecandidateerror = (e: any) => iceErrors.push(`${e.errorCode} ${e.errorText} (${e.url})`);
       pc.addTransceiver(mic.getAudioTracks()[0]!, { direction: "sendonly" });
       const offer = await pc.createOffer();
       const res = await fetch("/v1/whip?profile=record", {
@@ -63,7 +69,7 @@ describe("a browser relaying through TURN", () => {
       await pc.setLocalDescription(offer);
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
       const t0 = Date.now();
-      while (pc.connectionState !== "connected" && Date.now() - t0 < 15_000)
+      while (pc.connectionState !== "connected" && Date.now() - t0 < 25_000)
         await new Promise((x) => setTimeout(x, 50));
       const stats: Map<string, any> = (await pc.getStats()) as any;
       let local: any;
@@ -81,6 +87,8 @@ describe("a browser relaying through TURN", () => {
         secret: res.headers.get("rtcgw-session-token"),
         iceServers,
         state: pc.connectionState,
+        // why, when it is not "connected": what Chromium gathered and what TURN answered
+        why: `ice ${pc.iceConnectionState}, gathering ${pc.iceGatheringState}, candidates [${gathered}], errors [${iceErrors}]`,
         connectedAt: Date.now(),
         local: local && { type: local.candidateType, relayProtocol: local.relayProtocol },
         remote: remote && { type: remote.candidateType, address: remote.address },
@@ -89,7 +97,7 @@ describe("a browser relaying through TURN", () => {
     expect(r.status).toBe(201);
     expect(r.iceServers).toHaveLength(1);
     expect(r.iceServers[0]!.urls).toBe(`turn:127.0.0.1:${turn.port}?transport=udp`);
-    expect(r.state).toBe("connected");
+    expect(r.state, `${r.why}\ncoturn: ${turn.log().slice(-3000)}`).toBe("connected");
     expect(r.local).toEqual({ type: "relay", relayProtocol: "udp" });
     expect(r.remote).toEqual({ type: "host", address: "127.0.0.1" });
     const id = r.location!.split("/").pop()!;

@@ -7,6 +7,8 @@
 // relay towards the media node stays UDP), so the only way to the TURN server is TCP or TLS; `tls`
 // starts a TLS listener on a second free port with a certificate/key the test made.
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -48,7 +50,7 @@ export async function startCoturn(secret: string, options: CoturnOptions = {}): 
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOn(await freePort(), options.tls ? await freePort() : 0, secret, options);
+      return await startOn(await freeTcpUdpPort(), options.tls ? await freePort() : 0, secret, options);
     } catch (e) {
       lastError = e;
     }
@@ -115,8 +117,14 @@ async function startOn(
     rmSync(work, { recursive: true, force: true });
   };
   const until = Date.now() + 10_000;
-  // coturn listens on TCP and UDP on the same port; the TCP listener answering means it is up
-  while (!(await tcpOpen(port)) || (tlsPort && !(await tcpOpen(tlsPort)))) {
+  // coturn listens on TCP and UDP on the same port, from separate listener threads: the TCP
+  // listener answering does not mean the UDP one is up (a CI run once saw Chromium gather no relay
+  // candidate at all), so over UDP a STUN Binding request must be answered too
+  while (
+    !(await tcpOpen(port)) ||
+    (tlsPort && !(await tcpOpen(tlsPort))) ||
+    (!options.noUdp && !(await stunAnswers(port)))
+  ) {
     if (exited || Date.now() > until) {
       await stop();
       throw new Error(`turnserver did not start on 127.0.0.1:${port}: ${out.slice(-2000)}`);
@@ -133,6 +141,47 @@ async function startOn(
     log: () => out,
     stop,
   };
+}
+
+/** a port free for both TCP and UDP on 127.0.0.1 (the kernel's TCP pick can be a busy UDP port) */
+async function freeTcpUdpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const s = createSocket("udp4");
+      s.once("error", () => {
+        s.close();
+        resolve(false);
+      });
+      s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+}
+
+/** does a STUN Binding request (RFC 5389) to 127.0.0.1:port over UDP get an answer within 200 ms? */
+function stunAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket("udp4");
+    const request = Buffer.alloc(20);
+    request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
+    request.writeUInt32BE(0x2112a442, 4); // magic cookie
+    randomBytes(12).copy(request, 8); // transaction id
+    let settled = false;
+    const done = (answered: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.close();
+      resolve(answered);
+    };
+    const timer = setTimeout(() => done(false), 200);
+    s.on("message", (m) => {
+      if (m.length >= 20 && m.subarray(8, 20).equals(request.subarray(8, 20))) done(true);
+    });
+    s.once("error", () => done(false));
+    s.send(request, port, "127.0.0.1");
+  });
 }
 
 function tcpOpen(port: number): Promise<boolean> {

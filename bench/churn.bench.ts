@@ -177,11 +177,16 @@ const done: Record<Kind, number> = { close: 0, abort: 0, garbage: 0, vanish: 0 }
 const failed: Record<Kind, number> = { close: 0, abort: 0, garbage: 0, vanish: 0 };
 /** why cycles failed (an offer refused with its status, a connect that timed out…) */
 const reasons = new Map<string, number>();
+/** the first few refusals' messages: the guard's figures say why it refused */
+const refusalMessages: string[] = [];
 /** a refused offer, by the load guard's line that refused it (503) or the status */
-const offerFailed = (r: { status: number; json?: unknown }) =>
-  new Error(
+const offerFailed = (r: { status: number; json?: unknown }) => {
+  const reason = (r.json as { reason?: string } | undefined)?.reason;
+  if (reason && refusalMessages.length < 5) refusalMessages.push(reason);
+  return new Error(
     `offer ${r.status}${r.status === 503 ? ` (${busyLine(r as Parameters<typeof busyLine>[0])})` : ""}`,
   );
+};
 
 async function cycle(kind: Kind, vanishing: VanishingClients): Promise<void> {
   const id = newId();
@@ -410,6 +415,7 @@ async function main() {
       KINDS.map((k) => `${k} ${done[k]}${failed[k] ? ` (${failed[k]} failed)` : ""}`).join(", "),
   );
   if (reasons.size) console.log(`  failed cycles: ${[...reasons].map(([w, n]) => `${n} × ${w}`).join("; ")}`);
+  for (const m of refusalMessages) console.log(`    refused: ${m}`);
   console.log(
     `  sessions left   ${left10s} 10 s after the last cycle, ${after.sessions} after ${drainedS} s (target 0; the same at every checkpoint)`,
   );

@@ -125,8 +125,8 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     log,
     sessionTtlMs: SESSION_TTL_MS,
     tombstoneTtlMs: config.RTCGW_TOMBSTONE_TTL * 1000,
-    busy: () => (guard.busy ? guard.reason : undefined),
-    admitted: () => guard.admitted(),
+    busy: () => (guard.busy && guard.reason ? { line: guard.reason, figures: guard.describe() } : undefined),
+    admitted: (session) => guard.admitted(session),
   });
   const mgr = sessions;
   metrics.watchBridges(() => mgr.bridgeLosses());

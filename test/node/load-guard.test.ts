@@ -127,6 +127,93 @@ it("a burst admitted faster than the window is refused before its load shows (pr
   }
 });
 
+it("a session counts as unmeasured while it connects and until settleMs after its media started; one that ended, at once no more", () => {
+  let t = 0;
+  let held = 0;
+  const guard = new LoadGuard({
+    busyAt: 0.85,
+    cpuCores: 1,
+    settleMs: 3000,
+    sessions: () => held,
+    now: () => t,
+  });
+  try {
+    held = 10;
+    for (let i = 0; i < 4; i++) guard.observe(0.2, 0.1); // 10 measured at 1 % each
+    const slow = { connected: false, closed: false };
+    const quick = { connected: false, closed: false };
+    for (const s of [slow, quick]) {
+      guard.admitted({ started: () => s.connected, ended: () => s.closed });
+      held++;
+    }
+    expect(guard.unmeasured).toBe(2);
+    t += 5000; // ICE and DTLS under load: still connecting after more than settleMs
+    expect(guard.unmeasured).toBe(2);
+    slow.connected = true; // its media starts now: settleMs from here
+    quick.closed = true; // the other ended before its media ever ran: it costs nothing more
+    held--;
+    expect(guard.unmeasured).toBe(1);
+    t += 2999;
+    expect(guard.unmeasured).toBe(1);
+    t += 1;
+    expect(guard.unmeasured).toBe(0);
+  } finally {
+    guard.stop();
+  }
+});
+
+it("a steady stream of short calls that connect is not refused: calls that ended are not charged", () => {
+  let t = 0;
+  const live = new Set<{ closed: boolean }>();
+  const guard = new LoadGuard({ busyAt: 0.85, cpuCores: 1, sessions: () => live.size, now: () => t });
+  try {
+    // 40 offers a second, each call connected at once and over after 250 ms; the node measures
+    // 20 % of its core (their set-up) the whole time
+    const ending: Array<{ closed: boolean; endsAt: number }> = [];
+    let refused = 0;
+    for (let ms = 0; ms < 10_000; ms += 25) {
+      t = ms;
+      for (const c of ending)
+        if (!c.closed && c.endsAt <= t) {
+          c.closed = true;
+          live.delete(c);
+        }
+      if (ms % 500 === 0) guard.observe(0.2, 0.2);
+      if (guard.busy) {
+        refused++;
+        continue;
+      }
+      const c = { closed: false, endsAt: t + 250 };
+      guard.admitted({ started: () => true, ended: () => c.closed });
+      live.add(c);
+      ending.push(c);
+    }
+    // at most 10 calls are live at once, each charged at the prior (too few measured): 20 % + 15 %
+    expect(guard.unmeasured).toBeLessThanOrEqual(10);
+    expect(refused).toBe(0);
+  } finally {
+    guard.stop();
+  }
+});
+
+it("says in figures why it refuses: the measured mean, the sessions not yet measured and their charge, the line", () => {
+  const t = 0;
+  let held = 40;
+  const guard = new LoadGuard({ busyAt: 0.85, cpuCores: 1, sessions: () => held, now: () => t });
+  try {
+    for (let i = 0; i < 4; i++) guard.observe(0.3, 0.32);
+    while (!guard.busy) {
+      guard.admitted();
+      held++;
+    }
+    expect(guard.describe()).toBe(
+      "CPU 32.0 % of 1 core measured + 67 session(s) not yet measured (0 connecting) at 0.8 % each = 85.6 %, line 85.0 %",
+    );
+  } finally {
+    guard.stop();
+  }
+});
+
 it("with fewer than 4 sessions measured, a new one is projected at the prior (1.5 % of the cores)", () => {
   const t = 0;
   let held = 0;

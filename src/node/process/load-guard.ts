@@ -12,13 +12,18 @@
 // - the process's CPU, all threads (mean, as a share of the cores it may count on): with the node
 //   pinned to one core (issue 18's bench: `taskset -c 1`) the core was full while the loop still
 //   read ~70 % busy — libdatachannel's threads (UDP receive, SRTP, ICE/DTLS) filled the rest.
-// - the load not yet measured (issue 18): sessions admitted within the last `settleMs` (the window
-//   plus the time their media takes to start) are not in either mean yet. A burst of offers
-//   arrives faster than the window sees it: with 2 workers and echo at 300 offers, the guard read
-//   its 2 s-old mean, kept admitting, and refused only after 220 calls were in — which then lost
-//   6.5 % of their echo. So each mean is projected: measured + unmeasured sessions × the cost per
-//   measured session (the measured load ÷ the sessions it covers, fixed cost included: an
-//   over-estimate, on the safe side), or `sessionCostPrior` while too few sessions are measured.
+// - the load not yet measured (issue 18): a session admitted and still connecting, or whose media
+//   started less than `settleMs` ago (the window plus a second), is not in either mean yet. A
+//   burst of offers arrives faster than the window sees it: with 2 workers and echo at 300 offers,
+//   the guard read its 2 s-old mean, kept admitting, and refused only after 220 calls were in —
+//   which then lost 6.5 % of their echo. So each mean is projected: measured + unmeasured
+//   sessions × the cost per measured session (the measured load ÷ the sessions it covers, fixed
+//   cost included: an over-estimate, on the safe side), or `sessionCostPrior` while too few
+//   sessions are measured. Settling counts from the media's start, not the admission: under load
+//   ICE and DTLS take seconds, and a call counted as measured before its media ran let a bridge
+//   on one core creep to 97 % CPU through the retried offers. A session that ended leaves the
+//   count at once: counted for its whole `settleMs`, a stream of short calls (bench:churn) left
+//   every session held "unmeasured", none to take a cost from, and the prior refused 1551 of 2000.
 // - the media clock's lag (`lag`: the shared ticker's latest wake-up after its slice was due, the
 //   worst of the window): a core shared with other work shows neither in this process's CPU nor
 //   in a loop that is busy only part of the time, but its frames come out late; a ticker that
@@ -40,6 +45,24 @@ export const DEFAULT_BUSY_LAG_MS = 50;
 export const DEFAULT_SESSION_COST_PRIOR = 0.015;
 /** sessions measured before their mean cost replaces the prior */
 const MIN_MEASURED_SESSIONS = 4;
+/** a session still connecting after this long is left to the node's connect timeout (which ends
+ *  it) rather than counted on: a bound on the guard's own bookkeeping */
+const MAX_CONNECTING_MS = 30_000;
+
+/** an admitted session as the guard follows it until its load is in the means */
+export interface AdmittedSession {
+  /** its media has started (the peer connected) */
+  started(): boolean;
+  /** it ended (closed, refused, reaped) or is waiting for a resume: no media of its own runs */
+  ended(): boolean;
+}
+
+interface Admission {
+  at: number;
+  /** when the guard first saw its media started */
+  startedAt: number | undefined;
+  session: AdmittedSession | undefined;
+}
 const LAG_RESOLUTION_MS = 10;
 
 export interface LoadGuardOptions {
@@ -60,7 +83,7 @@ export interface LoadGuardOptions {
   cpuCores?: number;
   /** the sessions this node holds now (for the cost per measured session); default: none known */
   sessions?: () => number;
-  /** a session admitted this long ago is counted in the measured means (default window + 1 s) */
+  /** a session whose media started this long ago is counted in the measured means (default window + 1 s) */
   settleMs?: number;
   /** one session's cost (share of the counted cores) while fewer than 4 are measured */
   sessionCostPrior?: number;
@@ -86,8 +109,8 @@ export class LoadGuard {
   private readonly settleMs: number;
   private readonly prior: number;
   private readonly now: () => number;
-  /** when each recent admission happened (oldest first), until it is settled */
-  private readonly admissions: number[] = [];
+  /** recent admissions (oldest first), until each is settled or ended */
+  private admissions: Admission[] = [];
   /** event-loop utilisation (0..1), mean over the window */
   utilization = 0;
   /** the process's CPU (all threads) as a share (0..1) of `cpuCores`, mean over the window */
@@ -129,6 +152,7 @@ export class LoadGuard {
       this.loop.reset();
     }
     this.observe(performance.eventLoopUtilization(now, this.last).utilization, cpuShare, lag);
+    this.settle(); // media starts are stamped within an interval, not only when an offer comes
     this.last = now;
     this.lastCpu = process.cpuUsage();
     this.lastAt = at;
@@ -151,26 +175,45 @@ export class LoadGuard {
     this.lagMs = Math.max(...this.lagSamples);
   }
 
-  /** a session was admitted: its load counts as unmeasured until it has settled */
-  admitted(): void {
-    this.admissions.push(this.now());
+  /**
+   * a session was admitted: its load counts as unmeasured while it connects and for `settleMs`
+   * after its media started, unless it ends first. Without `session` (tests) its media counts as
+   * started at admission.
+   */
+  admitted(session?: AdmittedSession): void {
+    const at = this.now();
+    this.admissions.push({ at, startedAt: session ? undefined : at, session });
   }
 
-  /** sessions admitted within the last `settleMs` (their load is not in the means yet) */
+  /** sessions admitted and not yet in the means: still connecting, or started within `settleMs` */
   get unmeasured(): number {
-    const settledBefore = this.now() - this.settleMs;
-    while (this.admissions.length > 0 && this.admissions[0]! <= settledBefore) this.admissions.shift();
+    this.settle();
     return this.admissions.length;
+  }
+
+  /** stamps media starts and drops the admissions that settled or ended */
+  private settle(): void {
+    if (this.admissions.length === 0) return;
+    const now = this.now();
+    this.admissions = this.admissions.filter((a) => {
+      if (a.session?.ended()) return false;
+      if (a.startedAt === undefined && a.session?.started()) a.startedAt = now;
+      return a.startedAt === undefined ? now - a.at < MAX_CONNECTING_MS : now - a.startedAt < this.settleMs;
+    });
   }
 
   /** a measured mean plus the sessions it does not cover yet, each at the measured cost per session */
   private project(measured: number, unmeasured: number): number {
     if (unmeasured === 0) return measured;
+    return measured + unmeasured * this.perSession(measured, unmeasured);
+  }
+
+  /** the cost charged per unmeasured session: the measured load ÷ the sessions it covers */
+  private perSession(measured: number, unmeasured: number): number {
     const covered = Math.max(0, this.sessionsNow() - unmeasured);
     // too few measured sessions say nothing of one session's cost (the measured load is then the
     // node's fixed cost and the set-up of the very sessions not yet measured): the prior
-    const perSession = covered >= MIN_MEASURED_SESSIONS ? measured / covered : this.prior;
-    return measured + unmeasured * perSession;
+    return covered >= MIN_MEASURED_SESSIONS ? measured / covered : this.prior;
   }
 
   /** the loop's utilisation with the unmeasured sessions projected in */
@@ -193,6 +236,23 @@ export class LoadGuard {
             ? "loop"
             : undefined;
     return this.reason !== undefined;
+  }
+
+  /** what the last `busy` read saw, in figures (the 503's message and the logs say why) */
+  describe(): string {
+    const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+    const projected = (name: string, measured: number) => {
+      const u = this.unmeasured;
+      const of = `of ${this.cpuCores} core${this.cpuCores === 1 ? "" : "s"}`;
+      if (u === 0) return `${name} ${pct(measured)} ${of}, line ${pct(this.busyAt)}`;
+      const each = this.perSession(measured, u);
+      const connecting = this.admissions.filter((a) => a.startedAt === undefined).length;
+      return `${name} ${pct(measured)} ${of} measured + ${u} session(s) not yet measured (${connecting} connecting) at ${pct(each)} each = ${pct(measured + u * each)}, line ${pct(this.busyAt)}`;
+    };
+    if (this.reason === "lag")
+      return `its media clock ran ${Math.round(this.lagMs)} ms late, line ${this.busyLagMs} ms`;
+    if (this.reason === "loop") return projected("event loop", this.utilization);
+    return projected("CPU", this.cpu);
   }
 
   stop() {

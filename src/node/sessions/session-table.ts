@@ -15,6 +15,7 @@ import { type RecordingUploader, recordingObjects } from "../../recordings/index
 import type { Registry } from "../../registry/types.js";
 import type { BridgeContext } from "../bridge/agent-bridge.js";
 import { type BridgeLossSource, GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
+import type { AdmittedSession } from "../process/load-guard.js";
 import type { SharedTicker } from "../process/ticker.js";
 import {
   MediaNodeError,
@@ -72,9 +73,10 @@ export interface SessionTableOptions {
   tombstoneTtlMs?: number;
   /** what saturates the node while it is near its limit (new sessions are refused, 503
    *  node-busy), undefined while it takes sessions (the load guard, src/node/process/load-guard.ts) */
-  busy?: () => "loop" | "cpu" | "lag" | undefined;
-  /** a session was admitted (the guard counts its load as unmeasured until it settles) */
-  admitted?: () => void;
+  busy?: () => { line: "loop" | "cpu" | "lag"; figures: string } | undefined;
+  /** a session was admitted (the guard counts its load as unmeasured until its media has run a
+   *  while, or it ended) */
+  admitted?: (session: AdmittedSession) => void;
 }
 
 /** the 503 node-busy message, by what the load guard saw */
@@ -227,7 +229,7 @@ export class SessionTable {
       throw new NodeUnavailableError(
         "node-busy",
         503,
-        `${BUSY_REASONS[busy]}; try another node (or again shortly)`,
+        `${BUSY_REASONS[busy.line]} (${busy.figures}); try another node (or again shortly)`,
       );
     if (this.sessions.has(req.sessionId)) throw new SessionExistsError(req.sessionId);
     const log = sessionLogger(this.o.log, req.sessionId, { kind: req.kind, profile: req.profile });
@@ -279,7 +281,15 @@ export class SessionTable {
       log,
     });
     this.sessions.set(session.id, session);
-    this.o.admitted?.();
+    this.o.admitted?.({
+      started: () => session.connectedAt !== undefined,
+      // a session waiting for a resume runs no media either (a stream of calls that hang up
+      // without a DELETE would otherwise be charged for their whole resume window)
+      ended: () =>
+        session.isClosing ||
+        session.interruptedAt !== undefined ||
+        this.sessions.get(session.id) !== session,
+    });
     try {
       // the profile's assembly is in place before any packet can arrive; one that cannot be
       // built refuses the session (503 media-unavailable), never a session without its media

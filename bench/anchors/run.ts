@@ -629,7 +629,7 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
         }
         runs.push(row);
         console.log(
-          `${key.padEnd(18)} N=${String(n).padStart(4)}${rounds > 1 ? ` r${round}` : ""}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)}  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
+          `${key.padEnd(18)} N=${String(n).padStart(4)}${rounds > 1 ? ` r${round}` : ""}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)} (worst call ${pct(row.audioOut?.worst)})  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
         );
       }
     }

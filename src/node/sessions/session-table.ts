@@ -286,9 +286,7 @@ export class SessionTable {
       // a session waiting for a resume runs no media either (a stream of calls that hang up
       // without a DELETE would otherwise be charged for their whole resume window)
       ended: () =>
-        session.isClosing ||
-        session.interruptedAt !== undefined ||
-        this.sessions.get(session.id) !== session,
+        session.isClosing || session.interruptedAt !== undefined || this.sessions.get(session.id) !== session,
     });
     try {
       // the profile's assembly is in place before any packet can arrive; one that cannot be

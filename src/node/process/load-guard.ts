@@ -20,10 +20,12 @@
 //   sessions × the cost per measured session (the measured load ÷ the sessions it covers, fixed
 //   cost included: an over-estimate, on the safe side), or `sessionCostPrior` while too few
 //   sessions are measured. Settling counts from the media's start, not the admission: under load
-//   ICE and DTLS take seconds, and a call counted as measured before its media ran let a bridge
-//   on one core creep to 97 % CPU through the retried offers. A session that ended leaves the
-//   count at once: counted for its whole `settleMs`, a stream of short calls (bench:churn) left
-//   every session held "unmeasured", none to take a cost from, and the prior refused 1551 of 2000.
+//   ICE and DTLS take seconds, and a call counted from its offer could count as measured before
+//   its media had run. A session that ended (or waits for a resume) leaves the count at once:
+//   counted for its whole `settleMs`, a stream of calls that connect and hang up had more
+//   "unmeasured" sessions than the node held, none to take a cost from, and each was charged
+//   the prior. (bench:churn's refusals are another matter: its dozens of sessions are live and
+//   all younger than `settleMs`, charged the prior on purpose — docs/benchmarks.md.)
 // - the media clock's lag (`lag`: the shared ticker's latest wake-up after its slice was due, the
 //   worst of the window): a core shared with other work shows neither in this process's CPU nor
 //   in a loop that is busy only part of the time, but its frames come out late; a ticker that

@@ -160,6 +160,9 @@ interface Row {
   firstBusyAt?: number;
   audioIn?: { mean: number; worst: number };
   audioOut?: { mean: number; worst: number };
+  /** rtcgw bridge: the node's own count of the agent's and caller's audio dropped or sent late
+   *  over the window, ms by "direction/cause" over `calls` calls (a summary: the worst round's) */
+  bridgeLost?: { ms: Record<string, number>; calls: number };
   genCpuPct: number;
   agentCpuPct?: number;
   held: boolean;
@@ -227,7 +230,7 @@ interface Running {
   dir: string;
   agent?: { p: ChildProcess; port: number };
   window0: () => Promise<void>;
-  window1: () => Promise<{ elu?: number; loopP99Ms?: number }>;
+  window1: () => Promise<{ elu?: number; loopP99Ms?: number; bridgeLostMs?: Record<string, number> }>;
   close: () => Promise<void>;
 }
 
@@ -314,6 +317,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
   }
   const metrics = async () =>
     await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  let lost0: Record<string, number> = {};
   return {
     startedAt,
     pid: p.pid!,
@@ -322,16 +326,21 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
     dir,
     agent,
     window0: async () => {
-      await metrics(); // a scrape resets the node's event-loop histogram
+      // a scrape resets the node's event-loop histogram; the bridge's loss counters start here
+      lost0 = bridgeLost(await metrics());
     },
     window1: async () => {
       try {
         const text = await metrics();
         const p99 = /rtcgw_event_loop_delay_seconds\{[^}]*quantile="0\.99"[^}]*\} ([\d.e+-]+)/.exec(text);
         const elu = /^rtcgw_event_loop_utilization(?:\{[^}]*\})? ([\d.e+-]+)/m.exec(text);
+        const lost1 = bridgeLost(text);
+        const bridgeLostMs: Record<string, number> = {};
+        for (const [k, v] of Object.entries(lost1)) bridgeLostMs[k] = v - (lost0[k] ?? 0);
         return {
           ...(p99 ? { loopP99Ms: Number(p99[1]) * 1000 } : {}),
           ...(elu ? { elu: Number(elu[1]) } : {}),
+          ...(s.profile === "bridge" ? { bridgeLostMs } : {}),
         };
       } catch {
         return { loopP99Ms: Number.NaN };
@@ -343,6 +352,18 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** the node's rtcgw_bridge_audio_lost_ms_total by "direction/cause" (its own count of the
+ *  bridge's audio dropped or sent late, beside what the clients measured) */
+function bridgeLost(metricsText: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metricsText.matchAll(/^rtcgw_bridge_audio_lost_ms_total\{([^}]*)\} ([\d.e+-]+)/gm)) {
+    const direction = /direction="([^"]+)"/.exec(m[1]!)?.[1];
+    const cause = /cause="([^"]+)"/.exec(m[1]!)?.[1];
+    if (direction && cause) out[`${direction}/${cause}`] = (out[`${direction}/${cause}`] ?? 0) + Number(m[2]);
+  }
+  return out;
 }
 
 function wavSeconds(dir: string): number {
@@ -388,7 +409,7 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
   let cpuPct = 0;
   let genCpuPct = 0;
   let agentCpuPct: number | undefined;
-  let w: { elu?: number; loopP99Ms?: number } = {};
+  let w: { elu?: number; loopP99Ms?: number; bridgeLostMs?: Record<string, number> } = {};
   let result: Record<string, unknown> = {};
   let connected = 0;
   for await (const line of createInterface({ input: gen.stdout! })) {
@@ -455,7 +476,9 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
     connected,
     cpuPct,
     perSession: connected ? cpuPct / connected : 0,
-    ...w,
+    ...(w.elu !== undefined ? { elu: w.elu } : {}),
+    ...(w.loopP99Ms !== undefined ? { loopP99Ms: w.loopP99Ms } : {}),
+    ...(w.bridgeLostMs ? { bridgeLost: { ms: w.bridgeLostMs, calls: connected } } : {}),
     lossIn,
     ...(lossOut !== undefined ? { lossOut } : {}),
     ...(worstLossOut !== undefined ? { worstLossOut } : {}),
@@ -520,6 +543,12 @@ function summarise(rs: Row[]): Row {
   const audioIn = worstOf(rs.map((r) => r.audioIn));
   const audioOut = worstOf(rs.map((r) => r.audioOut));
   const agentCpuPct = optMedian(rs.map((r) => r.agentCpuPct));
+  // the round whose calls lost or delayed the most, per call
+  const perCall = (b: Row["bridgeLost"]) =>
+    b ? Object.values(b.ms).reduce((a, x) => a + x, 0) / Math.max(1, b.calls) : -1;
+  const bridgeLost = rs
+    .map((r) => r.bridgeLost)
+    .reduce((a, b) => (perCall(b) > perCall(a) ? b : a), undefined as Row["bridgeLost"]);
   return {
     server: first.server,
     profile: first.profile,
@@ -539,6 +568,7 @@ function summarise(rs: Row[]): Row {
     ...(audioOut ? { audioOut } : {}),
     genCpuPct: Math.max(...rs.map((r) => r.genCpuPct)),
     ...(agentCpuPct !== undefined ? { agentCpuPct } : {}),
+    ...(bridgeLost ? { bridgeLost } : {}),
     held: held === rs.length,
     why: [...new Set(rs.flatMap((r) => r.why))],
   };
@@ -564,6 +594,14 @@ function pairedRatio(a: Row[], b: Row[]): { median: number; min: number; max: nu
 }
 const ratioText = (r: { median: number; min: number; max: number }) =>
   r.min === r.max ? r.median.toFixed(2) : `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+
+/** the bridge's loss counters as "to-caller/late 120 ms (1.3 per call), …" (non-zero ones) */
+const lostText = ({ ms, calls }: { ms: Record<string, number>; calls: number }) => {
+  const parts = Object.entries(ms)
+    .filter(([, ms]) => ms > 0)
+    .map(([k, ms]) => `${k} ${Math.round(ms)} ms (${(ms / Math.max(1, calls)).toFixed(1)} per call)`);
+  return parts.length ? parts.join(", ") : "nothing dropped or late";
+};
 
 const pct = (x: number | undefined, d = 2) =>
   x === undefined || Number.isNaN(x) ? "–" : `${(x * 100).toFixed(d)} %`;
@@ -629,7 +667,7 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
         }
         runs.push(row);
         console.log(
-          `${key.padEnd(18)} N=${String(n).padStart(4)}${rounds > 1 ? ` r${round}` : ""}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)} (worst call ${pct(row.audioOut?.worst)})  gen ${f(row.genCpuPct, 0)} %  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
+          `${key.padEnd(18)} N=${String(n).padStart(4)}${rounds > 1 ? ` r${round}` : ""}  ${String(row.connected).padStart(4)} conn  CPU ${f(row.cpuPct).padStart(5)} % (${row.perSession.toFixed(3)} %/session)  ELU ${pct(row.elu, 0)}  lag p99 ${f(row.loopP99Ms)} ms  loss in ${pct(row.lossIn)} out ${pct(row.lossOut)}${row.worstLossOut !== undefined ? ` (worst call ${pct(row.worstLossOut)})` : ""}${row.firstBusyAt !== undefined ? `  503 first at ${row.firstBusyAt} accepted, ${row.refused ?? 0} refused` : ""}  audio in ${pct(row.audioIn?.mean)} out ${pct(row.audioOut?.mean)} (worst call ${pct(row.audioOut?.worst)})  gen ${f(row.genCpuPct, 0)} %${row.bridgeLost ? `  node's bridge counters: ${lostText(row.bridgeLost)}` : ""}  ${row.held ? "held" : `NOT held (${row.why.join(", ")})`}`,
         );
       }
     }
@@ -679,7 +717,7 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
         worst <= HELD.lossMax &&
         (audioWorst === undefined || audioWorst >= HELD.audio);
       console.log(
-        `  rtcgw ${r.profile} N=${r.n}: first 503 with ${r.firstBusyAt} accepted, ${r.refused ?? 0} offers refused after retries, ${r.connected} held; worst held call lost ${pct(worst)} of its return frames, got ${pct(audioWorst)} of its audio back over the window: ${worst === undefined ? "not measured (one-way profile)" : ok ? "met" : "NOT met"}`,
+        `  rtcgw ${r.profile} N=${r.n}: first 503 with ${r.firstBusyAt} accepted, ${r.refused ?? 0} offers refused after retries, ${r.connected} held; worst held call lost ${pct(worst)} of its return frames, got ${pct(audioWorst)} of its audio back over the window: ${worst === undefined ? "not measured (one-way profile)" : ok ? "met" : "NOT met"}${r.bridgeLost ? ` (the node's own count over the window${r.heldRounds ? ", its worst round" : ""}: ${lostText(r.bridgeLost)})` : ""}`,
       );
     }
   }

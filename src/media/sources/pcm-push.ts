@@ -38,6 +38,9 @@ export interface PcmPushSourceOptions {
   earlyStart?: boolean;
   /** called after each frame has been handed to the consumers (an RTP sender has sent it) */
   onFrameOut?: () => void;
+  /** ticks caught up in one wake-up after a stall (the pacer's maxCatchUp, default 3); the
+   *  older ones are skipped and their audio goes out that much later */
+  maxCatchUp?: number;
 }
 
 export interface PcmPushStats {
@@ -127,7 +130,12 @@ export class PcmPushSource extends SourceTrack {
         }
         this.#tick();
       },
-      { clock: o.clock, periodMs: frameMs, ...(o.ticks ? { ticks: o.ticks } : {}) },
+      {
+        clock: o.clock,
+        periodMs: frameMs,
+        ...(o.ticks ? { ticks: o.ticks } : {}),
+        ...(o.maxCatchUp !== undefined ? { maxCatchUp: o.maxCatchUp } : {}),
+      },
     );
     this.#early = o.earlyStart ?? false;
     this.#onFrameOut = o.onFrameOut;

@@ -1,14 +1,12 @@
 // Application audio to a peer: PCM pushed at any supported rate → PcmPushSource (48 kHz FIFO,
 // one frame per 20 ms on its pacer) → AudioSender (encode, packetize, DTX on silence) → the PacketSink.
 // What a PCM bridge or a TTS player uses for the "audio back" direction.
-
 import type { CodecSpec } from "../../audio/codecs/types.js";
 import { loadResampler } from "../../audio/resampler/index.js";
 import type { SampleRate } from "../../audio/resampler/types.js";
 import type { Clock, TickSource } from "../clock.js";
 import { AudioSender, type AudioSenderStats, type PacketSink } from "../send/audio-sender.js";
 import { PcmPushSource, type PcmPushStats } from "../sources/pcm-push.js";
-import { STALE_FRAME_MS } from "./inbound.js";
 
 export interface PcmOutOptions {
   codec: CodecSpec;
@@ -66,13 +64,6 @@ export class PcmOut {
       onFrameOut: () => this.#answerPlayed(),
       // an application's first words after a silence leave at once, not at the next tick
       earlyStart: true,
-      // the agent's audio is kept through a stall, never dropped: a tick skipped only delays it
-      // and every later frame of the turn (the caller's jitter buffer sees the delay jump and
-      // keeps it). Up to the echo's 100 ms stale line the due frames leave in one burst instead,
-      // and the delay is gone after it. Measured (docs/benchmarks.md, 00:28–00:41): the bridge at
-      // one core near saturation, 3 → 5 frames, late audio 0–186 ms per call in 10 s against
-      // 15–137 (5 of 6 rounds lower)
-      maxCatchUp: STALE_FRAME_MS / 20,
     });
     this.sender = new AudioSender({
       codec: o.codec,

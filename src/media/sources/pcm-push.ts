@@ -38,9 +38,6 @@ export interface PcmPushSourceOptions {
   earlyStart?: boolean;
   /** called after each frame has been handed to the consumers (an RTP sender has sent it) */
   onFrameOut?: () => void;
-  /** ticks caught up in one wake-up after a stall (the pacer's maxCatchUp, default 3); the
-   *  older ones are skipped and their audio goes out that much later */
-  maxCatchUp?: number;
 }
 
 export interface PcmPushStats {
@@ -130,12 +127,7 @@ export class PcmPushSource extends SourceTrack {
         }
         this.#tick();
       },
-      {
-        clock: o.clock,
-        periodMs: frameMs,
-        ...(o.ticks ? { ticks: o.ticks } : {}),
-        ...(o.maxCatchUp !== undefined ? { maxCatchUp: o.maxCatchUp } : {}),
-      },
+      { clock: o.clock, periodMs: frameMs, ...(o.ticks ? { ticks: o.ticks } : {}) },
     );
     this.#early = o.earlyStart ?? false;
     this.#onFrameOut = o.onFrameOut;

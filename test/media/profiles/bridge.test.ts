@@ -163,38 +163,6 @@ describe("bridge profile: application audio back to the caller", () => {
     expect(bridge.bridgeStats().pushedMs).toBe(2000);
   });
 
-  it("the agent's audio after a stall: up to 100 ms of due frames leave in one burst (none late), beyond that the rest goes out late", async () => {
-    const clock = new VirtualClock(0);
-    const out = capture();
-    const bridge = await createBridgeSession({
-      codec: OPUS,
-      out: { ssrc: 7, send: out.send },
-      onPcm: () => {},
-      clock,
-      startMs: 0,
-    });
-    bridge.pushPcm(tone(600, 2000)); // an agent's turn, queued ahead (TTS)
-    clock.advance(200); // on time
-    // one wake-up comes 80 ms late (a stalled loop): the 5 ticks due by then (100 ms of audio)
-    // leave at once
-    clock.lateness = () => 80;
-    clock.advance(20);
-    clock.lateness = undefined;
-    clock.advance(300);
-    const sent = out.sent;
-    // RTP counts frames (a skipped tick would not show in it, only in when its frames arrive)
-    for (let i = 1; i < sent.length; i++) expect(sent[i]!.ts - sent[i - 1]!.ts).toBe(960);
-    expect(sent.length).toBe(Math.floor(clock.now() / 20)); // a frame for every tick due so far
-    expect(bridge.stats().appOut!.lateMs).toBe(0);
-    // a longer stall (200 ms) still skips beyond 100 ms: those ticks' frames go out late, counted
-    clock.lateness = () => 200;
-    clock.advance(20);
-    clock.lateness = undefined;
-    clock.advance(300);
-    expect(bridge.stats().appOut!.lateMs).toBeGreaterThan(0);
-    bridge.close(clock.now());
-  });
-
   it("clear() empties the queue (barge-in): what was queued is never sent", async () => {
     const clock = new VirtualClock(0);
     const out = capture();

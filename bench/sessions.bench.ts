@@ -33,6 +33,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { freeUdpPort } from "../src/node/process/udp-port.js";
 import { runAnchors } from "./anchors/run.js";
+import { bridgeLostMs, loopP99Ms } from "./load/node-metrics.js";
 import { childPids, cpuMs, wakeups } from "./load/proc.js";
 
 const { values: flags } = parseArgs({
@@ -142,20 +143,14 @@ async function scrape(
   for (const u of urls) {
     try {
       const text = await (await fetch(`${u}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-      const m = /rtcgw_event_loop_delay_seconds\{[^}]*quantile="0\.99"[^}]*\} ([\d.e+-]+)/.exec(text);
-      if (m) worst = Math.max(worst, Number(m[1]) * 1000);
+      worst = Math.max(worst, loopP99Ms(text) ?? 0);
       for (const t of text.matchAll(/rtcgw_session_teardowns_total\{[^}]*reason="([^"]+)"[^}]*\} (\d+)/g))
         teardowns[t[1]!] = (teardowns[t[1]!] ?? 0) + Number(t[2]);
       // packets libdatachannel refused on send: a loss-out cause on the node itself
       const sf = /rtcgw_rtp_packets_total\{[^}]*direction="send-failed"[^}]*\} (\d+)/.exec(text);
       if (sf) teardowns["(send-failed packets)"] = (teardowns["(send-failed packets)"] ?? 0) + Number(sf[1]);
       // bridged calls: audio lost per direction (to-agent / to-caller) and cause, summed over workers
-      for (const l of text.matchAll(/^rtcgw_bridge_audio_lost_ms_total\{([^}]*)\} ([\d.e+-]+)$/gm)) {
-        const dir = /direction="([^"]+)"/.exec(l[1]!)?.[1];
-        const cause = /cause="([^"]+)"/.exec(l[1]!)?.[1];
-        const k = `${dir}/${cause}`;
-        lostMs[k] = (lostMs[k] ?? 0) + Number(l[2]);
-      }
+      bridgeLostMs(text, lostMs);
     } catch {
       worst = Number.NaN;
     }

@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { freeUdpPort } from "../../src/node/process/udp-port.js";
+import { bridgeLostMs, loopP99Ms } from "../load/node-metrics.js";
 import { childPids, cpuMs } from "../load/proc.js";
 
 export interface AnchorsOptions {
@@ -221,6 +222,14 @@ async function stop(p: ChildProcess) {
   clearTimeout(t);
 }
 
+/** what a server's own metrics say about the window (rtcgw nodes) */
+interface WindowFigures {
+  elu?: number;
+  loopP99Ms?: number;
+  /** the bridge's loss counters over the window, ms by "direction/cause" */
+  bridgeLostMs?: Record<string, number>;
+}
+
 interface Running {
   /** performance.now() when the process was spawned (a --cpu-prof profile starts about then) */
   startedAt: number;
@@ -230,7 +239,7 @@ interface Running {
   dir: string;
   agent?: { p: ChildProcess; port: number };
   window0: () => Promise<void>;
-  window1: () => Promise<{ elu?: number; loopP99Ms?: number; bridgeLostMs?: Record<string, number> }>;
+  window1: () => Promise<WindowFigures>;
   close: () => Promise<void>;
 }
 
@@ -327,20 +336,19 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
     agent,
     window0: async () => {
       // a scrape resets the node's event-loop histogram; the bridge's loss counters start here
-      lost0 = bridgeLost(await metrics());
+      lost0 = bridgeLostMs(await metrics());
     },
     window1: async () => {
       try {
         const text = await metrics();
-        const p99 = /rtcgw_event_loop_delay_seconds\{[^}]*quantile="0\.99"[^}]*\} ([\d.e+-]+)/.exec(text);
+        const p99 = loopP99Ms(text);
         const elu = /^rtcgw_event_loop_utilization(?:\{[^}]*\})? ([\d.e+-]+)/m.exec(text);
-        const lost1 = bridgeLost(text);
-        const bridgeLostMs: Record<string, number> = {};
-        for (const [k, v] of Object.entries(lost1)) bridgeLostMs[k] = v - (lost0[k] ?? 0);
+        const lost: Record<string, number> = {};
+        for (const [k, v] of Object.entries(bridgeLostMs(text))) lost[k] = v - (lost0[k] ?? 0);
         return {
-          ...(p99 ? { loopP99Ms: Number(p99[1]) * 1000 } : {}),
+          ...(p99 !== undefined ? { loopP99Ms: p99 } : {}),
           ...(elu ? { elu: Number(elu[1]) } : {}),
-          ...(s.profile === "bridge" ? { bridgeLostMs } : {}),
+          ...(s.profile === "bridge" ? { bridgeLostMs: lost } : {}),
         };
       } catch {
         return { loopP99Ms: Number.NaN };
@@ -352,18 +360,6 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** the node's rtcgw_bridge_audio_lost_ms_total by "direction/cause" (its own count of the
- *  bridge's audio dropped or sent late, beside what the clients measured) */
-function bridgeLost(metricsText: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const m of metricsText.matchAll(/^rtcgw_bridge_audio_lost_ms_total\{([^}]*)\} ([\d.e+-]+)/gm)) {
-    const direction = /direction="([^"]+)"/.exec(m[1]!)?.[1];
-    const cause = /cause="([^"]+)"/.exec(m[1]!)?.[1];
-    if (direction && cause) out[`${direction}/${cause}`] = (out[`${direction}/${cause}`] ?? 0) + Number(m[2]);
-  }
-  return out;
 }
 
 function wavSeconds(dir: string): number {
@@ -409,7 +405,7 @@ async function runOne(s: Server, n: number, durationS: number, o: AnchorsOptions
   let cpuPct = 0;
   let genCpuPct = 0;
   let agentCpuPct: number | undefined;
-  let w: { elu?: number; loopP99Ms?: number; bridgeLostMs?: Record<string, number> } = {};
+  let w: WindowFigures = {};
   let result: Record<string, unknown> = {};
   let connected = 0;
   for await (const line of createInterface({ input: gen.stdout! })) {

@@ -85,7 +85,7 @@ it("measures the process's CPU against its cores: a spinning loop reads as the C
   }
 });
 
-it("a burst admitted faster than the window is refused before its load shows (projected at the measured cost per session)", () => {
+it("a burst admitted faster than the window is refused before its load shows (projected at the measured cost per session), and the refusal gives the figures", () => {
   let t = 0;
   let held = 0;
   const guard = new LoadGuard({
@@ -113,6 +113,11 @@ it("a burst admitted faster than the window is refused before its load shows (pr
     expect(guard.reason).toBe("cpu");
     expect(admitted).toBe(Math.ceil((0.85 - 0.32) / 0.008));
     expect(guard.unmeasured).toBe(admitted);
+    // the refusal says why, in figures: the measured mean, the sessions not yet in it and their
+    // charge, the line
+    expect(guard.describe()).toBe(
+      "CPU 32.0 % of 1 core measured + 67 session(s) not yet measured (0 connecting) at 0.8 % each = 85.6 %, line 85.0 %",
+    );
     // once settled (window + 1 s later) they are in the means: measured, the line holds
     t += 3001;
     expect(guard.unmeasured).toBe(0);
@@ -191,24 +196,6 @@ it("a steady stream of short calls that connect is not refused: calls that ended
     // at most 10 calls are live at once, each charged at the prior (too few measured): 20 % + 15 %
     expect(guard.unmeasured).toBeLessThanOrEqual(10);
     expect(refused).toBe(0);
-  } finally {
-    guard.stop();
-  }
-});
-
-it("says in figures why it refuses: the measured mean, the sessions not yet measured and their charge, the line", () => {
-  const t = 0;
-  let held = 40;
-  const guard = new LoadGuard({ busyAt: 0.85, cpuCores: 1, sessions: () => held, now: () => t });
-  try {
-    for (let i = 0; i < 4; i++) guard.observe(0.3, 0.32);
-    while (!guard.busy) {
-      guard.admitted();
-      held++;
-    }
-    expect(guard.describe()).toBe(
-      "CPU 32.0 % of 1 core measured + 67 session(s) not yet measured (0 connecting) at 0.8 % each = 85.6 %, line 85.0 %",
-    );
   } finally {
     guard.stop();
   }

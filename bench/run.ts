@@ -11,6 +11,7 @@ const BENCHES: Record<string, string[]> = {
   signaling: ["tsx", "bench/signaling.bench.ts"],
   sessions: ["tsx", "bench/sessions.bench.ts"],
   "opus-complexity": ["tsx", "bench/opus-complexity.bench.ts"],
+  "opus-encoder": ["tsx", "bench/opus-encoder.bench.ts"],
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -18,9 +18,16 @@ const SET_PACKET_LOSS_PERC = 4014;
 const SET_SIGNAL = 4024;
 const SIGNAL_VOICE = 3001;
 
-/** mono 48 kHz with rtcgw's echo settings: 32 kbps voip, complexity 1, FEC tuned for 10 % loss */
-export function echoEncoder(): EvanOpus.Encoder {
-  const e = new wasm.Encoder({ channels: 1, sample_rate: 48000, application: "voip" });
+/**
+ * mono 48 kHz with rtcgw's echo settings: 32 kbps voip, complexity 1, FEC tuned for 10 % loss;
+ * on the package's WASM build, or with NAIVE_OPUS_ENCODER=native on its native addon (the
+ * `naive-native` anchor: the naive server with the encoder rtcgw runs by default)
+ */
+export function echoEncoder(native = process.env.NAIVE_OPUS_ENCODER === "native"): EvanOpus.Encoder {
+  const lib = native
+    ? (createRequire(import.meta.url)("@evan/opus/node/index.js") as { Encoder: typeof EvanOpus.Encoder })
+    : wasm;
+  const e = new lib.Encoder({ channels: 1, sample_rate: 48000, application: "voip" });
   e.ctl(SET_BITRATE, 32000);
   e.ctl(SET_COMPLEXITY, 1);
   e.ctl(SET_INBAND_FEC, 1);

@@ -59,6 +59,10 @@ interface Server {
   anchors?: "echo" | "record";
   /** rtcgw: the checkout whose worker runs (default this one) */
   tree?: string;
+  /** added to the server's environment */
+  env?: Record<string, string>;
+  /** run only when --only names it (a variant, not one of the issue's anchors) */
+  optIn?: boolean;
 }
 
 const SERVERS: Server[] = [
@@ -128,9 +132,37 @@ const SERVERS: Server[] = [
     offerCandidates: true,
     anchors: "echo",
   },
+  // the naive echo with the encoder rtcgw runs by default (@evan/opus's native addon, not its WASM)
+  {
+    name: "naive-native",
+    profile: "echo",
+    kind: "anchor-node",
+    gen: "echo",
+    script: "bench/anchors/naive.ts",
+    anchors: "echo",
+    env: { NAIVE_OPUS_ENCODER: "native" },
+    optIn: true,
+  },
   { name: "rtcgw", profile: "record", kind: "rtcgw", gen: "record" },
   { name: "rtcgw", profile: "echo", kind: "rtcgw", gen: "echo" },
   { name: "rtcgw", profile: "bridge", kind: "rtcgw", gen: "bridge" },
+  // rtcgw with its encoder on WASM (RTCGW_OPUS_ENCODER=wasm): what the native encoder buys, same run
+  {
+    name: "rtcgw-wasm",
+    profile: "echo",
+    kind: "rtcgw",
+    gen: "echo",
+    env: { RTCGW_OPUS_ENCODER: "wasm" },
+    optIn: true,
+  },
+  {
+    name: "rtcgw-wasm",
+    profile: "bridge",
+    kind: "rtcgw",
+    gen: "bridge",
+    env: { RTCGW_OPUS_ENCODER: "wasm" },
+    optIn: true,
+  },
 ];
 
 /** held: every session connected, ≥ 99.5 % of the audio both ways (mean over sessions, over the
@@ -263,6 +295,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
       MODE: s.profile,
       DIR: dir,
       UDP_PORT: String(udp),
+      ...s.env,
     });
     const url = `http://127.0.0.1:${port}`;
     return {
@@ -311,6 +344,7 @@ async function startServer(s: Server, o: AnchorsOptions): Promise<Running> {
         ...(agent ? { RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${agent.port}/agent` } : {}),
         RECORDINGS_DIR: dir,
         LOG_LEVEL: "error",
+        ...s.env,
       },
       stdio: ["ignore", "inherit", "inherit"],
     },
@@ -612,11 +646,11 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
   const all = o.treeB
     ? [
         ...SERVERS,
-        ...SERVERS.filter((s) => s.kind === "rtcgw").map((s) => ({ ...s, name: "rtcgw-b", tree: o.treeB })),
+        ...SERVERS.filter((s) => s.name === "rtcgw").map((s) => ({ ...s, name: "rtcgw-b", tree: o.treeB })),
       ]
     : SERVERS;
-  const servers = all.filter(
-    (s) => !o.only || o.only.includes(s.name) || o.only.includes(`${s.name}:${s.profile}`),
+  const servers = all.filter((s) =>
+    o.only ? o.only.includes(s.name) || o.only.includes(`${s.name}:${s.profile}`) : !s.optIn,
   );
   const started = new Date();
   console.log(
@@ -720,7 +754,7 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
 
   // rtcgw ÷ each anchor, per session, at equal N (the bridge against the echo anchors); with
   // rounds, each ratio is taken within a round and the median of them printed
-  const isRtcgw = (name: string) => name === "rtcgw" || name === "rtcgw-b";
+  const isRtcgw = (name: string) => name.startsWith("rtcgw");
   console.log(
     `\nrtcgw ÷ anchor, CPU per session at equal N (< 1: rtcgw cheaper; * = not held${rounds > 1 ? "; median of the ratios paired within each round, min–max" : ""}):`,
   );
@@ -734,8 +768,8 @@ export async function runAnchors(o: AnchorsOptions): Promise<void> {
         x !== r &&
         !x.server.startsWith("floor") &&
         x.profile === against &&
-        // rtcgw-b (an A/B tree) is compared with rtcgw, not rtcgw with it twice
-        (!isRtcgw(x.server) || (r.server === "rtcgw" && x.server === "rtcgw-b")),
+        // rtcgw-b (an A/B tree) and rtcgw-wasm (its WASM encoder) are compared with rtcgw, not rtcgw with them twice
+        (!isRtcgw(x.server) || (r.server === "rtcgw" && x.server !== "rtcgw")),
     )) {
       const ratio = pairedRatio(roundsOf(r), roundsOf(a)) ?? {
         median: r.perSession / a.perSession,

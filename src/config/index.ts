@@ -267,6 +267,12 @@ export const ConfigSchema = z.object({
     ),
     1,
   ),
+  // where the Opus encoder runs (src/audio/codecs/opus-encoder-state.ts): the package's native
+  // addon (about half the CPU of WASM per frame), WASM, or native when it loads ("auto")
+  RTCGW_OPUS_ENCODER: z._default(
+    z.enum(["auto", "native", "wasm"], { error: "RTCGW_OPUS_ENCODER must be auto, native or wasm" }),
+    "auto",
+  ),
   // the bridge profile dials a URL the client chose: only URLs whose scheme, host and port equal
   // an entry's and whose path lies under the entry's (SSRF guard; empty = every bridge refused).
   // Rules in src/config/bridge-url.ts.

@@ -3,6 +3,12 @@
 // the WASM modules load, and RECORDINGS_DIR is a directory this process can create files in.
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { OpusEncoder } from "../audio/codecs/opus.js";
+import {
+  type OpusEncoderBackend,
+  type OpusEncoderChoice,
+  selectOpusEncoder,
+} from "../audio/codecs/opus-encoder-state.js";
 import { opusWasm } from "../audio/codecs/opus-wasm.js";
 import { loadResampler } from "../audio/resampler/index.js";
 
@@ -73,8 +79,42 @@ export async function checkMediaRuntime(): Promise<void> {
   }
 }
 
+/** which Opus encoder the node runs, and why not native when it asked for "auto" and got WASM */
+export interface OpusEncoderSelection {
+  backend: OpusEncoderBackend;
+  fallback?: string;
+}
+
+/**
+ * Choose the process' Opus encoder (RTCGW_OPUS_ENCODER) and encode one frame on it, so a node
+ * told "native" on a platform without the addon, or whose addon does not run, exits at its start
+ * naming the setting instead of failing every call.
+ */
+export function checkOpusEncoder(choice: OpusEncoderChoice): OpusEncoderSelection {
+  try {
+    const selection = selectOpusEncoder(choice);
+    const enc = new OpusEncoder({ rate: 16000, complexity: 1 });
+    try {
+      if (enc.encode(new Int16Array(320)).length === 0) throw new Error("it returned an empty packet");
+    } finally {
+      enc.destroy();
+    }
+    return selection;
+  } catch (e) {
+    throw new MediaPreflightError(
+      "media-runtime",
+      `the Opus encoder cannot run (${(e as Error).message}); RTCGW_OPUS_ENCODER=wasm runs the WASM build everywhere`,
+    );
+  }
+}
+
 /** Everything the pipeline can check before its first session. */
-export async function preflightMedia(recordingsDir: string): Promise<void> {
+export async function preflightMedia(
+  recordingsDir: string,
+  opusEncoder: OpusEncoderChoice = "auto",
+): Promise<OpusEncoderSelection> {
   await checkMediaRuntime();
+  const selection = checkOpusEncoder(opusEncoder);
   checkRecordingsDir(recordingsDir);
+  return selection;
 }

@@ -1,5 +1,6 @@
 // Prometheus metrics of one media node, in its own prom-client Registry (several nodes may share
 // a process in tests and in `rtcgw dev`).
+
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BridgeAudioLost, BridgeLegStats } from "../control/contract.js";
 
@@ -79,6 +80,8 @@ export class NodeMetrics {
     sessionsByState: () => Record<string, number>,
     utilization: () => number = () => 0,
     cpuShare: () => number = () => 0,
+    /** where the process runs its Opus encoder (native or wasm), chosen at the node's start */
+    opusEncoder = "wasm",
   ) {
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({
@@ -199,6 +202,16 @@ export class NodeMetrics {
       name: "rtcgw_bridge_protocol_errors_total",
       help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type)",
       registers: r,
+    });
+    new Gauge({
+      name: "rtcgw_opus_encoder_info",
+      help: "1 for where this process runs its Opus encoder (backend: native or wasm; RTCGW_OPUS_ENCODER)",
+      labelNames: ["backend"],
+      registers: r,
+      collect() {
+        this.reset();
+        this.set({ backend: opusEncoder }, 1);
+      },
     });
     new Gauge({
       name: "rtcgw_event_loop_utilization",

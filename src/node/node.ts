@@ -69,7 +69,13 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const log = opts.logger.child({ nodeId: id });
   // what can fail for every session is checked now: a node that cannot decode or record never
   // registers (docs/design.md, "No hidden degradation")
-  await preflightMedia(config.RECORDINGS_DIR);
+  const opusEncoder = await preflightMedia(config.RECORDINGS_DIR, config.RTCGW_OPUS_ENCODER);
+  // "auto" on a platform without the native addon: the node runs, at the WASM encoder's CPU, and says so
+  if (opusEncoder.fallback)
+    log.warn(
+      { event: "opus_encoder_fallback", reason: opusEncoder.fallback },
+      "Opus encoder: WASM (no native addon)",
+    );
   // the first call after a start is as fast as the rest: what V8 compiles lazily (libopus' and the
   // resampler's WASM functions, the packet path) runs now, once per process (src/media/warm.ts)
   const warm = await warmMedia();
@@ -100,6 +106,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     () => sessions?.byState() ?? {},
     () => guard.utilization,
     () => guard.cpu,
+    opusEncoder.backend,
   );
   sessions = new SessionTable({
     nodeId: id,
@@ -172,6 +179,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       announced: config.MEDIA_ANNOUNCED_ADDRESS,
       generatedSecret: generated,
       warmUpMs: Math.round(warm.ms),
+      opusEncoder: opusEncoder.backend,
     },
     "media node started",
   );

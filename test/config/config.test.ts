@@ -86,6 +86,17 @@ describe("loadConfig", () => {
       expect(() => loadConfig({ RTCGW_ECHO_COMPLEXITY: bad })).toThrow(/RTCGW_ECHO_COMPLEXITY must be/);
   });
 
+  it("takes where the Opus encoder runs (auto by default, native or wasm) and refuses anything else", () => {
+    expect(loadConfig({}).RTCGW_OPUS_ENCODER).toBe("auto");
+    for (const ok of ["auto", "native", "wasm"] as const)
+      expect(loadConfig({ RTCGW_OPUS_ENCODER: ok }).RTCGW_OPUS_ENCODER).toBe(ok);
+    expect(loadConfig({ RTCGW_OPUS_ENCODER: "" }).RTCGW_OPUS_ENCODER).toBe("auto"); // empty = unset, as every variable
+    for (const bad of ["Native", "simd", "0"])
+      expect(() => loadConfig({ RTCGW_OPUS_ENCODER: bad })).toThrow(
+        /RTCGW_OPUS_ENCODER must be auto, native or wasm/,
+      );
+  });
+
   it("takes the bridge allowlist as ws(s):// host[:port]/path entries (empty: every bridge refused) and refuses loose ones", () => {
     expect(loadConfig({}).RTCGW_BRIDGE_ALLOW).toEqual([]);
     expect(

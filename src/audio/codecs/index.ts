@@ -9,6 +9,15 @@ export {
   OpusEncoder,
   type OpusEncoderOptions,
 } from "./opus.js";
+export {
+  createOpusEncoderState,
+  OPUS_ENCODER_CHOICES,
+  type OpusEncoderBackend,
+  type OpusEncoderChoice,
+  opusEncoderBackend,
+  selectOpusEncoder,
+} from "./opus-encoder-state.js";
+export { loadOpusNative } from "./opus-native.js";
 export { isOpusDtxPacket, opusPacketSamples } from "./opus-toc.js";
 export { OPUS_CTL, opusWasm, SIMD_PROBE } from "./opus-wasm.js";
 export type * from "./types.js";

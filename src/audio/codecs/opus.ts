@@ -1,5 +1,7 @@
-// Opus decoder and encoder (RFC 6716) on libopus compiled to WASM (see opus-wasm.ts for why we
-// bind the package's .wasm directly). The RTP clock is always 48 kHz (opus/48000/2, RFC 7587
+// Opus decoder and encoder (RFC 6716). The decoder runs libopus compiled to WASM (see
+// opus-wasm.ts for why we bind the package's .wasm directly); the encoder runs the same libopus
+// natively where the package ships an addon for the platform, WASM otherwise
+// (opus-encoder-state.ts, RTCGW_OPUS_ENCODER). The RTP clock is always 48 kHz (opus/48000/2, RFC 7587
 // §4.1); the encoder takes 48 kHz, the decoder can output any rate libopus decodes to natively
 // (RFC 6716 §2: 8, 12, 16, 24 or 48 kHz), which for a 16 kHz pipeline is both cheaper than
 // decoding at 48 kHz and makes the resampler step unnecessary. The encoder takes the same rates
@@ -7,6 +9,11 @@
 // resampler up to 48 kHz in front — the RTP timestamps stay in 48 kHz units either way.
 
 import { CodecDestroyedError, CodecOptionsError, DecodeError, EncodeError } from "./errors.js";
+import {
+  createOpusEncoderState,
+  type OpusEncoderBackend,
+  type OpusEncoderState,
+} from "./opus-encoder-state.js";
 import { OPUS_APPLICATION, OPUS_CTL, OPUS_SIGNAL_VOICE, opusWasm } from "./opus-wasm.js";
 import type { AudioDecoder, AudioEncoder } from "./types.js";
 
@@ -166,6 +173,8 @@ export interface OpusEncoderOptions {
   dtx?: boolean;
   /** samples per channel per encode() call: 2.5..60 ms at the input rate (default 20 ms: rate / 50) */
   frameSize?: number;
+  /** native or WASM libopus (default: the process' choice, opusEncoderBackend()) */
+  backend?: OpusEncoderBackend;
 }
 
 /** opus_encode's frame durations, in 2.5 ms units: 2.5, 5, 10, 20, 40, 60 ms */
@@ -176,7 +185,10 @@ export class OpusEncoder implements AudioEncoder {
   readonly rate: OpusDecodeRate;
   readonly channels: 1 | 2;
   readonly frameSize: number;
-  private ptr: number;
+  /** where libopus runs for this encoder (opus-encoder-state.ts) */
+  readonly backend: OpusEncoderBackend;
+  readonly #state: OpusEncoderState;
+  #destroyed = false;
 
   constructor(options: OpusEncoderOptions = {}) {
     const channels = options.channels ?? 1;
@@ -209,58 +221,45 @@ export class OpusEncoder implements AudioEncoder {
       throw new CodecOptionsError(`packetLossPercent must be 0..100, got ${loss}`);
     }
 
-    const w = opusWasm().exports;
-    this.ptr = w.malloc(w.opus_encoder_get_size(channels));
-    const rc = w.opus_encoder_init(this.ptr, rate, channels, application);
-    if (rc < 0) {
-      w.free(this.ptr);
-      throw new CodecOptionsError(`opus_encoder_init: ${opusWasm().strerror(rc)}`);
+    this.#state = createOpusEncoderState(rate, channels, application, options.backend);
+    this.backend = this.#state.backend;
+    try {
+      this.#state.set(OPUS_CTL.SET_BITRATE, bitrate);
+      this.#state.set(OPUS_CTL.SET_COMPLEXITY, complexity);
+      this.#state.set(OPUS_CTL.SET_INBAND_FEC, fec ? 1 : 0);
+      this.#state.set(OPUS_CTL.SET_PACKET_LOSS_PERC, loss);
+      this.#state.set(OPUS_CTL.SET_DTX, options.dtx ? 1 : 0);
+      if (application === OPUS_APPLICATION.voip) this.#state.set(OPUS_CTL.SET_SIGNAL, OPUS_SIGNAL_VOICE);
+    } catch (e) {
+      this.#state.free();
+      throw e;
     }
-    finalizer.register(this, this.ptr, this);
-    this.ctl(OPUS_CTL.SET_BITRATE, bitrate);
-    this.ctl(OPUS_CTL.SET_COMPLEXITY, complexity);
-    this.ctl(OPUS_CTL.SET_INBAND_FEC, fec ? 1 : 0);
-    this.ctl(OPUS_CTL.SET_PACKET_LOSS_PERC, loss);
-    this.ctl(OPUS_CTL.SET_DTX, options.dtx ? 1 : 0);
-    if (application === OPUS_APPLICATION.voip) this.ctl(OPUS_CTL.SET_SIGNAL, OPUS_SIGNAL_VOICE);
-  }
-
-  private state(): number {
-    if (this.ptr === 0) throw new CodecDestroyedError();
-    return this.ptr;
-  }
-
-  private ctl(cmd: number, value: number): void {
-    const rc = opusWasm().exports.opus_encoder_ctl_set(this.state(), cmd, value);
-    if (rc < 0) throw new CodecOptionsError(`opus_encoder_ctl(${cmd}, ${value}): ${opusWasm().strerror(rc)}`);
   }
 
   /** read back an encoder CTL (OPUS_GET_*), e.g. to verify settings */
   get(cmd: number): number {
-    return opusWasm().exports.opus_encoder_ctl_get(this.state(), cmd);
+    return this.#state.get(cmd);
   }
 
   /** encode exactly `frameSize` samples per channel; with DTX, silent frames come back as 1–2 bytes */
   encode(pcm: Int16Array): Uint8Array {
-    const st = this.state();
+    if (this.#destroyed) throw new CodecDestroyedError();
     if (pcm.length !== this.frameSize * this.channels) {
       throw new EncodeError(
         `opus encode wants ${this.frameSize * this.channels} samples (${this.frameSize} × ${this.channels} ch), got ${pcm.length}`,
       );
     }
-    const out = opusWasm().encode(st, pcm, this.frameSize);
-    if (typeof out === "number") throw new EncodeError(`opus_encode: ${opusWasm().strerror(out)}`);
-    return out;
+    return this.#state.encode(pcm, this.frameSize);
   }
 
   reset(): void {
-    opusWasm().exports.opus_encoder_ctl_get(this.state(), OPUS_CTL.RESET_STATE);
+    if (this.#destroyed) throw new CodecDestroyedError();
+    this.#state.reset();
   }
 
   destroy(): void {
-    if (this.ptr === 0) return;
-    finalizer.unregister(this);
-    opusWasm().exports.free(this.ptr);
-    this.ptr = 0;
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#state.free();
   }
 }

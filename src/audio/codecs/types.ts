@@ -46,3 +46,20 @@ export interface CodecSpec {
   /** channels to decode to: Opus is stereo only when the fmtp says stereo=1 (RFC 7587 §6.1) */
   channels: 1 | 2;
 }
+
+/** where an Opus encoder's libopus runs (src/audio/codecs/opus-encoder-state.ts) */
+export type OpusEncoderBackend = "native" | "wasm";
+
+/** one libopus encoder state on one backend, behind OpusEncoder */
+export interface OpusEncoderState {
+  readonly backend: OpusEncoderBackend;
+  /** opus_encoder_ctl with a value; CodecOptionsError on an error code */
+  set(cmd: number, value: number): void;
+  /** a getter CTL's value (OPUS_GET_*) */
+  get(cmd: number): number;
+  /** one frame (the caller checked its length); a fresh copy of the packet; EncodeError on failure */
+  encode(pcm: Int16Array, frameSize: number): Uint8Array;
+  reset(): void;
+  /** release the state; using it afterwards throws */
+  free(): void;
+}

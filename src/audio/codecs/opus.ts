@@ -238,6 +238,7 @@ export class OpusEncoder implements AudioEncoder {
 
   /** read back an encoder CTL (OPUS_GET_*), e.g. to verify settings */
   get(cmd: number): number {
+    if (this.#destroyed) throw new CodecDestroyedError();
     return this.#state.get(cmd);
   }
 

@@ -62,6 +62,7 @@ describe.each(BACKENDS)("Opus encoder on %s libopus", (backend) => {
     enc.destroy(); // idempotent
     expect(() => enc.encode(new Int16Array(320))).toThrow(CodecDestroyedError);
     expect(() => enc.reset()).toThrow(CodecDestroyedError);
+    expect(() => enc.get(OPUS_CTL.GET_BITRATE)).toThrow(CodecDestroyedError);
   });
 });
 

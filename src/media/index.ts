@@ -17,7 +17,9 @@ export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";
 export {
   checkMediaRuntime,
+  checkOpusEncoder,
   checkRecordingsDir,
+  currentOpusEncoder,
   MediaPreflightError,
   preflightMedia,
 } from "./preflight.js";

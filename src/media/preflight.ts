@@ -7,6 +7,7 @@ import { OpusEncoder } from "../audio/codecs/opus.js";
 import {
   type OpusEncoderBackend,
   type OpusEncoderChoice,
+  opusEncoderBackend,
   selectOpusEncoder,
 } from "../audio/codecs/opus-encoder-state.js";
 import { opusWasm } from "../audio/codecs/opus-wasm.js";
@@ -85,27 +86,50 @@ export interface OpusEncoderSelection {
   fallback?: string;
 }
 
+/** one 20 ms frame through a fresh encoder on the process' current backend */
+function encodeOneFrame(): void {
+  const enc = new OpusEncoder({ rate: 16000, complexity: 1 });
+  try {
+    if (enc.encode(new Int16Array(320)).length === 0) throw new Error("it returned an empty packet");
+  } finally {
+    enc.destroy();
+  }
+}
+
 /**
  * Choose the process' Opus encoder (RTCGW_OPUS_ENCODER) and encode one frame on it, so a node
  * told "native" on a platform without the addon, or whose addon does not run, exits at its start
- * naming the setting instead of failing every call.
+ * naming the setting instead of failing every call. "auto" whose addon loads but cannot encode
+ * runs WASM and says why (`fallback`), as it does when the addon does not load.
  */
-export function checkOpusEncoder(choice: OpusEncoderChoice): OpusEncoderSelection {
+export function checkOpusEncoder(
+  choice: OpusEncoderChoice,
+  /** the test encode (tests inject one that fails on a backend) */
+  probe: () => void = encodeOneFrame,
+): OpusEncoderSelection {
   try {
     const selection = selectOpusEncoder(choice);
-    const enc = new OpusEncoder({ rate: 16000, complexity: 1 });
     try {
-      if (enc.encode(new Int16Array(320)).length === 0) throw new Error("it returned an empty packet");
-    } finally {
-      enc.destroy();
+      probe();
+      return selection;
+    } catch (e) {
+      if (choice !== "auto" || selection.backend !== "native") throw e;
+      const fallback = `the native Opus addon loads but cannot encode: ${(e as Error).message}`;
+      selectOpusEncoder("wasm");
+      probe();
+      return { backend: "wasm", fallback };
     }
-    return selection;
   } catch (e) {
     throw new MediaPreflightError(
       "media-runtime",
       `the Opus encoder cannot run (${(e as Error).message}); RTCGW_OPUS_ENCODER=wasm runs the WASM build everywhere`,
     );
   }
+}
+
+/** where this process runs its Opus encoders now (the last choice made: one per process) */
+export function currentOpusEncoder(): OpusEncoderBackend {
+  return opusEncoderBackend();
 }
 
 /** Everything the pipeline can check before its first session. */

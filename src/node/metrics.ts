@@ -80,8 +80,9 @@ export class NodeMetrics {
     sessionsByState: () => Record<string, number>,
     utilization: () => number = () => 0,
     cpuShare: () => number = () => 0,
-    /** where the process runs its Opus encoder (native or wasm), chosen at the node's start */
-    opusEncoder = "wasm",
+    /** where the process runs its Opus encoder (native or wasm), read at each scrape: the choice
+     *  is the process' (RTCGW_OPUS_ENCODER), and another node started in it may change it */
+    opusEncoder: () => string = () => "unknown",
   ) {
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({
@@ -210,7 +211,7 @@ export class NodeMetrics {
       registers: r,
       collect() {
         this.reset();
-        this.set({ backend: opusEncoder }, 1);
+        this.set({ backend: opusEncoder() }, 1);
       },
     });
     new Gauge({

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config } from "../config/index.js";
 import type { Logger } from "../log/index.js";
-import { preflightMedia, warmMedia } from "../media/index.js";
+import { currentOpusEncoder, preflightMedia, warmMedia } from "../media/index.js";
 import { RecordingUploader } from "../recordings/index.js";
 import type { Registry } from "../registry/types.js";
 import { startControlServer } from "./control-server.js";
@@ -106,7 +106,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     () => sessions?.byState() ?? {},
     () => guard.utilization,
     () => guard.cpu,
-    opusEncoder.backend,
+    currentOpusEncoder,
   );
   sessions = new SessionTable({
     nodeId: id,

@@ -10,7 +10,6 @@ export {
   type OpusEncoderOptions,
 } from "./opus.js";
 export {
-  createOpusEncoderState,
   OPUS_ENCODER_CHOICES,
   type OpusEncoderBackend,
   type OpusEncoderChoice,

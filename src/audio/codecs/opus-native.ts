@@ -128,7 +128,12 @@ class NativeEncoderState implements OpusEncoderState {
   }
 
   get(cmd: number): number {
-    return this.#live().ctl(cmd);
+    const enc = this.#live();
+    try {
+      return enc.ctl(cmd);
+    } catch (e) {
+      throw new CodecOptionsError(`opus_encoder_ctl(${cmd}): ${(e as Error).message}`);
+    }
   }
 
   encode(pcm: Int16Array): Uint8Array {
@@ -142,7 +147,12 @@ class NativeEncoderState implements OpusEncoderState {
   }
 
   reset(): void {
-    this.#live().ctl(OPUS_CTL.RESET_STATE, 0);
+    const enc = this.#live();
+    try {
+      enc.ctl(OPUS_CTL.RESET_STATE, 0);
+    } catch (e) {
+      throw new EncodeError(`opus_encoder_ctl(RESET_STATE): ${(e as Error).message}`);
+    }
   }
 
   free(): void {

@@ -85,8 +85,11 @@ describe("the native encoder's pool", () => {
   });
 
   it("a pooled encoder takes the next user's settings, not the last one's", () => {
+    const native = loadOpusNative();
+    if (native instanceof Error) throw native;
     const a = new OpusEncoder({ rate: 8000, bitrate: 12000, complexity: 9, dtx: true, backend: "native" });
     a.destroy();
+    const pooled = native.pooled;
     const b = new OpusEncoder({
       rate: 8000,
       bitrate: 20000,
@@ -98,6 +101,8 @@ describe("the native encoder's pool", () => {
     expect(b.get(OPUS_CTL.GET_COMPLEXITY)).toBe(1);
     expect(b.get(OPUS_CTL.GET_DTX)).toBe(0);
     expect(b.get(OPUS_CTL.GET_INBAND_FEC)).toBe(0);
+    expect(native.pooled).toBe(pooled - 1); // b is a's state, reused
+    b.destroy();
   });
 });
 

@@ -24,12 +24,18 @@ export type InsertResult = "inserted" | "duplicate" | "overflow";
 /** more than any sane depth holds (200 ms = 10–80 packets): a flood from a bad client */
 export const MAX_BUFFERED = 512;
 
-const SEQ_MEMORY = 1024; // sequence numbers remembered for duplicate detection (~20 s at 50 pps)
+// sequence numbers remembered for duplicate detection (~20 s at 50 pps): a ring indexed by the
+// sequence number's low bits, holding the number itself — two array reads per packet where a
+// Set hashed, grew and was pruned (V8's FindOrderedHashSetEntry was ~1 µs of a record
+// session's 94 µs frame, issue 18). A packet more than SEQ_MEMORY behind the newest is ~20 s
+// late: the receiver drops it as too late whatever this says.
+const SEQ_MEMORY = 1024;
+const SEQ_MASK = SEQ_MEMORY - 1;
 
 export class JitterBuffer {
   private readonly packets: BufferedPacket[] = [];
-  private readonly seen = new Set<number>();
-  private highestSeen = Number.NEGATIVE_INFINITY;
+  /** seen[seq & SEQ_MASK] === seq when seq was accepted (NaN: empty, equal to no number) */
+  private readonly seen = new Float64Array(SEQ_MEMORY).fill(Number.NaN);
 
   get size(): number {
     return this.packets.length;
@@ -37,8 +43,8 @@ export class JitterBuffer {
 
   /** insert in timestamp order; a sequence number seen before (buffered or played) is a duplicate */
   insert(p: BufferedPacket): InsertResult {
-    if (this.seen.has(p.seq)) return "duplicate";
-    this.remember(p.seq);
+    if (this.seen[p.seq & SEQ_MASK] === p.seq) return "duplicate";
+    this.seen[p.seq & SEQ_MASK] = p.seq;
     // most packets arrive in order: search from the end
     let i = this.packets.length;
     while (i > 0 && this.packets[i - 1].pos > p.pos) i--;
@@ -55,7 +61,7 @@ export class JitterBuffer {
 
   /** true when this sequence number was already accepted */
   has(seq: number): boolean {
-    return this.seen.has(seq);
+    return this.seen[seq & SEQ_MASK] === seq;
   }
 
   /** the packet earliest on the timeline */
@@ -89,21 +95,11 @@ export class JitterBuffer {
 
   /** forget sequence history (a new SSRC numbers from scratch); buffered packets stay */
   forgetSequences(): void {
-    this.seen.clear();
-    this.highestSeen = Number.NEGATIVE_INFINITY;
+    this.seen.fill(Number.NaN);
   }
 
   clear(): void {
     this.packets.length = 0;
     this.forgetSequences();
-  }
-
-  private remember(seq: number): void {
-    this.seen.add(seq);
-    if (seq > this.highestSeen) this.highestSeen = seq;
-    if (this.seen.size > SEQ_MEMORY * 2) {
-      const floor = this.highestSeen - SEQ_MEMORY;
-      for (const s of this.seen) if (s < floor) this.seen.delete(s);
-    }
   }
 }

@@ -202,6 +202,29 @@ describe("JitterBuffer (property-based)", () => {
     );
   });
 
+  it("a number sent again up to 1023 behind the newest is a duplicate, across long runs and below zero", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -70000, max: 70000 }),
+        fc.integer({ min: 1100, max: 3000 }),
+        fc.integer({ min: 1, max: 1023 }),
+        (start, length, back) => {
+          const jb = new JitterBuffer();
+          for (let s = start; s < start + length; s++) {
+            expect(jb.insert(packet(s))).toBe("inserted");
+            jb.shift(); // played: remembered all the same
+            if (s - back >= start) expect(jb.insert(packet(s - back))).toBe("duplicate");
+          }
+          // a new source numbers from scratch: nothing it sends is a duplicate of the old one's
+          jb.forgetSequences();
+          expect(jb.has(start + length - 1)).toBe(false);
+          expect(jb.insert(packet(start + length - 1))).toBe("inserted");
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
   it("dropEndingBy removes exactly the packets that end by the playhead", () => {
     fc.assert(
       fc.property(

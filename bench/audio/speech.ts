@@ -2,32 +2,16 @@
 // set-up installs it), or any mono 16-bit WAV; and the quality measure they share.
 import { readFileSync } from "node:fs";
 import { createResampler, loadResampler, type SampleRate } from "../../src/audio/resampler/index.js";
+import { readWav as parseWav } from "../../test/e2e/wav.js";
 
 export const DEFAULT_SPEECH = "/usr/share/doc/python3-aiortc/examples/server/demo-instruct.wav";
 
+/** a mono 16-bit PCM WAV (the tests' chunk walker, test/e2e/wav.ts) */
 export function readWav(file: string): { rate: number; pcm: Int16Array } {
-  const b = readFileSync(file);
-  if (b.toString("ascii", 0, 4) !== "RIFF" || b.toString("ascii", 8, 12) !== "WAVE")
-    throw new Error(`${file}: not a WAV`);
-  let o = 12;
-  let rate = 0;
-  while (o + 8 <= b.length) {
-    const id = b.toString("ascii", o, o + 4);
-    const size = b.readUInt32LE(o + 4);
-    if (id === "fmt ") {
-      if (b.readUInt16LE(o + 8) !== 1 || b.readUInt16LE(o + 10) !== 1 || b.readUInt16LE(o + 22) !== 16)
-        throw new Error(`${file}: want mono 16-bit PCM`);
-      rate = b.readUInt32LE(o + 12);
-    } else if (id === "data") {
-      const bytes = b.subarray(o + 8, o + 8 + Math.min(size, b.length - o - 8));
-      return {
-        rate,
-        pcm: new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.length & ~1))),
-      };
-    }
-    o += 8 + size + (size & 1);
-  }
-  throw new Error(`${file}: no data chunk`);
+  const wav = parseWav(readFileSync(file));
+  if (wav.format !== 1 || wav.channels !== 1 || wav.bits !== 16)
+    throw new Error(`${file}: want mono 16-bit PCM`);
+  return { rate: wav.rate, pcm: wav.samples };
 }
 
 /** the speech file at `outRate` (our resampler, voice preset), and its own rate */

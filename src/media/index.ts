@@ -12,6 +12,8 @@
 
 // G.711 μ-law both ways: the twilio bridge protocol's wire format (src/node/bridge/twilio.ts)
 export { decodeUlaw, encodeUlaw } from "../audio/codecs/g711.js";
+// where this process runs its Opus encoders now (the last choice made: one per process)
+export { opusEncoderBackend as currentOpusEncoder } from "../audio/codecs/opus-encoder-state.js";
 export type { CodecSpec } from "../audio/codecs/types.js";
 export { type Clock, realClock, VirtualClock } from "./clock.js";
 export type { AudioFrame } from "./frame.js";
@@ -19,7 +21,6 @@ export {
   checkMediaRuntime,
   checkOpusEncoder,
   checkRecordingsDir,
-  currentOpusEncoder,
   MediaPreflightError,
   preflightMedia,
 } from "./preflight.js";

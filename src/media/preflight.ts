@@ -7,7 +7,6 @@ import { OpusEncoder } from "../audio/codecs/opus.js";
 import {
   type OpusEncoderBackend,
   type OpusEncoderChoice,
-  opusEncoderBackend,
   selectOpusEncoder,
 } from "../audio/codecs/opus-encoder-state.js";
 import { opusWasm } from "../audio/codecs/opus-wasm.js";
@@ -125,11 +124,6 @@ export function checkOpusEncoder(
       `the Opus encoder cannot run (${(e as Error).message}); RTCGW_OPUS_ENCODER=wasm runs the WASM build everywhere`,
     );
   }
-}
-
-/** where this process runs its Opus encoders now (the last choice made: one per process) */
-export function currentOpusEncoder(): OpusEncoderBackend {
-  return opusEncoderBackend();
 }
 
 /** Everything the pipeline can check before its first session. */

@@ -1,6 +1,5 @@
 // Prometheus metrics of one media node, in its own prom-client Registry (several nodes may share
 // a process in tests and in `rtcgw dev`).
-
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { BridgeAudioLost, BridgeLegStats } from "../control/contract.js";
 

@@ -35,6 +35,8 @@ function wavHeader(rate: number, channels: number, dataBytes: number): Buffer {
 }
 
 export interface Wav {
+  /** the fmt chunk's format tag: 1 = integer PCM */
+  format: number;
   rate: number;
   channels: number;
   bits: number;
@@ -46,13 +48,14 @@ export function readWav(buf: Buffer): Wav {
   if (buf.toString("ascii", 0, 4) !== "RIFF" || buf.toString("ascii", 8, 12) !== "WAVE")
     throw new Error("not a WAV file");
   let off = 12;
-  let fmt: { rate: number; channels: number; bits: number } | undefined;
+  let fmt: { format: number; rate: number; channels: number; bits: number } | undefined;
   while (off + 8 <= buf.length) {
     const id = buf.toString("ascii", off, off + 4);
     let size = buf.readUInt32LE(off + 4);
     const body = off + 8;
     if (id === "fmt ")
       fmt = {
+        format: buf.readUInt16LE(body),
         channels: buf.readUInt16LE(body + 2),
         rate: buf.readUInt32LE(body + 4),
         bits: buf.readUInt16LE(body + 14),

@@ -73,6 +73,12 @@ const secretArn = (name: string) =>
 /** a turn:/turns: URL without credentials */
 const TURN_URL = /^turns?:[^\s@,]+$/;
 
+/** the load guard's lines for a node worker (RTCGW_BUSY_AT, RTCGW_BUSY_LAG_MS): 85 % of its cores'
+ *  CPU or of its loop; a media clock 50 ms late — well under the 100 ms after which a real-time
+ *  sender skips a frame as stale */
+export const DEFAULT_BUSY_AT = 0.85;
+export const DEFAULT_BUSY_LAG_MS = 50;
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** `memory` | `redis://…` / `rediss://…` | `dynamodb:TABLE` */
@@ -257,6 +263,24 @@ export const ConfigSchema = z.object({
       z.minimum(1, "RTCGW_NODE_CAPACITY must be at least 1"),
     ),
     400,
+  ),
+  // admission by load (src/node/process/load-guard.ts), for the node's worker processes (`rtcgw
+  // node`; in-process nodes — `rtcgw dev`, tests — draw no line): the share of its cores' CPU or
+  // of its event loop, projected over the calls not yet measured, at which a worker refuses new
+  // sessions (503 node-busy), and how late its media clock may run before it does. 0 = no such line.
+  RTCGW_BUSY_AT: z._default(
+    envNumber("RTCGW_BUSY_AT must be a share of the worker's cores, 0..1 (0 = no CPU or loop line)").check(
+      z.minimum(0, "RTCGW_BUSY_AT must be 0..1 (e.g. 0.85)"),
+      z.maximum(1, "RTCGW_BUSY_AT must be 0..1 (e.g. 0.85)"),
+    ),
+    DEFAULT_BUSY_AT,
+  ),
+  RTCGW_BUSY_LAG_MS: z._default(
+    envNumber("RTCGW_BUSY_LAG_MS must be a number of milliseconds (0 = no lag line)").check(
+      z.minimum(0, "RTCGW_BUSY_LAG_MS must be 0 or more milliseconds"),
+      z.maximum(10_000, "RTCGW_BUSY_LAG_MS must be at most 10000 milliseconds"),
+    ),
+    DEFAULT_BUSY_LAG_MS,
   ),
   // the echo profile's Opus encoder complexity (see ECHO_OPUS_COMPLEXITY in src/media/profiles/echo.ts)
   RTCGW_ECHO_COMPLEXITY: z._default(

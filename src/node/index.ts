@@ -4,7 +4,6 @@
 // (`rtcgw node`). Only re-exports: the node itself is node.ts, and nothing in src/node/ imports
 // this file (so no folder-internal import can go round through it).
 export { defaultNodeId, type MediaNode, type MediaNodeOptions, startMediaNode } from "./node.js";
-export { DEFAULT_BUSY_UTILIZATION } from "./process/load-guard.js";
 export { resolveNodeSecret } from "./process/secret.js";
 export { runMediaNodeSupervisor, WorkerStartError, workerCount, workerPort } from "./process/supervisor.js";
 export {

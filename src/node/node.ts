@@ -33,13 +33,13 @@ export interface MediaNodeOptions {
   controlHost?: string;
   /** event-loop utilisation (0..1) at which new sessions are refused with 503 node-busy.
    *  Off by default in-process (`rtcgw dev`, tests share the loop with other work); the node
-   *  process (`rtcgw node`, its workers) sets DEFAULT_BUSY_UTILIZATION (0.85). The same line
+   *  process (`rtcgw node`, its workers) sets RTCGW_BUSY_AT (default 0.85). The same line
    *  applies to the process's CPU (all threads) as a share of `busyCpuCores`. */
   busyUtilization?: number;
   /** the cores this node's CPU counts against (default: the cores the process may run on) */
   busyCpuCores?: number;
   /** the event loop's lag (ms) at which new sessions are refused with 503 node-busy; off by
-   *  default in-process, the node process sets DEFAULT_BUSY_LAG_MS (50) */
+   *  default in-process, the node process sets RTCGW_BUSY_LAG_MS (default 50) */
   busyLagMs?: number;
 }
 

@@ -80,6 +80,19 @@ describe("loadConfig", () => {
       );
   });
 
+  it("takes the load guard's lines (0.85 of the cores and 50 ms late by default, 0 = no line) and refuses anything else", () => {
+    expect(loadConfig({}).RTCGW_BUSY_AT).toBe(0.85);
+    expect(loadConfig({}).RTCGW_BUSY_LAG_MS).toBe(50);
+    expect(loadConfig({ RTCGW_BUSY_AT: "0.7", RTCGW_BUSY_LAG_MS: "0" })).toMatchObject({
+      RTCGW_BUSY_AT: 0.7,
+      RTCGW_BUSY_LAG_MS: 0,
+    });
+    for (const bad of ["85", "-0.1", "busy"])
+      expect(() => loadConfig({ RTCGW_BUSY_AT: bad })).toThrow(/RTCGW_BUSY_AT must be .*0\.\.1/);
+    for (const bad of ["-5", "20000", "late"])
+      expect(() => loadConfig({ RTCGW_BUSY_LAG_MS: bad })).toThrow(/RTCGW_BUSY_LAG_MS must be/);
+  });
+
   it("takes the echo's Opus complexity 0..10 and refuses anything else", () => {
     expect(loadConfig({ RTCGW_ECHO_COMPLEXITY: "5" }).RTCGW_ECHO_COMPLEXITY).toBe(5);
     for (const bad of ["11", "-1", "2.5", "max"])

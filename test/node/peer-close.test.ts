@@ -54,7 +54,7 @@ describe("a peer that closes", () => {
     },
   );
 
-  it("audio-only node-datachannel client (no datachannel, sends nothing when it closes): interrupted as silent within 2 s, ended at the resume window, its WAV the audio it sent", {
+  it("audio-only node-datachannel client (no datachannel, sends nothing when it closes): interrupted within 2 s (silent; at once when its close does reach the node), ended at the resume window, its WAV the audio it sent", {
     timeout: 30_000,
   }, async () => {
     // the default silence threshold (RTCGW_SILENCE_INTERRUPT_S=1.5); a short resume window so the
@@ -98,9 +98,15 @@ describe("a peer that closes", () => {
     console.log(
       `audio-only node-datachannel close: interrupted (${st!.interruptedBy}) ${noticedMs} ms after close(), ${afterLastMs} ms after its last packet`,
     );
-    expect(st!.interruptedBy).toBe("silent");
-    expect(afterLastMs).toBeGreaterThanOrEqual(silenceMs);
-    expect(afterLastMs).toBeLessThanOrEqual(silenceMs + 200 + 50);
+    // Almost always it sends nothing and its silence tells (docs/node.md). Once in CI (a starved
+    // machine) the node's stack heard the close itself 7 ms after it ("disconnected"): a close
+    // that does reach the node is taken at once, as it should be; the silence's own threshold is
+    // then not what this run measured (silent-peer.test.ts measures it with a pause).
+    expect(["silent", "disconnected"]).toContain(st!.interruptedBy);
+    if (st!.interruptedBy === "silent") {
+      expect(afterLastMs).toBeGreaterThanOrEqual(silenceMs);
+      expect(afterLastMs).toBeLessThanOrEqual(silenceMs + 200 + 50);
+    }
     // issue 14: a peer that closes is noticed within 2 s
     expect(noticedMs).toBeLessThan(2000);
     expect(st!.resumeBy).toBe(interruptedAt + WINDOW_S * 1000);
@@ -112,7 +118,7 @@ describe("a peer that closes", () => {
     );
     expect(
       (await (await fetch(`${h.node.controlUrl}/metrics`)).text()).match(
-        /^rtcgw_session_interruptions_total\{[^}]*cause="silent"[^}]*\} 1$/m,
+        new RegExp(`^rtcgw_session_interruptions_total\\{[^}]*cause="${st!.interruptedBy}"[^}]*\\} 1$`, "m"),
       ),
     ).not.toBeNull();
     // nobody resumes it: it ends at the window, as every interruption does

@@ -43,8 +43,16 @@ afterAll(async () => {
   for (const p of peers) await p.close().catch(() => {});
 });
 
+// Placement after a kill is what is tested here, not admission by load: on a CI machine starved
+// by the suite's other files, a survivor carrying one call once saw its media clock 50 ms late and
+// refused 5 offers 503 node-busy — the load guard's job (test/node/load-guard.test.ts), not failover's.
 function startNode(): NodeProcess {
-  return spawnNodeProcess(["src/node/process/worker.ts"], { RTCGW_REGISTRY: fx.redis.url, NODE_PORT: "0" });
+  return spawnNodeProcess(["src/node/process/worker.ts"], {
+    RTCGW_REGISTRY: fx.redis.url,
+    NODE_PORT: "0",
+    RTCGW_BUSY_AT: "0",
+    RTCGW_BUSY_LAG_MS: "0",
+  });
 }
 
 async function nodesRegistered(n: number): Promise<NodeRecord[]> {

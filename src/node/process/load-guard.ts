@@ -37,11 +37,8 @@
 
 import { availableParallelism } from "node:os";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { DEFAULT_BUSY_AT } from "../../config/index.js";
 
-export const DEFAULT_BUSY_UTILIZATION = 0.85;
-/** loop lag (ms beyond the sampling resolution) at which a node process counts as busy: well
- *  under the 100 ms after which a real-time sender skips a frame as stale */
-export const DEFAULT_BUSY_LAG_MS = 50;
 /** what one session costs before any is measured (share of the counted cores): an echo on the
  *  project's 2-core VM measured 0.6–1.2 % of a core; the prior errs high */
 export const DEFAULT_SESSION_COST_PRIOR = 0.015;
@@ -123,7 +120,7 @@ export class LoadGuard {
   reason: "loop" | "cpu" | "lag" | undefined;
 
   constructor(o: LoadGuardOptions = {}) {
-    this.busyAt = o.busyAt ?? DEFAULT_BUSY_UTILIZATION;
+    this.busyAt = o.busyAt ?? DEFAULT_BUSY_AT;
     this.busyLagMs = o.busyLagMs ?? Number.POSITIVE_INFINITY;
     this.cpuCores = o.cpuCores ?? availableParallelism();
     this.sessionsNow = o.sessions ?? (() => 0);

@@ -6,7 +6,6 @@ import type { Config } from "../../config/index.js";
 import { exitAfterLogs, type Logger, logSafely } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import { type MediaNode, startMediaNode } from "../node.js";
-import { DEFAULT_BUSY_LAG_MS, DEFAULT_BUSY_UTILIZATION } from "./load-guard.js";
 
 export interface NodeProcessOptions {
   nodeId?: string;
@@ -52,9 +51,11 @@ export async function runMediaNodeProcess(
     ...(opts.controlPort !== undefined ? { controlPort: opts.controlPort } : {}),
     ...(opts.udpPort !== undefined ? { udpPort: opts.udpPort } : {}),
     // a node process owns its loop: refuse sessions (503 node-busy) once it is saturated
-    busyUtilization: DEFAULT_BUSY_UTILIZATION,
-    // and once its loop lags toward the point where a real-time sender skips frames as stale
-    busyLagMs: DEFAULT_BUSY_LAG_MS,
+    // (RTCGW_BUSY_AT, 0 = no such line)
+    ...(config.RTCGW_BUSY_AT > 0 ? { busyUtilization: config.RTCGW_BUSY_AT } : {}),
+    // and once its media clock lags toward the point where a real-time sender skips frames as
+    // stale (RTCGW_BUSY_LAG_MS, 0 = no such line)
+    ...(config.RTCGW_BUSY_LAG_MS > 0 ? { busyLagMs: config.RTCGW_BUSY_LAG_MS } : {}),
     // the workers share the cores the process may run on (RTCGW_WORKERS, 0 = one per core):
     // each one's CPU counts against its share of them
     busyCpuCores: availableParallelism() / (config.RTCGW_WORKERS || availableParallelism()),

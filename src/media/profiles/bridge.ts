@@ -81,6 +81,14 @@ export interface BridgeSessionOptions {
   /** pace the application's audio on this shared 20 ms source (the node's ticker) instead of a
    *  timer of its own (src/media/send/pacer.ts) */
   ticks?: TickSource;
+  /**
+   * The call begins when start() is called (the node: when the caller's peer connects), not now:
+   * the agent's audio is queued and sent from then (its greeting would otherwise be paced to a
+   * track not open yet, lost, its marks answered as played), and a recording's timeline starts
+   * then — not at the answer, with the seconds of ICE and DTLS as made-up caller silence sent to
+   * the agent and written to the file. Default false: the call begins at construction.
+   */
+  waitForPeer?: boolean;
   /** bound of the application audio queue (default BRIDGE_OUT_BUFFER_MS) */
   maxBufferMs?: number;
   /** Opus encoder complexity of the audio back (default ECHO_OPUS_COMPLEXITY: the encoder is
@@ -156,13 +164,19 @@ export class BridgeSession {
   #refused = 0;
   #clears = 0;
   #closed = false;
+  readonly #waitsForPeer: boolean;
+  readonly #records: boolean;
+  #started = false;
 
   constructor(o: BridgeSessionOptions) {
     this.#log = o.log;
     this.rate = o.rate ?? BRIDGE_RATE;
-    // a recording puts both sides on one timeline from now: the caller's starts here too (silence
-    // until its first packet), the agent's pacer starts below
-    const startMs = o.startMs ?? (o.record ? (o.clock ? o.clock.now() : Date.now()) : undefined);
+    // a recording puts both sides on one timeline from the call's start: the caller's starts then
+    // too (silence until its first packet), the agent's pacer starts with it — now, or at start()
+    this.#waitsForPeer = o.waitForPeer ?? false;
+    this.#records = !!o.record;
+    const startMs =
+      o.startMs ?? (o.record && !this.#waitsForPeer ? (o.clock ? o.clock.now() : Date.now()) : undefined);
     // Opus decodes natively at every bridge rate: no 48 kHz decode + resample
     this.inbound = new InboundAudio({
       codec: o.codec,
@@ -202,6 +216,7 @@ export class BridgeSession {
           maxBufferMs: o.maxBufferMs ?? BRIDGE_OUT_BUFFER_MS,
           ...(o.clock ? { clock: o.clock } : {}),
           ...(o.ticks ? { ticks: o.ticks } : {}),
+          ...(this.#waitsForPeer ? { held: true } : {}),
         })
       : undefined;
     if (o.record) this.#record(o.record);
@@ -237,6 +252,15 @@ export class BridgeSession {
         stage.destroy();
       },
     });
+  }
+
+  /** the caller's peer connected at `nowMs` (`waitForPeer`): the call begins; later calls do nothing */
+  start(nowMs: number): void {
+    if (this.#started || this.#closed || !this.#waitsForPeer) return;
+    this.#started = true;
+    // the recording's timeline starts here, unless the caller's first packet already started it
+    if (this.#records) this.inbound.startAt(nowMs);
+    this.out?.start();
   }
 
   pushRtp(packet: Uint8Array, arrivalMs: number): void {

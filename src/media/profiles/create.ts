@@ -63,6 +63,7 @@ async function assemble(kind: ProfileKind, ctx: ProfileContext): Promise<MediaSe
         ...(ctx.bridgeRecord ? { record: { dir: ctx.recordingsDir, sessionId: ctx.sessionId } } : {}),
         ...(ctx.out ? { out: ctx.out } : {}),
         ...(ctx.ticks ? { ticks: ctx.ticks } : {}),
+        ...(ctx.waitForPeer ? { waitForPeer: true } : {}),
         log,
         onPcm: (samples, pts) => app.sendFrame(samples, pts),
       });

@@ -122,6 +122,11 @@ export class InboundAudio {
     }
   }
 
+  /** the timeline begins at `ms` unless a packet began it already (RtpAudioReceiver.startAt) */
+  startAt(ms: number): void {
+    if (!this.#closed) this.receiver.startAt(ms);
+  }
+
   /** emit every frame due by `nowMs` (same clock as the arrival times) */
   tick(nowMs: number): void {
     if (this.#closed) return;

@@ -23,6 +23,9 @@ export interface MediaSession {
   pushRtp(packet: Uint8Array, arrivalMs: number): void;
   /** emit whatever is due at `nowMs` (the shared 20 ms clock) */
   tick(nowMs: number): void;
+  /** the peer connected at `nowMs` (ProfileContext `waitForPeer`): what waits for the call to
+   *  begin begins (a bridge's agent audio, its recording's timeline) */
+  start?(nowMs: number): void;
   stats(): PipelineStats;
   /** the call ended at `nowMs`: complete the timeline, flush and close every file */
   close(nowMs: number): RecordingResult | undefined;
@@ -48,6 +51,8 @@ export interface ProfileContext {
   /** the node's shared 20 ms ticker: a bridge paces the application's audio back on it instead
    *  of a timer per session (src/media/send/pacer.ts) */
   ticks?: TickSource;
+  /** the session is answered before its peer connects: the call begins at start() */
+  waitForPeer?: boolean;
 }
 
 /** The media assembly of a session cannot be built (resampler WASM missing, recording files

@@ -24,6 +24,8 @@ export interface PcmOutOptions {
   clock?: Clock;
   /** pace on this shared 20 ms source instead of a timer of its own (src/media/send/pacer.ts) */
   ticks?: TickSource;
+  /** queue, send nothing until start() (PcmPushSource `held`: the peer is not connected yet) */
+  held?: boolean;
 }
 
 /** how a mark was answered: its audio left as RTP, or clear() dropped it (or the call ended) */
@@ -64,6 +66,7 @@ export class PcmOut {
       onFrameOut: () => this.#answerPlayed(),
       // an application's first words after a silence leave at once, not at the next tick
       earlyStart: true,
+      ...(o.held ? { held: true } : {}),
     });
     this.sender = new AudioSender({
       codec: o.codec,
@@ -74,6 +77,11 @@ export class PcmOut {
       dtx: o.dtx ?? true,
     });
     this.#unsubscribe = this.source.subscribe(this.sender); // starts the pacer
+  }
+
+  /** a `held` PcmOut starts sending what is queued, paced from now */
+  start(): void {
+    this.source.release();
   }
 
   /** queue interleaved PCM (8–48 kHz, mono or stereo) */

@@ -185,6 +185,12 @@ export class RtpAudioReceiver {
     this.origin = options.startMs;
   }
 
+  /** the timeline begins at `ms` (silence until the first packet), as `startMs` would have
+   *  said — unless a packet has already begun it */
+  startAt(ms: number): void {
+    this.origin ??= ms;
+  }
+
   /** current jitter-buffer depth in ms */
   get depthMs(): number {
     return this.delay.ms;

@@ -38,6 +38,12 @@ export interface PcmPushSourceOptions {
   earlyStart?: boolean;
   /** called after each frame has been handed to the consumers (an RTP sender has sent it) */
   onFrameOut?: () => void;
+  /**
+   * Queue what is pushed but send nothing until release(): a bridge's agent may speak the moment
+   * its socket opens, before the caller's peer has connected — frames paced then would be sent
+   * to a track that is not open yet and be lost, and the agent's marks answered as if played.
+   */
+  held?: boolean;
 }
 
 export interface PcmPushStats {
@@ -96,6 +102,9 @@ export class PcmPushSource extends SourceTrack {
   /** clear()'s fade still at the head of the queue: samples per channel left, of how many */
   #fadeLeft = 0;
   #fadeLen = 0;
+  #held: boolean;
+  /** a consumer is subscribed (produce() ran): the pacer runs unless held */
+  #producing = false;
 
   /** `await loadResampler()` once per process first (createIngest/Echo/Record sessions do) */
   constructor(o: PcmPushSourceOptions = {}) {
@@ -131,6 +140,19 @@ export class PcmPushSource extends SourceTrack {
     );
     this.#early = o.earlyStart ?? false;
     this.#onFrameOut = o.onFrameOut;
+    this.#held = o.held ?? false;
+  }
+
+  /** start sending what is queued (and pacing from now on), if it was `held` */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.#producing) this.#startPacer();
+  }
+
+  /** constructed `held` and not released yet */
+  get held(): boolean {
+    return this.#held;
   }
 
   /** the end of what has been queued so far (samples per channel since the start) */
@@ -333,6 +355,11 @@ export class PcmPushSource extends SourceTrack {
   }
 
   protected produce(): void {
+    this.#producing = true;
+    if (!this.#held) this.#startPacer();
+  }
+
+  #startPacer(): void {
     this.#idle = true;
     this.#sentEarly = false;
     this.#owed = false;
@@ -341,6 +368,7 @@ export class PcmPushSource extends SourceTrack {
   }
 
   protected halt(): void {
+    this.#producing = false;
     this.#pacer.stop();
   }
 

@@ -243,6 +243,8 @@ export class PeerSession {
   attachMedia(media: SessionMedia) {
     this.sessionMedia = media;
     this.pipeline = media.pipeline;
+    // attached after the peer connected (a resume's successor carries the connection it had)
+    if (this.connectedAt !== undefined) media.peerConnected(this.connectedAt);
   }
 
   /** WHEP listeners hear a source's packets through this. */
@@ -421,6 +423,8 @@ export class PeerSession {
     if (this.closing) return;
     if (s === "connected") {
       this.peerConnectedAt ??= Date.now();
+      // the session's first connection begins the call (a resumed session's began on its first peer)
+      if (this.connectedAt === undefined) this.sessionMedia?.peerConnected(this.peerConnectedAt);
       this.connectedAt ??= this.peerConnectedAt;
       this.disconnectedAt = undefined;
       this.setState("connected");

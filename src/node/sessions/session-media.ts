@@ -3,6 +3,7 @@
 // adds what only it has: the shared 20 ms ticker, the bridge's WebSocket (src/node/bridge/), the
 // control API's stats shape, and WHEP listeners fed from a source. Until the session has its
 // media, and after, every packet is still consumed (docs/design.md rule 2).
+import { rmSync } from "node:fs";
 import type { BridgeLegStats, MediaStats, Profile } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
 import {
@@ -45,6 +46,8 @@ export class SessionMedia {
   #unsubscribe: () => void = () => {};
   #closed = false;
   #depthAtEnd: number | undefined;
+  /** peerConnected() ran: the call began */
+  #began = false;
 
   private constructor(
     /** the pipeline's side: RTP in (PeerSession pushes straight here), ticks, stats, close */
@@ -52,7 +55,7 @@ export class SessionMedia {
     /** the bridge's agent leg, closed with the session */
     private readonly app: AgentBridge | undefined,
     ticker: SharedTicker,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     // a black hole has no timeline to drive
     if (pipeline.profile !== "blackhole")
@@ -77,11 +80,28 @@ export class SessionMedia {
         : undefined;
     try {
       // the bridge paces the agent's audio on the shared ticker too: no timer per session
-      const pipeline = await createProfile(profile, { ...ctx, ...(app ? { app } : {}), ticks: ticker });
+      // sessions are answered before their peer connects: what needs the peer begins at peerConnected()
+      const pipeline = await createProfile(profile, {
+        ...ctx,
+        ...(app ? { app } : {}),
+        ticks: ticker,
+        waitForPeer: true,
+      });
       return new SessionMedia(pipeline, app, ticker, ctx.log);
     } catch (e) {
       app?.close("session refused");
       throw e;
+    }
+  }
+
+  /** the session's first peer connected: the call begins (MediaSession.start) */
+  peerConnected(nowMs: number): void {
+    if (this.#closed) return;
+    this.#began = true;
+    try {
+      this.pipeline.start?.(nowMs);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "pipeline start failed");
     }
   }
 
@@ -136,7 +156,17 @@ export class SessionMedia {
     this.#depthAtEnd = this.pipeline.stats().jitterDepthMs; // the closed receiver has none
     const files = this.pipeline.close(Date.now());
     this.app?.close("session ended");
-    return files ?? undefined;
+    if (!files || this.#began) return files ?? undefined;
+    // The peer never connected (a connect timeout, a refused answer, an abandoned offer): the
+    // files hold nothing of a call (a header, Ogg's headers). Left, every offer anyone posts and
+    // drops would leave a pair behind — and with a bucket, upload it.
+    const paths = [files.wav, files.ogg].filter((f): f is string => !!f);
+    for (const f of paths) rmSync(f, { force: true });
+    this.log.info(
+      { event: "recording_discarded", files: paths },
+      "recording removed: the peer never connected",
+    );
+    return undefined;
   }
 }
 

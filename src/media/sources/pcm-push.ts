@@ -12,6 +12,8 @@ import { Pacer } from "../send/pacer.js";
 import { SourceTrack } from "../track.js";
 
 const RATES = new Set([8000, 16000, 24000, 32000, 44100, 48000]);
+/** what the FIFO holds before it first grows: a few frames of an agent's turn */
+const INITIAL_FIFO_MS = 200;
 
 export interface PcmPushSourceOptions {
   /** output rate (default 48000) */
@@ -113,7 +115,13 @@ export class PcmPushSource extends SourceTrack {
     const frameMs = o.frameMs ?? 20;
     this.frameSamples = Math.round((this.rate * frameMs) / 1000);
     this.#capacity = Math.round(((o.maxBufferMs ?? 1000) * this.rate) / 1000) * this.channels;
-    this.#fifo = new Int16Array(this.#capacity + this.frameSamples * this.channels);
+    // grown as audio is queued (#room), not allocated at its bound: a bridge may hold minutes of
+    // an agent's audio (Twilio buffers 10), which a call that never queues more than a turn ahead
+    // should not pay for — 200 calls × 20 s at 16 kHz were 128 MB allocated up front
+    this.#fifo = new Int16Array(
+      Math.min(this.#capacity, ((INITIAL_FIFO_MS * this.rate) / 1000) * this.channels) +
+        this.frameSamples * this.channels,
+    );
     this.#frameMs = frameMs;
     this.#pacer = new Pacer(
       (index) => {
@@ -226,7 +234,7 @@ export class PcmPushSource extends SourceTrack {
       this.#dropped += (overflow / ch / this.rate) * 1000;
     }
     src = this.#crossfade(src);
-    if (this.#head + this.#len + src.length > this.#fifo.length) this.#compact();
+    if (this.#head + this.#len + src.length > this.#fifo.length) this.#room(this.#len + src.length);
     this.#fifo.set(src, this.#head + this.#len);
     this.#len += src.length;
     this.#maybeEarly();
@@ -288,6 +296,17 @@ export class PcmPushSource extends SourceTrack {
     this.#len -= n;
     if (this.#len === 0) this.#head = 0;
     else if (this.#head >= this.#len) this.#compact();
+  }
+
+  /** room for `need` samples from the head: the queue moved down, and the FIFO grown (doubling,
+   *  up to its bound) if that is not enough */
+  #room(need: number): void {
+    this.#compact();
+    if (need <= this.#fifo.length) return;
+    const bound = this.#capacity + this.frameSamples * this.channels;
+    const grown = new Int16Array(Math.min(bound, Math.max(need, this.#fifo.length * 2)));
+    grown.set(this.#fifo.subarray(0, this.#len));
+    this.#fifo = grown;
   }
 
   #compact(): void {

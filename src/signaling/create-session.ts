@@ -30,7 +30,7 @@ import { iceServerLinks } from "./ice-servers.js";
 import { markSuspect, nodeDidNotAnswer } from "./node-liveness.js";
 import { type ProfileChoice, profileFor } from "./profile.js";
 import { updateSessionRecord } from "./record-update.js";
-import { basePath, bearerToken, type Event } from "./request.js";
+import { basePath, type Event, requestBearer } from "./request.js";
 import { type Result, result } from "./response.js";
 import { checkOffer, sdpBody } from "./sdp-checks.js";
 
@@ -39,7 +39,7 @@ const CLEANUP_TIMEOUT_MS = 1_000;
 export const SESSION_TOKEN_HEADER = "rtcgw-session-token";
 
 export async function createSession(deps: SignalingDeps, event: Event, kind: SessionKind): Promise<Result> {
-  const bearer = bearerToken(event);
+  const bearer = requestBearer(event);
   let source: SessionRecord | undefined;
   let grant: CreationGrant | undefined;
   if (kind === "whep") {

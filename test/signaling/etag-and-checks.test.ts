@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { HttpError } from "../../src/signaling/errors.js";
 import { ifMatchMatches, quoteEtag } from "../../src/signaling/etag.js";
 import { profileFor } from "../../src/signaling/profile.js";
-import { basePath, bearerToken } from "../../src/signaling/request.js";
+import { basePath, bearerToken, requestBearer } from "../../src/signaling/request.js";
 import { checkOffer, sdpBody } from "../../src/signaling/sdp-checks.js";
 
 const ev = (o: Partial<APIGatewayProxyEventV2>) =>
@@ -136,6 +136,23 @@ describe("request helpers", () => {
     expect(bearerToken(ev({ headers: { authorization: "bearer xyz" } }))).toBe("xyz");
     expect(bearerToken(ev({ headers: { authorization: "Basic eHl6" } }))).toBeUndefined();
     expect(bearerToken(ev({ headers: { authorization: "Bearer a b" } }))).toBeUndefined();
+    expect(bearerToken(ev({ headers: { authorization: "Bearer a=b" } }))).toBeUndefined();
+  });
+  it("refuses a Bearer credential of characters RFC 6750 does not allow with a 401 saying so, not 'missing'", () => {
+    expect(requestBearer(ev({ headers: {} }))).toBeUndefined();
+    expect(requestBearer(ev({ headers: { authorization: "Basic eHl6" } }))).toBeUndefined();
+    expect(requestBearer(ev({ headers: { authorization: "Bearer abc-123==" } }))).toBe("abc-123==");
+    for (const bad of ["Bearer a b", "Bearer a!b", "Bearer a:b", "Bearer a=b", "bearer $x"]) {
+      let err: HttpError | undefined;
+      try {
+        requestBearer(ev({ headers: { authorization: bad } }));
+      } catch (e) {
+        err = e as HttpError;
+      }
+      expect(err?.status, bad).toBe(401);
+      expect(err?.reason).toMatch(/not valid RFC 6750 syntax/);
+      expect(err?.headers["www-authenticate"]).toMatch(/^Bearer/);
+    }
   });
   it("keeps a stage prefix in front of /v1 for Location", () => {
     expect(basePath(ev({ rawPath: "/v1/whip" }))).toBe("");

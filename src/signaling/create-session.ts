@@ -49,6 +49,13 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
     source = await deps.registry.getSession(sourceId);
     if (!source) throw notFound("no such session to listen to");
     checkSessionAccess(source, bearer);
+    // a listener only sends: a listener of it would connect and never hear a thing
+    if (source.kind === "whep")
+      throw new HttpError(
+        422,
+        "source-is-listener",
+        "that session is a WHEP listener; it has no incoming audio to listen to: listen to its source session instead",
+      );
   } else {
     grant = await authorizeCreation(deps.config, bearer, deps.now());
   }

@@ -266,6 +266,36 @@ describe("POST /v1/whep/{id}", () => {
       body: listener.offer,
     });
     expect(unknown.status).toBe(404);
+
+    // a listener of that listener: it has nothing to hear — 422 with the reason, nothing left behind
+    const listenerId = w.headers.location!.split("/").pop()!;
+    const listenerToken = w.headers["rtcgw-session-token"]!;
+    const second = await peer({ direction: "recvonly", dataChannel: false });
+    // (other tests' unanswered sessions may be reaped meanwhile: counts can only go down)
+    const before = (await h.registry.listSessionsByNode(h.node.id)).length;
+    const nodeBefore = h.node.sessions();
+    const ofListener = await invoke({
+      method: "POST",
+      path: `/v1/whep/${listenerId}`,
+      headers: sdpHeaders({ authorization: `Bearer ${listenerToken}` }),
+      body: second.offer,
+    });
+    expect(ofListener.status).toBe(422);
+    expect(ofListener.json().error).toBe("source-is-listener");
+    expect(ofListener.json().reason).toMatch(/is a WHEP listener; it has no incoming audio/);
+    expect(ofListener.headers.location).toBeUndefined();
+    const after = await h.registry.listSessionsByNode(h.node.id);
+    expect(after.length).toBeLessThanOrEqual(before);
+    expect(after.filter((r) => r.sourceSessionId === listenerId)).toEqual([]);
+    expect(h.node.sessions()).toBeLessThanOrEqual(nodeBefore);
+    // someone else's token still hears 403 first: the refusal says nothing about a session it cannot use
+    const stranger = await invoke({
+      method: "POST",
+      path: `/v1/whep/${listenerId}`,
+      headers: sdpHeaders({ authorization: "Bearer someone-elses-token-0123" }),
+      body: second.offer,
+    });
+    expect(stranger.status).toBe(403);
   });
 });
 

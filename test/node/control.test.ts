@@ -161,6 +161,26 @@ describe("offers refused with a reason while another session flows", () => {
     await c.close();
   });
 
+  it("a WHEP listener of a WHEP listener → 422 source-is-listener; no session is made", async () => {
+    const first = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    const second = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    try {
+      const listener = await h.createSession(first.offer, { kind: "whep", sourceSessionId: flowingId });
+      expect(listener.status).toBe(201);
+      const before = h.node.sessions();
+      const r = await h.createSession(second.offer, { kind: "whep", sourceSessionId: listener.sessionId });
+      expect(r.status).toBe(422);
+      expect(r.json.error).toBe("source-is-listener");
+      expect(r.json.reason).toMatch(/is a WHEP listener; it has no incoming audio/);
+      expect(h.node.sessions()).toBe(before);
+      expect((await h.call("GET", `/internal/sessions/${r.sessionId}`)).status).toBe(404);
+      expect((await h.call("DELETE", `/internal/sessions/${listener.sessionId}`)).status).toBe(204);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   it("an oversized offer → 413, a bad body → 400", async () => {
     const big = await h.call("POST", "/internal/sessions", {
       sessionId: newSessionId(),

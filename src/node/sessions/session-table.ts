@@ -25,6 +25,7 @@ import {
   SessionExistsError,
   SessionGoneError,
   SessionNotFoundError,
+  SourceIsListenerError,
   SourceNotFoundError,
 } from "./errors.js";
 import { validateOffer } from "./offer.js";
@@ -266,6 +267,12 @@ export class SessionTable {
       if (!req.sourceSessionId) throw OfferError.unsupported("a WHEP listener needs a source session");
       source = this.sessions.get(req.sourceSessionId);
       if (!source || source.isClosing) throw new SourceNotFoundError(req.sourceSessionId);
+      if (source.kind === "whep") {
+        const e = new SourceIsListenerError(req.sourceSessionId);
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "offer refused");
+        throw e;
+      }
       if (source.offer.codec.name !== offer.codec.name)
         throw OfferError.unsupported(
           `the source sends ${source.offer.codec.name}; the listener's offer must accept it`,

@@ -98,7 +98,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     }
     const r = /^\/internal\/sessions\/([^/]+)\/resume$/.exec(path);
     if (r) {
-      const id = decodeURIComponent(r[1]!);
+      const id = decodeId(r[1]!);
       if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
       if (method !== "POST")
         throw new HttpError(405, "method-not-allowed", `${method} is not allowed on resume`);

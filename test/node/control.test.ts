@@ -48,9 +48,20 @@ describe("authentication", () => {
     expect(replay.json.reason).toBe("replayed request");
   });
 
-  it("a session path with a bad percent-escape is 400 bad-session-id, not 500 (found by fuzzing)", async () => {
+  it("a session or resume path with a bad percent-escape is 400 bad-session-id, not 500 (found by fuzzing, and by the HTTP audit)", async () => {
     for (const path of ["/internal/sessions/%ZZ", "/internal/sessions/%C0%AF", "/internal/sessions/%"]) {
       const r = await raw("GET", path, signRequest(h.node.secret, h.node.id, "GET", path));
+      expect(r.status, path).toBe(400);
+      expect(r.json.error).toBe("bad-session-id");
+    }
+    // the resume route too (it was a 500 "URI malformed"); the body is never looked at
+    for (const path of [
+      "/internal/sessions/%ZZ/resume",
+      "/internal/sessions/%C0%AF/resume",
+      "/internal/sessions/%/resume",
+    ]) {
+      const body = JSON.stringify({ offer: flowing.offer });
+      const r = await raw("POST", path, signRequest(h.node.secret, h.node.id, "POST", path, body), body);
       expect(r.status, path).toBe(400);
       expect(r.json.error).toBe("bad-session-id");
     }

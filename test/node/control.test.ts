@@ -192,6 +192,45 @@ describe("offers refused with a reason while another session flows", () => {
     }
   });
 
+  it("the bridge profile without a URL, and options the profile would ignore → 400 naming them; no session is made", async () => {
+    const c = await ClientPeer.create({ dataChannel: false });
+    try {
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [{ profile: "bridge" }, "bad-bridge-url", /bridge profile needs bridgeUrl/],
+        [
+          { profile: "echo", recordRate: 8000 },
+          "bad-request",
+          /recordRate applies to the record profile only, not echo/,
+        ],
+        [
+          { profile: "echo", bridgeUrl: "ws://127.0.0.1:9/agent" },
+          "bad-request",
+          /bridgeUrl applies to the bridge profile only/,
+        ],
+        [
+          { profile: "record", bridgeRecord: true },
+          "bad-request",
+          /bridgeRecord applies to the bridge profile only, not record/,
+        ],
+        [{ profile: "echo", bridgeRate: 16000 }, "bad-request", /bridgeRate applies/],
+        [{ profile: "echo", bridgeProtocol: "twilio" }, "bad-request", /bridgeProtocol applies/],
+        [{ profile: "echo", bridgeParams: { a: "b" } }, "bad-request", /bridgeParams applies/],
+      ];
+      const before = h.node.sessions();
+      for (const [fields, code, reason] of cases) {
+        const { profile, ...body } = fields;
+        const r = await h.createSession(c.offer, { profile: profile as string, body });
+        expect(r.status, JSON.stringify(fields)).toBe(400);
+        expect(r.json.error).toBe(code);
+        expect(r.json.reason).toMatch(reason);
+        expect((await h.call("GET", `/internal/sessions/${r.sessionId}`)).status).toBe(404);
+      }
+      expect(h.node.sessions()).toBe(before);
+    } finally {
+      await c.close();
+    }
+  });
+
   it("an oversized offer → 413, a bad body → 400", async () => {
     const big = await h.call("POST", "/internal/sessions", {
       sessionId: newSessionId(),

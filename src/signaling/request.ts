@@ -2,7 +2,7 @@
 // the body (base64-decoded when the gateway says so), query parameters and the bearer token.
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { BEARER_TOKEN_RE } from "../config/index.js";
-import { unauthorized } from "./errors.js";
+import { badRequest, unauthorized } from "./errors.js";
 
 export type Event = APIGatewayProxyEventV2;
 
@@ -29,10 +29,18 @@ export function mediaType(event: Event): string | undefined {
   return ct.split(";")[0]!.trim().toLowerCase();
 }
 
+/** A query parameter that takes one value of a fixed set (none of which has a comma). Repeated
+ *  parameters arrive comma-joined (API Gateway, the emulator): `?profile=echo&profile=record` and
+ *  `?profile=echo,record` both read "echo,record", and are refused (400 bad-<name>) rather than
+ *  cut to their first value — the second would silently not happen. */
 export function query(event: Event, name: string): string | undefined {
   const v = event.queryStringParameters?.[name];
-  // repeated parameters arrive comma-joined; the first one wins
-  return v === undefined ? undefined : v.split(",")[0];
+  if (v !== undefined && v.includes(","))
+    throw badRequest(
+      `bad-${name.replaceAll("_", "-")}`,
+      `${name} takes one value, given once (got "${v.slice(0, 80)}": a repeat or a list)`,
+    );
+  return v;
 }
 
 /** RFC 6750 §2.1: `Authorization: Bearer <token>` (the scheme is case-insensitive). */

@@ -298,6 +298,11 @@ describe("options the profile would ignore are refused before the token is spent
     const r = await post("/v1/sessions?profile=echo", token);
     expect(r.status, r.body).toBe(201);
   });
+
+  it("a Bearer of characters RFC 6750 does not allow is 401 saying so, not 'requires Authorization'", async () => {
+    await refused(post("/v1/sessions", `${API_TOKEN}!`), 401, "unauthorized", /not valid RFC 6750 syntax/);
+    await refused(post("/v1/sessions", "api token"), 401, "unauthorized", /not valid RFC 6750 syntax/);
+  });
 });
 
 describe("tokens that are not valid here are 401 invalid-client-token", () => {

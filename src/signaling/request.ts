@@ -35,7 +35,7 @@ export function mediaType(event: Event): string | undefined {
  *  cut to their first value — the second would silently not happen. */
 export function query(event: Event, name: string): string | undefined {
   const v = event.queryStringParameters?.[name];
-  if (v !== undefined && v.includes(","))
+  if (v?.includes(","))
     throw badRequest(
       `bad-${name.replaceAll("_", "-")}`,
       `${name} takes one value, given once (got "${v.slice(0, 80)}": a repeat or a list)`,

@@ -166,7 +166,13 @@ describe("profileFor: options the profile would ignore, repeats", () => {
   });
 
   it("a WHEP listener takes none of them: its profile is fixed", () => {
-    for (const query of [{ profile: "record" }, { rate: "8000" }, { record: "1" }, { bridge: "ws://x" }]) {
+    const queries: Record<string, string>[] = [
+      { profile: "record" },
+      { rate: "8000" },
+      { record: "1" },
+      { bridge: "ws://x" },
+    ];
+    for (const query of queries) {
       const e = refusal(() => profileFor(q(query), "whep"));
       expect(e?.status, JSON.stringify(query)).toBe(400);
       expect(e?.reason).toMatch(/a WHEP listener takes no \?/);

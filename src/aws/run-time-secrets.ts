@@ -3,15 +3,16 @@
 // its first invocation (and keeps them for the instance's life). A secret is never written to a
 // file nor put in a function's environment in plaintext. Each principal is given only the ARNs
 // (and the read permission) of the secrets it uses, so it resolves only those.
-import type { Config } from "../config/index.js";
+import { BEARER_TOKEN_RE, BEARER_TOKEN_RULE, type Config } from "../config/index.js";
 import { getSecretString } from "./secrets-manager.js";
 
-/** each secret setting, its ARN setting and the shortest value its own validation accepts */
+/** each secret setting, its ARN setting and the shortest value its own validation accepts; the
+ *  one that travels as a Bearer token must also be made of Bearer token characters */
 export const RUN_TIME_SECRETS = [
-  { name: "RTCGW_NODE_SECRET", arn: "RTCGW_NODE_SECRET_ARN", minLength: 16 },
-  { name: "RTCGW_API_TOKEN", arn: "RTCGW_API_TOKEN_ARN", minLength: 16 },
-  { name: "RTCGW_TOKEN_SECRET", arn: "RTCGW_TOKEN_SECRET_ARN", minLength: 32 },
-  { name: "RTCGW_TURN_SECRET", arn: "RTCGW_TURN_SECRET_ARN", minLength: 16 },
+  { name: "RTCGW_NODE_SECRET", arn: "RTCGW_NODE_SECRET_ARN", minLength: 16, bearer: false },
+  { name: "RTCGW_API_TOKEN", arn: "RTCGW_API_TOKEN_ARN", minLength: 16, bearer: true },
+  { name: "RTCGW_TOKEN_SECRET", arn: "RTCGW_TOKEN_SECRET_ARN", minLength: 32, bearer: false },
+  { name: "RTCGW_TURN_SECRET", arn: "RTCGW_TURN_SECRET_ARN", minLength: 16, bearer: false },
 ] as const;
 
 type SecretName = (typeof RUN_TIME_SECRETS)[number]["name"];
@@ -30,6 +31,8 @@ export async function withRunTimeSecrets<C extends Pick<Config, SecretName | Arn
     const v = values[i]!;
     if (v.length < s.minLength)
       throw new Error(`the secret ${config[s.arn]} (${s.arn}) is shorter than ${s.minLength} characters`);
+    if (s.bearer && !BEARER_TOKEN_RE.test(v))
+      throw new Error(`the secret ${config[s.arn]} (${s.arn}) ${BEARER_TOKEN_RULE}`);
     (out as Record<string, unknown>)[s.name] = v;
   });
   return out;

@@ -79,6 +79,12 @@ const TURN_URL = /^turns?:[^\s@,]+$/;
 export const DEFAULT_BUSY_AT = 0.85;
 export const DEFAULT_BUSY_LAG_MS = 50;
 
+/** RFC 6750 §2.1's token68: what a client can send as `Authorization: Bearer <token>` (and what
+ *  the signaling's Bearer parser accepts); a secret sent that way must be one */
+export const BEARER_TOKEN_RE = /^[A-Za-z0-9\-._~+/]+=*$/;
+export const BEARER_TOKEN_RULE =
+  "may contain only A-Z a-z 0-9 - . _ ~ + / and, at its end only, = (RFC 6750 Bearer token characters: no space, !, $, :, @, quotes …; e.g. openssl rand -hex 24)";
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** `memory` | `redis://…` / `rediss://…` | `dynamodb:TABLE` */
@@ -127,8 +133,15 @@ export const ConfigSchema = z.object({
   RTCGW_NODE_SECRET: optionalThen(
     z.string().check(z.minLength(16, "RTCGW_NODE_SECRET must be at least 16 characters")),
   ),
+  // it travels as `Authorization: Bearer <token>`: a character the Bearer grammar does not allow
+  // would start fine and never authenticate (src/signaling/request.ts reads the header with it)
   RTCGW_API_TOKEN: optionalThen(
-    z.string().check(z.minLength(16, "RTCGW_API_TOKEN must be at least 16 characters")),
+    z
+      .string()
+      .check(
+        z.minLength(16, "RTCGW_API_TOKEN must be at least 16 characters"),
+        z.regex(BEARER_TOKEN_RE, `RTCGW_API_TOKEN ${BEARER_TOKEN_RULE}`),
+      ),
   ),
   MEDIA_UDP_PORT: z._default(
     envNumber("MEDIA_UDP_PORT must be a UDP port number (0 = any free port)").check(

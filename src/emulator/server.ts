@@ -4,7 +4,7 @@
 // is a 500, an integration slower than 30 s is a 503.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readBody } from "../http/read-body.js";
+import { clientAborted, readBody } from "../http/read-body.js";
 import type { Logger } from "../log/index.js";
 import type { LambdaHandler } from "../signaling/dispatch.js";
 import { type HandlerName, matchRoute, routeKey } from "../signaling/routes.js";
@@ -33,6 +33,15 @@ export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const log = o.logger.child({ component: "emulator" });
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e) => {
+      // a client that hangs up mid-upload is not a server error: nobody is left to answer
+      if (clientAborted(req, e)) {
+        log.info(
+          { method: req.method, path: req.url?.split("?")[0] },
+          "client closed the request before its body was read",
+        );
+        res.destroy();
+        return;
+      }
       log.error({ err: (e as Error).message }, "emulator request failed");
       if (!res.headersSent) gatewayError(res, 500);
       else res.destroy();

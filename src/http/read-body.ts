@@ -15,3 +15,10 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     req.on("error", reject);
   });
 }
+
+/** A request whose client went away before its body was read (Node's "aborted" ECONNRESET on the
+ *  request): the client's doing, not a failure of the server that was reading it. */
+export function clientAborted(req: IncomingMessage, e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return req.destroyed && (code === "ECONNRESET" || (e as Error | undefined)?.message === "aborted");
+}

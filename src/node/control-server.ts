@@ -13,7 +13,7 @@ import {
   SESSION_ID_RE,
 } from "../control/contract.js";
 import { RequestVerifier } from "../control/hmac.js";
-import { readBody } from "../http/read-body.js";
+import { clientAborted, readBody } from "../http/read-body.js";
 import type { Logger } from "../log/index.js";
 import type { NodeMetrics } from "./metrics.js";
 import { MediaNodeError } from "./sessions/errors.js";
@@ -53,6 +53,12 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
   const verifier = new RequestVerifier(o.secret, o.nodeId);
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e) => {
+      // the signaling gave up mid-upload (its control timeout): its side logs that, not an error here
+      if (clientAborted(req, e)) {
+        o.log.info({ method: req.method }, "control request closed by the caller before its body was read");
+        res.destroy();
+        return;
+      }
       o.log.error({ err: (e as Error).message }, "control request failed");
       if (!res.headersSent) sendError(res, 500, "internal", "the media node failed to handle the request");
     });
@@ -98,7 +104,7 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     }
     const r = /^\/internal\/sessions\/([^/]+)\/resume$/.exec(path);
     if (r) {
-      const id = decodeURIComponent(r[1]!);
+      const id = decodeId(r[1]!);
       if (!SESSION_ID_RE.test(id)) throw new HttpError(400, "bad-session-id", "not a session id");
       if (method !== "POST")
         throw new HttpError(405, "method-not-allowed", `${method} is not allowed on resume`);

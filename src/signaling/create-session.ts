@@ -30,7 +30,7 @@ import { iceServerLinks } from "./ice-servers.js";
 import { markSuspect, nodeDidNotAnswer } from "./node-liveness.js";
 import { type ProfileChoice, profileFor } from "./profile.js";
 import { updateSessionRecord } from "./record-update.js";
-import { basePath, bearerToken, type Event } from "./request.js";
+import { basePath, type Event, requestBearer } from "./request.js";
 import { type Result, result } from "./response.js";
 import { checkOffer, sdpBody } from "./sdp-checks.js";
 
@@ -39,7 +39,7 @@ const CLEANUP_TIMEOUT_MS = 1_000;
 export const SESSION_TOKEN_HEADER = "rtcgw-session-token";
 
 export async function createSession(deps: SignalingDeps, event: Event, kind: SessionKind): Promise<Result> {
-  const bearer = bearerToken(event);
+  const bearer = requestBearer(event);
   let source: SessionRecord | undefined;
   let grant: CreationGrant | undefined;
   if (kind === "whep") {
@@ -49,6 +49,13 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
     source = await deps.registry.getSession(sourceId);
     if (!source) throw notFound("no such session to listen to");
     checkSessionAccess(source, bearer);
+    // a listener only sends: a listener of it would connect and never hear a thing
+    if (source.kind === "whep")
+      throw new HttpError(
+        422,
+        "source-is-listener",
+        "that session is a WHEP listener; it has no incoming audio to listen to: listen to its source session instead",
+      );
   } else {
     grant = await authorizeCreation(deps.config, bearer, deps.now());
   }

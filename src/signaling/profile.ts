@@ -1,6 +1,7 @@
 // What a session does with audio, chosen at offer time by query string (?profile=echo|record|bridge,
-// ?rate=16000 for the recording's WAV rate, ?bridge=wss://… for the bridge profile with its
-// bridge_protocol, bridge_rate and bridge_param_<name> options).
+// ?rate=16000 for the record profile's WAV rate, ?bridge=wss://… for the bridge profile with its
+// bridge_protocol, bridge_rate, bridge_param_<name> and record options). Each option belongs to one
+// profile; given with another (or to a WHEP listener, or given twice) it is a 400.
 import { bridgeUrlProblem } from "../config/bridge-url.js";
 import {
   BRIDGE_PARAM_MAX_VALUE,
@@ -33,14 +34,46 @@ export interface BridgeDefaults {
   bridgeProtocol?: "rtcgw" | "twilio";
 }
 
+/** The query's profile options and the one profile each applies to: an option the chosen profile
+ *  would ignore is refused (400 option-not-for-profile), never answered 201 for what will not happen. */
+const OPTION_PROFILE: Record<string, Profile> = {
+  rate: "record",
+  record: "bridge",
+  bridge: "bridge",
+  bridge_protocol: "bridge",
+  bridge_rate: "bridge",
+};
+const isOption = (k: string) => k in OPTION_PROFILE || k.startsWith(PARAM_PREFIX);
+const optionProfile = (k: string): Profile => OPTION_PROFILE[k] ?? "bridge";
+/** what to say beside "does not apply": the option the client may have meant */
+const OPTION_HINT: Record<string, string> = {
+  rate: "; a bridge's PCM rate is bridge_rate",
+  record: "; the record profile records without it",
+};
+
 export function profileFor(event: Event, kind: SessionKind, defaults: BridgeDefaults = {}): ProfileChoice {
-  // a WHEP listener only receives: its profile is fixed
-  if (kind === "whep") return { profile: DEFAULT_PROFILE.whep };
+  const given = Object.keys(event.queryStringParameters ?? {});
+  // a WHEP listener only receives: its profile is fixed, and it takes none of the options
+  if (kind === "whep") {
+    const o = given.find((k) => k === "profile" || isOption(k));
+    if (o)
+      throw badRequest(
+        "option-not-for-profile",
+        `a WHEP listener takes no ?${o}: it hears the source session's audio as it is (leave ?${o} out)`,
+      );
+    return { profile: DEFAULT_PROFILE.whep };
+  }
   const asked = query(event, "profile");
   const parsed = ProfileSchema.safeParse(asked ?? DEFAULT_PROFILE[kind]);
   if (!parsed.success || !CHOOSABLE.includes(parsed.data))
     throw badRequest("bad-profile", `profile must be one of ${CHOOSABLE.join(", ")}`);
   const out: ProfileChoice = { profile: parsed.data };
+  for (const k of given)
+    if (isOption(k) && optionProfile(k) !== parsed.data)
+      throw badRequest(
+        "option-not-for-profile",
+        `?${k} applies to the ${optionProfile(k)} profile only, not ${parsed.data}${asked === undefined ? ` (this route's default)` : ""}: leave it out, or ask for profile=${optionProfile(k)}${OPTION_HINT[k] ?? ""}`,
+      );
 
   const rate = query(event, "rate");
   if (rate !== undefined) {

@@ -6,7 +6,7 @@ import { checkSessionAccess } from "./auth.js";
 import { bearerCreatedId } from "./credentials.js";
 import type { SignalingDeps } from "./deps.js";
 import { notFound } from "./errors.js";
-import { bearerToken, type Event } from "./request.js";
+import { type Event, requestBearer } from "./request.js";
 
 /** the 404 for a well-formed id with no record */
 export const sessionNotFound = () => notFound("no such session (it ended or never existed)");
@@ -36,7 +36,7 @@ export async function findOwnedSession(deps: SignalingDeps, event: Event): Promi
   const id = event.pathParameters?.id ?? "";
   // a malformed id cannot exist; answer as for any unknown session
   if (!SESSION_ID_RE.test(id)) throw notFound("no such session");
-  const bearer = bearerToken(event);
+  const bearer = requestBearer(event);
   const record = await deps.registry.getSession(id);
   if (!record) {
     const creator = bearer !== undefined && bearerCreatedId(bearer, id);

@@ -47,4 +47,24 @@ describe("withRunTimeSecrets", () => {
       ),
     ).rejects.toThrow(/RTCGW_TOKEN_SECRET_ARN\) is shorter than 32 characters/);
   });
+
+  it("refuses an API token from Secrets Manager that no Bearer header can carry, never printing it", async () => {
+    const value = "api token: with spaces & $ signs";
+    const read = withRunTimeSecrets(loadConfig({ RTCGW_API_TOKEN_ARN: arn("ApiToken") }), async () => value);
+    await expect(read).rejects.toThrow(/RTCGW_API_TOKEN_ARN\) may contain only A-Z a-z 0-9/);
+    await expect(read).rejects.not.toThrow(value);
+    // a trailing newline (a secret put from a file) is refused too, not silently never matched
+    await expect(
+      withRunTimeSecrets(
+        loadConfig({ RTCGW_API_TOKEN_ARN: arn("ApiToken") }),
+        async () => "api-token-0123456789\n",
+      ),
+    ).rejects.toThrow(/may contain only/);
+    // the other secrets are HMAC keys, never sent: any character is fine
+    const c = await withRunTimeSecrets(
+      loadConfig({ RTCGW_TURN_SECRET_ARN: arn("Turn") }),
+      async () => "turn secret: $!@ anything",
+    );
+    expect(c.RTCGW_TURN_SECRET).toBe("turn secret: $!@ anything");
+  });
 });

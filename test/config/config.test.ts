@@ -180,6 +180,42 @@ describe("loadConfig", () => {
     }
   });
 
+  it("refuses an API token the Bearer header cannot carry (RFC 6750 token68), naming the allowed characters, never the token", () => {
+    for (const ok of [
+      "tok-0123456789abcdef",
+      "A1b2.C3d4_E5f6~G7+h8/I9",
+      "abcdefghijklmnop==",
+      "0123456789abcdefghij",
+    ])
+      expect(loadConfig({ RTCGW_API_TOKEN: ok }).RTCGW_API_TOKEN, ok).toBe(ok);
+    for (const bad of [
+      "abcdefgh ijklmnop",
+      "abcdefghijklmnop!",
+      "abc$defghijklmnop",
+      "abc:defghijklmnop",
+      "abc=defghijklmnop",
+      'abcdefghijklmnop"',
+      "abcdefghijklmnopé",
+    ]) {
+      let err: unknown;
+      try {
+        loadConfig({ RTCGW_API_TOKEN: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, bad).toBeInstanceOf(ConfigError);
+      const message = (err as ConfigError).message;
+      expect(message).toMatch(
+        /RTCGW_API_TOKEN may contain only A-Z a-z 0-9 - \. _ ~ \+ \/ and, at its end only, =/,
+      );
+      expect(message).not.toContain(bad);
+    }
+    // both problems of a short, bad token are named
+    expect(() => loadConfig({ RTCGW_API_TOKEN: "a b" })).toThrow(
+      /at least 16 characters[\s\S]*may contain only/,
+    );
+  });
+
   it("parses every variable into its typed form", () => {
     const c = loadConfig({
       PORT: "3000",
@@ -281,5 +317,16 @@ describe("loadConfigOrExit", () => {
     expect(r.stderr).toMatch(/PORT must be a port number/);
     expect(r.stderr).toMatch(/LOG_LEVEL must be one of/);
     expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it("exits 2 for an API token no Bearer header can carry", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "-e", "import('./src/config/index.ts').then(m => m.loadConfigOrExit())"],
+      { env: { ...process.env, RTCGW_API_TOKEN: "s3cret:with-a-colon!" }, encoding: "utf8" },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/RTCGW_API_TOKEN may contain only/);
+    expect(r.stderr).not.toContain("s3cret:with-a-colon!");
   });
 });

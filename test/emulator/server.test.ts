@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Emulator, startEmulator } from "../../src/emulator/server.js";
@@ -14,6 +15,8 @@ import { createLogger } from "../../src/log/index.js";
 import { optionsHandler } from "../../src/signaling/options.js";
 
 let emu: Emulator;
+/** the emulator's log lines (pino JSON) */
+const logLines: Array<{ level: string; msg: string }> = [];
 const seen: APIGatewayProxyEventV2[] = [];
 const recDir = mkdtempSync(join(tmpdir(), "rtcgw-emu-rec-"));
 
@@ -24,7 +27,7 @@ beforeAll(async () => {
   writeFileSync(join(recDir, ".hidden.wav"), Buffer.from("x"));
   emu = await startEmulator({
     port: 0,
-    logger: createLogger({ level: "silent" }),
+    logger: createLogger({ level: "info", destination: logSink() }),
     extra: devStatic(recDir),
     handlers: {
       sessions: async (event) => {
@@ -44,6 +47,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
 });
+
+function logSink(): PassThrough {
+  const sink = new PassThrough();
+  let rest = "";
+  sink.on("data", (c: Buffer) => {
+    const lines = (rest + c.toString("utf8")).split("\n");
+    rest = lines.pop()!;
+    for (const l of lines) if (l.trim()) logLines.push(JSON.parse(l));
+  });
+  return sink;
+}
 
 /** A raw HTTP/1.1 exchange, so duplicate headers reach the server exactly as written. */
 function raw(request: string | Buffer): Promise<{ head: string; body: Buffer }> {
@@ -121,6 +135,41 @@ describe("result → response", () => {
     const boom = await fetch(`${emu.url}/v1/sessions/abcDEF123_-abcDEF123_-`, { method: "DELETE" });
     expect(boom.status).toBe(500);
     expect(await boom.json()).toEqual({ message: "Internal Server Error" });
+  });
+});
+
+describe("a client that hangs up mid-upload", () => {
+  it("is logged as the client's doing (info), not 'emulator request failed' at error; the server goes on", async () => {
+    const from = logLines.length;
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(emu.port, "127.0.0.1", () => {
+        // promises 1000 bytes, sends 10, leaves
+        s.write(
+          "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/sdp\r\nContent-Length: 1000\r\n\r\nv=0\r\no=- 1",
+        );
+        setTimeout(() => {
+          s.destroy();
+          resolve();
+        }, 50);
+      });
+      s.on("error", reject);
+    });
+    const deadline = Date.now() + 2000;
+    while (!logLines.slice(from).some((l) => /client closed/.test(l.msg)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const lines = logLines.slice(from);
+    expect(lines.find((l) => /client closed the request before its body was read/.test(l.msg))?.level).toBe(
+      "info",
+    );
+    expect(lines.filter((l) => l.level === "error" || l.level === "fatal")).toEqual([]);
+    expect((await fetch(`${emu.url}/v1/nothing`)).status).toBe(404);
+  });
+
+  it("a function that throws is still an error line", async () => {
+    const from = logLines.length;
+    await fetch(`${emu.url}/v1/sessions/abcDEF123_-abcDEF123_-`, { method: "DELETE" });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(logLines.slice(from).some((l) => l.level === "error" && l.msg === "function threw")).toBe(true);
   });
 });
 

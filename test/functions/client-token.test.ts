@@ -279,6 +279,32 @@ describe("a bridge token pins the start parameters (bridge_param_*) and the prot
   });
 });
 
+describe("options the profile would ignore are refused before the token is spent", () => {
+  it("400 for record=1 or rate on echo, a repeated profile; the same token then creates its call", async () => {
+    const { token } = await mintClientToken({ secret: SECRET, profiles: ["echo"], record: true });
+    await refused(
+      post("/v1/sessions?profile=echo&record=1", token),
+      400,
+      "option-not-for-profile",
+      /\?record applies to the bridge profile only, not echo/,
+    );
+    await refused(
+      post("/v1/sessions?profile=echo&rate=8000", token),
+      400,
+      "option-not-for-profile",
+      /\?rate applies to the record profile only, not echo/,
+    );
+    await refused(post("/v1/sessions?profile=echo&profile=record", token), 400, "bad-profile", /one value/);
+    const r = await post("/v1/sessions?profile=echo", token);
+    expect(r.status, r.body).toBe(201);
+  });
+
+  it("a Bearer of characters RFC 6750 does not allow is 401 saying so, not 'requires Authorization'", async () => {
+    await refused(post("/v1/sessions", `${API_TOKEN}!`), 401, "unauthorized", /not valid RFC 6750 syntax/);
+    await refused(post("/v1/sessions", "api token"), 401, "unauthorized", /not valid RFC 6750 syntax/);
+  });
+});
+
 describe("tokens that are not valid here are 401 invalid-client-token", () => {
   const claimsNow = () => ({ profiles: ["echo"], record: false });
   const sign = (alg: string, secret: string, iat: number, exp: number) =>

@@ -133,6 +133,64 @@ describe("POST /v1/whip (ingest)", () => {
   });
 });
 
+describe("options the profile would ignore (never 201 for what will not happen)", () => {
+  it("400 naming the option and the profile; a repeated or listed profile 400; nothing recorded or created", async () => {
+    const c = await peer({ direction: "sendonly", dataChannel: false });
+    const cases: [string, string, RegExp][] = [
+      [
+        "/v1/sessions?profile=echo&record=1",
+        "option-not-for-profile",
+        /\?record applies to the bridge profile only, not echo/,
+      ],
+      [
+        "/v1/sessions?profile=echo&rate=8000",
+        "option-not-for-profile",
+        /\?rate applies to the record profile only, not echo/,
+      ],
+      [
+        "/v1/sessions?profile=echo&bridge=ws%3A%2F%2Fx",
+        "option-not-for-profile",
+        /\?bridge applies to the bridge profile only, not echo/,
+      ],
+      [
+        "/v1/sessions?profile=echo&profile=record",
+        "bad-profile",
+        /profile takes one value, given once \(got "echo,record"/,
+      ],
+      ["/v1/sessions?profile=record,echo", "bad-profile", /profile takes one value/],
+      ["/v1/whip?profile=record&record=1", "option-not-for-profile", /not record.*records without it/],
+      [
+        "/v1/whip?profile=echo&rate=16000",
+        "option-not-for-profile",
+        /\?rate applies to the record profile only, not echo/,
+      ],
+      ["/v1/whip?rate=8000&rate=16000", "bad-rate", /rate takes one value/],
+    ];
+    const before = (await h.registry.listSessionsByNode(h.node.id)).length;
+    const created = vi.spyOn(h.registry, "createSession");
+    try {
+      for (const [path, error, reason] of cases) {
+        const r = await invoke({ method: "POST", path, headers: sdpHeaders(), body: c.offer });
+        expect(r.status, path).toBe(400);
+        expect(r.json().error, path).toBe(error);
+        expect(r.json().reason, path).toMatch(reason);
+      }
+      expect(created).not.toHaveBeenCalled();
+    } finally {
+      created.mockRestore();
+    }
+    expect((await h.registry.listSessionsByNode(h.node.id)).length).toBeLessThanOrEqual(before);
+    // what the options are for is still 201: the record profile's WAV rate on WHIP
+    const ok = await invoke({
+      method: "POST",
+      path: "/v1/whip?profile=record&rate=8000",
+      headers: sdpHeaders(),
+      body: c.offer,
+    });
+    expect(ok.status, ok.body).toBe(201);
+  });
+});
+
 describe("content checks", () => {
   it("415 for anything but application/sdp (parameters allowed)", async () => {
     const c = await peer();
@@ -266,6 +324,46 @@ describe("POST /v1/whep/{id}", () => {
       body: listener.offer,
     });
     expect(unknown.status).toBe(404);
+
+    // a listener of that listener: it has nothing to hear — 422 with the reason, nothing left behind
+    const listenerId = w.headers.location!.split("/").pop()!;
+    const listenerToken = w.headers["rtcgw-session-token"]!;
+    const second = await peer({ direction: "recvonly", dataChannel: false });
+    // (other tests' unanswered sessions may be reaped meanwhile: counts can only go down)
+    const before = (await h.registry.listSessionsByNode(h.node.id)).length;
+    const nodeBefore = h.node.sessions();
+    const ofListener = await invoke({
+      method: "POST",
+      path: `/v1/whep/${listenerId}`,
+      headers: sdpHeaders({ authorization: `Bearer ${listenerToken}` }),
+      body: second.offer,
+    });
+    expect(ofListener.status).toBe(422);
+    expect(ofListener.json().error).toBe("source-is-listener");
+    expect(ofListener.json().reason).toMatch(/is a WHEP listener; it has no incoming audio/);
+    expect(ofListener.headers.location).toBeUndefined();
+    const after = await h.registry.listSessionsByNode(h.node.id);
+    expect(after.length).toBeLessThanOrEqual(before);
+    expect(after.filter((r) => r.sourceSessionId === listenerId)).toEqual([]);
+    expect(h.node.sessions()).toBeLessThanOrEqual(nodeBefore);
+    // someone else's token still hears 403 first: the refusal says nothing about a session it cannot use
+    const stranger = await invoke({
+      method: "POST",
+      path: `/v1/whep/${listenerId}`,
+      headers: sdpHeaders({ authorization: "Bearer someone-elses-token-0123" }),
+      body: second.offer,
+    });
+    expect(stranger.status).toBe(403);
+
+    // a listener's profile is fixed: a profile option on /v1/whep is 400, not ignored
+    const withProfile = await invoke({
+      method: "POST",
+      path: `/v1/whep/${srcId}?profile=record`,
+      headers: sdpHeaders({ authorization: `Bearer ${token}` }),
+      body: second.offer,
+    });
+    expect(withProfile.status).toBe(400);
+    expect(withProfile.json().reason).toMatch(/a WHEP listener takes no \?profile/);
   });
 });
 

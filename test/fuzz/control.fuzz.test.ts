@@ -115,6 +115,7 @@ const target = fc.oneof(
         "/",
         "/internal/sessions/a/b",
         "/internal/sessions/%ZZ",
+        "/internal/sessions/%ZZ/resume",
       ),
     ),
   },

@@ -48,9 +48,20 @@ describe("authentication", () => {
     expect(replay.json.reason).toBe("replayed request");
   });
 
-  it("a session path with a bad percent-escape is 400 bad-session-id, not 500 (found by fuzzing)", async () => {
+  it("a session or resume path with a bad percent-escape is 400 bad-session-id, not 500 (found by fuzzing, and by the HTTP audit)", async () => {
     for (const path of ["/internal/sessions/%ZZ", "/internal/sessions/%C0%AF", "/internal/sessions/%"]) {
       const r = await raw("GET", path, signRequest(h.node.secret, h.node.id, "GET", path));
+      expect(r.status, path).toBe(400);
+      expect(r.json.error).toBe("bad-session-id");
+    }
+    // the resume route too (it was a 500 "URI malformed"); the body is never looked at
+    for (const path of [
+      "/internal/sessions/%ZZ/resume",
+      "/internal/sessions/%C0%AF/resume",
+      "/internal/sessions/%/resume",
+    ]) {
+      const body = JSON.stringify({ offer: flowing.offer });
+      const r = await raw("POST", path, signRequest(h.node.secret, h.node.id, "POST", path, body), body);
       expect(r.status, path).toBe(400);
       expect(r.json.error).toBe("bad-session-id");
     }
@@ -159,6 +170,65 @@ describe("offers refused with a reason while another session flows", () => {
     });
     expect(whep.status).toBe(422);
     await c.close();
+  });
+
+  it("a WHEP listener of a WHEP listener → 422 source-is-listener; no session is made", async () => {
+    const first = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    const second = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+    try {
+      const listener = await h.createSession(first.offer, { kind: "whep", sourceSessionId: flowingId });
+      expect(listener.status).toBe(201);
+      const before = h.node.sessions();
+      const r = await h.createSession(second.offer, { kind: "whep", sourceSessionId: listener.sessionId });
+      expect(r.status).toBe(422);
+      expect(r.json.error).toBe("source-is-listener");
+      expect(r.json.reason).toMatch(/is a WHEP listener; it has no incoming audio/);
+      expect(h.node.sessions()).toBe(before);
+      expect((await h.call("GET", `/internal/sessions/${r.sessionId}`)).status).toBe(404);
+      expect((await h.call("DELETE", `/internal/sessions/${listener.sessionId}`)).status).toBe(204);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it("the bridge profile without a URL, and options the profile would ignore → 400 naming them; no session is made", async () => {
+    const c = await ClientPeer.create({ dataChannel: false });
+    try {
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [{ profile: "bridge" }, "bad-bridge-url", /bridge profile needs bridgeUrl/],
+        [
+          { profile: "echo", recordRate: 8000 },
+          "bad-request",
+          /recordRate applies to the record profile only, not echo/,
+        ],
+        [
+          { profile: "echo", bridgeUrl: "ws://127.0.0.1:9/agent" },
+          "bad-request",
+          /bridgeUrl applies to the bridge profile only/,
+        ],
+        [
+          { profile: "record", bridgeRecord: true },
+          "bad-request",
+          /bridgeRecord applies to the bridge profile only, not record/,
+        ],
+        [{ profile: "echo", bridgeRate: 16000 }, "bad-request", /bridgeRate applies/],
+        [{ profile: "echo", bridgeProtocol: "twilio" }, "bad-request", /bridgeProtocol applies/],
+        [{ profile: "echo", bridgeParams: { a: "b" } }, "bad-request", /bridgeParams applies/],
+      ];
+      const before = h.node.sessions();
+      for (const [fields, code, reason] of cases) {
+        const { profile, ...body } = fields;
+        const r = await h.createSession(c.offer, { profile: profile as string, body });
+        expect(r.status, JSON.stringify(fields)).toBe(400);
+        expect(r.json.error).toBe(code);
+        expect(r.json.reason).toMatch(reason);
+        expect((await h.call("GET", `/internal/sessions/${r.sessionId}`)).status).toBe(404);
+      }
+      expect(h.node.sessions()).toBe(before);
+    } finally {
+      await c.close();
+    }
   });
 
   it("an oversized offer → 413, a bad body → 400", async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { HttpError } from "../../src/signaling/errors.js";
 import { ifMatchMatches, quoteEtag } from "../../src/signaling/etag.js";
 import { profileFor } from "../../src/signaling/profile.js";
-import { basePath, bearerToken } from "../../src/signaling/request.js";
+import { basePath, bearerToken, requestBearer } from "../../src/signaling/request.js";
 import { checkOffer, sdpBody } from "../../src/signaling/sdp-checks.js";
 
 const ev = (o: Partial<APIGatewayProxyEventV2>) =>
@@ -69,7 +69,7 @@ describe("profileFor", () => {
   it("defaults per kind, validates the choice and the rate", () => {
     expect(profileFor(q({}), "whip").profile).toBe("record");
     expect(profileFor(q({}), "session").profile).toBe("echo");
-    expect(profileFor(q({ profile: "echo" }), "whep").profile).toBe("blackhole");
+    expect(profileFor(q({}), "whep").profile).toBe("blackhole");
     expect(profileFor(q({ profile: "record", rate: "16000" }), "session")).toEqual({
       profile: "record",
       recordRate: 16000,
@@ -91,6 +91,94 @@ describe("profileFor", () => {
         status(() => profileFor(q({ profile: "bridge", bridge: bad }), "session")),
         bad,
       ).toBe(400);
+  });
+});
+
+describe("profileFor: options the profile would ignore, repeats", () => {
+  const q = (s: Record<string, string>) => ev({ queryStringParameters: s });
+  const refusal = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e as HttpError;
+    }
+    return undefined;
+  };
+  it("refuses each option given with a profile it does not apply to, saying which and to which profile", () => {
+    const cases: [Record<string, string>, "whip" | "session", RegExp][] = [
+      [{ profile: "echo", record: "1" }, "session", /\?record applies to the bridge profile only, not echo/],
+      [
+        { profile: "record", record: "1" },
+        "whip",
+        /\?record applies to the bridge profile only, not record.*records without it/,
+      ],
+      [{ profile: "echo", rate: "8000" }, "session", /\?rate applies to the record profile only, not echo/],
+      [{ rate: "8000" }, "session", /not echo \(this route's default\).*profile=record/],
+      [
+        { profile: "bridge", bridge: "wss://app.example/pcm", rate: "8000" },
+        "session",
+        /\?rate .* not bridge.*bridge_rate/,
+      ],
+      [
+        { profile: "echo", bridge: "ws://x" },
+        "session",
+        /\?bridge applies to the bridge profile only, not echo/,
+      ],
+      [
+        { profile: "record", bridge_protocol: "twilio" },
+        "whip",
+        /\?bridge_protocol applies to the bridge profile only/,
+      ],
+      [{ profile: "echo", bridge_rate: "16000" }, "session", /\?bridge_rate applies/],
+      [{ profile: "echo", bridge_param_lang: "fr" }, "session", /\?bridge_param_lang applies/],
+    ];
+    for (const [query, kind, reason] of cases) {
+      const e = refusal(() => profileFor(q(query), kind));
+      expect(e?.status, JSON.stringify(query)).toBe(400);
+      expect(e?.code).toBe("option-not-for-profile");
+      expect(e?.reason).toMatch(reason);
+    }
+    // what each option is for still works
+    expect(profileFor(q({ profile: "record", rate: "8000" }), "whip").recordRate).toBe(8000);
+    expect(profileFor(q({ rate: "24000" }), "whip").recordRate).toBe(24000); // /v1/whip's default: record
+    expect(
+      profileFor(q({ profile: "bridge", bridge: "wss://app.example/pcm", record: "1" }), "session")
+        .bridgeRecord,
+    ).toBe(true);
+  });
+
+  it("refuses a repeated or listed one-value parameter (comma-joined by the gateway) instead of taking its first", () => {
+    for (const [query, code] of [
+      [{ profile: "echo,record" }, "bad-profile"],
+      [{ profile: "record,echo" }, "bad-profile"],
+      [{ profile: "record", rate: "8000,48000" }, "bad-rate"],
+      [{ profile: "bridge", bridge: "wss://app.example/pcm", record: "1,0" }, "bad-record"],
+      [
+        { profile: "bridge", bridge: "wss://app.example/pcm", bridge_protocol: "rtcgw,twilio" },
+        "bad-bridge-protocol",
+      ],
+    ] as const) {
+      const e = refusal(() => profileFor(q(query), "session"));
+      expect(e?.status, JSON.stringify(query)).toBe(400);
+      expect(e?.code).toBe(code);
+      expect(e?.reason).toMatch(/takes one value, given once/);
+    }
+  });
+
+  it("a WHEP listener takes none of them: its profile is fixed", () => {
+    const queries: Record<string, string>[] = [
+      { profile: "record" },
+      { rate: "8000" },
+      { record: "1" },
+      { bridge: "ws://x" },
+    ];
+    for (const query of queries) {
+      const e = refusal(() => profileFor(q(query), "whep"));
+      expect(e?.status, JSON.stringify(query)).toBe(400);
+      expect(e?.reason).toMatch(/a WHEP listener takes no \?/);
+    }
+    // anything else on the query is not ours to judge
+    expect(profileFor(q({ nocache: "1" }), "whep").profile).toBe("blackhole");
   });
 });
 
@@ -136,6 +224,23 @@ describe("request helpers", () => {
     expect(bearerToken(ev({ headers: { authorization: "bearer xyz" } }))).toBe("xyz");
     expect(bearerToken(ev({ headers: { authorization: "Basic eHl6" } }))).toBeUndefined();
     expect(bearerToken(ev({ headers: { authorization: "Bearer a b" } }))).toBeUndefined();
+    expect(bearerToken(ev({ headers: { authorization: "Bearer a=b" } }))).toBeUndefined();
+  });
+  it("refuses a Bearer credential of characters RFC 6750 does not allow with a 401 saying so, not 'missing'", () => {
+    expect(requestBearer(ev({ headers: {} }))).toBeUndefined();
+    expect(requestBearer(ev({ headers: { authorization: "Basic eHl6" } }))).toBeUndefined();
+    expect(requestBearer(ev({ headers: { authorization: "Bearer abc-123==" } }))).toBe("abc-123==");
+    for (const bad of ["Bearer a b", "Bearer a!b", "Bearer a:b", "Bearer a=b", "bearer $x"]) {
+      let err: HttpError | undefined;
+      try {
+        requestBearer(ev({ headers: { authorization: bad } }));
+      } catch (e) {
+        err = e as HttpError;
+      }
+      expect(err?.status, bad).toBe(401);
+      expect(err?.reason).toMatch(/not valid RFC 6750 syntax/);
+      expect(err?.headers["www-authenticate"]).toMatch(/^Bearer/);
+    }
   });
   it("keeps a stage prefix in front of /v1 for Location", () => {
     expect(basePath(ev({ rawPath: "/v1/whip" }))).toBe("");

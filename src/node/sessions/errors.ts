@@ -83,3 +83,16 @@ export class SessionGoneError extends MediaNodeError {
     super("session-ended", 410, `session ${id} has ended (${why}); start a new session`);
   }
 }
+
+/** A WHEP listener asked to listen to another listener: a listener only sends, it has no incoming
+ *  audio, so the call would connect and stay silent (422, as for any offer we cannot serve). */
+export class SourceIsListenerError extends MediaNodeError {
+  override name = "SourceIsListenerError";
+  constructor(id: string) {
+    super(
+      "source-is-listener",
+      422,
+      `session ${id} is a WHEP listener; it has no incoming audio to listen to: listen to its source session instead`,
+    );
+  }
+}

@@ -25,6 +25,7 @@ import {
   SessionExistsError,
   SessionGoneError,
   SessionNotFoundError,
+  SourceIsListenerError,
   SourceNotFoundError,
 } from "./errors.js";
 import { validateOffer } from "./offer.js";
@@ -77,6 +78,32 @@ export interface SessionTableOptions {
   /** a session was admitted (the guard counts its load as unmeasured until its media has run a
    *  while, or it ended) */
   admitted?: (session: AdmittedSession) => void;
+}
+
+/** the create request's fields that only one profile reads */
+const BRIDGE_FIELDS = ["bridgeUrl", "bridgeRecord", "bridgeProtocol", "bridgeRate", "bridgeParams"] as const;
+
+/** An option the request's profile would ignore, or the bridge profile without its URL (the
+ *  session would connect and then time out with nothing to dial): 400, with what to change. */
+function optionProblem(req: CreateSessionRequest): { code: string; reason: string } | undefined {
+  if (req.profile === "bridge" && !req.bridgeUrl)
+    return {
+      code: "bad-bridge-url",
+      reason: "the bridge profile needs bridgeUrl: the application's ws:// or wss:// URL",
+    };
+  if (req.recordRate !== undefined && req.profile !== "record")
+    return {
+      code: "bad-request",
+      reason: `recordRate applies to the record profile only, not ${req.profile} (leave it out)`,
+    };
+  if (req.profile !== "bridge")
+    for (const f of BRIDGE_FIELDS)
+      if (req[f] !== undefined)
+        return {
+          code: "bad-request",
+          reason: `${f} applies to the bridge profile only, not ${req.profile} (leave it out)`,
+        };
+  return undefined;
 }
 
 /** the 503 node-busy message, by what the load guard saw */
@@ -233,6 +260,14 @@ export class SessionTable {
       );
     if (this.sessions.has(req.sessionId)) throw new SessionExistsError(req.sessionId);
     const log = sessionLogger(this.o.log, req.sessionId, { kind: req.kind, profile: req.profile });
+    // an option the profile would ignore is refused, never answered 201 for what will not happen
+    const problem = optionProblem(req);
+    if (problem) {
+      const e = new MediaNodeError(problem.code, 400, problem.reason);
+      this.o.metrics.refused.inc({ reason: e.code });
+      log.info({ reason: e.reason, status: e.status }, "offer refused");
+      throw e;
+    }
 
     let offer: ReturnType<typeof validateOffer>;
     try {
@@ -266,6 +301,12 @@ export class SessionTable {
       if (!req.sourceSessionId) throw OfferError.unsupported("a WHEP listener needs a source session");
       source = this.sessions.get(req.sourceSessionId);
       if (!source || source.isClosing) throw new SourceNotFoundError(req.sourceSessionId);
+      if (source.kind === "whep") {
+        const e = new SourceIsListenerError(req.sourceSessionId);
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "offer refused");
+        throw e;
+      }
       if (source.offer.codec.name !== offer.codec.name)
         throw OfferError.unsupported(
           `the source sends ${source.offer.codec.name}; the listener's offer must accept it`,

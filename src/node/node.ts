@@ -17,8 +17,9 @@ import { freeUdpPort } from "./process/udp-port.js";
 import { rtcConfigFor } from "./sessions/rtc-config.js";
 import { SessionTable } from "./sessions/session-table.js";
 
-/** how long a closing node waits for its recordings' uploads (the rest is retried at the next start) */
-const UPLOAD_FLUSH_MS = 60_000;
+/** how long a closing node waits for its recordings' uploads (the rest is retried at the next start;
+ *  a supervisor gives its workers this long on top of the drain: supervisor.ts) */
+export const UPLOAD_FLUSH_MS = 60_000;
 
 export interface MediaNodeOptions {
   config: Config;

@@ -20,6 +20,7 @@ import type { Config } from "../../config/index.js";
 import { exitAfterLogs, type Logger } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import type { Registry } from "../../registry/types.js";
+import { UPLOAD_FLUSH_MS } from "../node.js";
 import { workerAllocator } from "./allocator.js";
 import { runMediaNodeProcess } from "./node-process.js";
 import { resolveNodeSecret } from "./secret.js";
@@ -171,7 +172,13 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   // workers still running this long after the SIGTERM will not drain: a frozen one (SIGSTOP, a
   // stuck event loop) never even sees the signal. They are killed, so a supervisor that was told
   // to stop does stop (and its killed workers are deregistered like any that died)
-  const stopDeadlineMs = config.RTCGW_DRAIN_TIMEOUT * 1000 + STOP_GRACE_MS;
+  // With a bucket, a worker's close then waits up to UPLOAD_FLUSH_MS for its last recordings'
+  // uploads: killed at drain + 5 s, a scale-in's last calls were lost with the instance's disk
+  // (systemd's TimeoutStopSec is drain + 90 s: infra/node/bootstrap.sh)
+  const stopDeadlineMs =
+    config.RTCGW_DRAIN_TIMEOUT * 1000 +
+    (config.RTCGW_RECORDINGS_BUCKET ? UPLOAD_FLUSH_MS : 0) +
+    STOP_GRACE_MS;
   let killedAtDeadline = 0;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

@@ -22,15 +22,25 @@ export interface UploaderOptions {
   /** attempts per file (default 6: waits of 1, 2, 4, 8, 16 s between them) */
   maxAttempts?: number;
   baseDelayMs?: number;
+  /** an attempt whose connection sends nothing this long fails (and is retried); default 30 s */
+  idleTimeoutMs?: number;
 }
 
-export function s3ClientFromEnv(): S3Client {
+/** S3 that stops answering mid-upload must not hold an attempt for ever: without a socket
+ *  timeout a stalled PUT never failed, never retried, and held a closing node's 60 s flush */
+const IDLE_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 5_000;
+
+export function s3ClientFromEnv(idleTimeoutMs = IDLE_TIMEOUT_MS): S3Client {
   const region = awsRegion("recordings (S3)");
   const endpoint = endpointOverride("s3");
   // an overridden endpoint (the rehearsal's s3rver) is addressed path-style (no bucket subdomains),
   // and sent plain bodies: S3-compatible servers do not all decode the aws-chunked checksum trailer
   return new S3Client({
     region,
+    // socketTimeout is the socket's idle time (no byte either way), not the whole upload's: a
+    // long recording on a slow link still goes through
+    requestHandler: { socketTimeout: idleTimeoutMs, connectionTimeout: CONNECT_TIMEOUT_MS },
     ...(endpoint
       ? { endpoint, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED" as const }
       : {}),
@@ -42,7 +52,7 @@ export class RecordingUploader {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: UploaderOptions) {
-    this.client = o.client ?? s3ClientFromEnv();
+    this.client = o.client ?? s3ClientFromEnv(o.idleTimeoutMs);
   }
 
   get bucket(): string {

@@ -172,7 +172,8 @@ export interface BridgeLegStats {
   /** marks the application sent, and those answered (played or cleared) */
   marks: number;
   marksAnswered: number;
-  /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type) */
+  /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type,
+   *  a message over 1 MiB) */
   protocolErrors: number;
   /** the receive side's current jitter-buffer depth: how long the caller's audio waits before it
    *  is cut into frames for the agent (set by the node from the pipeline's stats) */

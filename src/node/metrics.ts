@@ -200,7 +200,7 @@ export class NodeMetrics {
     });
     this.bridgeProtocolErrors = new Counter({
       name: "rtcgw_bridge_protocol_errors_total",
-      help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type)",
+      help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type, a message over 1 MiB)",
       registers: r,
     });
     new Gauge({

@@ -66,6 +66,8 @@ export class NodeMetrics {
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
   readonly bridgeProtocolErrors: Counter;
+  readonly bridgeCallerTextsRefused: Counter;
+  readonly bridgeClosedNotReading: Counter;
   readonly bridgeReconnects: Counter;
   readonly bridgeJitterDepth: Histogram;
   /** audio a bridged call lost, by direction and cause: counted live (at each scrape) and at the end */
@@ -203,6 +205,16 @@ export class NodeMetrics {
       help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type, a message over 1 MiB)",
       registers: r,
     });
+    this.bridgeCallerTextsRefused = new Counter({
+      name: "rtcgw_bridge_caller_texts_refused_total",
+      help: "bridged callers' datachannel texts refused for the agent: longer than 65536 characters",
+      registers: r,
+    });
+    this.bridgeClosedNotReading = new Counter({
+      name: "rtcgw_bridge_closed_not_reading_total",
+      help: "agent sockets the node closed because the agent had not read 4 MiB of what was sent to it (then redialed)",
+      registers: r,
+    });
     new Gauge({
       name: "rtcgw_opus_encoder_info",
       help: "1 for where this process runs its Opus encoder (backend: native or wasm; RTCGW_OPUS_ENCODER)",
@@ -305,6 +317,8 @@ export class NodeMetrics {
     if (b.jitterDepthMs !== undefined && Number.isFinite(b.jitterDepthMs))
       this.bridgeJitterDepth.observe(b.jitterDepthMs);
     if (b.protocolErrors) this.bridgeProtocolErrors.inc(b.protocolErrors);
+    if (b.callerTextsRefused) this.bridgeCallerTextsRefused.inc(b.callerTextsRefused);
+    if (b.closedNotReading) this.bridgeClosedNotReading.inc(b.closedNotReading);
   }
 
   close() {

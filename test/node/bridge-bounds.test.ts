@@ -4,12 +4,19 @@
 //     1 MiB → 1009) is one outage: the backoff grows, the window counts from its first drop, the
 //     call ends `agent-gone` at the window (it used to be redialed ~10×/s for ever)
 //   - a socket that stayed open (BRIDGE_STABLE_MS) ends its outage: a later drop gets a new window
+//   - an agent that does not read is closed (1008) once BRIDGE_MAX_UNREAD_BYTES wait unsent, and
+//     redialed (marks and texts used to be written without bound: 1 GB, 400 MB)
+//   - a caller's text over 64 Ki characters is refused, counted, and the caller told
 import type { IncomingMessage } from "node:http";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type WebSocket, WebSocketServer } from "ws";
+import WebSocket, { WebSocketServer } from "ws";
 import { createLogger, sessionLogger } from "../../src/log/index.js";
-import { AppSocket, BRIDGE_MAX_MESSAGE_BYTES } from "../../src/node/bridge/app-socket.js";
+import {
+  AppSocket,
+  BRIDGE_MAX_MESSAGE_BYTES,
+  BRIDGE_MAX_UNREAD_BYTES,
+} from "../../src/node/bridge/app-socket.js";
 import { RtcgwProtocol } from "../../src/node/bridge/rtcgw.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { type Harness, startHarness, waitFor } from "./harness.js";
@@ -82,6 +89,13 @@ beforeAll(async () => {
   agent = await agentServer((c) => {
     const refuse = REFUSALS[c.path.slice(1).split("?")[0]!];
     if (refuse) c.ws.once("message", () => refuse(c.ws));
+    if (c.path === "/unread" && agent.conns.filter((k) => k.path === "/unread").length === 1) {
+      // an agent that does not read what the node sends, and floods marks (each answered at once:
+      // nothing of its audio is queued); its redial is read
+      c.ws.pause();
+      const name = "m".repeat(250);
+      for (let i = 0; i < 60_000; i++) c.ws.send(`{"type":"mark","name":"${name}"}`);
+    }
   });
   h = await startHarness({
     RTCGW_BRIDGE_ALLOW: agent.url(),
@@ -110,6 +124,7 @@ async function bridged(path: string, o: { protocol?: "rtcgw" | "twilio"; dataCha
   return { c, sessionId: r.sessionId };
 }
 
+const status = async (sessionId: string) => (await h.call("GET", `/internal/sessions/${sessionId}`)).json;
 const metrics = async () => (await fetch(`${h.node.controlUrl}/metrics`)).text();
 
 describe("an agent that accepts and then closes every socket: one outage, bounded by the window", () => {
@@ -230,5 +245,118 @@ describe("AppSocket: when an outage is over", () => {
       s.close("test over");
       await closeServer(a.wss);
     }
+  });
+});
+
+describe("an agent that does not read", () => {
+  it("AppSocket: once the unread bytes pass the bound the socket is closed 1008 (said to the agent, logged with the session, counted) and redialed; the buffer never grew past it", async () => {
+    let maxBuffered = 0;
+    const send = WebSocket.prototype.send;
+    // what the node's side of the socket holds unsent, after every write
+    WebSocket.prototype.send = function (this: WebSocket, ...args: Parameters<WebSocket["send"]>) {
+      send.apply(this, args);
+      maxBuffered = Math.max(maxBuffered, this.bufferedAmount);
+    } as WebSocket["send"];
+    const a = await agentServer((c) => {
+      if (a.conns.length === 1) c.ws.pause(); // the first socket is not read
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const log = sessionLogger(createLogger({ level: "info", destination: capture(lines) }), "s-unread");
+    const limit = 256 * 1024;
+    const s = new AppSocket({
+      url: a.url(),
+      sessionId: "s-unread",
+      log,
+      protocol: new RtcgwProtocol({ rate: 16000 }),
+      onCommand: () => {},
+      maxUnreadBytes: limit,
+    });
+    try {
+      await waitFor(() => s.state === "open", 3000, "open");
+      const text = "t".repeat(60_000);
+      // the caller's texts and the agent's mark answers: kinds that had no bound
+      for (let i = 0; i < 2000 && s.stats().closedNotReading === 0; i++) {
+        s.callerText(text);
+        s.notify({ type: "mark", name: "m".repeat(256) });
+      }
+      expect(s.stats().closedNotReading).toBe(1);
+      expect(maxBuffered).toBeLessThanOrEqual(limit + 61_000);
+      // the agent reads again: what was sent, then the close and why
+      a.conns[0]!.ws.resume();
+      await waitFor(() => a.conns[0]!.closed !== undefined, 3000, "the first socket closed");
+      expect(a.conns[0]!.closed).toMatchObject({ code: 1008, reason: expect.stringMatching(/not reading/) });
+      // then the usual drop: redialed, resumed, the call goes on
+      await waitFor(() => a.conns.length === 2 && a.conns[1]!.texts.length > 0, 3000, "the redial");
+      expect(a.conns[1]!.texts[0]).toMatchObject({ type: "start", resumed: true });
+      await waitFor(() => s.state === "open", 3000, "open again");
+      expect(s.stats()).toMatchObject({ closedNotReading: 1, reconnects: 1, failed: false });
+      const warned = lines.filter((l) => l.event === "bridge_not_reading");
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toMatchObject({ sessionId: "s-unread", maxUnreadBytes: limit });
+    } finally {
+      WebSocket.prototype.send = send;
+      s.close("test over");
+      await closeServer(a.wss);
+    }
+  });
+
+  it("a real call whose agent floods marks and never reads: its socket is closed and redialed, counted in the status and /metrics; the call goes on", async () => {
+    const m0 = await metrics();
+    const { c, sessionId } = await bridged("/unread");
+    // 60 000 answers of ~280 bytes (16 MB) against a 4 MiB bound and the kernel's buffers
+    expect(BRIDGE_MAX_UNREAD_BYTES).toBe(4 << 20);
+    await waitFor(async () => (await status(sessionId)).bridge.closedNotReading >= 1, 8000, "the close");
+    await waitFor(() => agent.conns.filter((k) => k.path === "/unread").length >= 2, 3000, "the redial");
+    const st = await status(sessionId);
+    expect(st.state).toBe("connected");
+    expect(st.bridge.failed).toBe(false);
+    await h.call("DELETE", `/internal/sessions/${sessionId}`);
+    let m1 = "";
+    await waitFor(
+      async () => {
+        m1 = await metrics();
+        return (
+          counter(m1, "rtcgw_bridge_closed_not_reading_total") >
+          counter(m0, "rtcgw_bridge_closed_not_reading_total")
+        );
+      },
+      3000,
+      "the close counted",
+    );
+    await c.close();
+  });
+});
+
+describe("the caller's texts have a bound", () => {
+  it("a caller's text over 64 Ki characters is refused (the caller told, counted); one of 64 Ki reaches the agent", async () => {
+    const m0 = await metrics();
+    const before = agent.conns.length;
+    const { c, sessionId } = await bridged("/texts", { dataChannel: true });
+    await waitFor(() => agent.conns.length > before && agent.conns[before]!.texts.length > 0, 3000, "start");
+    const a = agent.conns[before]!;
+    c.sendText("x".repeat(64 * 1024 + 1));
+    const notice = JSON.parse(String(await c.message(0)));
+    expect(notice).toEqual({
+      type: "rtcgw.text-refused",
+      reason: "too-long",
+      chars: 64 * 1024 + 1,
+      maxChars: 64 * 1024,
+    });
+    c.sendText("y".repeat(64 * 1024));
+    await waitFor(() => a.texts.some((t) => t.type === "message"), 3000, "the text at the agent");
+    const got = a.texts.filter((t) => t.type === "message");
+    expect(got).toHaveLength(1);
+    expect((got[0]!.data as string).length).toBe(64 * 1024);
+    expect((await status(sessionId)).bridge.callerTextsRefused).toBe(1);
+    await h.call("DELETE", `/internal/sessions/${sessionId}`);
+    await waitFor(
+      async () =>
+        counter(await metrics(), "rtcgw_bridge_caller_texts_refused_total") -
+          counter(m0, "rtcgw_bridge_caller_texts_refused_total") ===
+        1,
+      3000,
+      "the refusal counted",
+    );
+    await c.close();
   });
 });

@@ -11,6 +11,7 @@ import type { AppAudioPeer, AppLink, BridgeRate } from "../../media/index.js";
 import { AppSocket } from "./app-socket.js";
 import { createProtocol } from "./index.js";
 import type { AgentCommand, NodeEvent } from "./protocol.js";
+import { MAX_MESSAGE_CHARS } from "./rtcgw.js";
 
 /** how often the agent is told how much of its audio has played (rtcgw protocol) */
 export const PLAYED_EVERY_MS = 1000;
@@ -90,9 +91,15 @@ export class AgentBridge implements AppLink {
     this.socket.sendFrame(samples, (pts * 1000) / this.rate);
   }
 
-  /** the caller's datachannel text, for the agent */
+  /** the caller's datachannel text, for the agent; one too long is refused and the caller told */
   onCallerText(text: string): void {
-    this.socket.notify({ type: "message", data: text });
+    if (this.socket.callerText(text) === "refused")
+      this.#tellCaller({
+        type: "rtcgw.text-refused",
+        reason: "too-long",
+        chars: text.length,
+        maxChars: MAX_MESSAGE_CHARS,
+      });
   }
 
   /** a key the caller pressed (RFC 4733), for the agent */

@@ -13,6 +13,7 @@ import WebSocket from "ws";
 import type { BridgeLegStats } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
 import type { AgentCommand, BridgeProtocol, CallInfo, NodeEvent, WireMessage } from "./protocol.js";
+import { MAX_MESSAGE_CHARS } from "./rtcgw.js";
 import { signatureHeaders } from "./signature.js";
 
 /** at most ~1 s of unsent audio waits in the socket; beyond it frames are dropped */
@@ -40,6 +41,20 @@ const BACKOFF_MAX_MS = 2_000;
  * an agent that accepted and closed was redialed ~10×/s for as long as the caller stayed.
  */
 export const BRIDGE_STABLE_MS = 5_000;
+/**
+ * The agent has not read this much of what the node wrote (ws' bufferedAmount): it is not reading,
+ * and its socket is closed (BRIDGE_NOT_READING_CLOSE) and redialed like any drop. The caller's audio
+ * never gets near it (dropped beyond ~1 s unsent: BRIDGE_MAX_BUFFERED_MS, ≤ 96 kB at 48 kHz) and
+ * everything else is small (marks ≤ ~300 bytes, `played` once a second, dtmf) or rare and bounded
+ * (a caller's text, ≤ MAX_MESSAGE_CHARS): 4 MiB is > 40 s of the widest audio or dozens of the
+ * longest texts, more than an agent that reads at all leaves unread, and it bounds what one agent
+ * that stopped reading costs the node (was: 1 GB from an agent sending marks it never read).
+ */
+export const BRIDGE_MAX_UNREAD_BYTES = 4 << 20;
+/** the close the node sends an agent that does not read (RFC 6455 §7.4.1: policy violation) */
+export const BRIDGE_NOT_READING_CLOSE = 1008;
+/** the close frame waits behind what the agent did not read: this long, then the socket is dropped */
+const NOT_READING_GRACE_MS = 1_000;
 
 export type AppSocketState = BridgeLegStats["state"];
 
@@ -70,6 +85,8 @@ export interface AppSocketOptions {
   maxBufferedMs?: number;
   /** BRIDGE_STABLE_MS (always capped at the reconnect window) */
   stableMs?: number;
+  /** BRIDGE_MAX_UNREAD_BYTES */
+  maxUnreadBytes?: number;
 }
 
 export class AppSocket {
@@ -80,6 +97,7 @@ export class AppSocket {
   readonly #openTimeoutMs: number;
   readonly #reconnectMs: number;
   readonly #stableMs: number;
+  readonly #maxUnreadBytes: number;
   readonly #createdAt = Date.now();
   #ws: WebSocket | undefined;
   #state: AppSocketState = "connecting";
@@ -105,6 +123,8 @@ export class AppSocket {
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #stableTimer: NodeJS.Timeout | undefined;
+  /** the socket being closed because it did not read: nothing more is written to it */
+  #closingUnread: WebSocket | undefined;
   readonly #s = {
     framesSent: 0,
     framesNotOpen: 0,
@@ -118,6 +138,8 @@ export class AppSocket {
     marks: 0,
     marksAnswered: 0,
     protocolErrors: 0,
+    callerTextsRefused: 0,
+    closedNotReading: 0,
   };
 
   constructor(o: AppSocketOptions) {
@@ -126,6 +148,7 @@ export class AppSocket {
     this.#openTimeoutMs = o.openTimeoutMs ?? BRIDGE_OPEN_TIMEOUT_MS;
     this.#reconnectMs = o.reconnectMs ?? BRIDGE_RECONNECT_MS;
     this.#stableMs = Math.min(o.stableMs ?? BRIDGE_STABLE_MS, this.#reconnectMs);
+    this.#maxUnreadBytes = o.maxUnreadBytes ?? BRIDGE_MAX_UNREAD_BYTES;
     // bytes of ~1 s of frames as this protocol writes them (a Twilio media message is ~370 bytes
     // of JSON around 160 bytes of μ-law: ~18.5 kB/s)
     const perSecond = this.#p.name === "twilio" ? 50 * 370 : this.#p.rate * 2;
@@ -157,6 +180,25 @@ export class AppSocket {
     }
     if (this.#state === "reconnecting") this.#s.gapFrames++;
     else this.#s.framesNotOpen++;
+  }
+
+  /**
+   * The caller's datachannel text for the agent. Longer than MAX_MESSAGE_CHARS (the limit the
+   * agent's texts to the caller have) it is refused and counted: a caller sending 60 kB texts to an
+   * agent that did not read grew the node by 400 MB in 10 s. "not-sent": no socket open, or the
+   * protocol has no message for it (Twilio).
+   */
+  callerText(text: string): "sent" | "refused" | "not-sent" {
+    if (text.length > MAX_MESSAGE_CHARS) {
+      this.#s.callerTextsRefused++;
+      if (this.#s.callerTextsRefused === 1)
+        this.#o.log.warn(
+          { event: "bridge_caller_text_refused", chars: text.length, maxChars: MAX_MESSAGE_CHARS },
+          "the caller's datachannel text is too long for the agent; refused",
+        );
+      return "refused";
+    }
+    return this.notify({ type: "message", data: text }) ? "sent" : "not-sent";
   }
 
   /** tell the agent something (a mark answered, a digit, a datachannel text, …); dropped unless open */
@@ -430,12 +472,41 @@ export class AppSocket {
     this.#s.framesSent++;
   }
 
+  /** every message to the agent goes here: none is written once the agent has not read
+   *  BRIDGE_MAX_UNREAD_BYTES (only the audio had a bound; texts, marks and `played` had none) */
   #send(m: WireMessage): void {
+    const ws = this.#ws!;
+    if (ws === this.#closingUnread) return;
+    if (ws.bufferedAmount > this.#maxUnreadBytes) {
+      this.#notReading(ws);
+      return;
+    }
     try {
-      this.#ws!.send(m, { binary: typeof m !== "string" });
+      ws.send(m, { binary: typeof m !== "string" });
     } catch (err) {
       this.#o.log.debug({ err: (err as Error).message }, "bridge send failed");
     }
+  }
+
+  /** the agent has not read BRIDGE_MAX_UNREAD_BYTES: close its socket, then the usual drop and redial */
+  #notReading(ws: WebSocket): void {
+    if (ws !== this.#ws || this.#state !== "open") return;
+    this.#closingUnread = ws;
+    const unread = ws.bufferedAmount;
+    this.#s.closedNotReading++;
+    this.#o.log.warn(
+      { event: "bridge_not_reading", bufferedBytes: unread, maxUnreadBytes: this.#maxUnreadBytes },
+      "the agent is not reading its socket; closing it",
+    );
+    try {
+      ws.close(BRIDGE_NOT_READING_CLOSE, `not reading: ${unread} bytes unread`);
+    } catch {}
+    // the close frame is queued behind the unread bytes: an agent that was only stalled may still
+    // read why; then the socket and its buffer go (ws would wait 30 s for the close handshake)
+    setTimeout(() => ws.terminate(), NOT_READING_GRACE_MS).unref();
+    // a drop once the current stack is done: this runs inside a send — the pacer's tick answering a
+    // mark, a caller's text — and the drop clears the agent's queued audio and its marks
+    queueMicrotask(() => this.#lost(ws, "closed", `closed by the node: ${unread} bytes unread`));
   }
 
   #protocolError(what: string): void {

@@ -173,7 +173,7 @@ export interface BridgeLegStats {
   marks: number;
   marksAnswered: number;
   /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type,
-   *  a message over 1 MiB) */
+   *  a message over 1 MiB, a mark beyond the pending cap) */
   protocolErrors: number;
   /** the caller's datachannel texts refused for the agent: longer than 64 Ki characters */
   callerTextsRefused: number;

@@ -202,7 +202,7 @@ export class NodeMetrics {
     });
     this.bridgeProtocolErrors = new Counter({
       name: "rtcgw_bridge_protocol_errors_total",
-      help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type, a message over 1 MiB)",
+      help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type, a message over 1 MiB, a mark beyond the pending cap)",
       registers: r,
     });
     this.bridgeCallerTextsRefused = new Counter({

@@ -7,11 +7,13 @@
 //   - an agent that does not read is closed (1008) once BRIDGE_MAX_UNREAD_BYTES wait unsent, and
 //     redialed (marks and texts used to be written without bound: 1 GB, 400 MB)
 //   - a caller's text over 64 Ki characters is refused, counted, and the caller told
+//   - marks pending beyond MAX_PENDING_MARKS are the agent's protocol error, not queued
 import type { IncomingMessage } from "node:http";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { createLogger, sessionLogger } from "../../src/log/index.js";
+import { MAX_PENDING_MARKS } from "../../src/node/bridge/agent-bridge.js";
 import {
   AppSocket,
   BRIDGE_MAX_MESSAGE_BYTES,
@@ -327,7 +329,7 @@ describe("an agent that does not read", () => {
   });
 });
 
-describe("the caller's texts have a bound", () => {
+describe("the caller's texts and the agent's marks have a bound", () => {
   it("a caller's text over 64 Ki characters is refused (the caller told, counted); one of 64 Ki reaches the agent", async () => {
     const m0 = await metrics();
     const before = agent.conns.length;
@@ -357,6 +359,43 @@ describe("the caller's texts have a bound", () => {
       3000,
       "the refusal counted",
     );
+    await c.close();
+  });
+
+  it(`marks: ${MAX_PENDING_MARKS} may wait for their audio; one more is the agent's protocol error, not queued nor answered; a clear answers the ${MAX_PENDING_MARKS} and frees the room`, async () => {
+    const before = agent.conns.length;
+    const { c, sessionId } = await bridged("/marks");
+    await waitFor(() => agent.conns.length > before && agent.conns[before]!.texts.length > 0, 3000, "start");
+    const a = agent.conns[before]!;
+    const audio = Buffer.alloc(16000 * 2 * 10, 0x10); // 10 s queued: the marks wait for it
+    a.ws.send(audio);
+    for (let i = 0; i < MAX_PENDING_MARKS + 5; i++)
+      a.ws.send(JSON.stringify({ type: "mark", name: `m${i}` }));
+    await waitFor(
+      async () => {
+        const b = (await status(sessionId)).bridge;
+        return b.marks + b.protocolErrors === MAX_PENDING_MARKS + 5;
+      },
+      3000,
+      "every mark read",
+    );
+    expect((await status(sessionId)).bridge).toMatchObject({ marks: MAX_PENDING_MARKS, protocolErrors: 5 });
+    a.ws.send(JSON.stringify({ type: "clear" }));
+    const answers = () => a.texts.filter((t) => t.type === "mark");
+    await waitFor(() => answers().length === MAX_PENDING_MARKS, 3000, "the marks answered by the clear");
+    expect(answers().map((t) => t.name)).toEqual(
+      Array.from({ length: MAX_PENDING_MARKS }, (_, i) => `m${i}`),
+    );
+    // the room is free again: as many marks behind new audio are taken
+    a.ws.send(audio);
+    for (let i = 0; i < MAX_PENDING_MARKS; i++) a.ws.send(JSON.stringify({ type: "mark", name: `n${i}` }));
+    await waitFor(
+      async () => (await status(sessionId)).bridge.marks === 2 * MAX_PENDING_MARKS,
+      3000,
+      "the second round of marks",
+    );
+    expect((await status(sessionId)).bridge.protocolErrors).toBe(5);
+    await h.call("DELETE", `/internal/sessions/${sessionId}`);
     await c.close();
   });
 });

@@ -77,6 +77,9 @@ export interface AppSocketOptions {
   log: Logger;
   /** the agent's audio, marks, clears, hangups and texts (errors and no-ops are handled here) */
   onCommand: (c: AgentCommand) => void;
+  /** a reason to refuse a well-formed command before it is counted and acted on (AgentBridge: a
+   *  mark beyond the pending cap); a refused command is the agent's protocol error */
+  refuse?: (c: AgentCommand) => string | undefined;
   onLeg?: (e: LegEvent) => void;
   /** RTCGW_BRIDGE_SECRET: every dial is signed with it (signature.ts); none, no signature */
   secret?: string;
@@ -320,12 +323,18 @@ export class AppSocket {
       // the application's message must never throw into the socket's event handler
       c = { type: "error", what: `message handling failed: ${(err as Error).message}` };
     }
+    if (c.type === "none") return;
+    let refused: string | undefined = c.type === "error" ? c.what : undefined;
+    try {
+      refused ??= this.#o.refuse?.(c);
+    } catch (err) {
+      refused = `message handling failed: ${(err as Error).message}`;
+    }
+    if (refused !== undefined) {
+      this.#protocolError(refused);
+      return;
+    }
     switch (c.type) {
-      case "error":
-        this.#protocolError(c.what);
-        return;
-      case "none":
-        return;
       case "audio":
         this.#s.audioIn++;
         this.#s.audioInBytes += data.length;

@@ -172,8 +172,13 @@ export interface BridgeLegStats {
   /** marks the application sent, and those answered (played or cleared) */
   marks: number;
   marksAnswered: number;
-  /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type) */
+  /** messages from the application that break the protocol (odd-length audio, bad JSON, unknown type,
+   *  a message over 1 MiB, a mark beyond the pending cap) */
   protocolErrors: number;
+  /** the caller's datachannel texts refused for the agent: longer than 64 Ki characters */
+  callerTextsRefused: number;
+  /** times the node closed the agent's socket because it had not read several MB (then redialed) */
+  closedNotReading: number;
   /** the receive side's current jitter-buffer depth: how long the caller's audio waits before it
    *  is cut into frames for the agent (set by the node from the pipeline's stats) */
   jitterDepthMs?: number;

@@ -66,6 +66,8 @@ export class NodeMetrics {
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
   readonly bridgeProtocolErrors: Counter;
+  readonly bridgeCallerTextsRefused: Counter;
+  readonly bridgeClosedNotReading: Counter;
   readonly bridgeReconnects: Counter;
   readonly bridgeJitterDepth: Histogram;
   /** audio a bridged call lost, by direction and cause: counted live (at each scrape) and at the end */
@@ -200,7 +202,17 @@ export class NodeMetrics {
     });
     this.bridgeProtocolErrors = new Counter({
       name: "rtcgw_bridge_protocol_errors_total",
-      help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type)",
+      help: "messages from bridge applications that break the protocol (odd-length audio, bad JSON, unknown type, a message over 1 MiB, a mark beyond the pending cap)",
+      registers: r,
+    });
+    this.bridgeCallerTextsRefused = new Counter({
+      name: "rtcgw_bridge_caller_texts_refused_total",
+      help: "bridged callers' datachannel texts refused for the agent: longer than 65536 characters",
+      registers: r,
+    });
+    this.bridgeClosedNotReading = new Counter({
+      name: "rtcgw_bridge_closed_not_reading_total",
+      help: "agent sockets the node closed because the agent had not read 4 MiB of what was sent to it (then redialed)",
       registers: r,
     });
     new Gauge({
@@ -305,6 +317,8 @@ export class NodeMetrics {
     if (b.jitterDepthMs !== undefined && Number.isFinite(b.jitterDepthMs))
       this.bridgeJitterDepth.observe(b.jitterDepthMs);
     if (b.protocolErrors) this.bridgeProtocolErrors.inc(b.protocolErrors);
+    if (b.callerTextsRefused) this.bridgeCallerTextsRefused.inc(b.callerTextsRefused);
+    if (b.closedNotReading) this.bridgeClosedNotReading.inc(b.closedNotReading);
   }
 
   close() {

@@ -283,6 +283,7 @@ function oracle(p: Proto, m: Msg): string | undefined {
   const kind = p === "rtcgw" ? r.type : r.event;
   const name = p === "rtcgw" ? r.name : (r.mark as { name?: unknown } | null | undefined)?.name;
   if (kind === "clear") return "clear";
+  if (p === "twilio" && kind === "connected") return "none"; // Twilio's own first message: a no-op
   if (kind === "mark") return typeof name === "string" && name.length <= 256 ? "mark" : "error";
   if (p === "rtcgw" && kind === "message")
     return typeof r.data === "string" && r.data.length <= 65_536 ? "message" : "error";

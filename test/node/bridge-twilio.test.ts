@@ -342,6 +342,22 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
     await new Promise<void>((r) => slow.close(() => r()));
   });
 
+  it("an agent that sends Twilio's own connected (as agents built on Twilio libraries may) breaks nothing; an unknown event is still a protocol error", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "start").length === 1, 3000, "start");
+    const streamSid = of(s, "start")[0]!.msg.streamSid;
+    s.ws.send(JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }));
+    s.ws.send(JSON.stringify({ event: "connected", streamSid }));
+    s.ws.send(JSON.stringify({ event: "dance", streamSid }));
+    // a mark after them, answered at once (nothing queued): every message before it has been read
+    s.ws.send(JSON.stringify({ event: "mark", streamSid, mark: { name: "sync" } }));
+    await waitFor(() => of(s, "mark").length === 1, 3000, "the sync mark");
+    const st = (await h.call("GET", `/internal/sessions/${sessionId}`)).json;
+    expect(st.bridge).toMatchObject({ state: "open", protocolErrors: 1, reconnects: 0 });
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("the agent closing its socket normally ends the call (a Twilio stream ends so)", async () => {
     const { c, sessionId, s } = await call();
     await waitFor(() => of(s, "media").length >= 5, 3000, "media");

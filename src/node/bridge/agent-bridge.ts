@@ -7,13 +7,31 @@
 // comes back ends the call.
 import type { BridgeLegStats, BridgeProtocolName } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import type { AppAudioPeer, AppLink, BridgeRate } from "../../media/index.js";
+import {
+  type AppAudioPeer,
+  type AppLink,
+  BRIDGE_FRAME_MS,
+  BRIDGE_OUT_BUFFER_MS,
+  type BridgeRate,
+} from "../../media/index.js";
 import { AppSocket } from "./app-socket.js";
 import { createProtocol } from "./index.js";
 import type { AgentCommand, NodeEvent } from "./protocol.js";
+import { MAX_MESSAGE_CHARS } from "./rtcgw.js";
 
 /** how often the agent is told how much of its audio has played (rtcgw protocol) */
 export const PLAYED_EVERY_MS = 1000;
+
+/**
+ * Marks of one call waiting for their audio to play; one more is refused (the agent's protocol
+ * error, not queued, never answered). 1000 = one mark per 20 ms frame of the longest queue the
+ * agent's audio may have (BRIDGE_OUT_BUFFER_MS): finer than any agent has reason to mark. The
+ * pending marks come due together (a clear, or marks sent with no audio between) and are answered
+ * inside the node's shared 20 ms tick: 1000 answers cost 7–23 ms there (measured, a ws write
+ * each: at most about one tick, once); 400 000 uncapped ones stalled the whole node for 4.5 s and
+ * another call lost audio.
+ */
+export const MAX_PENDING_MARKS = BRIDGE_OUT_BUFFER_MS / BRIDGE_FRAME_MS;
 
 /** what the node hands a bridged session (besides its media) */
 export interface BridgeContext {
@@ -42,6 +60,8 @@ export class AgentBridge implements AppLink {
   #peer: AppAudioPeer | undefined;
   /** bumped when the socket drops: marks of the old socket are not answered on the new one */
   #generation = 0;
+  /** marks handed to the media and not yet answered (played, cleared, or the call's end) */
+  #pendingMarks = 0;
   #closed = false;
 
   constructor(ctx: BridgeContext, o: { sessionId: string; sendsBack: boolean; log: Logger }) {
@@ -60,6 +80,10 @@ export class AgentBridge implements AppLink {
       ...(ctx.reconnectMs !== undefined ? { reconnectMs: ctx.reconnectMs } : {}),
       ...(ctx.openTimeoutMs !== undefined ? { openTimeoutMs: ctx.openTimeoutMs } : {}),
       onCommand: (c) => this.#command(c),
+      refuse: (c) =>
+        c.type === "mark" && this.#pendingMarks >= MAX_PENDING_MARKS
+          ? `a mark beyond ${MAX_PENDING_MARKS} pending (refused, not answered)`
+          : undefined,
       onLeg: (e) => {
         if (e.type === "gone") {
           // the caller hears silence until the agent is back; its queued speech is not for later
@@ -90,9 +114,15 @@ export class AgentBridge implements AppLink {
     this.socket.sendFrame(samples, (pts * 1000) / this.rate);
   }
 
-  /** the caller's datachannel text, for the agent */
+  /** the caller's datachannel text, for the agent; one too long is refused and the caller told */
   onCallerText(text: string): void {
-    this.socket.notify({ type: "message", data: text });
+    if (this.socket.callerText(text) === "refused")
+      this.#tellCaller({
+        type: "rtcgw.text-refused",
+        reason: "too-long",
+        chars: text.length,
+        maxChars: MAX_MESSAGE_CHARS,
+      });
   }
 
   /** a key the caller pressed (RFC 4733), for the agent */
@@ -124,11 +154,25 @@ export class AgentBridge implements AppLink {
         return;
       case "mark": {
         const generation = this.#generation;
+        let answered = false;
         const answer = () => {
+          if (answered) return;
+          answered = true;
+          this.#pendingMarks--;
           if (generation === this.#generation) this.socket.notify({ type: "mark", name: c.name });
         };
-        if (peer) peer.mark(answer);
-        else answer();
+        this.#pendingMarks++;
+        try {
+          if (peer) peer.mark(answer);
+          else answer();
+        } catch (err) {
+          // not queued: it will never be answered, so it is not pending either
+          if (!answered) {
+            answered = true;
+            this.#pendingMarks--;
+          }
+          throw err;
+        }
         return;
       }
       case "clear":

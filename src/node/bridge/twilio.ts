@@ -119,6 +119,9 @@ export class TwilioProtocol implements BridgeProtocol {
       }
       case "clear":
         return { type: "clear" };
+      case "connected":
+        // Twilio's own first message, which some agents built on Twilio libraries echo back: harmless
+        return { type: "none" };
       default:
         return { type: "error", what: "unknown event (a Twilio agent sends media, mark or clear)" };
     }

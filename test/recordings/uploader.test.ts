@@ -2,9 +2,9 @@
 // and deleted only then; an S3 endpoint that accepts the connection and never answers fails the
 // attempt after the idle timeout and is retried (it used to hang for ever: no retry, and a closing
 // node's flush held its whole 60 s), and what could not be uploaded stays on disk.
-import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -36,7 +36,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
   silentPort = (silent.address() as { port: number }).port;
-  Object.assign(process.env, { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" });
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+  });
 });
 afterAll(async () => {
   process.env = saved;

@@ -9,6 +9,8 @@ export function preflightProblem(e: unknown): { message: string; exitCode: numbe
   // configuration: exit 2 like every invalid setting; an incomplete install: exit 1
   if (code === "recordings-dir")
     return { message: `rtcgw: invalid configuration:\n  - RECORDINGS_DIR: ${message}\n`, exitCode: 2 };
+  if (code === "media-udp-port")
+    return { message: `rtcgw: invalid configuration:\n  - MEDIA_UDP_PORT: ${message}\n`, exitCode: 2 };
   if (code === "media-runtime") return { message: `rtcgw: cannot start: ${message}\n`, exitCode: 1 };
   return undefined;
 }

@@ -13,7 +13,7 @@ import { NodeMetrics } from "./metrics.js";
 import { LoadGuard } from "./process/load-guard.js";
 import { resolveNodeSecret } from "./process/secret.js";
 import { processTicker } from "./process/ticker.js";
-import { freeUdpPort } from "./process/udp-port.js";
+import { ensureUdpPortFree, freeUdpPort } from "./process/udp-port.js";
 import { rtcConfigFor } from "./sessions/rtc-config.js";
 import { SessionTable } from "./sessions/session-table.js";
 
@@ -83,6 +83,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const { secret, generated } = resolveNodeSecret(config);
   const requestedUdp = opts.udpPort ?? config.MEDIA_UDP_PORT;
   const udpPort = requestedUdp === 0 ? await freeUdpPort(config.MEDIA_BIND_ADDRESS) : requestedUdp;
+  if (requestedUdp !== 0) await ensureUdpPortFree(config.MEDIA_BIND_ADDRESS, udpPort);
 
   const uploader = config.RTCGW_RECORDINGS_BUCKET
     ? new RecordingUploader({

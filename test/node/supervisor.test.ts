@@ -2,7 +2,9 @@
 // together on SIGTERM; a worker that cannot start fails the start with a reason instead of
 // restarting forever; a worker that crashes is restarted, and its registry entries are removed at
 // once rather than left for their TTLs. Real processes, a real redis-server of this file's own.
+
 import { createHash } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { childPids } from "../../bench/load/proc.js";
@@ -140,6 +142,35 @@ describe("the supervisor", () => {
       // (if another process took port - 1 meanwhile, worker 0 is the one named: the same error)
       expect(stderr()).toMatch(/NODE_PORT: port \d+ .*is already in use; set NODE_PORT to a free port/);
       expect(stderr()).not.toMatch(/restarting/);
+      expect(await fx.registry.listNodes()).toEqual([]);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it("a worker whose MEDIA_UDP_PORT + 1 is taken fails the start: exit 2 naming MEDIA_UDP_PORT (it used to abort at its first offer, again and again)", {
+    timeout: 40_000,
+  }, async () => {
+    const taken = createSocket("udp4");
+    await new Promise<void>((r) => taken.bind(0, "127.0.0.1", () => r()));
+    const port = taken.address().port;
+    try {
+      const { exit, stderr } = spawnNodeProcess(
+        ["node"],
+        {
+          RTCGW_REGISTRY: fx.redis.url,
+          NODE_PORT: "0",
+          MEDIA_BIND_ADDRESS: "127.0.0.1",
+          MEDIA_UDP_PORT: String(port - 1),
+          RTCGW_WORKERS: "2",
+        },
+        { capture: true, bin: true },
+      );
+      expect(await exit).toBe(2);
+      expect(stderr()).toMatch(
+        /MEDIA_UDP_PORT: UDP port \d+ on 127\.0\.0\.1 is already in use; set MEDIA_UDP_PORT to a free port/,
+      );
+      expect(stderr()).not.toMatch(/restarting|terminate called/);
       expect(await fx.registry.listNodes()).toEqual([]);
     } finally {
       taken.close();

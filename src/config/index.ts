@@ -5,8 +5,12 @@
 import * as z from "zod/mini";
 import { parseAllowEntry } from "./bridge-url.js";
 
-/** an environment string coerced to a number, with `name`'s own message when it is not one */
-const envNumber = (message: string) => z.coerce.number({ error: message });
+/** an environment string that is a decimal number (not " ", "0x10", "1e3", "Infinity": Number()
+ *  takes those, and a blank became 0 — a port "any free one", a resume window "none"), with the
+ *  variable's own message when it is not one */
+const DECIMAL = /^\s*-?\d+(\.\d+)?\s*$/;
+const envNumber = (message: string) =>
+  z.pipe(z.string().check(z.regex(DECIMAL, { error: message })), z.coerce.number({ error: message }));
 
 // 0 = any free port: the node registers the port it got, and `rtcgw dev` prints its URL
 const port = (name: string, dflt: number) => {
@@ -269,7 +273,9 @@ export const ConfigSchema = z.object({
     ),
     1.5,
   ),
-  RTCGW_NODE_URL: optionalThen(z.url({ error: "RTCGW_NODE_URL must be an http(s) URL" })),
+  RTCGW_NODE_URL: optionalThen(
+    z.url({ protocol: /^https?$/, error: "RTCGW_NODE_URL must be an http(s) URL" }),
+  ),
   RTCGW_NODE_CAPACITY: z._default(
     envNumber("RTCGW_NODE_CAPACITY must be a number of sessions").check(
       z.int("RTCGW_NODE_CAPACITY must be a whole number"),
@@ -352,11 +358,11 @@ export class ConfigError extends Error {
 
 /** Parse the environment into a typed Config, or throw one ConfigError listing every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  // Empty strings count as unset, as in most deployment tools.
+  // Empty (or blank) strings count as unset, as in most deployment tools.
   const input: Record<string, string> = {};
   for (const key of Object.keys(ConfigSchema.shape)) {
     const v = env[key];
-    if (v !== undefined && v !== "") input[key] = v;
+    if (v !== undefined && v.trim() !== "") input[key] = v;
   }
   const r = ConfigSchema.safeParse(input);
   if (!r.success) {

@@ -80,6 +80,32 @@ describe("loadConfig", () => {
       );
   });
 
+  it("a blank number is unset (its default), not 0; only decimal numbers are numbers", () => {
+    const c = loadConfig({
+      NODE_PORT: " ",
+      RTCGW_RESUME_WINDOW: "  ",
+      RTCGW_BUSY_AT: "\t",
+      RTCGW_ECHO_COMPLEXITY: " ",
+    });
+    expect(c).toMatchObject({
+      NODE_PORT: 9090,
+      RTCGW_RESUME_WINDOW: 20,
+      RTCGW_BUSY_AT: 0.85,
+      RTCGW_ECHO_COMPLEXITY: 1,
+    });
+    expect(loadConfig({ RTCGW_NODE_CAPACITY: " 16 " }).RTCGW_NODE_CAPACITY).toBe(16);
+    for (const bad of ["0x10", "1e3", "Infinity", "16abc", "1,5"])
+      expect(() => loadConfig({ RTCGW_NODE_CAPACITY: bad })).toThrow(/RTCGW_NODE_CAPACITY must be a number/);
+  });
+
+  it("RTCGW_NODE_URL must be http or https", () => {
+    expect(loadConfig({ RTCGW_NODE_URL: "https://10.0.0.5:9090" }).RTCGW_NODE_URL).toBe(
+      "https://10.0.0.5:9090",
+    );
+    for (const bad of ["ftp://h:1", "mailto:x@y", "ws://h:1"])
+      expect(() => loadConfig({ RTCGW_NODE_URL: bad })).toThrow(/RTCGW_NODE_URL must be an http\(s\) URL/);
+  });
+
   it("takes the load guard's lines (0.85 of the cores and 50 ms late by default, 0 = no line) and refuses anything else", () => {
     expect(loadConfig({}).RTCGW_BUSY_AT).toBe(0.85);
     expect(loadConfig({}).RTCGW_BUSY_LAG_MS).toBe(50);

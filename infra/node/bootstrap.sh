@@ -350,7 +350,7 @@ cat >"$CWA/amazon-cloudwatch-agent.json" <<CW
         "prometheus_config_path": "$CWA/prometheus.yaml",
         "emf_processor": { "metric_declaration_dedup": true, "metric_namespace": "rtcgw/node",
           "metric_declaration": [ { "source_labels": ["job"], "label_matcher": "^rtcgw$", "dimensions": [["job"]],
-            "metric_selectors": ["^rtcgw_sessions$", "^rtcgw_offers_refused_total$", "^rtcgw_session_teardowns_total$", "^rtcgw_ghost_sessions_total$", "^rtcgw_event_loop_utilization$", "^process_cpu_seconds_total$"] } ] }
+            "metric_selectors": ["^rtcgw_sessions$", "^rtcgw_offers_refused_total$", "^rtcgw_session_teardowns_total$", "^rtcgw_ghost_sessions_total$", "^rtcgw_event_loop_utilization$", "^rtcgw_process_cpu_seconds_total$"] } ] }
       }
     }
   }

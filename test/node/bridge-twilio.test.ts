@@ -194,6 +194,25 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
     await c.close();
   });
 
+  it("a 30 s prompt sent at once is queued whole, as Twilio buffers up to 10 minutes (nothing dropped; the oldest 10 s went when the queue held 20 s)", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "media").length >= 5, 3000, "media");
+    const streamSid = s.messages[1]!.msg.streamSid;
+    for (let k = 0; k < 30; k++)
+      s.ws.send(
+        JSON.stringify({ event: "media", streamSid, media: { payload: tonePayload(600, 1000, k * 8000) } }),
+      );
+    s.ws.send(JSON.stringify({ event: "mark", streamSid, mark: { name: "prompt" } }));
+    await new Promise((r) => setTimeout(r, 1500));
+    const st = (await h.call("GET", `/internal/sessions/${sessionId}`)).json;
+    expect(st.bridge.audioLostMs.toCaller.queueFull).toBe(0);
+    expect(of(s, "mark")).toEqual([]); // 28 s of it still to play
+    // the caller hears it meanwhile
+    expect(audibleArrivals(c).length).toBeGreaterThanOrEqual(40);
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("clear: every pending mark answered at once, the queued audio stops at the caller, and the agent's next audio is the next thing heard", async () => {
     const { c, sessionId, s } = await call();
     await waitFor(() => of(s, "media").length >= 10, 3000, "media");

@@ -58,6 +58,8 @@ export interface AppAudioPeer {
 export interface AppLink {
   /** the PCM rate the application speaks (the bridge session runs at it) */
   readonly rate: BridgeRate;
+  /** how much of its audio may wait to be played (default BRIDGE_OUT_BUFFER_MS) */
+  readonly bufferMs?: number;
   /** one 20 ms frame of the caller's audio (rate/50 samples s16 mono; pts in samples at `rate`) */
   sendFrame(samples: Int16Array, pts: number): void;
   connect(peer: AppAudioPeer): void;

@@ -59,6 +59,7 @@ async function assemble(kind: ProfileKind, ctx: ProfileContext): Promise<MediaSe
       const bridge = await createBridgeSession({
         codec,
         rate: app.rate,
+        ...(app.bufferMs !== undefined ? { maxBufferMs: app.bufferMs } : {}),
         ...(ctx.echoComplexity !== undefined ? { encoderComplexity: ctx.echoComplexity } : {}),
         ...(ctx.bridgeRecord ? { record: { dir: ctx.recordingsDir, sessionId: ctx.sessionId } } : {}),
         ...(ctx.out ? { out: ctx.out } : {}),

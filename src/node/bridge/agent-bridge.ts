@@ -54,6 +54,7 @@ export interface BridgeContext {
 export class AgentBridge implements AppLink {
   readonly socket: AppSocket;
   readonly rate: BridgeRate;
+  readonly bufferMs: number;
   readonly #ctx: BridgeContext;
   readonly #log: Logger;
   readonly #played: NodeJS.Timeout | undefined;
@@ -69,6 +70,7 @@ export class AgentBridge implements AppLink {
     this.#log = o.log;
     const protocol = createProtocol(ctx.protocol, { rate: ctx.rate });
     this.rate = protocol.rate as BridgeRate;
+    this.bufferMs = protocol.bufferMs;
     this.socket = new AppSocket({
       url: ctx.url,
       sessionId: o.sessionId,

@@ -73,6 +73,8 @@ export interface BridgeProtocol {
   readonly name: BridgeProtocolName;
   /** the PCM rate both ways */
   readonly rate: number;
+  /** how much of the agent's audio may wait to be played (ms); beyond it the oldest is dropped, counted */
+  readonly bufferMs: number;
   /** the first messages on every (re)opened socket, in order */
   opening(call: CallInfo): WireMessage[];
   /** one 20 ms frame of the caller's audio (rate/50 samples) at `ms` since the stream began */

@@ -9,6 +9,7 @@ import type {
   ProtocolOptions,
   WireMessage,
 } from "./protocol.js";
+import { BRIDGE_OUT_BUFFER_MS } from "../../media/index.js";
 import { parseJsonObject } from "./protocol.js";
 
 const LITTLE_ENDIAN = endianness() === "LE";
@@ -19,6 +20,7 @@ export const MAX_MESSAGE_CHARS = 64 * 1024;
 export class RtcgwProtocol implements BridgeProtocol {
   readonly name = "rtcgw" as const;
   readonly rate: number;
+  readonly bufferMs = BRIDGE_OUT_BUFFER_MS;
 
   constructor(o: ProtocolOptions) {
     this.rate = o.rate;

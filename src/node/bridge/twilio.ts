@@ -10,6 +10,10 @@ import { parseJsonObject } from "./protocol.js";
 import { MAX_MARK_NAME } from "./rtcgw.js";
 
 export const TWILIO_RATE = 8000;
+/** Twilio keeps up to 10 minutes of an agent's audio queued (its warning 31931: "More than 10
+ *  minutes of audio is buffered"): an agent that sends a long prompt at once relies on it. At 8 kHz
+ *  that is 9.6 MB at most, and the queue grows only as far as it is filled (PcmPushSource). */
+export const TWILIO_BUFFER_MS = 10 * 60_000;
 /** rtcgw has no Twilio account: a well-formed AccountSid that names none */
 export const TWILIO_ACCOUNT_SID = `AC${"0".repeat(32)}`;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -17,6 +21,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export class TwilioProtocol implements BridgeProtocol {
   readonly name = "twilio" as const;
   readonly rate = TWILIO_RATE;
+  readonly bufferMs = TWILIO_BUFFER_MS;
   #streamSid = "";
   /** the stream id as a JSON string, for the media messages written as text */
   #streamSidJson = '""';

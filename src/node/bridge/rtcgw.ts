@@ -1,6 +1,7 @@
 // rtcgw's own bridge protocol (docs/bridge.md, "rtcgw"): binary frames of s16le PCM at the agent's
 // rate both ways, JSON text for everything else. Wideband by default (16 kHz), any of 8/16/24/48.
 import { endianness } from "node:os";
+import { BRIDGE_OUT_BUFFER_MS } from "../../media/index.js";
 import type {
   AgentCommand,
   BridgeProtocol,
@@ -9,7 +10,6 @@ import type {
   ProtocolOptions,
   WireMessage,
 } from "./protocol.js";
-import { BRIDGE_OUT_BUFFER_MS } from "../../media/index.js";
 import { parseJsonObject } from "./protocol.js";
 
 const LITTLE_ENDIAN = endianness() === "LE";

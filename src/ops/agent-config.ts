@@ -5,6 +5,13 @@ import * as z from "zod/mini";
 const name = (v: string) =>
   z.string().check(z.regex(/^[A-Za-z0-9_.:/-]{1,255}$/, `${v} must be a name (A-Z a-z 0-9 _ . : / -)`));
 
+/** a decimal number of seconds (as the main configuration's numbers: no " ", 0x10 or 1e3) */
+const seconds = (v: string) =>
+  z.pipe(
+    z.string().check(z.regex(/^\s*\d+(\.\d+)?\s*$/, `${v} must be seconds`)),
+    z.coerce.number({ error: `${v} must be seconds` }),
+  );
+
 export const AgentConfigSchema = z.object({
   /** the Auto Scaling group this instance belongs to: the metrics' dimension, the lifecycle hook's group */
   RTCGW_ASG_NAME: name("RTCGW_ASG_NAME"),
@@ -15,16 +22,12 @@ export const AgentConfigSchema = z.object({
   RTCGW_AGENT_STOP_COMMAND: z._default(z.string().check(z.minLength(1)), "systemctl stop rtcgw-node"),
   /** seconds between metric publications (CloudWatch's standard resolution is 60) */
   RTCGW_AGENT_METRICS_INTERVAL: z._default(
-    z.coerce
-      .number({ error: "RTCGW_AGENT_METRICS_INTERVAL must be seconds" })
-      .check(z.minimum(1), z.maximum(3600)),
+    seconds("RTCGW_AGENT_METRICS_INTERVAL").check(z.minimum(1), z.maximum(3600)),
     60,
   ),
   /** seconds between lifecycle-state polls of the instance metadata */
   RTCGW_AGENT_POLL_INTERVAL: z._default(
-    z.coerce
-      .number({ error: "RTCGW_AGENT_POLL_INTERVAL must be seconds" })
-      .check(z.minimum(0.1), z.maximum(60)),
+    seconds("RTCGW_AGENT_POLL_INTERVAL").check(z.minimum(0.1), z.maximum(60)),
     5,
   ),
 });
@@ -35,7 +38,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const input: Record<string, string> = {};
   for (const k of Object.keys(AgentConfigSchema.shape)) {
     const v = env[k];
-    if (v !== undefined && v !== "") input[k] = v;
+    if (v !== undefined && v.trim() !== "") input[k] = v; // blank = unset
   }
   const r = AgentConfigSchema.safeParse(input);
   if (!r.success)

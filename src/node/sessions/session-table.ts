@@ -42,7 +42,13 @@ import {
   undoHandOver,
 } from "./resume.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
-import { feedListener, SessionMedia, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
+import {
+  feedListener,
+  relaysPacketsAsIs,
+  SessionMedia,
+  type SessionMediaStats,
+  ZERO_STATS,
+} from "./session-media.js";
 import { TurnQueue } from "./turn-queue.js";
 import { type Timeouts, Watchdog, type WatchdogVerdict } from "./watchdog.js";
 
@@ -307,10 +313,21 @@ export class SessionTable {
         log.info({ reason: e.reason, status: e.status }, "offer refused");
         throw e;
       }
-      if (source.offer.codec.name !== offer.codec.name)
-        throw OfferError.unsupported(
-          `the source sends ${source.offer.codec.name}; the listener's offer must accept it`,
-        );
+      // The listener's codec is free (its audio is re-encoded from the source's decoded audio),
+      // unless the source decodes nothing: then its packets are relayed as they are, and only its
+      // own codec can carry them — taken when the listener offers it, else refused.
+      const sent = source.offer.codec.name;
+      if (relaysPacketsAsIs(source) && offer.codec.name !== sent) {
+        offer = validateOffer(req.offer, req.kind, sent);
+        if (offer.codec.name !== sent) {
+          const e = OfferError.unsupported(
+            `the source (profile ${source.profile}) decodes nothing: its ${sent} packets are relayed as they are, so the listener's offer must accept ${sent} (it has no ${sent})`,
+          );
+          this.o.metrics.refused.inc({ reason: e.code });
+          log.info({ reason: e.reason, status: e.status }, "offer refused");
+          throw e;
+        }
+      }
     }
 
     const session = new PeerSession({

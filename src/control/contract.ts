@@ -203,7 +203,8 @@ export interface SessionStatus {
   /** when it ends unless resumed (epoch ms), while it is interrupted */
   resumeBy?: number;
   /** what interrupted it: "disconnected" | "failed" | "closed" | "silent" (neither RTP nor RTCP for
-   *  RTCGW_SILENCE_INTERRUPT_S) | "media-timeout" | "resume" */
+   *  RTCGW_SILENCE_INTERRUPT_S) | "media-timeout" | "resume" (a resume posted while no peer carried
+   *  the session: one posted over a connected peer leaves the session connected on it) */
   interruptedBy?: string;
   /** how many times the session was resumed with a new peer */
   resumes?: number;

@@ -54,7 +54,8 @@ export class NodeMetrics {
   readonly interruptions: Counter<"cause">;
   /** interrupted sessions connected again by their own peer's RTP (it had gone silent), by cause */
   readonly recoveries: Counter<"cause">;
-  /** resumes with a new peer: "resumed" (connected), "superseded" (a newer one came first) */
+  /** resumes with a new peer: "resumed" (connected), "superseded" (a newer one came first),
+   *  "abandoned" (posted while the old peer carried the call, never connected: dropped) */
   readonly resumes: Counter<"outcome">;
   readonly ghosts: Counter;
   readonly packets: Counter<"direction">;
@@ -122,7 +123,7 @@ export class NodeMetrics {
     });
     this.resumes = new Counter({
       name: "rtcgw_session_resumes_total",
-      help: "resumes with a new peer, by outcome (resumed, superseded, failed)",
+      help: "resumes with a new peer, by outcome (resumed, superseded, abandoned: its peer never connected and the call went on on its old peer)",
       labelNames: ["outcome"],
       registers: r,
     });

@@ -96,6 +96,13 @@ describe("validateOffer", () => {
     );
   });
 
+  it("takes a preferred codec over the usual order when offered, and the usual order when not", () => {
+    const both = offer("m=audio 9 UDP/TLS/RTP/SAVPF 111 0", "a=recvonly\r\na=rtpmap:111 opus/48000/2");
+    expect(validateOffer(both, "whep").codec.name).toBe("opus");
+    expect(validateOffer(both, "whep", "pcmu").codec).toMatchObject({ name: "pcmu", payloadType: 0 });
+    expect(validateOffer(both, "whep", "pcma").codec.name).toBe("opus");
+  });
+
   it("answers a sendonly two-way offer recvonly (RFC 3264 §6.1)", () => {
     const v = validateOffer(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=sendonly"), "session");
     expect(v.answerDirection).toBe("recvonly");

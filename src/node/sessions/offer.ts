@@ -61,7 +61,12 @@ const WANTED: Record<SessionKind, { send: boolean; recv: boolean }> = {
   whep: { send: true, recv: false },
 };
 
-export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
+/**
+ * `prefer`: a codec to take over the usual order when the offer has it — a WHEP listener of a
+ * source whose packets are relayed as they are (no decoder: see session-media.ts, feedListener)
+ * can only be sent the source's own codec.
+ */
+export function validateOffer(sdp: string, kind: SessionKind, prefer?: CodecName): ValidatedOffer {
   const bytes = Buffer.byteLength(sdp, "utf8");
   if (bytes > MAX_SDP_BYTES) throw OfferError.tooLarge(bytes, MAX_SDP_BYTES);
   if (!/^v=0\r?\n/.test(sdp)) throw OfferError.malformed("an SDP offer starts with v=0");
@@ -104,7 +109,7 @@ export function validateOffer(sdp: string, kind: SessionKind): ValidatedOffer {
   if (!m.fingerprint && !parsed.fingerprint)
     throw OfferError.malformed("the offer has no a=fingerprint (DTLS-SRTP is required)");
 
-  const codec = pickCodec(m);
+  const codec = pickCodec(m, prefer);
   if (!codec)
     throw OfferError.unsupported(
       "the audio m-line offers no supported codec: Opus 48 kHz, PCMU or PCMA 8 kHz are accepted",
@@ -167,8 +172,8 @@ function videoToIgnore(m: AudioMedia): IgnoredVideo {
   return { mid };
 }
 
-/** Opus first (RFC 7587: always opus/48000/2 in SDP), then PCMU, then PCMA. */
-function pickCodec(m: AudioMedia): NegotiatedCodec | undefined {
+/** Opus first (RFC 7587: always opus/48000/2 in SDP), then PCMU, then PCMA; `prefer` before them. */
+function pickCodec(m: AudioMedia, prefer?: CodecName): NegotiatedCodec | undefined {
   const pts = String(m.payloads ?? "")
     .split(/\s+/)
     .filter(Boolean)
@@ -189,7 +194,7 @@ function pickCodec(m: AudioMedia): NegotiatedCodec | undefined {
     else if ((name === "pcmu" || name === "pcma") && (rtp?.rate ?? 8000) === 8000)
       found.push({ name, payloadType: pt, clockRate: 8000, channels: 1 });
   }
-  for (const want of ["opus", "pcmu", "pcma"] as const) {
+  for (const want of [...(prefer ? [prefer] : []), "opus", "pcmu", "pcma"] as const) {
     const c = found.find((f) => f.name === want);
     if (c) return c;
   }

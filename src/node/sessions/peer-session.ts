@@ -146,8 +146,9 @@ export class PeerSession {
       this.counters = prev.counters;
       this.rtpListeners = prev.rtpListeners;
       this.resumes = prev.resumes + 1;
-      this.interruptedAt = prev.interruptedAt ?? Date.now();
-      this.interruptedBy = prev.interruptedBy ?? "resume";
+      // (an interruption goes on; a live session stays live on its old peer: resume.ts handOver)
+      this.interruptedAt = prev.interruptedAt;
+      this.interruptedBy = prev.interruptedBy;
       this.lastRtpBefore = prev.lastRtpAt ?? prev.lastRtpBefore;
       this.recording = prev.recording;
     } else {

@@ -15,6 +15,13 @@
 // A session whose peer disconnects, fails, closes or goes silent is *interrupted*: it waits up to
 // RTCGW_RESUME_WINDOW for a resume, then ends ("resume-timeout"). A silent peer that sends RTP
 // again within the window is simply connected again (recoverFromSilence): no resume needed.
+//
+// A resume posted while the session's peer is still connected (a client that took a network
+// change for a loss, or whose new path never works) does not interrupt the session: the old peer
+// carries it (carriedBy) and is judged as any session's peer is — its loss or silence interrupts
+// the session, and the pending resume then gets the window. A new peer that does not connect
+// within RTCGW_CONNECT_TIMEOUT of its answer is dropped (abandonResume) and the call goes on, on
+// its old peer, as before the resume.
 import type { Logger } from "../../log/index.js";
 import type { NodeMetrics } from "../metrics.js";
 import { OfferError } from "./errors.js";
@@ -49,6 +56,17 @@ export function checkResumeOffer(offer: ValidatedOffer, session: PeerSession): v
 
 /** A resumed peer that has not connected yet: a newer resume replaces it outright. */
 export const isPendingResume = (s: PeerSession) => s.resumes > 0 && s.peerConnectedAt === undefined;
+
+/**
+ * The old peer that still carries a session whose resume is pending and which is not
+ * interrupted: the session's state is that peer's until the new one connects (or is abandoned).
+ * (A session whose resume was posted without a live peer is interrupted from the start: handOver.)
+ */
+export const carriedBy = (s: PeerSession): PeerSession | undefined =>
+  s.interruptedAt === undefined ? s.predecessor : undefined;
+
+/** a peer that carries its session now: connected, not closing, not interrupted */
+const live = (p: PeerSession) => p.state === "connected" && !p.isClosing && p.interruptedAt === undefined;
 
 /** Mark the session interrupted (once): it waits for a resume until resumeDeadline(). */
 export function interrupt(s: PeerSession, cause: string, metrics: NodeMetrics, windowMs: number): boolean {
@@ -95,7 +113,9 @@ export function resumeDeadline(s: PeerSession, t: ResumeTimes): number {
   const window = (s.interruptedAt ?? Date.now()) + t.windowMs;
   // (a resume still being answered counts from now: the window must not end it mid-answer)
   const pending = isPendingResume(s) ? (s.answeredAt ?? Date.now()) + t.connectMs : 0;
-  return Math.max(window, pending, aliveWithoutRtp(s, t));
+  // (the old peer of a pending resume went silent after it was posted: its RTCP counts as its own)
+  const old = s.predecessor ? aliveWithoutRtp(s.predecessor, t) : 0;
+  return Math.max(window, pending, aliveWithoutRtp(s, t), old);
 }
 
 /**
@@ -166,14 +186,21 @@ export function handOver(
 ): PeerSession | undefined {
   const media = current.media;
   if (media) next.attachMedia(media);
+  let replaced: PeerSession | undefined;
   if (isPendingResume(current)) {
     next.predecessor = current.predecessor;
     current.predecessor = undefined;
     metrics.resumes.inc({ outcome: "superseded" });
-    return current;
+    replaced = current;
+  } else next.predecessor = current;
+  // The session was interrupted already (next took it over), or its peer still carries it: then
+  // it stays connected on that peer (carriedBy). Else — a peer that never connected, or one that
+  // is disconnected without a window — it waits for this resume as an interrupted session.
+  if (next.interruptedAt === undefined && !(next.predecessor && live(next.predecessor))) {
+    next.interruptedAt = Date.now();
+    next.interruptedBy = "resume";
   }
-  next.predecessor = current;
-  return undefined;
+  return replaced;
 }
 
 /** A resume whose answer failed: `current` carries the session again. */
@@ -181,4 +208,51 @@ export function undoHandOver(next: PeerSession, replaced: PeerSession | undefine
   if (replaced) replaced.predecessor = next.predecessor;
   next.predecessor = undefined;
   next.retire();
+}
+
+/**
+ * A resume over a live peer whose new peer did not connect within the connect timeout: dropped
+ * (as a resume whose answer failed, undoHandOver). Returns the peer that carries the session
+ * again; the caller puts it back in the table and closes `next`.
+ */
+export function abandonResume(next: PeerSession, metrics: NodeMetrics): PeerSession {
+  const old = next.predecessor;
+  if (!old) throw new Error("abandonResume: no peer carries the session");
+  next.predecessor = undefined;
+  next.retire();
+  metrics.resumes.inc({ outcome: "abandoned" });
+  return old;
+}
+
+/**
+ * The old peer that carries a session with a pending resume (carriedBy) was lost or went silent:
+ * the session is interrupted with it — whatever the window, the pending resume then has until
+ * resumeDeadline() (at least its connect timeout) to connect. The old peer is marked too, so that
+ * its own RTP (a silence that ends) reaches recoverFromSilence. True when newly interrupted.
+ */
+export function interruptCarrier(
+  s: PeerSession,
+  old: PeerSession,
+  cause: string,
+  metrics: NodeMetrics,
+  windowMs: number,
+): boolean {
+  interrupt(old, cause, metrics, windowMs);
+  const first = s.interruptedAt === undefined;
+  s.interruptedAt ??= old.interruptedAt;
+  s.interruptedBy = old.interruptedBy;
+  return first;
+}
+
+/**
+ * The old peer of a pending resume carries the session again (its RTP after a silence —
+ * recoverFromSilence(old) —, or connected again): the session is no longer interrupted; the
+ * resume is pending over a live peer again (carriedBy), and abandoned if it does not connect.
+ */
+export function carrierBack(s: PeerSession, old: PeerSession): void {
+  old.interruptedAt = undefined;
+  old.interruptedBy = undefined;
+  s.interruptedAt = undefined;
+  s.interruptedBy = undefined;
+  s.connectedAt ??= old.connectedAt;
 }

@@ -177,9 +177,19 @@ export interface ListenSource {
 }
 
 /**
+ * A source that decodes nothing (the blackhole profile, or a session that receives no audio) has
+ * no timeline to re-encode from: its listeners get its packets as they are, re-stamped with their
+ * payload type and SSRC — so only a listener of the source's own codec can play them. Every other
+ * source's listeners may take any codec (re-encoded from the decoded audio).
+ */
+export function relaysPacketsAsIs(source: ListenSource): boolean {
+  return !source.media?.pipeline.inbound;
+}
+
+/**
  * Feed a WHEP listener from its source: the source's decoded audio re-encoded for the listener,
- * or — a source that decodes nothing (blackhole) — its packets re-stamped with the listener's
- * payload type and SSRC. Returns the stop.
+ * or — a source that decodes nothing (relaysPacketsAsIs) — its packets re-stamped with the
+ * listener's payload type and SSRC. Returns the stop.
  */
 export function feedListener(
   source: ListenSource,

@@ -12,7 +12,7 @@ import type {
 import { type Logger, sessionLogger } from "../../log/index.js";
 import { MediaAssemblyError } from "../../media/index.js";
 import { type RecordingUploader, recordingObjects } from "../../recordings/index.js";
-import type { Registry } from "../../registry/types.js";
+import type { Registry, SessionState } from "../../registry/types.js";
 import type { BridgeContext } from "../bridge/agent-bridge.js";
 import { type BridgeLossSource, GHOST_REASONS, type NodeMetrics, type TeardownReason } from "../metrics.js";
 import type { AdmittedSession } from "../process/load-guard.js";
@@ -32,17 +32,27 @@ import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
 import { SessionRecordSync } from "./registry-sync.js";
 import {
+  abandonResume,
+  carriedBy,
+  carrierBack,
   checkResumeOffer,
   completeResume,
   handOver,
   interrupt,
+  interruptCarrier,
   onResumedFirstRtp,
   recoverFromSilence,
   resumeDeadline,
   undoHandOver,
 } from "./resume.js";
 import { parseSdpFrag } from "./sdp-rewrite.js";
-import { feedListener, SessionMedia, type SessionMediaStats, ZERO_STATS } from "./session-media.js";
+import {
+  feedListener,
+  relaysPacketsAsIs,
+  SessionMedia,
+  type SessionMediaStats,
+  ZERO_STATS,
+} from "./session-media.js";
 import { TurnQueue } from "./turn-queue.js";
 import { type Timeouts, Watchdog, type WatchdogVerdict } from "./watchdog.js";
 
@@ -160,7 +170,7 @@ export class SessionTable {
       interrupted: 0,
     };
     for (const s of this.sessions.values()) {
-      const state = s.interruptedAt !== undefined ? "interrupted" : s.state;
+      const state = s.interruptedAt !== undefined ? "interrupted" : (carriedBy(s) ?? s).state;
       r[state] = (r[state] ?? 0) + 1;
     }
     return r;
@@ -307,10 +317,21 @@ export class SessionTable {
         log.info({ reason: e.reason, status: e.status }, "offer refused");
         throw e;
       }
-      if (source.offer.codec.name !== offer.codec.name)
-        throw OfferError.unsupported(
-          `the source sends ${source.offer.codec.name}; the listener's offer must accept it`,
-        );
+      // The listener's codec is free (its audio is re-encoded from the source's decoded audio),
+      // unless the source decodes nothing: then its packets are relayed as they are, and only its
+      // own codec can carry them — taken when the listener offers it, else refused.
+      const sent = source.offer.codec.name;
+      if (relaysPacketsAsIs(source) && offer.codec.name !== sent) {
+        offer = validateOffer(req.offer, req.kind, sent);
+        if (offer.codec.name !== sent) {
+          const e = OfferError.unsupported(
+            `the source (profile ${source.profile}) decodes nothing: its ${sent} packets are relayed as they are, so the listener's offer must accept ${sent} (it has no ${sent})`,
+          );
+          this.o.metrics.refused.inc({ reason: e.code });
+          log.info({ reason: e.reason, status: e.status }, "offer refused");
+          throw e;
+        }
+      }
     }
 
     const session = new PeerSession({
@@ -361,13 +382,15 @@ export class SessionTable {
   status(id: string): SessionStatus {
     const s = this.get(id);
     const { bridge, recordingError, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
-    const rtt = s.rttMs();
     const interrupted = s.interruptedAt !== undefined;
+    // a resume pending over a live peer: the session is that peer's call until the new one connects
+    const on = carriedBy(s) ?? s;
+    const rtt = on.rttMs();
     return {
       sessionId: s.id,
       kind: s.kind,
       profile: s.profile,
-      state: interrupted ? "interrupted" : s.state,
+      state: interrupted ? "interrupted" : on.state,
       createdAt: s.createdAt,
       ...(s.connectedAt ? { connectedAt: s.connectedAt } : {}),
       ...(interrupted
@@ -377,7 +400,7 @@ export class SessionTable {
             interruptedBy: s.interruptedBy,
           }
         : {}),
-      ...(s.resumes > 0 ? { resumes: s.resumes } : {}),
+      ...(on.resumes > 0 ? { resumes: on.resumes } : {}),
       stats: {
         ...s.counters,
         ...media,
@@ -422,13 +445,17 @@ export class SessionTable {
     return Promise.all(
       live.map((s) =>
         // (an interrupted session's record says "disconnected", whatever its peer's state)
-        this.records.touch(
-          s.id,
-          s.log,
-          s.interruptedAt !== undefined ? "disconnected" : s.state === "failed" ? undefined : s.state,
-        ),
+        this.records.touch(s.id, s.log, this.recordState(s)),
       ),
     ).then(() => {});
+  }
+
+  /** the record's state for a live session: an interrupted one's says "disconnected" (whatever its
+   *  peer's state), one whose resume is pending over a live peer says that peer's */
+  private recordState(s: PeerSession): SessionState | undefined {
+    if (s.interruptedAt !== undefined) return "disconnected";
+    const state = (carriedBy(s) ?? s).state;
+    return state === "failed" ? undefined : state;
   }
 
   /** SIGTERM: refuse new sessions, wait for the current ones up to graceMs, close the rest. */
@@ -549,8 +576,11 @@ export class SessionTable {
   }
 
   private onState(s: PeerState, ps: PeerSession) {
-    // a peer that no longer carries its session (replaced by a resume): only its own log line
-    if (this.sessions.get(ps.id) !== ps) {
+    const entry = this.sessions.get(ps.id);
+    if (entry !== ps) {
+      // the old peer of a pending resume still carries the call: its state is the session's
+      if (entry?.predecessor === ps) return this.onCarrierState(s, entry, ps);
+      // a peer that no longer carries its session (replaced by a resume): only its own log line
       ps.log.debug({ peer: s }, "replaced peer state");
       return;
     }
@@ -560,12 +590,17 @@ export class SessionTable {
       // the signaling's ETag write) that neither this client nor the offers queued behind it on
       // this loop need to wait for. A later state writes its own.
       ps.log.debug({ state: s }, "session state");
+      // (a resume's new peer over a live one leaves the record alone: the call is still connected)
       this.answers.whenIdle(() => {
-        if (ps.state === "connecting" && !ps.isClosing) void this.records.setState(ps.id, s, ps.log);
+        if (ps.state === "connecting" && !ps.isClosing && !carriedBy(ps))
+          void this.records.setState(ps.id, s, ps.log);
       });
       return;
     }
     ps.log.info({ state: s }, "session state");
+    // the new peer of a resume over a live call failed or was closed before it connected: the
+    // resume is over, not the call (its old peer carries it)
+    if ((s === "failed" || s === "closed") && carriedBy(ps)) return this.abandonResume(ps);
     if (s === "connected" && ps.answeredAt && ps.peerConnectedAt)
       this.o.metrics.connectSeconds.observe((ps.peerConnectedAt - ps.answeredAt) / 1000);
     if (s === "connected" && (ps.interruptedAt !== undefined || ps.predecessor))
@@ -586,6 +621,11 @@ export class SessionTable {
    *  resumed (it waits for a resume); anything else ends it. A short silence ("silent") only
    *  ever interrupts (the watchdog finds it only when there is a window). */
   private reap(s: PeerSession, verdict: WatchdogVerdict) {
+    if (verdict === "resume-abandoned") return this.abandonResume(s);
+    // the verdict is on the old peer that carries the call: the session is interrupted, and the
+    // pending resume gets the window (resumeDeadline) — never the end of a call with a resume coming
+    const old = carriedBy(s);
+    if (old) return this.carrierLost(s, old, verdict);
     if (verdict === "silent") {
       this.interrupted(s, "silent");
       return;
@@ -597,8 +637,50 @@ export class SessionTable {
 
   /** RTP while interrupted: a peer that had only gone silent is back, its session connected again */
   private onRtpWhileInterrupted(ps: PeerSession) {
-    if (this.sessions.get(ps.id) !== ps) return;
-    if (recoverFromSilence(ps, this.o.metrics)) void this.records.setState(ps.id, "connected", ps.log);
+    const entry = this.sessions.get(ps.id);
+    if (entry === ps) {
+      if (recoverFromSilence(ps, this.o.metrics)) void this.records.setState(ps.id, "connected", ps.log);
+      return;
+    }
+    // the old peer of a pending resume, silent, is sending again: the call goes on on it
+    if (entry?.predecessor !== ps || !recoverFromSilence(ps, this.o.metrics)) return;
+    carrierBack(entry, ps);
+    void this.records.setState(ps.id, "connected", ps.log);
+  }
+
+  /** A state of the old peer of a pending resume (carriedBy, or interrupted with it). */
+  private onCarrierState(s: PeerState, entry: PeerSession, old: PeerSession) {
+    old.log.info({ state: s }, "the old peer's state (a resume is pending)");
+    if (s === "connected") {
+      // back (ICE recovered): the session is no longer interrupted, the call goes on on it
+      if (old.isClosing || (old.interruptedAt === undefined && entry.interruptedAt === undefined)) return;
+      carrierBack(entry, old);
+      void this.records.setState(entry.id, "connected", entry.log);
+      return;
+    }
+    if (s === "disconnected" || s === "failed" || s === "closed") this.carrierLost(entry, old, s);
+  }
+
+  /** The old peer of a pending resume is lost or silent: the session is interrupted (whatever the
+   *  window: the pending resume gets at least its connect timeout, resumeDeadline). */
+  private carrierLost(entry: PeerSession, old: PeerSession, cause: string) {
+    if (old.isClosing || entry.isClosing) return;
+    if (interruptCarrier(entry, old, cause, this.o.metrics, this.resumeWindowMs))
+      void this.records.setState(entry.id, "disconnected", entry.log);
+  }
+
+  /** The watchdog's "resume-abandoned": the new peer of a resume over a live call did not connect
+   *  within the connect timeout. It is dropped; the call goes on on its old peer as before the
+   *  resume (the record's ETag back to that peer's). */
+  private abandonResume(next: PeerSession) {
+    const old = abandonResume(next, this.o.metrics);
+    if (this.sessions.get(next.id) === next) this.sessions.set(next.id, old);
+    next.log.warn(
+      { event: "resume_abandoned", answeredMsAgo: Date.now() - (next.answeredAt ?? Date.now()) },
+      "resume abandoned: its new peer did not connect; the call goes on on its old peer",
+    );
+    void next.close("resume-abandoned");
+    void this.records.setState(old.id, this.recordState(old) ?? "connected", old.log, { etag: old.etag });
   }
 
   private async teardown(s: PeerSession, reason: TeardownReason): Promise<void> {

@@ -4,10 +4,12 @@
 // (resume.ts). It decides; the session table tears down (or, for a silent or disconnected peer
 // whose session can be resumed, interrupts). A session that can be resumed is also interrupted
 // ("silent") after a short silence (no RTP nor RTCP): the only sign within seconds that an
-// audio-only peer closed (its stack sends nothing; docs/node.md, "A peer that closes").
+// audio-only peer closed (its stack sends nothing; docs/node.md, "A peer that closes"). While a
+// resume is pending over a live peer, that peer is the one judged, and the new peer only has the
+// connect timeout: then the resume is abandoned, not the session ("resume-abandoned").
 import type { TeardownReason } from "../metrics.js";
 import type { PeerSession } from "./peer-session.js";
-import { resumeDeadline } from "./resume.js";
+import { carriedBy, resumeDeadline } from "./resume.js";
 
 export interface Timeouts {
   connectMs: number;
@@ -25,8 +27,9 @@ export type WatchdogReason = Extract<
   "connect-timeout" | "disconnect-timeout" | "media-timeout" | "resume-timeout"
 >;
 
-/** what the watchdog found: a reason to tear down (or interrupt), or "silent" (interrupt only) */
-export type WatchdogVerdict = WatchdogReason | "silent";
+/** what the watchdog found: a reason to tear down (or interrupt), "silent" (interrupt only), or
+ *  "resume-abandoned" (a resume's new peer never connected: only it is dropped) */
+export type WatchdogVerdict = WatchdogReason | "silent" | "resume-abandoned";
 
 /** the silence threshold in force: only a session that can wait for a resume is interrupted by it */
 export const silenceThresholdMs = (t: Timeouts): number =>
@@ -40,6 +43,13 @@ export function overdue(s: PeerSession, t: Timeouts, now: number): WatchdogVerdi
       resumeDeadline(s, { windowMs: t.resumeWindowMs ?? 0, connectMs: t.connectMs, mediaMs: t.mediaMs })
       ? "resume-timeout"
       : undefined;
+  const old = carriedBy(s);
+  if (old) {
+    // the new peer had its connect timeout (counted from its answer: none while it is answered)
+    if (s.answeredAt !== undefined && now - s.answeredAt > t.connectMs) return "resume-abandoned";
+    // the old peer carries the call: its loss or silence is the session's (it is interrupted)
+    return overdue(old, t, now);
+  }
   if (s.connectedAt === undefined)
     return now - (s.answeredAt ?? s.createdAt) > t.connectMs ? "connect-timeout" : undefined;
   if (s.state === "disconnected" && s.disconnectedAt !== undefined)

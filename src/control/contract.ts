@@ -210,9 +210,11 @@ export interface SessionStatus {
   resumes?: number;
   /** the peer's transport counters plus the media pipeline's receive quality */
   stats: TransportStats & MediaStats;
-  recording?: { wav: string; ogg: string };
-  /** with RTCGW_RECORDINGS_BUCKET: where the record profile's files land when the session ends */
-  objects?: { bucket: string; wav: string; ogg: string };
+  /** the files the session records into, from its start (an Ogg only for an Opus record session;
+   *  a recorded bridge writes one stereo WAV) */
+  recording?: { wav: string; ogg?: string };
+  /** with RTCGW_RECORDINGS_BUCKET: where those files land when the session ends */
+  objects?: { bucket: string; wav: string; ogg?: string };
   /** the recording stopped early because the disk refused a write ("disk_full: ENOSPC"); its
    *  files were closed valid at that point */
   recordingError?: string;

@@ -74,7 +74,9 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
         ? {
             recording: {
               wav: recordingName(deps.config.RECORDINGS_DIR, live.recording.wav),
-              ogg: recordingName(deps.config.RECORDINGS_DIR, live.recording.ogg),
+              ...(live.recording.ogg
+                ? { ogg: recordingName(deps.config.RECORDINGS_DIR, live.recording.ogg) }
+                : {}),
             },
           }
         : {}),

@@ -256,6 +256,11 @@ export class BridgeSession {
     });
   }
 
+  /** record=1: the one stereo WAV */
+  recordingFiles(): { wav: string } | undefined {
+    return this.#recording ? { wav: this.#recording.path } : undefined;
+  }
+
   /** the caller's peer connected at `nowMs` (`waitForPeer`): the call begins; later calls do nothing */
   start(nowMs: number): void {
     if (this.#started || this.#closed || !this.#waitsForPeer) return;

@@ -27,6 +27,8 @@ export interface MediaSession {
    *  begin begins (a bridge's agent audio, its recording's timeline) */
   start?(nowMs: number): void;
   stats(): PipelineStats;
+  /** the files it records into, while it runs (none for a profile that records nothing) */
+  recordingFiles?(): { wav: string; ogg?: string } | undefined;
   /** the call ended at `nowMs`: complete the timeline, flush and close every file */
   close(nowMs: number): RecordingResult | undefined;
 }

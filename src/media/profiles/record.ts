@@ -91,6 +91,10 @@ export class RecordSession {
     this.#log?.info({ event: "recording_started", wav: wavPath, ogg: oggPath, rate, channels }, "recording");
   }
 
+  recordingFiles(): { wav: string; ogg?: string } {
+    return { wav: this.wav.path, ...(this.ogg ? { ogg: this.ogg.path } : {}) };
+  }
+
   pushRtp(packet: Uint8Array, arrivalMs: number): void {
     this.inbound.pushRtp(packet, arrivalMs);
   }

@@ -92,6 +92,10 @@ export class TwoChannelWav {
   }
 
   /** the call ended: the longer side's tail is written (the other side silent), the file closed */
+  get path(): string {
+    return this.wav.path;
+  }
+
   close(): string {
     if (!this.#closed) {
       this.#flush(Math.max(this.#left.end, this.#right.end));

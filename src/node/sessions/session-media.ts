@@ -94,6 +94,11 @@ export class SessionMedia {
     }
   }
 
+  /** the files the session records into while it runs */
+  recordingFiles(): { wav: string; ogg?: string } | undefined {
+    return this.#closed ? undefined : this.pipeline.recordingFiles?.();
+  }
+
   /** the session's first peer connected: the call begins (MediaSession.start) */
   peerConnected(nowMs: number): void {
     if (this.#closed) return;

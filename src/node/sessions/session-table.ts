@@ -382,6 +382,7 @@ export class SessionTable {
   status(id: string): SessionStatus {
     const s = this.get(id);
     const { bridge, recordingError, ...media }: SessionMediaStats = s.mediaStats() ?? ZERO_STATS;
+    const files = s.media?.recordingFiles() ?? recordedFiles(s.recording);
     const interrupted = s.interruptedAt !== undefined;
     // a resume pending over a live peer: the session is that peer's call until the new one connects
     const on = carriedBy(s) ?? s;
@@ -408,11 +409,11 @@ export class SessionTable {
       },
       ...(bridge ? { bridge } : {}),
       ...(recordingError ? { recordingError } : {}),
-      ...(s.recording?.wav && s.recording.ogg
-        ? { recording: { wav: s.recording.wav, ogg: s.recording.ogg } }
-        : {}),
-      ...(this.o.uploader && s.profile === "record"
-        ? { objects: recordingObjects(this.o.uploader.bucket, this.o.recordingsPrefix ?? "", s.id) }
+      // the files it records into, from its start (not only once closed: the status is a live
+      // session's), and where they land in the bucket
+      ...(files ? { recording: files } : {}),
+      ...(files && this.o.uploader
+        ? { objects: recordingObjects(this.o.uploader.bucket, this.o.recordingsPrefix ?? "", files) }
         : {}),
     };
   }
@@ -726,4 +727,11 @@ export class SessionTable {
     await removed;
     if (this.sessions.size === 0) for (const f of [...this.emptied]) f();
   }
+}
+
+/** what a closed session's media returned, in the status' shape */
+function recordedFiles(
+  r: { wav?: string; ogg?: string } | undefined,
+): { wav: string; ogg?: string } | undefined {
+  return r?.wav ? { wav: r.wav, ...(r.ogg ? { ogg: r.ogg } : {}) } : undefined;
 }

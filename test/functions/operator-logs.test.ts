@@ -1,0 +1,77 @@
+// What an operator reads when a request fails: the log lines (level, sessionId, route) and the
+// node's counters, through the function handlers against a real media node. A client's offer that
+// libdatachannel refuses is the client's doing (info, offers refused), not a server teardown; the
+// signaling's error lines name the session, the method and the route — never the token.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ClientPeer } from "../support/client-peer.js";
+import { type FnHarness, invoke, sdpHeaders, startFnHarness } from "./harness.js";
+
+const API_TOKEN = "api-token-for-ops-logs-0123456789";
+let h: FnHarness;
+const peers: ClientPeer[] = [];
+
+beforeAll(async () => {
+  h = await startFnHarness({ RTCGW_API_TOKEN: API_TOKEN });
+});
+afterAll(async () => {
+  for (const p of peers) await p.close();
+  await h?.close();
+});
+
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+
+type Line = Record<string, unknown>;
+/** the log lines written since `from` (an offset into h.logs()), parsed */
+const linesSince = (from: number): Line[] =>
+  h
+    .logs()
+    .slice(from)
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Line);
+
+/** a counter's value in the node's /metrics (0 when the series does not exist yet) */
+async function metric(name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.split(" ").pop()) : 0;
+}
+
+describe("an offer libdatachannel refuses (the client's malformed fingerprint)", () => {
+  it("is logged at info with its sessionId and counted as refused malformed-sdp, not as a teardown with reason error", async () => {
+    const c = await ClientPeer.create();
+    peers.push(c);
+    // passes the signaling's and validateOffer's checks; libdatachannel cannot read the fingerprint
+    const offer = c.offer.replace(/^a=fingerprint:.*$/gm, "a=fingerprint:sha-256 AA:BB");
+    expect(offer).not.toBe(c.offer);
+    const refusedBefore = await metric("rtcgw_offers_refused_total", 'reason="malformed-sdp"');
+    const errorsBefore = await metric("rtcgw_session_teardowns_total", 'reason="error"');
+    const from = h.logs().length;
+
+    const r = await invoke({
+      method: "POST",
+      path: "/v1/sessions?profile=echo",
+      headers: sdpHeaders(bearer(API_TOKEN)),
+      body: offer,
+    });
+    expect(r.status).toBe(400);
+    expect(r.json().error).toBe("malformed-sdp");
+
+    const lines = linesSince(from);
+    const all = JSON.stringify(lines);
+    expect(
+      lines.filter((l) => l.level === "error"),
+      all,
+    ).toEqual([]);
+    expect(all).not.toContain("could not answer the offer");
+    const refused = lines.find((l) => l.msg === "offer refused");
+    expect(refused, all).toMatchObject({ level: "info", status: 400, nodeId: h.node.id });
+    expect(refused?.sessionId).toEqual(expect.any(String));
+    expect(await metric("rtcgw_offers_refused_total", 'reason="malformed-sdp"')).toBe(refusedBefore + 1);
+    expect(await metric("rtcgw_session_teardowns_total", 'reason="error"')).toBe(errorsBefore);
+    // nothing left of it on the node or in the registry
+    expect(h.node.sessions()).toBe(0);
+    expect(await h.registry.getSession(refused!.sessionId as string)).toBeUndefined();
+    expect(all).not.toContain(API_TOKEN);
+  });
+});

@@ -7,6 +7,7 @@ import { ClientPeer } from "../support/client-peer.js";
 import { type FnHarness, invoke, sdpHeaders, startFnHarness } from "./harness.js";
 
 const API_TOKEN = "api-token-for-ops-logs-0123456789";
+const WRONG_TOKEN = "not-the-owner-token-0123456789";
 let h: FnHarness;
 const peers: ClientPeer[] = [];
 
@@ -73,5 +74,129 @@ describe("an offer libdatachannel refuses (the client's malformed fingerprint)",
     expect(h.node.sessions()).toBe(0);
     expect(await h.registry.getSession(refused!.sessionId as string)).toBeUndefined();
     expect(all).not.toContain(API_TOKEN);
+  });
+});
+
+describe("the signaling's error lines on a session's routes", () => {
+  it("the last line of a failed create names the session it would have been, the method and the route", async () => {
+    const c = await ClientPeer.create();
+    peers.push(c);
+    const offer = c.offer.replace(/^a=fingerprint:.*$/gm, "a=fingerprint:sha-256 AA:BB");
+    const from = h.logs().length;
+    const r = await invoke({
+      method: "POST",
+      path: "/v1/sessions?profile=echo",
+      headers: sdpHeaders(bearer(API_TOKEN)),
+      body: offer,
+    });
+    expect(r.status).toBe(400);
+    const lines = linesSince(from);
+    const all = JSON.stringify(lines);
+    const refused = lines.find((l) => l.msg === "offer refused");
+    expect(refused?.sessionId, all).toEqual(expect.any(String));
+    const last = lines.filter((l) => l.code === "malformed-sdp" && l.status === 400).pop();
+    expect(last, all).toMatchObject({
+      level: "info",
+      sessionId: refused!.sessionId,
+      method: "POST",
+      route: "/v1/sessions",
+    });
+    expect(all).not.toContain(API_TOKEN);
+  });
+
+  it("carry the sessionId, the method and the route (403, 404, 401), never the token", async () => {
+    const c = await ClientPeer.create();
+    peers.push(c);
+    const created = await invoke({
+      method: "POST",
+      path: "/v1/sessions",
+      headers: sdpHeaders(bearer(API_TOKEN)),
+      body: c.offer,
+    });
+    expect(created.status).toBe(201);
+    const url = created.headers.location!;
+    const id = url.split("/").pop()!;
+    const from = h.logs().length;
+
+    expect((await invoke({ method: "DELETE", path: url, headers: bearer(WRONG_TOKEN) })).status).toBe(403);
+    expect((await invoke({ method: "GET", path: url })).status).toBe(401);
+    const never = `${id.slice(0, 22)}${"A".repeat(id.length - 22)}`;
+    expect(
+      (await invoke({ method: "GET", path: `/v1/sessions/${never}`, headers: bearer(API_TOKEN) })).status,
+    ).toBe(404);
+    const resumeForbidden = await invoke({
+      method: "POST",
+      path: `${url}/resume`,
+      headers: sdpHeaders(bearer(WRONG_TOKEN)),
+      body: c.offer,
+    });
+    expect(resumeForbidden.status).toBe(403);
+
+    const lines = linesSince(from);
+    const all = JSON.stringify(lines);
+    expect(
+      lines.find((l) => l.status === 403 && l.method === "DELETE"),
+      all,
+    ).toMatchObject({
+      level: "info",
+      code: "forbidden",
+      sessionId: id,
+      method: "DELETE",
+      route: "/v1/sessions/{id}",
+    });
+    expect(
+      lines.find((l) => l.status === 401),
+      all,
+    ).toMatchObject({
+      code: "unauthorized",
+      sessionId: id,
+      method: "GET",
+      route: "/v1/sessions/{id}",
+    });
+    expect(
+      lines.find((l) => l.status === 404),
+      all,
+    ).toMatchObject({
+      code: "not-found",
+      sessionId: never,
+      method: "GET",
+      route: "/v1/sessions/{id}",
+    });
+    expect(
+      lines.find((l) => l.status === 403 && l.method === "POST"),
+      all,
+    ).toMatchObject({
+      sessionId: id,
+      route: "/v1/sessions/{id}/resume",
+    });
+    expect(all).not.toContain(WRONG_TOKEN);
+    expect(all).not.toContain(API_TOKEN);
+    expect(all).not.toContain(created.headers["rtcgw-session-token"]!);
+  });
+
+  it("a WHEP listener's refusal names its source session (sourceSessionId), not as the listener's id", async () => {
+    const c = await ClientPeer.create();
+    peers.push(c);
+    const src = await invoke({
+      method: "POST",
+      path: "/v1/whip",
+      headers: sdpHeaders(bearer(API_TOKEN)),
+      body: c.offer,
+    });
+    expect(src.status).toBe(201);
+    const srcId = src.headers.location!.split("/").pop()!;
+    const from = h.logs().length;
+    const listener = await ClientPeer.create({ direction: "recvonly" });
+    peers.push(listener);
+    const r = await invoke({
+      method: "POST",
+      path: `/v1/whep/${srcId}`,
+      headers: sdpHeaders(bearer(WRONG_TOKEN)),
+      body: listener.offer,
+    });
+    expect(r.status).toBe(403);
+    const line = linesSince(from).find((l) => l.status === 403);
+    expect(line).toMatchObject({ sourceSessionId: srcId, method: "POST", route: "/v1/whep/{id}" });
+    expect(line?.sessionId).toBeUndefined();
   });
 });

@@ -77,6 +77,58 @@ describe("an offer libdatachannel refuses (the client's malformed fingerprint)",
   });
 });
 
+describe("a resume offer libdatachannel refuses", () => {
+  it('is logged at info ("resume refused") and counted as refused malformed-sdp; the session goes on', async () => {
+    const c = await ClientPeer.create();
+    peers.push(c);
+    const created = await invoke({
+      method: "POST",
+      path: "/v1/sessions",
+      headers: sdpHeaders(bearer(API_TOKEN)),
+      body: c.offer,
+    });
+    expect(created.status).toBe(201);
+    const id = created.headers.location!.split("/").pop()!;
+    const next = await ClientPeer.create();
+    peers.push(next);
+    const offer = next.offer.replace(/^a=fingerprint:.*$/gm, "a=fingerprint:sha-256 AA:BB");
+    const refusedBefore = await metric("rtcgw_offers_refused_total", 'reason="malformed-sdp"');
+    const from = h.logs().length;
+
+    const r = await invoke({
+      method: "POST",
+      path: `${created.headers.location!}/resume`,
+      headers: sdpHeaders(bearer(API_TOKEN)),
+      body: offer,
+    });
+    expect(r.status).toBe(400);
+    expect(r.json()).toMatchObject({ error: "malformed-sdp" });
+    expect(r.json().reason).toMatch(/^the offer could not be applied: .*fingerprint/);
+
+    const lines = linesSince(from);
+    const all = JSON.stringify(lines);
+    expect(
+      lines.filter((l) => l.level === "error"),
+      all,
+    ).toEqual([]);
+    expect(
+      lines.find((l) => l.msg === "resume refused"),
+      all,
+    ).toMatchObject({
+      level: "info",
+      status: 400,
+      sessionId: id,
+      nodeId: h.node.id,
+    });
+    expect(await metric("rtcgw_offers_refused_total", 'reason="malformed-sdp"')).toBe(refusedBefore + 1);
+    expect(await h.registry.getSession(id)).toBeDefined();
+    expect(
+      (await invoke({ method: "DELETE", path: created.headers.location!, headers: bearer(API_TOKEN) }))
+        .status,
+    ).toBe(200);
+  });
+});
+
 describe("the signaling's error lines on a session's routes", () => {
   it("the last line of a failed create names the session it would have been, the method and the route", async () => {
     const c = await ClientPeer.create();

@@ -232,6 +232,12 @@ export class SessionTable {
       undoHandOver(next, replaced);
       if (this.sessions.get(id) === next) this.sessions.set(id, current);
       void next.close("error");
+      // an offer libdatachannel refused (peer-session.ts answer()) is the client's: a refusal
+      if (e instanceof OfferError) {
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "resume refused");
+        throw e;
+      }
       log.error({ err: (e as Error).message }, "could not answer the resume");
       throw OfferError.malformed(`the resume offer could not be applied: ${(e as Error).message}`);
     }

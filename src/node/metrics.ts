@@ -37,7 +37,11 @@ export type TeardownReason =
   | "agent-gone"
   /** its registry record was found ended (node-lost, deleted) while the node did not answer */
   | "ended-elsewhere"
-  | "error";
+  /** a server-side failure to answer an offer */
+  | "error"
+  /** its offer was refused after the peer existed (libdatachannel could not apply it): counted in
+   *  rtcgw_offers_refused_total{reason}, as offers refused before, never in the teardowns */
+  | "refused";
 
 /** Watchdog reasons: the session would have been a ghost without the watchdog (docs/design.md rule 3). */
 export const GHOST_REASONS = new Set<TeardownReason>([

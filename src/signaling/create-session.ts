@@ -24,7 +24,14 @@ import { NodeRefusedError } from "./control-client.js";
 import { newSessionCredentials, type SessionCredentials } from "./credentials.js";
 import type { SignalingDeps } from "./deps.js";
 import { MAX_NODES_PER_OFFER, OFFER_BUDGET_MS, SESSION_RECORD_TTL_MS } from "./deps.js";
-import { HttpError, NodeTimeoutError, NodeUnreachableError, notFound, serviceUnavailable } from "./errors.js";
+import {
+  aboutSession,
+  HttpError,
+  NodeTimeoutError,
+  NodeUnreachableError,
+  notFound,
+  serviceUnavailable,
+} from "./errors.js";
 import { quoteEtag } from "./etag.js";
 import { iceServerLinks } from "./ice-servers.js";
 import { markSuspect, nodeDidNotAnswer } from "./node-liveness.js";
@@ -104,9 +111,13 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
       }
       await spent?.giveBack();
       // nodes that do not answer are the service's problem, not the client's: 503 + Retry-After
+      // (the request's last line names the session, as "session not created" did: aboutSession)
       if (silent && !source)
-        throw serviceUnavailable(`no media node answered (${tried.size} tried); try again`);
-      throw e;
+        throw aboutSession(
+          serviceUnavailable(`no media node answered (${tried.size} tried); try again`),
+          creds.id,
+        );
+      throw aboutSession(e, creds.id);
     }
   }
   const { answer, etag, log } = created;

@@ -3,8 +3,10 @@
 // its own routes (anything else is a 404, as API Gateway itself would answer) and imports only
 // its own actions, so each bundle carries only what it runs.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { rootLogger } from "../log/index.js";
+import { SESSION_ID_RE } from "../control/contract.js";
+import { type Logger, rootLogger, sessionLogger } from "../log/index.js";
 import { getSignalingDeps, type SignalingDeps } from "./deps.js";
+import { sessionOfError } from "./errors.js";
 import { resolveRoute, routesOf } from "./event-route.js";
 import type { Event } from "./request.js";
 import { errorResult, json, type Result } from "./response.js";
@@ -29,12 +31,33 @@ export function signalingHandler(name: HandlerName, actions: Record<string, Acti
     try {
       deps = await getSignalingDeps();
     } catch (e) {
-      return errorResult(e, rootLogger());
+      return errorResult(e, requestLog(rootLogger(), event, e));
     }
     try {
       return await actions[event.routeKey]!(deps, event);
     } catch (e) {
-      return errorResult(e, deps.logger);
+      return errorResult(e, requestLog(deps.logger, event, e));
     }
   };
+}
+
+/**
+ * The logger of a request's error line: its method and route and, on a session's route, its
+ * session (docs/design.md rule 8) — the route's {id}, which on a WHEP route is the source's
+ * (`sourceSessionId`), or the session a failed create drew (`aboutSession`). No header, so no
+ * token, is read here.
+ */
+function requestLog(logger: Logger, event: Event, e: unknown): Logger {
+  const route = event.routeKey.slice(event.routeKey.indexOf(" ") + 1);
+  const fields: Record<string, string> = {
+    method: event.requestContext?.http?.method ?? event.routeKey.split(" ")[0]!,
+    route,
+  };
+  // an id that is no session id cannot name one (and is not written to the log)
+  const id = event.pathParameters?.id;
+  const routeId = id !== undefined && SESSION_ID_RE.test(id) ? id : undefined;
+  const isSource = route.startsWith("/v1/whep/");
+  if (routeId && isSource) fields.sourceSessionId = routeId;
+  const sessionId = sessionOfError(e) ?? (isSource ? undefined : routeId);
+  return sessionId ? sessionLogger(logger, sessionId, fields) : logger.child(fields);
 }

@@ -55,3 +55,17 @@ export class NodeUnreachableError extends HttpError {
 
 /** RFC 9110 §15.5.11: the session existed and is over for good (a resume comes too late). */
 export const gone = (reason: string) => new HttpError(410, "session-ended", reason);
+
+const aboutSessions = new WeakMap<object, string>();
+
+/** `e`, marked as being about `sessionId` where the route names none (a create that failed once
+ *  its session's id was drawn): the request's error line carries it (dispatch.ts) */
+export function aboutSession<E>(e: E, sessionId: string): E {
+  if (typeof e === "object" && e !== null) aboutSessions.set(e, sessionId);
+  return e;
+}
+
+/** the session `aboutSession` marked `e` with, if any */
+export function sessionOfError(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null ? aboutSessions.get(e) : undefined;
+}

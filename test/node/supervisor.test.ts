@@ -55,6 +55,14 @@ async function workersRegistered(count: number, what: string): Promise<NodeRecor
   return nodes;
 }
 
+/** the JSON log lines of a process's stdout (its workers' too: they inherit it) */
+function logLines(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -94,7 +102,7 @@ describe("the supervisor", () => {
   it("runs 2 workers, each its own control port and registry entry, and SIGTERM drains them all (exit 0)", {
     timeout: 40_000,
   }, async () => {
-    const { child, exit } = startSupervisor();
+    const { child, exit, stdout } = startSupervisor();
     const nodes = await workersRegistered(2, "2 workers to register");
     expect(new Set(nodes.map((n) => n.id)).size).toBe(2);
     expect(new Set(nodes.map((n) => new URL(n.controlUrl).port)).size).toBe(2);
@@ -122,6 +130,28 @@ describe("the supervisor", () => {
     expect(Date.now() - t0).toBeLessThan(8000);
     expect(await fx.registry.listNodes()).toEqual([]);
     await s.client.close();
+
+    // each worker's lifecycle lines name its node id (and the supervisor's its worker index)
+    const lines = logLines(stdout());
+    const ready = lines.filter((l) => l.msg === "media worker ready");
+    expect(ready.map((l) => l.nodeId).sort(), stdout()).toEqual(nodes.map((n) => n.id).sort());
+    expect(ready.map((l) => l.worker).sort()).toEqual([0, 1]);
+    for (const n of nodes) {
+      const worker = ready.find((l) => l.nodeId === n.id)!.worker;
+      expect(
+        lines.find((l) => l.msg === "draining before exit" && l.nodeId === n.id),
+        `draining of ${n.id}\n${stdout()}`,
+      ).toMatchObject({ worker });
+    }
+    // a worker's last line ("exiting") may be lost at its exit (exitAfterLogs does not wait for a
+    // write in flight: sonic-boom's flush calls back at once with minLength 0): those that came
+    // name their node
+    const exiting = lines.filter((l) => l.msg === "exiting");
+    for (const l of exiting)
+      expect(
+        nodes.map((n) => n.id),
+        stdout(),
+      ).toContain(l.nodeId);
   });
 
   it("a worker that cannot bind NODE_PORT + 1 fails the start: exit 2 naming NODE_PORT, no worker left registered", {
@@ -181,7 +211,7 @@ describe("the supervisor", () => {
     timeout: 40_000,
   }, async () => {
     const supervisor = startSupervisor();
-    const { child, exit } = supervisor;
+    const { child, exit, stdout } = supervisor;
     await supervisorStarted(supervisor);
     const nodes = await workersRegistered(2, "2 workers to register");
     const [victim, survivor] = nodes as [NodeRecord, NodeRecord];
@@ -213,6 +243,27 @@ describe("the supervisor", () => {
     );
     expect(Date.now() - killedAt).toBeLessThan(5_000);
     expect(await fx.registry.getNode(survivor.id)).toBeDefined();
+    // the crash and its deregistration name the same node and worker: an operator matches them
+    await waitFor(
+      () => stdout().includes("deregistered a worker that died"),
+      5_000,
+      "the deregistration's log line",
+    );
+    const lines = logLines(stdout());
+    const worker = lines.find((l) => l.msg === "media worker ready" && l.nodeId === victim.id)?.worker;
+    expect(worker, stdout()).toEqual(expect.any(Number));
+    expect(
+      lines.find((l) => l.msg === "media worker exited; restarting it"),
+      stdout(),
+    ).toMatchObject({
+      nodeId: victim.id,
+      worker,
+      pid,
+      signal: "SIGKILL",
+    });
+    expect(
+      lines.find((l) => l.msg === "deregistered a worker that died (its node record and sessions)"),
+    ).toMatchObject({ nodeId: victim.id, worker, sessions: 1 });
 
     // the restarted worker registers under a new id
     const after = await workersRegistered(2, "the restarted worker to register");

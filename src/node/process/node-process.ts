@@ -63,18 +63,20 @@ export async function runMediaNodeProcess(
   const stop = async (n: MediaNode, signal: string) => {
     if (stopping) return;
     stopping = true;
+    // the lifecycle lines name the node: a worker's drain matched with its registry entry
+    const log = logger.child({ nodeId: n.id });
     const graceMs = signal === "supervisor-gone" ? 0 : config.RTCGW_DRAIN_TIMEOUT * 1000;
     logSafely(() =>
-      logger.info({ signal, sessions: n.sessions(), graceS: graceMs / 1000 }, "draining before exit"),
+      log.info({ signal, sessions: n.sessions(), graceS: graceMs / 1000 }, "draining before exit"),
     );
     try {
       await n.drain(graceMs);
       await n.close();
       await registry.close();
     } catch (e) {
-      logger.error({ err: (e as Error).message }, "error while draining");
+      log.error({ err: (e as Error).message }, "error while draining");
     }
-    logSafely(() => logger.info("exiting"));
+    logSafely(() => log.info("exiting"));
     if (opts.exit ?? true) {
       exitAfterLogs(logger, 0);
     }

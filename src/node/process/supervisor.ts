@@ -138,7 +138,10 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
       }
       worker.ready = true;
       restartDelay.delete(i);
-      logger.info({ worker: i, controlUrl: m.controlUrl, udpPort: m.udpPort }, "media worker ready");
+      logger.info(
+        { worker: i, nodeId: m.nodeId, pid: child.pid, controlUrl: m.controlUrl, udpPort: m.udpPort },
+        "media worker ready",
+      );
       if (starting && allReady()) startSettled?.();
     });
     // "close", not "exit": it waits for the IPC channel, so a "failed" report is read first
@@ -147,7 +150,7 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
       // a worker that did not drain and exit 0 may have registered (and taken sessions) before it
       // died: nobody else will deregister it
       if (worker.nodeId && code !== 0)
-        forgetting.add(forgetWorker(registry, worker.nodeId, logger, config.RTCGW_TOMBSTONE_TTL * 1000));
+        forgetting.add(forgetWorker(registry, i, worker.nodeId, logger, config.RTCGW_TOMBSTONE_TTL * 1000));
       if (stopping) return;
       if (starting) {
         // the first start failed: a restart would fail the same way
@@ -162,7 +165,15 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
       const delay = restartDelay.get(i) ?? RESTART_DELAY_MS;
       restartDelay.set(i, Math.min(delay * 2, MAX_RESTART_DELAY_MS));
       logger.error(
-        { worker: i, code, signal, reason: worker.failure?.message, restartInMs: delay },
+        {
+          worker: i,
+          nodeId: worker.nodeId,
+          pid: child.pid,
+          code,
+          signal,
+          reason: worker.failure?.message,
+          restartInMs: delay,
+        },
         worker.ready ? "media worker exited; restarting it" : "media worker failed to start again; retrying",
       );
       setTimeout(() => !stopping && start(i), delay).unref();
@@ -234,6 +245,7 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
 /** a crashed worker's node record and sessions, removed (its peers died with it) */
 async function forgetWorker(
   registry: Registry,
+  worker: number,
   nodeId: string,
   logger: Logger,
   tombstoneTtlMs: number,
@@ -246,12 +258,15 @@ async function forgetWorker(
       sessions.map((s) => registry.endSession(s.id, { reason: "node-lost", ttlMs: tombstoneTtlMs })),
     );
     logger.info(
-      { nodeId, sessions: sessions.length },
+      { worker, nodeId, sessions: sessions.length },
       "deregistered a worker that died (its node record and sessions)",
     );
   } catch (e) {
     // the records expire by themselves (node 15 s, sessions 60 s) if the registry is down now
-    logger.warn({ nodeId, err: (e as Error).message }, "could not remove a crashed worker from the registry");
+    logger.warn(
+      { worker, nodeId, err: (e as Error).message },
+      "could not remove a crashed worker from the registry",
+    );
   }
 }
 

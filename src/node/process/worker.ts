@@ -22,7 +22,7 @@ report({ type: "starting", nodeId });
 started.then(
   (node) => report({ type: "ready", nodeId: node.id, controlUrl: node.controlUrl, udpPort: node.udpPort }),
   (e) => {
-    logger.fatal({ err: (e as Error).message }, "media node failed to start");
+    logger.fatal({ nodeId, err: (e as Error).message }, "media node failed to start");
     report(failedReport(e));
     exitAfterLogs(logger, 1);
   },

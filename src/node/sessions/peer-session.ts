@@ -8,7 +8,7 @@ import type { Logger } from "../../log/index.js";
 import { isRtcp, type MediaSession, type PacketSink, rtcpHasBye } from "../../media/index.js";
 import type { SessionKind } from "../../registry/types.js";
 import { TelephoneEvents } from "../bridge/dtmf.js";
-import { TrickleError } from "./errors.js";
+import { OfferError, TrickleError } from "./errors.js";
 import type { ValidatedOffer } from "./offer.js";
 import {
   announceAddress,
@@ -176,7 +176,13 @@ export class PeerSession {
   /** Offer → answer with our track in place and every host candidate (non-trickle). */
   async answer(): Promise<string> {
     const { offer } = this;
-    this.pc.setRemoteDescription(offer.sdp, "offer");
+    try {
+      this.pc.setRemoteDescription(offer.sdp, "offer");
+    } catch (e) {
+      // libdatachannel's own reading of an offer validateOffer passed (a fingerprint it cannot
+      // parse, …): the client's offer is refused (400), not our failure to answer it
+      throw OfferError.malformed(`the offer could not be applied: ${(e as Error).message}`);
+    }
     // docs/design.md rule 1: our track exists before the answer, so the answer is sendrecv and carries our SSRC.
     const audio = new nodeDataChannel.Audio(offer.audioMid, DIRECTION[offer.answerDirection]);
     // An offer may carry Opus without an a=fmtp line (aiortc does); libdatachannel needs a profile string.

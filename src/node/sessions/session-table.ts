@@ -242,6 +242,12 @@ export class SessionTable {
       undoHandOver(next, replaced);
       if (this.sessions.get(id) === next) this.sessions.set(id, current);
       void next.close("error");
+      // an offer libdatachannel refused (peer-session.ts answer()) is the client's: a refusal
+      if (e instanceof OfferError) {
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "resume refused");
+        throw e;
+      }
       log.error({ err: (e as Error).message }, "could not answer the resume");
       throw OfferError.malformed(`the resume offer could not be applied: ${(e as Error).message}`);
     }
@@ -359,7 +365,13 @@ export class SessionTable {
       log.info({ codec: offer.codec.name, direction: offer.answerDirection }, "session answered");
       return { answer, etag: session.etag };
     } catch (e) {
-      await this.teardown(session, "error");
+      // an offer libdatachannel refused (peer-session.ts answer()) is the client's, refused like
+      // validateOffer's: at info, in offers refused — not a teardown of ours with reason error
+      if (e instanceof OfferError) {
+        this.o.metrics.refused.inc({ reason: e.code });
+        log.info({ reason: e.reason, status: e.status }, "offer refused");
+      }
+      await this.teardown(session, e instanceof OfferError ? "refused" : "error");
       if (e instanceof MediaNodeError) throw e;
       log.error({ err: (e as Error).message }, "could not answer the offer");
       throw OfferError.malformed(`the offer could not be applied: ${(e as Error).message}`);
@@ -686,7 +698,8 @@ export class SessionTable {
 
   private async teardown(s: PeerSession, reason: TeardownReason): Promise<void> {
     if (s.isClosing) return s.close(reason);
-    this.o.metrics.teardowns.inc({ reason });
+    // an offer refused is counted as one (answerOffer), not as a teardown
+    if (reason !== "refused") this.o.metrics.teardowns.inc({ reason });
     if (GHOST_REASONS.has(reason)) {
       this.o.metrics.ghosts.inc();
       s.log.warn({ reason, state: s.state }, "watchdog: tearing the session down");

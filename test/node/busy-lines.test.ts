@@ -2,10 +2,9 @@
 // RTCGW_BUSY_LAG_MS): a line set below what an idle worker uses refuses the first offer with
 // 503 node-busy and says which line. Real process, this file's own redis-server.
 import { expect, it } from "vitest";
-import type { NodeRecord } from "../../src/registry/types.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { control, nodeProcessFixture, spawnNodeProcess } from "../support/node-process.js";
-import { newSessionId, waitFor } from "./harness.js";
+import { newSessionId } from "./harness.js";
 
 const fx = nodeProcessFixture();
 
@@ -18,15 +17,7 @@ it("RTCGW_BUSY_AT=0.0001: a worker idling above it refuses the first offer 503 n
     RTCGW_BUSY_AT: "0.0001",
     RTCGW_BUSY_LAG_MS: "0",
   });
-  let nodes: NodeRecord[] = [];
-  await waitFor(
-    async () => {
-      nodes = await fx.registry.listNodes();
-      return nodes.length === 1;
-    },
-    15_000,
-    "the node to register",
-  );
+  const nodes = await fx.nodesRegistered(1);
   // the guard's first samples (every 500 ms) measure an idle worker: well above 0.01 % of a core
   await new Promise((r) => setTimeout(r, 1200));
   const c = await ClientPeer.create({ dataChannel: false });

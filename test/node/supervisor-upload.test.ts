@@ -6,32 +6,21 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { createServer, request as httpRequest, type Server } from "node:http";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { NodeRecord } from "../../src/registry/types.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { control, nodeProcessFixture, spawnNodeProcess } from "../support/node-process.js";
-import { waitFor } from "./harness.js";
+import { type S3Server, startS3Server } from "../support/s3-server.js";
 
 const fx = nodeProcessFixture();
-const S3rver = createRequire(import.meta.url)("s3rver");
 const DELAY_MS = 6000;
-let s3: { run(): Promise<{ port: number }>; close(): Promise<void> };
-let s3Port = 0;
+let s3: S3Server;
 let front: Server;
 let frontPort = 0;
 
 beforeAll(async () => {
-  s3 = new S3rver({
-    port: 0,
-    address: "127.0.0.1",
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), "rtcgw-s3-")),
-    configureBuckets: [{ name: "rec-bucket" }],
-  });
-  s3Port = (await s3.run()).port;
+  s3 = await startS3Server(["rec-bucket"]);
   // a slow bucket: every request forwarded DELAY_MS after it came
   front = createServer((req, res) => {
     const body: Buffer[] = [];
@@ -39,7 +28,7 @@ beforeAll(async () => {
     req.on("end", () =>
       setTimeout(() => {
         const up = httpRequest(
-          { host: "127.0.0.1", port: s3Port, path: req.url, method: req.method, headers: req.headers },
+          { host: "127.0.0.1", port: s3.port, path: req.url, method: req.method, headers: req.headers },
           (ur) => {
             res.writeHead(ur.statusCode!, ur.headers);
             ur.pipe(res);
@@ -79,15 +68,7 @@ it("a worker finishing its last uploads after the drain is waited for: exit 0, t
     },
     { bin: true },
   );
-  let nodes: NodeRecord[] = [];
-  await waitFor(
-    async () => {
-      nodes = await fx.registry.listNodes();
-      return nodes.length === 2;
-    },
-    30_000,
-    "two workers to register",
-  );
+  const nodes = await fx.nodesRegistered(2, 30_000);
   const c = await ClientPeer.create({ direction: "sendonly", dataChannel: false, toneHz: 440 });
   const id = randomBytes(16).toString("base64url");
   const r = await control(nodes[0]!, "POST", "/internal/sessions", {
@@ -106,8 +87,7 @@ it("a worker finishing its last uploads after the drain is waited for: exit 0, t
   expect(await exit).toBe(0);
   expect(Date.now() - t0).toBeGreaterThan(2000 + 5000);
   await c.close();
-  const list = await (await fetch(`http://127.0.0.1:${s3Port}/rec-bucket?list-type=2`)).text();
-  const keys = [...list.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+  const keys = await s3.keys("rec-bucket");
   expect(keys.sort()).toEqual([`recordings/${id}.ogg`, `recordings/${id}.wav`]); // the default prefix
   expect(readdirSync(dir)).toEqual([]);
 });

@@ -3,17 +3,15 @@
 // attempt after the idle timeout and is retried (it used to hang for ever: no retry, and a closing
 // node's flush held its whole 60 s), and what could not be uploaded stays on disk.
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createLogger } from "../../src/log/index.js";
 import { RecordingUploader } from "../../src/recordings/uploader.js";
+import { type S3Server, startS3Server } from "../support/s3-server.js";
 
-const S3rver = createRequire(import.meta.url)("s3rver");
-let s3: { run(): Promise<{ port: number }>; close(): Promise<void> };
-let s3Port = 0;
+let s3: S3Server;
 let silent: Server;
 const sockets: Socket[] = [];
 let silentPort = 0;
@@ -21,14 +19,7 @@ const saved = { ...process.env };
 const log = createLogger({ level: "silent" });
 
 beforeAll(async () => {
-  s3 = new S3rver({
-    port: 0,
-    address: "127.0.0.1",
-    silent: true,
-    directory: mkdtempSync(join(tmpdir(), "rtcgw-s3-")),
-    configureBuckets: [{ name: "rec" }],
-  });
-  s3Port = (await s3.run()).port;
+  s3 = await startS3Server(["rec"]);
   // an endpoint that takes the connection and the request, and never says a word
   silent = createServer((s) => {
     sockets.push(s);
@@ -56,12 +47,12 @@ function recording(): string {
 }
 
 it("uploads a recording under the prefix, then deletes the local file", async () => {
-  process.env.AWS_ENDPOINT_URL_S3 = `http://127.0.0.1:${s3Port}`;
+  process.env.AWS_ENDPOINT_URL_S3 = `http://127.0.0.1:${s3.port}`;
   const up = new RecordingUploader({ bucket: "rec", prefix: "calls/", log });
   const f = recording();
   expect(await up.uploadFile(f)).toBe(true);
   expect(existsSync(f)).toBe(false);
-  const got = await fetch(`http://127.0.0.1:${s3Port}/rec/calls/abc.wav`);
+  const got = await fetch(`http://127.0.0.1:${s3.port}/rec/calls/abc.wav`);
   expect(got.status).toBe(200);
   expect((await got.arrayBuffer()).byteLength).toBe(4096);
 });

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/log/index.js";
-import type { NodeRecord } from "../../src/registry/types.js";
 import { makeSignalingDeps, setSignalingDeps } from "../../src/signaling/deps.js";
 import { invoke, sdpHeaders } from "../functions/harness.js";
 import { waitFor } from "../node/harness.js";
@@ -55,19 +54,6 @@ function startNode(): NodeProcess {
   });
 }
 
-async function nodesRegistered(n: number): Promise<NodeRecord[]> {
-  let nodes: NodeRecord[] = [];
-  await waitFor(
-    async () => {
-      nodes = await fx.registry.listNodes();
-      return nodes.length === n;
-    },
-    20_000,
-    `${n} node(s) to register`,
-  );
-  return nodes;
-}
-
 /** a two-way session through the signaling; the client connected; where the registry placed it */
 async function call(): Promise<{
   status: number;
@@ -95,7 +81,7 @@ describe("a node killed with SIGKILL (two nodes on Redis)", () => {
     timeout: 90_000,
   }, async () => {
     const procs = [startNode(), startNode()];
-    const nodes = await nodesRegistered(2);
+    const nodes = await fx.nodesRegistered(2);
     // a connected call on each node
     const onNode = new Map<string, Awaited<ReturnType<typeof call>>>();
     for (let i = 0; i < 30 && onNode.size < 2; i++) {
@@ -187,7 +173,7 @@ describe("the registry stopped", () => {
     // the nodes killed above stay registered until their records expire: not this test's
     for (const n of await fx.registry.listNodes()) await fx.registry.removeNode(n.id);
     const node = startNode();
-    await nodesRegistered(1);
+    await fx.nodesRegistered(1);
     expect((await call()).status).toBe(201);
     await fx.redis.stop();
     try {

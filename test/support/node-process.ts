@@ -7,8 +7,8 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { parseRegistryUrl } from "../../src/config/index.js";
 import { signRequest } from "../../src/control/hmac.js";
 import { openRegistry } from "../../src/registry/open.js";
-import type { Registry } from "../../src/registry/types.js";
-import { newSessionId } from "../node/harness.js";
+import type { NodeRecord, Registry } from "../../src/registry/types.js";
+import { newSessionId, waitFor } from "../node/harness.js";
 import { ClientPeer } from "./client-peer.js";
 import { type RedisServer, startRedisServer } from "./redis-server.js";
 
@@ -78,8 +78,30 @@ function killNodeProcesses(): void {
  * them, stopped with every node process the file started: the nodes registered there are the
  * file's own. Read the fields inside tests and hooks (they are set in beforeAll).
  */
-export function nodeProcessFixture(): { readonly redis: RedisServer; readonly registry: Registry } {
-  const fx = {} as { redis: RedisServer; registry: Registry };
+export function nodeProcessFixture(): {
+  readonly redis: RedisServer;
+  readonly registry: Registry;
+  /** the nodes in the file's registry once there are `n` of them (a node process registers itself) */
+  nodesRegistered(n: number, timeoutMs?: number): Promise<NodeRecord[]>;
+} {
+  const fx = {
+    async nodesRegistered(n: number, timeoutMs = 20_000): Promise<NodeRecord[]> {
+      let nodes: NodeRecord[] = [];
+      await waitFor(
+        async () => {
+          nodes = await fx.registry.listNodes();
+          return nodes.length === n;
+        },
+        timeoutMs,
+        `${n} node(s) to register`,
+      );
+      return nodes;
+    },
+  } as {
+    redis: RedisServer;
+    registry: Registry;
+    nodesRegistered(n: number, timeoutMs?: number): Promise<NodeRecord[]>;
+  };
   beforeAll(async () => {
     fx.redis = await startRedisServer();
     fx.registry = await openRegistry(parseRegistryUrl(fx.redis.url));

@@ -29,6 +29,14 @@ export interface UploaderOptions {
 /** S3 that stops answering mid-upload must not hold an attempt for ever: without a socket
  *  timeout a stalled PUT never failed, never retried, and held a closing node's 60 s flush */
 const IDLE_TIMEOUT_MS = 30_000;
+/** S3's answers that a retry cannot change (the bucket, the credentials or the permissions) */
+const PERMANENT_S3_ERRORS = new Set([
+  "NoSuchBucket",
+  "AccessDenied",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "AllAccessDisabled",
+]);
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export function s3ClientFromEnv(idleTimeoutMs = IDLE_TIMEOUT_MS): S3Client {
@@ -104,9 +112,12 @@ export class RecordingUploader {
           log.warn({ file }, "recording file vanished before its upload");
           return false;
         }
-        if (attempt >= attempts) {
+        // a bucket that does not exist, or credentials it refuses: no later attempt goes better
+        // (each was retried for 31 s like a network error); kept on disk, said once at error
+        const permanent = PERMANENT_S3_ERRORS.has((e as { name?: string }).name ?? "");
+        if (attempt >= attempts || permanent) {
           log.error(
-            { key, attempt, err: err.message },
+            { key, attempt, err: err.message, ...(permanent ? { permanent: true } : {}) },
             "recording upload failed; kept on disk for the next start",
           );
           return false;

@@ -76,3 +76,14 @@ it("an endpoint that never answers: each attempt fails at the idle timeout and i
   expect(ms).toBeLessThan(15_000);
   expect(existsSync(f)).toBe(true);
 }, 30_000);
+
+it("a bucket that does not exist is not retried (no attempt goes better); the file stays", async () => {
+  process.env.AWS_ENDPOINT_URL_S3 = s3.url;
+  const up = new RecordingUploader({ bucket: "no-such-bucket", prefix: "", log, baseDelayMs: 2000 });
+  const f = recording();
+  const t0 = Date.now();
+  expect(await up.uploadFile(f)).toBe(false);
+  // six attempts would wait 2 + 4 + 8 + 16 + 32 s between them
+  expect(Date.now() - t0).toBeLessThan(1500);
+  expect(existsSync(f)).toBe(true);
+});

@@ -67,6 +67,7 @@ export class NodeMetrics {
   readonly concealedMs: Counter;
   readonly silenceFilledMs: Counter;
   readonly recordingFailures: Counter;
+  readonly recordingUploads: Counter<"outcome">;
   readonly refused: Counter<"reason">;
   readonly bridgeSessions: Counter<"outcome">;
   readonly bridgeFrames: Counter<"fate">;
@@ -168,6 +169,12 @@ export class NodeMetrics {
       name: "rtcgw_recording_failures_total",
       help: "recordings stopped early because the disk refused a write (files closed valid at that point)",
       labelNames: ["reason"],
+      registers: r,
+    });
+    this.recordingUploads = new Counter({
+      name: "rtcgw_recording_uploads_total",
+      help: "recording files sent to RTCGW_RECORDINGS_BUCKET: uploaded (the local copy deleted), or failed (every attempt, or a permanent refusal: kept on disk for the next start)",
+      labelNames: ["outcome"],
       registers: r,
     });
     this.bridgeSessions = new Counter({

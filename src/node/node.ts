@@ -90,6 +90,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
         bucket: config.RTCGW_RECORDINGS_BUCKET,
         prefix: config.RTCGW_RECORDINGS_PREFIX,
         log,
+        onOutcome: (outcome) => metrics.recordingUploads.inc({ outcome }),
       })
     : undefined;
   let sessions: SessionTable | undefined;

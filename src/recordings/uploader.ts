@@ -24,6 +24,8 @@ export interface UploaderOptions {
   baseDelayMs?: number;
   /** an attempt whose connection sends nothing this long fails (and is retried); default 30 s */
   idleTimeoutMs?: number;
+  /** each file's outcome (the node's rtcgw_recording_uploads_total) */
+  onOutcome?: (outcome: "uploaded" | "failed") => void;
 }
 
 /** S3 that stops answering mid-upload must not hold an attempt for ever: without a socket
@@ -105,6 +107,7 @@ export class RecordingUploader {
         await upload.done();
         await unlink(file);
         log.info({ bucket: this.o.bucket, key, attempt }, "recording uploaded");
+        this.o.onOutcome?.("uploaded");
         return true;
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
@@ -120,6 +123,7 @@ export class RecordingUploader {
             { key, attempt, err: err.message, ...(permanent ? { permanent: true } : {}) },
             "recording upload failed; kept on disk for the next start",
           );
+          this.o.onOutcome?.("failed");
           return false;
         }
         const delay = (this.o.baseDelayMs ?? 1000) * 2 ** (attempt - 1);

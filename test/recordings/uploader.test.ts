@@ -48,9 +48,16 @@ function recording(): string {
 
 it("uploads a recording under the prefix, then deletes the local file", async () => {
   process.env.AWS_ENDPOINT_URL_S3 = `http://127.0.0.1:${s3.port}`;
-  const up = new RecordingUploader({ bucket: "rec", prefix: "calls/", log });
+  const outcomes: string[] = [];
+  const up = new RecordingUploader({
+    bucket: "rec",
+    prefix: "calls/",
+    log,
+    onOutcome: (o) => outcomes.push(o),
+  });
   const f = recording();
   expect(await up.uploadFile(f)).toBe(true);
+  expect(outcomes).toEqual(["uploaded"]); // rtcgw_recording_uploads_total{outcome}
   expect(existsSync(f)).toBe(false);
   const got = await fetch(`http://127.0.0.1:${s3.port}/rec/calls/abc.wav`);
   expect(got.status).toBe(200);
@@ -79,10 +86,18 @@ it("an endpoint that never answers: each attempt fails at the idle timeout and i
 
 it("a bucket that does not exist is not retried (no attempt goes better); the file stays", async () => {
   process.env.AWS_ENDPOINT_URL_S3 = s3.url;
-  const up = new RecordingUploader({ bucket: "no-such-bucket", prefix: "", log, baseDelayMs: 2000 });
+  const outcomes: string[] = [];
+  const up = new RecordingUploader({
+    bucket: "no-such-bucket",
+    prefix: "",
+    log,
+    baseDelayMs: 2000,
+    onOutcome: (o) => outcomes.push(o),
+  });
   const f = recording();
   const t0 = Date.now();
   expect(await up.uploadFile(f)).toBe(false);
+  expect(outcomes).toEqual(["failed"]);
   // six attempts would wait 2 + 4 + 8 + 16 + 32 s between them
   expect(Date.now() - t0).toBeLessThan(1500);
   expect(existsSync(f)).toBe(true);

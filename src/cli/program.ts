@@ -12,7 +12,7 @@ Environment:
   NODE_BIND_ADDRESS       address the control API binds (127.0.0.1; a VPC node: its private IP)
   RTCGW_RECORDINGS_BUCKET S3 bucket the recordings go to when a session ends (unset = disk only)
   RTCGW_API_TOKEN         Bearer token required to create sessions (optional)
-  RTCGW_ICE_SERVERS       comma-separated stun:/turn: URLs announced in Link headers
+  RTCGW_ICE_SERVERS       comma-separated stun: URLs announced in Link headers
   RTCGW_TURN_URLS         turn:/turns: URLs announced with a short-lived credential on each 201
   RTCGW_TURN_SECRET       the TURN server's shared secret (coturn static-auth-secret)
   RTCGW_TURN_TTL          seconds a TURN credential stays valid (3600)

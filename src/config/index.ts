@@ -74,8 +74,9 @@ const secretArn = (name: string) =>
       ),
   );
 
-/** a turn:/turns: URL without credentials */
-const TURN_URL = /^turns?:[^\s@,]+$/;
+/** a turn:/turns: URL without credentials, nor what would break the Link header it is sent in
+ *  (RFC 8288: "<", ">", ",", ";", quotes) — the registry's own rule (src/registry/validate.ts) */
+const TURN_URL = /^turns?:[^\s@,;<>"]+$/;
 
 /** the load guard's lines for a node worker (RTCGW_BUSY_AT, RTCGW_BUSY_LAG_MS): 85 % of its cores'
  *  CPU or of its loop; a media clock 50 ms late — well under the 100 ms after which a real-time
@@ -116,9 +117,18 @@ export function parseRegistryUrl(value: string): RegistryUrl {
   );
 }
 
-const iceServer = z
-  .string()
-  .check(z.regex(/^(stun|turns?):[^\s]+$/, "each ICE server must be a stun:, turn: or turns: URL"));
+// sent to every client as it is (a Link header) and used by the node's own gathering: a STUN URL,
+// never a credential. A turn: URL here went out with no credential — Chromium refuses to apply such
+// a server (InvalidAccessError) — or, written turn:user:pass@host, with the password to every client
+const iceServer = z.string().check(
+  z.regex(/^stuns?:/, {
+    error:
+      "each ICE server must be a stun: URL (TURN goes in RTCGW_TURN_URLS with RTCGW_TURN_SECRET: a client needs a credential minted per session)",
+  }),
+  z.regex(/^stuns?:[^\s@,;<>"]+$/, {
+    error: 'an ICE server must hold no credentials ("@") nor spaces, ",", ";", "<", ">" or quotes',
+  }),
+);
 
 export const ConfigSchema = z.object({
   PORT: port("PORT", 8080),

@@ -252,14 +252,14 @@ describe("loadConfig", () => {
       MEDIA_UDP_PORT: "40000",
       MEDIA_BIND_ADDRESS: "0.0.0.0",
       MEDIA_ANNOUNCED_ADDRESS: "203.0.113.7",
-      RTCGW_ICE_SERVERS: "stun:stun.example.org:3478, turn:turn.example.org",
+      RTCGW_ICE_SERVERS: "stun:stun.example.org:3478, stun:stun2.example.org",
       RECORDINGS_DIR: "/var/rec",
       LOG_LEVEL: "debug",
     });
     expect(c.PORT).toBe(3000);
     expect(c.RTCGW_REGISTRY).toEqual({ kind: "redis", url: "redis://127.0.0.1:6379/2" });
     expect(c.MEDIA_ANNOUNCED_ADDRESS).toBe("203.0.113.7");
-    expect(c.RTCGW_ICE_SERVERS).toEqual(["stun:stun.example.org:3478", "turn:turn.example.org"]);
+    expect(c.RTCGW_ICE_SERVERS).toEqual(["stun:stun.example.org:3478", "stun:stun2.example.org"]);
     expect(c.LOG_LEVEL).toBe("debug");
   });
 
@@ -306,7 +306,23 @@ describe("loadConfig", () => {
   it("refuses ports out of range and malformed ICE servers", () => {
     expect(() => loadConfig({ NODE_PORT: "70000" })).toThrow(/NODE_PORT must be a port number/);
     expect(() => loadConfig({ PORT: "-1" })).toThrow(/PORT must be a port number/);
-    expect(() => loadConfig({ RTCGW_ICE_SERVERS: "http://nope" })).toThrow(/stun:, turn: or turns:/);
+    expect(() => loadConfig({ RTCGW_ICE_SERVERS: "http://nope" })).toThrow(/must be a stun: URL/);
+    // a TURN server here would go to clients with no credential (Chromium refuses to apply it), or
+    // with the one written in its URL (to every client)
+    expect(() => loadConfig({ RTCGW_ICE_SERVERS: "turn:turn.example.org" })).toThrow(
+      /TURN goes in RTCGW_TURN_URLS/,
+    );
+    expect(() => loadConfig({ RTCGW_ICE_SERVERS: "stun:alice:s3cret@stun.example.org" })).toThrow(
+      /no credentials/,
+    );
+    expect(() => loadConfig({ RTCGW_ICE_SERVERS: 'stun:h;x="y"' })).toThrow(/no credentials/);
+    // what would break the Link header a TURN URL is sent in, refused at start (the registry's rule)
+    expect(() =>
+      loadConfig({ RTCGW_TURN_SECRET: "0123456789abcdef", RTCGW_TURN_URLS: 'turn:t.example:3478;x="y"' }),
+    ).toThrow(/RTCGW_TURN_URLS/);
+    expect(() => loadConfig({ RTCGW_NODE_TURN_URLS: "turn:203.0.113.7:3478;transport=udp" })).toThrow(
+      /RTCGW_NODE_TURN_URLS/,
+    );
   });
 });
 

@@ -2,6 +2,7 @@
 // backend runs, through `rtcgw token` or mintClientToken from "rtcgw/token". Kept apart from the
 // verifier so the signaling functions' bundles carry no signing code.
 import { randomBytes } from "node:crypto";
+import { bridgeUrlProblem } from "../config/bridge-url.js";
 import { BRIDGE_PARAM_MAX_VALUE, BRIDGE_PARAM_NAME_RE, BRIDGE_PARAMS_MAX } from "../control/contract.js";
 import {
   CLIENT_TOKEN_AUDIENCE,
@@ -54,6 +55,10 @@ export class ClientTokenOptionsError extends Error {
 
 /** The bridge URL a token carries: ws:// or wss://, no credentials, `params` merged into its query. */
 export function bridgeUrlOf(bridge: { url: string; params?: Readonly<Record<string, string>> }): string {
+  // the signaling's own rules for ?bridge= (a #fragment, a comma, …): a token minted with a URL it
+  // refuses could never be used
+  const problem = bridgeUrlProblem(bridge.url);
+  if (problem) throw new ClientTokenOptionsError(problem);
   let u: URL;
   try {
     u = new URL(bridge.url);

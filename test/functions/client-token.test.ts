@@ -126,6 +126,17 @@ describe("a client token creates one session", () => {
   });
 });
 
+describe("minting", () => {
+  it("refuses a bridge URL the signaling would refuse (a #fragment, a comma): such a token could never be used", async () => {
+    const secret = "m".repeat(32);
+    for (const url of ["ws://127.0.0.1:8765/agent#x", "ws://127.0.0.1:8765/a,b"])
+      await expect(mintClientToken({ secret, bridge: { url } })).rejects.toThrow(/bridge URL/);
+    await expect(
+      mintClientToken({ secret, bridge: { url: "ws://127.0.0.1:8765/agent" } }),
+    ).resolves.toBeDefined();
+  });
+});
+
 describe("the claims bind the call", () => {
   it("a profile the token does not allow is 403 profile-not-allowed", async () => {
     const { token } = await mintClientToken({ secret: SECRET, profiles: ["echo"] });

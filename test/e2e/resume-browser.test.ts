@@ -180,10 +180,17 @@ describe("resume in Chromium through rtcgw-client.js", () => {
     expect(
       (await fetch(url, { method: "DELETE", headers: { authorization: `Bearer ${token}` } })).status,
     ).toBe(200);
-    await page.evaluate(() => (window as any).demo.simulateNetworkChange());
+    await page.evaluate(() => {
+      (window as any).__entry = (window as any).demo.call;
+      (window as any).demo.simulateNetworkChange();
+    });
     await waitState("ended");
     expect(await page.locator("#error").textContent()).toMatch(
       /the call ended: .*the session has ended \(deleted at/,
+    );
+    // the page releases the microphone it opened, as when the user hangs up
+    expect(await page.evaluate(() => (window as any).__entry.mic.getAudioTracks()[0].readyState)).toBe(
+      "ended",
     );
   }, 60_000);
 

@@ -10,6 +10,7 @@
 //   echo:   the 440 Hz tone is heard again on the new peer; the page shows interrupted → resumed.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RtcgwCall, RtcgwError } from "../../web/rtcgw-client.js";
 import { longestSilence } from "../support/recording-wav.js";
 import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";
 import { installPeakHz } from "./page-audio.js";
@@ -259,6 +260,26 @@ const HELPERS = `(async () => {
 describe("rtcgw-client.js: manual resume, timeouts, hang-up races, failed resumes", () => {
   beforeAll(async () => {
     await page.evaluate(HELPERS);
+  });
+
+  it("RtcgwError is (status, code, reason)", () => {
+    const e = new RtcgwError(400, "bad-profile", "no such profile");
+    expect(e).toMatchObject({
+      name: "RtcgwError",
+      status: 400,
+      code: "bad-profile",
+      reason: "no such profile",
+    });
+    expect(e.message).toBe("400 bad-profile: no such profile");
+    // and for `npm run typecheck`: rtcgw-client.d.ts types what the module has
+    const typed = (c: RtcgwCall) => {
+      const onEnded = (ev: CustomEvent<{ reason: string }>) => void ev.detail.reason;
+      c.addEventListener("ended", onEnded);
+      c.removeEventListener("ended", onEnded);
+      const at: number | undefined = c.interruptedAt;
+      return at;
+    };
+    expect(typed).toBeTypeOf("function");
   });
 
   it("resume() resumes also with autoResume: false (POST …/resume)", async () => {

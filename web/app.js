@@ -137,6 +137,9 @@ async function connect(profile = ui.profile.value) {
     if (state === "interrupted") showNote(`interrupted (${cause}) — resuming with a new peer…`);
     if (state === "ended" && call === entry) {
       if (reason && reason !== "hang-up") showError(`the call ended: ${reason}`);
+      // the server (or the resume window) ended it: the page opened the microphone, so it
+      // releases it, as hangup() does
+      for (const t of mic.getTracks()) t.stop();
       resetButtons();
       call = undefined;
     }

@@ -19,9 +19,11 @@ export type CallState =
 export interface ConnectOptions {
   /** the gateway's base URL, e.g. "https://gw.example.com" ("" = this page's origin) */
   url?: string;
-  /** "echo" | "record" | "bridge" | "blackhole" (default "echo") */
+  /** "echo" | "record" | "bridge" (default "echo") */
   profile?: string;
-  /** Bearer token for session creation (RTCGW_API_TOKEN), if the gateway requires one */
+  /** Bearer token for session creation, if the gateway requires one: a client token your
+   *  backend minted for this call (docs/signaling.md) — never RTCGW_API_TOKEN, which must not
+   *  reach a browser */
   token?: string;
   /** true (default): ask for the microphone; a stream or track to send; constraints; false: receive only */
   microphone?: boolean | MediaStream | MediaStreamTrack | MediaTrackConstraints;
@@ -34,8 +36,11 @@ export interface ConnectOptions {
   iceServers?: RTCIceServer[];
   /** how often "stats" fires (default 1000 ms) */
   statsIntervalMs?: number;
-  /** resume by itself on a network change or peer failure (default true) */
+  /** resume by itself on a network change or peer failure (default true); resume() works either way */
   autoResume?: boolean;
+  /** how long one request to the gateway (create, resume, delete) may take before it fails
+   *  (default 10 000 ms): a create fails, a resume attempt fails and is retried within the window */
+  requestTimeoutMs?: number;
 }
 
 export interface CallStats {
@@ -65,6 +70,7 @@ export interface CallEvents {
 }
 
 export class RtcgwError extends Error {
+  constructor(status: number, code: string, reason: string);
   readonly status: number;
   readonly code: string;
   readonly reason: string;
@@ -85,9 +91,15 @@ export class RtcgwCall extends EventTarget {
   readonly etag: string | undefined;
   readonly resumes: number;
   readonly lastGapMs: number | undefined;
+  /** Date.now() of the interruption a resume is under way for (undefined once resumed) */
+  readonly interruptedAt: number | undefined;
   constructor(options?: ConnectOptions);
+  /** rejects (and the call ends, with an "ended" event) if the gateway refuses (RtcgwError), does
+   *  not answer within requestTimeoutMs, or hangUp() came first (an AbortError) */
   start(): Promise<void>;
+  /** ends the call; a session whose creation is still in flight is deleted once it answers */
   hangUp(): Promise<void>;
+  /** resume now with a new peer, also with autoResume: false */
   resume(cause?: string): void;
   simulateNetworkChange(): void;
   stats(): Promise<CallStats | undefined>;
@@ -101,6 +113,16 @@ export class RtcgwCall extends EventTarget {
     type: string,
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof CallEvents>(
+    type: K,
+    listener: (ev: CallEvents[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
   ): void;
 }
 

@@ -15,7 +15,9 @@
 // re-offers it to its own session (POST {session}/resume, docs/signaling.md): the session's id,
 // recording, listeners and bridge socket continue on the server. Retries back off (250 ms
 // doubling to 4 s) until the resume window (20 s by default, as RTCGW_RESUME_WINDOW) has passed;
-// a 404/410 means the session has ended (the call ends with the server's reason).
+// a 404/410 means the session has ended (the call ends with the server's reason). Every request
+// to the gateway gives up after requestTimeoutMs (10 s by default): a create fails, a resume
+// attempt fails and is retried; the window ends the call even while an attempt hangs.
 
 const DEFAULT_RESUME_WINDOW_MS = 20_000;
 const FIRST_RETRY_MS = 250;
@@ -28,6 +30,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const PROBE_MS = 1_000;
 /** how long to wait for ICE gathering before offering what we have */
 const GATHER_TIMEOUT_MS = 2_000;
+/** how long one HTTP request to the gateway (create, resume, delete) may take */
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** An HTTP refusal from the gateway: its status, code and the sentence it gave. */
 export class RtcgwError extends Error {
@@ -60,6 +64,7 @@ export class RtcgwCall extends EventTarget {
       iceServers: o.iceServers ?? [],
       statsIntervalMs: o.statsIntervalMs ?? 1_000,
       autoResume: o.autoResume ?? true,
+      requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     };
     this._microphone = o.microphone ?? true;
     /** @type {"new"|"connecting"|"connected"|"interrupted"|"resuming"|"resumed"|"ended"} */
@@ -75,8 +80,11 @@ export class RtcgwCall extends EventTarget {
     this.lastGapMs = undefined;
     this._ownsMic = false;
     this._statsBase = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, concealedMs: 0 };
-    this._lastPeerStats = undefined;
     this._resuming = false;
+    /** the peer a resume under way replaces: still the call's until the new one connects */
+    this._resumeFrom = undefined;
+    this._windowTimer = undefined;
+    this._deleted = undefined;
     this._wake = undefined;
     this._graceTimer = undefined;
     this._statsTimer = undefined;
@@ -88,15 +96,26 @@ export class RtcgwCall extends EventTarget {
   /** @internal used by connect() */
   async start() {
     if (this.state !== "new") throw new Error("this call has already started");
-    this.microphone = await this._openMicrophone();
+    try {
+      this.microphone = await this._openMicrophone();
+    } catch (e) {
+      this._finish(e.message);
+      throw e;
+    }
+    // hung up while the microphone was asked for: release it, go no further
+    if (this.state === "ended") {
+      this._stopMicrophone();
+      throw hungUp();
+    }
     this._setState("connecting");
     const pc = this._newPeer();
     try {
       const offer = await this._offer(pc);
+      if (this.state === "ended") throw hungUp();
       const q = new URLSearchParams({ profile: this.options.profile, ...this.options.params });
       const headers = { "content-type": "application/sdp" };
       if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-      const res = await fetch(`${this.options.url}/v1/sessions?${q}`, {
+      const res = await this._fetch(`${this.options.url}/v1/sessions?${q}`, {
         method: "POST",
         headers,
         body: offer,
@@ -106,11 +125,15 @@ export class RtcgwCall extends EventTarget {
       this.sessionUrl = new URL(res.headers.get("location"), base).href;
       this.sessionToken = res.headers.get("rtcgw-session-token") || undefined;
       this.etag = res.headers.get("etag") || undefined;
+      // hung up while the POST was in flight: the session exists now, the catch deletes it
+      if (this.state === "ended") throw hungUp();
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+      if (this.state === "ended") throw hungUp();
     } catch (e) {
       this._closePeer(pc);
-      this._stopMicrophone();
-      this._setState("ended", { reason: e.message });
+      // a session we got a 201 for is ours to end: nobody else knows its token
+      void this._deleteSession();
+      this._finish(e.message);
       throw e;
     }
     this._listenToNetwork(true);
@@ -121,13 +144,14 @@ export class RtcgwCall extends EventTarget {
   async hangUp() {
     if (this.state === "ended") return;
     this._finish("hang-up");
-    if (this.sessionUrl)
-      await fetch(this.sessionUrl, { method: "DELETE", headers: this._auth() }).catch(() => undefined);
+    // (a POST still in flight: start() deletes the session once its 201 arrives)
+    await this._deleteSession();
   }
 
-  /** Resume now with a new peer (what the client does by itself on a network change). */
+  /** Resume now with a new peer (what the client does by itself on a network change), also
+   *  with autoResume: false. */
   resume(cause = "requested") {
-    this._interrupt(cause);
+    this._interrupt(cause, true);
   }
 
   /** For demos and tests: the current peer is dropped as a lost network drops it (no DELETE, no
@@ -144,31 +168,21 @@ export class RtcgwCall extends EventTarget {
   async stats() {
     const pc = this.pc;
     if (!pc || this.state === "ended") return undefined;
-    const now = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, concealedMs: 0, rttMs: undefined };
-    try {
-      const report = await pc.getStats();
-      report.forEach((s) => {
-        if (s.type === "outbound-rtp" && s.kind === "audio") now.packetsSent += s.packetsSent ?? 0;
-        if (s.type === "inbound-rtp" && s.kind === "audio") {
-          now.packetsReceived += s.packetsReceived ?? 0;
-          now.packetsLost += s.packetsLost ?? 0;
-          // concealedSamples are counted at the decoder's output rate (48 kHz for Opus)
-          if (s.concealedSamples !== undefined) now.concealedMs += (s.concealedSamples / 48000) * 1000;
-        }
-        if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined)
-          now.rttMs = s.currentRoundTripTime * 1000;
-      });
-    } catch {
-      return undefined;
-    }
-    if (pc !== this.pc) return undefined;
-    this._lastPeerStats = now;
+    // during a resume the peer it replaces still counts (it is the call's until the new one
+    // connects, and again if the resume fails): its figures are folded in only on success
+    const from = this._resumeFrom;
+    const now = await peerFigures(pc);
+    const prev = from && from !== pc ? await peerFigures(from) : undefined;
+    if (!now || pc !== this.pc || this.state === "ended") return undefined;
+    if (prev) from._rtcgwLast = prev;
+    pc._rtcgwLast = now;
     const b = this._statsBase;
+    const p = (from && from !== pc && from._rtcgwLast) || {};
     const detail = {
-      packetsSent: b.packetsSent + now.packetsSent,
-      packetsReceived: b.packetsReceived + now.packetsReceived,
-      packetsLost: b.packetsLost + now.packetsLost,
-      concealedMs: b.concealedMs + now.concealedMs,
+      packetsSent: b.packetsSent + (p.packetsSent ?? 0) + now.packetsSent,
+      packetsReceived: b.packetsReceived + (p.packetsReceived ?? 0) + now.packetsReceived,
+      packetsLost: b.packetsLost + (p.packetsLost ?? 0) + now.packetsLost,
+      concealedMs: b.concealedMs + (p.concealedMs ?? 0) + now.concealedMs,
       rttMs: now.rttMs,
       state: this.state,
       resumes: this.resumes,
@@ -202,21 +216,15 @@ export class RtcgwCall extends EventTarget {
       pc._rtcgwChannel = dc;
     }
     pc.ontrack = (e) => {
+      pc._rtcgwTrack = e.track;
       if (pc !== this.pc) return;
       // one remote stream for the whole call: the new peer's track replaces the old one's
-      for (const t of this.remoteStream.getTracks()) this.remoteStream.removeTrack(t);
-      this.remoteStream.addTrack(e.track);
-      this.dispatchEvent(new CustomEvent("track", { detail: { track: e.track, stream: this.remoteStream } }));
+      this._remoteTrack(e.track);
     };
     pc.onconnectionstatechange = () => this._peerState(pc);
     pc.oniceconnectionstatechange = () => {
       if (pc === this.pc && pc.iceConnectionState === "failed") this._interrupt("ice-failed");
     };
-    // the previous peer's counts stay in the call's totals
-    if (this.pc && this._lastPeerStats) {
-      for (const k of Object.keys(this._statsBase)) this._statsBase[k] += this._lastPeerStats[k] ?? 0;
-      this._lastPeerStats = undefined;
-    }
     this.pc = pc;
     this.dataChannel = pc._rtcgwChannel;
     return pc;
@@ -290,20 +298,27 @@ export class RtcgwCall extends EventTarget {
     return pc.connectionState === "connected" && (await received()) > before;
   }
 
-  _interrupt(cause) {
+  _interrupt(cause, requested = false) {
     if (this.state === "ended" || this.state === "new") return;
     if (this.state === "connecting" && !this.sessionUrl) return;
     if (this.state !== "interrupted" && this.state !== "resuming") {
       this.interruptedAt = Date.now();
       this._setState("interrupted", { cause });
     }
-    if (this.options.autoResume) void this._resumeLoop(cause);
+    if (this.options.autoResume || requested) void this._resumeLoop(cause);
   }
 
   async _resumeLoop(cause) {
     if (this._resuming) return;
     this._resuming = true;
     let delay = FIRST_RETRY_MS;
+    // the window ends the call even while an attempt is under way (a hung request, a peer that
+    // does not connect): _finish closes both peers, the attempt fails and the loop stops
+    const left = this.interruptedAt + this.options.resumeWindowMs - Date.now();
+    this._windowTimer = setTimeout(
+      () => this._finish(`no resume within ${this.options.resumeWindowMs / 1000} s (${cause})`),
+      Math.max(0, left),
+    );
     try {
       while (this.state !== "ended") {
         if (Date.now() - this.interruptedAt > this.options.resumeWindowMs) {
@@ -318,6 +333,7 @@ export class RtcgwCall extends EventTarget {
           await this._resumeOnce();
           return;
         } catch (e) {
+          if (this.state === "ended") return; // hung up (or the window passed) meanwhile
           // the session is over (or never ours): start a new one, do not retry
           if (e instanceof RtcgwError && e.status < 500 && e.status !== 408 && e.status !== 429) {
             this._finish(e.reason ?? e.message);
@@ -331,6 +347,7 @@ export class RtcgwCall extends EventTarget {
         delay = Math.min(delay * 2, MAX_RETRY_MS);
       }
     } finally {
+      clearTimeout(this._windowTimer);
       this._resuming = false;
     }
   }
@@ -338,11 +355,13 @@ export class RtcgwCall extends EventTarget {
   async _resumeOnce() {
     this._setState("resuming");
     const old = this.pc;
+    this._resumeFrom = old;
     const pc = this._newPeer();
     const postedAt = performance.now();
     try {
       const offer = await this._offer(pc);
-      const res = await fetch(`${this.sessionUrl}/resume`, {
+      if (this.state === "ended") throw hungUp();
+      const res = await this._fetch(`${this.sessionUrl}/resume`, {
         method: "POST",
         headers: { "content-type": "application/sdp", ...this._auth() },
         body: offer,
@@ -351,13 +370,28 @@ export class RtcgwCall extends EventTarget {
       this.etag = res.headers.get("etag") || this.etag;
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
       await this._connected(pc);
+      if (this.state === "ended") throw hungUp();
     } catch (e) {
+      // the old peer stays the call's until a new one connects: its channel, its track, its
+      // counts (stats() adds them only once, from the old peer itself)
+      this._resumeFrom = undefined;
+      if (this.pc === pc) {
+        this.pc = old;
+        this.dataChannel = old?._rtcgwChannel;
+        if (old?._rtcgwTrack && this.state !== "ended") this._remoteTrack(old._rtcgwTrack);
+      }
       this._closePeer(pc);
-      if (this.pc === pc) this.pc = old; // the old one stays the reference until a new one connects
+      if (this.state === "ended" && old) this._closePeer(old);
       throw e;
     }
-    // the server closes the old peer once this one is connected; so do we
-    if (old && old !== pc) this._closePeer(old);
+    // the server closes the old peer once this one is connected; so do we. Its counts stay in
+    // the call's totals
+    this._resumeFrom = undefined;
+    if (old && old !== pc) {
+      const last = old._rtcgwLast;
+      if (last) for (const k of Object.keys(this._statsBase)) this._statsBase[k] += last[k] ?? 0;
+      this._closePeer(old);
+    }
     this.resumes++;
     this.lastGapMs = Date.now() - this.interruptedAt;
     this.interruptedAt = undefined;
@@ -393,6 +427,37 @@ export class RtcgwCall extends EventTarget {
   }
 
   // ───────────────────────────────────────────────────────────────── plumbing
+
+  /** the one remote stream of the call carries `track` (a new peer's, or the old one's again) */
+  _remoteTrack(track) {
+    const cur = this.remoteStream.getTracks();
+    if (cur.length === 1 && cur[0] === track) return;
+    for (const t of cur) this.remoteStream.removeTrack(t);
+    this.remoteStream.addTrack(track);
+    this.dispatchEvent(new CustomEvent("track", { detail: { track, stream: this.remoteStream } }));
+  }
+
+  /** fetch with the per-request timeout: a gateway that does not answer is an error, not a wait */
+  async _fetch(url, init) {
+    const ms = this.options.requestTimeoutMs;
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.timeout(ms) });
+    } catch (e) {
+      if (e?.name === "TimeoutError")
+        throw new Error(`${init.method ?? "GET"} ${url}: no answer from the gateway within ${ms / 1000} s`);
+      throw e;
+    }
+  }
+
+  /** DELETE the session (once), if there is one */
+  _deleteSession() {
+    if (!this.sessionUrl) return Promise.resolve();
+    this._deleted ??= this._fetch(this.sessionUrl, { method: "DELETE", headers: this._auth() }).then(
+      () => undefined,
+      () => undefined,
+    );
+    return this._deleted;
+  }
 
   _auth() {
     const cred = this.sessionToken ?? this.options.token;
@@ -448,9 +513,11 @@ export class RtcgwCall extends EventTarget {
     if (this.state === "ended") return;
     clearInterval(this._statsTimer);
     clearTimeout(this._graceTimer);
+    clearTimeout(this._windowTimer);
     this._wake?.();
     this._listenToNetwork(false);
     if (this.pc) this._closePeer(this.pc);
+    if (this._resumeFrom) this._closePeer(this._resumeFrom);
     this._stopMicrophone();
     this._setState("ended", { reason });
     this.dispatchEvent(new CustomEvent("ended", { detail: { reason } }));
@@ -479,6 +546,32 @@ function gathered(pc, ms) {
     const t = setTimeout(done, ms);
     pc.addEventListener("icegatheringstatechange", check);
   });
+}
+
+/** the audio counters of one peer (W3C webrtc-stats), or undefined if it cannot say */
+async function peerFigures(pc) {
+  const now = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, concealedMs: 0, rttMs: undefined };
+  try {
+    const report = await pc.getStats();
+    report.forEach((s) => {
+      if (s.type === "outbound-rtp" && s.kind === "audio") now.packetsSent += s.packetsSent ?? 0;
+      if (s.type === "inbound-rtp" && s.kind === "audio") {
+        now.packetsReceived += s.packetsReceived ?? 0;
+        now.packetsLost += s.packetsLost ?? 0;
+        // concealedSamples are counted at the decoder's output rate (48 kHz for Opus)
+        if (s.concealedSamples !== undefined) now.concealedMs += (s.concealedSamples / 48000) * 1000;
+      }
+      if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined)
+        now.rttMs = s.currentRoundTripTime * 1000;
+    });
+  } catch {
+    return undefined;
+  }
+  return now;
+}
+
+function hungUp() {
+  return new DOMException("the call was hung up before it was answered", "AbortError");
 }
 
 async function errorOf(res) {

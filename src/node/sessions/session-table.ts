@@ -210,10 +210,7 @@ export class SessionTable {
       offer = validateOffer(req.offer, current.kind);
       checkResumeOffer(offer, current);
     } catch (e) {
-      if (e instanceof OfferError) {
-        this.o.metrics.refused.inc({ reason: e.code });
-        log.info({ reason: e.reason, status: e.status }, "resume refused");
-      }
+      if (e instanceof OfferError) this.refuse(log, e, "resume refused");
       throw e;
     }
     const next = new PeerSession({
@@ -243,11 +240,7 @@ export class SessionTable {
       if (this.sessions.get(id) === next) this.sessions.set(id, current);
       void next.close("error");
       // an offer libdatachannel refused (peer-session.ts answer()) is the client's: a refusal
-      if (e instanceof OfferError) {
-        this.o.metrics.refused.inc({ reason: e.code });
-        log.info({ reason: e.reason, status: e.status }, "resume refused");
-        throw e;
-      }
+      if (e instanceof OfferError) throw this.refuse(log, e, "resume refused");
       log.error({ err: (e as Error).message }, "could not answer the resume");
       throw OfferError.malformed(`the resume offer could not be applied: ${(e as Error).message}`);
     }
@@ -279,20 +272,14 @@ export class SessionTable {
     // an option the profile would ignore is refused, never answered 201 for what will not happen
     const problem = optionProblem(req);
     if (problem) {
-      const e = new MediaNodeError(problem.code, 400, problem.reason);
-      this.o.metrics.refused.inc({ reason: e.code });
-      log.info({ reason: e.reason, status: e.status }, "offer refused");
-      throw e;
+      throw this.refuse(log, new MediaNodeError(problem.code, 400, problem.reason));
     }
 
     let offer: ReturnType<typeof validateOffer>;
     try {
       offer = validateOffer(req.offer, req.kind);
     } catch (e) {
-      if (e instanceof OfferError) {
-        this.o.metrics.refused.inc({ reason: e.code });
-        log.info({ reason: e.reason, status: e.status }, "offer refused");
-      }
+      if (e instanceof OfferError) this.refuse(log, e, "offer refused");
       throw e;
     }
     // the bridge URL is the client's choice: dial only what the operator allowed (SSRF guard), and
@@ -306,9 +293,7 @@ export class SessionTable {
           v.status,
           v.reason,
         );
-        this.o.metrics.refused.inc({ reason: e.code });
-        log.info({ reason: e.reason, status: e.status }, "bridge refused");
-        throw e;
+        throw this.refuse(log, e, "bridge refused");
       }
       bridgeUrl = v.url;
     }
@@ -317,12 +302,7 @@ export class SessionTable {
       if (!req.sourceSessionId) throw OfferError.unsupported("a WHEP listener needs a source session");
       source = this.sessions.get(req.sourceSessionId);
       if (!source || source.isClosing) throw new SourceNotFoundError(req.sourceSessionId);
-      if (source.kind === "whep") {
-        const e = new SourceIsListenerError(req.sourceSessionId);
-        this.o.metrics.refused.inc({ reason: e.code });
-        log.info({ reason: e.reason, status: e.status }, "offer refused");
-        throw e;
-      }
+      if (source.kind === "whep") throw this.refuse(log, new SourceIsListenerError(req.sourceSessionId));
       // The listener's codec is free (its audio is re-encoded from the source's decoded audio),
       // unless the source decodes nothing: then its packets are relayed as they are, and only its
       // own codec can carry them — taken when the listener offers it, else refused.
@@ -330,12 +310,12 @@ export class SessionTable {
       if (relaysPacketsAsIs(source) && offer.codec.name !== sent) {
         offer = validateOffer(req.offer, req.kind, sent);
         if (offer.codec.name !== sent) {
-          const e = OfferError.unsupported(
-            `the source (profile ${source.profile}) decodes nothing: its ${sent} packets are relayed as they are, so the listener's offer must accept ${sent} (it has no ${sent})`,
+          throw this.refuse(
+            log,
+            OfferError.unsupported(
+              `the source (profile ${source.profile}) decodes nothing: its ${sent} packets are relayed as they are, so the listener's offer must accept ${sent} (it has no ${sent})`,
+            ),
           );
-          this.o.metrics.refused.inc({ reason: e.code });
-          log.info({ reason: e.reason, status: e.status }, "offer refused");
-          throw e;
         }
       }
     }
@@ -367,10 +347,7 @@ export class SessionTable {
     } catch (e) {
       // an offer libdatachannel refused (peer-session.ts answer()) is the client's, refused like
       // validateOffer's: at info, in offers refused — not a teardown of ours with reason error
-      if (e instanceof OfferError) {
-        this.o.metrics.refused.inc({ reason: e.code });
-        log.info({ reason: e.reason, status: e.status }, "offer refused");
-      }
+      if (e instanceof OfferError) this.refuse(log, e, "offer refused");
       await this.teardown(session, e instanceof OfferError ? "refused" : "error");
       if (e instanceof MediaNodeError) throw e;
       log.error({ err: (e as Error).message }, "could not answer the offer");
@@ -389,6 +366,14 @@ export class SessionTable {
   async remove(id: string): Promise<void> {
     const s = this.sessions.get(id);
     if (s) await this.teardown(s, "client");
+  }
+
+  /** A request refused for the client's doing: counted in offers refused and logged at info
+   *  (not an error of ours); returned for the caller to throw. */
+  private refuse<E extends MediaNodeError>(log: Logger, e: E, what = "offer refused"): E {
+    this.o.metrics.refused.inc({ reason: e.code });
+    log.info({ reason: e.reason, status: e.status }, what);
+    return e;
   }
 
   status(id: string): SessionStatus {

@@ -48,6 +48,8 @@ export interface AppAudioPeer {
   clear(): void;
   /** ms of the application's audio that has left as RTP so far */
   readonly playedMs: number;
+  /** marks waiting for their audio to leave (answered ones, and cleared ones, are not) */
+  readonly pendingMarks: number;
 }
 
 /**
@@ -306,6 +308,11 @@ export class BridgeSession {
   clear(): void {
     this.#clears++;
     this.out?.clear();
+  }
+
+  /** marks waiting for their audio to leave */
+  get pendingMarks(): number {
+    return this.out?.pendingMarks ?? 0;
   }
 
   /** ms of the application's audio that has left as RTP so far */

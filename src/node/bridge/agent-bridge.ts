@@ -24,8 +24,9 @@ export const PLAYED_EVERY_MS = 1000;
 
 /**
  * Marks of one call waiting for their audio to play; one more is refused (the agent's protocol
- * error, not queued, never answered). 1000 = one mark per 20 ms frame of the longest queue the
- * agent's audio may have (BRIDGE_OUT_BUFFER_MS): finer than any agent has reason to mark. The
+ * error, not queued, never answered). 1000 = one mark per 20 ms frame of the rtcgw protocol's
+ * queue (BRIDGE_OUT_BUFFER_MS; Twilio's 10-minute one is not marked that finely): finer than any
+ * agent has reason to mark. The
  * pending marks come due together (a clear, or marks sent with no audio between) and are answered
  * inside the node's shared 20 ms tick: 1000 answers cost 7–23 ms there (measured, a ws write
  * each: at most about one tick, once); 400 000 uncapped ones stalled the whole node for 4.5 s and
@@ -61,8 +62,6 @@ export class AgentBridge implements AppLink {
   #peer: AppAudioPeer | undefined;
   /** bumped when the socket drops: marks of the old socket are not answered on the new one */
   #generation = 0;
-  /** marks handed to the media and not yet answered (played, cleared, or the call's end) */
-  #pendingMarks = 0;
   #closed = false;
 
   constructor(ctx: BridgeContext, o: { sessionId: string; sendsBack: boolean; log: Logger }) {
@@ -83,7 +82,7 @@ export class AgentBridge implements AppLink {
       ...(ctx.openTimeoutMs !== undefined ? { openTimeoutMs: ctx.openTimeoutMs } : {}),
       onCommand: (c) => this.#command(c),
       refuse: (c) =>
-        c.type === "mark" && this.#pendingMarks >= MAX_PENDING_MARKS
+        c.type === "mark" && (this.#peer?.pendingMarks ?? 0) >= MAX_PENDING_MARKS
           ? `a mark beyond ${MAX_PENDING_MARKS} pending (refused, not answered)`
           : undefined,
       onLeg: (e) => {
@@ -156,25 +155,11 @@ export class AgentBridge implements AppLink {
         return;
       case "mark": {
         const generation = this.#generation;
-        let answered = false;
         const answer = () => {
-          if (answered) return;
-          answered = true;
-          this.#pendingMarks--;
           if (generation === this.#generation) this.socket.notify({ type: "mark", name: c.name });
         };
-        this.#pendingMarks++;
-        try {
-          if (peer) peer.mark(answer);
-          else answer();
-        } catch (err) {
-          // not queued: it will never be answered, so it is not pending either
-          if (!answered) {
-            answered = true;
-            this.#pendingMarks--;
-          }
-          throw err;
-        }
+        if (peer) peer.mark(answer);
+        else answer();
         return;
       }
       case "clear":

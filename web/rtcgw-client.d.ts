@@ -33,7 +33,12 @@ export interface ConnectOptions {
   dataChannel?: string | false;
   /** give up resuming after this long (default 20 000 ms, as RTCGW_RESUME_WINDOW) */
   resumeWindowMs?: number;
+  /** ICE servers of your own, used beside those the gateway announces in its `Link` headers
+   *  (RFC 9725 §4.6: its STUN servers and a per-session TURN credential, applied before the
+   *  browser gathers) */
   iceServers?: RTCIceServer[];
+  /** "all" (default) or "relay": only TURN-relayed candidates (hides the caller's addresses) */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** how often "stats" fires (default 1000 ms) */
   statsIntervalMs?: number;
   /** resume by itself on a network change or peer failure (default true); resume() works either way */

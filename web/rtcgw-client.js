@@ -18,6 +18,11 @@
 // a 404/410 means the session has ended (the call ends with the server's reason). Every request
 // to the gateway gives up after requestTimeoutMs (10 s by default): a create fails, a resume
 // attempt fails and is retried; the window ends the call even while an attempt hangs.
+//
+// ICE servers: the gateway's `Link: rel="ice-server"` headers (its STUN servers and a TURN
+// credential per session, RFC 9725 §4.6) are applied with the caller's own `iceServers`. The
+// first offer is posted before gathering so that the 201's TURN credential is used by the first
+// peer; its candidates follow in one PATCH. A resume's peer gathers first, with the last Links.
 
 const DEFAULT_RESUME_WINDOW_MS = 20_000;
 const FIRST_RETRY_MS = 250;
@@ -62,6 +67,7 @@ export class RtcgwCall extends EventTarget {
       dataChannel: o.dataChannel === undefined ? "chat" : o.dataChannel,
       resumeWindowMs: o.resumeWindowMs ?? DEFAULT_RESUME_WINDOW_MS,
       iceServers: o.iceServers ?? [],
+      iceTransportPolicy: o.iceTransportPolicy ?? "all",
       statsIntervalMs: o.statsIntervalMs ?? 1_000,
       autoResume: o.autoResume ?? true,
       requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
@@ -76,6 +82,8 @@ export class RtcgwCall extends EventTarget {
     this.sessionUrl = undefined;
     this.sessionToken = undefined;
     this.etag = undefined;
+    /** the ICE servers of the gateway's last 201/200 `Link` headers (its TURN credential) */
+    this._linkServers = undefined;
     this.interruptedAt = undefined;
     this.lastGapMs = undefined;
     this._ownsMic = false;
@@ -110,7 +118,12 @@ export class RtcgwCall extends EventTarget {
     this._setState("connecting");
     const pc = this._newPeer();
     try {
-      const offer = await this._offer(pc);
+      // The offer goes out before the browser gathers (RFC 9725 §4.6): the 201's
+      // `Link: rel="ice-server"` carries this session's TURN credential, and it must be in the
+      // peer's configuration when gathering starts (setLocalDescription, below). The candidates
+      // follow in one PATCH (trickle); the node's own candidates are in the answer, so checks
+      // start from our side at once.
+      const offer = await pc.createOffer();
       if (this.state === "ended") throw hungUp();
       const q = new URLSearchParams({ profile: this.options.profile, ...this.options.params });
       const headers = { "content-type": "application/sdp" };
@@ -118,17 +131,21 @@ export class RtcgwCall extends EventTarget {
       const res = await this._fetch(`${this.options.url}/v1/sessions?${q}`, {
         method: "POST",
         headers,
-        body: offer,
+        body: offer.sdp,
       });
       if (res.status !== 201) throw await errorOf(res);
       const base = this.options.url || globalThis.location?.href;
       this.sessionUrl = new URL(res.headers.get("location"), base).href;
       this.sessionToken = res.headers.get("rtcgw-session-token") || undefined;
       this.etag = res.headers.get("etag") || undefined;
+      this._linkServers = iceServersOf(res.headers.get("link"));
       // hung up while the POST was in flight: the session exists now, the catch deletes it
       if (this.state === "ended") throw hungUp();
+      pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this._iceServers() });
+      await pc.setLocalDescription(offer);
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
       if (this.state === "ended") throw hungUp();
+      void this._trickle(pc);
     } catch (e) {
       this._closePeer(pc);
       // a session we got a 201 for is ours to end: nobody else knows its token
@@ -201,7 +218,11 @@ export class RtcgwCall extends EventTarget {
   // ───────────────────────────────────────────────────────────────── peers
 
   _newPeer() {
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: this.options.iceServers });
+    const pc = new RTCPeerConnection({
+      bundlePolicy: "max-bundle",
+      iceServers: this._iceServers(),
+      iceTransportPolicy: this.options.iceTransportPolicy,
+    });
     const track = this.microphone?.getAudioTracks()[0];
     if (track) pc.addTransceiver(track, { direction: "sendrecv", streams: [this.microphone] });
     else pc.addTransceiver("audio", { direction: "recvonly" });
@@ -230,10 +251,41 @@ export class RtcgwCall extends EventTarget {
     return pc;
   }
 
+  /** A resume's offer, its candidates gathered first: the node takes trickled candidates only
+   *  for the ICE generation it answered (a resume's new peer is another one), so a new peer
+   *  gathers with the servers it already knows — the latest `Link`s, whose TURN credential lives
+   *  RTCGW_TURN_TTL (an hour by default) — and offers them all at once. */
   async _offer(pc) {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, GATHER_TIMEOUT_MS);
     return pc.localDescription.sdp;
+  }
+
+  /** the configured ICE servers and those the gateway announced in its last 201/200 */
+  _iceServers() {
+    return [...this.options.iceServers, ...(this._linkServers ?? [])];
+  }
+
+  /** Trickle (RFC 8840, RFC 9725 §4.4): the first peer's candidates, once gathered, in one
+   *  PATCH. Best effort: the node answers our checks without them (peer-reflexive), so a gateway
+   *  that refuses the PATCH costs nothing but its own checks toward us. */
+  async _trickle(pc) {
+    await gathered(pc, GATHER_TIMEOUT_MS);
+    const sdp = pc.localDescription?.sdp;
+    if (!sdp || pc !== this.pc || this.state === "ended" || !this.sessionUrl) return;
+    const frag = sdpFragOf(sdp, pc.iceGatheringState === "complete");
+    if (!frag) return;
+    try {
+      await this._fetch(this.sessionUrl, {
+        method: "PATCH",
+        headers: {
+          "content-type": "application/trickle-ice-sdpfrag",
+          "if-match": this.etag ?? "*",
+          ...this._auth(),
+        },
+        body: frag,
+      });
+    } catch {}
   }
 
   _peerState(pc) {
@@ -368,6 +420,8 @@ export class RtcgwCall extends EventTarget {
       });
       if (res.status !== 200) throw await errorOf(res);
       this.etag = res.headers.get("etag") || this.etag;
+      // a fresh credential for the next peer (this one gathered with the last ones)
+      if (res.headers.get("link")) this._linkServers = iceServersOf(res.headers.get("link"));
       await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
       await this._connected(pc);
       if (this.state === "ended") throw hungUp();
@@ -546,6 +600,44 @@ function gathered(pc, ms) {
     const t = setTimeout(done, ms);
     pc.addEventListener("icegatheringstatechange", check);
   });
+}
+
+/** The ICE servers of `Link: <url>; rel="ice-server"; username="…"; credential="…"` headers
+ *  (RFC 9725 §4.6; several in one comma-joined header, as fetch joins them). */
+function iceServersOf(link) {
+  const servers = [];
+  for (const m of String(link ?? "").matchAll(/<([^>]*)>((?:\s*;\s*[A-Za-z-]+(?:="[^"]*"|=[^\s;,]*)?)*)/g)) {
+    const p = {};
+    for (const q of m[2].matchAll(/([A-Za-z-]+)(?:="([^"]*)"|=([^\s;,]*))?/g))
+      p[q[1].toLowerCase()] = q[2] ?? q[3] ?? "";
+    const rels = String(p.rel ?? "").split(/\s+/);
+    if (!rels.includes("ice-server")) continue;
+    const url = m[1];
+    if (!/^(stun|stuns|turn|turns):/i.test(url)) continue;
+    const turn = /^turns?:/i.test(url);
+    // a TURN URL without its credential cannot be used (the browser refuses the whole list)
+    if (turn && (p.username === undefined || p.credential === undefined)) continue;
+    servers.push(turn ? { urls: url, username: p.username, credential: p.credential } : { urls: url });
+  }
+  return servers;
+}
+
+/** An RFC 8840 fragment of the first m-line's ICE lines (BUNDLE: one transport), or undefined
+ *  when there is no candidate to send. */
+function sdpFragOf(sdp, complete) {
+  const lines = sdp.split(/\r?\n/);
+  const session = lines.filter((l) => /^a=ice-(ufrag|pwd):/.test(l));
+  const m = lines.findIndex((l) => l.startsWith("m="));
+  if (m < 0) return undefined;
+  const next = lines.findIndex((l, i) => i > m && l.startsWith("m="));
+  const media = lines.slice(m, next < 0 ? undefined : next);
+  const ice = media.filter((l) => /^a=ice-(ufrag|pwd):/.test(l));
+  const mid = media.find((l) => l.startsWith("a=mid:"));
+  const candidates = media.filter((l) => l.startsWith("a=candidate:"));
+  if (candidates.length === 0) return undefined;
+  const out = [...(ice.length ? ice : session.slice(0, 2)), media[0], ...(mid ? [mid] : []), ...candidates];
+  if (complete) out.push("a=end-of-candidates");
+  return `${out.join("\r\n")}\r\n`;
 }
 
 /** the audio counters of one peer (W3C webrtc-stats), or undefined if it cannot say */

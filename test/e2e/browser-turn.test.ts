@@ -119,4 +119,68 @@ describe("a browser relaying through TURN", () => {
     const mid = wav.samples.subarray(Math.floor(wav.rate * 0.5), Math.floor(wav.rate * 2.5));
     expect(Math.abs(dominantHz(mid, wav.rate) - 440)).toBeLessThanOrEqual(4);
   }, 60_000);
+
+  // web/rtcgw-client.js, relay only and given no ICE server: the TURN credential can only come
+  // from the 201's Link header (the first peer) and is kept for the resume's new peer
+  it("rtcgw-client.js takes its TURN server from the 201: a relay-only call connects, resumes over the relay, is recorded", async () => {
+    const { page } = stack;
+    // the first peer's candidates, trickled after the 201 (RFC 9725 §4.4): the node takes them
+    const patches: number[] = [];
+    page.on("response", (res) => {
+      if (res.request().method() === "PATCH") patches.push(res.status());
+    });
+    // a string: vitest would rewrite a dynamic import() inside a function for Node
+    await page.evaluate(`import("/rtcgw-client.js").then((m) => { window.__rtcgwClient = m; })`);
+    const r = await page.evaluate(async () => {
+      const call = await (window as any).__rtcgwClient.connect({
+        url: "",
+        profile: "record",
+        microphone: true,
+        dataChannel: false,
+        iceTransportPolicy: "relay",
+      });
+      (window as any).turnCall = call;
+      const until = async (ok: () => boolean, ms: number) => {
+        const t0 = Date.now();
+        while (!ok() && Date.now() - t0 < ms) await new Promise((x) => setTimeout(x, 50));
+        return ok();
+      };
+      const pair = async (pc: RTCPeerConnection) => {
+        const stats: Map<string, any> = (await pc.getStats()) as any;
+        let local: any;
+        stats.forEach((s: any) => {
+          if (s.type === "transport" && s.selectedCandidatePairId)
+            local = stats.get(stats.get(s.selectedCandidatePairId).localCandidateId);
+        });
+        return local && `${local.candidateType}/${local.relayProtocol}`;
+      };
+      const connected = await until(() => call.state === "connected", 20_000);
+      const first = { state: call.state, local: connected ? await pair(call.pc) : undefined };
+      const connectedAt = Date.now();
+      await new Promise((x) => setTimeout(x, 1_500));
+      const firstPc = call.pc;
+      call.simulateNetworkChange();
+      const resumed = await until(() => call.state === "resumed", 20_000);
+      const second = {
+        state: call.state,
+        newPeer: call.pc !== firstPc,
+        local: resumed ? await pair(call.pc) : undefined,
+      };
+      await new Promise((x) => setTimeout(x, 1_500));
+      const callMs = Date.now() - connectedAt;
+      const sessionUrl = call.sessionUrl;
+      await call.hangUp();
+      return { first, second, callMs, sessionUrl };
+    });
+    expect(r.first, turn.log().slice(-3000)).toEqual({ state: "connected", local: "relay/udp" });
+    expect(r.second).toEqual({ state: "resumed", newPeer: true, local: "relay/udp" });
+    expect(patches).toEqual([204]);
+    const id = r.sessionUrl.split("/").pop()!;
+    const { wav } = await stack.recordingOf(id);
+    const seconds = wav.samples.length / wav.rate;
+    // the whole call (both peers and the gap between them) is in the one recording
+    expect(seconds * 1000).toBeGreaterThan(r.callMs - 500);
+    const mid = wav.samples.subarray(Math.floor(wav.rate * 0.3), Math.floor(wav.rate * 1.3));
+    expect(Math.abs(dominantHz(mid, wav.rate) - 440)).toBeLessThanOrEqual(4);
+  }, 90_000);
 });

@@ -156,7 +156,7 @@ const offer = (id: string, sdp: string, profile = "record") =>
 const load = async () => (await control("GET", "/internal/health")).json?.load ?? -1;
 async function loopP99Ms(): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /rtcgw_event_loop_delay_seconds\{[^}]*quantile="0\.99"[^}]*\} ([\d.e+-]+)/.exec(text);
+  const m = /rtcgw_event_loop_delay_seconds\{[^}]*stat="p99"[^}]*\} ([\d.e+-]+)/.exec(text);
   return m ? Number(m[1]) * 1000 : Number.NaN;
 }
 /** rtcgw_session_teardowns_total by reason, from the node's /metrics */

@@ -12,7 +12,7 @@
 // (Twilio Media Streams, base64 μ-law in JSON) start an agent process on the same machine
 // (bench/anchors/echo-agent.ts) that echoes every frame back through the protocol; run them beside
 // echo in one run (its CPU is printed apart from the node's, and the node's per-direction
-// overload counter rtcgw_bridge_audio_lost_ms_total beside the loss):
+// overload counter rtcgw_bridge_audio_lost_seconds_total beside the loss):
 //   npm run bench:sessions -- --workers 2 --profiles echo,bridge,bridge-twilio --n 100,200 --duration 8
 //   (the same as npm run bench:bridge-density [-- --n … --duration …]: later flags win)
 // --cpu-prof-dir DIR: a V8 CPU profile of every node process (supervisor and workers) into DIR.

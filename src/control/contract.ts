@@ -183,7 +183,7 @@ export interface BridgeLegStats {
    *  is cut into frames for the agent (set by the node from the pipeline's stats) */
   jitterDepthMs?: number;
   /** audio lost on the way, per direction and cause, in ms (what the node's
-   *  rtcgw_bridge_audio_lost_ms_total counts; set by the node from the leg and the pipeline) */
+   *  rtcgw_bridge_audio_lost_seconds_total counts; set by the node from the leg and the pipeline) */
   audioLostMs?: BridgeAudioLost;
   /** why the leg ended, once it has ("hangup", "session ended", "gone for 10 s", …) */
   endReason?: string;

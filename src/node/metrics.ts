@@ -64,8 +64,8 @@ export class NodeMetrics {
   readonly ghosts: Counter;
   readonly packets: Counter<"direction">;
   readonly connectSeconds: Histogram;
-  readonly concealedMs: Counter;
-  readonly silenceFilledMs: Counter;
+  readonly concealedSeconds: Counter;
+  readonly silenceFilledSeconds: Counter;
   readonly recordingFailures: Counter;
   readonly recordingUploads: Counter<"outcome">;
   readonly refused: Counter<"reason">;
@@ -97,6 +97,10 @@ export class NodeMetrics {
       prefix: "rtcgw_",
       eventLoopMonitoringPrecision: LOOP_RESOLUTION_MS,
     });
+    // prom-client's sums of its per-type gauges are gauges named `_total`, a suffix Prometheus
+    // keeps for counters (`promtool check metrics`): the per-type gauges say the same, summed
+    for (const t of ["handles", "requests", "resources"])
+      this.registry.removeSingleMetric(`rtcgw_nodejs_active_${t}_total`);
     const r = [this.registry];
     new Gauge({
       name: "rtcgw_sessions",
@@ -155,14 +159,16 @@ export class NodeMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
       registers: r,
     });
-    this.concealedMs = new Counter({
-      name: "rtcgw_concealed_ms_total",
-      help: "audio concealed by PLC/FEC (ms)",
+    // seconds, not ms, in every name (Prometheus' base unit; `promtool check metrics` is clean:
+    // test/node/metrics-lint.test.ts)
+    this.concealedSeconds = new Counter({
+      name: "rtcgw_concealed_seconds_total",
+      help: "audio concealed by PLC/FEC (seconds)",
       registers: r,
     });
-    this.silenceFilledMs = new Counter({
-      name: "rtcgw_silence_filled_ms_total",
-      help: "gaps filled with silence at their true position (ms)",
+    this.silenceFilledSeconds = new Counter({
+      name: "rtcgw_silence_filled_seconds_total",
+      help: "gaps filled with silence at their true position (seconds)",
       registers: r,
     });
     this.recordingFailures = new Counter({
@@ -190,15 +196,15 @@ export class NodeMetrics {
       registers: r,
     });
     this.bridgeJitterDepth = new Histogram({
-      name: "rtcgw_bridge_jitter_depth_ms",
-      help: "bridge sessions' receive jitter-buffer depth at the end of the call (ms the caller's audio waited before reaching the agent)",
-      buckets: [0, 10, 20, 40, 60, 80, 120, 200, 400],
+      name: "rtcgw_bridge_jitter_depth_seconds",
+      help: "bridge sessions' receive jitter-buffer depth at the end of the call (how long the caller's audio waited before reaching the agent)",
+      buckets: [0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.2, 0.4],
       registers: r,
     });
     const metrics = this;
     this.bridgeAudioLost = new Counter({
-      name: "rtcgw_bridge_audio_lost_ms_total",
-      help: "ms of a bridged call's audio lost, by direction and cause: to-agent backpressure (the agent's socket had ~1 s unsent: it did not read fast enough), to-agent socket-closed (no socket open: dialing or redialing), to-caller queue-full (the agent sent faster than real time beyond the 20 s queue), to-caller late (the node's pacer skipped ticks after a stall while the agent's audio waited)",
+      name: "rtcgw_bridge_audio_lost_seconds_total",
+      help: "seconds of a bridged call's audio lost, by direction and cause: to-agent backpressure (the agent's socket had ~1 s unsent: it did not read fast enough), to-agent socket-closed (no socket open: dialing or redialing), to-caller queue-full (the agent sent faster than real time beyond the 20 s queue), to-caller late (the node's pacer skipped ticks after a stall while the agent's audio waited)",
       labelNames: ["direction", "cause"],
       registers: r,
       collect() {
@@ -256,8 +262,10 @@ export class NodeMetrics {
     const registry = this.registry;
     new Gauge({
       name: "rtcgw_event_loop_delay_seconds",
-      help: "event-loop delay since the last scrape (min, p50, p99, max)",
-      labelNames: ["quantile"],
+      // `stat`, not `quantile`: Prometheus reserves that label for summaries, and these are
+      // read off Node's loop-delay histogram, not observed by a summary
+      help: "event-loop delay since the last scrape (stat: min, p50, p99, max)",
+      labelNames: ["stat"],
       registers: r,
       // read from prom-client's own loop-delay histogram (rtcgw_nodejs_eventloop_lag_*), which its
       // default metrics collect (and reset) before this gauge in the same scrape: registered first
@@ -269,10 +277,10 @@ export class NodeMetrics {
         // ~10 ms at a 10 ms resolution): the delay is what exceeds the resolution
         const delay = (s: number | undefined) =>
           s === undefined ? Number.NaN : Math.max(0, s * 1e3 - LOOP_RESOLUTION_MS) / 1e3;
-        this.set({ quantile: "0" }, delay(await raw("min")));
-        this.set({ quantile: "0.5" }, delay(await raw("p50")));
-        this.set({ quantile: "0.99" }, delay(await raw("p99")));
-        this.set({ quantile: "1" }, delay(await raw("max")));
+        this.set({ stat: "min" }, delay(await raw("min")));
+        this.set({ stat: "p50" }, delay(await raw("p50")));
+        this.set({ stat: "p99" }, delay(await raw("p99")));
+        this.set({ stat: "max" }, delay(await raw("max")));
       },
     });
   }
@@ -306,7 +314,7 @@ export class NodeMetrics {
       const now = LOSS_LABELS.map(([, , f]) => f(lost));
       LOSS_LABELS.forEach(([direction, cause], i) => {
         const d = now[i]! - before[i]!;
-        if (d > 0) this.bridgeAudioLost.inc({ direction, cause }, d);
+        if (d > 0) this.bridgeAudioLost.inc({ direction, cause }, d / 1000);
       });
       this.#lossCounted.set(
         id,
@@ -327,7 +335,7 @@ export class NodeMetrics {
     if (b.earlyFrames) this.bridgeFrames.inc({ fate: "early" }, b.earlyFrames);
     if (b.reconnects) this.bridgeReconnects.inc(b.reconnects);
     if (b.jitterDepthMs !== undefined && Number.isFinite(b.jitterDepthMs))
-      this.bridgeJitterDepth.observe(b.jitterDepthMs);
+      this.bridgeJitterDepth.observe(b.jitterDepthMs / 1000);
     if (b.protocolErrors) this.bridgeProtocolErrors.inc(b.protocolErrors);
     if (b.callerTextsRefused) this.bridgeCallerTextsRefused.inc(b.callerTextsRefused);
     if (b.closedNotReading) this.bridgeClosedNotReading.inc(b.closedNotReading);

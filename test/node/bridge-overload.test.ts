@@ -1,7 +1,7 @@
 // Which direction of a bridged call lost audio (issue 15: "under overload a counter says which
 // direction lost audio"): each cause provoked for real, and seen where an operator looks — the
 // session's status (`bridge.audioLostMs`) and the node's /metrics
-// (rtcgw_bridge_audio_lost_ms_total{direction,cause}), while the call is still live.
+// (rtcgw_bridge_audio_lost_seconds_total{direction,cause}), while the call is still live.
 //   to-caller queue-full  an agent that sends 25 s of audio at once, beyond the 20 s queue
 //   to-agent socket-closed  an agent whose socket drops and is refused for a while (redial gap)
 //   to-agent backpressure  an agent that stops reading (ws bufferedAmount beyond ~1 s)
@@ -19,10 +19,12 @@ import { NodeMetrics } from "../../src/node/metrics.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { type Harness, startHarness, waitFor } from "./harness.js";
 
-/** rtcgw_bridge_audio_lost_ms_total for one direction and cause, from a /metrics text */
+/** rtcgw_bridge_audio_lost_seconds_total for one direction and cause, from a /metrics text, in
+ *  ms (the status' unit; every loss is whole ms) */
 function lostIn(text: string, direction: string, cause: string): number {
-  for (const m of text.matchAll(/^rtcgw_bridge_audio_lost_ms_total\{([^}]*)\} ([\d.e+-]+)$/gm))
-    if (m[1]!.includes(`direction="${direction}"`) && m[1]!.includes(`cause="${cause}"`)) return Number(m[2]);
+  for (const m of text.matchAll(/^rtcgw_bridge_audio_lost_seconds_total\{([^}]*)\} ([\d.e+-]+)$/gm))
+    if (m[1]!.includes(`direction="${direction}"`) && m[1]!.includes(`cause="${cause}"`))
+      return Math.round(Number(m[2]) * 1000);
   return Number.NaN;
 }
 

@@ -158,7 +158,7 @@ describe("bridge profile over a real WebSocket", () => {
     expect(
       Number(/rtcgw_bridge_frames_total\{[^}]*fate="sent"[^}]*\} (\d+)/.exec(metrics)?.[1]),
     ).toBeGreaterThanOrEqual(60);
-    expect(metrics).toMatch(/rtcgw_bridge_jitter_depth_ms_count\{[^}]*\} 1\b/);
+    expect(metrics).toMatch(/rtcgw_bridge_jitter_depth_seconds_count\{[^}]*\} 1\b/);
     await c.close();
   });
 

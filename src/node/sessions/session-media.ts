@@ -142,7 +142,7 @@ export class SessionMedia {
     return {
       ...leg,
       jitterDepthMs: this.#depthAtEnd ?? s.jitterDepthMs,
-      // which direction lost audio (rtcgw_bridge_audio_lost_ms_total)
+      // which direction lost audio (rtcgw_bridge_audio_lost_seconds_total)
       audioLostMs: bridgeAudioLost(leg, s.appOut),
     };
   }

@@ -716,8 +716,8 @@ export class SessionTable {
     if (this.o.uploader && files.length > 0) this.o.uploader.enqueue(s.id, files, s.log);
     const m = s.mediaStats();
     if (m) {
-      if (m.concealedMs) this.o.metrics.concealedMs.inc(m.concealedMs);
-      if (m.silenceFilledMs) this.o.metrics.silenceFilledMs.inc(m.silenceFilledMs);
+      if (m.concealedMs) this.o.metrics.concealedSeconds.inc(m.concealedMs / 1000);
+      if (m.silenceFilledMs) this.o.metrics.silenceFilledSeconds.inc(m.silenceFilledMs / 1000);
       if (m.bridge) this.o.metrics.bridgeEnded(m.bridge, s.id);
       if (m.recordingError) this.o.metrics.recordingFailures.inc({ reason: "disk_full" });
     }

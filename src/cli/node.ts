@@ -40,9 +40,13 @@ export async function runNode(): Promise<void> {
     const why =
       worker > 0 ? ` (worker ${worker} of ${workerCount(config)} listens on NODE_PORT + ${worker})` : "";
     const message =
-      failed?.port !== undefined && failed.port === workerPort(config.NODE_PORT, worker)
-        ? portProblem("NODE_PORT", failed.port, failed.code, why)
-        : undefined;
+      failed?.port === undefined
+        ? undefined
+        : !(e instanceof WorkerStartError) && failed.port === config.RTCGW_METRICS_PORT
+          ? portProblem("RTCGW_METRICS_PORT", failed.port, failed.code)
+          : failed.port === workerPort(config.NODE_PORT, worker)
+            ? portProblem("NODE_PORT", failed.port, failed.code, why)
+            : undefined;
     if (!message) throw e;
     logger.flush?.();
     process.stderr.write(message);

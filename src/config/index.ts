@@ -133,6 +133,14 @@ const iceServer = z.string().check(
 export const ConfigSchema = z.object({
   PORT: port("PORT", 8080),
   NODE_PORT: port("NODE_PORT", 9090),
+  /** `rtcgw node`'s supervisor: one /metrics for all its workers (unset: none; 0 = any free port) */
+  RTCGW_METRICS_PORT: optionalThen(
+    envNumber("RTCGW_METRICS_PORT must be a port number (0-65535, 0 = any free port)").check(
+      z.int("RTCGW_METRICS_PORT must be a whole port number"),
+      z.minimum(0, "RTCGW_METRICS_PORT must be a port number (0-65535)"),
+      z.maximum(65535, "RTCGW_METRICS_PORT must be a port number (0-65535)"),
+    ),
+  ),
   RTCGW_REGISTRY: z.pipe(
     z._default(z.string(), "memory"),
     z.transform((v: string, ctx) => {

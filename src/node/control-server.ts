@@ -71,6 +71,12 @@ export async function startControlServer(o: ControlServerOptions): Promise<Contr
     const path = url.split("?")[0]!;
     try {
       if (method === "GET" && path === "/metrics") {
+        // ?format=json: the same figures as prom-client's JSON, which the supervisor merges
+        if (new URLSearchParams(url.slice(path.length + 1)).get("format") === "json") {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify(await o.metrics.json()));
+          return;
+        }
         res.writeHead(200, { "content-type": o.metrics.registry.contentType });
         res.end(await o.metrics.text());
         return;

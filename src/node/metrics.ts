@@ -302,6 +302,12 @@ export class NodeMetrics {
     return this.registry.metrics();
   }
 
+  /** prom-client's JSON form, for `rtcgw node`'s supervisor to merge its workers' (one scrape) */
+  async json(): Promise<object[]> {
+    this.flush();
+    return this.registry.getMetricsAsJSON();
+  }
+
   /** where the live bridged sessions are (the session table), for the loss counter's scrapes */
   watchBridges(live: () => Iterable<BridgeLossSource>) {
     this.#liveBridges = live;

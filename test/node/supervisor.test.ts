@@ -3,6 +3,7 @@
 // restarting forever; a worker that crashes is restarted, and its registry entries are removed at
 // once rather than left for their TTLs. Real processes, a real redis-server of this file's own.
 
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { createServer, type Server } from "node:net";
@@ -274,6 +275,104 @@ describe("the supervisor", () => {
     expect(await exit).toBe(0);
     expect(await fx.registry.listNodes()).toEqual([]);
   });
+  it("RTCGW_METRICS_PORT: one /metrics for every worker, each under its node label, promtool-clean; a restart is counted and the new worker's figures replace the dead one's", {
+    timeout: 60_000,
+  }, async () => {
+    const supervisor = spawnNodeProcess(
+      ["node"],
+      {
+        RTCGW_REGISTRY: fx.redis.url,
+        NODE_PORT: "0",
+        RTCGW_WORKERS: "2",
+        RTCGW_METRICS_PORT: "0",
+        LOG_LEVEL: "info",
+      },
+      { capture: true, bin: true },
+    );
+    const { child, exit, stdout } = supervisor;
+    await supervisorStarted(supervisor);
+    const url = logLines(stdout()).find((l) => l.msg === "node metrics served")?.metricsUrl as string;
+    expect(url, stdout()).toMatch(/^http:\/\/.+:\d+\/metrics$/);
+    const nodes = await workersRegistered(2, "2 workers to register");
+    const scrape = async () => {
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    const nodesIn = (text: string) =>
+      new Set([...text.matchAll(/^rtcgw_sessions\{[^}]*node="([^"]+)"/gm)].map((m) => m[1]));
+    const text = await scrape();
+    expect(nodesIn(text)).toEqual(new Set(nodes.map((n) => n.id)));
+    expect(text).toMatch(/^rtcgw_supervisor_workers\{state="ready"\} 2$/m);
+    // each worker's start time is its own (prom-client's cluster merge would have dropped it)
+    expect(text.match(/^rtcgw_process_start_time_seconds\{/gm)).toHaveLength(2);
+    const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(`${lint.stdout}${lint.stderr}`.trim()).toBe("");
+    expect(lint.status).toBe(0);
+
+    const [victim, survivor] = nodes as [NodeRecord, NodeRecord];
+    const pid = childPids(child.pid!).find((p) => victim.id.includes(`-${p}-`));
+    process.kill(pid!, "SIGKILL");
+    let after: NodeRecord[] = [];
+    await waitFor(
+      async () => {
+        after = await fx.registry.listNodes();
+        return after.length === 2 && !after.some((n) => n.id === victim.id);
+      },
+      20_000,
+      "the restarted worker to register",
+    );
+    const reborn = after.find((n) => n.id !== survivor.id)!;
+    const worker = logLines(stdout()).find(
+      (l) => l.msg === "media worker ready" && l.nodeId === victim.id,
+    )?.worker;
+    let text2 = "";
+    await waitFor(
+      async () => {
+        text2 = await scrape();
+        return nodesIn(text2).has(reborn.id);
+      },
+      10_000,
+      "the restarted worker's figures in the supervisor's /metrics",
+    );
+    expect(nodesIn(text2)).toEqual(new Set([survivor.id, reborn.id]));
+    expect(text2).toMatch(
+      new RegExp(`^rtcgw_supervisor_worker_restarts_total\\{worker="${worker}"\\} 1$`, "m"),
+    );
+
+    child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  });
+
+  it("a taken RTCGW_METRICS_PORT fails the start: exit 2 naming it, no worker registered", {
+    timeout: 40_000,
+  }, async () => {
+    const taken = await holdPort();
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const { exit, stderr } = spawnNodeProcess(
+        ["node"],
+        {
+          RTCGW_REGISTRY: fx.redis.url,
+          NODE_PORT: "0",
+          RTCGW_WORKERS: "2",
+          RTCGW_METRICS_PORT: String(port),
+          NODE_BIND_ADDRESS: "127.0.0.1",
+        },
+        { capture: true, bin: true },
+      );
+      expect(await exit).toBe(2);
+      expect(stderr()).toMatch(
+        new RegExp(
+          `RTCGW_METRICS_PORT: port ${port} is already in use; set RTCGW_METRICS_PORT to a free port`,
+        ),
+      );
+      expect(await fx.registry.listNodes()).toEqual([]);
+    } finally {
+      taken.close();
+    }
+  });
+
   it("kill -9 of the supervisor: its workers exit within 3 s (their calls closed, deregistered), and a restart on the same ports starts", {
     timeout: 60_000,
   }, async () => {

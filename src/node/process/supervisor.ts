@@ -24,6 +24,7 @@ import { UPLOAD_FLUSH_MS } from "../node.js";
 import { workerAllocator } from "./allocator.js";
 import { runMediaNodeProcess } from "./node-process.js";
 import { resolveNodeSecret } from "./secret.js";
+import { type MetricsTarget, SupervisorMetrics, serveSupervisorMetrics } from "./supervisor-metrics.js";
 import { isWorkerReport, type WorkerReport } from "./worker-report.js";
 
 export const WORKER_INDEX_ENV = "RTCGW_WORKER_INDEX";
@@ -67,13 +68,27 @@ interface Worker {
   child: ChildProcess;
   ready: boolean;
   nodeId?: string;
+  controlUrl?: string;
   failure?: Extract<WorkerReport, { type: "failed" }>;
 }
 
 export async function runMediaNodeSupervisor(config: Config, logger: Logger): Promise<void> {
   const n = workerCount(config);
+  // RTCGW_METRICS_PORT: one /metrics for the whole node, listening before any worker starts (a
+  // taken port fails the start, nothing registered)
+  let targets: () => MetricsTarget[] = () => [];
+  const metrics = new SupervisorMetrics(() => targets());
+  const metricsServer =
+    config.RTCGW_METRICS_PORT === undefined
+      ? undefined
+      : await serveSupervisorMetrics(metrics, config.RTCGW_METRICS_PORT, config.NODE_BIND_ADDRESS, logger);
+  if (metricsServer) {
+    const a = metricsServer.address() as { address: string; port: number };
+    logger.info({ metricsUrl: `http://${a.address}:${a.port}/metrics` }, "node metrics served");
+  }
   if (n === 1) {
-    await runMediaNodeProcess(config, logger);
+    const node = await runMediaNodeProcess(config, logger);
+    targets = () => [{ index: 0, ready: true, controlUrl: node.controlUrl }];
     return;
   }
   // workers must share one control secret with the signaling: a generated one is handed down
@@ -95,6 +110,12 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   let starting = true;
   let startSettled: ((e?: WorkerStartError) => void) | undefined;
 
+  targets = () =>
+    [...workers].map(([index, w]) => ({
+      index,
+      ready: w.ready,
+      ...(w.controlUrl ? { controlUrl: w.controlUrl } : {}),
+    }));
   const allReady = () => workers.size === n && [...workers.values()].every((w) => w.ready);
   const stopAll = () => {
     for (const w of workers.values()) w.child.kill("SIGTERM");
@@ -137,6 +158,7 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
         return;
       }
       worker.ready = true;
+      worker.controlUrl = m.controlUrl;
       restartDelay.delete(i);
       logger.info(
         { worker: i, nodeId: m.nodeId, pid: child.pid, controlUrl: m.controlUrl, udpPort: m.udpPort },
@@ -162,6 +184,7 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
         );
         return;
       }
+      if (worker.ready) metrics.restarts.inc({ worker: String(i) });
       const delay = restartDelay.get(i) ?? RESTART_DELAY_MS;
       restartDelay.set(i, Math.min(delay * 2, MAX_RESTART_DELAY_MS));
       logger.error(
@@ -227,12 +250,14 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
     stopAll();
     await exitedAll();
     await closeRegistry();
+    metricsServer?.close();
     throw startFailure;
   }
   if (!stopping) logger.info({ workers: n }, "media node supervisor started");
 
   await stopped;
   await closeRegistry();
+  metricsServer?.close();
   if (killedAtDeadline > 0) {
     logger.error({ killed: killedAtDeadline }, "media workers stopped, some killed at the drain deadline");
     exitAfterLogs(logger, 1);

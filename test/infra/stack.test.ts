@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildSourceArtifact } from "../../infra/lib/artifact.js";
 import { FUNCTION_SECRETS, FUNCTION_TABLE_ACTIONS } from "../../infra/lib/permissions.js";
 import { REGISTRY_TABLE_SCHEMA } from "../../src/registry/dynamodb-table.js";
+import { DEFAULT_CONTROL_TIMEOUT_MS, OFFER_BUDGET_MS } from "../../src/signaling/deps.js";
 import { HANDLER_NAMES, ROUTES } from "../../src/signaling/routes.js";
 import { ROOT, resourcesOf, type Synth, synth } from "./synth.js";
 import { bootstrapArgs, functionLogicalId, functionRole, functionRoleActions, roleOf } from "./template.js";
@@ -71,6 +72,19 @@ describe("GatewayStack: API, table, functions", () => {
       Runtime: "nodejs22.x",
       Handler: "index.handler",
     });
+  });
+
+  it("lets a function that takes offers run out its failover budget, and answer before API Gateway's 30 s", () => {
+    // an offer tries up to 3 nodes while a control timeout still fits in OFFER_BUDGET_MS (15 s);
+    // a function killed by its own timeout first answers nobody but the gateway's 500 — the
+    // client token is not given back, the failed tries' records are not undone
+    const timeoutOf = (h: string) =>
+      resourcesOf(s.json, "AWS::Lambda::Function").find(([id]) => id.startsWith(`Fn${h}`))![1].Properties
+        .Timeout as number;
+    for (const h of ["whip", "sessions", "whep"]) {
+      expect(timeoutOf(h) * 1000, h).toBeGreaterThanOrEqual(OFFER_BUDGET_MS + DEFAULT_CONTROL_TIMEOUT_MS);
+      expect(timeoutOf(h), h).toBeLessThan(30);
+    }
   });
 
   it("mirrors the DynamoDB store's key schema, index and TTL attribute", () => {

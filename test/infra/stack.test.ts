@@ -371,6 +371,26 @@ describe("GatewayStack: media nodes", () => {
     );
   });
 
+  it("ships the node's logs into log groups the stack owns, each with a retention (the agent would create them to keep forever)", () => {
+    const bootstrap = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    const names = [...bootstrap.matchAll(/"log_group_name": "\/rtcgw\/\$STACK\/([a-z]+)"/g)].map(
+      (m) => m[1]!,
+    );
+    expect(names.sort()).toEqual(["agent", "node", "prometheus", "turn"]);
+    const groups = resourcesOf(s.json, "AWS::Logs::LogGroup").map(([, r]) => r.Properties);
+    for (const n of names) {
+      const g = groups.find((p) => p.LogGroupName === `/rtcgw/${s.stackName}/${n}`);
+      expect(g, n).toBeDefined();
+      expect(g.RetentionInDays, n).toBeGreaterThan(0);
+    }
+    // the instances start (and their agent writes) only once the groups exist
+    const [, asg] = resourcesOf(s.json, "AWS::AutoScaling::AutoScalingGroup")[0]!;
+    const logIds = resourcesOf(s.json, "AWS::Logs::LogGroup")
+      .filter(([, r]) => String(r.Properties.LogGroupName).startsWith(`/rtcgw/${s.stackName}/`))
+      .map(([id]) => id);
+    expect(asg.DependsOn).toEqual(expect.arrayContaining(logIds));
+  });
+
   it("requires IMDSv2", () => {
     s.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
       LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpTokens: "required" }) }),

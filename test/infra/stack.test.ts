@@ -391,6 +391,22 @@ describe("GatewayStack: media nodes", () => {
     expect(asg.DependsOn).toEqual(expect.arrayContaining(logIds));
   });
 
+  it("keeps restarting the node and its agent: systemd never gives up on a unit that failed fast a few times", () => {
+    // systemd's default start limit (5 starts in 10 s) leaves a unit that crashed at start a few
+    // times in a row (e.g. the registry unreachable for a moment) failed for good: the instance
+    // stays InService by its EC2 checks, takes no call and is never replaced
+    const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    for (const unit of ["rtcgw-node", "rtcgw-agent"]) {
+      const text = new RegExp(`cat >"\\$UNITS/${unit}\\.service" <<UNIT\\n([\\s\\S]*?)\\nUNIT`).exec(
+        script,
+      )?.[1];
+      expect(text, unit).toBeDefined();
+      const unitSection = text!.split("[Service]")[0]!;
+      expect(unitSection, unit).toMatch(/^StartLimitIntervalSec=0$/m);
+      expect(text, unit).toMatch(/^Restart=(on-failure|always)$/m);
+    }
+  });
+
   it("requires IMDSv2", () => {
     s.template.hasResourceProperties("AWS::EC2::LaunchTemplate", {
       LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpTokens: "required" }) }),

@@ -29,6 +29,17 @@ import {
   SECRET_ARN_SETTING,
 } from "./permissions.js";
 
+/** the functions that take offers (create, resume, listen), which may fail over between nodes */
+const OFFER_HANDLERS: ReadonlySet<HandlerName> = new Set(["whip", "sessions", "whep"]);
+/**
+ * Their timeout: an offer may try up to 3 nodes while a 5 s control timeout still fits in its 15 s
+ * budget (src/signaling/deps.ts, OFFER_BUDGET_MS), then undoes the failed tries and gives a client
+ * token back — 15 s plus a cold start's secret reads. A function its own timeout kills answers
+ * nothing but the gateway's 500, and leaves that undone. Under the HTTP API's 30 s integration
+ * timeout, so the function still answers in time. (test/infra/stack.test.ts ties it to the budget.)
+ */
+const OFFER_FUNCTION_TIMEOUT_S = 25;
+
 export interface RouteSpec {
   /** HTTP method, or ANY */
   method: string;
@@ -277,7 +288,7 @@ export class GatewayStack extends Stack {
       handler: "index.handler",
       code: lambda.Code.fromAsset(`${props.functionsDir}/${handler}`),
       memorySize: 256,
-      timeout: Duration.seconds(10),
+      timeout: Duration.seconds(OFFER_HANDLERS.has(handler) ? OFFER_FUNCTION_TIMEOUT_S : 10),
       environment: env,
       ...(inVpc
         ? {

@@ -8,11 +8,12 @@
 // (ABANDON); the creation waits for each instance's cfn-signal, so a node that does not come up
 // healthy fails (and rolls back) the first deploy. Updates: an instance refresh started on each new
 // launch template version (instance-refresh.ts), through the same hooks.
-import { ArnFormat, CfnParameter, Duration, Lazy, Stack } from "aws-cdk-lib";
+import { ArnFormat, CfnParameter, Duration, Lazy, RemovalPolicy, Stack } from "aws-cdk-lib";
 import * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import { Construct } from "constructs";
 import { InstanceRefresh } from "./instance-refresh.js";
@@ -83,6 +84,8 @@ export interface MediaNodesDeps {
 }
 
 export const METRICS_NAMESPACE = "rtcgw";
+/** the log groups /rtcgw/<stack>/<name> of infra/node/bootstrap.sh's CloudWatch agent configuration */
+export const NODE_LOG_GROUPS = ["node", "agent", "turn", "prometheus"] as const;
 export const DEFAULTS = {
   instanceType: "c7g.large",
   udpPort: 40000,
@@ -289,6 +292,17 @@ export class MediaNodes extends Construct {
     });
     this.group = group;
     groupOf = group;
+    // the log groups the bootstrap's CloudWatch agent ships to (/rtcgw/<stack>/…): owned here, with
+    // a retention, before any instance starts — left to the agent, it creates them to keep forever,
+    // and they outlive the stack
+    for (const name of NODE_LOG_GROUPS) {
+      const lg = new logs.LogGroup(this, `Logs-${name}`, {
+        logGroupName: `/rtcgw/${stack.stackName}/${name}`,
+        retention: logs.RetentionDays.TWO_WEEKS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      group.node.addDependency(lg);
+    }
     // the launch hook, on the group itself so that it holds the very first instances too (a
     // separate hook resource would only exist once the group's creation is over): an instance goes
     // InService only when its bootstrap completes it (CONTINUE, every worker healthy); a failed

@@ -278,13 +278,17 @@ fi
 umask 022
 
 # ---- systemd units: the node drains on SIGTERM (up to the drain timeout, then uploads), so the
-# stop timeout covers both; the agent stops the node through systemd on the termination hook
+# stop timeout covers both; the agent stops the node through systemd on the termination hook.
+# StartLimitIntervalSec=0: systemd's default start limit (5 starts in 10 s) would leave a unit that
+# failed fast a few times in a row (the registry unreachable for a moment) failed for good, on an
+# instance its EC2 health checks keep InService
 STOP_S=$((DRAIN_TIMEOUT + 90))
 cat >"$UNITS/rtcgw-node.service" <<UNIT
 [Unit]
 Description=rtcgw media node
 After=network-online.target
 Wants=network-online.target
+StartLimitIntervalSec=0
 [Service]
 EnvironmentFile=$ENV_FILE
 WorkingDirectory=$APP/current
@@ -303,6 +307,7 @@ cat >"$UNITS/rtcgw-agent.service" <<UNIT
 [Unit]
 Description=rtcgw node agent (metrics, termination drain)
 After=rtcgw-node.service
+StartLimitIntervalSec=0
 [Service]
 EnvironmentFile=$ENV_FILE
 WorkingDirectory=$APP/current

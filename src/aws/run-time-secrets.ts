@@ -25,7 +25,18 @@ export async function withRunTimeSecrets<C extends Pick<Config, SecretName | Arn
 ): Promise<C> {
   const todo = RUN_TIME_SECRETS.filter((s) => !config[s.name] && config[s.arn]);
   if (todo.length === 0) return config;
-  const values = await Promise.all(todo.map((s) => read(config[s.arn]!)));
+  // a failed read says which setting and what to check: a bare "connect ETIMEDOUT" in a function's
+  // log names neither the secret nor Secrets Manager
+  const values = await Promise.all(
+    todo.map((s) =>
+      read(config[s.arn]!).catch((e: unknown) => {
+        throw new Error(
+          `could not read ${s.arn} (${config[s.arn]}) from Secrets Manager: ${(e as Error)?.message ?? String(e)} ` +
+            "(check that this role may secretsmanager:GetSecretValue on it, and that Secrets Manager is reachable: in a VPC without NAT, through its interface endpoint)",
+        );
+      }),
+    ),
+  );
   const out = { ...config };
   todo.forEach((s, i) => {
     const v = values[i]!;

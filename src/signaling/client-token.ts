@@ -102,6 +102,19 @@ export async function verifyClientToken(
     }
     if (e instanceof errors.JWSSignatureVerificationFailed)
       throw invalid("the client token's signature is not valid for this gateway (RTCGW_TOKEN_SECRET)");
+    if (e instanceof errors.JWTClaimValidationFailed && e.reason !== "missing") {
+      const claims = e.payload as Record<string, unknown>;
+      if (e.claim === "nbf" && typeof claims.nbf === "number")
+        throw invalid(
+          `the client token is not valid before ${new Date(claims.nbf * 1000).toISOString()} (its "nbf"); ` +
+            "mint it without a future nbf, or check the minting backend's clock",
+        );
+      if (e.claim === "aud")
+        throw invalid(
+          `the client token's "aud" claim is ${JSON.stringify(claims.aud).slice(0, 80)}, not "${CLIENT_TOKEN_AUDIENCE}": ` +
+            "a token minted for another service (mint it with rtcgw token or mintClientToken)",
+        );
+    }
     if (e instanceof errors.JWTClaimValidationFailed)
       throw invalid(
         `the client token's "${e.claim}" claim is ${e.reason === "missing" ? "missing" : "not valid here"}`,

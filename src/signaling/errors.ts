@@ -23,12 +23,16 @@ export const forbidden = (reason: string) => new HttpError(403, "forbidden", rea
 
 export const notFound = (reason: string) => new HttpError(404, "not-found", reason);
 
+/** 415 naming the type taken: in Accept-Patch for a PATCH (RFC 5789 §2.2: what a client written
+ *  from the RFCs reads there), in Accept for a POST (RFC 9110 §15.5.16) */
 export const unsupportedMediaType = (expected: string, got: string | undefined) =>
   new HttpError(
     415,
     "unsupported-media-type",
     `the body must be ${expected}${got ? ` (got ${got.slice(0, 80)})` : " (no Content-Type)"}`,
-    { accept: expected },
+    expected === "application/trickle-ice-sdpfrag"
+      ? { accept: expected, "accept-patch": expected }
+      : { accept: expected },
   );
 
 /** No media node can take the session now; RFC 9110 §10.2.3 Retry-After in seconds. */

@@ -39,6 +39,16 @@ describe("withRunTimeSecrets", () => {
     expect(c).toBe(c0);
   });
 
+  it("a secret that cannot be read names its setting and ARN, and what to check (not a bare ECONNREFUSED)", async () => {
+    const read = withRunTimeSecrets(loadConfig({ RTCGW_NODE_SECRET_ARN: arn("Node") }), async () => {
+      throw new Error("connect ECONNREFUSED 10.0.0.5:443");
+    });
+    await expect(read).rejects.toThrow(
+      `could not read RTCGW_NODE_SECRET_ARN (${arn("Node")}) from Secrets Manager: connect ECONNREFUSED 10.0.0.5:443`,
+    );
+    await expect(read).rejects.toThrow(/secretsmanager:GetSecretValue/);
+  });
+
   it("refuses a secret shorter than its setting allows, naming the ARN variable", async () => {
     await expect(
       withRunTimeSecrets(

@@ -376,6 +376,23 @@ describe("tokens that are not valid here are 401 invalid-client-token", () => {
     );
   });
 
+  it("not valid yet (nbf ahead of the gateway's clock): says so and what to check", async () => {
+    const early = await new SignJWT(claimsNow())
+      .setProtectedHeader({ alg: "HS256" })
+      .setAudience("rtcgw")
+      .setJti("abcdefghijklmnopqrstuv")
+      .setIssuedAt()
+      .setNotBefore(now() + 300)
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(SECRET));
+    await refused(
+      post("/v1/sessions", early),
+      401,
+      "invalid-client-token",
+      /not valid before .*Z \(its "nbf"\).*clock/,
+    );
+  });
+
   it("a correctly signed token that lives longer than 900 s", async () => {
     await refused(
       post("/v1/sessions", await sign("HS256", SECRET, now(), now() + 3600)),
@@ -393,7 +410,12 @@ describe("tokens that are not valid here are 401 invalid-client-token", () => {
       .setIssuedAt()
       .setExpirationTime("1m")
       .sign(new TextEncoder().encode(SECRET));
-    await refused(post("/v1/sessions", wrongAud), 401, "invalid-client-token", /"aud" claim/);
+    await refused(
+      post("/v1/sessions", wrongAud),
+      401,
+      "invalid-client-token",
+      /"aud" claim is "someone-else", not "rtcgw": a token minted for another service/,
+    );
     const bare = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
       .setAudience("rtcgw")

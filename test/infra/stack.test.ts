@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildSourceArtifact } from "../../infra/lib/artifact.js";
 import { FUNCTION_SECRETS, FUNCTION_TABLE_ACTIONS } from "../../infra/lib/permissions.js";
 import { REGISTRY_TABLE_SCHEMA } from "../../src/registry/dynamodb-table.js";
+import { DEFAULT_CONTROL_TIMEOUT_MS, OFFER_BUDGET_MS } from "../../src/signaling/deps.js";
 import { HANDLER_NAMES, ROUTES } from "../../src/signaling/routes.js";
 import { ROOT, resourcesOf, type Synth, synth } from "./synth.js";
 import { bootstrapArgs, functionLogicalId, functionRole, functionRoleActions, roleOf } from "./template.js";
@@ -71,6 +72,19 @@ describe("GatewayStack: API, table, functions", () => {
       Runtime: "nodejs22.x",
       Handler: "index.handler",
     });
+  });
+
+  it("lets a function that takes offers run out its failover budget, and answer before API Gateway's 30 s", () => {
+    // an offer tries up to 3 nodes while a control timeout still fits in OFFER_BUDGET_MS (15 s);
+    // a function killed by its own timeout first answers nobody but the gateway's 500 — the
+    // client token is not given back, the failed tries' records are not undone
+    const timeoutOf = (h: string) =>
+      resourcesOf(s.json, "AWS::Lambda::Function").find(([id]) => id.startsWith(`Fn${h}`))![1].Properties
+        .Timeout as number;
+    for (const h of ["whip", "sessions", "whep"]) {
+      expect(timeoutOf(h) * 1000, h).toBeGreaterThanOrEqual(OFFER_BUDGET_MS + DEFAULT_CONTROL_TIMEOUT_MS);
+      expect(timeoutOf(h), h).toBeLessThan(30);
+    }
   });
 
   it("mirrors the DynamoDB store's key schema, index and TTL attribute", () => {
@@ -355,6 +369,42 @@ describe("GatewayStack: media nodes", () => {
     expect(role.actions).toEqual(
       expect.arrayContaining(["autoscaling:CompleteLifecycleAction", "cloudwatch:PutMetricData"]),
     );
+  });
+
+  it("ships the node's logs into log groups the stack owns, each with a retention (the agent would create them to keep forever)", () => {
+    const bootstrap = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    const names = [...bootstrap.matchAll(/"log_group_name": "\/rtcgw\/\$STACK\/([a-z]+)"/g)].map(
+      (m) => m[1]!,
+    );
+    expect(names.sort()).toEqual(["agent", "node", "prometheus", "turn"]);
+    const groups = resourcesOf(s.json, "AWS::Logs::LogGroup").map(([, r]) => r.Properties);
+    for (const n of names) {
+      const g = groups.find((p) => p.LogGroupName === `/rtcgw/${s.stackName}/${n}`);
+      expect(g, n).toBeDefined();
+      expect(g.RetentionInDays, n).toBeGreaterThan(0);
+    }
+    // the instances start (and their agent writes) only once the groups exist
+    const [, asg] = resourcesOf(s.json, "AWS::AutoScaling::AutoScalingGroup")[0]!;
+    const logIds = resourcesOf(s.json, "AWS::Logs::LogGroup")
+      .filter(([, r]) => String(r.Properties.LogGroupName).startsWith(`/rtcgw/${s.stackName}/`))
+      .map(([id]) => id);
+    expect(asg.DependsOn).toEqual(expect.arrayContaining(logIds));
+  });
+
+  it("keeps restarting the node and its agent: systemd never gives up on a unit that failed fast a few times", () => {
+    // systemd's default start limit (5 starts in 10 s) leaves a unit that crashed at start a few
+    // times in a row (e.g. the registry unreachable for a moment) failed for good: the instance
+    // stays InService by its EC2 checks, takes no call and is never replaced
+    const script = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
+    for (const unit of ["rtcgw-node", "rtcgw-agent"]) {
+      const text = new RegExp(`cat >"\\$UNITS/${unit}\\.service" <<UNIT\\n([\\s\\S]*?)\\nUNIT`).exec(
+        script,
+      )?.[1];
+      expect(text, unit).toBeDefined();
+      const unitSection = text!.split("[Service]")[0]!;
+      expect(unitSection, unit).toMatch(/^StartLimitIntervalSec=0$/m);
+      expect(text, unit).toMatch(/^Restart=(on-failure|always)$/m);
+    }
   });
 
   it("requires IMDSv2", () => {

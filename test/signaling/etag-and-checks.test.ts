@@ -52,6 +52,24 @@ describe("sdpBody / checkOffer", () => {
     expect(sdpBody(b64, "application/sdp")).toBe("v=0\r\n");
   });
 
+  it("a PATCH of another type is 415 naming what it takes in Accept-Patch (RFC 5789 §2.2), a POST in Accept", () => {
+    const refusal = (type: "application/sdp" | "application/trickle-ice-sdpfrag") => {
+      try {
+        sdpBody(ev({ headers: { "content-type": "application/sdp+x" }, body: "a=x" }), type);
+      } catch (e) {
+        return e as HttpError;
+      }
+      throw new Error("accepted");
+    };
+    const patch = refusal("application/trickle-ice-sdpfrag");
+    expect(patch.status).toBe(415);
+    expect(patch.headers["accept-patch"]).toBe("application/trickle-ice-sdpfrag");
+    const post = refusal("application/sdp");
+    expect(post.status).toBe(415);
+    expect(post.headers.accept).toBe("application/sdp");
+    expect(post.headers["accept-patch"]).toBeUndefined();
+  });
+
   it("400 for malformed, 422 for unsupported, nothing for a good audio offer", () => {
     const head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
     expect(status(() => checkOffer("nope"))).toBe(400);

@@ -150,6 +150,12 @@ export class RtpAudioReceiver {
   /** slots emitted before the first slot with audio (silence from startMs to the first packet) */
   private leadFrames = 0;
   private heardAudio = false;
+  /**
+   * Set by an SSRC change until the new source's first packet plays: `refMs` is the lateness of
+   * the previous source's least-delayed recent packet (≤ 0), the timeline's true wall reference
+   * (origin is the call's first arrival, and that packet may have been held up).
+   */
+  private newSource: { refMs: number } | undefined;
   /** what the filler slots since the last slot with audio added to the counters */
   private tail = { frames: 0, concealedMs: 0, fecMs: 0, silenceMs: 0, dtxMs: 0 };
 
@@ -402,14 +408,68 @@ export class RtpAudioReceiver {
   }
 
   private anchorAt(p: BufferedPacket): void {
-    const slot = Math.max(this.nextSlot, Math.floor((p.arrivalMs - this.origin!) / FRAME_MS));
-    this.anchor = { slot, ts: p.ts };
+    const sinceOrigin = (p.arrivalMs - this.origin!) / FRAME_MS;
+    if (this.newSource === undefined) {
+      this.anchor = { slot: Math.max(this.nextSlot, Math.floor(sinceOrigin)), ts: p.ts };
+      return;
+    }
+    // A new source (a resume's new peer): its first packet goes where the previous source's
+    // packets would have arrived at that moment — at the previous source's own lateness
+    // (`refMs`), not at origin's: the call's first packet may have been held up (a busy loop at
+    // the call's start: 93 ms seen), and every later packet then runs that much "early" against
+    // origin. Measured from origin alone, the gap lost that delay (the WAV came out short). To
+    // the nearest slot (floor lost 10 ms on average), after what is already played or buffered.
+    const slot = Math.round(sinceOrigin - this.newSource.refMs / FRAME_MS);
+    this.anchor = { slot: Math.max(slot, this.firstFreeSlot()), ts: p.ts };
+  }
+
+  /** the first slot not yet emitted nor covered by a buffered packet */
+  private firstFreeSlot(): number {
+    let end = this.playhead;
+    for (let i = 0; i < this.buffer.size; i++) {
+      const q = this.buffer.at(i)!;
+      if (q.epoch !== this.epoch) end = Math.max(end, q.pos + q.samples);
+    }
+    return Math.ceil(end / this.frameSamples);
+  }
+
+  /**
+   * A new source's first packet may itself have been held up (anchorAt placed it by its
+   * arrival): until the source's first packet plays, a packet of it that arrives more than half
+   * a slot earlier than the reference lateness moves the source back to it, by whole slots — so
+   * its least-delayed packet sets its place, as for the call's start (extendBack) and re-anchors.
+   * Never onto what is already played or buffered from before.
+   */
+  private followNewSourceEarliest(p: BufferedPacket, offsetMs: number): number {
+    const src = this.newSource!;
+    let slots = Math.round((src.refMs - offsetMs) / FRAME_MS);
+    if (slots < 1) return offsetMs;
+    let first = p.pos;
+    for (let i = 0; i < this.buffer.size; i++) {
+      const q = this.buffer.at(i)!;
+      if (q.epoch === this.epoch) first = Math.min(first, q.pos);
+    }
+    const room = Math.floor(first / this.frameSamples) - this.firstFreeSlot();
+    slots = Math.min(slots, room);
+    if (slots < 1) return offsetMs;
+    const delta = slots * this.frameSamples;
+    this.anchor!.slot -= slots;
+    for (let i = 0; i < this.buffer.size; i++) {
+      const q = this.buffer.at(i)!;
+      if (q.epoch === this.epoch) q.pos -= delta;
+    }
+    p.pos -= delta;
+    // (only this source's packets are in the window since the SSRC change: rebase())
+    this.delay.shift(slots * FRAME_MS);
+    return offsetMs + slots * FRAME_MS;
   }
 
   private place(p: BufferedPacket, inOrder: boolean): void {
     p.pos = this.positionOf(p.ts, this.anchor!);
     if (p.pos < 0 && this.nextSlot === 0) this.extendBack(p);
-    const offset = this.offsetMs(p.pos, p.arrivalMs);
+    let offset = this.offsetMs(p.pos, p.arrivalMs);
+    if (this.newSource !== undefined && p.epoch === this.epoch && this.lastPlayedEpoch !== this.epoch)
+      offset = this.followNewSourceEarliest(p, offset);
     const late = p.pos + p.samples <= this.playhead;
     // lateness within reason is jitter: let the depth grow to cover it next time
     if (late && offset <= this.jumpThresholdMs) this.delay.observe(p.arrivalMs, p.ts, offset);
@@ -475,6 +535,7 @@ export class RtpAudioReceiver {
 
   /** the sender's timestamps jumped: put the run's packets on a fresh anchor */
   private reanchor(run: BufferedPacket[]): void {
+    this.newSource = undefined;
     this.counters.reanchors++;
     this.epoch++; // a restarted sender has a fresh encoder: reset the decoder when we get there
     this.delay.rebase();
@@ -499,6 +560,8 @@ export class RtpAudioReceiver {
   }
 
   private followNewSsrc(): void {
+    // the previous source's least lateness, before rebase() forgets it (anchorAt)
+    this.newSource = { refMs: this.delay.earliestMs };
     this.counters.ssrcChanges++;
     this.epoch++;
     this.buffer.forgetSequences(); // the new source numbers from scratch; its packets stay queued

@@ -51,8 +51,45 @@ const OPTION_HINT: Record<string, string> = {
   record: "; the record profile records without it",
 };
 
+/** every query parameter a creating route (sessions, WHIP) reads: any other (a typo, `?rat=8000`)
+ *  is refused, never ignored — the client meant something by it that would not happen */
+const KNOWN_PARAMS = ["profile", ...Object.keys(OPTION_PROFILE)];
+
+/** the known parameter a misspelt one is closest to (edit distance ≤ 2), if any */
+function nearest(name: string): string | undefined {
+  const k = name.toLowerCase();
+  if (k.startsWith("bridge_param") || k.startsWith("bridge-param")) return `${PARAM_PREFIX}<name>`;
+  let best: { name: string; d: number } | undefined;
+  for (const known of KNOWN_PARAMS) {
+    const d = editDistance(k, known);
+    if (d <= 2 && (!best || d < best.d)) best = { name: known, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
 export function profileFor(event: Event, kind: SessionKind, defaults: BridgeDefaults = {}): ProfileChoice {
   const given = Object.keys(event.queryStringParameters ?? {});
+  // (a WHEP listener's URL is a player's: it may carry the player's own cache-busters)
+  const unknown =
+    kind === "whep" ? undefined : given.find((k) => !KNOWN_PARAMS.includes(k) && !k.startsWith(PARAM_PREFIX));
+  if (unknown !== undefined) {
+    const near = nearest(unknown);
+    throw badRequest(
+      "unknown-parameter",
+      `?${unknown.slice(0, 64)} is not a parameter of this route${near ? ` (did you mean ?${near}?)` : ""}: it takes ${KNOWN_PARAMS.join(", ")} and ${PARAM_PREFIX}<name>`,
+    );
+  }
   // a WHEP listener only receives: its profile is fixed, and it takes none of the options
   if (kind === "whep") {
     const o = given.find((k) => k === "profile" || isOption(k));

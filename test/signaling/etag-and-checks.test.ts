@@ -165,6 +165,50 @@ describe("profileFor: options the profile would ignore, repeats", () => {
     ).toBe(true);
   });
 
+  it("refuses a parameter no offer route reads (400 unknown-parameter, the near one named) instead of ignoring it", () => {
+    for (const [query, kind, reason] of [
+      [
+        { profile: "record", rat: "8000" },
+        "whip",
+        /\?rat is not a parameter of this route \(did you mean \?rate\?\)/,
+      ],
+      [{ porfile: "echo" }, "session", /did you mean \?profile\?/],
+      [
+        { profile: "bridge", bridge: "wss://app.example/pcm", bridgeprotocol: "twilio" },
+        "session",
+        /did you mean \?bridge_protocol\?/,
+      ],
+      [
+        { profile: "bridge", bridge: "wss://app.example/pcm", bridge_params_x: "1" },
+        "session",
+        /did you mean \?bridge_param_<name>\?/,
+      ],
+      [
+        { profile: "echo", token: "abc" },
+        "session",
+        /\?token is not a parameter of this route: it takes profile, rate/,
+      ],
+      [{ x: "1" }, "whip", /\?x is not a parameter/],
+    ] as const) {
+      const e = refusal(() => profileFor(q(query), kind));
+      expect(e?.status, JSON.stringify(query)).toBe(400);
+      expect(e?.code).toBe("unknown-parameter");
+      expect(e?.reason).toMatch(reason);
+    }
+    // the known ones and any bridge_param_<name> pass
+    expect(
+      profileFor(
+        q({
+          profile: "bridge",
+          bridge: "wss://app.example/pcm",
+          bridge_param_lang: "fr",
+          bridge_rate: "24000",
+        }),
+        "session",
+      ).bridgeParams,
+    ).toEqual({ lang: "fr" });
+  });
+
   it("refuses a repeated or listed one-value parameter (comma-joined by the gateway) instead of taking its first", () => {
     for (const [query, code] of [
       [{ profile: "echo,record" }, "bad-profile"],

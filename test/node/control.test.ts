@@ -106,9 +106,7 @@ describe("authentication", () => {
       const text = await (await fetch(`${h.node.controlUrl}/metrics`)).text();
       const q = (k: string) =>
         Number(
-          new RegExp(`rtcgw_event_loop_delay_seconds\\{[^}]*stat="${k}"[^}]*\\} ([\\d.e+-]+)`).exec(
-            text,
-          )![1],
+          new RegExp(`rtcgw_event_loop_delay_seconds\\{[^}]*stat="${k}"[^}]*\\} ([\\d.e+-]+)`).exec(text)![1],
         );
       return { min: q("min"), max: q("max") };
     };

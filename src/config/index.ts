@@ -301,6 +301,15 @@ export const ConfigSchema = z.object({
     ),
     400,
   ),
+  // one source's WHEP listeners: each re-encodes the source's audio for itself (48 kHz Opus, ~1 %
+  // of a core), and a client token or session token that made one session may add listeners
+  RTCGW_WHEP_MAX_LISTENERS: z._default(
+    envNumber("RTCGW_WHEP_MAX_LISTENERS must be a number of listeners per session").check(
+      z.int("RTCGW_WHEP_MAX_LISTENERS must be a whole number"),
+      z.minimum(0, "RTCGW_WHEP_MAX_LISTENERS must be 0 or more (0 = no WHEP listeners)"),
+    ),
+    10,
+  ),
   // admission by load (src/node/process/load-guard.ts), for the node's worker processes (`rtcgw
   // node`; in-process nodes — `rtcgw dev`, tests — draw no line): the share of its cores' CPU or
   // of its event loop, projected over the calls not yet measured, at which a worker refuses new

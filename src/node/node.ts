@@ -114,6 +114,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   sessions = new SessionTable({
     nodeId: id,
     capacity: config.RTCGW_NODE_CAPACITY,
+    maxListeners: config.RTCGW_WHEP_MAX_LISTENERS,
     rtcConfig: rtcConfigFor(config, udpPort),
     ...(config.MEDIA_ANNOUNCED_ADDRESS ? { announcedAddress: config.MEDIA_ANNOUNCED_ADDRESS } : {}),
     timeouts: {

@@ -86,6 +86,20 @@ export class SessionGoneError extends MediaNodeError {
 
 /** A WHEP listener asked to listen to another listener: a listener only sends, it has no incoming
  *  audio, so the call would connect and stay silent (422, as for any offer we cannot serve). */
+/** A source session that has as many WHEP listeners as RTCGW_WHEP_MAX_LISTENERS allows. */
+export class TooManyListenersError extends MediaNodeError {
+  override name = "TooManyListenersError";
+  constructor(id: string, has: number, max: number) {
+    super(
+      "too-many-listeners",
+      429,
+      max === 0
+        ? "this gateway takes no WHEP listeners (RTCGW_WHEP_MAX_LISTENERS=0)"
+        : `session ${id} has ${has} WHEP listeners, the most this gateway allows (RTCGW_WHEP_MAX_LISTENERS=${max}): end one first`,
+    );
+  }
+}
+
 export class SourceIsListenerError extends MediaNodeError {
   override name = "SourceIsListenerError";
   constructor(id: string) {

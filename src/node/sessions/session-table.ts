@@ -27,6 +27,7 @@ import {
   SessionNotFoundError,
   SourceIsListenerError,
   SourceNotFoundError,
+  TooManyListenersError,
 } from "./errors.js";
 import { validateOffer } from "./offer.js";
 import { PeerSession, type PeerState } from "./peer-session.js";
@@ -59,6 +60,8 @@ import { type Timeouts, Watchdog, type WatchdogVerdict } from "./watchdog.js";
 export interface SessionTableOptions {
   nodeId: string;
   capacity: number;
+  /** WHEP listeners one source session may have (RTCGW_WHEP_MAX_LISTENERS; absent: no limit) */
+  maxListeners?: number;
   rtcConfig: RtcConfig;
   announcedAddress?: string;
   timeouts: Timeouts;
@@ -303,6 +306,12 @@ export class SessionTable {
       source = this.sessions.get(req.sourceSessionId);
       if (!source || source.isClosing) throw new SourceNotFoundError(req.sourceSessionId);
       if (source.kind === "whep") throw this.refuse(log, new SourceIsListenerError(req.sourceSessionId));
+      // offers take their turn one at a time (TurnQueue), and a listener joins its source's set
+      // within its turn: the count here is exact
+      const max = this.o.maxListeners;
+      const has = this.listeners.get(source.id)?.size ?? 0;
+      if (max !== undefined && has >= max)
+        throw this.refuse(log, new TooManyListenersError(source.id, has, max));
       // The listener's codec is free (its audio is re-encoded from the source's decoded audio),
       // unless the source decodes nothing: then its packets are relayed as they are, and only its
       // own codec can carry them — taken when the listener offers it, else refused.

@@ -41,10 +41,16 @@ describe("WHEP listeners per source session", () => {
     const c = await listen();
     expect(c.r.status).toBe(429);
     expect(c.r.json.error).toBe("too-many-listeners");
-    expect(c.r.json.reason).toMatch(/has 2 WHEP listeners, the most this gateway allows \(RTCGW_WHEP_MAX_LISTENERS=2\)/);
+    expect(c.r.json.reason).toMatch(
+      /has 2 WHEP listeners, the most this gateway allows \(RTCGW_WHEP_MAX_LISTENERS=2\)/,
+    );
     expect(h.node.sessions()).toBe(before);
     const received = source.stats.packetsReceived;
-    await source.until(() => source.stats.packetsReceived > received + 10, 3000, "the source's echo still flowing");
+    await source.until(
+      () => source.stats.packetsReceived > received + 10,
+      3000,
+      "the source's echo still flowing",
+    );
 
     expect((await h.call("DELETE", `/internal/sessions/${a.r.sessionId}`)).status).toBeLessThan(300);
     const d = await listen();

@@ -257,4 +257,42 @@ describe("sessions of a node that is gone", () => {
       h.reconfigure({});
     }
   });
+
+  it("a resume on a node that neither answers nor heartbeats: 410 node-lost (not 502 'try again' until its record expires); on one that only fails to answer: 502, marked suspect", async () => {
+    const reg = new MemoryRegistry();
+    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const resume = async (s: { url: string; secret: string }) =>
+      invoke({
+        method: "POST",
+        path: `${s.url}/resume`,
+        headers: sdpHeaders({ authorization: `Bearer ${s.secret}` }),
+        body: await offer(),
+      });
+    try {
+      // placed on the live node, then recorded on the two that do not answer (registered only
+      // now, so no offer has tried them: no suspect mark yet)
+      const blip = await sessionOn(reg, "blip-node");
+      const dead = await sessionOn(reg, "dead-node");
+      const url = await refusedUrl();
+      await reg.registerNode({ id: "blip-node", controlUrl: url, capacity: 10, load: 0 }, 60_000);
+      await reg.registerNode(
+        { id: "dead-node", controlUrl: url, capacity: 10, load: 0, staleMarginMs: 60_000 },
+        60_000,
+      );
+      const r1 = await resume(blip);
+      expect(r1.status).toBe(502);
+      expect(r1.headers["retry-after"]).toBeDefined();
+      expect((await reg.getNode("blip-node"))?.suspectUntil).toBeGreaterThan(Date.now());
+      expect((await reg.getSession(blip.id))?.state).toBe("connected");
+
+      const r2 = await resume(dead);
+      expect(r2.status).toBe(410);
+      expect(r2.json()).toMatchObject({ error: "session-ended" });
+      expect(await reg.getSession(dead.id)).toBeUndefined();
+      expect((await reg.getTombstone(dead.id))?.reason).toBe("node-lost");
+    } finally {
+      h.reconfigure({});
+    }
+  });
 });

@@ -230,6 +230,42 @@ describe("sessions of a node that is gone", () => {
     }
   });
 
+  it("a listener of a session whose node is gone: 404 and the source ended node-lost (it was 503 'try again' until the source's record expired)", async () => {
+    const reg = new MemoryRegistry();
+    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const listen = async (s: { id: string; secret: string }) => {
+      const c = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+      peers.push(c);
+      return invoke({
+        method: "POST",
+        path: `/v1/whep/${s.id}`,
+        headers: sdpHeaders({ authorization: `Bearer ${s.secret}` }),
+        body: c.offer,
+      });
+    };
+    try {
+      // no node record at all
+      const gone = await sessionOn(reg, "vanished-node");
+      const r1 = await listen(gone);
+      expect(r1.status).toBe(404);
+      expect(r1.headers["retry-after"]).toBeUndefined();
+      expect((await reg.getTombstone(gone.id))?.reason).toBe("node-lost");
+      // a node record, but the node neither answers nor heartbeats
+      const dead = await sessionOn(reg, "dead-node");
+      await reg.registerNode(
+        { id: "dead-node", controlUrl: await refusedUrl(), capacity: 10, load: 0, staleMarginMs: 60_000 },
+        60_000,
+      );
+      const r2 = await listen(dead);
+      expect(r2.status).toBe(404);
+      expect((await reg.getTombstone(dead.id))?.reason).toBe("node-lost");
+      expect(await reg.listSessionsByNode("dead-node")).toEqual([]);
+    } finally {
+      h.reconfigure({});
+    }
+  });
+
   it("a node that neither answers nor heartbeats: GET says ended, node-lost; one that only fails to answer is kept", async () => {
     const reg = new MemoryRegistry();
     await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);

@@ -11,6 +11,8 @@ export const NODE_TTL_MS = 15_000;
 export const SESSION_TTL_MS = 60_000;
 /** session records are refreshed every Nth heartbeat (not every beat: that is N writes per session) */
 const TOUCH_SESSIONS_EVERY = 4;
+/** a failed beat is tried again this soon (and at most a fifth of the interval) */
+const RETRY_MS = 1_000;
 
 export interface HeartbeatOptions {
   registry: Registry;
@@ -24,6 +26,7 @@ export interface HeartbeatOptions {
 
 export class NodeHeartbeat {
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
   private draining = false;
   private beats = 0;
   private inFlight: Promise<void> = Promise.resolve();
@@ -32,9 +35,7 @@ export class NodeHeartbeat {
 
   async start(): Promise<void> {
     await this.register();
-    this.timer = setInterval(() => {
-      this.inFlight = this.beat();
-    }, this.o.intervalMs ?? HEARTBEAT_MS);
+    this.timer = setInterval(() => this.track(this.beat()), this.o.intervalMs ?? HEARTBEAT_MS);
     this.timer.unref();
   }
 
@@ -54,12 +55,20 @@ export class NodeHeartbeat {
 
   /** one heartbeat now (also used to publish draining at once) */
   async beat(): Promise<void> {
+    const taken = await this.send();
+    if (++this.beats % TOUCH_SESSIONS_EVERY === 0) await this.o.touchSessions();
+    if (!taken) this.retrySoon();
+  }
+
+  /** the heartbeat (or, if the record is gone, the registration): true once the registry took it */
+  private async send(): Promise<boolean> {
     try {
       await this.o.registry.heartbeatNode(this.o.node.id, {
         load: this.o.load(),
         ttlMs: this.ttl,
         ...(this.draining ? { draining: true } : {}),
       });
+      return true;
     } catch (e) {
       if (e instanceof NotFoundError) {
         // expired while we were busy, or the store lost it (Redis restarted empty): register
@@ -74,11 +83,32 @@ export class NodeHeartbeat {
           },
         );
         if (registered) await this.o.touchSessions();
-      } else {
-        this.o.log.warn({ err: (e as Error).message }, "registry: heartbeat failed");
+        return registered;
       }
+      this.o.log.warn({ err: (e as Error).message }, "registry: heartbeat failed");
+      return false;
     }
-    if (++this.beats % TOUCH_SESSIONS_EVERY === 0) await this.o.touchSessions();
+  }
+
+  /** one more try soon, not at the next interval; again after each failure, until one is taken */
+  private retrySoon() {
+    if (this.retry || !this.timer) return; // one pending at a time; none once stopped
+    const delay = Math.min(RETRY_MS, (this.o.intervalMs ?? HEARTBEAT_MS) / 5);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.track(
+        this.send().then((taken) => {
+          if (!taken) this.retrySoon();
+        }),
+      );
+    }, delay);
+    this.retry.unref();
+  }
+
+  /** what stop() waits for: every beat and retry still in flight */
+  private track(p: Promise<void>) {
+    const before = this.inFlight;
+    this.inFlight = Promise.allSettled([before, p]).then(() => {});
   }
 
   async setDraining(): Promise<void> {
@@ -89,6 +119,8 @@ export class NodeHeartbeat {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.retry);
+    this.retry = undefined;
     await this.inFlight.catch(() => {});
     try {
       await this.o.registry.removeNode(this.o.node.id);

@@ -34,7 +34,7 @@ import {
 } from "./errors.js";
 import { quoteEtag } from "./etag.js";
 import { iceServerLinks } from "./ice-servers.js";
-import { markSuspect, nodeDidNotAnswer } from "./node-liveness.js";
+import { endLostSession, markSuspect, missedHeartbeat, nodeDidNotAnswer } from "./node-liveness.js";
 import { type ProfileChoice, profileFor } from "./profile.js";
 import { updateSessionRecord } from "./record-update.js";
 import { basePath, type Event, requestBearer } from "./request.js";
@@ -80,10 +80,10 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
   let node: NodeRecord | undefined = source
     ? await deps.registry.getNode(source.nodeId)
     : await deps.registry.pickNode();
-  if (!node)
-    throw source
-      ? serviceUnavailable("the media node of the source session is gone")
-      : serviceUnavailable("no media node can take a session right now");
+  if (!node) {
+    if (source) throw await sourceLost(deps, source);
+    throw serviceUnavailable("no media node can take a session right now");
+  }
   // a client token's one use, claimed once a node is there to try (given back if none takes it)
   const spent: SpentToken | undefined = token ? await spendClientToken(deps, token) : undefined;
 
@@ -110,6 +110,9 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
         continue;
       }
       await spent?.giveBack();
+      // the source's node neither answers nor heartbeats: the source died with it
+      if (silent && source && missedHeartbeat(node, deps.now()))
+        throw aboutSession(await sourceLost(deps, source), creds.id);
       // nodes that do not answer are the service's problem, not the client's: 503 + Retry-After
       // (the request's last line names the session, as "session not created" did: aboutSession)
       if (silent && !source)
@@ -192,6 +195,16 @@ async function createOn(
     await undo(deps, node, i.creds.id, e, log);
     throw e;
   }
+}
+
+/**
+ * A listener's source whose media node is gone (no node record, or one that neither answers nor
+ * heartbeats): the source is ended "node-lost", as GET and resume end it, and the listener gets
+ * the 404 of an ended source — not 503 "try again", which no retry would ever change.
+ */
+async function sourceLost(deps: SignalingDeps, source: SessionRecord): Promise<HttpError> {
+  await endLostSession(deps, source, sessionLogger(deps.logger, source.id, { nodeId: source.nodeId }));
+  return notFound("no such session to listen to: its media node is gone");
 }
 
 /** The least-loaded node that can take a session (live, fresh, not suspect), other than those tried. */

@@ -4,7 +4,10 @@
 // creator's Bearer or the Rtcgw-Session-Token), the same SDP rules as a new offer, routed through
 // the registry to the node that owns the session, whichever function instance takes it.
 // 200 + the answer + a new ETag; 410 Gone (with the reason) when the session has ended or its
-// node is gone: the client starts a new session.
+// node is gone: the client starts a new session. A node that does not answer is judged as GET
+// judges it: marked suspect, and gone (410, the session ended "node-lost") once it has also
+// missed its heartbeat — a node killed mid-call answered its callers' resumes 502 "try again"
+// until its record expired (up to 15 s), where nothing would ever answer them.
 import { randomBytes } from "node:crypto";
 import { sessionLogger } from "../log/index.js";
 import { NodeRefusedError } from "./control-client.js";
@@ -12,7 +15,7 @@ import type { SignalingDeps } from "./deps.js";
 import { gone } from "./errors.js";
 import { quoteEtag } from "./etag.js";
 import { iceServerLinks } from "./ice-servers.js";
-import { endLostSession } from "./node-liveness.js";
+import { endLostSession, markSuspect, missedHeartbeat, nodeDidNotAnswer } from "./node-liveness.js";
 import { updateSessionRecord } from "./record-update.js";
 import { basePath, type Event } from "./request.js";
 import { type Result, result } from "./response.js";
@@ -52,6 +55,14 @@ export async function resumeSession(deps: SignalingDeps, event: Event): Promise<
     if (e instanceof NodeRefusedError && (e.status === 404 || e.status === 410)) {
       await deps.registry.deleteSession(record.id);
       if (e.status === 404) throw gone("the session has ended on its media node; start a new session");
+    }
+    if (nodeDidNotAnswer(e)) {
+      await markSuspect(deps, node, log);
+      if (missedHeartbeat(node, deps.now())) {
+        await endLostSession(deps, record, log);
+        log.info({ status: 410 }, "resume of a session whose media node is gone");
+        throw gone("the media node of this session is gone; start a new session");
+      }
     }
     throw e;
   }

@@ -23,12 +23,22 @@ export interface StoreServer {
   /** unreachable from now on (Redis: the process stops, its data gone; dynalite: its process is killed, its LevelDB data kept) */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Redis only: SIGSTOP / SIGCONT (connections stay open, nothing answers) */
+  pause?(): void;
+  resume?(): void;
 }
 
 async function startStore(kind: Store): Promise<StoreServer & { dispose(): Promise<void> }> {
   if (kind === "redis") {
     const r: RedisServer = await startRedisServer();
-    return { url: r.url, stop: () => r.stop(), start: () => r.start(), dispose: () => r.stop() };
+    return {
+      url: r.url,
+      stop: () => r.stop(),
+      start: () => r.start(),
+      pause: () => r.pause(),
+      resume: () => r.resume(),
+      dispose: () => r.stop(),
+    };
   }
   const d: DynaliteServer = await startDynaliteProcess();
   const url = `dynamodb:rtcgw-faults@${d.endpoint}`;

@@ -230,6 +230,42 @@ describe("sessions of a node that is gone", () => {
     }
   });
 
+  it("a listener of a session whose node is gone: 404 and the source ended node-lost (it was 503 'try again' until the source's record expired)", async () => {
+    const reg = new MemoryRegistry();
+    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const listen = async (s: { id: string; secret: string }) => {
+      const c = await ClientPeer.create({ direction: "recvonly", dataChannel: false });
+      peers.push(c);
+      return invoke({
+        method: "POST",
+        path: `/v1/whep/${s.id}`,
+        headers: sdpHeaders({ authorization: `Bearer ${s.secret}` }),
+        body: c.offer,
+      });
+    };
+    try {
+      // no node record at all
+      const gone = await sessionOn(reg, "vanished-node");
+      const r1 = await listen(gone);
+      expect(r1.status).toBe(404);
+      expect(r1.headers["retry-after"]).toBeUndefined();
+      expect((await reg.getTombstone(gone.id))?.reason).toBe("node-lost");
+      // a node record, but the node neither answers nor heartbeats
+      const dead = await sessionOn(reg, "dead-node");
+      await reg.registerNode(
+        { id: "dead-node", controlUrl: await refusedUrl(), capacity: 10, load: 0, staleMarginMs: 60_000 },
+        60_000,
+      );
+      const r2 = await listen(dead);
+      expect(r2.status).toBe(404);
+      expect((await reg.getTombstone(dead.id))?.reason).toBe("node-lost");
+      expect(await reg.listSessionsByNode("dead-node")).toEqual([]);
+    } finally {
+      h.reconfigure({});
+    }
+  });
+
   it("a node that neither answers nor heartbeats: GET says ended, node-lost; one that only fails to answer is kept", async () => {
     const reg = new MemoryRegistry();
     await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
@@ -253,6 +289,44 @@ describe("sessions of a node that is gone", () => {
       const g2 = await invoke({ method: "GET", path: dead.url, headers: API });
       expect(g2.status).toBe(200);
       expect(g2.json()).toMatchObject({ state: "ended", endReason: "node-lost" });
+    } finally {
+      h.reconfigure({});
+    }
+  });
+
+  it("a resume on a node that neither answers nor heartbeats: 410 node-lost (not 502 'try again' until its record expires); on one that only fails to answer: 502, marked suspect", async () => {
+    const reg = new MemoryRegistry();
+    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const resume = async (s: { url: string; secret: string }) =>
+      invoke({
+        method: "POST",
+        path: `${s.url}/resume`,
+        headers: sdpHeaders({ authorization: `Bearer ${s.secret}` }),
+        body: await offer(),
+      });
+    try {
+      // placed on the live node, then recorded on the two that do not answer (registered only
+      // now, so no offer has tried them: no suspect mark yet)
+      const blip = await sessionOn(reg, "blip-node");
+      const dead = await sessionOn(reg, "dead-node");
+      const url = await refusedUrl();
+      await reg.registerNode({ id: "blip-node", controlUrl: url, capacity: 10, load: 0 }, 60_000);
+      await reg.registerNode(
+        { id: "dead-node", controlUrl: url, capacity: 10, load: 0, staleMarginMs: 60_000 },
+        60_000,
+      );
+      const r1 = await resume(blip);
+      expect(r1.status).toBe(502);
+      expect(r1.headers["retry-after"]).toBeDefined();
+      expect((await reg.getNode("blip-node"))?.suspectUntil).toBeGreaterThan(Date.now());
+      expect((await reg.getSession(blip.id))?.state).toBe("connected");
+
+      const r2 = await resume(dead);
+      expect(r2.status).toBe(410);
+      expect(r2.json()).toMatchObject({ error: "session-ended" });
+      expect(await reg.getSession(dead.id)).toBeUndefined();
+      expect((await reg.getTombstone(dead.id))?.reason).toBe("node-lost");
     } finally {
       h.reconfigure({});
     }

@@ -11,6 +11,9 @@
 // But a record replaced by a tombstone was ended on purpose while this node did not answer (frozen,
 // cut off): the signaling reported it lost, or its client DELETEd it and was answered 200. That
 // is not written back: the node is told (`onEndedElsewhere`) and ends the call too.
+// An end the registry does not take (it is down or frozen) is retried every END_RETRY_MS until it
+// does, or until the record has expired by itself (no one touches it any more): otherwise the
+// record of a call long over said "connected" for the rest of its TTL, and GET found no tombstone.
 import type { Logger } from "../../log/index.js";
 import { ConflictError, NotFoundError } from "../../registry/errors.js";
 import type { Registry, SessionRecord, SessionState, SessionTombstone } from "../../registry/types.js";
@@ -18,12 +21,17 @@ import type { Registry, SessionRecord, SessionState, SessionTombstone } from "..
 const MAX_ATTEMPTS = 5;
 /** RTCGW_TOMBSTONE_TTL's default (600 s) */
 export const DEFAULT_TOMBSTONE_TTL_MS = 600_000;
+/** how often ends the registry refused are tried again */
+export const END_RETRY_MS = 2_000;
 
 export class SessionRecordSync {
   /** per-session chain: our own updates never race each other */
   private readonly chains = new Map<string, Promise<void>>();
   /** the last record seen of each live session: what a lost record is written again from */
   private readonly known = new Map<string, SessionRecord>();
+  /** ends the registry did not take, tried again until `until` (the record's own expiry) */
+  private readonly unwritten = new Map<string, { reason: string; log: Logger; until: number }>();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -89,14 +97,50 @@ export class SessionRecordSync {
     this.known.delete(id);
     return this.chain(id, async () => {
       try {
-        await this.registry.endSession(id, {
-          reason: reason === "client" ? "deleted" : reason,
-          ttlMs: this.tombstoneTtlMs,
-        });
+        await this.writeEnd(id, reason);
       } catch (e) {
-        log.warn({ err: (e as Error).message }, "registry: could not end the session record");
+        log.warn(
+          { err: (e as Error).message, retryMs: END_RETRY_MS },
+          "registry: could not end the session record; trying again until it is taken",
+        );
+        // the record lives at most ttlMs past its last touch, which was before now
+        this.unwritten.set(id, { reason, log, until: Date.now() + this.ttlMs });
+        this.scheduleRetry();
       }
     }).finally(() => this.chains.delete(id));
+  }
+
+  private writeEnd(id: string, reason: string) {
+    return this.registry.endSession(id, {
+      reason: reason === "client" ? "deleted" : reason,
+      ttlMs: this.tombstoneTtlMs,
+    });
+  }
+
+  private scheduleRetry() {
+    if (this.retryTimer || this.unwritten.size === 0) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retryEnds().finally(() => this.scheduleRetry());
+    }, END_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** one more try of every end the registry did not take (one at a time: it may still be down) */
+  private async retryEnds(): Promise<void> {
+    for (const [id, u] of [...this.unwritten]) {
+      if (Date.now() > u.until) {
+        this.unwritten.delete(id); // expired by itself: nothing left to end
+        continue;
+      }
+      try {
+        await this.writeEnd(id, u.reason);
+        this.unwritten.delete(id);
+        u.log.info("registry: the session record ended after all");
+      } catch {
+        return; // still down: the rest wait for the next round
+      }
+    }
   }
 
   private chain(id: string, fn: () => Promise<void>): Promise<void> {

@@ -70,7 +70,14 @@ export interface GatewayStackProps extends StackProps {
   };
   /** 5xx share of API requests (percent) that raises the alarm (default 5) */
   serverErrorAlarmPercent?: number;
+  /** the API's throttle, every route (API Gateway answers 429 above it; defaults 200 / 400) */
+  throttle?: { ratePerSecond?: number; burst?: number };
 }
+
+/** the API's default throttle: ~60 call set-ups a second (each a POST, a PATCH, a DELETE and a few
+ *  GETs), far above what a node fleet's capacity turns over, far below what would flood the
+ *  functions, the table and the nodes' control ports with a client's loop */
+export const API_THROTTLE = { ratePerSecond: 200, burst: 400 };
 
 export interface TableIndex {
   name: string;
@@ -198,6 +205,12 @@ export class GatewayStack extends Stack {
       apiName: this.stackName,
       corsPreflight: undefined, // OPTIONS is answered by our own handler (WHIP's Accept-Post)
     });
+    // a throttle on every route of the default stage (the L2 stage takes none): without one, one
+    // client's loop reaches every function, the table and the nodes at the account's 10 000/s
+    (api.defaultStage!.node.defaultChild as apigw.CfnStage).defaultRouteSettings = {
+      throttlingRateLimit: props.throttle?.ratePerSecond ?? API_THROTTLE.ratePerSecond,
+      throttlingBurstLimit: props.throttle?.burst ?? API_THROTTLE.burst,
+    };
     const fns = new Map<string, lambda.Function>();
     for (const route of props.routes) {
       let fn = fns.get(route.handler);

@@ -13,11 +13,12 @@
 // deadline. An alarm (no media worker accepting) going off stops the refresh.
 
 import type { CfnResource } from "aws-cdk-lib";
-import { ArnFormat, Duration, Stack } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as autoscaling from "aws-cdk-lib/aws-autoscaling";
 import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as ec2 from "aws-cdk-lib/aws-ec2";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as cr from "aws-cdk-lib/custom-resources";
 import { Construct } from "constructs";
 
@@ -83,6 +84,12 @@ export class InstanceRefresh extends Construct {
       ]),
       installLatestAwsSdk: false,
       timeout: Duration.minutes(2),
+      // the provider function's log group, the stack's (a retention, deleted with it): left to
+      // Lambda, it is created on first write to be kept for ever, and outlives the stack
+      logGroup: new logs.LogGroup(this, "ProviderLogs", {
+        retention: logs.RetentionDays.TWO_WEEKS,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
     });
     // a new launch template version is a new value of this property: CloudFormation updates the
     // resource, the update starts the refresh (the provider ignores properties it does not know)

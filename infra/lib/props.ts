@@ -10,6 +10,14 @@ import type { TurnRuntime } from "./media-nodes.js";
 
 const num = (v: string | undefined) => (v === undefined || v === "" ? undefined : Number(v));
 
+/** a positive whole number, or unset */
+const positive = (name: string, v: string | undefined) => {
+  const n = num(v);
+  if (n !== undefined && !(Number.isInteger(n) && n > 0))
+    throw new Error(`${name} must be a positive whole number, got ${v}`);
+  return n;
+};
+
 const onOff = (name: string, v: string | undefined) => {
   if (v === undefined || v === "" || v === "on") return undefined;
   if (v === "off") return false;
@@ -71,6 +79,10 @@ export function gatewayStackProps(
         : {}),
     },
     recordings: { expireDays: num(env.RTCGW_RECORDINGS_EXPIRE_DAYS) },
+    throttle: {
+      ratePerSecond: positive("RTCGW_API_RATE", env.RTCGW_API_RATE),
+      burst: positive("RTCGW_API_BURST", env.RTCGW_API_BURST),
+    },
     iceServers: env.RTCGW_ICE_SERVERS || undefined,
   };
 }

@@ -391,6 +391,34 @@ describe("GatewayStack: media nodes", () => {
     expect(asg.DependsOn).toEqual(expect.arrayContaining(logIds));
   });
 
+  it("throttles every route of the API (200/s, burst 400 by default; RTCGW_API_RATE / RTCGW_API_BURST)", () => {
+    const [[, stage]] = resourcesOf(s.json, "AWS::ApiGatewayV2::Stage");
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 200,
+      ThrottlingBurstLimit: 400,
+    });
+    const own = synth({ RTCGW_API_RATE: "50", RTCGW_API_BURST: "80" }, { stackName: "rtcgw-throttle" });
+    const [[, stage2]] = resourcesOf(own.json, "AWS::ApiGatewayV2::Stage");
+    expect(stage2.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: 50,
+      ThrottlingBurstLimit: 80,
+    });
+    expect(() => synth({ RTCGW_API_RATE: "-3" }, { stackName: "rtcgw-throttle-bad" })).toThrow(
+      /RTCGW_API_RATE must be a positive whole number/,
+    );
+  });
+
+  it("every Lambda function of the stack (the signaling's and the instance refresh's provider) logs into a log group the stack owns, with a retention", () => {
+    const groups = new Map(resourcesOf(s.json, "AWS::Logs::LogGroup"));
+    const fns = resourcesOf(s.json, "AWS::Lambda::Function");
+    expect(fns.length).toBeGreaterThan(5);
+    for (const [id, fn] of fns) {
+      const ref = fn.Properties.LoggingConfig?.LogGroup?.Ref as string | undefined;
+      expect(ref, `${id} logs into a group the stack does not own`).toBeDefined();
+      expect(groups.get(ref!)?.Properties.RetentionInDays, id).toBeGreaterThan(0);
+    }
+  });
+
   it("keeps restarting the node and its agent: systemd never gives up on a unit that failed fast a few times", () => {
     // systemd's default start limit (5 starts in 10 s) leaves a unit that crashed at start a few
     // times in a row (e.g. the registry unreachable for a moment) failed for good: the instance

@@ -57,13 +57,14 @@ export interface RtpAudioReceiverOptions {
   onFrame: (frame: AudioFrame) => void;
   /**
    * For the Ogg recorder, in timeline order: each played packet's original payload, with the
-   * pts of the slot it starts in (once; two 10 ms packets give two calls), and null for a slot
-   * no packet covers (loss, DTX, silence) so the writer can insert a TOC-only "lost frame"
-   * packet (RFC 6716 §3.2.1) and keep granule positions true (RFC 7845 §4). A slot covered by
-   * the tail of a longer (40/60 ms) packet gets no call: that packet's own duration already
-   * advances the granule.
+   * pts of the slot it starts in (once; two 10 ms packets give two calls), and null for each
+   * stretch of a slot no packet covers (loss, DTX, silence), with its length in ms (`gapMs`: 20
+   * for a whole slot, 10 for the half a lost 10 ms packet leaves beside a received one), so the
+   * writer can insert TOC-only "lost frame" packets (RFC 6716 §3.2.1) and keep granule positions
+   * true (RFC 7845 §4). A slot covered by the tail of a longer (40/60 ms) packet gets no call:
+   * that packet's own duration already advances the granule.
    */
-  onPacket?: (payload: Uint8Array | null, pts: number) => void;
+  onPacket?: (payload: Uint8Array | null, pts: number, gapMs: number) => void;
   /** wall time the track started; the timeline begins here (silence until the first packet).
    *  Default: the first packet's arrival. */
   startMs?: number;
@@ -120,7 +121,12 @@ export class RtpAudioReceiver {
   /** RTP clock ticks per output sample (1, or 3 for Opus decoded at 16 kHz) */
   private readonly ticksPerSample: number;
   private readonly onFrame: (frame: AudioFrame) => void;
-  private readonly onPacket?: (payload: Uint8Array | null, pts: number) => void;
+  private readonly onPacket?: (payload: Uint8Array | null, pts: number, gapMs: number) => void;
+  /**
+   * the Ogg feed of the slot being emitted, in order: payloads started in it, and numbers for
+   * the samples no packet covered (one array per receiver, emptied slot after slot)
+   */
+  private readonly feed: (Uint8Array | number)[] = [];
   private readonly buffer = new JitterBuffer();
   private readonly delay: PlayoutDelay;
   private readonly jumps = new JumpDetector<BufferedPacket>();
@@ -579,10 +585,8 @@ export class RtpAudioReceiver {
     const slot = this.nextSlot;
     const pts = slot * this.frameSamples;
     const out = new Int16Array(this.frameSamples * this.channels);
-    // the payloads that start in this slot: almost always one (no array for it)
-    let started: Uint8Array | undefined;
-    let startedMore: Uint8Array[] | undefined;
-    let covered = false;
+    const feed = this.feed;
+    feed.length = 0;
     /** some of this slot's samples came from a received packet */
     let audio = false;
     // the filler counters before this slot (plain numbers: no object per frame)
@@ -595,6 +599,7 @@ export class RtpAudioReceiver {
     if (this.anchor === undefined) {
       // before the first packet (only with startMs): silence at its true position
       this.counters.silenceMs += FRAME_MS;
+      feed.push(this.frameSamples);
     } else {
       const slotStart = this.playhead;
       let pos = slotStart;
@@ -606,7 +611,6 @@ export class RtpAudioReceiver {
           const taken = this.takePending(pos, out, filled, want);
           if (taken > 0) {
             audio = true;
-            if (pos === slotStart) covered = true;
             pos += taken;
             filled += taken;
             continue;
@@ -615,15 +619,16 @@ export class RtpAudioReceiver {
         const head = this.buffer.peek();
         if (head && head.pos <= pos) {
           this.buffer.shift();
-          if (started === undefined) started = head.payload;
-          else if (startedMore === undefined) startedMore = [head.payload];
-          else startedMore.push(head.payload);
+          feed.push(head.payload);
           this.play(head);
           continue;
         }
         const gapEnd = head ? Math.min(head.pos, pos + want) : pos + want;
         const n = gapEnd - pos;
         this.fillGap(out, filled, pos, n, head);
+        const prev = feed[feed.length - 1];
+        if (typeof prev === "number") feed[feed.length - 1] = prev + n;
+        else feed.push(n);
         pos += n;
         filled += n;
       }
@@ -646,10 +651,11 @@ export class RtpAudioReceiver {
       t.dtxMs += c.dtxMs - dtxBefore;
     }
     if (this.onPacket) {
-      if (started !== undefined) {
-        this.onPacket(started, pts);
-        if (startedMore) for (const payload of startedMore) this.onPacket(payload, pts);
-      } else if (!covered) this.onPacket(null, pts);
+      for (let i = 0; i < feed.length; i++) {
+        const item = feed[i]!;
+        if (typeof item === "number") this.onPacket(null, pts, (item * 1000) / this.rate);
+        else this.onPacket(item, pts, 0);
+      }
     }
     const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
     if (!audio) frame.filler = true;

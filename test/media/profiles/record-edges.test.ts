@@ -1,0 +1,150 @@
+// Recordings against what the client sent, packet by packet: hand-made Opus RTP (each packet's
+// timestamp, duration and arrival chosen here) through a real record session on a virtual clock,
+// then the files read back — the WAV's length and the Ogg's granules and packets compared with the
+// packets sent, never with the receiver's own idea of the timeline. The edge cases an audit
+// measured (README, "Recordings, edge cases an audit measured"; docs/timeline.md).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { OpusEncoder } from "../../../src/audio/codecs/opus.js";
+import { opusPacketSamples } from "../../../src/audio/codecs/opus-toc.js";
+import type { CodecSpec } from "../../../src/audio/codecs/types.js";
+import { createRecordSession } from "../../../src/media/index.js";
+import { buildRtp } from "../../../src/media/rtp/packet.js";
+import { readOggPages } from "../sinks/ogg.js";
+import { parseWav } from "../sinks/wav.js";
+
+const dir = mkdtempSync(join(tmpdir(), "rtcgw-rec-edges-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
+const PRE_SKIP = 312;
+
+interface Sent {
+  ssrc: number;
+  seq: number;
+  /** RTP timestamp (48 kHz) */
+  ts: number;
+  payload: Uint8Array;
+  /** arrival on the receiver's clock (ms) */
+  at: number;
+}
+
+/**
+ * `count` packets of `frameMs` each (a 440 Hz tone), from one source: sequence numbers and
+ * timestamps in order from seq0/ts0, the first sent at `sentMs`; each arrives when it is sent
+ * unless `arrival` says otherwise.
+ */
+function source(o: {
+  ssrc: number;
+  seq0: number;
+  ts0: number;
+  sentMs: number;
+  count: number;
+  frameMs: 10 | 20;
+  arrival?: (k: number, sentMs: number) => number;
+}): Sent[] {
+  const n = o.frameMs * 48;
+  const enc = new OpusEncoder({ frameSize: n });
+  const out: Sent[] = [];
+  for (let k = 0; k < o.count; k++) {
+    const pcm = new Int16Array(n);
+    for (let i = 0; i < n; i++)
+      pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * (k * n + i)) / 48000));
+    const sent = o.sentMs + k * o.frameMs;
+    out.push({
+      ssrc: o.ssrc,
+      seq: (o.seq0 + k) & 0xffff,
+      ts: (o.ts0 + k * n) >>> 0,
+      payload: enc.encode(pcm),
+      at: o.arrival?.(k, sent) ?? sent,
+    });
+  }
+  enc.destroy();
+  return out;
+}
+
+/** ms of audio in `packets` by their own TOC durations (what the client sent, packet by packet) */
+function sentMs(packets: Sent[]): number {
+  return packets.reduce((ms, p) => ms + opusPacketSamples(p.payload)! / 48, 0);
+}
+
+/** the packets through a record session (ticked every 5 ms, closed at the last arrival + 1 s) */
+async function record(name: string, packets: Sent[], codec: CodecSpec = OPUS) {
+  const rec = await createRecordSession({ sessionId: name, dir, codec, rate: 48000, startMs: 0 });
+  const order = [...packets].sort((a, b) => a.at - b.at);
+  const end = order.at(-1)!.at + 1000;
+  let i = 0;
+  for (let now = 0; now <= end; now += 5) {
+    for (; i < order.length && order[i]!.at <= now; i++) {
+      const p = order[i]!;
+      rec.pushRtp(
+        buildRtp({
+          payloadType: 111,
+          sequenceNumber: p.seq,
+          timestamp: p.ts,
+          ssrc: p.ssrc,
+          payload: p.payload,
+        }),
+        p.at,
+      );
+    }
+    rec.tick(now);
+  }
+  const files = rec.close(end);
+  const wav = parseWav(files.wav!);
+  const pages = readOggPages(files.ogg!);
+  const audio = pages.slice(2).flatMap((p) => p.packets);
+  return {
+    wav,
+    wavMs: (wav.dataBytes / 2 / wav.channels / wav.rate) * 1000,
+    pages,
+    /** the Ogg's audio packets, headers left out */
+    audio,
+    /** the packets' samples by the last granule (RFC 7845 §4; it counts the pre-skip too: the
+     *  sender's encoder delay is in its packets, a player trims it) */
+    oggMs: Number(pages.at(-1)!.granule) / 48,
+    /** the same, summed over the packets' own TOC durations */
+    oggPacketsMs: audio.reduce((ms, p) => ms + (opusPacketSamples(p) ?? 0) / 48, 0),
+    counters: rec.inbound.counters(),
+    path: files.ogg!,
+  };
+}
+
+function ffmpeg(path: string): { decoded_samples: number; channels: number } {
+  const r = spawnSync("/usr/bin/python3", [join(__dirname, "../fixtures/probe-ogg.py"), path], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+describe("recordings match what the client sent", () => {
+  it("10 ms packets: a lost packet sharing its 20 ms slot with a received one gets a 10 ms lost frame in the Ogg", async () => {
+    // 300 packets of 10 ms = 3000 ms sent; #101 (second half of slot 50) and #150 (first half of
+    // slot 75) never arrive — each shares its slot with a packet that does
+    const all = source({ ssrc: 7, seq0: 1000, ts0: 90_000, sentMs: 0, count: 300, frameMs: 10 });
+    const lost = new Set([101, 150]);
+    const r = await record(
+      "ten_ms_half_slot_loss",
+      all.filter((_, k) => !lost.has(k)),
+    );
+    expect(sentMs(all)).toBe(3000);
+    expect(r.wavMs).toBe(3000);
+    expect(r.oggMs).toBe(3000);
+    expect(r.oggPacketsMs).toBe(3000);
+    // each lost packet stands in the Ogg as one 1-byte lost frame of its own 10 ms, in its place
+    expect(r.audio).toHaveLength(300);
+    for (const k of lost) {
+      expect(r.audio[k]!.length, `packet ${k}`).toBe(1);
+      expect(opusPacketSamples(r.audio[k]!), `packet ${k}`).toBe(480);
+    }
+    const received = r.audio.filter((_, k) => !lost.has(k));
+    expect(received.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+      all.filter((_, k) => !lost.has(k)).map((p) => Buffer.from(p.payload).toString("hex")),
+    );
+    expect(ffmpeg(r.path).decoded_samples + PRE_SKIP).toBe(3000 * 48);
+  });
+});

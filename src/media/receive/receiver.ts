@@ -472,6 +472,7 @@ export class RtpAudioReceiver {
 
   private place(p: BufferedPacket, inOrder: boolean): void {
     p.pos = this.positionOf(p.ts, this.anchor!);
+    if (!this.heardAudio) this.alignStart(p);
     if (p.pos < 0 && this.nextSlot === 0) this.extendBack(p);
     let offset = this.offsetMs(p.pos, p.arrivalMs);
     if (this.newSource !== undefined && p.epoch === this.epoch && this.lastPlayedEpoch !== this.epoch)
@@ -519,6 +520,27 @@ export class RtpAudioReceiver {
     if (early <= EARLY_SLACK_MS) return;
     this.origin! -= early;
     this.delay.shift(early);
+  }
+
+  /**
+   * The recording starts with the first packet sent: until a packet has played, the earliest
+   * packet here starts a slot. The first to arrive is put at a slot's start (anchorAt), but a
+   * packet sent before it by less than a slot (its 10 ms slot-mate, reordered) would start
+   * mid-slot, and the call's first and last slots would each carry half a slot of filler (two
+   * 10 ms packets swapped at the start made the WAV 20 ms long). So every position moves
+   * forward and the origin back by the same amount: their wall times do not change.
+   */
+  private alignStart(p: BufferedPacket): void {
+    const F = this.frameSamples;
+    const r = ((p.pos % F) + F) % F;
+    if (r === 0 || p.epoch !== this.epoch) return;
+    if (p.pos < this.playhead && this.nextSlot > 0) return; // late: it will not play
+    for (let i = 0; i < this.buffer.size; i++) if (this.buffer.at(i)!.pos < p.pos) return;
+    const d = F - r;
+    this.anchor!.ts -= d;
+    this.buffer.shiftPositions(d);
+    p.pos += d;
+    this.origin! -= (d * 1000) / this.rate;
   }
 
   /**

@@ -147,4 +147,28 @@ describe("recordings match what the client sent", () => {
     );
     expect(ffmpeg(r.path).decoded_samples + PRE_SKIP).toBe(3000 * 48);
   });
+
+  for (const startMs of [0, 55]) {
+    it(`10 ms packets, the first two swapped on the way (sent from ${startMs} ms): the recording is as long as what was sent`, async () => {
+      // #1 arrives when it is sent, #0 (sent 10 ms before it) 3 ms after it; the track opened at
+      // 0 ms (startMs), before the first packet
+      const all = source({
+        ssrc: 9,
+        seq0: 500,
+        ts0: 123_456,
+        sentMs: startMs,
+        count: 300,
+        frameMs: 10,
+        arrival: (k, sent) => (k === 0 ? sent + 13 : sent),
+      });
+      const r = await record(`ten_ms_first_two_swapped_${startMs}`, all);
+      expect(sentMs(all)).toBe(3000);
+      expect(r.counters).toMatchObject({ lost: 0, late: 0, reordered: 1 });
+      expect(r.wavMs).toBe(3000);
+      expect(r.oggMs).toBe(3000);
+      expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+        all.map((p) => Buffer.from(p.payload).toString("hex")),
+      );
+    });
+  }
 });

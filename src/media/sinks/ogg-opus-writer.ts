@@ -124,10 +124,15 @@ export class OggOpusWriter {
     this.#limits = { maxBytes: opts.maxBytes, maxDurationMs: opts.maxDurationMs };
     this.#fd = openSync(path, "wx", 0o640);
     this.#writePage(OGG_FLAG_BOS, 0n, [opusHead(this.channels, this.preSkip, opts.inputRate ?? 48000)]);
-    this.#writePage(0, 0n, [
-      opusTags(opts.vendor ?? "rtcgw", ["ENCODER=rtcgw (original packets, no transcoding)"]),
-    ]);
+    this.#tags = {
+      at: this.#bytes,
+      packet: opusTags(opts.vendor ?? "rtcgw", ["ENCODER=rtcgw (original packets, no transcoding)"]),
+    };
+    this.#writePage(0, 0n, [this.#tags.packet]);
   }
+
+  /** the OpusTags page: where it is and what it holds (a stream with no audio ends on it) */
+  readonly #tags: { at: number; packet: Uint8Array };
 
   get state(): OggOpusWriterStats["state"] {
     return this.#state;
@@ -268,7 +273,9 @@ export class OggOpusWriter {
   #finish(): void {
     this.#heldLost = 0; // missing slots after the last packet: not part of the call
     if (this.#fd === undefined) return;
-    this.#flushPage(OGG_FLAG_EOS); // the last page (possibly empty) ends the stream
+    if (this.#pending.length > 0)
+      this.#flushPage(OGG_FLAG_EOS); // the last page ends the stream
+    else if (this.#packets === 0) this.#endOnTags();
     if (this.#fd === undefined) return; // the disk refused it: closed on the last whole page
     try {
       fsyncSync(this.#fd);
@@ -277,6 +284,28 @@ export class OggOpusWriter {
       this.#fd = undefined;
     }
     this.events.emit("closed", { path: this.path, bytes: this.#bytes, durationMs: this.durationMs });
+  }
+
+  /**
+   * No audio at all (a call that sent no RTP): the stream ends on its OpusTags page, rewritten in
+   * place with EOS (same length: only the flag and the CRC change). An empty page after it would
+   * complete no packet, and such a page must carry granule −1 and cannot carry EOS (RFC 3533 §6;
+   * oggz-validate refused the granule-0 empty EOS page this writer used to end with). The file is
+   * then the two header pages: a valid stream with no audio, which a player reports as empty.
+   */
+  #endOnTags(): void {
+    const page = buildPage({
+      flags: OGG_FLAG_EOS,
+      granule: 0n,
+      serial: this.#serial,
+      sequence: 1,
+      packets: [this.#tags.packet],
+    });
+    try {
+      writeSync(this.#fd!, page, 0, page.length, this.#tags.at);
+    } catch (e) {
+      this.writeError = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    }
   }
 
   /** write the last page with EOS and close; idempotent */

@@ -171,4 +171,23 @@ describe("recordings match what the client sent", () => {
       );
     });
   }
+
+  it("a call that sent no RTP: the Ogg is its two header pages, the stream ends on the second (no empty page with granule 0)", async () => {
+    const rec = await createRecordSession({ sessionId: "no_rtp", dir, codec: OPUS, startMs: 0 });
+    for (let now = 0; now <= 3000; now += 20) rec.tick(now);
+    const files = rec.close(3000);
+    expect(parseWav(files.wav!).dataBytes).toBe(0);
+    const pages = readOggPages(files.ogg!);
+    expect(pages.every((p) => p.crcOk)).toBe(true);
+    // RFC 7845 §3/§4: OpusHead alone on the BOS page, OpusTags on the next, both granule 0; a
+    // page that completes no packet would need granule -1 (RFC 3533 §6) — there is none
+    expect(pages.map((p) => [p.sequence, p.flags, p.granule, p.packets.length])).toEqual([
+      [0, 0x02, 0n, 1],
+      [1, 0x04, 0n, 1],
+    ]);
+    expect(Buffer.from(pages[1]!.packets[0]!).toString("ascii", 0, 8)).toBe("OpusTags");
+    // where the machine has it, the Ogg validator agrees (it refused the old ending)
+    const v = spawnSync("oggz-validate", [files.ogg!], { encoding: "utf8" });
+    if (!v.error) expect(v.stdout + v.stderr).not.toMatch(/error/i);
+  });
 });

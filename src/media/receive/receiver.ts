@@ -424,19 +424,26 @@ export class RtpAudioReceiver {
     // (`refMs`), not at origin's: the call's first packet may have been held up (a busy loop at
     // the call's start: 93 ms seen), and every later packet then runs that much "early" against
     // origin. Measured from origin alone, the gap lost that delay (the WAV came out short). To
-    // the nearest slot (floor lost 10 ms on average), after what is already played or buffered.
-    const slot = Math.round(sinceOrigin - this.newSource.refMs / FRAME_MS);
-    this.anchor = { slot: Math.max(slot, this.firstFreeSlot()), ts: p.ts };
+    // the nearest slot (floor lost 10 ms on average) — the nearest 10 ms for 10 ms packets (a
+    // source whose first packet is sent mid-slot: the nearest slot was a coin toss between 10 ms
+    // of filler and 10 ms overlapped) —, after what is already played or buffered, to the sample
+    // (the previous source's last 10 ms packet may end mid-slot).
+    const F = this.frameSamples;
+    const grid = Math.min(F, p.samples);
+    const estimate = (sinceOrigin - this.newSource.refMs / FRAME_MS) * F;
+    const pos = Math.max(Math.round(estimate / grid) * grid, this.firstFreePos());
+    const slot = Math.floor(pos / F);
+    this.anchor = { slot, ts: p.ts - (pos - slot * F) };
   }
 
-  /** the first slot not yet emitted nor covered by a buffered packet */
-  private firstFreeSlot(): number {
+  /** the first timeline position not yet emitted nor covered by a buffered packet */
+  private firstFreePos(): number {
     let end = this.playhead;
     for (let i = 0; i < this.buffer.size; i++) {
       const q = this.buffer.at(i)!;
       if (q.epoch !== this.epoch) end = Math.max(end, q.pos + q.samples);
     }
-    return Math.ceil(end / this.frameSamples);
+    return end;
   }
 
   /**
@@ -455,7 +462,7 @@ export class RtpAudioReceiver {
       const q = this.buffer.at(i)!;
       if (q.epoch === this.epoch) first = Math.min(first, q.pos);
     }
-    const room = Math.floor(first / this.frameSamples) - this.firstFreeSlot();
+    const room = Math.floor((first - this.firstFreePos()) / this.frameSamples);
     slots = Math.min(slots, room);
     if (slots < 1) return offsetMs;
     const delta = slots * this.frameSamples;

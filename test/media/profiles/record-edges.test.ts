@@ -99,7 +99,7 @@ async function record(name: string, packets: Sent[], codec: CodecSpec = OPUS) {
   const audio = pages.slice(2).flatMap((p) => p.packets);
   return {
     wav,
-    wavMs: (wav.dataBytes / 2 / wav.channels / wav.rate) * 1000,
+    wavMs: Math.round((wav.dataBytes / 2 / wav.channels / wav.rate) * 1e6) / 1000,
     pages,
     /** the Ogg's audio packets, headers left out */
     audio,
@@ -190,4 +190,44 @@ describe("recordings match what the client sent", () => {
     const v = spawnSync("oggz-validate", [files.ogg!], { encoding: "utf8" });
     if (!v.error) expect(v.stdout + v.stderr).not.toMatch(/error/i);
   });
+
+  // An SSRC change whose first packet lands on the slot the old SSRC's last packet holds (a resume
+  // whose new path is shorter: the old packets took 8–15 ms, the new ones 0). 20 ms packets: right
+  // before and after 4ec8b6a in this form (the track opened at the true start). 10 ms packets
+  // whose old source ends mid-slot: 3990 ms for 4000 sent before 4ec8b6a, 4020 after it (the new
+  // source went to the next free slot: 10 ms of filler between, and its end mid-slot).
+  const changes = [
+    { frameMs: 20, oldCount: 100, oldDelayMs: 15, newSentMs: 2000, newCount: 100 },
+    { frameMs: 10, oldCount: 199, oldDelayMs: 8, newSentMs: 1990, newCount: 201 },
+  ] as const;
+  for (const c of changes) {
+    it(`SSRC change onto the old source's last slot, ${c.frameMs} ms packets: nothing dropped, nothing added`, async () => {
+      const old = source({
+        ssrc: 1,
+        seq0: 100,
+        ts0: 5000,
+        sentMs: 0,
+        count: c.oldCount,
+        frameMs: c.frameMs,
+        arrival: (_, t) => t + c.oldDelayMs,
+      });
+      const fresh = source({
+        ssrc: 2,
+        seq0: 61_000,
+        ts0: 4_000_000_000,
+        sentMs: c.newSentMs,
+        count: c.newCount,
+        frameMs: c.frameMs,
+      });
+      const all = [...old, ...fresh];
+      const r = await record(`ssrc_change_on_last_slot_${c.frameMs}`, all);
+      expect(sentMs(all)).toBe(4000);
+      expect(r.counters).toMatchObject({ ssrcChanges: 1, lost: 0, late: 0, staleSsrc: 0 });
+      expect(r.wavMs).toBe(4000);
+      expect(r.oggMs).toBe(4000);
+      expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+        all.map((p) => Buffer.from(p.payload).toString("hex")),
+      );
+    });
+  }
 });

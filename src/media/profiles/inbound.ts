@@ -35,9 +35,10 @@ export interface InboundOptions {
   queueFrames?: number;
 }
 
-/** takes the original payload of each 20 ms slot (null = nothing arrived for it), e.g. the Ogg writer */
+/** takes the original payloads in timeline order, and null for `gapMs` of a slot nothing arrived
+ *  for (RtpAudioReceiverOptions.onPacket), e.g. the Ogg writer */
 export interface PacketConsumer {
-  onPacket(payload: Uint8Array | null, pts: number): void;
+  onPacket(payload: Uint8Array | null, pts: number, gapMs: number): void;
 }
 
 export interface PcmSubscribeOptions extends RelayConsumerOptions {
@@ -91,9 +92,9 @@ export class InboundAudio {
       jitter: o.jitter,
       eager: o.eager,
       onFrame: (f: AudioFrame) => this.track.push(f),
-      onPacket: (payload, pts) => {
+      onPacket: (payload, pts, gapMs) => {
         const cs = this.#packetConsumers;
-        for (let i = 0; i < cs.length; i++) cs[i]!.onPacket(payload, pts);
+        for (let i = 0; i < cs.length; i++) cs[i]!.onPacket(payload, pts, gapMs);
       },
     });
     // the receiver decides the timeline's format (G.711 is 8 kHz mono whatever was asked)
@@ -173,7 +174,7 @@ export class InboundAudio {
   }
 
   /**
-   * Subscribe to the original payloads, one per 20 ms slot of the repaired timeline (no decoding
+   * Subscribe to the original payloads along the repaired timeline, and its gaps (no decoding
    * involved: what the Ogg writer keeps). Returns the unsubscribe.
    */
   subscribePackets(consumer: PacketConsumer): () => void {

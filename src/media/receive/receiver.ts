@@ -57,13 +57,14 @@ export interface RtpAudioReceiverOptions {
   onFrame: (frame: AudioFrame) => void;
   /**
    * For the Ogg recorder, in timeline order: each played packet's original payload, with the
-   * pts of the slot it starts in (once; two 10 ms packets give two calls), and null for a slot
-   * no packet covers (loss, DTX, silence) so the writer can insert a TOC-only "lost frame"
-   * packet (RFC 6716 §3.2.1) and keep granule positions true (RFC 7845 §4). A slot covered by
-   * the tail of a longer (40/60 ms) packet gets no call: that packet's own duration already
-   * advances the granule.
+   * pts of the slot it starts in (once; two 10 ms packets give two calls), and null for each
+   * stretch of a slot no packet covers (loss, DTX, silence), with its length in ms (`gapMs`: 20
+   * for a whole slot, 10 for the half a lost 10 ms packet leaves beside a received one), so the
+   * writer can insert TOC-only "lost frame" packets (RFC 6716 §3.2.1) and keep granule positions
+   * true (RFC 7845 §4). A slot covered by the tail of a longer (40/60 ms) packet gets no call:
+   * that packet's own duration already advances the granule.
    */
-  onPacket?: (payload: Uint8Array | null, pts: number) => void;
+  onPacket?: (payload: Uint8Array | null, pts: number, gapMs: number) => void;
   /** wall time the track started; the timeline begins here (silence until the first packet).
    *  Default: the first packet's arrival. */
   startMs?: number;
@@ -120,7 +121,12 @@ export class RtpAudioReceiver {
   /** RTP clock ticks per output sample (1, or 3 for Opus decoded at 16 kHz) */
   private readonly ticksPerSample: number;
   private readonly onFrame: (frame: AudioFrame) => void;
-  private readonly onPacket?: (payload: Uint8Array | null, pts: number) => void;
+  private readonly onPacket?: (payload: Uint8Array | null, pts: number, gapMs: number) => void;
+  /**
+   * the Ogg feed of the slot being emitted, in order: payloads started in it, and numbers for
+   * the samples no packet covered (one array per receiver, emptied slot after slot)
+   */
+  private readonly feed: (Uint8Array | number)[] = [];
   private readonly buffer = new JitterBuffer();
   private readonly delay: PlayoutDelay;
   private readonly jumps = new JumpDetector<BufferedPacket>();
@@ -418,19 +424,26 @@ export class RtpAudioReceiver {
     // (`refMs`), not at origin's: the call's first packet may have been held up (a busy loop at
     // the call's start: 93 ms seen), and every later packet then runs that much "early" against
     // origin. Measured from origin alone, the gap lost that delay (the WAV came out short). To
-    // the nearest slot (floor lost 10 ms on average), after what is already played or buffered.
-    const slot = Math.round(sinceOrigin - this.newSource.refMs / FRAME_MS);
-    this.anchor = { slot: Math.max(slot, this.firstFreeSlot()), ts: p.ts };
+    // the nearest slot (floor lost 10 ms on average) — the nearest 10 ms for 10 ms packets (a
+    // source whose first packet is sent mid-slot: the nearest slot was a coin toss between 10 ms
+    // of filler and 10 ms overlapped) —, after what is already played or buffered, to the sample
+    // (the previous source's last 10 ms packet may end mid-slot).
+    const F = this.frameSamples;
+    const grid = Math.min(F, p.samples);
+    const estimate = (sinceOrigin - this.newSource.refMs / FRAME_MS) * F;
+    const pos = Math.max(Math.round(estimate / grid) * grid, this.firstFreePos());
+    const slot = Math.floor(pos / F);
+    this.anchor = { slot, ts: p.ts - (pos - slot * F) };
   }
 
-  /** the first slot not yet emitted nor covered by a buffered packet */
-  private firstFreeSlot(): number {
+  /** the first timeline position not yet emitted nor covered by a buffered packet */
+  private firstFreePos(): number {
     let end = this.playhead;
     for (let i = 0; i < this.buffer.size; i++) {
       const q = this.buffer.at(i)!;
       if (q.epoch !== this.epoch) end = Math.max(end, q.pos + q.samples);
     }
-    return Math.ceil(end / this.frameSamples);
+    return end;
   }
 
   /**
@@ -449,7 +462,7 @@ export class RtpAudioReceiver {
       const q = this.buffer.at(i)!;
       if (q.epoch === this.epoch) first = Math.min(first, q.pos);
     }
-    const room = Math.floor(first / this.frameSamples) - this.firstFreeSlot();
+    const room = Math.floor((first - this.firstFreePos()) / this.frameSamples);
     slots = Math.min(slots, room);
     if (slots < 1) return offsetMs;
     const delta = slots * this.frameSamples;
@@ -466,6 +479,7 @@ export class RtpAudioReceiver {
 
   private place(p: BufferedPacket, inOrder: boolean): void {
     p.pos = this.positionOf(p.ts, this.anchor!);
+    if (!this.heardAudio) this.alignStart(p);
     if (p.pos < 0 && this.nextSlot === 0) this.extendBack(p);
     let offset = this.offsetMs(p.pos, p.arrivalMs);
     if (this.newSource !== undefined && p.epoch === this.epoch && this.lastPlayedEpoch !== this.epoch)
@@ -513,6 +527,27 @@ export class RtpAudioReceiver {
     if (early <= EARLY_SLACK_MS) return;
     this.origin! -= early;
     this.delay.shift(early);
+  }
+
+  /**
+   * The recording starts with the first packet sent: until a packet has played, the earliest
+   * packet here starts a slot. The first to arrive is put at a slot's start (anchorAt), but a
+   * packet sent before it by less than a slot (its 10 ms slot-mate, reordered) would start
+   * mid-slot, and the call's first and last slots would each carry half a slot of filler (two
+   * 10 ms packets swapped at the start made the WAV 20 ms long). So every position moves
+   * forward and the origin back by the same amount: their wall times do not change.
+   */
+  private alignStart(p: BufferedPacket): void {
+    const F = this.frameSamples;
+    const r = ((p.pos % F) + F) % F;
+    if (r === 0 || p.epoch !== this.epoch) return;
+    if (p.pos < this.playhead && this.nextSlot > 0) return; // late: it will not play
+    for (let i = 0; i < this.buffer.size; i++) if (this.buffer.at(i)!.pos < p.pos) return;
+    const d = F - r;
+    this.anchor!.ts -= d;
+    this.buffer.shiftPositions(d);
+    p.pos += d;
+    this.origin! -= (d * 1000) / this.rate;
   }
 
   /**
@@ -579,10 +614,8 @@ export class RtpAudioReceiver {
     const slot = this.nextSlot;
     const pts = slot * this.frameSamples;
     const out = new Int16Array(this.frameSamples * this.channels);
-    // the payloads that start in this slot: almost always one (no array for it)
-    let started: Uint8Array | undefined;
-    let startedMore: Uint8Array[] | undefined;
-    let covered = false;
+    const feed = this.feed;
+    feed.length = 0;
     /** some of this slot's samples came from a received packet */
     let audio = false;
     // the filler counters before this slot (plain numbers: no object per frame)
@@ -595,6 +628,7 @@ export class RtpAudioReceiver {
     if (this.anchor === undefined) {
       // before the first packet (only with startMs): silence at its true position
       this.counters.silenceMs += FRAME_MS;
+      feed.push(this.frameSamples);
     } else {
       const slotStart = this.playhead;
       let pos = slotStart;
@@ -606,7 +640,6 @@ export class RtpAudioReceiver {
           const taken = this.takePending(pos, out, filled, want);
           if (taken > 0) {
             audio = true;
-            if (pos === slotStart) covered = true;
             pos += taken;
             filled += taken;
             continue;
@@ -615,15 +648,16 @@ export class RtpAudioReceiver {
         const head = this.buffer.peek();
         if (head && head.pos <= pos) {
           this.buffer.shift();
-          if (started === undefined) started = head.payload;
-          else if (startedMore === undefined) startedMore = [head.payload];
-          else startedMore.push(head.payload);
+          feed.push(head.payload);
           this.play(head);
           continue;
         }
         const gapEnd = head ? Math.min(head.pos, pos + want) : pos + want;
         const n = gapEnd - pos;
         this.fillGap(out, filled, pos, n, head);
+        const prev = feed[feed.length - 1];
+        if (typeof prev === "number") feed[feed.length - 1] = prev + n;
+        else feed.push(n);
         pos += n;
         filled += n;
       }
@@ -646,10 +680,11 @@ export class RtpAudioReceiver {
       t.dtxMs += c.dtxMs - dtxBefore;
     }
     if (this.onPacket) {
-      if (started !== undefined) {
-        this.onPacket(started, pts);
-        if (startedMore) for (const payload of startedMore) this.onPacket(payload, pts);
-      } else if (!covered) this.onPacket(null, pts);
+      for (let i = 0; i < feed.length; i++) {
+        const item = feed[i]!;
+        if (typeof item === "number") this.onPacket(null, pts, (item * 1000) / this.rate);
+        else this.onPacket(item, pts, 0);
+      }
     }
     const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
     if (!audio) frame.filler = true;

@@ -3,8 +3,9 @@
 // - Page 0: OpusHead alone, BOS (§5.1). Page 1: OpusTags (§5.2). Then audio pages.
 // - Granule position of an audio page = 48 kHz samples of every packet completed so far, counted
 //   from the first packet, *including* the pre-skip (§4): playback length = last granule − pre-skip.
-// - A missing 20 ms slot is written as a 1-byte TOC-only packet (a lost frame the decoder
-//   conceals), so granule positions stay true to the call's clock across loss and outages.
+// - A missing stretch of the timeline (a 20 ms slot, or the 10 ms a lost 10 ms packet leaves) is
+//   written as 1-byte TOC-only packets of that length (lost frames the decoder conceals), so
+//   granule positions stay true to the call's clock across loss and outages.
 // - Pages are written whole with synchronous writes (about one per second): a crash leaves a
 //   valid file one page short at most. The last page carries EOS.
 import { randomInt } from "node:crypto";
@@ -13,7 +14,7 @@ import { opusPacketSamples } from "../../audio/codecs/opus-toc.js";
 import { TypedEmitter } from "../events.js";
 import { SinkClosedError } from "./errors.js";
 import { type LimitEvent, limitCrossed, type RecordingLimits } from "./limits.js";
-import { lostFramePacket } from "./ogg/opus-packet.js";
+import { LOST_FRAME_SAMPLES, lostFramePacket } from "./ogg/opus-packet.js";
 import { buildPage, lacingSegments, OGG_FLAG_BOS, OGG_FLAG_EOS } from "./ogg/page.js";
 
 export interface OggOpusWriterOptions extends RecordingLimits {
@@ -104,7 +105,8 @@ export class OggOpusWriter {
   #lost = 0;
   #refused = 0;
   #lastToc: number | undefined;
-  /** missing slots since the last packet, written when a packet follows (onPacket) */
+  /** missing 48 kHz samples since the last packet, written when a packet follows (onPacket);
+   *  what is below a 2.5 ms frame stays here for the next gap */
   #heldLost = 0;
   #state: OggOpusWriterStats["state"] = "open";
   readonly #packetsPerPage: number;
@@ -122,10 +124,15 @@ export class OggOpusWriter {
     this.#limits = { maxBytes: opts.maxBytes, maxDurationMs: opts.maxDurationMs };
     this.#fd = openSync(path, "wx", 0o640);
     this.#writePage(OGG_FLAG_BOS, 0n, [opusHead(this.channels, this.preSkip, opts.inputRate ?? 48000)]);
-    this.#writePage(0, 0n, [
-      opusTags(opts.vendor ?? "rtcgw", ["ENCODER=rtcgw (original packets, no transcoding)"]),
-    ]);
+    this.#tags = {
+      at: this.#bytes,
+      packet: opusTags(opts.vendor ?? "rtcgw", ["ENCODER=rtcgw (original packets, no transcoding)"]),
+    };
+    this.#writePage(0, 0n, [this.#tags.packet]);
   }
+
+  /** the OpusTags page: where it is and what it holds (a stream with no audio ends on it) */
+  readonly #tags: { at: number; packet: Uint8Array };
 
   get state(): OggOpusWriterStats["state"] {
     return this.#state;
@@ -136,23 +143,24 @@ export class OggOpusWriter {
   }
 
   /**
-   * One 20 ms slot of the receive timeline: the packet that filled it, or null when it was lost
-   * (a lost-frame packet is written in its place). Signature matches the receiver's onPacket.
-   * Like the WAV (SpanGate), the file runs from the first packet to the end of the last one: a
-   * missing slot is written only once a packet follows it; missing slots before the first packet
-   * and after the last one are not part of the call and are dropped.
+   * One packet of the receive timeline, or null for `gapMs` of it that no packet covered (20: a
+   * whole slot; lost-frame packets of that length are written in its place). Signature matches
+   * the receiver's onPacket. Like the WAV (SpanGate), the file runs from the first packet to the
+   * end of the last one: a gap is written only once a packet follows it; gaps before the first
+   * packet and after the last one are not part of the call and are dropped.
    */
-  onPacket(payload: Uint8Array | null, _pts?: number): void {
+  onPacket(payload: Uint8Array | null, _pts?: number, gapMs = 20): void {
     if (payload === null || payload.length === 0) {
-      if (this.#packets > 0) this.#heldLost++;
+      if (this.#packets > 0) this.#heldLost += Math.round(gapMs * 48);
       return;
     }
-    for (; this.#heldLost > 0; this.#heldLost--) this.writeLost();
+    for (const n of LOST_FRAME_SAMPLES) for (; this.#heldLost >= n; this.#heldLost -= n) this.writeLost(n);
     this.writePacket(payload);
   }
 
-  writeLost(): void {
-    this.#append(lostFramePacket(this.#lastToc, this.channels), true);
+  /** one lost frame of `samples` at 48 kHz (960, 480, 240 or 120) */
+  writeLost(samples: (typeof LOST_FRAME_SAMPLES)[number] = 960): void {
+    this.#append(lostFramePacket(this.#lastToc, this.channels, samples), true);
   }
 
   writePacket(payload: Uint8Array): void {
@@ -265,7 +273,9 @@ export class OggOpusWriter {
   #finish(): void {
     this.#heldLost = 0; // missing slots after the last packet: not part of the call
     if (this.#fd === undefined) return;
-    this.#flushPage(OGG_FLAG_EOS); // the last page (possibly empty) ends the stream
+    if (this.#pending.length > 0)
+      this.#flushPage(OGG_FLAG_EOS); // the last page ends the stream
+    else if (this.#packets === 0) this.#endOnTags();
     if (this.#fd === undefined) return; // the disk refused it: closed on the last whole page
     try {
       fsyncSync(this.#fd);
@@ -274,6 +284,28 @@ export class OggOpusWriter {
       this.#fd = undefined;
     }
     this.events.emit("closed", { path: this.path, bytes: this.#bytes, durationMs: this.durationMs });
+  }
+
+  /**
+   * No audio at all (a call that sent no RTP): the stream ends on its OpusTags page, rewritten in
+   * place with EOS (same length: only the flag and the CRC change). An empty page after it would
+   * complete no packet, and such a page must carry granule −1 and cannot carry EOS (RFC 3533 §6;
+   * oggz-validate refused the granule-0 empty EOS page this writer used to end with). The file is
+   * then the two header pages: a valid stream with no audio, which a player reports as empty.
+   */
+  #endOnTags(): void {
+    const page = buildPage({
+      flags: OGG_FLAG_EOS,
+      granule: 0n,
+      serial: this.#serial,
+      sequence: 1,
+      packets: [this.#tags.packet],
+    });
+    try {
+      writeSync(this.#fd!, page, 0, page.length, this.#tags.at);
+    } catch (e) {
+      this.writeError = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    }
   }
 
   /** write the last page with EOS and close; idempotent */

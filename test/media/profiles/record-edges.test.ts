@@ -1,0 +1,233 @@
+// Recordings against what the client sent, packet by packet: hand-made Opus RTP (each packet's
+// timestamp, duration and arrival chosen here) through a real record session on a virtual clock,
+// then the files read back — the WAV's length and the Ogg's granules and packets compared with the
+// packets sent, never with the receiver's own idea of the timeline. The edge cases an audit
+// measured (README, "Recordings, edge cases an audit measured"; docs/timeline.md).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { OpusEncoder } from "../../../src/audio/codecs/opus.js";
+import { opusPacketSamples } from "../../../src/audio/codecs/opus-toc.js";
+import type { CodecSpec } from "../../../src/audio/codecs/types.js";
+import { createRecordSession } from "../../../src/media/index.js";
+import { buildRtp } from "../../../src/media/rtp/packet.js";
+import { readOggPages } from "../sinks/ogg.js";
+import { parseWav } from "../sinks/wav.js";
+
+const dir = mkdtempSync(join(tmpdir(), "rtcgw-rec-edges-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const OPUS: CodecSpec = { codec: "opus", payloadType: 111, clockRate: 48000, channels: 1 };
+const PRE_SKIP = 312;
+
+interface Sent {
+  ssrc: number;
+  seq: number;
+  /** RTP timestamp (48 kHz) */
+  ts: number;
+  payload: Uint8Array;
+  /** arrival on the receiver's clock (ms) */
+  at: number;
+}
+
+/**
+ * `count` packets of `frameMs` each (a 440 Hz tone), from one source: sequence numbers and
+ * timestamps in order from seq0/ts0, the first sent at `sentMs`; each arrives when it is sent
+ * unless `arrival` says otherwise.
+ */
+function source(o: {
+  ssrc: number;
+  seq0: number;
+  ts0: number;
+  sentMs: number;
+  count: number;
+  frameMs: 10 | 20;
+  arrival?: (k: number, sentMs: number) => number;
+}): Sent[] {
+  const n = o.frameMs * 48;
+  const enc = new OpusEncoder({ frameSize: n });
+  const out: Sent[] = [];
+  for (let k = 0; k < o.count; k++) {
+    const pcm = new Int16Array(n);
+    for (let i = 0; i < n; i++)
+      pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * (k * n + i)) / 48000));
+    const sent = o.sentMs + k * o.frameMs;
+    out.push({
+      ssrc: o.ssrc,
+      seq: (o.seq0 + k) & 0xffff,
+      ts: (o.ts0 + k * n) >>> 0,
+      payload: enc.encode(pcm),
+      at: o.arrival?.(k, sent) ?? sent,
+    });
+  }
+  enc.destroy();
+  return out;
+}
+
+/** ms of audio in `packets` by their own TOC durations (what the client sent, packet by packet) */
+function sentMs(packets: Sent[]): number {
+  return packets.reduce((ms, p) => ms + opusPacketSamples(p.payload)! / 48, 0);
+}
+
+/** the packets through a record session (ticked every 5 ms, closed at the last arrival + 1 s) */
+async function record(name: string, packets: Sent[], codec: CodecSpec = OPUS) {
+  const rec = await createRecordSession({ sessionId: name, dir, codec, rate: 48000, startMs: 0 });
+  const order = [...packets].sort((a, b) => a.at - b.at);
+  const end = order.at(-1)!.at + 1000;
+  let i = 0;
+  for (let now = 0; now <= end; now += 5) {
+    for (; i < order.length && order[i]!.at <= now; i++) {
+      const p = order[i]!;
+      rec.pushRtp(
+        buildRtp({
+          payloadType: 111,
+          sequenceNumber: p.seq,
+          timestamp: p.ts,
+          ssrc: p.ssrc,
+          payload: p.payload,
+        }),
+        p.at,
+      );
+    }
+    rec.tick(now);
+  }
+  const files = rec.close(end);
+  const wav = parseWav(files.wav!);
+  const pages = readOggPages(files.ogg!);
+  const audio = pages.slice(2).flatMap((p) => p.packets);
+  return {
+    wav,
+    wavMs: Math.round((wav.dataBytes / 2 / wav.channels / wav.rate) * 1e6) / 1000,
+    pages,
+    /** the Ogg's audio packets, headers left out */
+    audio,
+    /** the packets' samples by the last granule (RFC 7845 §4; it counts the pre-skip too: the
+     *  sender's encoder delay is in its packets, a player trims it) */
+    oggMs: Number(pages.at(-1)!.granule) / 48,
+    /** the same, summed over the packets' own TOC durations */
+    oggPacketsMs: audio.reduce((ms, p) => ms + (opusPacketSamples(p) ?? 0) / 48, 0),
+    counters: rec.inbound.counters(),
+    path: files.ogg!,
+  };
+}
+
+function ffmpeg(path: string): { decoded_samples: number; channels: number } {
+  const r = spawnSync("/usr/bin/python3", [join(__dirname, "../fixtures/probe-ogg.py"), path], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+describe("recordings match what the client sent", () => {
+  it("10 ms packets: a lost packet sharing its 20 ms slot with a received one gets a 10 ms lost frame in the Ogg", async () => {
+    // 300 packets of 10 ms = 3000 ms sent; #101 (second half of slot 50) and #150 (first half of
+    // slot 75) never arrive — each shares its slot with a packet that does
+    const all = source({ ssrc: 7, seq0: 1000, ts0: 90_000, sentMs: 0, count: 300, frameMs: 10 });
+    const lost = new Set([101, 150]);
+    const r = await record(
+      "ten_ms_half_slot_loss",
+      all.filter((_, k) => !lost.has(k)),
+    );
+    expect(sentMs(all)).toBe(3000);
+    expect(r.wavMs).toBe(3000);
+    expect(r.oggMs).toBe(3000);
+    expect(r.oggPacketsMs).toBe(3000);
+    // each lost packet stands in the Ogg as one 1-byte lost frame of its own 10 ms, in its place
+    expect(r.audio).toHaveLength(300);
+    for (const k of lost) {
+      expect(r.audio[k]!.length, `packet ${k}`).toBe(1);
+      expect(opusPacketSamples(r.audio[k]!), `packet ${k}`).toBe(480);
+    }
+    const received = r.audio.filter((_, k) => !lost.has(k));
+    expect(received.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+      all.filter((_, k) => !lost.has(k)).map((p) => Buffer.from(p.payload).toString("hex")),
+    );
+    expect(ffmpeg(r.path).decoded_samples + PRE_SKIP).toBe(3000 * 48);
+  });
+
+  for (const startMs of [0, 55]) {
+    it(`10 ms packets, the first two swapped on the way (sent from ${startMs} ms): the recording is as long as what was sent`, async () => {
+      // #1 arrives when it is sent, #0 (sent 10 ms before it) 3 ms after it; the track opened at
+      // 0 ms (startMs), before the first packet
+      const all = source({
+        ssrc: 9,
+        seq0: 500,
+        ts0: 123_456,
+        sentMs: startMs,
+        count: 300,
+        frameMs: 10,
+        arrival: (k, sent) => (k === 0 ? sent + 13 : sent),
+      });
+      const r = await record(`ten_ms_first_two_swapped_${startMs}`, all);
+      expect(sentMs(all)).toBe(3000);
+      expect(r.counters).toMatchObject({ lost: 0, late: 0, reordered: 1 });
+      expect(r.wavMs).toBe(3000);
+      expect(r.oggMs).toBe(3000);
+      expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+        all.map((p) => Buffer.from(p.payload).toString("hex")),
+      );
+    });
+  }
+
+  it("a call that sent no RTP: the Ogg is its two header pages, the stream ends on the second (no empty page with granule 0)", async () => {
+    const rec = await createRecordSession({ sessionId: "no_rtp", dir, codec: OPUS, startMs: 0 });
+    for (let now = 0; now <= 3000; now += 20) rec.tick(now);
+    const files = rec.close(3000);
+    expect(parseWav(files.wav!).dataBytes).toBe(0);
+    const pages = readOggPages(files.ogg!);
+    expect(pages.every((p) => p.crcOk)).toBe(true);
+    // RFC 7845 §3/§4: OpusHead alone on the BOS page, OpusTags on the next, both granule 0; a
+    // page that completes no packet would need granule -1 (RFC 3533 §6) — there is none
+    expect(pages.map((p) => [p.sequence, p.flags, p.granule, p.packets.length])).toEqual([
+      [0, 0x02, 0n, 1],
+      [1, 0x04, 0n, 1],
+    ]);
+    expect(Buffer.from(pages[1]!.packets[0]!).toString("ascii", 0, 8)).toBe("OpusTags");
+    // where the machine has it, the Ogg validator agrees (it refused the old ending)
+    const v = spawnSync("oggz-validate", [files.ogg!], { encoding: "utf8" });
+    if (!v.error) expect(v.stdout + v.stderr).not.toMatch(/error/i);
+  });
+
+  // An SSRC change whose first packet lands on the slot the old SSRC's last packet holds (a resume
+  // whose new path is shorter: the old packets took 8–15 ms, the new ones 0). 20 ms packets: right
+  // before and after 4ec8b6a in this form (the track opened at the true start). 10 ms packets
+  // whose old source ends mid-slot: 3990 ms for 4000 sent before 4ec8b6a, 4020 after it (the new
+  // source went to the next free slot: 10 ms of filler between, and its end mid-slot).
+  const changes = [
+    { frameMs: 20, oldCount: 100, oldDelayMs: 15, newSentMs: 2000, newCount: 100 },
+    { frameMs: 10, oldCount: 199, oldDelayMs: 8, newSentMs: 1990, newCount: 201 },
+  ] as const;
+  for (const c of changes) {
+    it(`SSRC change onto the old source's last slot, ${c.frameMs} ms packets: nothing dropped, nothing added`, async () => {
+      const old = source({
+        ssrc: 1,
+        seq0: 100,
+        ts0: 5000,
+        sentMs: 0,
+        count: c.oldCount,
+        frameMs: c.frameMs,
+        arrival: (_, t) => t + c.oldDelayMs,
+      });
+      const fresh = source({
+        ssrc: 2,
+        seq0: 61_000,
+        ts0: 4_000_000_000,
+        sentMs: c.newSentMs,
+        count: c.newCount,
+        frameMs: c.frameMs,
+      });
+      const all = [...old, ...fresh];
+      const r = await record(`ssrc_change_on_last_slot_${c.frameMs}`, all);
+      expect(sentMs(all)).toBe(4000);
+      expect(r.counters).toMatchObject({ ssrcChanges: 1, lost: 0, late: 0, staleSsrc: 0 });
+      expect(r.wavMs).toBe(4000);
+      expect(r.oggMs).toBe(4000);
+      expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+        all.map((p) => Buffer.from(p.payload).toString("hex")),
+      );
+    });
+  }
+});

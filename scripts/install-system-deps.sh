@@ -8,6 +8,7 @@
 #   coturn                  a real TURN server (turnserver) for the TURN relay tests (test/e2e/turn*.test.ts)
 #   libjemalloc2            the allocator `rtcgw node` preloads in its workers (allocator.test.ts, bench:churn)
 #   curl                    the media node bootstrap (IMDS, health wait), run by the deploy rehearsal
+#   oggz-tools              oggz-validate: the recordings' Ogg checked by Xiph's validator (record-edges.test.ts)
 #   prometheus              for its promtool: a node's /metrics linted as Prometheus reads it (metrics-lint.test.ts)
 #   gstreamer1.0-* , gir1.2-gst-plugins-{bad,base}-1.0, python3-gi
 #                           GStreamer's webrtcbin as an independent WHIP client (recording-length tests)
@@ -25,6 +26,7 @@ command -v sox >/dev/null || need+=(sox)
 command -v turnserver >/dev/null || need+=(coturn)
 command -v curl >/dev/null || need+=(curl)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v oggz-validate >/dev/null || need+=(oggz-tools)
 ls /usr/lib/*-linux-gnu/libjemalloc.so.2 >/dev/null 2>&1 || need+=(libjemalloc2)
 command -v gst-inspect-1.0 >/dev/null || need+=(gstreamer1.0-tools)
 gst-inspect-1.0 webrtcbin >/dev/null 2>&1 || need+=(gstreamer1.0-plugins-bad gstreamer1.0-nice)

@@ -44,3 +44,8 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${need[@]}"
+# only promtool is wanted from the prometheus package: where the machine starts services on install
+# (no policy-rc.d), its server would hold port 9090, the media node's default control port
+if [[ " ${need[*]} " == *" prometheus "* ]] && pgrep -x prometheus >/dev/null; then
+  $SUDO systemctl disable --now prometheus 2>/dev/null || $SUDO service prometheus stop 2>/dev/null || true
+fi

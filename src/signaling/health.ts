@@ -3,10 +3,9 @@
 // reason and Retry-After otherwise (load balancers read the status only; people read the reason).
 import { canTakeSession } from "../registry/pick.js";
 import type { SignalingDeps } from "./deps.js";
+import { retryAfter } from "./errors.js";
 import type { Result } from "./response.js";
 import { json } from "./response.js";
-
-const RETRY_AFTER_S = "5";
 
 export async function health(deps: SignalingDeps): Promise<Result> {
   const started = deps.now();
@@ -35,7 +34,7 @@ export async function health(deps: SignalingDeps): Promise<Result> {
               : `none of the ${nodes.length} live media node(s) can take a session (full, draining, not answering or missing heartbeats)`,
           ...body,
         },
-        { "retry-after": RETRY_AFTER_S },
+        retryAfter(),
       );
     return json(200, { status: "ok", ...body });
   } catch (e) {
@@ -47,7 +46,7 @@ export async function health(deps: SignalingDeps): Promise<Result> {
         reason: "the session registry is unavailable",
         registry: { kind: deps.registry.kind, ok: false },
       },
-      { "retry-after": RETRY_AFTER_S },
+      retryAfter(),
     );
   }
 }

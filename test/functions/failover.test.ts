@@ -294,6 +294,56 @@ describe("sessions of a node that is gone", () => {
     }
   });
 
+  it("a PATCH (trickle) of a session whose node is gone: 404 and the session ended node-lost, as GET, resume, DELETE and listeners end it (it was 404 with the record left for its TTL); on a node that only fails to answer: 502 + Retry-After, marked suspect, kept", async () => {
+    const reg = new MemoryRegistry();
+    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const trickle = (s: { url: string; secret: string }) =>
+      invoke({
+        method: "PATCH",
+        path: s.url,
+        headers: {
+          authorization: `Bearer ${s.secret}`,
+          "content-type": "application/trickle-ice-sdpfrag",
+          "if-match": "*",
+        },
+        body: "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n",
+      });
+    try {
+      // no node record at all
+      const gone = await sessionOn(reg, "vanished-node");
+      const p1 = await trickle(gone);
+      expect(p1.status).toBe(404);
+      expect(p1.json().reason).toMatch(/node-lost/);
+      expect(await reg.getSession(gone.id)).toBeUndefined();
+      expect((await reg.getTombstone(gone.id))?.reason).toBe("node-lost");
+      // the next PATCH says the same (the tombstone's 404)
+      expect((await trickle(gone)).json().reason).toMatch(/node-lost/);
+
+      const blip = await sessionOn(reg, "blip-node");
+      const dead = await sessionOn(reg, "dead-node");
+      const url = await refusedUrl();
+      await reg.registerNode({ id: "blip-node", controlUrl: url, capacity: 10, load: 0 }, 60_000);
+      await reg.registerNode(
+        { id: "dead-node", controlUrl: url, capacity: 10, load: 0, staleMarginMs: 60_000 },
+        60_000,
+      );
+      // answering nothing, heartbeat fresh: a blip is not a death
+      const p2 = await trickle(blip);
+      expect(p2.status).toBe(502);
+      expect(p2.headers["retry-after"]).toBe("5");
+      expect((await reg.getNode("blip-node"))?.suspectUntil).toBeGreaterThan(Date.now());
+      expect((await reg.getSession(blip.id))?.state).toBe("connected");
+      // answering nothing and past its heartbeat: gone
+      const p3 = await trickle(dead);
+      expect(p3.status).toBe(404);
+      expect(await reg.getSession(dead.id)).toBeUndefined();
+      expect((await reg.getTombstone(dead.id))?.reason).toBe("node-lost");
+    } finally {
+      h.reconfigure({});
+    }
+  });
+
   it("a resume on a node that neither answers nor heartbeats: 410 node-lost (not 502 'try again' until its record expires); on one that only fails to answer: 502, marked suspect", async () => {
     const reg = new MemoryRegistry();
     await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);

@@ -183,6 +183,103 @@ describe("failover", () => {
   });
 });
 
+/** a control endpoint that takes every session it is offered (answers 201) and records requests */
+async function acceptingServer(
+  nodeId: string,
+): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    let body = "";
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      if (req.method === "POST" && req.url === "/internal/sessions") {
+        const { sessionId, etag } = JSON.parse(body) as { sessionId: string; etag: string };
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end(JSON.stringify({ sessionId, nodeId, answer: "v=0\r\n", etag }));
+        return;
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe("a node that cannot record (its recordings disk is full)", () => {
+  it("is not picked for sessions that record (whip's default, record, bridge with record=1) while another node can; echo still goes to it; /v1/health says degraded, naming it; with no node that can record: 503 + Retry-After", async () => {
+    const recorder = await acceptingServer("recorder");
+    const reg = new MemoryRegistry();
+    // the real node is the emptiest, and its disk is full
+    await reg.registerNode(
+      {
+        id: h.node.id,
+        controlUrl: h.node.controlUrl,
+        capacity: 10,
+        load: 0,
+        recordUnavailable: "disk-full",
+      },
+      60_000,
+    );
+    await reg.registerNode({ id: "recorder", controlUrl: recorder.url, capacity: 10, load: 8 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const post = async (path: string) =>
+      invoke({ method: "POST", path, headers: sdpHeaders(), body: await offer() });
+    const nodeOf = async (r: { headers: Record<string, string> }) =>
+      (await reg.getSession(r.headers.location!.split("/").pop()!))?.nodeId;
+    try {
+      for (const path of [
+        "/v1/whip",
+        "/v1/sessions?profile=record",
+        `/v1/sessions?profile=bridge&bridge=${encodeURIComponent("ws://127.0.0.1:9/agent")}&record=1`,
+      ]) {
+        const r = await post(path);
+        expect(r.status, path).toBe(201);
+        expect(await nodeOf(r), path).toBe("recorder");
+      }
+      // sessions that write no file still go to the emptiest node
+      const echo = await post("/v1/sessions");
+      expect(echo.status).toBe(201);
+      expect(await nodeOf(echo)).toBe(h.node.id);
+
+      const health = await invoke({ method: "GET", path: "/v1/health" });
+      expect(health.status).toBe(200);
+      expect(health.json()).toMatchObject({
+        status: "degraded",
+        nodes: { live: 2, accepting: 2, recording: 1 },
+      });
+      expect(health.json().reason).toMatch(
+        /1 of the 2 accepting media node\(s\) cannot record \(disk-full\)/,
+      );
+
+      // the other node's disk fills too
+      await reg.heartbeatNode("recorder", { load: 8, ttlMs: 60_000, recordUnavailable: "disk-full" });
+      const none = await post("/v1/whip");
+      expect(none.status).toBe(503);
+      expect(none.headers["retry-after"]).toBe("5");
+      expect(none.json().reason).toMatch(/no media node can record right now/);
+      expect((await post("/v1/sessions")).status).toBe(201);
+      const h2 = await invoke({ method: "GET", path: "/v1/health" });
+      expect(h2.status).toBe(200);
+      expect(h2.json()).toMatchObject({ status: "degraded", nodes: { accepting: 2, recording: 0 } });
+      expect(h2.json().reason).toMatch(/none of the 2 accepting media node\(s\) can record/);
+    } finally {
+      h.reconfigure({});
+      await recorder.close();
+    }
+  });
+});
+
 describe("sessions of a node that is gone", () => {
   const API = { authorization: "Bearer creator-token-0123456789" };
 

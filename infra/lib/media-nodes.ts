@@ -325,10 +325,17 @@ export class MediaNodes extends Construct {
     });
     this.drainHook = drain;
     // the bootstrap completes the launch action, the agent the termination action (both hooks are
-    // on this group, the only resource the statement names)
+    // on this group, the only resource the statement names); the agent marks its own instance
+    // unhealthy when its node has had no live worker for RTCGW_AGENT_UNHEALTHY_AFTER (the group's
+    // health checks are EC2's: an instance whose node is dead stays InService otherwise).
+    // SetInstanceHealth is authorised against the group the instance belongs to: this one only
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+        actions: [
+          "autoscaling:CompleteLifecycleAction",
+          "autoscaling:RecordLifecycleActionHeartbeat",
+          "autoscaling:SetInstanceHealth",
+        ],
         resources: [
           stack.formatArn({
             service: "autoscaling",

@@ -1,5 +1,6 @@
 // Auto Scaling lifecycle actions (Query protocol): the node agent keeps a termination hook open
-// while the node drains (RecordLifecycleActionHeartbeat) and completes it once the node is gone.
+// while the node drains (RecordLifecycleActionHeartbeat) and completes it once the node is gone;
+// and marks its own instance unhealthy when its node is dead (SetInstanceHealth).
 import { AwsClient } from "./signed-request.js";
 
 export interface LifecycleAction {
@@ -26,4 +27,18 @@ export async function completeLifecycleAction(
   client = new AwsClient("autoscaling"),
 ) {
   await client.query("CompleteLifecycleAction", VERSION, { ...params(a), LifecycleActionResult: result });
+}
+
+/** the instance is replaced by its group (after the group's health-check grace period, when
+ *  respectGracePeriod: an instance still starting is left alone) */
+export async function setInstanceUnhealthy(
+  instanceId: string,
+  respectGracePeriod = true,
+  client = new AwsClient("autoscaling"),
+) {
+  await client.query("SetInstanceHealth", VERSION, {
+    InstanceId: instanceId,
+    HealthStatus: "Unhealthy",
+    ShouldRespectGracePeriod: String(respectGracePeriod),
+  });
 }

@@ -22,6 +22,8 @@ export interface HeartbeatOptions {
   log: Logger;
   intervalMs?: number;
   ttlMs?: number;
+  /** why the node cannot record now (undefined: it can), sent with every registration and beat */
+  recordUnavailable?: () => string | undefined;
 }
 
 export class NodeHeartbeat {
@@ -47,8 +49,15 @@ export class NodeHeartbeat {
     // one missed heartbeat (none for 1.5 intervals) takes the node out of the pick at once; its
     // record lives the full TTL, so its sessions are not taken for orphans over a slow beat
     const staleMarginMs = Math.max(0, this.ttl - Math.round(1.5 * (this.o.intervalMs ?? HEARTBEAT_MS)));
+    const recordUnavailable = this.o.recordUnavailable?.();
     await this.o.registry.registerNode(
-      { ...this.o.node, load: this.o.load(), staleMarginMs, ...(this.draining ? { draining: true } : {}) },
+      {
+        ...this.o.node,
+        load: this.o.load(),
+        staleMarginMs,
+        ...(this.draining ? { draining: true } : {}),
+        ...(recordUnavailable ? { recordUnavailable } : {}),
+      },
       this.ttl,
     );
   }
@@ -67,6 +76,8 @@ export class NodeHeartbeat {
         load: this.o.load(),
         ttlMs: this.ttl,
         ...(this.draining ? { draining: true } : {}),
+        // stated in every beat (null: it can), so a record that missed a change is right again
+        ...(this.o.recordUnavailable ? { recordUnavailable: this.o.recordUnavailable() ?? null } : {}),
       });
       return true;
     } catch (e) {

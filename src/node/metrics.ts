@@ -81,6 +81,7 @@ export class NodeMetrics {
   /** what each live bridged session's loss was when last counted (deltas go to the counter) */
   readonly #lossCounted = new Map<string, number[]>();
   #liveBridges: () => Iterable<BridgeLossSource> = () => [];
+  #recordUnavailable: () => string | undefined = () => undefined;
 
   constructor(
     nodeId: string,
@@ -233,6 +234,18 @@ export class NodeMetrics {
       help: "agent sockets the node closed because the agent had not read 4 MiB of what was sent to it (then redialed)",
       registers: r,
     });
+    const self = this;
+    new Gauge({
+      name: "rtcgw_recordings_unavailable",
+      help: "1 while this node cannot record (reason: disk-full, unwritable — its probe of RECORDINGS_DIR failed): the signaling sends it no session that records",
+      labelNames: ["reason"],
+      registers: r,
+      collect() {
+        this.reset();
+        const reason = self.#recordUnavailable();
+        if (reason) this.set({ reason }, 1);
+      },
+    });
     new Gauge({
       name: "rtcgw_opus_encoder_info",
       help: "1 for where this process runs its Opus encoder (backend: native or wasm; RTCGW_OPUS_ENCODER)",
@@ -311,6 +324,11 @@ export class NodeMetrics {
   /** where the live bridged sessions are (the session table), for the loss counter's scrapes */
   watchBridges(live: () => Iterable<BridgeLossSource>) {
     this.#liveBridges = live;
+  }
+
+  /** what the recordings probe last found (undefined: the node can record) */
+  watchRecordings(state: () => string | undefined) {
+    this.#recordUnavailable = state;
   }
 
   /** add what a session lost since it was last counted; `ended` forgets it */

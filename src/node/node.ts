@@ -8,12 +8,13 @@ import { currentOpusEncoder, preflightMedia, warmMedia } from "../media/index.js
 import { RecordingUploader } from "../recordings/index.js";
 import type { Registry } from "../registry/types.js";
 import { startControlServer } from "./control-server.js";
-import { NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
+import { HEARTBEAT_MS, NodeHeartbeat, SESSION_TTL_MS } from "./heartbeat.js";
 import { NodeMetrics } from "./metrics.js";
 import { LoadGuard } from "./process/load-guard.js";
 import { resolveNodeSecret } from "./process/secret.js";
 import { processTicker } from "./process/ticker.js";
 import { ensureUdpPortFree, freeUdpPort } from "./process/udp-port.js";
+import { RecordingsProbe } from "./recordings-probe.js";
 import { rtcConfigFor } from "./sessions/rtc-config.js";
 import { SessionTable } from "./sessions/session-table.js";
 
@@ -42,6 +43,8 @@ export interface MediaNodeOptions {
   /** the event loop's lag (ms) at which new sessions are refused with 503 node-busy; off by
    *  default in-process, the node process sets RTCGW_BUSY_LAG_MS (default 50) */
   busyLagMs?: number;
+  /** how often RECORDINGS_DIR is probed (default: the heartbeat interval, 5 s) */
+  recordingsProbeMs?: number;
 }
 
 export interface MediaNode {
@@ -93,6 +96,22 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
         onOutcome: (outcome) => metrics.recordingUploads.inc({ outcome }),
       })
     : undefined;
+  // whether a recording can be written now: the registry record says so with every beat
+  const recordings = new RecordingsProbe(config.RECORDINGS_DIR);
+  let heartbeat: NodeHeartbeat | undefined;
+  const probeRecordings = () => {
+    void recordings.check().then((changed) => {
+      if (!changed) return;
+      if (recordings.state)
+        log.error(
+          { event: "recordings_unavailable", reason: recordings.state, err: recordings.lastError },
+          "recordings: this node cannot record; sessions that record go to other nodes",
+        );
+      else log.info({ event: "recordings_available" }, "recordings: this node can record again");
+      // the signaling learns it now, not at the next beat
+      if (heartbeat) void heartbeat.beat().catch(() => {});
+    });
+  };
   let sessions: SessionTable | undefined;
   const guard = new LoadGuard({
     busyAt: opts.busyUtilization ?? Number.POSITIVE_INFINITY,
@@ -138,9 +157,12 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     tombstoneTtlMs: config.RTCGW_TOMBSTONE_TTL * 1000,
     busy: () => (guard.busy && guard.reason ? { line: guard.reason, figures: guard.describe() } : undefined),
     admitted: (session) => guard.admitted(session),
+    // a refused session may be the first sign of a full disk: look now, not at the next interval
+    mediaRefused: () => probeRecordings(),
   });
   const mgr = sessions;
   metrics.watchBridges(() => mgr.bridgeLosses());
+  metrics.watchRecordings(() => recordings.state);
 
   const control = await startControlServer({
     nodeId: id,
@@ -153,7 +175,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   });
   // RTCGW_NODE_URL: how the signaling reaches this node (behind a load balancer, another host…)
   const controlUrl = config.RTCGW_NODE_URL ?? control.url;
-  const heartbeat = new NodeHeartbeat({
+  heartbeat = new NodeHeartbeat({
     registry,
     // RTCGW_NODE_TURN_URLS: the TURN server beside this node, handed out to its sessions' clients
     node: {
@@ -164,11 +186,16 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     },
     load: () => mgr.size,
     touchSessions: () => mgr.touchAll(),
+    recordUnavailable: () => recordings.state,
     log,
   });
+  await recordings.check();
+  const probeTimer = setInterval(probeRecordings, opts.recordingsProbeMs ?? HEARTBEAT_MS);
+  probeTimer.unref();
   try {
     await heartbeat.start();
   } catch (e) {
+    clearInterval(probeTimer);
     await control.close();
     mgr.stop();
     guard.stop();
@@ -195,6 +222,7 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       // the last recordings reach the bucket before the process (and, on EC2, its disk) goes
       await uploader?.flush(UPLOAD_FLUSH_MS);
       mgr.stop();
+      clearInterval(probeTimer);
       await heartbeat.stop();
       await control.close();
       guard.stop();

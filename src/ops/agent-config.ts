@@ -30,6 +30,12 @@ export const AgentConfigSchema = z.object({
     seconds("RTCGW_AGENT_POLL_INTERVAL").check(z.minimum(0.1), z.maximum(60)),
     5,
   ),
+  /** seconds this instance may have no live node worker before the agent marks it unhealthy
+   *  (SetInstanceHealth: the group replaces it); 0 = never */
+  RTCGW_AGENT_UNHEALTHY_AFTER: z._default(
+    seconds("RTCGW_AGENT_UNHEALTHY_AFTER").check(z.maximum(86_400)),
+    300,
+  ),
 });
 
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;

@@ -18,6 +18,7 @@ import type {
   NewSession,
   NodeHeartbeat,
   NodeRecord,
+  PickNeeds,
   Registry,
   SessionEnd,
   SessionKind,
@@ -122,6 +123,7 @@ export class DynamoRegistry implements Registry {
     if (rec.staleMarginMs !== undefined) item.staleMarginMs = N(rec.staleMarginMs);
     // a list (L), not a string set (SS): the node's order (UDP first) is the order handed out
     if (rec.turnUrls) item.turnUrls = { L: rec.turnUrls.map(S) };
+    if (rec.recordUnavailable !== undefined) item.recordUnavailable = S(rec.recordUnavailable);
     await this.send("PutItem", { TableName: this.table, Item: item });
     return rec;
   }
@@ -130,7 +132,8 @@ export class DynamoRegistry implements Registry {
     validateHeartbeat(id, hb);
     const now = this.now();
     const exp = now + hb.ttlMs;
-    let update = "SET #load = :load, #exp = :exp, #expMs = :expMs";
+    const set = ["#load = :load", "#exp = :exp", "#expMs = :expMs"];
+    const remove: string[] = [];
     const names: Record<string, string> = { "#pk": T.partitionKey, "#load": "load", ...EXP_NAMES };
     const values: Item = {
       ":load": N(hb.load),
@@ -141,10 +144,18 @@ export class DynamoRegistry implements Registry {
     if (hb.draining !== undefined) {
       names["#dr"] = "draining";
       if (hb.draining) {
-        update += ", #dr = :dr";
+        set.push("#dr = :dr");
         values[":dr"] = { BOOL: true };
-      } else update += " REMOVE #dr";
+      } else remove.push("#dr");
     }
+    if (hb.recordUnavailable !== undefined) {
+      names["#nr"] = "recordUnavailable";
+      if (hb.recordUnavailable !== null) {
+        set.push("#nr = :nr");
+        values[":nr"] = S(hb.recordUnavailable);
+      } else remove.push("#nr");
+    }
+    const update = `SET ${set.join(", ")}${remove.length ? ` REMOVE ${remove.join(", ")}` : ""}`;
     try {
       const r = await this.send("UpdateItem", {
         TableName: this.table,
@@ -181,8 +192,8 @@ export class DynamoRegistry implements Registry {
     return items.filter((i) => live(i, now)).map(toNode);
   }
 
-  async pickNode(): Promise<NodeRecord | undefined> {
-    return pickLeastLoaded(await this.listNodes(), this.now());
+  async pickNode(needs: PickNeeds = {}): Promise<NodeRecord | undefined> {
+    return pickLeastLoaded(await this.listNodes(), this.now(), Math.random, needs);
   }
 
   async removeNode(id: string): Promise<void> {
@@ -568,6 +579,7 @@ function toNode(i: Item): NodeRecord {
   if (i.staleMarginMs?.N !== undefined) n.staleMarginMs = Number(i.staleMarginMs.N);
   if (i.suspectUntil?.N !== undefined) n.suspectUntil = Number(i.suspectUntil.N);
   if (i.turnUrls?.L) n.turnUrls = i.turnUrls.L.map((u) => u.S!);
+  if (i.recordUnavailable?.S !== undefined) n.recordUnavailable = i.recordUnavailable.S;
   return n;
 }
 

@@ -8,6 +8,7 @@ import type {
   NewSession,
   NodeHeartbeat,
   NodeRecord,
+  PickNeeds,
   Registry,
   SessionEnd,
   SessionPatch,
@@ -70,6 +71,10 @@ export class MemoryRegistry implements Registry {
       if (hb.draining) rec.draining = true;
       else delete rec.draining;
     }
+    if (hb.recordUnavailable !== undefined) {
+      if (hb.recordUnavailable === null) delete rec.recordUnavailable;
+      else rec.recordUnavailable = hb.recordUnavailable;
+    }
     this.nodes.set(id, rec);
     this.wrote();
     return { ...rec };
@@ -93,9 +98,9 @@ export class MemoryRegistry implements Registry {
     return out;
   }
 
-  async pickNode(): Promise<NodeRecord | undefined> {
+  async pickNode(needs: PickNeeds = {}): Promise<NodeRecord | undefined> {
     this.open();
-    const n = pickLeastLoaded(this.nodes.values(), this.now());
+    const n = pickLeastLoaded(this.nodes.values(), this.now(), Math.random, needs);
     return n && { ...n };
   }
 

@@ -1,13 +1,15 @@
 // Least-loaded choice among nodes, shared by every store so they all pick the same way.
-import type { NodeRecord } from "./types.js";
+import type { NodeRecord, PickNeeds } from "./types.js";
 
 /**
  * True if a node may take a new session at `now`: unexpired, not draining, with a free slot, not
- * stale (a heartbeat missed: within its staleMarginMs of expiring) and not suspect.
+ * stale (a heartbeat missed: within its staleMarginMs of expiring) and not suspect; for a session
+ * that records, also a node that can record (no recordUnavailable).
  */
-export function canTakeSession(n: NodeRecord, now: number): boolean {
+export function canTakeSession(n: NodeRecord, now: number, needs: PickNeeds = {}): boolean {
   return (
     n.expiresAt > now &&
+    !(needs.record && n.recordUnavailable !== undefined) &&
     !n.draining &&
     n.load < n.capacity &&
     !(n.staleMarginMs !== undefined && n.expiresAt - now <= n.staleMarginMs) &&
@@ -35,11 +37,12 @@ export function pickLeastLoaded(
   nodes: Iterable<NodeRecord>,
   now: number,
   random: () => number = Math.random,
+  needs: PickNeeds = {},
 ): NodeRecord | undefined {
   const open: NodeRecord[] = [];
   let lowest = Number.POSITIVE_INFINITY;
   for (const n of nodes) {
-    if (!canTakeSession(n, now)) continue;
+    if (!canTakeSession(n, now, needs)) continue;
     open.push(n);
     lowest = Math.min(lowest, n.load / n.capacity);
   }

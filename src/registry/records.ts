@@ -12,6 +12,7 @@ export function newNodeRecord(node: Omit<NodeRecord, "expiresAt">, ttlMs: number
     ...(node.draining ? { draining: true } : {}),
     ...(node.staleMarginMs !== undefined ? { staleMarginMs: node.staleMarginMs } : {}),
     ...(node.turnUrls && node.turnUrls.length > 0 ? { turnUrls: [...node.turnUrls] } : {}),
+    ...(node.recordUnavailable !== undefined ? { recordUnavailable: node.recordUnavailable } : {}),
   };
 }
 

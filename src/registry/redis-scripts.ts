@@ -20,13 +20,16 @@ redis.call('SADD', KEYS[2], ARGV[2])
 return redis.call('HGETALL', KEYS[1])
 `;
 
-/** KEYS: node, nodes-set · ARGV: ttlMs, id, load, draining ('1' | '0' | '' = unchanged) → hash or nil */
+/** KEYS: node, nodes-set · ARGV: ttlMs, id, load, draining ('1' | '0' | '' = unchanged),
+ *  recordUnavailable (a reason | '-' = cleared | '' or absent = unchanged) → hash or nil */
 export const HEARTBEAT_NODE = `${NOW}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local ttl = tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'load', ARGV[3], 'expiresAt', ms(now + ttl))
 if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'draining', '1')
 elseif ARGV[4] == '0' then redis.call('HDEL', KEYS[1], 'draining') end
+if ARGV[5] == '-' then redis.call('HDEL', KEYS[1], 'recordUnavailable')
+elseif ARGV[5] ~= nil and ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'recordUnavailable', ARGV[5]) end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('SADD', KEYS[2], ARGV[2])
 return redis.call('HGETALL', KEYS[1])

@@ -15,6 +15,7 @@ import type {
   NewSession,
   NodeHeartbeat,
   NodeRecord,
+  PickNeeds,
   Registry,
   SessionEnd,
   SessionKind,
@@ -112,6 +113,7 @@ export class RedisRegistry implements Registry {
     if (node.staleMarginMs !== undefined) fields.push("staleMarginMs", node.staleMarginMs);
     // one field: URLs hold no "," (validated), the node's order is kept
     if (node.turnUrls && node.turnUrls.length > 0) fields.push("turnUrls", node.turnUrls.join(","));
+    if (node.recordUnavailable !== undefined) fields.push("recordUnavailable", node.recordUnavailable);
     const h = await this.script(
       lua.REGISTER_NODE,
       [this.nodeKey(node.id), this.nodesKey()],
@@ -123,10 +125,12 @@ export class RedisRegistry implements Registry {
   async heartbeatNode(id: string, hb: NodeHeartbeat): Promise<NodeRecord> {
     validateHeartbeat(id, hb);
     const draining = hb.draining === undefined ? "" : hb.draining ? "1" : "0";
+    // '' unchanged, '-' cleared (no reason starts with '-'), else the reason
+    const noRecord = hb.recordUnavailable === undefined ? "" : (hb.recordUnavailable ?? "-");
     const h = await this.script(
       lua.HEARTBEAT_NODE,
       [this.nodeKey(id), this.nodesKey()],
-      [hb.ttlMs, id, hb.load, draining],
+      [hb.ttlMs, id, hb.load, draining, noRecord],
     );
     if (h === null) throw new NotFoundError(`node ${id} is not registered (or its registration expired)`);
     return toNode(pairs(h));
@@ -142,10 +146,10 @@ export class RedisRegistry implements Registry {
     return (await this.liveNodes()).nodes;
   }
 
-  async pickNode(): Promise<NodeRecord | undefined> {
+  async pickNode(needs: PickNeeds = {}): Promise<NodeRecord | undefined> {
     // One script call = one consistent snapshot, judged against the server's clock.
     const { now, nodes } = await this.liveNodes();
-    return pickLeastLoaded(nodes, now);
+    return pickLeastLoaded(nodes, now, Math.random, needs);
   }
 
   async removeNode(id: string): Promise<void> {
@@ -389,6 +393,7 @@ function toNode(h: Hash): NodeRecord {
   if (h.staleMarginMs !== undefined) n.staleMarginMs = Number(h.staleMarginMs);
   if (h.suspectUntil !== undefined) n.suspectUntil = Number(h.suspectUntil);
   if (h.turnUrls) n.turnUrls = h.turnUrls.split(",");
+  if (h.recordUnavailable) n.recordUnavailable = h.recordUnavailable;
   return n;
 }
 

@@ -30,6 +30,19 @@ export interface NodeRecord {
    * session this node takes. Unset or empty: the node announces no TURN server.
    */
   turnUrls?: string[];
+  /**
+   * Set while the node cannot record (its recordings directory refuses a write: "disk-full" for
+   * ENOSPC, EFBIG, EDQUOT; "unwritable" for anything else): it is still picked for sessions that
+   * write no file (echo, bridge without record=1), never for those that do. Unset: it can record
+   * (also what a node older than the field reports).
+   */
+  recordUnavailable?: string;
+}
+
+/** What a new session needs of its node beyond a free slot. */
+export interface PickNeeds {
+  /** the session writes a recording (record profile, bridge with record=1) */
+  record?: boolean;
 }
 
 export type SessionState = "new" | "connecting" | "connected" | "disconnected" | "closed";
@@ -85,6 +98,9 @@ export interface NodeHeartbeat {
   load: number;
   ttlMs: number;
   draining?: boolean;
+  /** the node cannot record, and why (a reason as NodeRecord.recordUnavailable); null: it can
+   *  again; left out: unchanged (what a node older than the field sends) */
+  recordUnavailable?: string | null;
 }
 
 export interface Registry {
@@ -98,8 +114,9 @@ export interface Registry {
   getNode(id: string): Promise<NodeRecord | undefined>;
   /** live (unexpired) nodes only */
   listNodes(): Promise<NodeRecord[]>;
-  /** the least-loaded live, non-draining, non-stale, non-suspect node with load < capacity, or undefined */
-  pickNode(): Promise<NodeRecord | undefined>;
+  /** the least-loaded live, non-draining, non-stale, non-suspect node with load < capacity (and,
+   *  for a session that records, one that can record), or undefined */
+  pickNode(needs?: PickNeeds): Promise<NodeRecord | undefined>;
   removeNode(id: string): Promise<void>;
   /**
    * The node did not answer (refused, reset, timed out): it is not picked for ttlMs (its record

@@ -133,6 +133,14 @@ export function validateNewNode(node: Omit<NodeRecord, "expiresAt">, ttlMs: numb
   validateTtl("ttlMs", ttlMs);
   if (node.staleMarginMs !== undefined) validateInt("staleMarginMs", node.staleMarginMs, 0, ttlMs);
   if (node.turnUrls !== undefined) validateTurnUrls(node.turnUrls);
+  if (node.recordUnavailable !== undefined) validateRecordUnavailable(node.recordUnavailable);
+}
+
+// a word an operator reads (and a store keeps in one field): "disk-full", "unwritable"
+const RECORD_UNAVAILABLE_RE = /^[a-z][a-z0-9-]{0,39}$/;
+function validateRecordUnavailable(v: unknown): void {
+  if (typeof v !== "string" || !RECORD_UNAVAILABLE_RE.test(v))
+    fail(`recordUnavailable must be 1–40 lower-case letters, digits and - (a letter first), got ${show(v)}`);
 }
 
 // what a client may be handed as an ICE server: turn:/turns:, no credentials, no separators that
@@ -173,6 +181,8 @@ export function validateHeartbeat(id: string, hb: NodeHeartbeat): void {
   validateInt("load", hb.load, 0, LIMITS.capacityMax);
   validateTtl("ttlMs", hb.ttlMs);
   validateBool("draining", hb.draining);
+  if (hb.recordUnavailable !== undefined && hb.recordUnavailable !== null)
+    validateRecordUnavailable(hb.recordUnavailable);
 }
 
 export function validateNewSession(s: NewSession): void {

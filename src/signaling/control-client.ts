@@ -15,7 +15,13 @@ import type {
 import { signRequest } from "../control/hmac.js";
 import { type HttpResponse, HttpTimeoutError, keepAliveAgents, request } from "../http/client.js";
 import type { NodeRecord } from "../registry/types.js";
-import { HttpError, NodeTimeoutError, NodeUnreachableError } from "./errors.js";
+import {
+  HttpError,
+  NodeTimeoutError,
+  NodeUnreachableError,
+  RETRY_AFTER_S,
+  retryAfter as retryAfterHeader,
+} from "./errors.js";
 
 export interface ControlClientOptions {
   secret: string;
@@ -34,7 +40,12 @@ export class NodeRefusedError extends HttpError {
       status === 401
         ? "the signaling and the media node disagree on RTCGW_NODE_SECRET"
         : (body?.reason ?? `the media node answered ${status}`),
-      status === 503 ? { "retry-after": retryAfter ?? "5" } : {},
+      // a 5xx may pass with a retry (the node's own Retry-After on its 503); a 401 never will
+      status === 503
+        ? { "retry-after": retryAfter ?? String(RETRY_AFTER_S) }
+        : status >= 500
+          ? retryAfterHeader()
+          : {},
     );
   }
 }

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { SESSION_ID_RE } from "../control/contract.js";
 import { type Logger, sessionLogger } from "../log/index.js";
 import { canTakeSession } from "../registry/pick.js";
-import type { NodeRecord, SessionKind, SessionRecord } from "../registry/types.js";
+import type { NodeRecord, PickNeeds, SessionKind, SessionRecord } from "../registry/types.js";
 import { checkSessionAccess } from "./auth.js";
 import {
   authorizeCreation,
@@ -77,12 +77,18 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
   if (token) enforceClientToken(token, choice);
 
   const creds = newSessionCredentials(bearer);
+  // a session that writes a file goes only to a node that can record (its disk not full)
+  const needs: PickNeeds = { record: writesRecording(choice) };
   let node: NodeRecord | undefined = source
     ? await deps.registry.getNode(source.nodeId)
-    : await deps.registry.pickNode();
+    : await deps.registry.pickNode(needs);
   if (!node) {
     if (source) throw await sourceLost(deps, source);
-    throw serviceUnavailable("no media node can take a session right now");
+    throw serviceUnavailable(
+      needs.record && (await someNodeCanTakeSession(deps))
+        ? "no media node can record right now (their recordings disks are full or unwritable); try again"
+        : "no media node can take a session right now",
+    );
   }
   // a client token's one use, claimed once a node is there to try (given back if none takes it)
   const spent: SpentToken | undefined = token ? await spendClientToken(deps, token) : undefined;
@@ -104,7 +110,8 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
       const refused = e instanceof NodeRefusedError && e.status === 503 && ++refusals < 2;
       const inBudget =
         tried.size < MAX_NODES_PER_OFFER && deps.now() - started + deps.controlTimeoutMs <= OFFER_BUDGET_MS;
-      const next = !source && (silent || refused) && inBudget ? await nextNode(deps, tried) : undefined;
+      const next =
+        !source && (silent || refused) && inBudget ? await nextNode(deps, tried, needs) : undefined;
       if (next) {
         node = next;
         continue;
@@ -207,12 +214,26 @@ async function sourceLost(deps: SignalingDeps, source: SessionRecord): Promise<H
   return notFound("no such session to listen to: its media node is gone");
 }
 
+/** The session writes a recording: the record profile (whip's default), or a bridge with record=1. */
+const writesRecording = (choice: ProfileChoice): boolean =>
+  choice.profile === "record" || (choice.profile === "bridge" && choice.bridgeRecord === true);
+
+/** Whether any node could take a session that writes no file: the 503's reason says which it is. */
+async function someNodeCanTakeSession(deps: SignalingDeps): Promise<boolean> {
+  const now = deps.now();
+  return (await deps.registry.listNodes()).some((n) => canTakeSession(n, now));
+}
+
 /** The least-loaded node that can take a session (live, fresh, not suspect), other than those tried. */
-async function nextNode(deps: SignalingDeps, tried: Set<string>): Promise<NodeRecord | undefined> {
+async function nextNode(
+  deps: SignalingDeps,
+  tried: Set<string>,
+  needs: PickNeeds,
+): Promise<NodeRecord | undefined> {
   const nodes = await deps.registry.listNodes();
   const now = deps.now();
   return nodes
-    .filter((n) => !tried.has(n.id) && canTakeSession(n, now))
+    .filter((n) => !tried.has(n.id) && canTakeSession(n, now, needs))
     .sort((a, b) => a.load / a.capacity - b.load / b.capacity)[0];
 }
 

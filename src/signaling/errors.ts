@@ -35,15 +35,29 @@ export const unsupportedMediaType = (expected: string, got: string | undefined) 
       : { accept: expected },
   );
 
-/** No media node can take the session now; RFC 9110 §10.2.3 Retry-After in seconds. */
-export const serviceUnavailable = (reason: string, retryAfterS = 5) =>
-  new HttpError(503, "no-media-node", reason, { "retry-after": String(retryAfterS) });
+/**
+ * Seconds in the Retry-After (RFC 9110 §10.2.3) of every 5xx a retry may cure: 503 (no node,
+ * a node's refusal without its own value, the registry), 502 (node unreachable, a node's own
+ * 5xx) and 504 (node timeout). The one 5xx without it is the 502 of a node secret mismatch: an
+ * operator's problem no retry changes.
+ */
+export const RETRY_AFTER_S = 5;
+export const retryAfter = (s = RETRY_AFTER_S) => ({ "retry-after": String(s) });
+
+/** No media node can take the session now. */
+export const serviceUnavailable = (reason: string, retryAfterS = RETRY_AFTER_S) =>
+  new HttpError(503, "no-media-node", reason, retryAfter(retryAfterS));
 
 /** The media node did not answer within the control timeout. */
 export class NodeTimeoutError extends HttpError {
   override name = "NodeTimeoutError";
   constructor(timeoutMs: number) {
-    super(504, "media-node-timeout", `the media node did not answer within ${timeoutMs} ms; try again`);
+    super(
+      504,
+      "media-node-timeout",
+      `the media node did not answer within ${timeoutMs} ms; try again`,
+      retryAfter(),
+    );
   }
 }
 
@@ -51,9 +65,7 @@ export class NodeTimeoutError extends HttpError {
 export class NodeUnreachableError extends HttpError {
   override name = "NodeUnreachableError";
   constructor() {
-    super(502, "media-node-unreachable", "the media node could not be reached; try again", {
-      "retry-after": "5",
-    });
+    super(502, "media-node-unreachable", "the media node could not be reached; try again", retryAfter());
   }
 }
 

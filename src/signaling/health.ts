@@ -1,12 +1,14 @@
 // GET /v1/health: liveness of the signaling and its registry, and how many media nodes can take
 // sessions. 200 when the registry answers and at least one node can take a session; 503 with the
 // reason and Retry-After otherwise (load balancers read the status only; people read the reason).
+// A 200 is "degraded", with a reason, when an accepting node cannot record (its recordings disk
+// full or unwritable, as its heartbeat reports): sessions that write no file still go everywhere,
+// recordings only to the others (and nowhere when none can record).
 import { canTakeSession } from "../registry/pick.js";
 import type { SignalingDeps } from "./deps.js";
+import { retryAfter } from "./errors.js";
 import type { Result } from "./response.js";
 import { json } from "./response.js";
-
-const RETRY_AFTER_S = "5";
 
 export async function health(deps: SignalingDeps): Promise<Result> {
   const started = deps.now();
@@ -16,12 +18,14 @@ export async function health(deps: SignalingDeps): Promise<Result> {
     const nodes = await deps.registry.listNodes();
     const now = deps.now();
     const usable = nodes.filter((n) => canTakeSession(n, now));
+    const cannotRecord = usable.filter((n) => n.recordUnavailable !== undefined);
     const body = {
       registry: { kind: deps.registry.kind, ok: true, latencyMs: now - started },
       nodes: {
         live: nodes.length,
         accepting: usable.length,
         capacity: usable.reduce((s, n) => s + n.capacity - n.load, 0),
+        recording: usable.length - cannotRecord.length,
       },
     };
     if (usable.length === 0)
@@ -35,8 +39,20 @@ export async function health(deps: SignalingDeps): Promise<Result> {
               : `none of the ${nodes.length} live media node(s) can take a session (full, draining, not answering or missing heartbeats)`,
           ...body,
         },
-        { "retry-after": RETRY_AFTER_S },
+        retryAfter(),
       );
+    if (cannotRecord.length > 0) {
+      const why = [...new Set(cannotRecord.map((n) => n.recordUnavailable))].join(", ");
+      return json(200, {
+        status: "degraded",
+        reason:
+          cannotRecord.length === usable.length
+            ? `none of the ${usable.length} accepting media node(s) can record (${why}): sessions that record are refused 503`
+            : `${cannotRecord.length} of the ${usable.length} accepting media node(s) cannot record (${why}): recordings go to the others`,
+        ...body,
+        cannotRecord: cannotRecord.map((n) => ({ nodeId: n.id, reason: n.recordUnavailable })),
+      });
+    }
     return json(200, { status: "ok", ...body });
   } catch (e) {
     deps.logger.warn({ err: (e as Error).message }, "health: registry unavailable");
@@ -47,7 +63,7 @@ export async function health(deps: SignalingDeps): Promise<Result> {
         reason: "the session registry is unavailable",
         registry: { kind: deps.registry.kind, ok: false },
       },
-      { "retry-after": RETRY_AFTER_S },
+      retryAfter(),
     );
   }
 }

@@ -2,17 +2,21 @@
 // (RFC 9725 §4.3, RFC 8840). If-Match is required (428 without, 412 when stale; "*" matches any,
 // which §4.3.2 prescribes for restarts), except on WHEP listeners (see below). Trickle → 204;
 // restart → 200 + the answer fragment + a new ETag when the node can restart, else the node's 422
-// (§4.3.2 allows it) is passed on.
+// (§4.3.2 allows it) is passed on. A session whose node is gone (no node record, or a node that
+// neither answers nor heartbeats) is ended "node-lost" here, as GET, resume, DELETE and WHEP
+// listeners end it, and answered 404 as a PATCH of an ended session is (the tombstone's reason
+// says node-lost); a node that only fails to answer is marked suspect (502/504 + Retry-After).
 import { sessionLogger } from "../log/index.js";
 import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";
-import { HttpError, notFound } from "./errors.js";
+import { HttpError } from "./errors.js";
 import { ifMatchMatches, quoteEtag } from "./etag.js";
+import { endLostSession, markSuspect, missedHeartbeat, nodeDidNotAnswer } from "./node-liveness.js";
 import { updateSessionRecord } from "./record-update.js";
 import { type Event, header } from "./request.js";
 import { type Result, result } from "./response.js";
 import { checkSdpFrag, sdpBody } from "./sdp-checks.js";
-import { ownedSession } from "./session-resource.js";
+import { ownedSession, sessionEnded, sessionNotFound } from "./session-resource.js";
 
 export async function patchSession(deps: SignalingDeps, event: Event): Promise<Result> {
   const record = await ownedSession(deps, event);
@@ -29,13 +33,22 @@ export async function patchSession(deps: SignalingDeps, event: Event): Promise<R
     throw new HttpError(412, "etag-mismatch", "If-Match does not match the session's current ETag", {
       etag: quoteEtag(record.etag),
     });
+  const lost = async () => {
+    const t = await endLostSession(deps, record, log);
+    log.info({ status: 404 }, "PATCH of a session whose media node is gone");
+    return t ? sessionEnded(t) : sessionNotFound();
+  };
   const node = await deps.registry.getNode(record.nodeId);
-  if (!node) throw notFound("the media node of this session is gone");
+  if (!node) throw await lost();
   let restart: Awaited<ReturnType<typeof deps.control.patchSession>>;
   try {
     restart = await deps.control.patchSession(node, record.id, sdpfrag);
   } catch (e) {
     if (e instanceof NodeRefusedError && e.status === 404) await deps.registry.deleteSession(record.id);
+    if (nodeDidNotAnswer(e)) {
+      await markSuspect(deps, node, log);
+      if (missedHeartbeat(node, deps.now())) throw await lost();
+    }
     throw e;
   }
   if (!restart) {

@@ -5,7 +5,7 @@ import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { Logger } from "../log/index.js";
 import { ConflictError, NotFoundError, RegistryUnavailableError } from "../registry/errors.js";
 import { corsHeaders } from "./cors.js";
-import { HttpError } from "./errors.js";
+import { HttpError, retryAfter } from "./errors.js";
 
 export type Result = APIGatewayProxyStructuredResultV2 & {
   statusCode: number;
@@ -35,7 +35,7 @@ export function errorResult(e: unknown, log: Logger): Result {
     return json(
       503,
       { error: "registry-unavailable", reason: "the session registry is unavailable; try again" },
-      { "retry-after": "5" },
+      retryAfter(),
     );
   }
   if (e instanceof NotFoundError) return json(404, { error: "not-found", reason: "no such session" });

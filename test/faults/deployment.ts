@@ -101,16 +101,25 @@ export class Deployment {
   readonly recordings = mkdtempSync(join(tmpdir(), "rtcgw-faults-"));
   private readonly calls: Call[] = [];
 
-  /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB); nodeEnv:
-   *  more environment for the nodes (RTCGW_WORKERS: workers per node, each registered as a node) */
+  /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB; a list: per
+   *  node, undefined = no limit); nodeEnv: more environment for the nodes (RTCGW_WORKERS: workers
+   *  per node, each registered as a node) */
   async up(
-    o: { nodes?: number; fsizeKb?: number; store?: Store; nodeEnv?: Record<string, string> } = {},
+    o: {
+      nodes?: number;
+      fsizeKb?: number | (number | undefined)[];
+      store?: Store;
+      nodeEnv?: Record<string, string>;
+    } = {},
   ): Promise<void> {
     const n = o.nodes ?? 2;
     this.redis = await startStore(o.store ?? "redis");
     this.registry = await openRegistry(parseRegistryUrl(this.redis.url));
     const shared = { RTCGW_REGISTRY: this.redis.url, RTCGW_NODE_SECRET: SECRET, LOG_LEVEL: "warn" };
-    for (let i = 0; i < n; i++) this.nodes.push(this.startNode({ ...shared, ...o.nodeEnv }, o.fsizeKb));
+    for (let i = 0; i < n; i++)
+      this.nodes.push(
+        this.startNode({ ...shared, ...o.nodeEnv }, Array.isArray(o.fsizeKb) ? o.fsizeKb[i] : o.fsizeKb),
+      );
     this.signaling = start("signaling", { ...shared, PORT: "0" });
     this.url = await new Promise<string>((resolve, reject) => {
       // a start, not a figure under test: on a starved machine (load average 15 on 2 cores) the
@@ -186,11 +195,13 @@ export class Deployment {
 
   /** an offer only (no connection): its status, Retry-After, how long the answer took, and the
    *  node that took it (from the registry, before the session is deleted again) */
-  async offer(): Promise<{ status: number; retryAfter: string | null; ms: number; nodeId?: string }> {
+  async offer(
+    profile = "echo",
+  ): Promise<{ status: number; retryAfter: string | null; ms: number; nodeId?: string }> {
     const client = await ClientPeer.create({ decode: false, dataChannel: false });
     const t0 = Date.now();
     try {
-      const res = await fetch(`${this.url}/v1/sessions?profile=echo`, {
+      const res = await fetch(`${this.url}/v1/sessions?profile=${profile}`, {
         method: "POST",
         headers: { "content-type": "application/sdp" },
         body: client.offer,

@@ -182,6 +182,46 @@ describe("the recordings disk full mid-call", () => {
   });
 });
 
+describe("a node whose recordings disk is full", () => {
+  it("says so in its registry record: the signaling sends it no session that records (others take them), still echoes, and /v1/health is degraded naming it", {
+    timeout: 120_000,
+  }, async () => {
+    d = new Deployment();
+    // the first node's every write past 0 KiB is refused (EFBIG, as a full disk's ENOSPC): it
+    // starts (the start creates an empty file), and can open no recording
+    await d.up({ nodes: 2, fsizeKb: [0, undefined] });
+    const nodes = await d.registry.listNodes();
+    // which record is the full one: its process is the first started
+    await d.until(
+      async () => (await d!.registry.listNodes()).some((n) => n.recordUnavailable === "disk-full"),
+      10_000,
+      "the full node's record to say it cannot record",
+    );
+    const full = (await d.registry.listNodes()).find((n) => n.recordUnavailable !== undefined)!;
+    const ok = nodes.find((n) => n.id !== full.id)!;
+    expect(ok.recordUnavailable).toBeUndefined();
+    for (let i = 0; i < 6; i++) {
+      const r = await d.offer("record");
+      expect(r.status).toBe(201);
+      expect(r.nodeId).toBe(ok.id);
+    }
+    // never tried: no record session was refused there (it was one refusal per offer that met it)
+    const metrics = await (await fetch(`${full.controlUrl}/metrics`)).text();
+    expect(metrics).not.toMatch(/rtcgw_offers_refused_total\{[^}]*reason="media-unavailable"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/rtcgw_recordings_unavailable\{[^}]*reason="disk-full"[^}]*\} 1/);
+    // echo still goes to it (both empty: the pick is random, weighted by free slots)
+    const echoed = new Set<string | undefined>();
+    for (let i = 0; i < 12 && !echoed.has(full.id); i++) echoed.add((await d.offer("echo")).nodeId);
+    expect(echoed.has(full.id)).toBe(true);
+    const health = await fetch(`${d.url}/v1/health`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { status: string; reason: string; nodes: { recording: number } };
+    expect(body.status).toBe("degraded");
+    expect(body.reason).toMatch(/1 of the 2 accepting media node\(s\) cannot record \(disk-full\)/);
+    expect(body.nodes.recording).toBe(1);
+  });
+});
+
 describe("a node killed while writing a WAV", () => {
   it("the file is readable afterwards up to the last second written (its header is rewritten every second)", {
     timeout: 120_000,

@@ -183,6 +183,103 @@ describe("failover", () => {
   });
 });
 
+/** a control endpoint that takes every session it is offered (answers 201) and records requests */
+async function acceptingServer(
+  nodeId: string,
+): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const server: Server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    let body = "";
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      if (req.method === "POST" && req.url === "/internal/sessions") {
+        const { sessionId, etag } = JSON.parse(body) as { sessionId: string; etag: string };
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end(JSON.stringify({ sessionId, nodeId, answer: "v=0\r\n", etag }));
+        return;
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+describe("a node that cannot record (its recordings disk is full)", () => {
+  it("is not picked for sessions that record (whip's default, record, bridge with record=1) while another node can; echo still goes to it; /v1/health says degraded, naming it; with no node that can record: 503 + Retry-After", async () => {
+    const recorder = await acceptingServer("recorder");
+    const reg = new MemoryRegistry();
+    // the real node is the emptiest, and its disk is full
+    await reg.registerNode(
+      {
+        id: h.node.id,
+        controlUrl: h.node.controlUrl,
+        capacity: 10,
+        load: 0,
+        recordUnavailable: "disk-full",
+      },
+      60_000,
+    );
+    await reg.registerNode({ id: "recorder", controlUrl: recorder.url, capacity: 10, load: 8 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const post = async (path: string) =>
+      invoke({ method: "POST", path, headers: sdpHeaders(), body: await offer() });
+    const nodeOf = async (r: { headers: Record<string, string> }) =>
+      (await reg.getSession(r.headers.location!.split("/").pop()!))?.nodeId;
+    try {
+      for (const path of [
+        "/v1/whip",
+        "/v1/sessions?profile=record",
+        `/v1/sessions?profile=bridge&bridge=${encodeURIComponent("ws://127.0.0.1:9/agent")}&record=1`,
+      ]) {
+        const r = await post(path);
+        expect(r.status, path).toBe(201);
+        expect(await nodeOf(r), path).toBe("recorder");
+      }
+      // sessions that write no file still go to the emptiest node
+      const echo = await post("/v1/sessions");
+      expect(echo.status).toBe(201);
+      expect(await nodeOf(echo)).toBe(h.node.id);
+
+      const health = await invoke({ method: "GET", path: "/v1/health" });
+      expect(health.status).toBe(200);
+      expect(health.json()).toMatchObject({
+        status: "degraded",
+        nodes: { live: 2, accepting: 2, recording: 1 },
+      });
+      expect(health.json().reason).toMatch(
+        /1 of the 2 accepting media node\(s\) cannot record \(disk-full\)/,
+      );
+
+      // the other node's disk fills too
+      await reg.heartbeatNode("recorder", { load: 8, ttlMs: 60_000, recordUnavailable: "disk-full" });
+      const none = await post("/v1/whip");
+      expect(none.status).toBe(503);
+      expect(none.headers["retry-after"]).toBe("5");
+      expect(none.json().reason).toMatch(/no media node can record right now/);
+      expect((await post("/v1/sessions")).status).toBe(201);
+      const h2 = await invoke({ method: "GET", path: "/v1/health" });
+      expect(h2.status).toBe(200);
+      expect(h2.json()).toMatchObject({ status: "degraded", nodes: { accepting: 2, recording: 0 } });
+      expect(h2.json().reason).toMatch(/none of the 2 accepting media node\(s\) can record/);
+    } finally {
+      h.reconfigure({});
+      await recorder.close();
+    }
+  });
+});
+
 describe("sessions of a node that is gone", () => {
   const API = { authorization: "Bearer creator-token-0123456789" };
 
@@ -289,6 +386,56 @@ describe("sessions of a node that is gone", () => {
       const g2 = await invoke({ method: "GET", path: dead.url, headers: API });
       expect(g2.status).toBe(200);
       expect(g2.json()).toMatchObject({ state: "ended", endReason: "node-lost" });
+    } finally {
+      h.reconfigure({});
+    }
+  });
+
+  it("a PATCH (trickle) of a session whose node is gone: 404 and the session ended node-lost, as GET, resume, DELETE and listeners end it (it was 404 with the record left for its TTL); on a node that only fails to answer: 502 + Retry-After, marked suspect, kept", async () => {
+    const reg = new MemoryRegistry();
+    await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    const trickle = (s: { url: string; secret: string }) =>
+      invoke({
+        method: "PATCH",
+        path: s.url,
+        headers: {
+          authorization: `Bearer ${s.secret}`,
+          "content-type": "application/trickle-ice-sdpfrag",
+          "if-match": "*",
+        },
+        body: "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n",
+      });
+    try {
+      // no node record at all
+      const gone = await sessionOn(reg, "vanished-node");
+      const p1 = await trickle(gone);
+      expect(p1.status).toBe(404);
+      expect(p1.json().reason).toMatch(/node-lost/);
+      expect(await reg.getSession(gone.id)).toBeUndefined();
+      expect((await reg.getTombstone(gone.id))?.reason).toBe("node-lost");
+      // the next PATCH says the same (the tombstone's 404)
+      expect((await trickle(gone)).json().reason).toMatch(/node-lost/);
+
+      const blip = await sessionOn(reg, "blip-node");
+      const dead = await sessionOn(reg, "dead-node");
+      const url = await refusedUrl();
+      await reg.registerNode({ id: "blip-node", controlUrl: url, capacity: 10, load: 0 }, 60_000);
+      await reg.registerNode(
+        { id: "dead-node", controlUrl: url, capacity: 10, load: 0, staleMarginMs: 60_000 },
+        60_000,
+      );
+      // answering nothing, heartbeat fresh: a blip is not a death
+      const p2 = await trickle(blip);
+      expect(p2.status).toBe(502);
+      expect(p2.headers["retry-after"]).toBe("5");
+      expect((await reg.getNode("blip-node"))?.suspectUntil).toBeGreaterThan(Date.now());
+      expect((await reg.getSession(blip.id))?.state).toBe("connected");
+      // answering nothing and past its heartbeat: gone
+      const p3 = await trickle(dead);
+      expect(p3.status).toBe(404);
+      expect(await reg.getSession(dead.id)).toBeUndefined();
+      expect((await reg.getTombstone(dead.id))?.reason).toBe("node-lost");
     } finally {
       h.reconfigure({});
     }

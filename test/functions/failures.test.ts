@@ -30,7 +30,7 @@ const OWN_ETAG = "0123456789abcdef";
  * own choosing, as a node older than the request's `etag` field would); it records every request.
  */
 async function fakeNode(
-  onPost: "hang" | "busy" | "own-etag",
+  onPost: "hang" | "busy" | "own-etag" | "hang-after-create" | "fail-after-create",
   refusal: { error: string; reason: string } = {
     error: "draining",
     reason: "this media node is draining; try another node",
@@ -39,9 +39,21 @@ async function fakeNode(
   const seen: string[] = [];
   const server: Server = createServer((req: IncomingMessage, res) => {
     seen.push(`${req.method} ${req.url}`);
-    if (!(req.method === "POST" && onPost === "own-etag")) req.resume();
+    const takes =
+      onPost === "own-etag" ||
+      ((onPost === "hang-after-create" || onPost === "fail-after-create") &&
+        req.url === "/internal/sessions");
+    if (!(req.method === "POST" && takes)) req.resume();
     if (req.method === "POST" && onPost === "hang") return; // never answers
-    if (req.method === "POST" && onPost === "own-etag") {
+    // takes the session, then answers nothing about it (a node frozen mid-call, heartbeat fresh)
+    if (onPost === "hang-after-create" && req.method !== "DELETE" && !takes) return;
+    // takes the session, then fails on it (a bug on the node: 500)
+    if (onPost === "fail-after-create" && req.method !== "DELETE" && !takes) {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "internal", reason: "something broke" }));
+      return;
+    }
+    if (req.method === "POST" && takes) {
       let body = "";
       req.on("data", (d) => {
         body += d;
@@ -227,6 +239,67 @@ describe("a node that does not answer in time", () => {
   });
 });
 
+describe("a node that took the session and then does not answer in time (heartbeat still fresh)", () => {
+  it("PATCH and resume are 504 media-node-timeout + Retry-After, as 502 and 503 are: the client knows when to try again", async () => {
+    const reg = new MemoryRegistry();
+    const stuck = await fakeNode("hang-after-create");
+    await reg.registerNode({ id: "stuck-node", controlUrl: stuck.url, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg, controlTimeoutMs: 300 });
+    try {
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: offer });
+      expect(r.status).toBe(201);
+      const auth = { authorization: `Bearer ${r.headers["rtcgw-session-token"]}` };
+      const p = await invoke({
+        method: "PATCH",
+        path: r.headers.location!,
+        headers: { ...auth, "content-type": "application/trickle-ice-sdpfrag", "if-match": "*" },
+        body: "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n",
+      });
+      expect(p.status).toBe(504);
+      expect(p.json().error).toBe("media-node-timeout");
+      expect(p.headers["retry-after"]).toBe("5");
+      const resumed = await invoke({
+        method: "POST",
+        path: `${r.headers.location!}/resume`,
+        headers: sdpHeaders(auth),
+        body: offer,
+      });
+      expect(resumed.status).toBe(504);
+      expect(resumed.headers["retry-after"]).toBe("5");
+    } finally {
+      h.reconfigure({});
+      await stuck.close();
+    }
+  });
+
+  it("a node's own 5xx on PATCH is 502 media-node-error + Retry-After (only the secret mismatch, an operator's problem, has none)", async () => {
+    const reg = new MemoryRegistry();
+    const failing = await fakeNode("fail-after-create");
+    await reg.registerNode({ id: "failing-node", controlUrl: failing.url, capacity: 10, load: 0 }, 60_000);
+    h.reconfigure({ registry: reg });
+    try {
+      const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: offer });
+      expect(r.status).toBe(201);
+      const p = await invoke({
+        method: "PATCH",
+        path: r.headers.location!,
+        headers: {
+          authorization: `Bearer ${r.headers["rtcgw-session-token"]}`,
+          "content-type": "application/trickle-ice-sdpfrag",
+          "if-match": "*",
+        },
+        body: "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n",
+      });
+      expect(p.status).toBe(502);
+      expect(p.json().error).toBe("media-node-error");
+      expect(p.headers["retry-after"]).toBe("5");
+    } finally {
+      h.reconfigure({});
+      await failing.close();
+    }
+  });
+});
+
 describe("a media stack that can restart ICE", () => {
   it("PATCH restart → 200 with the answer fragment and a new ETag, stored for the next If-Match", async () => {
     // a control endpoint standing in for a node whose stack supports ICE restarts (ours refuses)
@@ -306,6 +379,8 @@ describe("misconfiguration", () => {
       const r = await invoke({ method: "POST", path: "/v1/sessions", headers: sdpHeaders(), body: offer });
       expect(r.status).toBe(502);
       expect(r.json().reason).toMatch(/RTCGW_NODE_SECRET/);
+      // no retry fixes a secret mismatch: no Retry-After (every retryable 5xx has one)
+      expect(r.headers["retry-after"]).toBeUndefined();
       expect(r.body).not.toContain("a-different-secret");
       expect((await h.registry.listSessionsByNode(h.node.id)).length).toBe(before);
     } finally {

@@ -371,6 +371,17 @@ describe("GatewayStack: media nodes", () => {
     );
   });
 
+  it("lets the node's agent mark its instance unhealthy (SetInstanceHealth) on its own group only", () => {
+    const role = roleOf(s.json, /^MediaNodesRole/);
+    const st = role.statements.filter((x) => x.actions.includes("autoscaling:SetInstanceHealth"));
+    expect(st).toHaveLength(1);
+    expect(st[0]!.resources).toHaveLength(1);
+    expect(JSON.stringify(st[0]!.resources[0])).toContain(
+      `:autoScalingGroup:*:autoScalingGroupName/${bootstrapArgs(s.json)["--asg-name"]}`,
+    );
+    expect(JSON.stringify(st[0]!.resources)).not.toMatch(/"\*"/);
+  });
+
   it("ships the node's logs into log groups the stack owns, each with a retention (the agent would create them to keep forever)", () => {
     const bootstrap = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
     const names = [...bootstrap.matchAll(/"log_group_name": "\/rtcgw\/\$STACK\/([a-z]+)"/g)].map(

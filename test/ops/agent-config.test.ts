@@ -13,6 +13,7 @@ it("takes the group and hook, with the documented defaults; a blank setting is u
       RTCGW_AGENT_STOP_COMMAND: "systemctl stop rtcgw-node",
       RTCGW_AGENT_METRICS_INTERVAL: 60,
       RTCGW_AGENT_POLL_INTERVAL: 5,
+      RTCGW_AGENT_UNHEALTHY_AFTER: 300,
     },
   );
   expect(loadAgentConfig({ ...NEEDED, RTCGW_AGENT_POLL_INTERVAL: "0.5" }).RTCGW_AGENT_POLL_INTERVAL).toBe(
@@ -25,5 +26,18 @@ it("refuses a missing group or hook, and intervals that are not decimal seconds 
   for (const bad of ["0x3c", "1e2", "soon", "0", "7200"])
     expect(() => loadAgentConfig({ ...NEEDED, RTCGW_AGENT_METRICS_INTERVAL: bad })).toThrow(
       /RTCGW_AGENT_METRICS_INTERVAL/,
+    );
+});
+
+it("RTCGW_AGENT_UNHEALTHY_AFTER: seconds up to a day, 0 = never mark the instance unhealthy", () => {
+  expect(loadAgentConfig({ ...NEEDED, RTCGW_AGENT_UNHEALTHY_AFTER: "0" }).RTCGW_AGENT_UNHEALTHY_AFTER).toBe(
+    0,
+  );
+  expect(loadAgentConfig({ ...NEEDED, RTCGW_AGENT_UNHEALTHY_AFTER: "120" }).RTCGW_AGENT_UNHEALTHY_AFTER).toBe(
+    120,
+  );
+  for (const bad of ["-1", "5m", "90000"])
+    expect(() => loadAgentConfig({ ...NEEDED, RTCGW_AGENT_UNHEALTHY_AFTER: bad })).toThrow(
+      /RTCGW_AGENT_UNHEALTHY_AFTER/,
     );
 });

@@ -151,6 +151,63 @@ export function registryContract(h: StoreHarness): void {
       expect((await r.heartbeatNode("n1", { load: 2, ttlMs: LONG })).draining).toBe(true);
     });
 
+    it("a node that cannot record says so (register and heartbeat); it is picked for sessions that write no file, never for those that do; left out = unchanged, null = it can again", async () => {
+      const r = await open();
+      const full = await r.registerNode(node("full", { load: 0, recordUnavailable: "disk-full" }), LONG);
+      expect(full.recordUnavailable).toBe("disk-full");
+      expect((await r.getNode("full"))?.recordUnavailable).toBe("disk-full");
+      await r.registerNode(node("busier", { load: 5 }), LONG);
+      // the emptiest node takes an echo, not a recording
+      expect((await r.pickNode())?.id).toBe("full");
+      expect((await r.pickNode({}))?.id).toBe("full");
+      expect((await r.pickNode({ record: true }))?.id).toBe("busier");
+      // left out of a heartbeat (a node older than the field): unchanged
+      expect((await r.heartbeatNode("full", { load: 0, ttlMs: LONG })).recordUnavailable).toBe("disk-full");
+      expect((await r.listNodes()).find((n) => n.id === "full")?.recordUnavailable).toBe("disk-full");
+      // the other node's disk fills too: no node records
+      const b = await r.heartbeatNode("busier", { load: 5, ttlMs: LONG, recordUnavailable: "unwritable" });
+      expect(b.recordUnavailable).toBe("unwritable");
+      expect(await r.pickNode({ record: true })).toBeUndefined();
+      // space freed: null clears it, and with draining in the same beat
+      const cleared = await r.heartbeatNode("full", {
+        load: 0,
+        ttlMs: LONG,
+        draining: false,
+        recordUnavailable: null,
+      });
+      expect(cleared.recordUnavailable).toBeUndefined();
+      expect((await r.getNode("full"))?.recordUnavailable).toBeUndefined();
+      expect((await r.pickNode({ record: true }))?.id).toBe("full");
+      // draining and cannot-record in one beat (both SET), then both cleared (both REMOVE)
+      const both = await r.heartbeatNode("full", {
+        load: 0,
+        ttlMs: LONG,
+        draining: true,
+        recordUnavailable: "disk-full",
+      });
+      expect(both).toMatchObject({ draining: true, recordUnavailable: "disk-full" });
+      const neither = await r.heartbeatNode("full", {
+        load: 0,
+        ttlMs: LONG,
+        draining: false,
+        recordUnavailable: null,
+      });
+      expect(neither.draining).toBeUndefined();
+      expect(neither.recordUnavailable).toBeUndefined();
+      // re-registering replaces it
+      await r.heartbeatNode("busier", { load: 5, ttlMs: LONG, recordUnavailable: "disk-full" });
+      expect((await r.registerNode(node("busier", { load: 5 }), LONG)).recordUnavailable).toBeUndefined();
+      // a reason is one word an operator reads
+      for (const bad of ["", "Disk Full", "-x", "a".repeat(41)]) {
+        await expect(r.registerNode(node("x", { recordUnavailable: bad }), LONG)).rejects.toBeInstanceOf(
+          RegistryValidationError,
+        );
+        await expect(
+          r.heartbeatNode("full", { load: 0, ttlMs: LONG, recordUnavailable: bad }),
+        ).rejects.toBeInstanceOf(RegistryValidationError);
+      }
+    });
+
     it("heartbeat of an unknown node is NotFoundError", async () => {
       const r = await open();
       await expect(r.heartbeatNode("ghost", { load: 0, ttlMs: LONG })).rejects.toBeInstanceOf(NotFoundError);

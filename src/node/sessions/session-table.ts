@@ -91,6 +91,8 @@ export interface SessionTableOptions {
   /** a session was admitted (the guard counts its load as unmeasured until its media has run a
    *  while, or it ended) */
   admitted?: (session: AdmittedSession) => void;
+  /** a session was refused because its media could not be set up (e.g. its recording's file) */
+  mediaRefused?: () => void;
 }
 
 /** the create request's fields that only one profile reads */
@@ -527,6 +529,7 @@ export class SessionTable {
       const err = new NodeUnavailableError("media-unavailable", 503, reason);
       this.o.metrics.refused.inc({ reason: err.code });
       session.log.error({ reason, status: err.status }, "session refused: its media cannot be assembled");
+      this.o.mediaRefused?.();
       throw err;
     }
   }

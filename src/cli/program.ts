@@ -66,6 +66,10 @@ export function buildProgram(): Command {
     .description("mint a short-lived, single-use client token for one call (signed with RTCGW_TOKEN_SECRET)")
     .option("--profile <name...>", "profiles the call may use: echo, record, bridge (default: echo)")
     .option("--record", "the call may record (same as --profile record)")
+    .option(
+      "--rate <hz>",
+      "the recording's WAV rate, pinned in the token: 8000, 16000, 24000 or 48000 (needs --record)",
+    )
     .option("--bridge <url>", "the application's ws(s):// URL the bridge profile dials (fixed in the token)")
     .option("--bridge-param <key=value...>", "query parameters added to the bridge URL")
     .option(

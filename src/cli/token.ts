@@ -8,6 +8,7 @@ import { ClientTokenOptionsError, mintClientToken } from "../signaling/client-to
 export interface TokenOptions {
   profile?: string[];
   record?: boolean;
+  rate?: string;
   bridge?: string;
   bridgeParam?: string[];
   startParam?: string[];
@@ -49,6 +50,7 @@ export async function runToken(o: TokenOptions): Promise<void> {
     fail("--start-param and --bridge-protocol need --bridge <ws(s)://…>");
   if (o.bridgeProtocol !== undefined && o.bridgeProtocol !== "rtcgw" && o.bridgeProtocol !== "twilio")
     fail(`--bridge-protocol is rtcgw or twilio (got "${o.bridgeProtocol}")`);
+  if (o.rate !== undefined && !/^\d+$/.test(o.rate)) fail(`--rate takes a rate in Hz (got "${o.rate}")`);
   let ttlSeconds: number | undefined;
   if (o.ttl !== undefined) {
     ttlSeconds = Number(o.ttl);
@@ -59,6 +61,7 @@ export async function runToken(o: TokenOptions): Promise<void> {
       secret,
       ...(o.profile ? { profiles: o.profile as MintProfile[] } : {}),
       ...(o.record ? { record: true } : {}),
+      ...(o.rate !== undefined ? { recordRate: Number(o.rate) } : {}),
       ...(o.bridge
         ? {
             bridge: {

@@ -11,6 +11,8 @@ import {
   MAX_CLIENT_TOKEN_TTL_S,
   MIN_CLIENT_TOKEN_SECRET_LENGTH,
   type MintProfile,
+  RECORD_RATES,
+  type RecordRate,
   secretKey,
   type TokenProfile,
 } from "./client-token.js";
@@ -26,6 +28,9 @@ export interface MintOptions {
   profiles?: readonly MintProfile[];
   /** the call may record (the record profile) */
   record?: boolean;
+  /** the recording's WAV rate, pinned: a request with another ?rate= is refused, one without gets
+   *  this (needs record) */
+  recordRate?: number;
   /** the application the bridge profile dials: its URL and query parameters, fixed in the token
    *  ("bridge" is added to the profiles) */
   bridge?: {
@@ -117,6 +122,13 @@ export async function mintClientToken(o: MintOptions): Promise<MintedClientToken
       "a token for the bridge profile must name the application's URL: the client must not choose where the node dials",
     );
   if (profiles.size === 0 && !record) throw new ClientTokenOptionsError("the token allows no profile");
+  const recordRate = o.recordRate;
+  if (recordRate !== undefined && !(RECORD_RATES as readonly number[]).includes(recordRate))
+    throw new ClientTokenOptionsError(
+      `the record rate must be one of ${RECORD_RATES.join(", ")} (got ${recordRate})`,
+    );
+  if (recordRate !== undefined && !record)
+    throw new ClientTokenOptionsError("a record rate needs a token that may record (record: true)");
 
   const iat = Math.floor((o.now ?? Date.now()) / 1000);
   const claims: ClientTokenClaims = {
@@ -125,6 +137,7 @@ export async function mintClientToken(o: MintOptions): Promise<MintedClientToken
     exp: iat + ttl,
     profiles: [...profiles].sort(),
     record,
+    ...(recordRate !== undefined ? { recordRate: recordRate as RecordRate } : {}),
     ...(bridge ? { bridge } : {}),
     ...(startParams ? { bridgeParams: startParams } : {}),
     ...(protocol ? { bridgeProtocol: protocol } : {}),

@@ -53,6 +53,11 @@ const forbidden = (code: string, reason: string) => new HttpError(403, code, rea
 export function enforceClientToken(claims: ClientTokenClaims, choice: ProfileChoice): void {
   if (choice.profile === "record") {
     if (!claims.record) throw forbidden("record-not-allowed", "this client token does not allow recording");
+    if (claims.recordRate !== undefined && choice.recordRate !== claims.recordRate)
+      throw forbidden(
+        "record-rate-mismatch",
+        `this client token records at ${claims.recordRate} Hz, not ${choice.recordRate} (leave ?rate= out to use it)`,
+      );
     return;
   }
   if (!(claims.profiles as string[]).includes(choice.profile)) {

@@ -11,6 +11,8 @@
 //            iat, exp      exp − iat ≤ MAX_CLIENT_TOKEN_TTL_S (900 s)
 //            profiles      the profiles the call may use, of "echo" | "bridge"
 //            record        whether the call may record (the record profile)
+//            recordRate    for "record": the WAV's rate (8000 | 16000 | 24000 | 48000), pinned when
+//                          present (a 48 kHz recording is 3× a 16 kHz one's storage)
 //            bridge        for "bridge": the exact ws(s):// URL the node will dial, parameters
 //                          included — the client cannot choose where the node connects
 //            bridgeParams  for "bridge": the bridge_param_<name> parameters the agent gets in its
@@ -32,6 +34,8 @@ export const CLOCK_TOLERANCE_S = 30;
 /** A profile a token can allow; recording is its own claim (`record`). */
 export type TokenProfile = "echo" | "bridge";
 export type MintProfile = TokenProfile | "record";
+export const RECORD_RATES = [8000, 16000, 24000, 48000] as const;
+export type RecordRate = (typeof RECORD_RATES)[number];
 
 export interface ClientTokenClaims {
   jti: string;
@@ -39,6 +43,7 @@ export interface ClientTokenClaims {
   exp: number;
   profiles: TokenProfile[];
   record: boolean;
+  recordRate?: RecordRate;
   bridge?: string;
   bridgeParams?: Record<string, string>;
   bridgeProtocol?: "rtcgw" | "twilio";
@@ -56,6 +61,7 @@ const ClaimsSchema = z.object({
   exp: z.number().check(z.int()),
   profiles: z.array(z.enum(["echo", "bridge"])),
   record: z.boolean(),
+  recordRate: z.optional(z.union(RECORD_RATES.map((r) => z.literal(r)))),
   bridge: z.optional(z.string().check(z.regex(/^wss?:\/\/\S+$/))),
   bridgeParams: z.optional(z.record(z.string(), z.string())),
   bridgeProtocol: z.optional(z.enum(["rtcgw", "twilio"])),

@@ -73,6 +73,7 @@ export async function createSession(deps: SignalingDeps, event: Event, kind: Ses
     ...(token?.bridge ? { bridgeUrl: token.bridge } : {}),
     ...(token?.bridgeParams ? { bridgeParams: token.bridgeParams } : {}),
     ...(token?.bridgeProtocol ? { bridgeProtocol: token.bridgeProtocol } : {}),
+    ...(token?.recordRate ? { recordRate: token.recordRate } : {}),
   });
   if (token) enforceClientToken(token, choice);
 

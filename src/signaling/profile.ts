@@ -32,6 +32,8 @@ export interface BridgeDefaults {
   bridgeUrl?: string;
   bridgeParams?: Record<string, string>;
   bridgeProtocol?: "rtcgw" | "twilio";
+  /** the record profile's WAV rate when the request names none (a client token's recordRate) */
+  recordRate?: (typeof RATES)[number];
 }
 
 /** The query's profile options and the one profile each applies to: an option the chosen profile
@@ -118,7 +120,7 @@ export function profileFor(event: Event, kind: SessionKind, defaults: BridgeDefa
     if (!(RATES as readonly number[]).includes(n))
       throw badRequest("bad-rate", `rate must be one of ${RATES.join(", ")} (Hz)`);
     out.recordRate = n as (typeof RATES)[number];
-  }
+  } else if (parsed.data === "record" && defaults.recordRate) out.recordRate = defaults.recordRate;
   if (parsed.data === "bridge") {
     // the whole value: query() keeps the first of comma-joined repeats, which would cut a URL
     const url = event.queryStringParameters?.bridge ?? defaults.bridgeUrl;

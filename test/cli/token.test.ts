@@ -83,6 +83,16 @@ describe("rtcgw token", () => {
     expect(claims.bridge).toBe("wss://agent.example.com/ws");
   });
 
+  it("--rate pins the recording's WAV rate (with --record); a rate it could not record at exits 2", async () => {
+    const r = token(["--record", "--rate", "8000", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const claims = await verifyClientToken(SECRET, JSON.parse(r.stdout).token, Date.now());
+    expect(claims).toMatchObject({ record: true, recordRate: 8000 });
+    const bad = token(["--record", "--rate", "44100"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/record rate must be one of 8000, 16000, 24000, 48000/);
+  });
+
   it("exits 2 naming what to fix, never printing the secret", () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
       [[], {}, /RTCGW_TOKEN_SECRET must be set/],

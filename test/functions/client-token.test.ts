@@ -5,7 +5,9 @@
 // error shape; tokens that are not ours (expired, another secret, alg none, HS512, too long-lived)
 // are 401; one token creates one session (its jti claimed in the registry); no refused request
 // leaves a session behind.
+import { readdirSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
@@ -161,6 +163,33 @@ describe("the claims bind the call", () => {
     const r = await post("/v1/whip", rec.token);
     expect(r.status, r.body).toBe(201);
     expect((await h.registry.getSession(r.headers.location!.split("/").pop()!))?.profile).toBe("record");
+  });
+
+  it("a recordRate in the token is the recording's rate: left out, the WAV is at it; another ?rate= is 403 record-rate-mismatch", async () => {
+    const pinned = await mintClientToken({ secret: SECRET, record: true, recordRate: 8000 });
+    await refused(
+      post("/v1/whip?rate=48000", pinned.token),
+      403,
+      "record-rate-mismatch",
+      /records at 8000 Hz, not 48000 \(leave \?rate= out to use it\)/,
+    );
+    const r = await post("/v1/whip", pinned.token);
+    expect(r.status, r.body).toBe(201);
+    const id = r.headers.location!.split("/").pop()!;
+    const wav = readdirSync(h.config.RECORDINGS_DIR).find((f) => f.includes(id) && f.endsWith(".wav"));
+    expect(wav).toBeDefined();
+    // the WAV header's sample rate (RIFF fmt chunk, bytes 24–27)
+    expect(readFileSync(join(h.config.RECORDINGS_DIR, wav!)).readUInt32LE(24)).toBe(8000);
+    // without the claim, the client chooses
+    const free = await mintClientToken({ secret: SECRET, record: true });
+    expect((await post("/v1/whip?rate=24000", free.token)).status).toBe(201);
+    // a rate the token could not be used with, or without recording, is refused at minting
+    await expect(mintClientToken({ secret: SECRET, record: true, recordRate: 44100 })).rejects.toThrow(
+      /record rate must be one of 8000, 16000, 24000, 48000/,
+    );
+    await expect(mintClientToken({ secret: SECRET, profiles: ["echo"], recordRate: 16000 })).rejects.toThrow(
+      /needs a token that may record/,
+    );
   });
 
   it("bridge: the node dials the token's URL with its parameters; ?bridge= may be left out or repeat it, never change it", async () => {

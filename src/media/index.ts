@@ -39,7 +39,7 @@ export {
   type BridgeStats,
   createBridgeSession,
 } from "./profiles/bridge.js";
-export { codecSpecOf, type NegotiatedCodec } from "./profiles/codec.js";
+export { codecSpecOf, type NegotiatedCodec, sendsStereo } from "./profiles/codec.js";
 export { createProfile, listenTo } from "./profiles/create.js";
 export {
   createEchoSession,

@@ -7,7 +7,10 @@ reaches it, docs/node.md; test/e2e/recording-length.test.ts checks the recording
 the offer is posted once ICE gathering is complete. Prints one JSON line: status, location,
 packetsSent (RTP packets out of the payloader), closedAt (ms since epoch).
 
-usage: gst_send_client.py URL TOKEN FRAMES IDLE_SECONDS [delete|close]
+usage: gst_send_client.py URL TOKEN FRAMES IDLE_SECONDS [delete|close] [stereo]
+
+stereo: a 2-channel Opus encoder (its offer says sprop-stereo=1, as webrtcbin derives it from
+the caps) sending 440 Hz on the left channel and 1000 Hz on the right instead.
 """
 import json
 import sys
@@ -25,13 +28,24 @@ from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
 
 URL, TOKEN, FRAMES, IDLE = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 END = sys.argv[5] if len(sys.argv) > 5 else "delete"
+STEREO = len(sys.argv) > 6 and sys.argv[6] == "stereo"
 Gst.init(None)
 
-PIPELINE = (
-    "audiotestsrc is-live=true wave=sine freq=440 volume=0.3 samplesperbuffer=960 "
-    "! audio/x-raw,rate=48000,channels=1 ! opusenc frame-size=20 bitrate=32000 "
+SEND = (
+    "opusenc frame-size=20 bitrate={bitrate} "
     "! rtpopuspay name=pay pt=111 ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 "
     "! webrtcbin name=webrtc bundle-policy=max-bundle"
+)
+TONE = "audiotestsrc is-live=true wave=sine freq={hz} volume=0.3 samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=1"
+PIPELINE = (
+    # each tone positioned (front left 0x1, front right 0x2): unpositioned channels make opusenc
+    # use channel mapping family 255, which rtpopuspay does not negotiate
+    "interleave name=mix ! audioconvert ! audio/x-raw,rate=48000,channels=2 ! "
+    + SEND.format(bitrate=64000)
+    + f" {TONE.format(hz=440)},channel-mask=(bitmask)0x1 ! mix."
+    + f" {TONE.format(hz=1000)},channel-mask=(bitmask)0x2 ! mix."
+    if STEREO
+    else f"{TONE.format(hz=440)} ! " + SEND.format(bitrate=32000)
 )
 pipe = Gst.parse_launch(PIPELINE)
 webrtc = pipe.get_by_name("webrtc")

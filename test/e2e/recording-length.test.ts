@@ -8,7 +8,7 @@
 // Clients: node-datachannel, werift (npm), aiortc (Debian's python3-aiortc), GStreamer webrtcbin (Debian's
 // gstreamer1.0-plugins-bad/-nice through python3-gi). They ignore or may ignore 127.0.0.1, so
 // the node binds this machine's first non-loopback IPv4 address.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/log/index.js";
+import { dominantHz, goertzelAmplitude } from "../audio/codecs/tone-analysis.js";
+import { parseWav } from "../media/sinks/wav.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { runChild } from "../support/run-child.js";
 import { weriftWhipCall } from "../support/werift-client.js";
@@ -238,6 +240,38 @@ describe("a recording ends with the media, whoever sends it", () => {
   }
 });
 
+// before the next block: its gateway's close unwires the process-wide signaling handlers
+// (setSignalingDeps) this file's first gateway answers with too — a call to that one afterwards
+// is a 500 ("RTCGW_NODE_SECRET … must be set")
+describe("a stereo sender is recorded in stereo", () => {
+  // GStreamer with a 2-channel opusenc: its offer says sprop-stereo=1 (and nothing else about
+  // stereo); 440 Hz left, 1000 Hz right (gst_send_client.py … stereo)
+  it("GStreamer webrtcbin, stereo opusenc, clean: a 2-channel WAV and Ogg, left and right as sent, as long as sent (±40 ms)", async () => {
+    const sent = await pythonClient(GST, gateway.emulator.url, ["delete", "stereo"]);
+    const rec = await recordingOf(sent);
+    figures.push(
+      `  ${"GStreamer (stereo)".padEnd(20)} ${"clean".padEnd(38)} sent ${sent.sentMs} ms → WAV ${rec.wavMs.toFixed(0)} ms, Ogg ${rec.oggMs.toFixed(0)} ms`,
+    );
+    expect(Math.abs(rec.wavMs - sent.sentMs)).toBeLessThanOrEqual(40);
+    expect(Math.abs(rec.oggMs - sent.sentMs)).toBeLessThanOrEqual(40);
+    const id = sent.location.split("/").pop()!;
+    const wav = parseWav(join(dir, `${id}.wav`));
+    expect(wav.channels).toBe(2);
+    expectLeftRight(wav.samples, wav.rate, 440, 1000);
+    // the Ogg: OpusHead's channel count (RFC 7845 §5.1, byte 9), and opus-tools' decode of it
+    const ogg = join(dir, `${id}.ogg`);
+    const head = readFileSync(ogg);
+    const at = head.indexOf("OpusHead");
+    expect(head[at + 9]).toBe(2);
+    const decoded = `${ogg}.opusdec.wav`;
+    const r = spawnSync("opusdec", ["--quiet", "--rate", "48000", ogg, decoded], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const dec = parseWav(decoded);
+    expect(dec.channels).toBe(2);
+    expectLeftRight(dec.samples, 48000, 440, 1000);
+  }, 90_000);
+});
+
 describe("an audio-only client that closes without a DELETE and sends nothing doing so", () => {
   // the default behaviour: a resume window (short here, so the end comes soon) and the 1.5 s
   // silence threshold (RTCGW_SILENCE_INTERRUPT_S); with RTCGW_RESUME_WINDOW=0 such a session
@@ -290,3 +324,19 @@ describe("an audio-only client that closes without a DELETE and sends nothing do
     expect(Math.abs(rec.oggMs - sent.sentMs)).toBeLessThanOrEqual(40);
   }, 90_000);
 });
+
+/** the left channel's strongest tone is `left`, the right's `right`, each ≥ 20× the other's */
+function expectLeftRight(samples: Int16Array, rate: number, left: number, right: number) {
+  const frames = samples.length / 2;
+  // the middle of the call (its start and end: the encoder's ramp and the last packet)
+  const ch = (c: number) =>
+    Int16Array.from(
+      { length: Math.floor(frames * 0.6) },
+      (_, i) => samples[(Math.floor(frames * 0.2) + i) * 2 + c]!,
+    );
+  const [l, r] = [ch(0), ch(1)];
+  expect(dominantHz(l, rate)).toBe(left);
+  expect(dominantHz(r, rate)).toBe(right);
+  expect(goertzelAmplitude(l, rate, left)).toBeGreaterThan(20 * goertzelAmplitude(l, rate, right));
+  expect(goertzelAmplitude(r, rate, right)).toBeGreaterThan(20 * goertzelAmplitude(r, rate, left));
+}

@@ -1,6 +1,8 @@
 // A WHIP record session through the real pipeline: the WAV's length is the call's length, even
 // across a 600 ms outage in the middle (filled at its true position, never collapsed).
 import { readFileSync, statSync } from "node:fs";
+import nodeDataChannel from "node-datachannel";
+import { parse } from "sdp-transform";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
 import { type Harness, startHarness } from "./harness.js";
@@ -54,4 +56,57 @@ it("records a WAV as long as the call, with an outage kept at its true position"
   const rms = Math.sqrt(gap.reduce((a, x) => a + x * x, 0) / gap.length);
   expect(rms).toBeLessThan(500);
   await c.close();
+});
+
+/** a sendonly Opus offer (node-datachannel) with this fmtp, candidates left out (not connected) */
+async function offerWithFmtp(fmtp: string): Promise<{ sdp: string; close(): void }> {
+  const pc = new nodeDataChannel.PeerConnection("fmtp-client", { iceServers: [], bindAddress: "127.0.0.1" });
+  const audio = new nodeDataChannel.Audio("0", "SendOnly");
+  audio.addOpusCodec(111, fmtp);
+  audio.addSSRC(0x51e7e0, "client-audio", "client", "audio");
+  pc.addTrack(audio);
+  pc.setLocalDescription();
+  const deadline = Date.now() + 3000;
+  while (pc.gatheringState() !== "complete" && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
+  const sdp = (pc.localDescription()?.sdp ?? "").replace(/^a=candidate:.*\r?\n/gm, "");
+  return { sdp, close: () => pc.close() };
+}
+
+/** the Opus fmtp of an answer, as a set of its parameters */
+function answerOpusFmtp(answer: string): Set<string> {
+  const m = parse(answer).media.find((x) => x.type === "audio")!;
+  const pt = m.rtp.find((r) => r.codec.toLowerCase() === "opus")!.payload;
+  return new Set((m.fmtp.find((f) => f.payload === pt)?.config ?? "").split(";").map((p) => p.trim()));
+}
+
+it("answers stereo=1 to a caller recorded in stereo (sprop-stereo=1), and echoes the offer otherwise", {
+  timeout: 20_000,
+}, async () => {
+  // RFC 7587 §7.1: sprop-stereo=1 — the caller sends stereo (GStreamer's stereo offer says only
+  // this); our stereo=1 says we take it (a libwebrtc sender sends mono without it)
+  const cases: { fmtp: string; profile: string; kind: "whip" | "session"; stereo: boolean }[] = [
+    { fmtp: "sprop-stereo=1;sprop-maxcapturerate=48000", profile: "record", kind: "whip", stereo: true },
+    { fmtp: "minptime=10;stereo=0;sprop-stereo=1", profile: "record", kind: "whip", stereo: true },
+    // not recorded in stereo: the offer's fmtp as it was
+    { fmtp: "minptime=10;useinbandfec=1", profile: "record", kind: "whip", stereo: false },
+    { fmtp: "sprop-stereo=0;sprop-maxcapturerate=48000", profile: "record", kind: "whip", stereo: false },
+    // other profiles: unchanged, also for a stereo caller
+    { fmtp: "sprop-stereo=1;sprop-maxcapturerate=48000", profile: "echo", kind: "session", stereo: false },
+  ];
+  for (const c of cases) {
+    const offer = await offerWithFmtp(c.fmtp);
+    const r = await h.createSession(offer.sdp, { kind: c.kind, profile: c.profile });
+    expect(r.status, `${c.profile} ${c.fmtp}`).toBe(201);
+    const fmtp = answerOpusFmtp(r.json.answer);
+    const offered = new Set(c.fmtp.split(";"));
+    if (c.stereo) {
+      expect(fmtp.has("stereo=1"), c.fmtp).toBe(true);
+      expect(fmtp.has("stereo=0"), c.fmtp).toBe(false);
+      for (const p of offered)
+        if (!p.startsWith("stereo=")) expect(fmtp.has(p), `${c.fmtp}: ${p}`).toBe(true);
+    } else expect(fmtp, `${c.profile} ${c.fmtp}`).toEqual(offered);
+    expect((await h.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+    offer.close();
+  }
 });

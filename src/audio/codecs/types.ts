@@ -43,7 +43,8 @@ export interface CodecSpec {
   payloadType: number;
   /** RTP clock rate = decoder output rate (48000 for Opus, 8000 for G.711) */
   clockRate: number;
-  /** channels to decode to: Opus is stereo only when the fmtp says stereo=1 (RFC 7587 §6.1) */
+  /** channels to decode to: Opus is stereo only when the fmtp says stereo=1 (RFC 7587 §6.1), or
+   *  when the record profile records a caller that says sprop-stereo=1 (media/profiles/create.ts) */
   channels: 1 | 2;
 }
 

@@ -1,6 +1,6 @@
 // The codec a session negotiated, as the node's offer validation names it, turned into the
 // pipeline's CodecSpec here (inside src/media: the node never reaches into src/audio).
-import { codecSpecFromRtpmap } from "../../audio/codecs/factory.js";
+import { codecSpecFromRtpmap, parseFmtp } from "../../audio/codecs/factory.js";
 import type { CodecName, CodecSpec } from "../../audio/codecs/types.js";
 
 export interface NegotiatedCodec {
@@ -22,4 +22,14 @@ export function codecSpecOf(c: NegotiatedCodec): CodecSpec {
     },
     c.fmtp,
   );
+}
+
+/**
+ * The caller says it sends stereo: Opus with `sprop-stereo=1` in the offer's fmtp (RFC 7587
+ * §7.1: "the sender is likely to produce stereo audio"). What a record session records in stereo
+ * (docs/pipeline.md, "Stereo callers"). `stereo=1` alone is not it: that is what the offerer
+ * prefers to *receive* (Firefox offers it with a mono microphone).
+ */
+export function sendsStereo(c: Pick<NegotiatedCodec, "name" | "fmtp">): boolean {
+  return c.name === "opus" && parseFmtp(c.fmtp).get("sprop-stereo") === "1";
 }

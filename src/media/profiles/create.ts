@@ -5,7 +5,7 @@
 // refuses the session (503) rather than keep it without its media.
 import { BlackHoleSession } from "./black-hole.js";
 import { createBridgeSession } from "./bridge.js";
-import { codecSpecOf, type NegotiatedCodec } from "./codec.js";
+import { codecSpecOf, type NegotiatedCodec, sendsStereo } from "./codec.js";
 import { createEchoSession } from "./echo.js";
 import type { InboundAudio } from "./inbound.js";
 import { createIngestSession } from "./ingest.js";
@@ -45,14 +45,19 @@ async function assemble(kind: ProfileKind, ctx: ProfileContext): Promise<MediaSe
           ...(ctx.echoComplexity !== undefined ? { encoderComplexity: ctx.echoComplexity } : {}),
         });
       break; // echo on a receive-only WHIP: decoded for listeners only
-    case "record":
+    case "record": {
+      // a caller that says it sends stereo (sprop-stereo=1) is decoded and recorded in stereo:
+      // a 2-channel WAV and an OpusHead of 2 channels; any other caller exactly as before
+      const stereo = sendsStereo(ctx.codec);
       return createRecordSession({
         sessionId: ctx.sessionId,
         dir: ctx.recordingsDir,
-        codec,
+        codec: stereo ? { ...codec, channels: 2 } : codec,
+        ...(stereo ? { channels: 2 as const } : {}),
         rate: ctx.recordRate ?? 48000,
         log,
       });
+    }
     case "bridge": {
       const app = ctx.app;
       if (!app) break; // no application to bridge to: decoded for listeners only

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from "node-datachannel";
 import type { Profile, SessionStatus } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import { isRtcp, type MediaSession, type PacketSink, rtcpHasBye } from "../../media/index.js";
+import { isRtcp, type MediaSession, type PacketSink, rtcpHasBye, sendsStereo } from "../../media/index.js";
 import type { SessionKind } from "../../registry/types.js";
 import { TelephoneEvents } from "../bridge/dtmf.js";
 import { OfferError, TrickleError } from "./errors.js";
@@ -16,6 +16,7 @@ import {
   fragmentUfrag,
   iceUfragOf,
   type TrickleFragment,
+  withStereo,
 } from "./sdp-rewrite.js";
 import type { SessionMedia, SessionMediaStats } from "./session-media.js";
 
@@ -186,9 +187,15 @@ export class PeerSession {
     // docs/design.md rule 1: our track exists before the answer, so the answer is sendrecv and carries our SSRC.
     const audio = new nodeDataChannel.Audio(offer.audioMid, DIRECTION[offer.answerDirection]);
     // An offer may carry Opus without an a=fmtp line (aiortc does); libdatachannel needs a profile string.
-    if (offer.codec.name === "opus")
-      audio.addOpusCodec(offer.codec.payloadType, offer.codec.fmtp ?? "minptime=10;useinbandfec=1");
-    else audio.addAudioCodec(offer.codec.payloadType, offer.codec.name.toUpperCase());
+    if (offer.codec.name === "opus") {
+      const fmtp = offer.codec.fmtp ?? "minptime=10;useinbandfec=1";
+      // a caller recorded in stereo (it says sprop-stereo=1: createProfile's record) is told we
+      // take stereo (docs/pipeline.md, "Stereo callers"); every other answer echoes the offer
+      audio.addOpusCodec(
+        offer.codec.payloadType,
+        this.profile === "record" && this.receives && sendsStereo(offer.codec) ? withStereo(fmtp) : fmtp,
+      );
+    } else audio.addAudioCodec(offer.codec.payloadType, offer.codec.name.toUpperCase());
     // the caller's keypad (RFC 4733), when offered: its packets go to the bridge's agent, not the decoder
     const te = offer.telephoneEvent;
     if (te && this.receives) {

@@ -39,6 +39,20 @@ export function dropEmptyFmtp(sdp: string): string {
   return sdp.replace(/^a=fmtp:\d+ *\r?\n/gm, "");
 }
 
+/**
+ * An Opus fmtp with `stereo=1` in it (RFC 7587 §7.1: the receiver prefers stereo), in place of
+ * any `stereo=` it had. Our answer to a caller we record in stereo (`sprop-stereo=1` in its
+ * offer) says so: a libwebrtc sender sets its encoder's channels from the receiver's `stereo`
+ * and, without it, sends mono whatever it declared.
+ */
+export function withStereo(fmtp: string): string {
+  const params = fmtp
+    .split(";")
+    .map((p) => p.trim())
+    .filter((p) => p !== "" && p.split("=")[0]!.trim().toLowerCase() !== "stereo");
+  return [...params, "stereo=1"].join(";");
+}
+
 export interface TrickleFragment {
   iceUfrag?: string;
   icePwd?: string;

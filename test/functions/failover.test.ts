@@ -298,6 +298,21 @@ describe("sessions of a node that is gone", () => {
     return { id, url: `/v1/sessions/${id}`, secret: r.headers["rtcgw-session-token"]! };
   }
 
+  /** sessions recorded on two nodes that do not answer (registered only now, so no offer has
+   *  tried them: no suspect mark yet): "blip-node" still heartbeats, "dead-node" is past its
+   *  heartbeat */
+  async function blipAndDead(reg: MemoryRegistry) {
+    const blip = await sessionOn(reg, "blip-node");
+    const dead = await sessionOn(reg, "dead-node");
+    const url = await refusedUrl();
+    await reg.registerNode({ id: "blip-node", controlUrl: url, capacity: 10, load: 0 }, 60_000);
+    await reg.registerNode(
+      { id: "dead-node", controlUrl: url, capacity: 10, load: 0, staleMarginMs: 60_000 },
+      60_000,
+    );
+    return { blip, dead };
+  }
+
   it("no node record: GET says ended, node-lost; DELETE with either credential is 200", async () => {
     const reg = new MemoryRegistry();
     await reg.registerNode({ id: h.node.id, controlUrl: h.node.controlUrl, capacity: 10, load: 0 }, 60_000);
@@ -417,14 +432,7 @@ describe("sessions of a node that is gone", () => {
       // the next PATCH says the same (the tombstone's 404)
       expect((await trickle(gone)).json().reason).toMatch(/node-lost/);
 
-      const blip = await sessionOn(reg, "blip-node");
-      const dead = await sessionOn(reg, "dead-node");
-      const url = await refusedUrl();
-      await reg.registerNode({ id: "blip-node", controlUrl: url, capacity: 10, load: 0 }, 60_000);
-      await reg.registerNode(
-        { id: "dead-node", controlUrl: url, capacity: 10, load: 0, staleMarginMs: 60_000 },
-        60_000,
-      );
+      const { blip, dead } = await blipAndDead(reg);
       // answering nothing, heartbeat fresh: a blip is not a death
       const p2 = await trickle(blip);
       expect(p2.status).toBe(502);
@@ -455,14 +463,7 @@ describe("sessions of a node that is gone", () => {
     try {
       // placed on the live node, then recorded on the two that do not answer (registered only
       // now, so no offer has tried them: no suspect mark yet)
-      const blip = await sessionOn(reg, "blip-node");
-      const dead = await sessionOn(reg, "dead-node");
-      const url = await refusedUrl();
-      await reg.registerNode({ id: "blip-node", controlUrl: url, capacity: 10, load: 0 }, 60_000);
-      await reg.registerNode(
-        { id: "dead-node", controlUrl: url, capacity: 10, load: 0, staleMarginMs: 60_000 },
-        60_000,
-      );
+      const { blip, dead } = await blipAndDead(reg);
       const r1 = await resume(blip);
       expect(r1.status).toBe(502);
       expect(r1.headers["retry-after"]).toBeDefined();

@@ -9,7 +9,7 @@ import { sessionLogger } from "../log/index.js";
 import type { SessionTombstone } from "../registry/types.js";
 import type { SignalingDeps } from "./deps.js";
 import { quoteEtag } from "./etag.js";
-import { endLostSession, markSuspect, missedHeartbeat, nodeDidNotAnswer } from "./node-liveness.js";
+import { endLostSession, nodeGone } from "./node-liveness.js";
 import type { Event } from "./request.js";
 import { json, type Result } from "./response.js";
 import { findOwnedSession, sessionNotFound } from "./session-resource.js";
@@ -38,14 +38,11 @@ export async function getSession(deps: SignalingDeps, event: Event): Promise<Res
     nodeReachable = true;
   } catch (e) {
     log.debug({ err: (e as Error).message }, "no live status from the node");
-    if (nodeDidNotAnswer(e)) {
-      await markSuspect(deps, node, log);
-      // silent and no heartbeat: the node is gone, and the session's media with it
-      if (missedHeartbeat(node, deps.now())) {
-        const t = await endLostSession(deps, record, log);
-        if (t) return ended(t);
-        throw sessionNotFound();
-      }
+    // silent and no heartbeat: the node is gone, and the session's media with it
+    if (await nodeGone(deps, node, e, log)) {
+      const t = await endLostSession(deps, record, log);
+      if (t) return ended(t);
+      throw sessionNotFound();
     }
   }
   return json(

@@ -28,6 +28,22 @@ export function missedHeartbeat(node: NodeRecord, now: number): boolean {
   return node.staleMarginMs !== undefined && node.expiresAt - now <= node.staleMarginMs;
 }
 
+/**
+ * What a failed control call says about its node: when the node did not answer at all, it is
+ * marked suspect, and it is gone — its sessions' media died with it — when it has also missed its
+ * heartbeat (true). Any other failure (a refusal, an answer) says nothing of the kind (false).
+ */
+export async function nodeGone(
+  deps: SignalingDeps,
+  node: NodeRecord,
+  e: unknown,
+  log: Logger,
+): Promise<boolean> {
+  if (!nodeDidNotAnswer(e)) return false;
+  await markSuspect(deps, node, log);
+  return missedHeartbeat(node, deps.now());
+}
+
 /** Ends a session whose node is gone; the tombstone (this one, or an earlier end's) is returned. */
 export async function endLostSession(
   deps: SignalingDeps,

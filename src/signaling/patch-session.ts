@@ -11,7 +11,7 @@ import { NodeRefusedError } from "./control-client.js";
 import type { SignalingDeps } from "./deps.js";
 import { HttpError } from "./errors.js";
 import { ifMatchMatches, quoteEtag } from "./etag.js";
-import { endLostSession, markSuspect, missedHeartbeat, nodeDidNotAnswer } from "./node-liveness.js";
+import { endLostSession, nodeGone } from "./node-liveness.js";
 import { updateSessionRecord } from "./record-update.js";
 import { type Event, header } from "./request.js";
 import { type Result, result } from "./response.js";
@@ -45,10 +45,7 @@ export async function patchSession(deps: SignalingDeps, event: Event): Promise<R
     restart = await deps.control.patchSession(node, record.id, sdpfrag);
   } catch (e) {
     if (e instanceof NodeRefusedError && e.status === 404) await deps.registry.deleteSession(record.id);
-    if (nodeDidNotAnswer(e)) {
-      await markSuspect(deps, node, log);
-      if (missedHeartbeat(node, deps.now())) throw await lost();
-    }
+    if (await nodeGone(deps, node, e, log)) throw await lost();
     throw e;
   }
   if (!restart) {

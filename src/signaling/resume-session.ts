@@ -15,7 +15,7 @@ import type { SignalingDeps } from "./deps.js";
 import { gone } from "./errors.js";
 import { quoteEtag } from "./etag.js";
 import { iceServerLinks } from "./ice-servers.js";
-import { endLostSession, markSuspect, missedHeartbeat, nodeDidNotAnswer } from "./node-liveness.js";
+import { endLostSession, nodeGone } from "./node-liveness.js";
 import { updateSessionRecord } from "./record-update.js";
 import { basePath, type Event } from "./request.js";
 import { type Result, result } from "./response.js";
@@ -56,13 +56,10 @@ export async function resumeSession(deps: SignalingDeps, event: Event): Promise<
       await deps.registry.deleteSession(record.id);
       if (e.status === 404) throw gone("the session has ended on its media node; start a new session");
     }
-    if (nodeDidNotAnswer(e)) {
-      await markSuspect(deps, node, log);
-      if (missedHeartbeat(node, deps.now())) {
-        await endLostSession(deps, record, log);
-        log.info({ status: 410 }, "resume of a session whose media node is gone");
-        throw gone("the media node of this session is gone; start a new session");
-      }
+    if (await nodeGone(deps, node, e, log)) {
+      await endLostSession(deps, record, log);
+      log.info({ status: 410 }, "resume of a session whose media node is gone");
+      throw gone("the media node of this session is gone; start a new session");
     }
     throw e;
   }

@@ -88,9 +88,10 @@ export class JitterBuffer {
     return n;
   }
 
-  /** move every buffered packet `delta` samples along the timeline (order is unchanged) */
-  shiftPositions(delta: number): void {
-    for (const p of this.packets) p.pos += delta;
+  /** move every buffered packet — or only those of `epoch` — `delta` samples along the timeline
+   *  (order is unchanged) */
+  shiftPositions(delta: number, epoch?: number): void {
+    for (const p of this.packets) if (epoch === undefined || p.epoch === epoch) p.pos += delta;
   }
 
   /** forget sequence history (a new SSRC numbers from scratch); buffered packets stay */

@@ -470,10 +470,7 @@ export class RtpAudioReceiver {
     if (slots < 1) return offsetMs;
     const delta = slots * this.frameSamples;
     this.anchor!.slot -= slots;
-    for (let i = 0; i < this.buffer.size; i++) {
-      const q = this.buffer.at(i)!;
-      if (q.epoch === this.epoch) q.pos -= delta;
-    }
+    this.buffer.shiftPositions(-delta, this.epoch);
     p.pos -= delta;
     // (only this source's packets are in the window since the SSRC change: rebase())
     this.delay.shift(slots * FRAME_MS);

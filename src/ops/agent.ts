@@ -25,6 +25,7 @@ import {
 import { putMetricData } from "../aws/cloudwatch.js";
 import { imdsGet } from "../aws/imds.js";
 import type { Config } from "../config/index.js";
+import { workerUrl } from "../config/worker-url.js";
 import type { Logger } from "../log/index.js";
 import { openRegistry } from "../registry/open.js";
 import type { Registry } from "../registry/types.js";
@@ -65,11 +66,9 @@ export interface Agent {
 /** any of the instance's worker control ports (NODE_PORT + i, as the bootstrap's health wait
  *  reads them) answers /metrics */
 async function aWorkerAnswers(nodeUrl: URL, workers: number): Promise<boolean> {
-  const base = Number(nodeUrl.port || (nodeUrl.protocol === "https:" ? 443 : 80));
   const answers = await Promise.all(
     Array.from({ length: workers }, async (_, i) => {
-      const u = new URL(nodeUrl.href);
-      u.port = String(base + i);
+      const u = workerUrl(nodeUrl, i);
       u.pathname = "/metrics";
       try {
         const res = await fetch(u, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) });

@@ -17,6 +17,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { Config } from "../../config/index.js";
+import { workerUrl } from "../../config/worker-url.js";
 import { exitAfterLogs, type Logger } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import type { Registry } from "../../registry/types.js";
@@ -137,7 +138,9 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
       RTCGW_NODE_SECRET: secret,
       NODE_PORT: String(workerPort(config.NODE_PORT, i)),
       MEDIA_UDP_PORT: String(workerPort(config.MEDIA_UDP_PORT, i)),
-      ...(config.RTCGW_NODE_URL ? { RTCGW_NODE_URL: offsetUrlPort(config.RTCGW_NODE_URL, i) } : {}),
+      ...(config.RTCGW_NODE_URL
+        ? { RTCGW_NODE_URL: workerUrl(config.RTCGW_NODE_URL, i).toString().replace(/\/$/, "") }
+        : {}),
     };
     const entry = workerEntry();
     const child = fork(entry.file, [], {
@@ -293,12 +296,4 @@ async function forgetWorker(
       "could not remove a crashed worker from the registry",
     );
   }
-}
-
-/** RTCGW_NODE_URL names worker 0; worker i listens on that port + i */
-function offsetUrlPort(url: string, i: number): string {
-  const u = new URL(url);
-  const port = Number(u.port || (u.protocol === "https:" ? 443 : 80));
-  u.port = String(port + i);
-  return u.toString().replace(/\/$/, "");
 }

@@ -8,20 +8,24 @@ export interface NegotiatedCodec {
   payloadType: number;
   clockRate: number;
   channels: number;
-  /** the offer's fmtp for this payload type (stereo=1 decides Opus's channels) */
+  /** the offer's fmtp for this payload type (sprop-stereo=1: the caller sends stereo) */
   fmtp?: string;
 }
 
+/**
+ * The pipeline's codec for a negotiated one: Opus decoded (and, toward a WHEP listener, encoded)
+ * mono. The offer's `stereo=1` is what the *caller* prefers to receive (RFC 7587 §7.1: Firefox
+ * offers it with a mono microphone), not what it sends: read as our channel count it decoded
+ * every such caller in stereo only to downmix it. A profile that wants the caller's stereo asks
+ * for 2 channels itself (record, on `sendsStereo`).
+ */
 export function codecSpecOf(c: NegotiatedCodec): CodecSpec {
-  return codecSpecFromRtpmap(
-    {
-      payload: c.payloadType,
-      codec: c.name,
-      rate: c.clockRate,
-      ...(c.name === "opus" ? { encoding: 2 } : {}),
-    },
-    c.fmtp,
-  );
+  return codecSpecFromRtpmap({
+    payload: c.payloadType,
+    codec: c.name,
+    rate: c.clockRate,
+    ...(c.name === "opus" ? { encoding: 2 } : {}),
+  });
 }
 
 /**

@@ -15,8 +15,8 @@ import {
   dropEmptyFmtp,
   fragmentUfrag,
   iceUfragOf,
+  opusAnswerFmtp,
   type TrickleFragment,
-  withStereo,
 } from "./sdp-rewrite.js";
 import type { SessionMedia, SessionMediaStats } from "./session-media.js";
 
@@ -188,12 +188,12 @@ export class PeerSession {
     const audio = new nodeDataChannel.Audio(offer.audioMid, DIRECTION[offer.answerDirection]);
     // An offer may carry Opus without an a=fmtp line (aiortc does); libdatachannel needs a profile string.
     if (offer.codec.name === "opus") {
-      const fmtp = offer.codec.fmtp ?? "minptime=10;useinbandfec=1";
-      // a caller recorded in stereo (it says sprop-stereo=1: createProfile's record) is told we
-      // take stereo (docs/pipeline.md, "Stereo callers"); every other answer echoes the offer
+      // our own fmtp, not the offer's echoed (opusAnswerFmtp says why); a caller recorded in
+      // stereo (it says sprop-stereo=1: createProfile's record) is told we take stereo
+      // (docs/pipeline.md, "Stereo callers")
       audio.addOpusCodec(
         offer.codec.payloadType,
-        this.profile === "record" && this.receives && sendsStereo(offer.codec) ? withStereo(fmtp) : fmtp,
+        opusAnswerFmtp(this.profile === "record" && this.receives && sendsStereo(offer.codec)),
       );
     } else audio.addAudioCodec(offer.codec.payloadType, offer.codec.name.toUpperCase());
     // the caller's keypad (RFC 4733), when offered: its packets go to the bridge's agent, not the decoder

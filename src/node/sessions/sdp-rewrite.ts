@@ -40,17 +40,19 @@ export function dropEmptyFmtp(sdp: string): string {
 }
 
 /**
- * An Opus fmtp with `stereo=1` in it (RFC 7587 §7.1: the receiver prefers stereo), in place of
- * any `stereo=` it had. Our answer to a caller we record in stereo (`sprop-stereo=1` in its
- * offer) says so: a libwebrtc sender sets its encoder's channels from the receiver's `stereo`
- * and, without it, sends mono whatever it declared.
+ * The Opus fmtp of our answer: our own parameters, not the offer's. RFC 7587 §7.1 has each side
+ * declare its own: `stereo` what it prefers to *receive*, `sprop-stereo` what it is likely to
+ * *send*, and so on. An answer that echoed the offer told a Firefox caller (whose offer says
+ * `stereo=1`) that we prefer to receive stereo — a libwebrtc sender then upmixes its microphone
+ * to a stereo encoder we only downmix again — and echoed `sprop-stereo=1` claimed we send stereo,
+ * while every profile sends mono.
+ * - `minptime=10`: we take 10 ms packets; `useinbandfec=1`: we decode in-band FEC (a libwebrtc
+ *   sender codes it only when the receiver's fmtp asks);
+ * - `stereo=1` only when we record the caller in stereo (its offer said `sprop-stereo=1`):
+ *   without it a libwebrtc sender sends mono whatever it declared.
  */
-export function withStereo(fmtp: string): string {
-  const params = fmtp
-    .split(";")
-    .map((p) => p.trim())
-    .filter((p) => p !== "" && p.split("=")[0]!.trim().toLowerCase() !== "stereo");
-  return [...params, "stereo=1"].join(";");
+export function opusAnswerFmtp(receiveStereo: boolean): string {
+  return receiveStereo ? "minptime=10;useinbandfec=1;stereo=1" : "minptime=10;useinbandfec=1";
 }
 
 export interface TrickleFragment {

@@ -95,7 +95,12 @@ it("answers its own Opus fmtp: stereo=1 only to a caller recorded in stereo (spr
     { fmtp: "sprop-stereo=0;sprop-maxcapturerate=48000", profile: "record", kind: "whip", stereo: false },
     // Firefox's offer: stereo=1 is its own preference, not a stereo caller
     { fmtp: "maxplaybackrate=48000;stereo=1;useinbandfec=1", profile: "record", kind: "whip", stereo: false },
-    { fmtp: "maxplaybackrate=48000;stereo=1;useinbandfec=1", profile: "echo", kind: "session", stereo: false },
+    {
+      fmtp: "maxplaybackrate=48000;stereo=1;useinbandfec=1",
+      profile: "echo",
+      kind: "session",
+      stereo: false,
+    },
     // a stereo caller of a profile that sends mono: no sprop-stereo=1 (nor stereo=1) in our answer
     { fmtp: "sprop-stereo=1;sprop-maxcapturerate=48000", profile: "echo", kind: "session", stereo: false },
   ];

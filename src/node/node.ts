@@ -21,6 +21,9 @@ import { SessionTable } from "./sessions/session-table.js";
 /** how long a closing node waits for its recordings' uploads (the rest is retried at the next start;
  *  a supervisor gives its workers this long on top of the drain: supervisor.ts) */
 export const UPLOAD_FLUSH_MS = 60_000;
+/** how long a closing node keeps trying to end, in the registry, the sessions it ended during a
+ *  registry outage (a few of its retries; beside the uploads' wait, within the supervisor's) */
+export const END_FLUSH_MS = 10_000;
 
 export interface MediaNodeOptions {
   config: Config;
@@ -219,8 +222,15 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
   const close = () => {
     closed ??= (async () => {
       await mgr.closeAll("shutdown");
-      // the last recordings reach the bucket before the process (and, on EC2, its disk) goes
-      await uploader?.flush(UPLOAD_FLUSH_MS);
+      // the last recordings reach the bucket before the process (and, on EC2, its disk) goes, and
+      // the calls it ended reach the registry: during a registry outage their ends wait in
+      // memory, and a process that left at once lost them (GET then said node-lost)
+      const [, unended] = await Promise.all([uploader?.flush(UPLOAD_FLUSH_MS), mgr.flushEnds(END_FLUSH_MS)]);
+      if (unended.length > 0)
+        log.error(
+          { sessions: unended, waitedMs: END_FLUSH_MS },
+          "registry: these sessions ended here but their records could not be ended; they read connected until their TTL, then node-lost",
+        );
       mgr.stop();
       clearInterval(probeTimer);
       await heartbeat.stop();

@@ -80,3 +80,36 @@ describe.each(outages)("$name", ({ store }) => {
     for (const n of nodes) expect(await d.registry.listSessionsByNode(n.id)).toEqual([]);
   });
 });
+
+it("a node drained during a Redis freeze ends its calls in the registry once Redis answers, before it exits", {
+  timeout: 60_000,
+}, async () => {
+  d = new Deployment();
+  await d.up({ nodes: 1, store: "redis" });
+  const call = await d.call();
+  const node = d.nodes[0]!;
+  await (d.registry as RedisRegistry).client.script("FLUSH");
+  d.redis.pause!();
+  frozen = true;
+  // SIGTERM: the node drains (RTCGW_DRAIN_TIMEOUT 3 s), ends the call, and cannot write its end
+  node.child.kill("SIGTERM");
+  let exited = false;
+  void node.exit.then(() => {
+    exited = true;
+  });
+  await new Promise((r) => setTimeout(r, 6_000));
+  // still there: it waits for the registry to take the end (at most 10 s, END_FLUSH_MS)
+  expect(exited, node.out()).toBe(false);
+  d.redis.resume!();
+  frozen = false;
+  const get = async () =>
+    (await (
+      await fetch(`${d!.url}${call.location}`, { headers: { authorization: `Bearer ${call.token}` } })
+    ).json()) as { state: string; endReason?: string };
+  await d.until(async () => (await get()).state === "ended", 6_000, "the drained call to read ended");
+  // the call's own end, not the node-lost the signaling would say for a record that outlived its node
+  expect((await get()).endReason).toBe("drain");
+  expect(
+    await Promise.race([node.exit, new Promise((r) => setTimeout(() => r("still running"), 10_000))]),
+  ).toBe(0);
+});

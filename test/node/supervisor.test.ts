@@ -10,6 +10,7 @@ import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { childPids } from "../../bench/load/proc.js";
 import { signRequest } from "../../src/control/hmac.js";
+import { END_FLUSH_MS } from "../../src/node/node.js";
 import type { NodeRecord } from "../../src/registry/types.js";
 import {
   connectEchoSession,
@@ -443,7 +444,8 @@ describe("the supervisor", () => {
       const t0 = Date.now();
       child.kill("SIGTERM");
       // the live worker drains as usual; the frozen one never can: it is killed once the drain
-      // deadline (2 s) and a grace for the teardown have passed, not waited for forever
+      // deadline (2 s), the wait for the registry to take its calls' ends (END_FLUSH_MS) and a
+      // grace for the teardown have passed, not waited for forever
       await s.client.until(
         () => s.client.state !== "connected",
         8000,
@@ -451,11 +453,11 @@ describe("the supervisor", () => {
       );
       const code = await Promise.race([
         exit,
-        new Promise((r) => setTimeout(() => r("still running"), 15_000)),
+        new Promise((r) => setTimeout(() => r("still running"), 25_000)),
       ]);
       const tookMs = Date.now() - t0;
       expect(code, stdout()).toBe(1); // not every worker drained
-      expect(tookMs).toBeLessThan(2_000 + 5_000 + 2_000);
+      expect(tookMs).toBeLessThan(2_000 + END_FLUSH_MS + 5_000 + 2_000);
       expect(alive(frozenPid)).toBe(false);
       expect(stdout()).toContain("did not stop by the drain deadline");
       // neither worker left in the registry (the killed one removed by the supervisor)

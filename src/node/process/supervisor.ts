@@ -21,7 +21,7 @@ import { workerUrl } from "../../config/worker-url.js";
 import { exitAfterLogs, type Logger } from "../../log/index.js";
 import { openRegistry } from "../../registry/open.js";
 import type { Registry } from "../../registry/types.js";
-import { UPLOAD_FLUSH_MS } from "../node.js";
+import { END_FLUSH_MS, UPLOAD_FLUSH_MS } from "../node.js";
 import { workerAllocator } from "./allocator.js";
 import { runMediaNodeProcess } from "./node-process.js";
 import { resolveNodeSecret } from "./secret.js";
@@ -211,10 +211,12 @@ export async function runMediaNodeSupervisor(config: Config, logger: Logger): Pr
   // to stop does stop (and its killed workers are deregistered like any that died)
   // With a bucket, a worker's close then waits up to UPLOAD_FLUSH_MS for its last recordings'
   // uploads: killed at drain + 5 s, a scale-in's last calls were lost with the instance's disk
-  // (systemd's TimeoutStopSec is drain + 90 s: infra/node/bootstrap.sh)
+  // (systemd's TimeoutStopSec is drain + 90 s: infra/node/bootstrap.sh). Beside the uploads, it
+  // waits up to END_FLUSH_MS for the registry to take the ends of the calls it closed (a drain
+  // during a registry outage): killed sooner, those ends were lost
   const stopDeadlineMs =
     config.RTCGW_DRAIN_TIMEOUT * 1000 +
-    (config.RTCGW_RECORDINGS_BUCKET ? UPLOAD_FLUSH_MS : 0) +
+    Math.max(config.RTCGW_RECORDINGS_BUCKET ? UPLOAD_FLUSH_MS : 0, END_FLUSH_MS) +
     STOP_GRACE_MS;
   let killedAtDeadline = 0;
   const stopped = new Promise<void>((resolve) => {

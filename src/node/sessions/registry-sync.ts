@@ -14,6 +14,8 @@
 // An end the registry does not take (it is down or frozen) is retried every END_RETRY_MS until it
 // does, or until the record has expired by itself (no one touches it any more): otherwise the
 // record of a call long over said "connected" for the rest of its TTL, and GET found no tombstone.
+// A node about to exit tries them once more for a bounded time (flushEnds): the retry timer dies
+// with the process, and a drain during a registry outage lost every end it made.
 import type { Logger } from "../../log/index.js";
 import { ConflictError, NotFoundError } from "../../registry/errors.js";
 import type { Registry, SessionRecord, SessionState, SessionTombstone } from "../../registry/types.js";
@@ -32,6 +34,8 @@ export class SessionRecordSync {
   /** ends the registry did not take, tried again until `until` (the record's own expiry) */
   private readonly unwritten = new Map<string, { reason: string; log: Logger; until: number }>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** flushEnds is running: it does the retrying, the timer does not */
+  private flushing = false;
 
   constructor(
     private readonly registry: Registry,
@@ -117,8 +121,46 @@ export class SessionRecordSync {
     });
   }
 
+  /** ends the registry has not taken yet */
+  get unwrittenEnds(): number {
+    return this.unwritten.size;
+  }
+
+  /**
+   * The node is about to exit: the ends in flight finish, and those the registry did not take are
+   * tried again every END_RETRY_MS until it takes them or `ms` has passed. Returns the sessions
+   * still not ended in the registry (their records say "connected" until their TTL, and GET then
+   * says node-lost): the caller logs them.
+   */
+  async flushEnds(ms: number): Promise<string[]> {
+    const deadline = Date.now() + ms;
+    this.flushing = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    try {
+      // a write in flight on a frozen store waits out the store's own timeout: not past `ms`
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...this.chains.values()]),
+        new Promise((r) => {
+          timer = setTimeout(r, ms);
+        }),
+      ]);
+      clearTimeout(timer);
+      while (this.unwritten.size > 0 && Date.now() < deadline) {
+        await this.retryEnds();
+        const left = deadline - Date.now();
+        if (this.unwritten.size === 0 || left <= 0) break;
+        await new Promise((r) => setTimeout(r, Math.min(END_RETRY_MS, left)));
+      }
+      return [...this.unwritten.keys()];
+    } finally {
+      this.flushing = false;
+    }
+  }
+
   private scheduleRetry() {
-    if (this.retryTimer || this.unwritten.size === 0) return;
+    if (this.flushing || this.retryTimer || this.unwritten.size === 0) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.retryEnds().finally(() => this.scheduleRetry());

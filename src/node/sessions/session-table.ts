@@ -490,6 +490,12 @@ export class SessionTable {
     await Promise.all([...this.sessions.values()].map((s) => this.teardown(s, reason)));
   }
 
+  /** before the process exits: the session ends the registry has not taken yet, tried again for
+   *  up to `ms` (SessionRecordSync.flushEnds); returns the ids left */
+  flushEnds(ms: number): Promise<string[]> {
+    return this.records.flushEnds(ms);
+  }
+
   stop() {
     this.watchdog.stop();
   }

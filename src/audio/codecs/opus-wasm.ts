@@ -31,6 +31,8 @@ export const OPUS_CTL = {
   GET_INBAND_FEC: 4013,
   SET_PACKET_LOSS_PERC: 4014,
   GET_PACKET_LOSS_PERC: 4015,
+  SET_MAX_BANDWIDTH: 4004,
+  GET_MAX_BANDWIDTH: 4005,
   SET_DTX: 4016,
   GET_DTX: 4017,
   SET_SIGNAL: 4024,
@@ -41,6 +43,14 @@ export const OPUS_CTL = {
 
 export const OPUS_APPLICATION = { voip: 2048, audio: 2049, lowdelay: 2051 } as const;
 export const OPUS_SIGNAL_VOICE = 3001;
+/** OPUS_BANDWIDTH_* (opus_defines.h): the audio bandwidth an encoder may code, up to */
+export const OPUS_BANDWIDTH = {
+  narrowband: 1101, // 4 kHz
+  mediumband: 1102, // 6 kHz
+  wideband: 1103, // 8 kHz
+  superwideband: 1104, // 12 kHz
+  fullband: 1105, // 20 kHz
+} as const;
 
 /** largest PCM block libopus returns: 120 ms at 48 kHz */
 export const OPUS_MAX_FRAME = 5760;

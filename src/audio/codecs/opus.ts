@@ -14,7 +14,7 @@ import {
   type OpusEncoderBackend,
   type OpusEncoderState,
 } from "./opus-encoder-state.js";
-import { OPUS_APPLICATION, OPUS_CTL, OPUS_SIGNAL_VOICE, opusWasm } from "./opus-wasm.js";
+import { OPUS_APPLICATION, OPUS_BANDWIDTH, OPUS_CTL, OPUS_SIGNAL_VOICE, opusWasm } from "./opus-wasm.js";
 import type { AudioDecoder, AudioEncoder } from "./types.js";
 
 export const OPUS_RATE = 48000;
@@ -171,6 +171,8 @@ export interface OpusEncoderOptions {
   packetLossPercent?: number;
   /** discontinuous transmission: 1-byte packets while silent (default false) */
   dtx?: boolean;
+  /** the widest audio coded (OPUS_SET_MAX_BANDWIDTH; default fullband, i.e. as wide as the input rate allows) */
+  maxBandwidth?: keyof typeof OPUS_BANDWIDTH;
   /** samples per channel per encode() call: 2.5..60 ms at the input rate (default 20 ms: rate / 50) */
   frameSize?: number;
   /** native or WASM libopus (default: the process' choice, opusEncoderBackend()) */
@@ -229,6 +231,11 @@ export class OpusEncoder implements AudioEncoder {
       this.#state.set(OPUS_CTL.SET_INBAND_FEC, fec ? 1 : 0);
       this.#state.set(OPUS_CTL.SET_PACKET_LOSS_PERC, loss);
       this.#state.set(OPUS_CTL.SET_DTX, options.dtx ? 1 : 0);
+      if (options.maxBandwidth !== undefined) {
+        const bw = OPUS_BANDWIDTH[options.maxBandwidth];
+        if (bw === undefined) throw new CodecOptionsError(`unknown opus bandwidth ${options.maxBandwidth}`);
+        this.#state.set(OPUS_CTL.SET_MAX_BANDWIDTH, bw);
+      }
       if (application === OPUS_APPLICATION.voip) this.#state.set(OPUS_CTL.SET_SIGNAL, OPUS_SIGNAL_VOICE);
     } catch (e) {
       this.#state.free();

@@ -43,9 +43,17 @@ export interface CodecSpec {
   payloadType: number;
   /** RTP clock rate = decoder output rate (48000 for Opus, 8000 for G.711) */
   clockRate: number;
-  /** channels to decode to: Opus is stereo only when the fmtp says stereo=1 (RFC 7587 §6.1), or
-   *  when the record profile records a caller that says sprop-stereo=1 (media/profiles/create.ts) */
+  /** channels to decode to (the pipeline decodes Opus mono unless the record profile records a
+   *  caller that says sprop-stereo=1: media/profiles/codec.ts, create.ts) */
   channels: 1 | 2;
+  /**
+   * What the remote peer said it takes (its Opus fmtp, RFC 7587 §6.1), which an encoder sending
+   * to it honours: `maxAverageBitrate` (its `maxaveragebitrate`, bits/s), `maxPlaybackRate` (its
+   * `maxplaybackrate`, Hz: no wider audio than that), `inbandFec` (its `useinbandfec=1`: its
+   * decoder uses in-band FEC; absent, RFC 7587's default 0 — FEC bits would be wasted on it).
+   * Absent as a whole: nothing known (an encoder keeps its own defaults).
+   */
+  remote?: { maxAverageBitrate?: number; maxPlaybackRate?: number; inbandFec: boolean };
 }
 
 /** where an Opus encoder's libopus runs (src/audio/codecs/opus-encoder-state.ts) */

@@ -20,12 +20,33 @@ export interface NegotiatedCodec {
  * for 2 channels itself (record, on `sendsStereo`).
  */
 export function codecSpecOf(c: NegotiatedCodec): CodecSpec {
-  return codecSpecFromRtpmap({
+  const spec = codecSpecFromRtpmap({
     payload: c.payloadType,
     codec: c.name,
     rate: c.clockRate,
     ...(c.name === "opus" ? { encoding: 2 } : {}),
   });
+  return c.name === "opus" ? { ...spec, remote: opusRemote(c.fmtp) } : spec;
+}
+
+/**
+ * What the peer's Opus fmtp says it takes (RFC 7587 §6.1), for our encoder sending to it: a
+ * value out of the RFC's range is brought into it (6000..510000 bits/s, 8000..48000 Hz); one
+ * that is not a number is not a limit.
+ */
+function opusRemote(fmtp: string | undefined): NonNullable<CodecSpec["remote"]> {
+  const p = parseFmtp(fmtp);
+  const int = (k: string, min: number, max: number) => {
+    const v = Number(p.get(k));
+    return p.has(k) && Number.isFinite(v) && v > 0 ? Math.min(max, Math.max(min, Math.round(v))) : undefined;
+  };
+  const maxAverageBitrate = int("maxaveragebitrate", 6000, 510000);
+  const maxPlaybackRate = int("maxplaybackrate", 8000, 48000);
+  return {
+    inbandFec: p.get("useinbandfec") === "1",
+    ...(maxAverageBitrate !== undefined ? { maxAverageBitrate } : {}),
+    ...(maxPlaybackRate !== undefined ? { maxPlaybackRate } : {}),
+  };
 }
 
 /**

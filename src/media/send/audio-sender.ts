@@ -4,7 +4,7 @@
 // WebRTC-style DTX that keeps a silent bridge or listener from spending bandwidth.
 import { CodecOptionsError } from "../../audio/codecs/errors.js";
 import { createEncoder } from "../../audio/codecs/factory.js";
-import { OpusEncoder } from "../../audio/codecs/opus.js";
+import { OpusEncoder, type OpusEncoderOptions } from "../../audio/codecs/opus.js";
 import { OPUS_CTL } from "../../audio/codecs/opus-wasm.js";
 import type { AudioEncoder, CodecSpec } from "../../audio/codecs/types.js";
 import { Chunker } from "../chunker.js";
@@ -19,6 +19,37 @@ import { type PacketizerStats, RtpPacketizer } from "./packetizer.js";
  * checks too, but below 2 libopus drops parts of its SILK analysis that tones do not exercise.
  */
 export const VOICE_OPUS_COMPLEXITY = 3;
+
+/** the bitrate we send Opus voice at, unless the peer takes less (its maxaveragebitrate) */
+export const VOICE_OPUS_BITRATE = 32_000;
+
+/**
+ * The Opus encoder's settings for what the peer said it takes (CodecSpec.remote, from its fmtp):
+ * a peer that takes less than our bitrate gets at most what it takes, one whose playback is
+ * narrower gets no wider audio, and in-band FEC is coded only for a decoder that uses it. A
+ * spec that says nothing of the peer (a CodecSpec built in code) keeps the encoder's defaults.
+ */
+function toPeer(remote: CodecSpec["remote"]): Omit<OpusEncoderOptions, "channels"> {
+  if (!remote) return {};
+  const bw = remote.maxPlaybackRate;
+  return {
+    bitrate: Math.min(VOICE_OPUS_BITRATE, remote.maxAverageBitrate ?? VOICE_OPUS_BITRATE),
+    inbandFec: remote.inbandFec,
+    ...(bw === undefined || bw >= 48000
+      ? {}
+      : {
+          // the bandwidth is half the sample rate (Nyquist): 8 kHz playback → narrowband (4 kHz)
+          maxBandwidth:
+            bw >= 24000
+              ? "superwideband"
+              : bw >= 16000
+                ? "wideband"
+                : bw >= 12000
+                  ? "mediumband"
+                  : "narrowband",
+        }),
+  };
+}
 
 /**
  * Where RTP packets go: the peer's outgoing track under our SSRC (the node's PeerSession hands
@@ -101,7 +132,7 @@ export class AudioSender implements FrameConsumer {
       o.encoder ??
       createEncoder(
         { codec: o.codec.codec, channels },
-        { complexity: o.complexity ?? VOICE_OPUS_COMPLEXITY, rate },
+        { complexity: o.complexity ?? VOICE_OPUS_COMPLEXITY, rate, ...toPeer(o.codec.remote) },
       );
     if (this.#encoder.rate !== rate)
       throw new CodecOptionsError(`the ${o.codec.codec} encoder takes ${this.#encoder.rate} Hz, not ${rate}`);
@@ -166,7 +197,12 @@ export class AudioSender implements FrameConsumer {
 
   /** the Opus encoder's complexity as libopus reports it (OPUS_GET_COMPLEXITY); undefined for G.711 */
   get encoderComplexity(): number | undefined {
-    return this.#encoder instanceof OpusEncoder ? this.#encoder.get(OPUS_CTL.GET_COMPLEXITY) : undefined;
+    return this.encoderSetting(OPUS_CTL.GET_COMPLEXITY);
+  }
+
+  /** an Opus encoder setting as libopus reports it (an OPUS_CTL.GET_* request); undefined for G.711 */
+  encoderSetting(get: number): number | undefined {
+    return this.#encoder instanceof OpusEncoder ? this.#encoder.get(get) : undefined;
   }
 
   stats(): AudioSenderStats {

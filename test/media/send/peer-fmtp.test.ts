@@ -71,7 +71,9 @@ describe("the encoder honours what the peer's Opus fmtp says it takes", () => {
     });
     expect(opus("maxaveragebitrate=lots").remote).toEqual({ inbandFec: false });
     // a G.711 spec has nothing of the kind
-    expect(codecSpecOf({ name: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 }).remote).toBeUndefined();
+    expect(
+      codecSpecOf({ name: "pcmu", payloadType: 0, clockRate: 8000, channels: 1 }).remote,
+    ).toBeUndefined();
   });
 
   it("a Chromium-like peer (useinbandfec=1, no limits): our 32 kbps, FEC on, full bandwidth", () => {

@@ -216,6 +216,13 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     recordUnavailable: () => recordings.state,
     log,
   });
+  // a worker killed mid-probe left its probe file: the first to start after it removes it
+  const leftovers = await recordings.removeLeftovers();
+  if (leftovers.length > 0)
+    log.info(
+      { event: "recordings_probe_leftovers_removed", files: leftovers },
+      `recordings: removed ${leftovers.length} probe file(s) of processes that no longer exist`,
+    );
   logProbe(await recordings.check());
   const probeTimer = setInterval(probeRecordings, opts.recordingsProbeMs ?? HEARTBEAT_MS);
   probeTimer.unref();

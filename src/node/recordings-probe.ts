@@ -9,14 +9,28 @@
 // the node's registry record (recordUnavailable), so the signaling sends recordings to other nodes
 // and /v1/health says the service is degraded.
 import { randomBytes } from "node:crypto";
-import { open, statfs, unlink } from "node:fs/promises";
+import { open, readdir, statfs, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 /** one file-system block: a disk with less room than this cannot take a recording's first flush */
 const PROBE_BYTES = 4096;
 /** the file system refused the bytes: no room (ENOSPC), a quota (EDQUOT), a file size limit (EFBIG) */
 const FULL = new Set(["ENOSPC", "EDQUOT", "EFBIG"]);
+/** the probe file's name: the writing process's pid, then 4 random bytes (the workers of a host
+ *  share one RECORDINGS_DIR, and a process may hold several probes) */
 const PROBE_PREFIX = ".rtcgw-probe-";
+const PROBE_NAME = /^\.rtcgw-probe-(\d+)-[0-9a-f]{8}$/;
+
+/** whether a process of this pid exists (EPERM: it does, another user's) */
+function processExists(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** disk-low: free space below the floor (the write probe succeeded); disk-full: the write probe
  *  was refused for want of room; unwritable: the write probe failed otherwise */
@@ -53,6 +67,31 @@ export class RecordingsProbe {
     this.path = join(this.dir, `${PROBE_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
     this.minFreeBytes = options.minFreeBytes ?? 0;
     this.readStatfs = options.statfs ?? ((p) => statfs(p));
+  }
+
+  /** Removes the probe files a process killed in the middle of a probe left in the directory
+   *  (called at the node's start): only those whose pid no process has now — a live worker's
+   *  probe file is its own, mid-probe. Returns the names removed; a directory that cannot be read
+   *  removes nothing (the probe then says why). */
+  async removeLeftovers(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      const m = PROBE_NAME.exec(name);
+      if (!m || processExists(Number(m[1]))) continue;
+      try {
+        await unlink(join(this.dir, name));
+        removed.push(name);
+      } catch {
+        // gone already (another worker starting at the same time removed it), or not ours to remove
+      }
+    }
+    return removed;
   }
 
   /** undefined while the node can record, else why not */

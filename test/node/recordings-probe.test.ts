@@ -5,13 +5,18 @@
 // real 4 MiB tmpfs (mounted in a user and mount namespace of its own: `unshare -rm`, no root
 // needed where unprivileged user namespaces are allowed). A disk that refuses writes
 // ("disk-full") is made for real by a file size limit in test/faults/two-nodes.test.ts ("a node
-// whose recordings disk is full"), and by filling the tmpfs below.
-import { spawnSync } from "node:child_process";
+// whose recordings disk is full"), and by filling the tmpfs below. A probe file left by a process
+// killed mid-probe is removed at the next start unless its pid is a live process's.
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/log/index.js";
+import { startMediaNode } from "../../src/node/index.js";
 import { RecordingsProbe, type StatfsReader } from "../../src/node/recordings-probe.js";
+import { MemoryRegistry } from "../../src/registry/memory.js";
+import { testConfig } from "./harness.js";
 
 const root = mkdtempSync(join(tmpdir(), "rtcgw-probe-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -109,6 +114,62 @@ describe("RecordingsProbe", () => {
     const above = new RecordingsProbe(dir, { minFreeBytes: real + 1024 * MIB });
     expect(await above.check()).toBe(true);
     expect(above.state).toBe("disk-low");
+  });
+});
+
+/** a pid no process has: a child's, once it has exited */
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid;
+
+/** a pid a process has: a child that sleeps until killed */
+async function livePid() {
+  const child = spawn("sleep", ["60"], { stdio: "ignore" });
+  await new Promise((r) => child.once("spawn", r));
+  return { pid: child.pid!, kill: () => child.kill("SIGKILL") };
+}
+
+describe("probe files left by a process killed mid-probe", () => {
+  it("removes those of pids no process has, keeps a live process's (another worker's, mid-probe) and every other file", async () => {
+    const dir = mkdtempSync(join(root, "leftovers-"));
+    const live = await livePid();
+    try {
+      const dead = `.rtcgw-probe-${deadPid()}-deadbeef`;
+      const alive = `.rtcgw-probe-${live.pid}-0badf00d`;
+      const mine = `.rtcgw-probe-${process.pid}-00c0ffee`;
+      const others = ["call.wav", "call.ogg", ".rtcgw-probe-notes", ".rtcgw-probe-12-not-hex"];
+      for (const f of [dead, alive, mine, ...others]) writeFileSync(join(dir, f), Buffer.alloc(4096));
+      const p = new RecordingsProbe(dir);
+      expect(await p.removeLeftovers()).toEqual([dead]);
+      expect(readdirSync(dir).sort()).toEqual([alive, mine, ...others].sort());
+      expect(await p.removeLeftovers()).toEqual([]);
+      // the probe's own file is still made and removed as before
+      await p.check();
+      expect(p.state).toBeUndefined();
+      expect(readdirSync(dir).sort()).toEqual([alive, mine, ...others].sort());
+    } finally {
+      live.kill();
+    }
+    expect(await new RecordingsProbe(join(root, "no-such-dir")).removeLeftovers()).toEqual([]);
+  });
+
+  it("a media node removes them when it starts", async () => {
+    const config = testConfig({ NODE_PORT: "0" });
+    const dead = `.rtcgw-probe-${deadPid()}-deadbeef`;
+    const live = await livePid();
+    const alive = `.rtcgw-probe-${live.pid}-0badf00d`;
+    writeFileSync(join(config.RECORDINGS_DIR, dead), Buffer.alloc(4096));
+    writeFileSync(join(config.RECORDINGS_DIR, alive), Buffer.alloc(4096));
+    try {
+      const node = await startMediaNode({
+        config,
+        registry: new MemoryRegistry(),
+        logger: createLogger({ level: "silent" }),
+      });
+      await node.close();
+      expect(readdirSync(config.RECORDINGS_DIR)).toEqual([alive]);
+    } finally {
+      live.kill();
+      rmSync(config.RECORDINGS_DIR, { recursive: true, force: true });
+    }
   });
 });
 

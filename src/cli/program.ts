@@ -25,6 +25,8 @@ Environment:
   MEDIA_BIND_ADDRESS      address the media socket binds (127.0.0.1)
   MEDIA_ANNOUNCED_ADDRESS public IPv4 written into ICE candidates
   RECORDINGS_DIR          where the record profile writes (./recordings)
+  RTCGW_RECORDINGS_MIN_FREE_MB
+                          MiB that must be free there for a node to take recordings (1024; 0 = no floor)
   LOG_LEVEL               fatal|error|warn|info|debug|trace|silent (info)
 `;
 

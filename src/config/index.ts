@@ -84,6 +84,9 @@ const TURN_URL = /^turns?:[^\s@,;<>"]+$/;
 export const DEFAULT_BUSY_AT = 0.85;
 export const DEFAULT_BUSY_LAG_MS = 50;
 
+/** RTCGW_RECORDINGS_MIN_FREE_MB's default (why: beside the variable in ConfigSchema) */
+export const DEFAULT_RECORDINGS_MIN_FREE_MB = 1024;
+
 /** RFC 6750 §2.1's token68: what a client can send as `Authorization: Bearer <token>` (and what
  *  the signaling's Bearer parser accepts); a secret sent that way must be one */
 export const BEARER_TOKEN_RE = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -254,6 +257,19 @@ export const ConfigSchema = z.object({
   RECORDINGS_DIR: z._default(
     z.string().check(z.minLength(1, "RECORDINGS_DIR must be a directory path")),
     "./recordings",
+  ),
+  // a node whose RECORDINGS_DIR's file system has less than this free (MiB, as `df -m` counts)
+  // takes no recording: one call's worth. The largest recording a session makes is a 48 kHz
+  // stereo WAV, 192 000 B/s = 659 MiB an hour, beside the caller's own Opus packets in the Ogg
+  // (≤ 128 kbit/s stereo: 55 MiB an hour): 1024 MiB is an hour of that with room to spare, and
+  // about 3 hours of the usual 48 kHz mono record (96 000 B/s). 0 = no floor (the write probe only).
+  RTCGW_RECORDINGS_MIN_FREE_MB: z._default(
+    envNumber("RTCGW_RECORDINGS_MIN_FREE_MB must be a number of MiB (0 = no floor)").check(
+      z.int("RTCGW_RECORDINGS_MIN_FREE_MB must be a whole number of MiB"),
+      z.minimum(0, "RTCGW_RECORDINGS_MIN_FREE_MB must be 0 or more MiB (0 = no floor)"),
+      z.maximum(16_777_216, "RTCGW_RECORDINGS_MIN_FREE_MB must be at most 16777216 MiB (16 TiB)"),
+    ),
+    DEFAULT_RECORDINGS_MIN_FREE_MB,
   ),
   LOG_LEVEL: z._default(
     z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}` }),

@@ -237,7 +237,7 @@ export class NodeMetrics {
     const self = this;
     new Gauge({
       name: "rtcgw_recordings_unavailable",
-      help: "1 while this node cannot record (reason: disk-full, unwritable — its probe of RECORDINGS_DIR failed): the signaling sends it no session that records",
+      help: "1 while this node cannot record (reason: disk-low — free space below RTCGW_RECORDINGS_MIN_FREE_MB; disk-full, unwritable — its write probe of RECORDINGS_DIR failed): the signaling sends it no session that records",
       labelNames: ["reason"],
       registers: r,
       collect() {

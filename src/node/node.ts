@@ -24,6 +24,7 @@ export const UPLOAD_FLUSH_MS = 60_000;
 /** how long a closing node keeps trying to end, in the registry, the sessions it ended during a
  *  registry outage (a few of its retries; beside the uploads' wait, within the supervisor's) */
 export const END_FLUSH_MS = 10_000;
+const MIB = 1024 * 1024;
 
 export interface MediaNodeOptions {
   config: Config;
@@ -100,19 +101,45 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
       })
     : undefined;
   // whether a recording can be written now: the registry record says so with every beat
-  const recordings = new RecordingsProbe(config.RECORDINGS_DIR);
+  const recordings = new RecordingsProbe(config.RECORDINGS_DIR, {
+    minFreeBytes: config.RTCGW_RECORDINGS_MIN_FREE_MB * MIB,
+  });
   let heartbeat: NodeHeartbeat | undefined;
+  let freeSpaceWarned = false;
+  /** logs what the last probe found: a change of state, or a free space it could not read */
+  const logProbe = (changed: boolean) => {
+    if (recordings.freeSpaceError !== undefined && !freeSpaceWarned) {
+      freeSpaceWarned = true;
+      log.warn(
+        { event: "recordings_free_space_unknown", err: recordings.freeSpaceError },
+        "recordings: the free space of RECORDINGS_DIR's file system cannot be read (statfs); RTCGW_RECORDINGS_MIN_FREE_MB is not applied, the write probe alone decides",
+      );
+    }
+    if (!changed) return;
+    const state = recordings.state;
+    if (state === "disk-low")
+      log.error(
+        {
+          event: "recordings_unavailable",
+          reason: state,
+          check: "free-space",
+          freeMiB: Math.floor((recordings.freeBytes ?? 0) / MIB),
+          floorMiB: config.RTCGW_RECORDINGS_MIN_FREE_MB,
+        },
+        `recordings: this node cannot record: ${Math.floor((recordings.freeBytes ?? 0) / MIB)} MiB free on RECORDINGS_DIR's file system, below the floor of ${config.RTCGW_RECORDINGS_MIN_FREE_MB} MiB (RTCGW_RECORDINGS_MIN_FREE_MB); sessions that record go to other nodes`,
+      );
+    else if (state)
+      log.error(
+        { event: "recordings_unavailable", reason: state, check: "write-probe", err: recordings.lastError },
+        `recordings: this node cannot record: the write probe of RECORDINGS_DIR failed (${state}: ${recordings.lastError}); sessions that record go to other nodes`,
+      );
+    else log.info({ event: "recordings_available" }, "recordings: this node can record again");
+  };
   const probeRecordings = () => {
     void recordings.check().then((changed) => {
-      if (!changed) return;
-      if (recordings.state)
-        log.error(
-          { event: "recordings_unavailable", reason: recordings.state, err: recordings.lastError },
-          "recordings: this node cannot record; sessions that record go to other nodes",
-        );
-      else log.info({ event: "recordings_available" }, "recordings: this node can record again");
+      logProbe(changed);
       // the signaling learns it now, not at the next beat
-      if (heartbeat) void heartbeat.beat().catch(() => {});
+      if (changed && heartbeat) void heartbeat.beat().catch(() => {});
     });
   };
   let sessions: SessionTable | undefined;
@@ -192,7 +219,14 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     recordUnavailable: () => recordings.state,
     log,
   });
-  await recordings.check();
+  // a worker killed mid-probe left its probe file: the first to start after it removes it
+  const leftovers = await recordings.removeLeftovers();
+  if (leftovers.length > 0)
+    log.info(
+      { event: "recordings_probe_leftovers_removed", files: leftovers },
+      `recordings: removed ${leftovers.length} probe file(s) of processes that no longer exist`,
+    );
+  logProbe(await recordings.check());
   const probeTimer = setInterval(probeRecordings, opts.recordingsProbeMs ?? HEARTBEAT_MS);
   probeTimer.unref();
   try {

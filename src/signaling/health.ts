@@ -2,13 +2,24 @@
 // sessions. 200 when the registry answers and at least one node can take a session; 503 with the
 // reason and Retry-After otherwise (load balancers read the status only; people read the reason).
 // A 200 is "degraded", with a reason, when an accepting node cannot record (its recordings disk
-// full or unwritable, as its heartbeat reports): sessions that write no file still go everywhere,
-// recordings only to the others (and nowhere when none can record).
+// below its free-space floor, full or unwritable, as its heartbeat reports): sessions that write
+// no file still go everywhere, recordings only to the others (and nowhere when none can record).
 import { canTakeSession } from "../registry/pick.js";
 import type { SignalingDeps } from "./deps.js";
 import { retryAfter } from "./errors.js";
 import type { Result } from "./response.js";
 import { json } from "./response.js";
+
+/** what each of a node's recordUnavailable reasons means (src/node/recordings-probe.ts): which of
+ *  its two checks tripped. A reason not listed (a newer node's) is shown as it is. */
+const CANNOT_RECORD = new Map([
+  [
+    "disk-low",
+    "disk-low: free space on its recordings disk is below its floor, RTCGW_RECORDINGS_MIN_FREE_MB",
+  ],
+  ["disk-full", "disk-full: its write probe was refused for want of room"],
+  ["unwritable", "unwritable: its write probe failed"],
+]);
 
 export async function health(deps: SignalingDeps): Promise<Result> {
   const started = deps.now();
@@ -42,7 +53,9 @@ export async function health(deps: SignalingDeps): Promise<Result> {
         retryAfter(),
       );
     if (cannotRecord.length > 0) {
-      const why = [...new Set(cannotRecord.map((n) => n.recordUnavailable))].join(", ");
+      const why = [...new Set(cannotRecord.map((n) => n.recordUnavailable!))]
+        .map((r) => CANNOT_RECORD.get(r) ?? r)
+        .join("; ");
       return json(200, {
         status: "degraded",
         reason:

@@ -119,6 +119,16 @@ describe("loadConfig", () => {
       expect(() => loadConfig({ RTCGW_BUSY_LAG_MS: bad })).toThrow(/RTCGW_BUSY_LAG_MS must be/);
   });
 
+  it("takes the recordings disk's free-space floor in MiB (1024 by default, 0 = none) and refuses anything else, naming it", () => {
+    expect(loadConfig({}).RTCGW_RECORDINGS_MIN_FREE_MB).toBe(1024);
+    expect(loadConfig({ RTCGW_RECORDINGS_MIN_FREE_MB: "0" }).RTCGW_RECORDINGS_MIN_FREE_MB).toBe(0);
+    expect(loadConfig({ RTCGW_RECORDINGS_MIN_FREE_MB: "250" }).RTCGW_RECORDINGS_MIN_FREE_MB).toBe(250);
+    for (const bad of ["-1", "1.5", "1G", "0x10", "99999999"])
+      expect(() => loadConfig({ RTCGW_RECORDINGS_MIN_FREE_MB: bad })).toThrow(
+        /RTCGW_RECORDINGS_MIN_FREE_MB must be/,
+      );
+  });
+
   it("takes the echo's Opus complexity 0..10 and refuses anything else", () => {
     expect(loadConfig({ RTCGW_ECHO_COMPLEXITY: "5" }).RTCGW_ECHO_COMPLEXITY).toBe(5);
     for (const bad of ["11", "-1", "2.5", "max"])
@@ -359,6 +369,18 @@ describe("loadConfigOrExit", () => {
     expect(r.stderr).toMatch(/PORT must be a port number/);
     expect(r.stderr).toMatch(/LOG_LEVEL must be one of/);
     expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it("exits 2 naming a bad RTCGW_RECORDINGS_MIN_FREE_MB", () => {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "-e", "import('./src/config/index.ts').then(m => m.loadConfigOrExit())"],
+      { env: { ...process.env, RTCGW_RECORDINGS_MIN_FREE_MB: "1G" }, encoding: "utf8" },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(
+      /RTCGW_RECORDINGS_MIN_FREE_MB must be a number of MiB \(0 = no floor\) \(got "1G"\)/,
+    );
   });
 
   it("exits 2 for an API token no Bearer header can carry", () => {

@@ -3,8 +3,8 @@
 // `rtcgw signaling`, two `rtcgw node`s (one process each, RTCGW_WORKERS=1, so kill -9 kills the
 // node itself), and live node-datachannel callers through the signaling's HTTP API. Every
 // process started here is killed by `stop()`.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,21 +56,45 @@ export interface Proc {
   out(): string;
 }
 
-function start(cmd: string, env: Record<string, string>, fsizeKb?: number): Proc {
+/** what a node's recordings disk is made of: fsizeKb, a file size limit (`ulimit -f`, KiB) that
+ *  stands for a full disk (the kernel answers a write past it with EFBIG, as a full disk answers
+ *  ENOSPC; statfs still sees the machine's disk); tmpfsKb, a real small file system mounted on
+ *  RECORDINGS_DIR in a user and mount namespace of the node's own (`unshare -rm`: no root needed
+ *  where unprivileged user namespaces are allowed; the other processes still see the directory) */
+export interface NodeDisk {
+  fsizeKb?: number;
+  tmpfsKb?: number;
+}
+
+/** whether this machine lets an unprivileged process mount a tmpfs in namespaces of its own */
+export function canMountTmpfs(): boolean {
+  const dir = mkdtempSync(join(tmpdir(), "rtcgw-unshare-"));
+  try {
+    return spawnSync("unshare", ["-rm", "sh", "-c", 'mount -t tmpfs -o size=64k t "$0"', dir]).status === 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function start(cmd: string, env: Record<string, string>, disk: NodeDisk = {}): Proc {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (v !== undefined && !/^(RTCGW_|MEDIA_|PORT$|NODE_PORT$|LOG_LEVEL$)/.test(k)) base[k] = v;
   const opts = { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[] };
-  // a file size limit stands for a full disk (mounting a small tmpfs needs privileges): the
-  // kernel answers a write past it with EFBIG, as a full disk answers ENOSPC
+  const steps = [
+    ...(disk.tmpfsKb !== undefined
+      ? [`mount -t tmpfs -o size=${disk.tmpfsKb}k rtcgw-faults "$RECORDINGS_DIR"`]
+      : []),
+    ...(disk.fsizeKb !== undefined ? [`ulimit -f ${disk.fsizeKb}`] : []),
+  ];
+  const args = [...steps, 'exec "$0" "$1" "$2"'].join(" && ");
+  // unshare without --fork execs its command, and sh execs the node: child.pid is the node's
   const child =
-    fsizeKb === undefined
+    steps.length === 0
       ? spawn(process.execPath, [BIN, cmd], opts)
-      : spawn(
-          "bash",
-          ["-c", `ulimit -f ${fsizeKb} && exec "$0" "$1" "$2"`, process.execPath, BIN, cmd],
-          opts,
-        );
+      : disk.tmpfsKb !== undefined
+        ? spawn("unshare", ["-rm", "bash", "-c", args, process.execPath, BIN, cmd], opts)
+        : spawn("bash", ["-c", args, process.execPath, BIN, cmd], opts);
   let out = "";
   child.stdout?.on("data", (d) => {
     out += d;
@@ -102,12 +126,14 @@ export class Deployment {
   private readonly calls: Call[] = [];
 
   /** nodes: how many; fsizeKb: RLIMIT_FSIZE of the node processes (`ulimit -f`, KiB; a list: per
-   *  node, undefined = no limit); nodeEnv: more environment for the nodes (RTCGW_WORKERS: workers
-   *  per node, each registered as a node) */
+   *  node, undefined = no limit); tmpfsKb: a tmpfs of that size on each node's RECORDINGS_DIR
+   *  (per node as fsizeKb; NodeDisk); nodeEnv: more environment for the nodes (RTCGW_WORKERS:
+   *  workers per node, each registered as a node) */
   async up(
     o: {
       nodes?: number;
       fsizeKb?: number | (number | undefined)[];
+      tmpfsKb?: (number | undefined)[];
       store?: Store;
       nodeEnv?: Record<string, string>;
     } = {},
@@ -118,7 +144,13 @@ export class Deployment {
     const shared = { RTCGW_REGISTRY: this.redis.url, RTCGW_NODE_SECRET: SECRET, LOG_LEVEL: "warn" };
     for (let i = 0; i < n; i++)
       this.nodes.push(
-        this.startNode({ ...shared, ...o.nodeEnv }, Array.isArray(o.fsizeKb) ? o.fsizeKb[i] : o.fsizeKb),
+        this.startNode(
+          { ...shared, ...o.nodeEnv },
+          {
+            fsizeKb: Array.isArray(o.fsizeKb) ? o.fsizeKb[i] : o.fsizeKb,
+            tmpfsKb: o.tmpfsKb?.[i],
+          },
+        ),
       );
     this.signaling = start("signaling", { ...shared, PORT: "0" });
     this.url = await new Promise<string>((resolve, reject) => {
@@ -141,7 +173,7 @@ export class Deployment {
     );
   }
 
-  startNode(shared: Record<string, string>, fsizeKb?: number): Proc {
+  startNode(shared: Record<string, string>, disk: NodeDisk = {}): Proc {
     return start(
       "node",
       {
@@ -153,7 +185,7 @@ export class Deployment {
         RECORDINGS_DIR: this.recordings,
         RTCGW_DRAIN_TIMEOUT: "3",
       },
-      fsizeKb,
+      disk,
     );
   }
 

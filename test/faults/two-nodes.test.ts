@@ -1,7 +1,7 @@
 // The fault suite (npm run test:faults): a real two-node deployment on Redis (test/faults/
 // deployment.ts) with live node-datachannel callers, and faults injected for real.
 import { afterEach, describe, expect, it } from "vitest";
-import { type Call, Deployment } from "./deployment.js";
+import { type Call, canMountTmpfs, Deployment } from "./deployment.js";
 
 let d: Deployment | undefined;
 afterEach(async () => {
@@ -217,8 +217,49 @@ describe("a node whose recordings disk is full", () => {
     expect(health.status).toBe(200);
     const body = (await health.json()) as { status: string; reason: string; nodes: { recording: number } };
     expect(body.status).toBe("degraded");
-    expect(body.reason).toMatch(/1 of the 2 accepting media node\(s\) cannot record \(disk-full\)/);
+    expect(body.reason).toMatch(
+      /1 of the 2 accepting media node\(s\) cannot record \(disk-full: its write probe was refused for want of room\)/,
+    );
     expect(body.nodes.recording).toBe(1);
+  });
+});
+
+describe.skipIf(!canMountTmpfs())("a node whose recordings disk has room, but less than its floor", () => {
+  it("says disk-low in its registry record and its log (the free space, not the write probe): recordings go to the other node, /v1/health is degraded naming why", {
+    timeout: 120_000,
+  }, async () => {
+    d = new Deployment();
+    // a real 16 MiB file system on the first node's RECORDINGS_DIR: its 4 KiB write probe
+    // succeeds, its statfs says 16 MiB free, below the default floor (1024 MiB)
+    await d.up({ nodes: 2, tmpfsKb: [16 * 1024, undefined] });
+    await d.until(
+      async () => (await d!.registry.listNodes()).some((n) => n.recordUnavailable === "disk-low"),
+      10_000,
+      "the small disk's node to say it cannot record",
+    );
+    const nodes = await d.registry.listNodes();
+    const low = nodes.find((n) => n.recordUnavailable === "disk-low")!;
+    const ok = nodes.find((n) => n.id !== low.id)!;
+    expect(ok.recordUnavailable).toBeUndefined();
+    expect(low.id).toContain(`-${d.nodes[0]!.child.pid}-`);
+    // the node's line names the check that tripped, with the figures
+    expect(d.nodes[0]!.out()).toMatch(
+      /"check":"free-space".*this node cannot record: 1[56] MiB free on RECORDINGS_DIR's file system, below the floor of 1024 MiB \(RTCGW_RECORDINGS_MIN_FREE_MB\)/,
+    );
+    expect(d.nodes[1]!.out()).not.toMatch(/recordings_unavailable/);
+    for (let i = 0; i < 4; i++) {
+      const r = await d.offer("record");
+      expect(r.status).toBe(201);
+      expect(r.nodeId).toBe(ok.id);
+    }
+    const metrics = await (await fetch(`${low.controlUrl}/metrics`)).text();
+    expect(metrics).toMatch(/rtcgw_recordings_unavailable\{[^}]*reason="disk-low"[^}]*\} 1/);
+    const health = await fetch(`${d.url}/v1/health`);
+    const body = (await health.json()) as { status: string; reason: string };
+    expect(body.status).toBe("degraded");
+    expect(body.reason).toMatch(
+      /1 of the 2 accepting media node\(s\) cannot record \(disk-low: free space on its recordings disk is below its floor/,
+    );
   });
 });
 

@@ -258,8 +258,22 @@ describe("a node that cannot record (its recordings disk is full)", () => {
         status: "degraded",
         nodes: { live: 2, accepting: 2, recording: 1 },
       });
+      // the reason says which of the node's checks tripped: its write probe, refused for want of room
       expect(health.json().reason).toMatch(
-        /1 of the 2 accepting media node\(s\) cannot record \(disk-full\)/,
+        /1 of the 2 accepting media node\(s\) cannot record \(disk-full: its write probe was refused for want of room\)/,
+      );
+      // … or its free space, below its floor (RTCGW_RECORDINGS_MIN_FREE_MB)
+      await reg.heartbeatNode(h.node.id, { load: 0, ttlMs: 60_000, recordUnavailable: "disk-low" });
+      const lowRecord = await post("/v1/sessions?profile=record");
+      expect(lowRecord.status).toBe(201);
+      expect(await nodeOf(lowRecord)).toBe("recorder");
+      const low = await invoke({ method: "GET", path: "/v1/health" });
+      expect(low.json()).toMatchObject({
+        status: "degraded",
+        cannotRecord: [{ nodeId: h.node.id, reason: "disk-low" }],
+      });
+      expect(low.json().reason).toMatch(
+        /1 of the 2 accepting media node\(s\) cannot record \(disk-low: free space on its recordings disk is below its floor, RTCGW_RECORDINGS_MIN_FREE_MB\)/,
       );
 
       // the other node's disk fills too
@@ -272,7 +286,9 @@ describe("a node that cannot record (its recordings disk is full)", () => {
       const h2 = await invoke({ method: "GET", path: "/v1/health" });
       expect(h2.status).toBe(200);
       expect(h2.json()).toMatchObject({ status: "degraded", nodes: { accepting: 2, recording: 0 } });
-      expect(h2.json().reason).toMatch(/none of the 2 accepting media node\(s\) can record/);
+      expect(h2.json().reason).toMatch(
+        /none of the 2 accepting media node\(s\) can record \(disk-low: free space .*; disk-full: its write probe .*\)/,
+      );
     } finally {
       h.reconfigure({});
       await recorder.close();

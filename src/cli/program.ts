@@ -26,7 +26,7 @@ Environment:
   MEDIA_ANNOUNCED_ADDRESS public IPv4 written into ICE candidates
   RECORDINGS_DIR          where the record profile writes (./recordings)
   RTCGW_RECORDINGS_MIN_FREE_MB
-                          MiB that must be free there for a node to take recordings (1024; 0 = no floor)
+                          MiB that must be free there for a node to take recordings (256; 0 = no floor)
   LOG_LEVEL               fatal|error|warn|info|debug|trace|silent (info)
 `;
 

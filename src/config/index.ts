@@ -85,7 +85,7 @@ export const DEFAULT_BUSY_AT = 0.85;
 export const DEFAULT_BUSY_LAG_MS = 50;
 
 /** RTCGW_RECORDINGS_MIN_FREE_MB's default (why: beside the variable in ConfigSchema) */
-export const DEFAULT_RECORDINGS_MIN_FREE_MB = 1024;
+export const DEFAULT_RECORDINGS_MIN_FREE_MB = 256;
 
 /** RFC 6750 §2.1's token68: what a client can send as `Authorization: Bearer <token>` (and what
  *  the signaling's Bearer parser accepts); a secret sent that way must be one */
@@ -259,10 +259,12 @@ export const ConfigSchema = z.object({
     "./recordings",
   ),
   // a node whose RECORDINGS_DIR's file system has less than this free (MiB, as `df -m` counts)
-  // takes no recording: one call's worth. The largest recording a session makes is a 48 kHz
+  // takes no recording: one long call's worth. The largest recording a session makes is a 48 kHz
   // stereo WAV, 192 000 B/s = 659 MiB an hour, beside the caller's own Opus packets in the Ogg
-  // (≤ 128 kbit/s stereo: 55 MiB an hour): 1024 MiB is an hour of that with room to spare, and
-  // about 3 hours of the usual 48 kHz mono record (96 000 B/s). 0 = no floor (the write probe only).
+  // (≤ 128 kbit/s stereo: 55 MiB an hour): 256 MiB is ~20 minutes of that and ~45 minutes of the
+  // usual 48 kHz mono record (96 000 B/s, 330 MiB an hour). Not more by default: a developer's
+  // or a CI machine's nearly full disk (a few hundred MiB left is seen) still records its test
+  // calls; an operator whose calls run longer raises it. 0 = no floor (the write probe only).
   RTCGW_RECORDINGS_MIN_FREE_MB: z._default(
     envNumber("RTCGW_RECORDINGS_MIN_FREE_MB must be a number of MiB (0 = no floor)").check(
       z.int("RTCGW_RECORDINGS_MIN_FREE_MB must be a whole number of MiB"),

@@ -119,8 +119,8 @@ describe("loadConfig", () => {
       expect(() => loadConfig({ RTCGW_BUSY_LAG_MS: bad })).toThrow(/RTCGW_BUSY_LAG_MS must be/);
   });
 
-  it("takes the recordings disk's free-space floor in MiB (1024 by default, 0 = none) and refuses anything else, naming it", () => {
-    expect(loadConfig({}).RTCGW_RECORDINGS_MIN_FREE_MB).toBe(1024);
+  it("takes the recordings disk's free-space floor in MiB (256 by default, 0 = none) and refuses anything else, naming it", () => {
+    expect(loadConfig({}).RTCGW_RECORDINGS_MIN_FREE_MB).toBe(256);
     expect(loadConfig({ RTCGW_RECORDINGS_MIN_FREE_MB: "0" }).RTCGW_RECORDINGS_MIN_FREE_MB).toBe(0);
     expect(loadConfig({ RTCGW_RECORDINGS_MIN_FREE_MB: "250" }).RTCGW_RECORDINGS_MIN_FREE_MB).toBe(250);
     for (const bad of ["-1", "1.5", "1G", "0x10", "99999999"])

@@ -1,6 +1,7 @@
 // The fault suite (npm run test:faults): a real two-node deployment on Redis (test/faults/
 // deployment.ts) with live node-datachannel callers, and faults injected for real.
 import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_RECORDINGS_MIN_FREE_MB } from "../../src/config/index.js";
 import { type Call, canMountTmpfs, Deployment } from "./deployment.js";
 
 let d: Deployment | undefined;
@@ -230,7 +231,7 @@ describe.skipIf(!canMountTmpfs())("a node whose recordings disk has room, but le
   }, async () => {
     d = new Deployment();
     // a real 16 MiB file system on the first node's RECORDINGS_DIR: its 4 KiB write probe
-    // succeeds, its statfs says 16 MiB free, below the default floor (1024 MiB)
+    // succeeds, its statfs says 16 MiB free, below the default floor (DEFAULT_RECORDINGS_MIN_FREE_MB)
     await d.up({ nodes: 2, tmpfsKb: [16 * 1024, undefined] });
     await d.until(
       async () => (await d!.registry.listNodes()).some((n) => n.recordUnavailable === "disk-low"),
@@ -244,7 +245,9 @@ describe.skipIf(!canMountTmpfs())("a node whose recordings disk has room, but le
     expect(low.id).toContain(`-${d.nodes[0]!.child.pid}-`);
     // the node's line names the check that tripped, with the figures
     expect(d.nodes[0]!.out()).toMatch(
-      /"check":"free-space".*this node cannot record: 1[56] MiB free on RECORDINGS_DIR's file system, below the floor of 1024 MiB \(RTCGW_RECORDINGS_MIN_FREE_MB\)/,
+      new RegExp(
+        `"check":"free-space".*this node cannot record: 1[56] MiB free on RECORDINGS_DIR's file system, below the floor of ${DEFAULT_RECORDINGS_MIN_FREE_MB} MiB \\(RTCGW_RECORDINGS_MIN_FREE_MB\\)`,
+      ),
     );
     expect(d.nodes[1]!.out()).not.toMatch(/recordings_unavailable/);
     for (let i = 0; i < 4; i++) {

@@ -720,6 +720,8 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     // ---- the functions, each in its own process with the template's environment
     const lambdaEnv: Record<string, Record<string, string>> = {};
     const hosts: Record<string, number> = {};
+    // what each function's host printed and how it ended: a failed invocation quotes it
+    const hostState: Record<string, { stderr: string; exit?: string }> = {};
     for (const h of HANDLER_NAMES) {
       const fn = t.Resources[functionLogicalId(t, h)]!;
       const vars = Object.fromEntries(
@@ -749,6 +751,14 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         },
       );
       cleanup.push(() => void child.kill("SIGTERM"));
+      const st: { stderr: string; exit?: string } = { stderr: "" };
+      hostState[h] = st;
+      child.stderr!.on("data", (d) => {
+        st.stderr = (st.stderr + d).slice(-3000);
+      });
+      child.once("exit", (code, sig) => {
+        st.exit = `exited ${code ?? sig}`;
+      });
       hosts[h] = await firstLine(child);
     }
     const routes = apiRoutes(t);
@@ -773,7 +783,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         body: JSON.stringify(event),
       }).catch((e: Error & { cause?: unknown }) =>
         fail(
-          `${method} ${url}: the ${match!.handler} function's host did not answer: ${e.message} ${String(e.cause ?? "")}`,
+          `${method} ${url}: the ${match!.handler} function's host did not answer: ${e.message} ${String(e.cause ?? "")} (host ${hostState[match!.handler]?.exit ?? "still running"})\n--- its stderr\n${hostState[match!.handler]?.stderr ?? ""}`,
         ),
       );
       return (await r.json()) as { statusCode: number; headers?: Record<string, string>; body?: string };

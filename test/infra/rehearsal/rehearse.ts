@@ -193,7 +193,11 @@ class PortReservations {
   }
 
   private reserve(base: number, n: number): boolean {
-    mkdirSync(this.dir, { recursive: true, mode: 0o1777 });
+    if (!existsSync(this.dir)) {
+      // shared by whoever rehearses on this machine (sticky, like /tmp; the umask would narrow mkdir's mode)
+      mkdirSync(this.dir, { recursive: true });
+      chmodSync(this.dir, 0o1777);
+    }
     const mine: string[] = [];
     for (let p = base; p < base + n; p++) {
       const f = path.join(this.dir, String(p));

@@ -196,7 +196,9 @@ class PortReservations {
     if (!existsSync(this.dir)) {
       // shared by whoever rehearses on this machine (sticky, like /tmp; the umask would narrow mkdir's mode)
       mkdirSync(this.dir, { recursive: true });
-      chmodSync(this.dir, 0o1777);
+      try {
+        chmodSync(this.dir, 0o1777);
+      } catch {} // made by another user's rehearsal just now: theirs to set
     }
     const mine: string[] = [];
     for (let p = base; p < base + n; p++) {

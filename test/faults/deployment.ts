@@ -225,11 +225,16 @@ export class Deployment {
     });
   }
 
-  /** an offer only (no connection): its status, Retry-After, how long the answer took, and the
-   *  node that took it (from the registry, before the session is deleted again) */
-  async offer(
-    profile = "echo",
-  ): Promise<{ status: number; retryAfter: string | null; ms: number; nodeId?: string }> {
+  /** an offer only (no connection): its status, Retry-After, how long the answer took, the
+   *  node that took it (from the registry, before the session is deleted again), and for a
+   *  refusal its error code and reason (which 503 it was: node-busy or no-media-node) */
+  async offer(profile = "echo"): Promise<{
+    status: number;
+    retryAfter: string | null;
+    ms: number;
+    nodeId?: string;
+    refusal?: string;
+  }> {
     const client = await ClientPeer.create({ decode: false, dataChannel: false });
     const t0 = Date.now();
     try {
@@ -241,6 +246,16 @@ export class Deployment {
       });
       const ms = Date.now() - t0;
       let nodeId: string | undefined;
+      let refusal: string | undefined;
+      if (res.status !== 201) {
+        const body = await res.text().catch(() => "");
+        try {
+          const j = JSON.parse(body) as { error?: string; reason?: string };
+          refusal = `${j.error ?? "?"}: ${j.reason ?? ""}`;
+        } catch {
+          refusal = body.slice(0, 200);
+        }
+      }
       if (res.status === 201) {
         const id = res.headers.get("location")!.split("/").pop()!;
         nodeId = (await this.registry.getSession(id).catch(() => undefined))?.nodeId;
@@ -254,6 +269,7 @@ export class Deployment {
         retryAfter: res.headers.get("retry-after"),
         ms,
         ...(nodeId ? { nodeId } : {}),
+        ...(refusal !== undefined ? { refusal } : {}),
       };
     } finally {
       await client.close();

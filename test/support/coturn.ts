@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { checkPortHeld } from "./port-holders.js";
 import { freePort } from "./redis-server.js";
 
 export interface Coturn {
@@ -46,16 +47,17 @@ export interface CoturnOptions {
 }
 
 export async function startCoturn(secret: string, options: CoturnOptions = {}): Promise<Coturn> {
-  // a port found free can be taken before coturn binds it: try a few
-  let lastError: unknown;
+  // a port found free can be taken before coturn binds it (by another test file's coturn, say):
+  // startOn finds that out from the socket table and fails saying so; then another port
+  const errors: string[] = [];
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       return await startOn(await freeTcpUdpPort(), options.tls ? await freePort() : 0, secret, options);
     } catch (e) {
-      lastError = e;
+      errors.push((e as Error).message);
     }
   }
-  throw lastError;
+  throw new Error(`turnserver did not start, 3 tries:\n${errors.join("\n")}`);
 }
 
 async function startOn(
@@ -82,7 +84,10 @@ async function startOn(
       : ["--no-tls"]),                      // no certificate: TURN over UDP and TCP only
     "--no-dtls",                            // DTLS to the TURN server: no browser uses it
     ...(options.noUdp ? ["--no-udp"] : []),
-    "--no-cli",                             // no telnet CLI port to collide with other tests
+    "--no-cli",                             // no telnet CLI port (5766) to collide with other tests
+    // two listening addresses turn RFC 5780 on, and with it a second listener on port + 1 that
+    // nobody checked was free (nor uses here): off, coturn binds the ports chosen for it and no other
+    "--no-rfc5780",
     "--pidfile", join(work, "turnserver.pid"),
     "--userdb", join(work, "turndb"),       // not /var/lib/turn: nothing shared between runs
     "--log-file", "stdout", "--simple-log", "--verbose",
@@ -117,17 +122,41 @@ async function startOn(
     rmSync(work, { recursive: true, force: true });
   };
   const until = Date.now() + 10_000;
+  // coturn binds its listeners with SO_REUSEPORT: on a port another coturn holds it starts as if
+  // the port were its own, and the probes below may be answered by the other one. So the port
+  // must be coturn's, and coturn's alone (port-holders.ts), as well as answering.
+  const why = (): string | undefined => {
+    for (const [p, udp] of [[port, !options.noUdp], ...(tlsPort ? [[tlsPort, false]] : [])] as [
+      number,
+      boolean,
+    ][]) {
+      const c = checkPortHeld(p, proc.pid!, { udp });
+      if (c.strangers.length > 0)
+        return `port ${p} is not turnserver's alone (pid ${proc.pid}): also held by ${c.strangers.join("; ")}`;
+      if (!c.held)
+        return `turnserver (pid ${proc.pid}) does not hold port ${p}${udp ? " (TCP and UDP)" : ""} yet${c.others.length ? `; on it: ${c.others.join("; ")}` : ""}`;
+    }
+    return undefined;
+  };
   // coturn listens on TCP and UDP on the same port, from separate listener threads: the TCP
   // listener answering does not mean the UDP one is up (a CI run once saw Chromium gather no relay
   // candidate at all), so over UDP a STUN Binding request must be answered too
-  while (
-    !(await tcpOpen(port)) ||
-    (tlsPort && !(await tcpOpen(tlsPort))) ||
-    (!options.noUdp && !(await stunAnswers(port)))
-  ) {
-    if (exited || Date.now() > until) {
+  for (;;) {
+    const reason = exited ? "turnserver exited" : why();
+    const strangers = reason?.includes("not turnserver's alone");
+    if (
+      !reason &&
+      (await tcpOpen(port)) &&
+      (!tlsPort || (await tcpOpen(tlsPort))) &&
+      (options.noUdp || (await stunAnswers(port)))
+    )
+      break;
+    if (exited || strangers || Date.now() > until) {
       await stop();
-      throw new Error(`turnserver did not start on 127.0.0.1:${port}: ${out.slice(-2000)}`);
+      const bindErrors = [...new Set(out.match(/^.*Cannot bind.*$/gm) ?? [])].join("\n");
+      throw new Error(
+        `turnserver did not start on 127.0.0.1:${port}${tlsPort ? ` (TLS ${tlsPort})` : ""}: ${reason ?? "its listeners did not answer within 10 s"}${bindErrors ? `\n${bindErrors}` : ""}\n--- its log\n${out.slice(-2000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -38,6 +38,7 @@ import { buildEvent } from "../../../src/emulator/event.js";
 import { HANDLER_NAMES } from "../../../src/signaling/routes.js";
 import { ClientPeer, toneRatio } from "../../support/client-peer.js";
 import { startDynalite } from "../../support/dynalite.js";
+import { checkPortHeld } from "../../support/port-holders.js";
 import { type CfnTemplate, ROOT, resourcesOf, synth } from "../synth.js";
 import {
   bootstrapArgs,
@@ -144,16 +145,130 @@ export class RehearsalError extends Error {
   }
 }
 
-/** two consecutive ports free for both UDP and TCP on loopback and the wildcard */
-async function freePortRange(n: number): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    let ok = true;
-    for (let p = base; p < base + n && ok; p++) ok = (await tcpFree(p)) && (await udpFree(p));
-    if (ok) return base;
+/**
+ * Ports for the instance, chosen minutes before the bootstrap's processes bind them (coturn's
+ * TURN and TLS ports, the workers' media and control ports). So:
+ * - below the kernel's ephemeral range (ip_local_port_range): in that window this machine's
+ *   other tests make thousands of connections and UDP sockets on kernel-picked ports, and any of
+ *   them could take a port chosen there (the ranges used to be 20000–40000, a third of it
+ *   ephemeral here);
+ * - reserved for this rehearsal until it ends (a file per port under the system's tmp, with the
+ *   holder's pid): a rehearsal run by another test process at the same time cannot choose them;
+ * - free for TCP and UDP, on the wildcard, when chosen — and checked held by coturn, alone,
+ *   once it runs (checkTurnPorts below): coturn binds with SO_REUSEPORT, so a coturn on a port
+ *   another holds starts without a word.
+ */
+class PortReservations {
+  private readonly held: string[] = [];
+  private readonly dir = path.join(tmpdir(), "rtcgw-rehearsal-ports");
+
+  /** n consecutive ports, free and reserved */
+  async range(n: number): Promise<number> {
+    const [low] = ephemeralRange();
+    const from = 10_000;
+    for (let tries = 0; tries < 200; tries++) {
+      const base = from + Math.floor(Math.random() * (low - from - n));
+      if (!this.reserve(base, n)) continue;
+      let ok = true;
+      for (let p = base; p < base + n && ok; p++) ok = (await tcpFree(p)) && (await udpFree(p));
+      if (ok) return base;
+      this.release(base, n);
+    }
+    throw new Error(`no ${n} free consecutive ports in ${from}..${low - 1}`);
   }
-  throw new Error("no free port range");
+
+  /** a free TCP port below 1024 (binding it needs root or CAP_NET_BIND_SERVICE), reserved */
+  async privileged(): Promise<number> {
+    for (let tries = 0; tries < 50; tries++) {
+      const p = 600 + Math.floor(Math.random() * 400);
+      if (!this.reserve(p, 1)) continue;
+      if (await tcpFree(p)) return p;
+      this.release(p, 1);
+    }
+    throw new Error("no free port below 1024");
+  }
+
+  releaseAll(): void {
+    for (const f of this.held.splice(0)) rmSync(f, { force: true });
+  }
+
+  private reserve(base: number, n: number): boolean {
+    if (!existsSync(this.dir)) {
+      // shared by whoever rehearses on this machine (sticky, like /tmp; the umask would narrow mkdir's mode)
+      mkdirSync(this.dir, { recursive: true });
+      try {
+        chmodSync(this.dir, 0o1777);
+      } catch {} // made by another user's rehearsal just now: theirs to set
+    }
+    const mine: string[] = [];
+    for (let p = base; p < base + n; p++) {
+      const f = path.join(this.dir, String(p));
+      if (!this.claim(f)) {
+        for (const m of mine) rmSync(m, { force: true });
+        return false;
+      }
+      mine.push(f);
+    }
+    this.held.push(...mine);
+    return true;
+  }
+
+  /** create the file exclusively; one left by a process that is gone is taken over */
+  private claim(f: string): boolean {
+    for (let i = 0; i < 2; i++) {
+      try {
+        writeFileSync(f, String(process.pid), { flag: "wx" });
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const pid = Number(readIf(f).trim());
+        if (pid > 0 && pidAlive(pid)) return false;
+        rmSync(f, { force: true });
+      }
+    }
+    return false;
+  }
+
+  private release(base: number, n: number): void {
+    for (let p = base; p < base + n; p++) {
+      const f = path.join(this.dir, String(p));
+      const i = this.held.indexOf(f);
+      if (i >= 0) this.held.splice(i, 1);
+      rmSync(f, { force: true });
+    }
+  }
 }
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** the kernel's ephemeral port range [low, high] (what bind(0) and connect() pick from) */
+function ephemeralRange(): [number, number] {
+  const [low, high] = readIf("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/).map(Number);
+  return low && high ? [low, high] : [32768, 60999];
+}
+
+/** coturn (the rtcgw-turn unit's process) holds its TURN port (TCP and UDP) and its TLS port, and
+ *  nothing else holds them: the reason it does not, or undefined */
+function turnPortsProblem(root: string, ports: { port: number; udp: boolean }[]): string | undefined {
+  const pid = Number(readIf(path.join(root, "run/systemd-standin/rtcgw-turn.service.pid")).trim());
+  if (!pid) return "the rtcgw-turn unit has no process";
+  for (const { port, udp } of ports) {
+    const c = checkPortHeld(port, pid, { udp });
+    if (c.strangers.length > 0)
+      return `port ${port} is not coturn's alone (pid ${pid}): also held by ${c.strangers.join("; ")}`;
+    if (!c.held)
+      return `coturn (pid ${pid}) does not hold port ${port}${udp ? " (TCP and UDP)" : ""}${c.others.length ? `; on it: ${c.others.join("; ")}` : ""}`;
+  }
+  return undefined;
+}
+
 const tcpFree = (port: number) =>
   new Promise<boolean>((r) => {
     const s = createServer();
@@ -215,15 +330,6 @@ async function startNodeMirror(
   };
 }
 
-/** a free TCP port below 1024 (binding it needs root or CAP_NET_BIND_SERVICE) */
-async function freePrivilegedPort(): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const p = 600 + Math.floor(Math.random() * 400);
-    if (await tcpFree(p)) return p;
-  }
-  throw new Error("no free port below 1024");
-}
-
 /** PATH with `names` left out: a directory of links to every other command of each PATH entry */
 function pathWithout(p: string, names: string[], dir: string): string {
   if (names.length === 0) return p;
@@ -264,13 +370,15 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     // ---- synthesise with the real bundles and ports free here
     const functionsDir = path.join(work, "functions");
     await buildFunctions({ outDir: functionsDir });
-    const base = await freePortRange(4);
-    const ctlBase = await freePortRange(4);
-    const turnPort = await freePortRange(1);
+    const ports = new PortReservations();
+    cleanup.push(() => ports.releaseAll());
+    const base = await ports.range(4);
+    const ctlBase = await ports.range(4);
+    const turnPort = await ports.range(1);
     // TURN over TLS with the operator's certificate (a Secrets Manager secret holding the PEM
     // chain and key): self-signed here, for the name clients dial ({ip} = the IMDS public IP);
     // on a privileged port when run as root, so coturn (not root) needs its capability to bind it
-    const tlsPort = process.getuid?.() === 0 ? await freePrivilegedPort() : await freePortRange(1);
+    const tlsPort = process.getuid?.() === 0 ? await ports.privileged() : await ports.range(1);
     const tlsDir = path.join(work, "tls");
     mkdirSync(tlsDir, { mode: 0o700 });
     // biome-ignore format: argv
@@ -493,6 +601,12 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     writeFileSync(path.join(work, "bootstrap.log"), boot.output);
     const signal = existsSync(signalFile) ? readFileSync(signalFile, "utf8").trim().split("\n") : [];
     const nodeLog = () => readIf(path.join(root, "var/log/rtcgw/node.log")).slice(-3000);
+    // coturn's ports, as the kernel sees them, and its log: what a failure involving TURN quotes
+    const turnPorts = [{ port: turnPort, udp: true }, ...(o.noTls ? [] : [{ port: tlsPort, udp: false }])];
+    const turnState = () =>
+      existsSync(path.join(root, "etc/systemd/system/rtcgw-turn.service"))
+        ? `\n--- TURN ports: ${turnPortsProblem(root, turnPorts) ?? "coturn holds them, alone"}\n--- turn log\n${readIf(path.join(root, "var/log/rtcgw/turn.log")).slice(-2000)}`
+        : "";
     const flag = (f: string) => signal[signal.indexOf(f) + 1];
     if (boot.code !== 0 || flag("--exit-code") !== "0")
       fail(
@@ -501,7 +615,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
             .filter((c) => c.action === "autoscaling:CompleteLifecycleAction")
             .map((c) => c.params?.LifecycleActionResult)
             .join(",") || "never completed"
-        }\n--- bootstrap\n${boot.output.slice(-2000)}\n--- node log\n${nodeLog()}`,
+        }\n--- bootstrap\n${boot.output.slice(-2000)}\n--- node log\n${nodeLog()}${turnState()}`,
       );
     if (flag("--resource") !== asgId || flag("--stack") !== STACK || flag("--region") !== REGION)
       fail(`the bootstrap signalled ${signal.join(" ")}, not the group ${asgId} of ${STACK} in ${REGION}`);
@@ -576,6 +690,18 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         }
       : undefined;
 
+    // ---- coturn holds its ports, alone: the bootstrap's check (a TCP connect) is answered by
+    // whatever listens there, and coturn on a port another process holds may share it
+    // (SO_REUSEPORT) or retry its bind forever — either way it is not the TURN server clients get
+    if (existsSync(path.join(root, "etc/systemd/system/rtcgw-turn.service"))) {
+      let problem = turnPortsProblem(root, turnPorts);
+      for (let i = 0; i < 50 && problem && !problem.includes("not coturn's alone"); i++) {
+        await sleep(100);
+        problem = turnPortsProblem(root, turnPorts);
+      }
+      if (problem) fail(`coturn is not the TURN server on its ports: ${problem}${turnState()}`);
+    }
+
     // ---- every worker registered; each control port open to the functions only
     const workers = Number(bootstrapArgs(t)["--workers"]);
     let nodes: { nodeId: string; controlUrl: string }[] = [];
@@ -600,6 +726,8 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
     // ---- the functions, each in its own process with the template's environment
     const lambdaEnv: Record<string, Record<string, string>> = {};
     const hosts: Record<string, number> = {};
+    // what each function's host printed and how it ended: a failed invocation quotes it
+    const hostState: Record<string, { stderr: string; exit?: string }> = {};
     for (const h of HANDLER_NAMES) {
       const fn = t.Resources[functionLogicalId(t, h)]!;
       const vars = Object.fromEntries(
@@ -629,6 +757,14 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         },
       );
       cleanup.push(() => void child.kill("SIGTERM"));
+      const st: { stderr: string; exit?: string } = { stderr: "" };
+      hostState[h] = st;
+      child.stderr!.on("data", (d) => {
+        st.stderr = (st.stderr + d).slice(-3000);
+      });
+      child.once("exit", (code, sig) => {
+        st.exit = `exited ${code ?? sig}`;
+      });
       hosts[h] = await firstLine(child);
     }
     const routes = apiRoutes(t);
@@ -653,7 +789,7 @@ export async function rehearse(o: RehearsalOptions = {}): Promise<RehearsalRepor
         body: JSON.stringify(event),
       }).catch((e: Error & { cause?: unknown }) =>
         fail(
-          `${method} ${url}: the ${match!.handler} function's host did not answer: ${e.message} ${String(e.cause ?? "")}`,
+          `${method} ${url}: the ${match!.handler} function's host did not answer: ${e.message} ${String(e.cause ?? "")} (host ${hostState[match!.handler]?.exit ?? "still running"})\n--- its stderr\n${hostState[match!.handler]?.stderr ?? ""}`,
         ),
       );
       return (await r.json()) as { statusCode: number; headers?: Record<string, string>; body?: string };

@@ -619,6 +619,8 @@ export class RtpAudioReceiver {
     let nFeed = 0;
     /** some of this slot's samples came from a received packet */
     let audio = false;
+    /** where in the slot the last received audio ends (samples per channel) */
+    let audioEnd = 0;
     // the filler counters before this slot (plain numbers: no object per frame)
     const c = this.counters;
     const concealedBefore = c.concealedMs;
@@ -644,6 +646,7 @@ export class RtpAudioReceiver {
             audio = true;
             pos += taken;
             filled += taken;
+            audioEnd = filled;
             continue;
           }
         }
@@ -694,6 +697,7 @@ export class RtpAudioReceiver {
     }
     const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
     if (!audio) frame.filler = true;
+    else if (audioEnd < this.frameSamples) frame.fillerTail = this.frameSamples - audioEnd;
     if (this.lateMs > 0) frame.lateMs = this.lateMs; // a catch-up frame says so itself
     this.onFrame(frame);
   }

@@ -8,10 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { G711Encoder } from "../../../src/audio/codecs/g711-codec.js";
 import { OpusEncoder } from "../../../src/audio/codecs/opus.js";
 import { opusPacketSamples } from "../../../src/audio/codecs/opus-toc.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
 import { createRecordSession } from "../../../src/media/index.js";
+import type { RecordRate } from "../../../src/media/profiles/record.js";
 import { buildRtp } from "../../../src/media/rtp/packet.js";
 import { readOggPages } from "../sinks/ogg.js";
 import { parseWav } from "../sinks/wav.js";
@@ -66,14 +68,36 @@ function source(o: {
   return out;
 }
 
+/** the same for PCMU: `count` packets of `frameMs` (8 kHz: 8 bytes a millisecond) */
+function pcmuSource(o: { ssrc: number; seq0: number; ts0: number; count: number; frameMs: 10 | 20 }): Sent[] {
+  const n = o.frameMs * 8;
+  const enc = new G711Encoder("pcmu");
+  const out: Sent[] = [];
+  for (let k = 0; k < o.count; k++) {
+    const pcm = new Int16Array(n);
+    for (let i = 0; i < n; i++)
+      pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * (k * n + i)) / 8000));
+    out.push({
+      ssrc: o.ssrc,
+      seq: (o.seq0 + k) & 0xffff,
+      ts: (o.ts0 + k * n) >>> 0,
+      payload: enc.encode(pcm),
+      at: k * o.frameMs,
+    });
+  }
+  return out;
+}
+
+const PCMU: CodecSpec = { codec: "pcmu", payloadType: 111, clockRate: 8000, channels: 1 };
+
 /** ms of audio in `packets` by their own TOC durations (what the client sent, packet by packet) */
 function sentMs(packets: Sent[]): number {
   return packets.reduce((ms, p) => ms + opusPacketSamples(p.payload)! / 48, 0);
 }
 
 /** the packets through a record session (ticked every 5 ms, closed at the last arrival + 1 s) */
-async function record(name: string, packets: Sent[], codec: CodecSpec = OPUS) {
-  const rec = await createRecordSession({ sessionId: name, dir, codec, rate: 48000, startMs: 0 });
+async function record(name: string, packets: Sent[], codec: CodecSpec = OPUS, rate: RecordRate = 48000) {
+  const rec = await createRecordSession({ sessionId: name, dir, codec, rate, startMs: 0 });
   const order = [...packets].sort((a, b) => a.at - b.at);
   const end = order.at(-1)!.at + 1000;
   let i = 0;
@@ -95,21 +119,24 @@ async function record(name: string, packets: Sent[], codec: CodecSpec = OPUS) {
   }
   const files = rec.close(end);
   const wav = parseWav(files.wav!);
-  const pages = readOggPages(files.ogg!);
+  const pages = files.ogg ? readOggPages(files.ogg) : [];
   const audio = pages.slice(2).flatMap((p) => p.packets);
   return {
     wav,
     wavMs: Math.round((wav.dataBytes / 2 / wav.channels / wav.rate) * 1e6) / 1000,
+    /** the WAV's samples per channel */
+    wavSamples: wav.dataBytes / 2 / wav.channels,
     pages,
     /** the Ogg's audio packets, headers left out */
     audio,
     /** the packets' samples by the last granule (RFC 7845 §4; it counts the pre-skip too: the
      *  sender's encoder delay is in its packets, a player trims it) */
-    oggMs: Number(pages.at(-1)!.granule) / 48,
+    oggMs: pages.length > 2 ? Number(pages.at(-1)!.granule) / 48 : 0,
     /** the same, summed over the packets' own TOC durations */
     oggPacketsMs: audio.reduce((ms, p) => ms + (opusPacketSamples(p) ?? 0) / 48, 0),
     counters: rec.inbound.counters(),
     path: files.ogg!,
+    samples: wav.samples,
   };
 }
 
@@ -147,6 +174,42 @@ describe("recordings match what the client sent", () => {
     );
     expect(ffmpeg(r.path).decoded_samples + PRE_SKIP).toBe(3000 * 48);
   });
+
+  // The WAV is made of the timeline's 20 ms frames; a call whose last 10 ms packet ends mid-frame
+  // got the rest of that frame as filler (10 ms of concealment of a packet never sent): 3020 ms
+  // for 3010 sent, the Ogg exact. The WAV ends where the last packet's audio ends now, to the
+  // sample at the record rate (a resampled rate: round(samples × out / in), the resampler's rule).
+  for (const rate of [48000, 16000, 44100] as const) {
+    it(`an odd number of 10 ms packets (Opus, WAV at ${rate} Hz): the WAV ends where the last packet's audio ends`, async () => {
+      const all = source({ ssrc: 3, seq0: 40, ts0: 777, sentMs: 0, count: 301, frameMs: 10 });
+      const r = await record(`ten_ms_odd_${rate}`, all, OPUS, rate);
+      expect(sentMs(all)).toBe(3010);
+      expect(r.counters).toMatchObject({ lost: 0, late: 0 });
+      expect(r.wavSamples).toBe((3010 * rate) / 1000);
+      expect(r.oggMs).toBe(3010);
+      // and the end is the tone sent, not cut short: its last 5 ms at the tone's level (RMS of an
+      // 8000-peak sine ≈ 5657)
+      const last = r.samples.subarray(r.samples.length - (5 * rate) / 1000);
+      expect(Math.sqrt(last.reduce((e, v) => e + v * v, 0) / last.length)).toBeGreaterThan(4000);
+    });
+  }
+
+  it("10 ms packets, the last one lost: the WAV and the Ogg end where the last received packet's audio ends", async () => {
+    const all = source({ ssrc: 4, seq0: 65_500, ts0: 4_294_000_000, sentMs: 0, count: 300, frameMs: 10 });
+    const r = await record("ten_ms_last_lost", all.slice(0, -1));
+    expect(sentMs(all.slice(0, -1))).toBe(2990);
+    expect(r.wavMs).toBe(2990);
+    expect(r.oggMs).toBe(2990);
+  });
+
+  for (const rate of [8000, 48000] as const) {
+    it(`an odd number of 10 ms PCMU packets (WAV at ${rate} Hz): the WAV ends where the last packet's audio ends`, async () => {
+      const all = pcmuSource({ ssrc: 5, seq0: 1, ts0: 160_000, count: 151, frameMs: 10 });
+      const r = await record(`pcmu_ten_ms_odd_${rate}`, all, PCMU, rate);
+      expect(r.counters).toMatchObject({ lost: 0, late: 0 });
+      expect(r.wavSamples).toBe((1510 * rate) / 1000);
+    });
+  }
 
   for (const startMs of [0, 55]) {
     it(`10 ms packets, the first two swapped on the way (sent from ${startMs} ms): the recording is as long as what was sent`, async () => {

@@ -296,4 +296,168 @@ describe("recordings match what the client sent", () => {
       );
     });
   }
+
+  // A packet of the previous SSRC that arrives after the new SSRC's first (10 ms packets
+  // reordered across a resume or a restarted stream) was dropped (`staleSsrc`) and its 10 ms
+  // concealed. It goes where its own source's mapping puts it now, decoded with its own source's
+  // decoder state: the recording is byte for byte that of the same packets delivered in order.
+  interface Change {
+    what: string;
+    frameMs: 10 | 20;
+    /** packets from each source */
+    count: number;
+    newSentMs: number;
+    /** every packet's way, both sources */
+    delayMs: number;
+    /** old packets (by index) that arrive this many ms after the new source's first */
+    late: Record<number, number>;
+  }
+  const stragglers: Change[] = [
+    {
+      what: "a restarted stream: the old source's last 10 ms packet 4 ms after the new one's first",
+      frameMs: 10,
+      count: 200,
+      newSentMs: 2000,
+      delayMs: 3,
+      late: { 199: 4 },
+    },
+    {
+      what: "the old source's last two 10 ms packets after the new one's first, swapped",
+      frameMs: 10,
+      count: 200,
+      newSentMs: 2000,
+      delayMs: 3,
+      late: { 198: 6, 199: 2 },
+    },
+    {
+      what: "a resume whose new peer's first 10 ms packet is sent beside the old one's last: the straggler lands on the new source's place, which moves after it",
+      frameMs: 10,
+      count: 200,
+      newSentMs: 1990,
+      delayMs: 0,
+      late: { 199: 3 },
+    },
+    {
+      what: "a restarted stream: the old source's last 20 ms packet 4 ms after the new one's first",
+      frameMs: 20,
+      count: 100,
+      newSentMs: 2000,
+      delayMs: 3,
+      late: { 99: 4 },
+    },
+  ];
+  /** an old source then a new one: the old packets in `late` arrive that many ms after the new
+   *  source's first packet; `inOrder`, the same packets each arriving when sent */
+  function change(c: Change) {
+    const late = c.late;
+    const old = source({
+      ssrc: 1,
+      seq0: 65_530,
+      ts0: 4_294_967_000,
+      sentMs: 0,
+      count: c.count,
+      frameMs: c.frameMs,
+      arrival: (_, t) => t + c.delayMs,
+    });
+    const fresh = source({
+      ssrc: 2,
+      seq0: 12,
+      ts0: 77_000,
+      sentMs: c.newSentMs,
+      count: c.count,
+      frameMs: c.frameMs,
+      arrival: (_, t) => t + c.delayMs,
+    });
+    const inOrder = [...old, ...fresh];
+    const reordered = [
+      ...old.map((p, k) => (late[k] === undefined ? p : { ...p, at: fresh[0]!.at + late[k]! })),
+      ...fresh,
+    ];
+    return { inOrder, reordered };
+  }
+  for (const c of stragglers) {
+    it(`a straggler of the previous SSRC is recorded in its place — ${c.what}`, async () => {
+      const { inOrder, reordered } = change(c);
+      const name = `${c.frameMs}_${c.newSentMs}_${Object.keys(c.late).join("_")}`;
+      const r = await record(`straggler_${name}`, reordered);
+      const ref = await record(`straggler_in_order_${name}`, inOrder);
+      const sent = sentMs(inOrder); // the new source's audio follows the old one's, whenever it was sent
+      expect(r.counters).toMatchObject({ ssrcChanges: 1, staleSsrc: 0, late: 0, lost: 0 });
+      expect(ref.counters).toMatchObject({ ssrcChanges: 1, staleSsrc: 0, late: 0, lost: 0, reordered: 0 });
+      expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+        inOrder.map((p) => Buffer.from(p.payload).toString("hex")),
+      );
+      expect(r.wavMs).toBe(sent);
+      expect(r.oggMs).toBe(sent);
+      expect(Buffer.from(r.samples.buffer).equals(Buffer.from(ref.samples.buffer))).toBe(true);
+    });
+  }
+
+  // The window (RtpAudioReceiver.straggler, docs/timeline.md): a straggler too late for its place
+  // is late like any other packet; the previous SSRC back after the window, or an old peer still
+  // sending once the new one has begun, is no straggler.
+  const restart = stragglers[0]!;
+
+  it("a straggler of the previous SSRC whose place is already emitted is late: dropped, counted, its 10 ms concealed in place", async () => {
+    const { inOrder, reordered } = change({ ...restart, late: { 199: 150 } });
+    const r = await record("straggler_too_late", reordered);
+    expect(r.counters).toMatchObject({ ssrcChanges: 1, staleSsrc: 0, late: 1, reordered: 1 });
+    expect(r.wavMs).toBe(4000);
+    expect(r.oggMs).toBe(4000);
+    expect(r.audio).toHaveLength(400);
+    expect([r.audio[199]!.length, opusPacketSamples(r.audio[199]!)]).toEqual([1, 480]);
+    expect(r.audio.filter((_, k) => k !== 199).map((p) => Buffer.from(p).toString("hex"))).toEqual(
+      inOrder.filter((_, k) => k !== 199).map((p) => Buffer.from(p.payload).toString("hex")),
+    );
+  });
+
+  it("a straggler of the previous SSRC that is a duplicate (of one played or buffered) is a duplicate, whatever the new source numbers", async () => {
+    const { inOrder, reordered } = change(restart);
+    // the old source numbers its packets 1000…1199, the new one goes on from 1199 (a sender that
+    // restarts its stream keeping its counter): the straggler #199 and the new source's first
+    // packet carry the same number, and are not duplicates of each other
+    const renumber = (p: Sent) => ({
+      ...p,
+      seq: p.ssrc === 1 ? 1000 + ((p.seq - 65_530 + 0x10000) % 0x10000) : 1199 + p.seq - 12,
+    });
+    const renumbered = reordered.map(renumber);
+    const again = [198, 199].map((k) => renumber({ ...inOrder[k]!, at: inOrder[200]!.at + 8 }));
+    const r = await record("straggler_duplicates", [...renumbered, ...again]);
+    expect(r.counters).toMatchObject({ ssrcChanges: 1, staleSsrc: 0, late: 0, lost: 0, duplicate: 2 });
+    expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+      inOrder.map((p) => Buffer.from(p.payload).toString("hex")),
+    );
+  });
+
+  it("the previous SSRC back long after (not a straggler): counted as stale and ignored, the recording as without it", async () => {
+    const { inOrder } = change(restart);
+    // the old source sends 10 more packets, its numbering and clock going on, a second later
+    const back = source({ ssrc: 1, seq0: 65_530, ts0: 4_294_967_000, sentMs: 0, count: 210, frameMs: 10 })
+      .slice(200)
+      .map((p, k) => ({ ...p, at: 3000 + k * 10 }));
+    const r = await record("ssrc_back_later", [...inOrder, ...back]);
+    const ref = await record("ssrc_back_later_ref", inOrder);
+    expect(r.counters).toMatchObject({ ssrcChanges: 1, staleSsrc: 10, late: 0, lost: 0, packets: 400 });
+    expect(Buffer.from(r.samples.buffer).equals(Buffer.from(ref.samples.buffer))).toBe(true);
+    expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+      ref.audio.map((p) => Buffer.from(p).toString("hex")),
+    );
+  });
+
+  it("an old peer still sending after the new one began: at most one slot of it goes before the new source, the rest is stale", async () => {
+    const { inOrder } = change(restart);
+    // the old peer goes on for 100 ms beside the new one, each of its packets 1 ms behind
+    const more = source({ ssrc: 1, seq0: 65_530, ts0: 4_294_967_000, sentMs: 0, count: 210, frameMs: 10 })
+      .slice(200)
+      .map((p) => ({ ...p, at: p.at + restart.delayMs + 1 }));
+    const r = await record("old_peer_still_sending", [...inOrder, ...more]);
+    // its first two (20 ms) move the new source on by one slot, its other 8 are dropped
+    expect(r.counters).toMatchObject({ ssrcChanges: 1, staleSsrc: 8, late: 0, lost: 0 });
+    expect(r.wavMs).toBe(4020);
+    expect(r.audio.map((p) => Buffer.from(p).toString("hex"))).toEqual(
+      [...inOrder.slice(0, 200), ...more.slice(0, 2), ...inOrder.slice(200)].map((p) =>
+        Buffer.from(p.payload).toString("hex"),
+      ),
+    );
+  });
 });

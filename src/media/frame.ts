@@ -15,6 +15,13 @@ export interface AudioFrame {
    * frames until the next real one and drops them at the end (see SpanGate, docs/timeline.md).
    */
   filler?: boolean;
+  /**
+   * samples per channel at the end of a frame with audio that no packet contributed to: the last
+   * packet ends mid-frame (a 10 ms packet without its slot-mate). Like a filler frame, that tail
+   * is part of the call only when audio follows it; a recorder cuts it off at the end (SpanGate),
+   * so a recording ends where the last packet's audio ends. Absent = the audio reaches the end.
+   */
+  fillerTail?: number;
   /** how late (ms past its due time) the receive timeline emitted this frame, when it was late:
    *  after an event-loop stall the timeline catches up, and real-time senders skip frames later
    *  than STALE_FRAME_MS (src/media/profiles/inbound.ts). Absent = on time. */

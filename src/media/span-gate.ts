@@ -5,8 +5,14 @@
 // audio comes, then passed on in order; at the end whatever is still held is dropped. Live
 // consumers (echo, listeners, bridge) do not go through this: they need every frame on time.
 //
+// A frame whose audio ends before the frame does (`frame.fillerTail`: a 10 ms packet without its
+// slot-mate) is held the same way, whole: released unchanged when audio follows, and at the end
+// only its audio goes on — the recording ends where the last packet's audio ends, to the sample,
+// not at the end of its 20 ms frame.
+//
 // Held filler costs no PCM: runs of all-zero frames (silence, DTX) are kept as a count, and only
-// concealment frames (at most maxConcealMs per gap) keep their samples.
+// concealment frames (at most maxConcealMs per gap) and a frame with a filler tail keep their
+// samples.
 import type { AudioFrame } from "./frame.js";
 import type { FrameConsumer } from "./track.js";
 
@@ -25,6 +31,11 @@ export class SpanGate implements FrameConsumer {
   droppedFrames = 0;
   /** frames before the first frame with audio, dropped as well */
   leadingFrames = 0;
+  /** samples per channel cut off the end of the last frame with audio (its filler tail) */
+  droppedTailSamples = 0;
+  /** the last frame with audio, while its filler tail waits to learn whether audio follows; it
+   *  goes before everything in #held */
+  #partial: AudioFrame | undefined;
   #started = false;
 
   constructor(next: FrameConsumer) {
@@ -33,7 +44,7 @@ export class SpanGate implements FrameConsumer {
 
   /** frames held now (a gap in progress) */
   get heldFrames(): number {
-    let n = 0;
+    let n = this.#partial ? 1 : 0;
     for (const h of this.#held) n += "zeros" in h ? h.zeros : 1;
     return n;
   }
@@ -63,10 +74,27 @@ export class SpanGate implements FrameConsumer {
     }
     this.#started = true;
     this.#release();
+    if (frame.fillerTail) {
+      // its tail is filler: whether that is part of the call is known only when the next frame
+      // with audio comes (copied, as held concealment is: the frame is not ours to keep)
+      this.#partial = { ...frame, samples: frame.samples.slice() };
+      return;
+    }
     return this.#next.onFrame(frame);
   }
 
   onEnd(reason: string): void {
+    const partial = this.#partial;
+    this.#partial = undefined;
+    if (partial) {
+      // the call ends inside this frame: only its audio goes on
+      const tail = partial.fillerTail!;
+      const keep = partial.samples.length / partial.channels - tail;
+      const { fillerTail: _, ...head } = partial;
+      this.droppedTailSamples += tail;
+      if (keep > 0)
+        void this.#next.onFrame({ ...head, samples: partial.samples.subarray(0, keep * partial.channels) });
+    }
     this.droppedFrames += this.heldFrames;
     this.#held = [];
     this.#next.onEnd?.(reason);
@@ -74,6 +102,11 @@ export class SpanGate implements FrameConsumer {
 
   /** a frame with audio came: the gap held so far was part of the call */
   #release(): void {
+    const partial = this.#partial;
+    if (partial) {
+      this.#partial = undefined;
+      void this.#next.onFrame(partial);
+    }
     if (this.#held.length === 0) return;
     const held = this.#held;
     this.#held = [];

@@ -23,7 +23,8 @@ export interface ReceiverCounters {
   reanchors: number;
   /** SSRC changes followed (decoder reset) */
   ssrcChanges: number;
-  /** packets from an SSRC we already switched away from */
+  /** packets from an SSRC we already switched away from, ignored: all but the previous source's
+   *  stragglers that have a place on the timeline (those count as packets, late or played) */
   staleSsrc: number;
   /** RTCP packets seen on the muxed stream (RFC 5761), ignored here */
   rtcp: number;

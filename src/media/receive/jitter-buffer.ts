@@ -94,7 +94,7 @@ export class JitterBuffer {
     for (const p of this.packets) if (epoch === undefined || p.epoch === epoch) p.pos += delta;
   }
 
-  /** forget sequence history (a new SSRC numbers from scratch); buffered packets stay */
+  /** forget sequence history; buffered packets stay */
   forgetSequences(): void {
     this.seen.fill(Number.NaN);
   }

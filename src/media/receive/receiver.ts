@@ -19,7 +19,9 @@
 // are counted at the output rate: with Opus decoding at 16 kHz (`outputRate`), a 48 kHz RTP
 // timestamp is divided by 3 as it arrives, so nothing below it needs to know about two clocks. A sender restart / timestamp jump /
 // SSRC change moves the anchor (re-anchoring), never the output pts; packets already buffered
-// keep their positions, so a switch loses nothing that arrived.
+// keep their positions, so a switch loses nothing that arrived — nor does a straggler of the
+// previous SSRC that arrives after the new one's first packet while its place is still ahead
+// (straggler()).
 //
 // Push, not pull: aiortc's `track.recv()` only produces when a consumer awaits it, so a consumer
 // that stops pulling stalls reception and gaps later come out as pts jumps. Here the clock
@@ -31,7 +33,7 @@ import { createDecoder } from "../../audio/codecs/factory.js";
 import { isOpusDtxPacket, opusPacketSamples } from "../../audio/codecs/opus-toc.js";
 import type { AudioDecoder, CodecSpec } from "../../audio/codecs/types.js";
 import type { AudioFrame } from "../frame.js";
-import { isRtcp, parseRtp } from "../rtp/packet.js";
+import { isRtcp, parseRtp, type RtpPacket } from "../rtp/packet.js";
 import { SsrcTracker } from "../rtp/ssrc.js";
 import { SequenceUnwrapper, TimestampUnwrapper } from "../rtp/unwrap.js";
 import { emptyCounters, type ReceiverCounters } from "./counters.js";
@@ -44,6 +46,13 @@ export const FRAME_MS = 20;
 const EARLY_SLACK_MS = 2;
 /** sequence numbers this far behind the newest are a restart, not reordering (RFC 3550 A.1) */
 const MAX_MISORDER = 100;
+/**
+ * Each source numbers its packets in a space of its own: a new SSRC's unwrapped sequence numbers
+ * start this far above every number seen before, so the jitter buffer's duplicate memory never
+ * mistakes one source's packet for another's (and a straggler of the previous source is checked
+ * against that source's own numbers). More than any unwrapped step (±2^15) either side.
+ */
+const SEQ_SPACE = 0x20000;
 
 export interface RtpAudioReceiverOptions {
   /** the negotiated codec (see codecSpecFromRtpmap / firstSupportedCodec) */
@@ -96,6 +105,25 @@ interface Anchor {
   ts: number;
 }
 
+/**
+ * The source before the last SSRC change, kept while its stragglers may still come: packets it
+ * sent before the new source's first one that the network delivered after it (10 ms packets
+ * reordered across a resume or a restarted stream). They are placed by this source's own
+ * mapping and played by its own decoder state (their epoch), never the new source's.
+ */
+interface PreviousSource {
+  ssrc: number;
+  epoch: number;
+  anchor: Anchor;
+  seqUnwrap: SequenceUnwrapper;
+  tsUnwrap: TimestampUnwrapper;
+  seqBase: number;
+  /** a packet of it arriving later than this is not a straggler (see straggler()) */
+  untilMs: number;
+  /** samples its stragglers moved the new source forward by, in all (at most one slot) */
+  pushed: number;
+}
+
 /** decoded samples not yet emitted (the tail of a packet longer than one slot) */
 interface Pending {
   pos: number;
@@ -136,6 +164,11 @@ export class RtpAudioReceiver {
   private readonly ssrc = new SsrcTracker();
   private seqUnwrap = new SequenceUnwrapper();
   private tsUnwrap = new TimestampUnwrapper();
+  /** added to the current source's unwrapped sequence numbers (SEQ_SPACE) */
+  private seqBase = 0;
+  /** the highest sequence number given to any packet so far (with its source's base) */
+  private maxSeq = 0;
+  private previous: PreviousSource | undefined;
   private readonly maxConcealSamples: number;
   private readonly jumpThresholdMs: number;
   private readonly maxEarlyMs: number;
@@ -244,16 +277,19 @@ export class RtpAudioReceiver {
       return;
     }
 
+    const source = this.ssrc.ssrc;
     const verdict = this.ssrc.observe(rtp.ssrc);
     if (verdict === "stale") {
-      this.counters.staleSsrc++;
+      this.straggler(rtp, ticks, arrivalMs);
       return;
     }
-    if (verdict === "changed") this.followNewSsrc();
+    if (verdict === "changed") this.followNewSsrc(source!, arrivalMs);
 
     this.origin ??= arrivalMs;
+    const seq = this.seqBase + this.seqUnwrap.unwrap(rtp.sequenceNumber);
+    if (seq > this.maxSeq) this.maxSeq = seq;
     const packet: BufferedPacket = {
-      seq: this.seqUnwrap.unwrap(rtp.sequenceNumber),
+      seq,
       ts: this.toSamples(this.tsUnwrap.unwrap(rtp.timestamp)),
       pos: 0,
       epoch: this.epoch,
@@ -571,6 +607,7 @@ export class RtpAudioReceiver {
   /** the sender's timestamps jumped: put the run's packets on a fresh anchor */
   private reanchor(run: BufferedPacket[]): void {
     this.newSource = undefined;
+    this.previous = undefined; // the timeline moved: the previous source's mapping is no guide now
     this.counters.reanchors++;
     this.epoch++; // a restarted sender has a fresh encoder: reset the decoder when we get there
     this.delay.rebase();
@@ -594,12 +631,121 @@ export class RtpAudioReceiver {
     }
   }
 
-  private followNewSsrc(): void {
+  /**
+   * A packet of a source we left (SsrcTracker: "stale"). A straggler of the previous source —
+   * sent before the new source's first packet, delivered after it — goes where that source's own
+   * mapping puts it, if that is still ahead of what is emitted. Its epoch is the previous
+   * source's, so it plays with that source's decoder state, after that source's other packets
+   * and before the new source's first (which resets the decoder). The window:
+   *  - only the source right before the current one, only while no re-anchor moved the timeline
+   *    since, and only until the jitter buffer's longest depth + one slot after the new source's
+   *    first packet (`untilMs`: by then a straggler's place has been emitted whatever it is).
+   *    Anything else of a source we left — one that comes back long after — is counted
+   *    (`staleSsrc`) and ignored;
+   *  - its place already emitted (it starts before the playhead): late, dropped, like any late
+   *    packet;
+   *  - its place before the new source's start: placed;
+   *  - across the new source's start, while the new source has not begun to play: placed, and the
+   *    new source (anchor and buffered packets) moves forward to right after it, to the sample —
+   *    where it would have gone had the straggler come first (anchorAt puts a new source after
+   *    what is buffered). The new source's place is an estimate to the nearest slot (10 ms for
+   *    10 ms packets), so stragglers may move it by one slot in all and only from its start: an
+   *    old peer still sending after the new one began would otherwise push the new source on and
+   *    on, its audio recorded twice;
+   *  - otherwise it and the new source overlap (the new source already plays there, or it starts
+   *    inside the new source's audio, or past that one slot): the new source's audio is kept, the
+   *    straggler counted (`staleSsrc`) and ignored.
+   * A straggler does not inform the jitter depth: its lateness is the old path's, and the window
+   * since the change holds only the new source's packets (followNewSourceEarliest).
+   */
+  private straggler(rtp: RtpPacket, ticks: number, arrivalMs: number): void {
+    const prev = this.previous;
+    if (
+      prev === undefined ||
+      rtp.ssrc !== prev.ssrc ||
+      arrivalMs > prev.untilMs ||
+      this.anchor === undefined ||
+      this.epoch !== prev.epoch + 1
+    ) {
+      this.counters.staleSsrc++;
+      return;
+    }
+    const p: BufferedPacket = {
+      seq: prev.seqBase + prev.seqUnwrap.unwrap(rtp.sequenceNumber),
+      ts: this.toSamples(prev.tsUnwrap.unwrap(rtp.timestamp)),
+      pos: 0,
+      epoch: prev.epoch,
+      samples: this.toSamples(ticks),
+      payload: rtp.payload,
+      arrivalMs,
+    };
+    p.pos = this.positionOf(p.ts, prev.anchor);
+    if (this.buffer.has(p.seq)) {
+      this.counters.packets++;
+      this.counters.duplicate++;
+      return;
+    }
+    if (p.pos >= this.playhead && !this.makeRoomForStraggler(p, prev)) {
+      this.counters.staleSsrc++; // it and the new source overlap: the new source's audio is kept
+      return;
+    }
+    this.counters.packets++;
+    this.counters.reordered++; // a newer packet (the new source's first) came before it
+    if (p.pos < this.playhead) {
+      this.counters.late++; // its place is emitted
+      return;
+    }
+    const result = this.buffer.insert(p);
+    if (result === "duplicate") this.counters.duplicate++;
+    else if (result === "overflow") this.counters.overflow++;
+    if (this.eager) this.emitReady(arrivalMs);
+  }
+
+  /**
+   * A straggler whose place is ahead of the playhead: false when the new source holds that place;
+   * true when it is free — made so, if the straggler runs across the new source's start, by
+   * moving the new source forward (straggler()).
+   */
+  private makeRoomForStraggler(p: BufferedPacket, prev: PreviousSource): boolean {
+    if (this.lastPlayedEpoch === this.epoch) return false; // the new source plays here already
+    // where the new source starts (it has not begun to play)
+    let start = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.buffer.size; i++) {
+      const q = this.buffer.at(i)!;
+      if (q.epoch === this.epoch && q.pos < start) start = q.pos;
+    }
+    const overlap = p.pos + p.samples - start;
+    if (overlap <= 0) return true;
+    if (p.pos > start || prev.pushed + overlap > this.frameSamples) return false;
+    prev.pushed += overlap;
+    this.anchor!.ts -= overlap;
+    this.buffer.shiftPositions(overlap, this.epoch);
+    // the new source's lateness figures (the window since the change) move with it
+    this.delay.shift((-overlap * 1000) / this.rate);
+    return true;
+  }
+
+  private followNewSsrc(previousSsrc: number, arrivalMs: number): void {
     // the previous source's least lateness, before rebase() forgets it (anchorAt)
     this.newSource = { refMs: this.delay.earliestMs };
     this.counters.ssrcChanges++;
+    // the source we leave, for its stragglers (its packets still buffered stay queued)
+    this.previous =
+      this.anchor === undefined
+        ? undefined
+        : {
+            ssrc: previousSsrc,
+            epoch: this.epoch,
+            anchor: this.anchor,
+            seqUnwrap: this.seqUnwrap,
+            tsUnwrap: this.tsUnwrap,
+            seqBase: this.seqBase,
+            untilMs: arrivalMs + this.delay.maxMs + FRAME_MS,
+            pushed: 0,
+          };
     this.epoch++;
-    this.buffer.forgetSequences(); // the new source numbers from scratch; its packets stay queued
+    // the new source numbers from scratch, in a space of its own (SEQ_SPACE)
+    this.seqBase = this.maxSeq + SEQ_SPACE;
     this.counters.late += this.jumps.reset();
     this.seqUnwrap = new SequenceUnwrapper();
     this.tsUnwrap = new TimestampUnwrapper();
@@ -619,6 +765,8 @@ export class RtpAudioReceiver {
     let nFeed = 0;
     /** some of this slot's samples came from a received packet */
     let audio = false;
+    /** where in the slot the last received audio ends (samples per channel) */
+    let audioEnd = 0;
     // the filler counters before this slot (plain numbers: no object per frame)
     const c = this.counters;
     const concealedBefore = c.concealedMs;
@@ -644,6 +792,7 @@ export class RtpAudioReceiver {
             audio = true;
             pos += taken;
             filled += taken;
+            audioEnd = filled;
             continue;
           }
         }
@@ -694,6 +843,7 @@ export class RtpAudioReceiver {
     }
     const frame: AudioFrame = { pts, rate: this.rate, channels: this.channels, samples: out };
     if (!audio) frame.filler = true;
+    else if (audioEnd < this.frameSamples) frame.fillerTail = this.frameSamples - audioEnd;
     if (this.lateMs > 0) frame.lateMs = this.lateMs; // a catch-up frame says so itself
     this.onFrame(frame);
   }

@@ -142,6 +142,43 @@ describe("SpanGate", () => {
     expect(ended).toBe(true);
   });
 
+  it("a frame whose audio ends mid-frame (fillerTail) goes on whole when audio follows, cut to its audio at the end", () => {
+    // stereo, 320 samples per channel a frame: the channel layout is kept when cutting
+    const st = (pts: number, o: { filler?: boolean; tail?: number } = {}): AudioFrame => {
+      const samples = new Int16Array(640);
+      for (let i = 0; i < 640; i++) samples[i] = i % 2 === 0 ? 1 + (i >> 1) : -(1 + (i >> 1));
+      return {
+        pts,
+        rate: 16000,
+        channels: 2,
+        samples,
+        ...(o.filler ? { filler: true } : {}),
+        ...(o.tail ? { fillerTail: o.tail } : {}),
+      };
+    };
+    const got: AudioFrame[] = [];
+    const gate = new SpanGate({ onFrame: (f) => void got.push(f) });
+    gate.onFrame(st(0));
+    gate.onFrame(st(320, { tail: 160 })); // a lost 10 ms packet in the middle of the call
+    expect(gate.heldFrames).toBe(1);
+    gate.onFrame(st(640, { filler: true }));
+    gate.onFrame(st(960));
+    expect(got.map((f) => [f.pts, f.samples.length])).toEqual([
+      [0, 640],
+      [320, 640],
+      [640, 640],
+      [960, 640],
+    ]);
+    gate.onFrame(st(1280, { tail: 160 })); // the call's last packet ends mid-frame
+    gate.onFrame(st(1600, { filler: true }));
+    gate.onEnd("closed");
+    const last = got.at(-1)!;
+    expect([last.pts, last.samples.length, last.fillerTail]).toEqual([1280, 320, undefined]);
+    expect(Array.from(last.samples.subarray(316))).toEqual([159, -159, 160, -160]);
+    expect(gate.droppedTailSamples).toBe(160);
+    expect(gate.droppedFrames).toBe(1);
+  });
+
   it("a 10-minute silent gap followed by audio comes out whole, in order", () => {
     let n = 0;
     let lastPts = -320;

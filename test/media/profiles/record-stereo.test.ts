@@ -6,11 +6,13 @@
 // callers"): `sprop-stereo=1` in the offer (RFC 7587 §7.1) makes a stereo recording; any other
 // caller is recorded as before.
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Encoder } from "@evan/opus";
 import { afterAll, describe, expect, it } from "vitest";
+import { OpusEncoder } from "../../../src/audio/codecs/opus.js";
 import { opusPacketSamples } from "../../../src/audio/codecs/opus-toc.js";
 import { createLogger } from "../../../src/log/index.js";
 import { createProfile, createRecordSession, type NegotiatedCodec } from "../../../src/media/index.js";
@@ -52,7 +54,13 @@ const tocStereo = (p: Uint8Array) => (p[0]! & 0x04) !== 0;
 
 /** the packets through the node's record profile for an offer with `fmtp`, 20 ms apart on a
  *  virtual clock ticked every 5 ms, closed 1 s after the last */
-async function record(name: string, fmtp: string | undefined, sent: Uint8Array[], rate: RecordRate) {
+async function record(
+  name: string,
+  fmtp: string | undefined,
+  sent: Uint8Array[],
+  rate: RecordRate,
+  arrival?: (i: number) => number | null,
+) {
   const codec: NegotiatedCodec = {
     name: "opus",
     payloadType: 111,
@@ -68,27 +76,34 @@ async function record(name: string, fmtp: string | undefined, sent: Uint8Array[]
     recordingsDir: dir,
     recordRate: rate,
   });
-  feed(rec, sent);
+  feed(rec, sent, arrival);
   const files = rec.close(sent.length * 20 + 1000)!;
   return { wav: parseWav(files.wav!), ogg: files.ogg! };
 }
 
-/** packet i sent and arriving at i × 20 ms, ticked every 5 ms until 1 s after the last */
-function feed(rec: Pick<MediaSession, "pushRtp" | "tick">, sent: Uint8Array[]) {
+/**
+ * packet i sent at i × 20 ms, arriving then (or `arrival(i)`; null: lost), ticked every 5 ms
+ * until 1 s after the last
+ */
+function feed(
+  rec: Pick<MediaSession, "pushRtp" | "tick">,
+  sent: Uint8Array[],
+  arrival: (i: number) => number | null = (i) => i * 20,
+) {
   const end = sent.length * 20 + 1000;
-  let i = 0;
+  const order = sent
+    .map((payload, i) => ({ payload, i, at: arrival(i) }))
+    .filter((p): p is { payload: Uint8Array; i: number; at: number } => p.at !== null)
+    .sort((a, b) => a.at - b.at);
+  let k = 0;
   for (let now = 0; now <= end; now += 5) {
-    for (; i < sent.length && i * 20 <= now; i++)
+    for (; k < order.length && order[k]!.at <= now; k++) {
+      const { payload, i, at } = order[k]!;
       rec.pushRtp(
-        buildRtp({
-          payloadType: 111,
-          sequenceNumber: 100 + i,
-          timestamp: 5000 + i * 960,
-          ssrc: 9,
-          payload: sent[i]!,
-        }),
-        i * 20,
+        buildRtp({ payloadType: 111, sequenceNumber: 100 + i, timestamp: 5000 + i * 960, ssrc: 9, payload }),
+        at,
       );
+    }
     rec.tick(now);
   }
 }
@@ -233,4 +248,76 @@ describe("any other caller is recorded as before", () => {
     expect(opusHeadChannels(r.ogg)).toBe(1);
     expect(r.wav.dataBytes / 2 / 16000).toBe(3);
   });
+});
+
+// The WAV learned to end mid-frame (frame.fillerTail, SpanGate: a call whose last 10 ms packet ends
+// inside a 20 ms frame). With 20 ms packets no frame ends in filler, so nothing may change: these
+// are the SHA-256 of the WAVs the code before that change (1c71b79) recorded from the same
+// packets — clean, and through loss (the last packet too), jitter and reordering. The packets
+// come from the WASM libopus (the same bytes on every platform: their hash is pinned as well, so
+// a mismatch there is the encoder's, not the recorder's).
+describe("20 ms packets: the WAV byte for byte what it was before it could end mid-frame", () => {
+  const wasmPackets = (channels: 1 | 2): Uint8Array[] => {
+    const enc = new OpusEncoder({ channels, backend: "wasm", application: "audio", bitrate: 48000 });
+    const out: Uint8Array[] = [];
+    for (let k = 0; k < 100; k++) {
+      const pcm = new Int16Array(960 * channels);
+      for (let i = 0; i < 960; i++) {
+        const t = (k * 960 + i) / 48000;
+        pcm[i * channels] = Math.round(8000 * Math.sin(2 * Math.PI * LEFT_HZ * t));
+        if (channels === 2) pcm[i * 2 + 1] = Math.round(8000 * Math.sin(2 * Math.PI * RIGHT_HZ * t));
+      }
+      out.push(Uint8Array.from(enc.encode(pcm)));
+    }
+    enc.destroy();
+    return out;
+  };
+  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex").slice(0, 16);
+  /** 5 lost (the last among them), every 7th 35 ms late (reordered behind the next one) */
+  const impaired = (i: number) =>
+    [13, 14, 40, 77, 99].includes(i) ? null : i * 20 + (i % 7 === 3 ? 35 : (i * 7) % 11);
+  /** SHA-256 (first 16 hex digits) of the packets and of each WAV, as 1c71b79 recorded them */
+  const PINNED: Record<1 | 2, Record<string, string>> = {
+    1: {
+      packets: "941ee8febe7316e5",
+      "16000 clean": "3221fdc9cb9aecc0",
+      "16000 impaired": "425c3c7385e60a1c",
+      "44100 clean": "6671d9a28fbc4166",
+      "44100 impaired": "e47bd9640dfafa8f",
+      "48000 clean": "7f65c18ec88aafb8",
+      "48000 impaired": "f9446bae1eae5e8e",
+    },
+    2: {
+      packets: "9a2f42cdf6081d8f",
+      "16000 clean": "06af57fd730640d8",
+      "16000 impaired": "efe067a16cfb9e4a",
+      "44100 clean": "ba1a26687d6990cc",
+      "44100 impaired": "07c7825a56a4f694",
+      "48000 clean": "01a3a2b25094b903",
+      "48000 impaired": "24c6e1b2f2a6ec90",
+    },
+  };
+  for (const [channels, fmtp] of [
+    [1, "minptime=10;useinbandfec=1"],
+    [2, "sprop-stereo=1"],
+  ] as const) {
+    it(`${channels === 1 ? "mono" : "stereo"}: clean and impaired, at 16, 44.1 and 48 kHz`, async () => {
+      const sent = wasmPackets(channels);
+      const got: Record<string, string> = { packets: sha(Buffer.concat(sent)) };
+      expect(got.packets, "the WASM encoder's packets are not those the hashes were taken from").toBe(
+        PINNED[channels].packets,
+      );
+      for (const rate of [16000, 44100, 48000] as const) {
+        for (const [how, arrival] of [
+          ["clean", undefined],
+          ["impaired", impaired],
+        ] as const) {
+          const r = await record(`pinned_${channels}_${rate}_${how}`, fmtp, sent, rate, arrival);
+          expect(r.wav.channels).toBe(channels);
+          got[`${rate} ${how}`] = sha(readFileSync(`${dir}/pinned_${channels}_${rate}_${how}.wav`));
+        }
+      }
+      expect(got).toEqual(PINNED[channels]);
+    });
+  }
 });

@@ -36,15 +36,20 @@ const FRAMES = 150; // 3 s of 20 ms packets
 function packets(channels: 1 | 2): Uint8Array[] {
   const enc = new Encoder({ channels, sample_rate: 48000, application: "audio" });
   enc.bitrate = 64000;
+  return tonePackets(channels, FRAMES, (pcm) => enc.encode(pcm));
+}
+
+/** `frames` 20 ms frames of LEFT_HZ (left, or mono) and RIGHT_HZ (right) at 48 kHz, each encoded */
+function tonePackets(channels: 1 | 2, frames: number, encode: (pcm: Int16Array) => Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let k = 0; k < FRAMES; k++) {
+  for (let k = 0; k < frames; k++) {
     const pcm = new Int16Array(960 * channels);
     for (let i = 0; i < 960; i++) {
       const t = (k * 960 + i) / 48000;
       pcm[i * channels] = Math.round(8000 * Math.sin(2 * Math.PI * LEFT_HZ * t));
       if (channels === 2) pcm[i * 2 + 1] = Math.round(8000 * Math.sin(2 * Math.PI * RIGHT_HZ * t));
     }
-    out.push(Uint8Array.from(enc.encode(pcm)));
+    out.push(Uint8Array.from(encode(pcm)));
   }
   return out;
 }
@@ -259,16 +264,7 @@ describe("any other caller is recorded as before", () => {
 describe("20 ms packets: the WAV byte for byte what it was before it could end mid-frame", () => {
   const wasmPackets = (channels: 1 | 2): Uint8Array[] => {
     const enc = new OpusEncoder({ channels, backend: "wasm", application: "audio", bitrate: 48000 });
-    const out: Uint8Array[] = [];
-    for (let k = 0; k < 100; k++) {
-      const pcm = new Int16Array(960 * channels);
-      for (let i = 0; i < 960; i++) {
-        const t = (k * 960 + i) / 48000;
-        pcm[i * channels] = Math.round(8000 * Math.sin(2 * Math.PI * LEFT_HZ * t));
-        if (channels === 2) pcm[i * 2 + 1] = Math.round(8000 * Math.sin(2 * Math.PI * RIGHT_HZ * t));
-      }
-      out.push(Uint8Array.from(enc.encode(pcm)));
-    }
+    const out = tonePackets(channels, 100, (pcm) => enc.encode(pcm));
     enc.destroy();
     return out;
   };

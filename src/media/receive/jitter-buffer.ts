@@ -94,6 +94,13 @@ export class JitterBuffer {
     for (const p of this.packets) if (epoch === undefined || p.epoch === epoch) p.pos += delta;
   }
 
+  /** the earliest timeline position of a buffered packet of `epoch` (Infinity if it has none) */
+  firstPosition(epoch: number): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const p of this.packets) if (p.epoch === epoch && p.pos < first) first = p.pos;
+    return first;
+  }
+
   /** forget sequence history; buffered packets stay */
   forgetSequences(): void {
     this.seen.fill(Number.NaN);

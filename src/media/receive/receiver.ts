@@ -496,11 +496,7 @@ export class RtpAudioReceiver {
     const src = this.newSource!;
     let slots = Math.round((src.refMs - offsetMs) / FRAME_MS);
     if (slots < 1) return offsetMs;
-    let first = p.pos;
-    for (let i = 0; i < this.buffer.size; i++) {
-      const q = this.buffer.at(i)!;
-      if (q.epoch === this.epoch) first = Math.min(first, q.pos);
-    }
+    const first = Math.min(p.pos, this.buffer.firstPosition(this.epoch));
     const room = Math.floor((first - this.firstFreePos()) / this.frameSamples);
     slots = Math.min(slots, room);
     if (slots < 1) return offsetMs;
@@ -709,11 +705,7 @@ export class RtpAudioReceiver {
   private makeRoomForStraggler(p: BufferedPacket, prev: PreviousSource): boolean {
     if (this.lastPlayedEpoch === this.epoch) return false; // the new source plays here already
     // where the new source starts (it has not begun to play)
-    let start = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < this.buffer.size; i++) {
-      const q = this.buffer.at(i)!;
-      if (q.epoch === this.epoch && q.pos < start) start = q.pos;
-    }
+    const start = this.buffer.firstPosition(this.epoch);
     const overlap = p.pos + p.samples - start;
     if (overlap <= 0) return true;
     if (p.pos > start || prev.pushed + overlap > this.frameSamples) return false;

@@ -117,16 +117,17 @@ export async function startMediaNode(opts: MediaNodeOptions): Promise<MediaNode>
     }
     if (!changed) return;
     const state = recordings.state;
+    const freeMiB = Math.floor((recordings.freeBytes ?? 0) / MIB);
     if (state === "disk-low")
       log.error(
         {
           event: "recordings_unavailable",
           reason: state,
           check: "free-space",
-          freeMiB: Math.floor((recordings.freeBytes ?? 0) / MIB),
+          freeMiB,
           floorMiB: config.RTCGW_RECORDINGS_MIN_FREE_MB,
         },
-        `recordings: this node cannot record: ${Math.floor((recordings.freeBytes ?? 0) / MIB)} MiB free on RECORDINGS_DIR's file system, below the floor of ${config.RTCGW_RECORDINGS_MIN_FREE_MB} MiB (RTCGW_RECORDINGS_MIN_FREE_MB); sessions that record go to other nodes`,
+        `recordings: this node cannot record: ${freeMiB} MiB free on RECORDINGS_DIR's file system, below the floor of ${config.RTCGW_RECORDINGS_MIN_FREE_MB} MiB (RTCGW_RECORDINGS_MIN_FREE_MB); sessions that record go to other nodes`,
       );
     else if (state)
       log.error(

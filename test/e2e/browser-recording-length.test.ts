@@ -4,17 +4,14 @@
 // through /work/shared/tools/udp-impair.mjs (10 % loss, 5 % reorder, a 500 ms outage mid-call)
 // between the browser and the node — there the RTP the browser sent is also counted at the
 // impairer, before any of it is dropped, and must agree with the browser's own count.
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Impairer, startImpairer } from "../support/udp-impair.js";
 import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";
-
-const IMPAIR = "/work/shared/tools/udp-impair.mjs";
 
 let stack: BrowserDevStack;
 let page: Page;
-const impairers: ChildProcess[] = [];
+const impairers: Impairer[] = [];
 
 beforeAll(async () => {
   // a close is noticed at once either way; without a resume window the session then ends at once
@@ -30,38 +27,23 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const p of impairers) p.kill("SIGTERM");
+  for (const p of impairers) p.stop();
   await stack?.close();
 });
 
-/** udp-impair in front of the gateway (relay on loopback, where the node binds); its origin */
-async function impaired(): Promise<string> {
-  const p = spawn(
-    process.execPath,
-    [
-      IMPAIR,
-      "--upstream",
-      stack.gateway.emulator.url,
-      "--relay-host",
-      "127.0.0.1",
-      "--loss",
-      "0.1",
-      "--reorder",
-      "0.05",
-      "--outage",
-      "1000:500",
-      "--seed",
-      "7",
-      "-q",
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  impairers.push(p);
-  for await (const line of createInterface({ input: p.stdout! })) {
-    const m = JSON.parse(line) as { event: string; signal_origin?: string };
-    if (m.event === "ready") return m.signal_origin!;
-  }
-  throw new Error("udp-impair exited before it was ready");
+/** udp-impair in front of the gateway (relay on loopback, where the node binds): 10 % loss and 5 %
+ *  reordering; the outage is started by the test (test/support/udp-impair.ts says why) */
+async function impaired(): Promise<Impairer> {
+  const imp = await startImpairer(stack.gateway.emulator.url, "127.0.0.1", [
+    "--loss",
+    "0.1",
+    "--reorder",
+    "0.05",
+    "--seed",
+    "7",
+  ]);
+  impairers.push(imp);
+  return imp;
 }
 
 interface Sent {
@@ -151,8 +133,12 @@ async function impairerCounts(
 describe("Chromium", () => {
   for (const network of ["clean", "10% loss, 5% reorder, 500 ms outage"] as const) {
     it(`${network}: stops sending, stays connected 1.5 s, closes without a DELETE: the WAV lasts what it sent (±40 ms)`, async () => {
-      const origin = network === "clean" ? stack.gateway.emulator.url : await impaired();
+      const imp = network === "clean" ? undefined : await impaired();
+      const origin = imp?.origin ?? stack.gateway.emulator.url;
+      // the 500 ms outage, 1 s into the browser's audio (50 packets in)
+      const outage = imp?.outageAfter(50, 500);
       const s = await publishFromPage(origin);
+      outage?.cancel();
       expect(s.status, s.error).toBe(201);
       expect(s.countLater).toBe(s.count); // it really stopped sending
       const sentMs = s.count * 20;
@@ -162,9 +148,10 @@ describe("Chromium", () => {
         // what the browser sent, counted where it entered the impairer (before any loss)
         const c = await impairerCounts(origin, s.ufrag);
         expect(c.rtp).toBe(s.count);
-        // the impairment really happened: the outage (~25 packets; fewer when a busy machine
-        // delays the browser's sending across it) and random loss besides
-        expect(c.dropped_outage).toBeGreaterThan(0);
+        // the impairment really happened: the outage, started in the middle of the call (~25
+        // packets, RTCP too), and random loss besides
+        expect(await outage!.started).toBeDefined();
+        expect(c.dropped_outage).toBeGreaterThan(15);
         expect(c.rtp_dropped).toBeGreaterThan(c.dropped_outage);
         atImpairer = `; at the impairer ${c.rtp} RTP in, ${c.rtp_dropped} dropped (${c.dropped_outage} in the outage), ${c.reordered} reordered`;
       }

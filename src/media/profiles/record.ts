@@ -111,13 +111,14 @@ export class RecordSession {
     this.wav.close();
     this.ogg?.close();
     this.#closed = { wav: this.wav.path, ogg: this.ogg?.path };
+    const c = this.inbound.counters();
     this.#log?.info(
       {
         event: "recording_closed",
-        timelineMs: this.inbound.counters().frames * 20,
-        trailingMs: this.inbound.counters().trailingMs,
-        concealedMs: this.inbound.counters().concealedMs,
-        silenceMs: this.inbound.counters().silenceMs,
+        timelineMs: c.frames * 20,
+        // what the network and the timeline did to this call: a WAV that is longer or shorter
+        // than the caller's audio is explained here (re-anchors, late, lost, leading/trailing)
+        receiver: c,
         wavMs: this.wav.durationMs,
         oggMs: this.ogg?.durationMs,
         ...this.#closed,

@@ -5,9 +5,12 @@
 // A packet is "unusable" when it is too late to play or absurdly early. One such packet, or a
 // late burst flushed by a router after an outage, must not move the timeline: a burst's
 // lateness shrinks by ~20 ms per packet as it drains. A jump looks different: packets keep a
-// constant offset from the timeline while wall time passes. So re-anchor only when a run of
-// unusable packets agrees on its offset (spread ≤ 60 ms) over ≥ 100 ms of arrivals.
-
+// constant offset from the timeline while wall time passes. So re-anchor only when ≥ 3 unusable
+// packets agree on their offset over ≥ 100 ms of arrivals: within ±30 ms of the newest one's,
+// or within the jitter the network has shown (the caller passes its depth). Packets that do not
+// agree stay in the run instead of breaking it: on a network whose packets scatter over 120 ms,
+// a run that had to agree as a whole (spread ≤ 60 ms) was broken again and again, and a jump
+// cost a second of audio — or the rest of a short call.
 export interface RunPacket<P> {
   packet: P;
   arrivalMs: number;
@@ -24,33 +27,30 @@ export class JumpDetector<P> {
   private run: RunPacket<P>[] = [];
 
   /**
-   * Add an unusable packet. Returns the run when it proves a jump (the caller re-anchors on it
-   * and replays the packets), otherwise undefined. Packets of a broken run are returned via
-   * `dropped` so the caller can count them.
+   * Add an unusable packet. Returns the packets that prove a jump (the caller re-anchors on
+   * them and replays them), otherwise undefined. Packets that leave the run without proving one
+   * are returned via `dropped` so the caller can count them. `jitterMs`: how far the network's
+   * packets scatter (the receiver's depth); the band they must agree within is that wide.
    */
-  add(entry: RunPacket<P>): { jump?: RunPacket<P>[]; dropped: number } {
+  add(entry: RunPacket<P>, jitterMs = 0): { jump?: RunPacket<P>[]; dropped: number } {
+    const half = Math.max(MAX_SPREAD_MS, jitterMs) / 2;
     let dropped = 0;
-    if (this.run.length > 0) {
-      let lo = entry.offsetMs;
-      let hi = entry.offsetMs;
-      for (const r of this.run) {
-        if (r.offsetMs < lo) lo = r.offsetMs;
-        if (r.offsetMs > hi) hi = r.offsetMs;
-      }
-      if (hi - lo > MAX_SPREAD_MS) {
-        // a draining burst, not a jump: start over from this packet
-        dropped = this.run.length;
-        this.run = [];
-      }
-    }
     this.run.push(entry);
     if (this.run.length > MAX_RUN) {
       this.run.shift();
       dropped++;
     }
-    const span = entry.arrivalMs - this.run[0].arrivalMs;
-    if (this.run.length >= MIN_PACKETS && span >= MIN_SPAN_MS) {
-      const jump = this.run;
+    let agree = 0;
+    let firstAgreeing = entry.arrivalMs;
+    for (const r of this.run) {
+      if (Math.abs(r.offsetMs - entry.offsetMs) > half) continue;
+      if (agree++ === 0) firstAgreeing = r.arrivalMs;
+    }
+    if (agree >= MIN_PACKETS && entry.arrivalMs - firstAgreeing >= MIN_SPAN_MS) {
+      // the jump's packets: those within the band's width of the newest (its jitter), in order;
+      // the rest (a burst that drained before it, stray packets) are dropped
+      const jump = this.run.filter((r) => Math.abs(r.offsetMs - entry.offsetMs) <= 2 * half);
+      dropped += this.run.length - jump.length;
       this.run = [];
       return { jump, dropped };
     }

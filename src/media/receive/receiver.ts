@@ -400,12 +400,12 @@ export class RtpAudioReceiver {
     c.silenceMs -= t.silenceMs;
     c.dtxMs -= t.dtxMs;
     c.trailingMs += t.frames * FRAME_MS;
-    if (this.heardAudio) {
-      // the silence before the first packet (startMs) is not the call's media either
-      c.frames -= this.leadFrames;
-      c.silenceMs -= this.leadFrames * FRAME_MS;
-      c.leadingMs += this.leadFrames * FRAME_MS;
-    }
+    // the silence before the first packet (startMs) is not the call's media either — and when
+    // no packet ever came, none of the timeline is (it counted as media before: a call whose
+    // every packet was lost said 460 ms of media, and recording_closed said so too)
+    c.frames -= this.leadFrames;
+    c.silenceMs -= this.leadFrames * FRAME_MS;
+    c.leadingMs += this.leadFrames * FRAME_MS;
     this.tail = { frames: 0, concealedMs: 0, fecMs: 0, silenceMs: 0, dtxMs: 0 };
     this.close();
   }
@@ -526,7 +526,10 @@ export class RtpAudioReceiver {
     }
     if (late || offset < -this.maxEarlyMs) {
       // off the timeline: late although newest, or far too early — maybe a jump
-      const { jump, dropped } = this.jumps.add({ packet: p, arrivalMs: p.arrivalMs, offsetMs: offset });
+      const { jump, dropped } = this.jumps.add(
+        { packet: p, arrivalMs: p.arrivalMs, offsetMs: offset },
+        this.delay.ms,
+      );
       this.counters.late += dropped;
       if (jump) this.reanchor(jump.map((r) => r.packet));
       return;

@@ -161,7 +161,9 @@ describe("RtpAudioReceiver edge cases", () => {
     // no packet ever came: the call has no media, nothing is added at the end
     r.flush(100);
     expect(out.frames).toHaveLength(3);
-    expect(r.counters.frames).toBe(3); // no audio was heard: nothing to cut the silence against
+    // none of it is the call's media (a recording of it is empty): all of it is leading silence
+    expect(r.counters.frames).toBe(0);
+    expect(r.counters.leadingMs).toBe(60);
     r.push(
       buildRtp({ payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 1, payload: Uint8Array.of(0xf8) }),
       120,

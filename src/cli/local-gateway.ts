@@ -10,7 +10,13 @@ import type { Logger } from "../log/index.js";
 import { type MediaNode, startMediaNode } from "../node/index.js";
 import { MemoryRegistry } from "../registry/memory.js";
 import type { Registry } from "../registry/types.js";
-import { makeSignalingDeps, type SignalingDepsInput, setSignalingDeps } from "../signaling/deps.js";
+import {
+  clearSignalingDeps,
+  makeSignalingDeps,
+  type SignalingDepsInput,
+  setSignalingDeps,
+  withSignalingDeps,
+} from "../signaling/deps.js";
 
 /** Wraps each listen so a caller can turn a bind failure into its own message (`orPortHint`). */
 export type BindGuard = <T>(
@@ -56,6 +62,8 @@ export interface LocalGateway<R extends Registry = MemoryRegistry> extends Local
   emulator: Emulator | undefined;
   /** what the handlers were wired with (to re-wire them with changes) */
   signaling: SignalingDepsInput;
+  /** re-wire this gateway's handlers (a test's clock set back); its emulator answers with these */
+  setSignaling(input: SignalingDepsInput): void;
   /** stop intake (emulator), drain the node if asked, close it, unwire the handlers, close the registry */
   close(o?: { drainMs?: number }): Promise<void>;
 }
@@ -108,7 +116,10 @@ export async function startLocalGateway<R extends Registry = MemoryRegistry>(
     nodeSecret: node.secret,
     ...(o.controlTimeoutMs !== undefined ? { controlTimeoutMs: o.controlTimeoutMs } : {}),
   };
-  setSignalingDeps(makeSignalingDeps(signaling));
+  let deps = makeSignalingDeps(signaling);
+  // process-wide for handlers called directly (tests); each emulator request runs with its own
+  // gateway's deps whatever another gateway in this process set since
+  setSignalingDeps(deps);
   const port = o.port ?? 0;
   const emulator =
     o.emulator === false
@@ -120,6 +131,7 @@ export async function startLocalGateway<R extends Registry = MemoryRegistry>(
             port,
             ...(o.host !== undefined ? { host: o.host } : {}),
             ...(o.extra ? { extra: o.extra } : {}),
+            scope: (fn) => withSignalingDeps(deps, fn),
           }),
         );
   return {
@@ -127,11 +139,16 @@ export async function startLocalGateway<R extends Registry = MemoryRegistry>(
     node,
     emulator,
     signaling,
+    setSignaling(input) {
+      const next = makeSignalingDeps(input);
+      clearSignalingDeps(deps, next);
+      deps = next;
+    },
     async close(c = {}) {
       await emulator?.close();
       if (c.drainMs !== undefined) await node.drain(c.drainMs);
       await node.close();
-      setSignalingDeps(undefined);
+      clearSignalingDeps(deps);
       await registry.close();
     },
   };

@@ -21,6 +21,8 @@ export interface EmulatorOptions {
   host?: string;
   /** dev-only extras served before the routes (the demo page, recordings); true if handled */
   extra?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** runs each request's handling (a local gateway scopes its signaling deps to its requests) */
+  scope?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface Emulator {
@@ -31,8 +33,9 @@ export interface Emulator {
 
 export async function startEmulator(o: EmulatorOptions): Promise<Emulator> {
   const log = o.logger.child({ component: "emulator" });
+  const scope = o.scope ?? ((fn) => fn());
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((e) => {
+    scope(() => handle(req, res)).catch((e) => {
       // a client that hangs up mid-upload is not a server error: nobody is left to answer
       if (clientAborted(req, e)) {
         log.info(

@@ -1,6 +1,7 @@
 // What the handlers need — config, registry, logger, control client — resolved once per cold
 // start from the environment (a function instance reuses them across invocations), or injected
 // by the dev CLI and tests so the emulated functions share one in-process memory registry.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { withRunTimeSecrets } from "../aws/run-time-secrets.js";
 import { type Config, loadConfig } from "../config/index.js";
 import { createLogger, type Logger } from "../log/index.js";
@@ -57,13 +58,36 @@ export function makeSignalingDeps(i: SignalingDepsInput): SignalingDeps {
 }
 
 let current: Promise<SignalingDeps> | undefined;
+let currentDeps: SignalingDeps | undefined;
+/** the deps of the gateway whose emulator is serving this request (withSignalingDeps) */
+const scoped = new AsyncLocalStorage<Promise<SignalingDeps>>();
 
-/** In-process use (dev CLI, tests): every handler in this process uses these. */
+/** In-process use (dev CLI, tests): every handler in this process uses these, unless a request
+ *  runs inside withSignalingDeps. */
 export function setSignalingDeps(deps: SignalingDeps | undefined): void {
   current = deps ? Promise.resolve(deps) : undefined;
+  currentDeps = deps;
+}
+
+/** Undo setSignalingDeps(deps), or put `next` in their place — only if no later call replaced
+ *  them (another gateway's). */
+export function clearSignalingDeps(deps: SignalingDeps, next?: SignalingDeps): void {
+  if (currentDeps === deps) setSignalingDeps(next);
+}
+
+/**
+ * Run `fn` (one request's handling) with these deps, whatever the process-wide ones are: two
+ * local gateways in one process (tests, an embedding app) each answer with their own registry and
+ * node. With one process-wide slot, the second gateway's deps answered the first's requests, and
+ * closing it left the first answering 500.
+ */
+export function withSignalingDeps<T>(deps: SignalingDeps, fn: () => T): T {
+  return scoped.run(Promise.resolve(deps), fn);
 }
 
 export function getSignalingDeps(): Promise<SignalingDeps> {
+  const mine = scoped.getStore();
+  if (mine) return mine;
   current ??= fromEnvironment().catch((e) => {
     current = undefined; // the next invocation retries (e.g. the registry was briefly down)
     throw e;

@@ -2,7 +2,14 @@
 
 export { SESSION_TOKEN_HEADER } from "./create-session.js";
 export { bearerOwnsSession, newSessionCredentials } from "./credentials.js";
-export { makeSignalingDeps, type SignalingDeps, type SignalingDepsInput, setSignalingDeps } from "./deps.js";
+export {
+  clearSignalingDeps,
+  makeSignalingDeps,
+  type SignalingDeps,
+  type SignalingDepsInput,
+  setSignalingDeps,
+  withSignalingDeps,
+} from "./deps.js";
 export { type Action, type LambdaHandler, signalingHandler } from "./dispatch.js";
 export { HttpError } from "./errors.js";
 export { optionsHandler } from "./options.js";

@@ -261,9 +261,6 @@ describe("a recording ends with the media, whoever sends it", () => {
   }
 });
 
-// before the next block: its gateway's close unwires the process-wide signaling handlers
-// (setSignalingDeps) this file's first gateway answers with too — a call to that one afterwards
-// is a 500 ("RTCGW_NODE_SECRET … must be set")
 describe("a stereo sender is recorded in stereo", () => {
   // GStreamer with a 2-channel opusenc: its offer says sprop-stereo=1 (and nothing else about
   // stereo); 440 Hz left, 1000 Hz right (gst_send_client.py … stereo)

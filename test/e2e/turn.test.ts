@@ -35,7 +35,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { type Config, loadConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/log/index.js";
-import { makeSignalingDeps, setSignalingDeps } from "../../src/signaling/deps.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { type Coturn, startCoturn } from "../support/coturn.js";
 import { dominantHz, readWav } from "./wav.js";
@@ -263,7 +262,7 @@ describe("TURN (coturn on loopback, client forced to relay)", () => {
   it("an expired credential allocates nothing (the gateway's clock set 2 h back mints one that expired 1 h 50 min ago)", {
     timeout: 30_000,
   }, async () => {
-    setSignalingDeps(makeSignalingDeps({ ...gw.signaling, now: () => Date.now() - 2 * 3600_000 }));
+    gw.setSignaling({ ...gw.signaling, now: () => Date.now() - 2 * 3600_000 });
     try {
       const ice = newIce();
       const ssrc = 0x4321;
@@ -273,7 +272,7 @@ describe("TURN (coturn on loopback, client forced to relay)", () => {
       await refused(ice, ssrc, server, answer, server.username!);
       await deleteSession(id, res);
     } finally {
-      setSignalingDeps(makeSignalingDeps(gw.signaling));
+      gw.setSignaling(gw.signaling);
     }
   });
 });

@@ -225,6 +225,8 @@ export class ClientPeer {
   /** frame index (20 ms each, counted from the first send) of the last packet sent: its RTP
    *  timestamp's position, which a lagging send clock can put behind lastSentAt */
   lastSentFrame: number | undefined;
+  /** frame index of the first packet sent (frames due before the track opened are not sent) */
+  firstSentFrame: number | undefined;
   /** wall time (ms) the first packet was received */
   firstReceivedAt: number | undefined;
   /** wall time (ms) the first packet that decodes to sound (RMS above ~-36 dBFS) was received */
@@ -387,6 +389,7 @@ export class ClientPeer {
               this.lastSentAt = Date.now();
               this.lastSentFrame = i;
               this.firstSentAt ??= this.lastSentAt;
+              this.firstSentFrame ??= i;
             } else this.stats.sendFailures++;
           }
         } catch {

@@ -6,7 +6,7 @@
 // impairer, before any of it is dropped, and must agree with the browser's own count.
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Impairer, startImpairer } from "../support/udp-impair.js";
+import { type Impairer, LOSS_AND_REORDER, startImpairer } from "../support/udp-impair.js";
 import { type BrowserDevStack, startBrowserDevStack } from "./dev-stack.js";
 
 let stack: BrowserDevStack;
@@ -34,14 +34,7 @@ afterAll(async () => {
 /** udp-impair in front of the gateway (relay on loopback, where the node binds): 10 % loss and 5 %
  *  reordering; the outage is started by the test (test/support/udp-impair.ts says why) */
 async function impaired(): Promise<Impairer> {
-  const imp = await startImpairer(stack.gateway.emulator.url, "127.0.0.1", [
-    "--loss",
-    "0.1",
-    "--reorder",
-    "0.05",
-    "--seed",
-    "7",
-  ]);
+  const imp = await startImpairer(stack.gateway.emulator.url, "127.0.0.1", LOSS_AND_REORDER);
   impairers.push(imp);
   return imp;
 }

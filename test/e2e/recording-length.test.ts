@@ -22,7 +22,7 @@ import { dominantHz, goertzelAmplitude } from "../audio/codecs/tone-analysis.js"
 import { parseWav } from "../media/sinks/wav.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { runChild } from "../support/run-child.js";
-import { type Impairer, startImpairer } from "../support/udp-impair.js";
+import { type Impairer, LOSS_AND_REORDER, startImpairer } from "../support/udp-impair.js";
 import { weriftWhipCall } from "../support/werift-client.js";
 
 const PY = "/usr/bin/python3";
@@ -69,14 +69,7 @@ afterAll(async () => {
 /** udp-impair in front of the gateway: 10 % loss and 5 % reordering from the start; the outage is
  *  started by the test (test/support/udp-impair.ts says why) */
 async function impaired(): Promise<Impairer> {
-  const imp = await startImpairer(gateway.emulator.url, lan!, [
-    "--loss",
-    "0.1",
-    "--reorder",
-    "0.05",
-    "--seed",
-    "7",
-  ]);
+  const imp = await startImpairer(gateway.emulator.url, lan!, LOSS_AND_REORDER);
   impairers.push(imp);
   return imp;
 }

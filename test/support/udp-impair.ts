@@ -12,6 +12,9 @@ import { createInterface } from "node:readline";
 
 export const UDP_IMPAIR = "/work/shared/tools/udp-impair.mjs";
 
+/** the recording tests' network: 10 % loss and 5 % reordering, seeded (the outage: outageAfter) */
+export const LOSS_AND_REORDER = ["--loss", "0.1", "--reorder", "0.05", "--seed", "7"];
+
 /** one direction's counters as the impairer reports them (GET /_chaos/stats) */
 export interface ImpairCounts {
   rtp: number;

@@ -192,10 +192,10 @@ export class MediaNodes extends Construct {
 
     this.role = new iam.Role(this, "Role", {
       assumedBy: new iam.ServicePrincipal("ec2.amazonaws.com"),
-      managedPolicies: [
-        iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore"),
-        iam.ManagedPolicy.fromAwsManagedPolicyName("CloudWatchAgentServerPolicy"),
-      ],
+      // Session Manager for operators; the CloudWatch agent's rights are granted below, scoped to
+      // this stack's log groups (AWS's CloudWatchAgentServerPolicy allowed any log group, any
+      // metric namespace, X-Ray and SSM parameters: the agent here needs none of those)
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName("AmazonSSMManagedInstanceCore")],
     });
 
     const artifact = new s3assets.Asset(this, "Source", { path: deps.artifact });
@@ -302,7 +302,20 @@ export class MediaNodes extends Construct {
         removalPolicy: RemovalPolicy.DESTROY,
       });
       group.node.addDependency(lg);
+      // the agent writes its streams ({instance_id}) into these groups only; it creates a group
+      // only when one is missing, which the dependency above rules out
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+          resources: [lg.logGroupArn],
+        }),
+      );
     }
+    // the agent looks its groups up, and reads the instance's tags for the AutoScalingGroupName
+    // dimension of its host metrics (neither action has resource-level permissions)
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ["logs:DescribeLogGroups", "ec2:DescribeTags"], resources: ["*"] }),
+    );
     // the launch hook, on the group itself so that it holds the very first instances too (a
     // separate hook resource would only exist once the group's creation is over): an instance goes
     // InService only when its bootstrap completes it (CONTINUE, every worker healthy); a failed

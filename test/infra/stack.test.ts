@@ -382,6 +382,35 @@ describe("GatewayStack: media nodes", () => {
     expect(JSON.stringify(st[0]!.resources)).not.toMatch(/"\*"/);
   });
 
+  it("gives the node's CloudWatch agent its own log groups and nothing wider (no CloudWatchAgentServerPolicy)", () => {
+    const [roleId, role] = resourcesOf(s.json, "AWS::IAM::Role").find(([id]) => /^MediaNodesRole/.test(id))!;
+    const managed = JSON.stringify(role.Properties.ManagedPolicyArns);
+    expect(managed).toContain("AmazonSSMManagedInstanceCore");
+    expect(managed).not.toContain("CloudWatchAgent");
+    const p = roleOf(s.json, /^MediaNodesRole/);
+    expect(p.roleId).toBe(roleId);
+    // writing logs: only into the stack's four groups, each by its own ARN
+    const writes = p.statements.filter((x) => x.actions.includes("logs:PutLogEvents"));
+    expect(writes).toHaveLength(4);
+    for (const w of writes) {
+      expect(w.actions.sort()).toEqual([
+        "logs:CreateLogStream",
+        "logs:DescribeLogStreams",
+        "logs:PutLogEvents",
+      ]);
+      expect(w.resources).toHaveLength(1);
+      expect(JSON.stringify(w.resources)).not.toMatch(/"\*"/);
+      expect(JSON.stringify(w.resources)).toMatch(/"Fn::GetAtt":\["MediaNodesLogs/);
+    }
+    // never a log group of its own making, nor anything outside logs, metrics, tags and its group
+    expect(p.actions).not.toContain("logs:CreateLogGroup");
+    expect(p.actions.filter((a) => /^(xray|ssm):/.test(a))).toEqual([]);
+    // the actions without resource-level permissions, and the metric namespaces it may write
+    expect(p.actions).toEqual(expect.arrayContaining(["logs:DescribeLogGroups", "ec2:DescribeTags"]));
+    const metrics = p.statements.find((x) => x.actions.includes("cloudwatch:PutMetricData"))!;
+    expect(JSON.stringify(metrics.condition)).toContain("rtcgw/host");
+  });
+
   it("ships the node's logs into log groups the stack owns, each with a retention (the agent would create them to keep forever)", () => {
     const bootstrap = readFileSync(path.join(ROOT, "infra/node/bootstrap.sh"), "utf8");
     const names = [...bootstrap.matchAll(/"log_group_name": "\/rtcgw\/\$STACK\/([a-z]+)"/g)].map(

@@ -280,6 +280,7 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
   let t0 = 0;
   let cpuPct = 0;
   let p99 = 0;
+  // biome-ignore lint/suspicious/noExplicitAny: the generator's JSON lines are read field by field
   let result: Record<string, any> = {};
   let connected = 0;
   let agent0 = 0;
@@ -291,6 +292,7 @@ async function runOne(profile: Row["profile"], n: number): Promise<Row> {
   let lost0: Record<string, number> = {};
   let lostMs: Record<string, number> | undefined;
   for await (const line of createInterface({ input: gen.stdout! })) {
+    // biome-ignore lint/suspicious/noExplicitAny: the generator's JSON lines are read field by field
     let msg: Record<string, any>;
     try {
       msg = JSON.parse(line);

@@ -26,6 +26,7 @@ afterAll(async () => {
 
 async function raw(method: string, path: string, headers: Record<string, string>, body?: string) {
   const res = await fetch(h.node.controlUrl + path, { method, headers, ...(body ? { body } : {}) });
+  // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary fields of the JSON body
   return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
 }
 

@@ -34,6 +34,7 @@ export interface Harness {
     method: string,
     path: string,
     body?: unknown,
+    // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary fields of the JSON body
   ): Promise<{ status: number; json: any; text: string; headers: Headers }>;
   createSession(
     offer: string,
@@ -46,6 +47,7 @@ export interface Harness {
       /** further fields of the node's create body (a bridge's bridgeUrl, bridgeRate, …) */
       body?: Record<string, unknown>;
     },
+    // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary fields of the JSON body
   ): Promise<{ status: number; json: any; sessionId: string }>;
   close(): Promise<void>;
 }
@@ -72,6 +74,7 @@ export async function startHarness(
       ...(text ? { body: text } : {}),
     });
     const t = await res.text();
+    // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary fields of the JSON body
     let json: any;
     try {
       json = t ? JSON.parse(t) : undefined;

@@ -168,7 +168,8 @@ export function toneRatio(pcm: Int16Array, rate: number, hz: number): number {
 
 type Sender = { start: number; sent: number; sendOne: () => void };
 const senders = new Set<Sender>();
-let clock: NodeJS.Timeout | undefined;
+/** the clock's next tick is scheduled (one timer for every sender) */
+let ticking = false;
 /** senders that fell this many frames behind catch up at most this much per tick (no huge bursts) */
 const MAX_CATCH_UP = 5;
 
@@ -179,12 +180,14 @@ function clockTick() {
     for (let i = 0; i < Math.min(due, MAX_CATCH_UP); i++) s.sendOne();
     if (due > MAX_CATCH_UP) s.sent += due - MAX_CATCH_UP; // frames skipped: the receiver sees loss
   }
-  if (senders.size > 0) clock = setTimeout(clockTick, 5);
-  else clock = undefined;
+  ticking = senders.size > 0;
+  if (ticking) setTimeout(clockTick, 5);
 }
 function addSender(s: Sender) {
   senders.add(s);
-  clock ??= setTimeout(clockTick, 0);
+  if (ticking) return;
+  ticking = true;
+  setTimeout(clockTick, 0);
 }
 
 // ---------------------------------------------------------------- the peer

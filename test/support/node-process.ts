@@ -127,6 +127,7 @@ export async function control(node: ControlTarget, method: string, path: string,
     headers: signRequest(NODE_SECRET, node.id, method, path, text),
     ...(text ? { body: text } : {}),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary fields of the JSON body
   return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
 }
 

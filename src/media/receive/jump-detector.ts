@@ -10,7 +10,10 @@
 // or within the jitter the network has shown (the caller passes its depth). Packets that do not
 // agree stay in the run instead of breaking it: on a network whose packets scatter over 120 ms,
 // a run that had to agree as a whole (spread ≤ 60 ms) was broken again and again, and a jump
-// cost a second of audio — or the rest of a short call.
+// cost a second of audio — or the rest of a short call. The band is at most 120 ms wide: the
+// depth also grows with the late packets of the run itself (up to 200 ms), and a band that wide
+// would take a backlog draining at twice real time for a jump.
+
 export interface RunPacket<P> {
   packet: P;
   arrivalMs: number;
@@ -19,6 +22,7 @@ export interface RunPacket<P> {
 }
 
 const MAX_SPREAD_MS = 60;
+const MAX_BAND_MS = 120;
 const MIN_SPAN_MS = 100;
 const MIN_PACKETS = 3;
 const MAX_RUN = 64; // a flood of unusable packets at one instant must not grow memory
@@ -33,7 +37,7 @@ export class JumpDetector<P> {
    * packets scatter (the receiver's depth); the band they must agree within is that wide.
    */
   add(entry: RunPacket<P>, jitterMs = 0): { jump?: RunPacket<P>[]; dropped: number } {
-    const half = Math.max(MAX_SPREAD_MS, jitterMs) / 2;
+    const half = Math.min(Math.max(MAX_SPREAD_MS, jitterMs), MAX_BAND_MS) / 2;
     let dropped = 0;
     this.run.push(entry);
     if (this.run.length > MAX_RUN) {

@@ -29,8 +29,11 @@ describe("JumpDetector", () => {
   it("a burst flushed at once, or draining at twice real time, is never a jump", () => {
     // a router releases 40 packets at once: lateness 800, 780, … as it drains
     expect(feed(Array.from({ length: 40 }, (_, i) => [1000 + i * 0.01, 800 - i * 20])).at).toBeUndefined();
-    // the backlog leaves at 2× real time: a packet every 10 ms, 10 ms less late each
-    expect(feed(Array.from({ length: 80 }, (_, i) => [1000 + i * 10, 800 - i * 10])).at).toBeUndefined();
+    // the backlog leaves at 2× real time: a packet every 10 ms, 10 ms less late each — also when
+    // the receiver's depth has grown to its 200 ms maximum (the band stays ≤ 120 ms wide)
+    const draining: [number, number][] = Array.from({ length: 80 }, (_, i) => [1000 + i * 10, 800 - i * 10]);
+    expect(feed(draining).at).toBeUndefined();
+    expect(feed(draining, 200).at).toBeUndefined();
   });
 
   it("packets scattered over 120 ms around one offset prove a jump within 300 ms; outliers are dropped, not replayed", () => {
@@ -54,12 +57,15 @@ describe("JumpDetector", () => {
     expect(worst).toBeLessThanOrEqual(300);
   });
 
-  it("the band widens to the network's scatter the caller reports (its depth)", () => {
-    // offsets alternate 400 / 500 ms: within ±30 ms only every other packet agrees (arrivals 0,
-    // 40, 80, 120 ms: proved at the 7th packet); a band 200 ms wide takes them all (the 6th)
-    const pairs: [number, number][] = Array.from({ length: 12 }, (_, i) => [i * 20, 400 + (i % 2) * 100]);
+  it("the band widens to the network's scatter the caller reports (its depth), up to 120 ms", () => {
+    // offsets alternate 400 / 450 ms: within ±30 ms only every other packet agrees (arrivals 0,
+    // 40, 80, 120 ms: proved at the 7th packet); a band 100 ms wide takes them all (the 6th)
+    const pairs: [number, number][] = Array.from({ length: 12 }, (_, i) => [i * 20, 400 + (i % 2) * 50]);
     expect(feed(pairs).at).toBe(6);
-    expect(feed(pairs, 200).at).toBe(5);
+    expect(feed(pairs, 100).at).toBe(5);
+    // 100 ms apart: together in no band, however large the depth the caller reports
+    const apart: [number, number][] = Array.from({ length: 12 }, (_, i) => [i * 20, 400 + (i % 2) * 100]);
+    expect(feed(apart, 200).at).toBe(6);
   });
 
   it("a usable packet ends the run: its packets are counted, a flood cannot grow memory", () => {

@@ -31,6 +31,9 @@ interface Exchange {
   contentType?: string;
   ifMatch?: string;
   etag?: string;
+  /** the ICE ufrag the request's body carries (an offer, a trickle fragment): a PATCH the gateway
+   *  refuses as an ICE restart (422) shows here whose ufrag it carried */
+  ufrag?: string;
 }
 const exchanges: Exchange[] = [];
 const pageErrors: string[] = [];
@@ -45,6 +48,7 @@ beforeAll(async () => {
     const url = new URL(req.url());
     if (!url.pathname.startsWith("/v1/")) return;
     const h = req.headers();
+    const ufrag = /a=ice-ufrag:(\S*)/.exec(req.postData() ?? "")?.[1];
     exchanges.push({
       method: req.method(),
       path: url.pathname,
@@ -52,6 +56,7 @@ beforeAll(async () => {
       ...(h["content-type"] ? { contentType: h["content-type"] } : {}),
       ...(h["if-match"] ? { ifMatch: h["if-match"] } : {}),
       ...(res.headers().etag ? { etag: res.headers().etag } : {}),
+      ...(ufrag !== undefined ? { ufrag } : {}),
     });
   });
   await page.goto(`${gateway.emulator.url}/`);
@@ -139,16 +144,20 @@ describe("medooze whip-whep clients in Chromium", () => {
       const post = exchanges.find((x) => x.method === "POST" && x.path === postPath);
       expect(post, `${kind} POST`).toMatchObject({ status: 201, contentType: "application/sdp" });
       expect(post!.etag).toBeTruthy();
+      expect(post!.ufrag, `${kind} offer's ICE ufrag`).toBeTruthy();
       const patches = exchanges.filter((x) => x.method === "PATCH" && x.path === url);
       expect(patches.length, `${kind} trickled its candidates`).toBeGreaterThan(0);
-      for (const p of patches)
-        expect(p, `${kind} PATCH, of ${JSON.stringify(exchanges)}; page errors ${pageErrors}`).toEqual({
+      for (const { ufrag, ...p } of patches) {
+        const what = `${kind} PATCH, of ${JSON.stringify(exchanges)}; page errors ${pageErrors}`;
+        expect(p, what).toEqual({
           method: "PATCH",
           path: url,
           status: 204,
           contentType: "application/trickle-ice-sdpfrag",
           ...(sendsIfMatch ? { ifMatch: post!.etag } : {}),
         });
+        expect(ufrag, what).toBe(post!.ufrag);
+      }
       expect(exchanges.find((x) => x.method === "DELETE" && x.path === url)?.status, `${kind} DELETE`).toBe(
         200,
       );
@@ -192,7 +201,10 @@ describe("medooze whip-whep clients in Chromium", () => {
     });
     const patches = exchanges.filter((x) => x.method === "PATCH" && x.path === url);
     expect(patches.length).toBeGreaterThan(0);
-    expect(patches.every((p) => p.status === 204)).toBe(true);
+    expect(
+      patches.filter((p) => p.status !== 204),
+      `PATCHes refused, of ${JSON.stringify(exchanges)}`,
+    ).toEqual([]);
     expect(exchanges.find((x) => x.method === "DELETE" && x.path === url)?.status).toBe(200);
     await expect.poll(() => gateway.node.sessions(), { timeout: 5_000 }).toBe(0);
     expect(pageErrors).toEqual([]);

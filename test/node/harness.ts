@@ -127,7 +127,15 @@ export function waitFor(
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const check = async () => {
-      if (await pred()) return resolve();
+      // a predicate that throws ends the wait with its error (it used to be an unhandled
+      // rejection, and the wait hung until the test's own timeout, hiding what went wrong)
+      let ok: boolean;
+      try {
+        ok = await pred();
+      } catch (e) {
+        return reject(new Error(`while waiting for ${what}: ${(e as Error).message}`, { cause: e }));
+      }
+      if (ok) return resolve();
       if (Date.now() > deadline)
         return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
       setTimeout(check, 25);

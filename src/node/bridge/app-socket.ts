@@ -108,6 +108,8 @@ export class AppSocket {
   #endReason: string | undefined;
   #dropping = false;
   #everOpen = false;
+  /** when the current socket opened (its stability is measured from here) */
+  #openedAt = 0;
   /** the caller's first frames, kept while the first socket opens (up to the open timeout); written
    *  when it opens, after the opening messages (a protocol's ids and counters start there) */
   #early: Array<{ samples: Int16Array; ms: number }> = [];
@@ -266,6 +268,7 @@ export class AppSocket {
     const resumed = this.#everOpen;
     this.#everOpen = true;
     this.#state = "open";
+    this.#openedAt = Date.now();
     // the outage (and the backoff) goes on until this socket has stayed open: see BRIDGE_STABLE_MS
     clearTimeout(this.#stableTimer);
     this.#stableTimer = setTimeout(() => this.#stable(ws), this.#stableMs);
@@ -393,6 +396,12 @@ export class AppSocket {
       return;
     }
     const now = Date.now();
+    // a socket open BRIDGE_STABLE_MS was stable even if its timer has not run: on a busy event
+    // loop the drop can come in the same turn as the timer's due time (an agent's flood of marks
+    // closed for not reading). Without this, the drop fell in the first outage, whose window
+    // counts from the session's start, and the call ended without one redial.
+    if (wasOpen && this.#outageSince !== undefined && now - this.#openedAt >= this.#stableMs)
+      this.#stable(ws);
     if (wasOpen) {
       this.#outageSince ??= now; // a drop after a stable socket begins an outage; within one, it goes on
       this.#outageDrops++;

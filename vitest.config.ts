@@ -10,6 +10,7 @@ export default defineConfig({
     // Media tests bind UDP ports and spawn servers: files run in separate forks, a few at a time.
     pool: "forks",
     maxWorkers: 2,
-    reporters: process.env.CI ? ["default"] : ["default"],
+    // fast-check's seed, fixed unless FC_SEED says otherwise
+    setupFiles: ["test/support/fast-check-seed.ts"],
   },
 });

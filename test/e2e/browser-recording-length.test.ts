@@ -102,27 +102,6 @@ async function publishFromPage(origin: string): Promise<Sent> {
   });
 }
 
-/** the impairer's counters of the browser → node direction for the ICE session of the browser's
- *  ufrag (not its WHIP Location: when the node's first connectivity check reaches the relay before
- *  the proxy has passed the answer on, udp-impair files the session as anonymous, without it) */
-async function impairerCounts(
-  origin: string,
-  ufrag: string,
-): Promise<{ rtp: number; rtp_dropped: number; dropped_outage: number; reordered: number }> {
-  const st = (await (await fetch(`${origin}/_chaos/stats`)).json()) as {
-    sessions: {
-      client_ufrag: string;
-      c2s: { rtp: number; rtp_dropped: number; dropped_outage: number; reordered: number };
-    }[];
-  };
-  const s = st.sessions.find((x) => x.client_ufrag === ufrag);
-  expect(
-    s,
-    `the impairer saw the ICE session of ufrag ${ufrag}: ${JSON.stringify(st.sessions)}`,
-  ).toBeDefined();
-  return s!.c2s;
-}
-
 describe("Chromium", () => {
   for (const network of ["clean", "10% loss, 5% reorder, 500 ms outage"] as const) {
     it(`${network}: stops sending, stays connected 1.5 s, closes without a DELETE: the WAV lasts what it sent (±40 ms)`, async () => {
@@ -139,7 +118,11 @@ describe("Chromium", () => {
       let atImpairer = "";
       if (network !== "clean") {
         // what the browser sent, counted where it entered the impairer (before any loss)
-        const c = await impairerCounts(origin, s.ufrag);
+        // the ICE session of the browser's ufrag, not of its WHIP Location: when the node's first
+        // connectivity check reaches the relay before the proxy has passed the answer on,
+        // udp-impair files the session as anonymous, without it
+        const c = await imp!.c2sOf(s.ufrag);
+        if (!c) throw new Error(`the impairer saw no ICE session of ufrag ${s.ufrag}`);
         expect(c.rtp).toBe(s.count);
         // the impairment really happened: the outage, started in the middle of the call (~25
         // packets, RTCP too; fewer when a busy machine holds the sender up across it), and random

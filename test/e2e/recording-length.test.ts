@@ -14,6 +14,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServedLocalGateway, startLocalGateway } from "../../src/cli/local-gateway.js";
 import { loadConfig } from "../../src/config/index.js";
@@ -153,19 +154,20 @@ async function pythonClient(script: string, origin: string, extra: string[] = []
 /** the gateway's logger: every line at LOG_LEVEL to stdout as usual, and each session's
  *  "recording closed" line (logged at info) kept for the figures */
 function captureRecordingLines(level: string) {
-  const levels = ["trace", "debug", "info", "warn", "error", "fatal"];
-  const shown = levels.indexOf(level);
+  // pino's numbers: "silent" (and only it) is not among them, and shows nothing
+  const shown = pino.levels.values[level] ?? Number.POSITIVE_INFINITY;
   const sink = new Writable({
     write(chunk, _enc, cb) {
       for (const line of String(chunk).split("\n").filter(Boolean)) {
         const l = JSON.parse(line) as Record<string, unknown>;
         if (l.event === "recording_closed") closedLines.set(String(l.sessionId), l);
-        if (levels.indexOf(String(l.level)) >= shown) process.stdout.write(`${line}\n`);
+        if ((pino.levels.values[String(l.level)] ?? 0) >= shown) process.stdout.write(`${line}\n`);
       }
       cb();
     },
   });
-  return createLogger({ level: levels[Math.min(shown, 2)], destination: sink });
+  // at least info, where the recording's line is
+  return createLogger({ level: shown <= pino.levels.values.info! ? level : "info", destination: sink });
 }
 
 /** the session's WAV and Ogg once the node has ended it; how long after the close that was */

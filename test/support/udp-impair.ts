@@ -38,6 +38,9 @@ export interface Impairer {
   outageAfter(afterRtp: number, ms: number): { started: Promise<number | undefined>; cancel(): void };
   /** client → node counters, summed over every session this impairer carried */
   c2s(): Promise<ImpairCounts>;
+  /** client → node counters of the one ICE session whose client ufrag is `ufrag` (undefined if the
+   *  impairer saw none) */
+  c2sOf(ufrag: string): Promise<ImpairCounts | undefined>;
   stop(): void;
 }
 
@@ -56,8 +59,12 @@ export async function startImpairer(upstream: string, relayHost: string, args: s
     }
   }
   if (!origin) throw new Error("udp-impair exited before it was ready");
-  const stats = async () =>
-    ((await (await fetch(`${origin}/_chaos/stats`)).json()) as { summary: { c2s: ImpairCounts } }).summary;
+  const all = async () =>
+    (await (await fetch(`${origin}/_chaos/stats`)).json()) as {
+      summary: { c2s: ImpairCounts };
+      sessions: { client_ufrag: string; c2s: ImpairCounts }[];
+    };
+  const stats = async () => (await all()).summary;
   return {
     origin,
     process: p,
@@ -83,6 +90,7 @@ export async function startImpairer(upstream: string, relayHost: string, args: s
       };
     },
     c2s: async () => (await stats()).c2s,
+    c2sOf: async (ufrag) => (await all()).sessions.find((x) => x.client_ufrag === ufrag)?.c2s,
     stop: () => void p.kill("SIGTERM"),
   };
 }

@@ -20,9 +20,6 @@ import {
 } from "../../../src/audio/codecs/index.js";
 import { goertzelAmplitude, rmsOf } from "./tone-analysis.js";
 
-// deterministic in CI; FC_SEED=<n> replays a failure, FC_SEED=random explores new cases
-if (process.env.FC_SEED !== "random") fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261124) });
-
 const goertzel = (pcm: Int16Array, hz: number) => goertzelAmplitude(pcm, 8000, hz);
 
 interface Level {

@@ -14,9 +14,6 @@ import {
 } from "../../support/rtp-stream.js";
 import { specFor } from "./harness.js";
 
-// deterministic in CI; FC_SEED=<n> replays a failure, FC_SEED=random explores new cases
-if (process.env.FC_SEED !== "random") fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261124) });
-
 const range = fc
   .tuple(fc.integer({ min: 0, max: 8000 }), fc.integer({ min: 20, max: 2000 }))
   .map(([from, len]): TimeRange => ({ fromMs: from, toMs: from + len }));

@@ -10,9 +10,6 @@ import {
   TimestampUnwrapper,
 } from "../../../src/media/rtp/index.js";
 
-// deterministic in CI; FC_SEED=<n> replays a failure, FC_SEED=random explores new cases
-if (process.env.FC_SEED !== "random") fc.configureGlobal({ seed: Number(process.env.FC_SEED ?? 20261124) });
-
 describe("RTP parse/build (RFC 3550 §5.1)", () => {
   it("parses a hand-assembled packet with CSRCs, a one-byte extension and padding", () => {
     const bytes = Uint8Array.of(

@@ -181,6 +181,11 @@ describe("fragmentUfrag", () => {
   it("goes by the ufrag the candidates carry when the a=ice-ufrag line is wrong (whip.js sends null)", () => {
     expect(fragmentUfrag(frag("a=ice-ufrag:null\r\n", "EsAw", "EsAw"))).toBe("EsAw");
   });
+  it('a line that says "null" or "undefined" (a JavaScript client\'s unset value) is no ufrag: whip.js\'s end-of-candidates is a trickle, not a restart', () => {
+    expect(fragmentUfrag(frag("a=ice-ufrag:null\r\n"))).toBeUndefined();
+    expect(fragmentUfrag(frag("a=ice-ufrag:undefined\r\n"))).toBeUndefined();
+    expect(fragmentUfrag(frag("a=ice-ufrag:null\r\n", undefined))).toBeUndefined();
+  });
   it("falls back to the a=ice-ufrag line without candidates, without their ufrag, or when they disagree", () => {
     expect(fragmentUfrag(frag("a=ice-ufrag:NeW1\r\n"))).toBe("NeW1");
     expect(fragmentUfrag(frag("a=ice-ufrag:EsAw\r\n", undefined))).toBe("EsAw");

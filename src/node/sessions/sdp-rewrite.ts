@@ -86,8 +86,11 @@ export function parseSdpFrag(frag: string): TrickleFragment {
 /**
  * The ICE generation a fragment belongs to: the `ufrag` its candidates carry (libwebrtc writes it
  * into every candidate line) when they agree, else its a=ice-ufrag line. The candidates win
- * because a client may write the line wrong: medooze whip.js sends "a=ice-ufrag:null" when it
- * trickles a candidate before it has read its own offer's ufrag.
+ * because a client may write the line wrong: medooze whip.js and whep.js send "a=ice-ufrag:null"
+ * when they trickle before their setLocalDescription has resolved (a busy browser: they schedule
+ * the first PATCH before it, and read their ufrag after it). A line that says "null" or
+ * "undefined" — a JavaScript client's unset value, never a ufrag it offered — is no ufrag: its
+ * end-of-candidates alone was refused as an ICE restart (422), and the client threw.
  */
 export function fragmentUfrag(frag: TrickleFragment): string | undefined {
   const own = new Set(frag.candidates.map((c) => /\sufrag\s+(\S+)/.exec(c.candidate)?.[1]));
@@ -95,7 +98,7 @@ export function fragmentUfrag(frag: TrickleFragment): string | undefined {
     const [ufrag] = own;
     if (ufrag !== undefined) return ufrag;
   }
-  return frag.iceUfrag;
+  return frag.iceUfrag === "null" || frag.iceUfrag === "undefined" ? undefined : frag.iceUfrag;
 }
 
 /** The a=ice-ufrag of our answer (to tell a trickle from an ICE restart, RFC 9725 §4.4.1.2). */

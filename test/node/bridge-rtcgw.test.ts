@@ -323,6 +323,8 @@ describe("slow accept and signature", () => {
     const full = `ws://${req.headers.host}${req.url}`;
     expect(full).toBe(url);
     expect(verify(full, req.headers, SECRET)).toBe(true);
+    // Twilio's own header is for Twilio agents only
+    expect(req.headers["x-twilio-signature"]).toBeUndefined();
     expect(verify(full, req.headers, "another-secret-0123456789")).toBe(false);
     expect(verify(agent.url("/signed?token=abd"), req.headers, SECRET)).toBe(false);
     await end(sessionId, c);

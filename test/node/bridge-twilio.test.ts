@@ -3,6 +3,7 @@
 // it checks the messages' shapes and order as documented, decodes the caller's μ-law (G.711, its
 // own decoder below) and hears the caller's 440 Hz, answers with 600 Hz that a node-datachannel
 // caller hears, and times its marks and a clear against what the caller receives.
+import twilio from "twilio";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import { ClientPeer, toneRatio } from "../support/client-peer.js";
@@ -377,10 +378,15 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
     await c.close();
   });
 
-  it("the agent closing its socket normally ends the call (a Twilio stream ends so)", async () => {
+  it.each([
+    ["1000", (ws: WebSocket) => ws.close(1000)],
+    // Node's ws close() without arguments: a close frame with no status code (the node reads 1005)
+    ["no status code", (ws: WebSocket) => ws.close()],
+  ])("the agent closing its socket (%s) ends the call (a Twilio stream ends so)", async (_, close) => {
     const { c, sessionId, s } = await call();
     await waitFor(() => of(s, "media").length >= 5, 3000, "media");
-    s.ws.close(1000);
+    const dials = streams.length;
+    close(s.ws);
     // this session ends (whatever another test left behind)
     await waitFor(
       async () => (await h.call("GET", `/internal/sessions/${sessionId}`)).status === 404,
@@ -388,6 +394,75 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
       "the session to end",
     );
     expect((await h.call("GET", `/internal/sessions/${sessionId}`)).status).toBe(404);
+    // not redialed
+    expect(streams.length).toBe(dials);
     await c.close();
+  });
+});
+
+describe("a Twilio agent that checks X-Twilio-Signature (Twilio's own validateRequest)", () => {
+  it("with RTCGW_BRIDGE_SECRET as its auth token it takes the dial; with another token it refuses it (403), as OpenAI's Twilio example does", async () => {
+    const SECRET = "the-agents-twilio-auth-token-0123";
+    let accepted = 0;
+    let refused = 0;
+    // the agent: it validates the upgrade before accepting, with the twilio package (its own
+    // library, not rtcgw's idea of it); the URL it validates is the one it knows itself by
+    const checked = new WebSocketServer({
+      host: "127.0.0.1",
+      port: 0,
+      verifyClient: ({ req }, done) => {
+        const url = `ws://${req.headers.host}${req.url}`;
+        const token = req.url?.startsWith("/wrong-token") ? "not-the-secret-0123456789" : SECRET;
+        const ok = twilio.validateRequest(token, String(req.headers["x-twilio-signature"] ?? ""), url, {});
+        if (ok) accepted++;
+        else refused++;
+        done(ok, 403);
+      },
+    });
+    await new Promise<void>((r) => checked.once("listening", r));
+    const p = (checked.address() as { port: number }).port;
+    const starts: unknown[] = [];
+    checked.on("connection", (ws) =>
+      ws.on("message", (d) => {
+        const m = JSON.parse(String(d));
+        if (m.event === "start") starts.push(m);
+      }),
+    );
+    const h2 = await startHarness({
+      RTCGW_BRIDGE_ALLOW: `ws://127.0.0.1:${p}/`,
+      RTCGW_BRIDGE_SECRET: SECRET,
+      RTCGW_BRIDGE_RECONNECT_S: "1",
+    });
+    try {
+      for (const path of ["/twilio?call=1", "/wrong-token"]) {
+        const c = await ClientPeer.create({ direction: "sendrecv", toneHz: 440, dataChannel: false });
+        const r = await h2.createSession(c.offer, {
+          profile: "bridge",
+          body: { bridgeUrl: `ws://127.0.0.1:${p}${path}`, bridgeProtocol: "twilio" },
+        });
+        expect(r.status).toBe(201);
+        c.accept(r.json.answer);
+        await c.connected(5000);
+        if (path === "/wrong-token") {
+          // refused every time: the call ends agent-gone at the window
+          await waitFor(
+            async () => (await h2.call("GET", `/internal/sessions/${r.sessionId}`)).status === 404,
+            5000,
+            "the refused call to end",
+          );
+          expect(refused).toBeGreaterThan(0);
+          expect(accepted).toBe(1);
+        } else {
+          await waitFor(() => starts.length === 1, 3000, "start at the checking agent");
+          expect(refused).toBe(0);
+          expect((await h2.call("DELETE", `/internal/sessions/${r.sessionId}`)).status).toBe(204);
+        }
+        await c.close();
+      }
+    } finally {
+      await h2.close();
+      for (const ws of checked.clients) ws.terminate();
+      await new Promise<void>((r) => checked.close(() => r()));
+    }
   });
 });

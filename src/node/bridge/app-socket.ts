@@ -253,7 +253,9 @@ export class AppSocket {
       followRedirects: false,
       maxPayload: BRIDGE_MAX_MESSAGE_BYTES,
       perMessageDeflate: false, // audio does not compress; deflate would only cost CPU
-      headers: this.#o.secret ? signatureHeaders(this.#o.secret, url) : {},
+      headers: this.#o.secret
+        ? { ...signatureHeaders(this.#o.secret, url), ...this.#p.signedDialHeaders?.(this.#o.secret, url) }
+        : {},
     });
     this.#ws = ws;
     ws.binaryType = "nodebuffer";

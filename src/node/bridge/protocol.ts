@@ -90,6 +90,9 @@ export interface BridgeProtocol {
    * call (true) or is the socket redialed (false)? Twilio agents end a stream by closing it.
    */
   closeEndsCall(code: number): boolean;
+  /** headers of the protocol's own that a signed dial adds (RTCGW_BRIDGE_SECRET set), besides
+   *  rtcgw's X-Rtcgw-Signature: Twilio's X-Twilio-Signature, which Twilio agents check */
+  signedDialHeaders?(secret: string, url: string): Record<string, string>;
 }
 
 export type { BridgeProtocolName } from "../../control/contract.js";

@@ -5,6 +5,7 @@
 import { createHmac } from "node:crypto";
 
 export const SIGNATURE_HEADER = "x-rtcgw-signature";
+export const TWILIO_SIGNATURE_HEADER = "x-twilio-signature";
 export const TIMESTAMP_HEADER = "x-rtcgw-timestamp";
 
 /** what is signed: the URL exactly as dialed, a newline, the unix time in seconds */
@@ -24,4 +25,15 @@ export function signatureHeaders(secret: string, url: string, nowMs = Date.now()
     [TIMESTAMP_HEADER]: String(timestamp),
     [SIGNATURE_HEADER]: bridgeSignature(secret, url, timestamp),
   };
+}
+
+/**
+ * Twilio's own scheme, as it signs the WebSocket upgrade of a Media Stream and its webhooks: base64
+ * HMAC-SHA1 of the URL (a GET has no form parameters to append), keyed with the account's auth
+ * token. A Twilio agent that checks it (`twilio.validateRequest(authToken, signature, url, {})`,
+ * as OpenAI's Twilio example does) runs unchanged with RTCGW_BRIDGE_SECRET as its auth token. It
+ * has no timestamp: a replayed dial is not refused by it (X-Rtcgw-Signature's check does that).
+ */
+export function twilioSignature(secret: string, url: string): string {
+  return createHmac("sha1", secret).update(url).digest("base64");
 }

@@ -8,6 +8,7 @@ import { decodeUlaw, encodeUlaw } from "../../media/index.js";
 import type { AgentCommand, BridgeProtocol, CallInfo, NodeEvent, WireMessage } from "./protocol.js";
 import { parseJsonObject } from "./protocol.js";
 import { MAX_MARK_NAME } from "./rtcgw.js";
+import { TWILIO_SIGNATURE_HEADER, twilioSignature } from "./signature.js";
 
 export const TWILIO_RATE = 8000;
 /** Twilio keeps up to 10 minutes of an agent's audio queued (its warning 31931: "More than 10
@@ -99,9 +100,18 @@ export class TwilioProtocol implements BridgeProtocol {
     });
   }
 
-  /** a Twilio agent ends its stream by closing the socket normally; anything else is a drop */
+  /** A Twilio agent ends its stream by closing its socket: Twilio never redials. A close with 1000,
+   *  or with no status code (read as 1005: what Node's `ws` `close()` sends without arguments — the
+   *  usual hang-up of a Node agent) ends the call; any other close (1001 going away, 1011, 4xxx)
+   *  or a drop without a close frame (1006) is redialed, the gateway's own help for an agent that
+   *  restarts. */
   closeEndsCall(code: number): boolean {
-    return code === 1000;
+    return code === 1000 || code === 1005;
+  }
+
+  /** Twilio signs the upgrade with X-Twilio-Signature: agents written for it check that header */
+  signedDialHeaders(secret: string, url: string): Record<string, string> {
+    return { [TWILIO_SIGNATURE_HEADER]: twilioSignature(secret, url) };
   }
 
   parse(data: Buffer, isBinary: boolean): AgentCommand {

@@ -81,6 +81,11 @@ function shown(line: string): string {
 
 /** Why one `<type>=<value>` line breaks the grammar, or undefined if it does not. */
 export function sdpLineError(line: string): string | undefined {
+  // what the 60 characters quoted back would hide or not show as the cause
+  if (line.charCodeAt(0) === 0xfeff)
+    return "starts with a byte-order mark (U+FEFF): send the description as UTF-8 without one";
+  if (line.includes("\r"))
+    return "has a carriage return not followed by a line feed (RFC 8866 §5: lines end with CRLF)";
   const m = /^([a-z])=(.*)$/s.exec(line);
   if (!m) {
     if (line === "") return "is empty (RFC 8866 §5: every line is <type>=<value>)";

@@ -33,7 +33,6 @@ export function checkSdpFrag(frag: string): void {
 
 /** Structure and codec checks on an offer (400 malformed, 422 unsupported). */
 export function checkOffer(sdp: string): void {
-  if (!/^v=0\r?\n/.test(sdp)) throw badRequest("malformed-sdp", "an SDP offer starts with v=0");
   const grammar = sdpGrammarError(sdp);
   if (grammar) throw badRequest("malformed-sdp", `the offer is not valid SDP: ${grammar}`);
   let media: ReturnType<typeof parse>["media"];

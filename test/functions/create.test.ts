@@ -246,6 +246,18 @@ describe("content checks", () => {
     expect((await h.registry.listSessionsByNode(h.node.id)).length).toBe(before);
   });
 
+  it("400 with a bounded reason for an offer libdatachannel refuses over a 59 KB line (it quoted the whole line back)", async () => {
+    const c = await peer();
+    const body = c.offer.replace(/(a=mid:0\r\n)/, `$1b=AS:${"9".repeat(59_000)}\r\n`);
+    const before = (await h.registry.listSessionsByNode(h.node.id)).length;
+    const r = await invoke({ method: "POST", path: "/v1/whip", headers: sdpHeaders(), body });
+    expect(r.status).toBe(400);
+    expect(r.json().error).toBe("malformed-sdp");
+    expect(r.json().reason).toMatch(/^the offer could not be applied: .*…$/);
+    expect(r.json().reason.length).toBeLessThanOrEqual(400);
+    expect((await h.registry.listSessionsByNode(h.node.id)).length).toBe(before);
+  });
+
   it("422 with a reason for offers we cannot serve: no audio, no Opus/PCMU/PCMA, several audio streams", async () => {
     const cases: [string, RegExp][] = [
       [VIDEO_ONLY, /no audio/],

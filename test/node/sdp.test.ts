@@ -123,6 +123,36 @@ describe("validateOffer", () => {
     expect(refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0").replace("a=mid:0\r\n", "")).reason).toMatch(/mid/);
     const big = offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=x:".padEnd(70_000, "y"));
     expect(refusal(big).status).toBe(413);
+    // the kind named as a person would ("a session session" before)
+    expect(refusal(offer("m=audio 9 UDP/TLS/RTP/SAVPF 0", "a=inactive")).reason).toMatch(/^a session needs/);
+  });
+
+  it("refuses a payload type RTP cannot carry (0–127, RFC 3550): no packet could match it", () => {
+    for (const pt of ["128", "200", "999"]) {
+      const e = refusal(
+        offer(`m=audio 9 UDP/TLS/RTP/SAVPF ${pt}`, `a=sendrecv\r\na=rtpmap:${pt} opus/48000/2`),
+      );
+      expect([e.status, e.reason]).toEqual([
+        400,
+        `the audio m-line lists payload type ${pt}: RTP payload types are 0–127 (RFC 3550)`,
+      ]);
+    }
+    expect(
+      validateOffer(offer("m=audio 9 UDP/TLS/RTP/SAVPF 127", "a=rtpmap:127 opus/48000/2"), "session").codec,
+    ).toMatchObject({ name: "opus", payloadType: 127 });
+  });
+
+  it("answers telephone-event only when the m-line lists it (an a=rtpmap alone is not offered, RFC 3264 §6.1)", () => {
+    const rtpmaps = "a=sendrecv\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:110 telephone-event/48000";
+    expect(
+      validateOffer(offer("m=audio 9 UDP/TLS/RTP/SAVPF 111 110", rtpmaps), "session").telephoneEvent,
+    ).toEqual({
+      payloadType: 110,
+      clockRate: 48000,
+    });
+    expect(
+      validateOffer(offer("m=audio 9 UDP/TLS/RTP/SAVPF 111", rtpmaps), "session").telephoneEvent,
+    ).toBeUndefined();
   });
 });
 

@@ -66,6 +66,20 @@ describe("RFC 8866 grammar", () => {
     expect(sdpGrammarError("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n")).toMatch(/before its s= line/);
   });
 
+  it("says what is wrong where the quoted line would not show it: a trailing space, CR-only line ends, a stray CR past the quote, a byte-order mark", () => {
+    const sdp = fixture("aiortc.sdp");
+    expect(sdpGrammarError(sdp.replace("v=0\r\n", "v=0 \r\n"))).toMatch(/^line 1 "v=0 " is not "v=0"/);
+    expect(sdpGrammarError(sdp.replaceAll("\r\n", "\r"))).toMatch(
+      /^line 1 .* has a carriage return not followed by a line feed/,
+    );
+    // the offer's last line ends in CR alone, its CR beyond the 60 characters quoted
+    const lastLf = sdp.lastIndexOf("\n");
+    expect(sdpGrammarError(sdp.slice(0, lastLf))).toMatch(
+      /has a carriage return not followed by a line feed/,
+    );
+    expect(sdpGrammarError(`\ufeff${sdp}`)).toMatch(/^line 1 .* starts with a byte-order mark/);
+  });
+
   it("a blank line inside the description is named", () => {
     const sdp = fixture("aiortc.sdp").replace("t=0 0\r\n", "t=0 0\r\n\r\n");
     expect(sdpGrammarError(sdp)).toMatch(/^line 5 "" is empty/);

@@ -1,17 +1,29 @@
 // Typed errors of the media node. Each carries the HTTP status the control API answers with
 // (and the signaling passes on) and a sentence a person can act on.
 
+/** the longest reason a client is answered (and the log gets): a library's message about an offer
+ *  may quote a whole line of it — libdatachannel quoted a 59 KB b= line, twice logged per request */
+export const MAX_REASON_CHARS = 400;
+
 export class MediaNodeError extends Error {
   override name = "MediaNodeError";
+  /** what went wrong, for a person (at most MAX_REASON_CHARS) */
+  readonly reason: string;
   constructor(
     /** machine-readable code, the `error` field of a ControlError */
     readonly code: string,
     /** HTTP status for the control API */
     readonly status: number,
-    /** what went wrong, for a person */
-    readonly reason: string,
+    reason: string,
   ) {
-    super(reason);
+    const cut =
+      reason.length > MAX_REASON_CHARS
+        ? `${Array.from(reason)
+            .slice(0, MAX_REASON_CHARS - 1)
+            .join("")}…`
+        : reason;
+    super(cut);
+    this.reason = cut;
   }
 }
 

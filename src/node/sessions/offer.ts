@@ -61,6 +61,13 @@ const WANTED: Record<SessionKind, { send: boolean; recv: boolean }> = {
   whep: { send: true, recv: false },
 };
 
+/** how a message names each kind of session */
+const KIND_NAME: Record<SessionKind, string> = {
+  session: "a session",
+  whip: "a WHIP session",
+  whep: "a WHEP listener",
+};
+
 /**
  * `prefer`: a codec to take over the usual order when the offer has it — a WHEP listener of a
  * source whose packets are relayed as they are (no decoder: see session-media.ts, feedListener)
@@ -69,7 +76,6 @@ const WANTED: Record<SessionKind, { send: boolean; recv: boolean }> = {
 export function validateOffer(sdp: string, kind: SessionKind, prefer?: CodecName): ValidatedOffer {
   const bytes = Buffer.byteLength(sdp, "utf8");
   if (bytes > MAX_SDP_BYTES) throw OfferError.tooLarge(bytes, MAX_SDP_BYTES);
-  if (!/^v=0\r?\n/.test(sdp)) throw OfferError.malformed("an SDP offer starts with v=0");
   const grammar = sdpGrammarError(sdp);
   if (grammar) throw OfferError.malformed(`the offer is not valid SDP: ${grammar}`);
 
@@ -109,6 +115,12 @@ export function validateOffer(sdp: string, kind: SessionKind, prefer?: CodecName
   if (!m.fingerprint && !parsed.fingerprint)
     throw OfferError.malformed("the offer has no a=fingerprint (DTLS-SRTP is required)");
 
+  // RTP carries 7 bits of payload type (RFC 3550 §5.1): a format outside 0–127 can match no packet
+  const badPt = formatsOf(m).find((pt) => !/^\d{1,3}$/.test(pt) || Number(pt) > 127);
+  if (badPt !== undefined)
+    throw OfferError.malformed(
+      `the audio m-line lists payload type ${badPt.slice(0, 16)}: RTP payload types are 0–127 (RFC 3550)`,
+    );
   const codec = pickCodec(m, prefer);
   if (!codec)
     throw OfferError.unsupported(
@@ -123,7 +135,7 @@ export function validateOffer(sdp: string, kind: SessionKind, prefer?: CodecName
   const weRecv = want.recv && offerSends;
   if (!weSend && !weRecv)
     throw OfferError.unsupported(
-      `a ${kind} session needs an audio m-line that ${want.recv ? "sends" : "receives"} audio; the offer's is ${offerDirection}`,
+      `${KIND_NAME[kind]} needs an audio m-line that ${want.recv ? "sends" : "receives"} audio; the offer's is ${offerDirection}`,
     );
   if (kind === "whip" && !offerSends)
     throw OfferError.unsupported(
@@ -134,10 +146,15 @@ export function validateOffer(sdp: string, kind: SessionKind, prefer?: CodecName
       `a WHEP offer must receive audio (recvonly or sendrecv); it is ${offerDirection}`,
     );
 
-  // RFC 4733 §7.1.1: the telephone-event's clock rate must be the audio codec's
+  // RFC 4733 §7.1.1: the telephone-event's clock rate must be the audio codec's; and only a format
+  // the m-line lists is offered (an a=rtpmap alone is not: RFC 3264 §6.1 answers none other)
+  const listed = new Set(formatsOf(m).map(Number));
   const te = (m.rtp ?? []).find(
     // String(): sdp-transform types what it parsed, not what it was given (a=rtpmap: 96 … makes codec a number)
-    (r) => String(r.codec).toLowerCase() === "telephone-event" && r.rate === codec.clockRate,
+    (r) =>
+      String(r.codec).toLowerCase() === "telephone-event" &&
+      r.rate === codec.clockRate &&
+      listed.has(r.payload),
   );
   return {
     ...(te ? { telephoneEvent: { payloadType: te.payload, clockRate: te.rate! } } : {}),
@@ -156,14 +173,18 @@ export function validateOffer(sdp: string, kind: SessionKind, prefer?: CodecName
 
 type AudioMedia = ReturnType<typeof parse>["media"][number];
 
+/** the formats (payload types) an m-line lists, as written */
+function formatsOf(m: AudioMedia): string[] {
+  return String(m.payloads ?? "")
+    .split(/\s+/)
+    .filter(Boolean);
+}
+
 /** The offer's first real video codec (m-line order is its preference, RFC 3264 §5.1). */
 function videoToIgnore(m: AudioMedia): IgnoredVideo {
   const mid = String(m.mid);
   if (m.port === 0) return { mid };
-  for (const pt of String(m.payloads ?? "")
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number)) {
+  for (const pt of formatsOf(m).map(Number)) {
     const rtp = m.rtp.find((r) => r.payload === pt);
     if (!rtp || NOT_A_VIDEO_CODEC.has(rtp.codec.toLowerCase())) continue;
     const fmtp = m.fmtp.find((f) => f.payload === pt)?.config;
@@ -174,10 +195,7 @@ function videoToIgnore(m: AudioMedia): IgnoredVideo {
 
 /** Opus first (RFC 7587: always opus/48000/2 in SDP), then PCMU, then PCMA; `prefer` before them. */
 function pickCodec(m: AudioMedia, prefer?: CodecName): NegotiatedCodec | undefined {
-  const pts = String(m.payloads ?? "")
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
+  const pts = formatsOf(m).map(Number);
   const found: NegotiatedCodec[] = [];
   for (const pt of pts) {
     const rtp = m.rtp.find((r) => r.payload === pt);

@@ -17,7 +17,10 @@ export function writeResult(res: ServerResponse, r: APIGatewayProxyResultV2 | un
   const body =
     r.body === undefined ? Buffer.alloc(0) : Buffer.from(r.body, r.isBase64Encoded ? "base64" : "utf8");
   if (body.length > 0 && !headers["content-type"]) headers["content-type"] = "application/json";
-  headers["content-length"] = String(body.length);
+  // a HEAD's answer keeps the length its GET would have (the function says it: dispatch.ts);
+  // Node sends no body for HEAD whatever is written
+  if (!(res.req?.method === "HEAD" && headers["content-length"] !== undefined))
+    headers["content-length"] = String(body.length);
   res.writeHead(r.statusCode ?? 200, headers);
   res.end(body);
 }

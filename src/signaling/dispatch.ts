@@ -17,14 +17,15 @@ export type Action = (deps: SignalingDeps, event: Event) => Promise<Result> | Re
 export type LambdaHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /** The lambda handler of one function bundle; `actions` must cover exactly its routes. */
-export function signalingHandler(name: HandlerName, actions: Record<string, Action>): LambdaHandler {
+export function signalingHandler(name: HandlerName, own: Record<string, Action>): LambdaHandler {
   const mine = routesOf(name);
+  const actions = withHead(own);
   const given = Object.keys(actions);
   if (given.length !== mine.size || !given.every((k) => mine.has(k)))
     throw new Error(
       `function ${name}: actions [${given.join(", ")}] differ from its routes [${[...mine].join(", ")}]`,
     );
-  return async (incoming) => {
+  const run = async (incoming: APIGatewayProxyEventV2): Promise<Result> => {
     const event = resolveRoute(incoming, mine);
     if (!event) return json(404, { message: "Not Found" });
     let deps: SignalingDeps;
@@ -39,6 +40,24 @@ export function signalingHandler(name: HandlerName, actions: Record<string, Acti
       return errorResult(e, requestLog(deps.logger, event, e));
     }
   };
+  return async (incoming) => {
+    const r = await run(incoming);
+    // HEAD: the GET's status and headers (errors too), without its body (RFC 9110 §9.3.2); its
+    // Content-Length, if any, is the GET's (§8.6: never 0 for a body that would not be empty)
+    const method = incoming.requestContext?.http?.method ?? incoming.routeKey.split(" ")[0];
+    if (method?.toUpperCase() !== "HEAD") return r;
+    const length =
+      r.body === undefined ? 0 : Buffer.byteLength(r.body, r.isBase64Encoded ? "base64" : "utf8");
+    return { ...r, headers: { ...r.headers, "content-length": String(length) }, body: "" };
+  };
+}
+
+/** every GET action also serves HEAD (routes.ts); its body is dropped (signalingHandler) */
+function withHead(actions: Record<string, Action>): Record<string, Action> {
+  const all = { ...actions };
+  for (const [key, get] of Object.entries(actions))
+    if (key.startsWith("GET ")) all[`HEAD ${key.slice(4)}`] = get;
+  return all;
 }
 
 /**

@@ -6,7 +6,7 @@
 export const HANDLER_NAMES = ["whip", "sessions", "whep", "health", "options"] as const;
 export type HandlerName = (typeof HANDLER_NAMES)[number];
 /** ANY: API Gateway's catch-all, matched only when no route names the request's method */
-export type RouteMethod = "GET" | "POST" | "PATCH" | "DELETE" | "OPTIONS" | "ANY";
+export type RouteMethod = "GET" | "HEAD" | "POST" | "PATCH" | "DELETE" | "OPTIONS" | "ANY";
 
 export interface RouteDef {
   method: RouteMethod;
@@ -28,12 +28,16 @@ export const ROUTES: readonly RouteDef[] = [
   { method: "POST", path: "/v1/whip", handler: "whip" },
   { method: "POST", path: "/v1/sessions", handler: "sessions" },
   { method: "GET", path: "/v1/sessions/{id}", handler: "sessions" },
+  // HEAD wherever GET is (RFC 9110 §9.3.2: its headers without the body; uptime checkers use it),
+  // served by the GET's action (dispatch.ts)
+  { method: "HEAD", path: "/v1/sessions/{id}", handler: "sessions" },
   { method: "PATCH", path: "/v1/sessions/{id}", handler: "sessions" },
   { method: "DELETE", path: "/v1/sessions/{id}", handler: "sessions" },
   // an rtcgw extension (RFC 9725 has none): a new peer for a running session (docs/signaling.md)
   { method: "POST", path: "/v1/sessions/{id}/resume", handler: "sessions" },
   { method: "POST", path: "/v1/whep/{id}", handler: "whep" },
   { method: "GET", path: "/v1/health", handler: "health" },
+  { method: "HEAD", path: "/v1/health", handler: "health" },
   // CORS preflight on every resource (answered by our function: headers such as Accept-Post
   // are WHIP's, not the gateway's CORS feature)
   ...RESOURCES.map((path) => ({ method: "OPTIONS" as const, path, handler: "options" as const })),

@@ -126,6 +126,16 @@ describe("result → response", () => {
     expect(res.body).toEqual(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
   });
 
+  it("HEAD reaches the function on its own route; the answer has the headers and no body", async () => {
+    const res = await raw(
+      "HEAD /v1/sessions/abcDEF123_-abcDEF123_- HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    expect(res.head).toMatch(/^HTTP\/1.1 201/);
+    expect(res.head).toMatch(/\r\nx-custom: yes/i);
+    expect(res.body.length).toBe(0);
+    expect(seen.at(-1)?.routeKey).toBe("HEAD /v1/sessions/{id}");
+  });
+
   it("answers like the gateway: 404 for no route, 500 when the function throws", async () => {
     const nf = await fetch(`${emu.url}/v1/nothing`);
     expect(nf.status).toBe(404);
@@ -191,11 +201,11 @@ describe("405 for a method a resource does not have (RFC 9110 §15.5.6)", () => 
     ["GET", "/v1/whip", "POST, OPTIONS"],
     ["PUT", "/v1/whip", "POST, OPTIONS"],
     ["DELETE", "/v1/whip", "POST, OPTIONS"],
-    ["POST", "/v1/sessions/abcDEF123_-abcDEF123_-", "GET, PATCH, DELETE, OPTIONS"],
-    ["PUT", "/v1/sessions/abcDEF123_-abcDEF123_-", "GET, PATCH, DELETE, OPTIONS"],
+    ["POST", "/v1/sessions/abcDEF123_-abcDEF123_-", "GET, HEAD, PATCH, DELETE, OPTIONS"],
+    ["PUT", "/v1/sessions/abcDEF123_-abcDEF123_-", "GET, HEAD, PATCH, DELETE, OPTIONS"],
     ["GET", "/v1/sessions", "POST, OPTIONS"],
     ["GET", "/v1/whep/abcDEF123_-abcDEF123_-", "POST, OPTIONS"],
-    ["POST", "/v1/health", "GET, OPTIONS"],
+    ["POST", "/v1/health", "GET, HEAD, OPTIONS"],
   ])("%s %s → 405, Allow: %s, the JSON error shape", async (method, path, allow) => {
     const r = await fetch(real.url + path, { method, ...(method === "GET" ? {} : { body: "x" }) });
     expect(r.status).toBe(405);

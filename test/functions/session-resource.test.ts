@@ -214,6 +214,29 @@ describe("GET /v1/sessions/{id}", () => {
     expect(j.stats.packetsOut).toBeGreaterThan(0);
     expect(JSON.stringify(j)).not.toContain(s.secret);
   });
+
+  it("HEAD answers as GET without the body (RFC 9110 §9.3.2): the session, an unknown one, the health", async () => {
+    const s = await create();
+    const head = await invoke({ method: "HEAD", path: s.url, headers: bearer(s.secret) });
+    expect([head.status, head.headers["content-type"], head.headers.etag, head.body]).toEqual([
+      200,
+      "application/json",
+      s.etag,
+      "",
+    ]);
+    const unknown = await invoke({
+      method: "HEAD",
+      path: `/v1/sessions/${"x".repeat(43)}`,
+      headers: bearer(API_TOKEN),
+    });
+    expect([unknown.status, unknown.body]).toEqual([404, ""]);
+    const health = await invoke({ method: "HEAD", path: "/v1/health" });
+    expect([health.status, health.headers["content-type"], health.body]).toEqual([
+      200,
+      "application/json",
+      "",
+    ]);
+  });
 });
 
 describe("DELETE /v1/sessions/{id}", () => {

@@ -39,7 +39,7 @@ describe("ROUTES", () => {
     expect(matchRoute("DELETE", "/v1/sessions/a/b")).toBeUndefined();
     expect(matchRoute("DELETE", "/v1/sessions/")).toBeUndefined();
     expect(matchRoute("GET", "/v1/sessions/%E0%A4%A")).toBeUndefined(); // bad escape
-    expect(methodsAt("/v1/sessions/{id}").sort()).toEqual(["DELETE", "GET", "PATCH"]);
+    expect(methodsAt("/v1/sessions/{id}").sort()).toEqual(["DELETE", "GET", "HEAD", "PATCH"]);
     expect(methodsAt("/v1/whip")).toEqual(["POST"]);
   });
 });

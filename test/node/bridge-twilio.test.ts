@@ -214,6 +214,34 @@ describe("Twilio Media Streams agent (written from Twilio's docs) against rtcgw"
     await c.close();
   });
 
+  it("a mark after every 50 ms of a 150 s answer queued at once (3000 marks, as OpenAI's Twilio transport marks each delta): none refused; a clear answers them all, in order, within a few ticks", async () => {
+    const { c, sessionId, s } = await call();
+    await waitFor(() => of(s, "media").length >= 5, 3000, "media");
+    const streamSid = s.messages[1]!.msg.streamSid;
+    const chunk = tonePayload(600, 50);
+    for (let i = 0; i < 3000; i++) {
+      s.ws.send(JSON.stringify({ event: "media", streamSid, media: { payload: chunk } }));
+      s.ws.send(JSON.stringify({ event: "mark", streamSid, mark: { name: `d${i}` } }));
+    }
+    // every mark is in (each one answered as it comes, or pending); then the barge-in
+    await waitFor(
+      async () => (await h.call("GET", `/internal/sessions/${sessionId}`)).json.bridge.marks === 3000,
+      5000,
+      "the 3000 marks read",
+    );
+    expect((await h.call("GET", `/internal/sessions/${sessionId}`)).json.bridge.protocolErrors).toBe(0);
+    const clearedAt = now();
+    s.ws.send(JSON.stringify({ event: "clear", streamSid }));
+    await waitFor(() => of(s, "mark").length === 3000, 2000, "every mark answered");
+    expect(of(s, "mark").map((m) => (m.msg.mark as { name: string }).name)).toEqual(
+      Array.from({ length: 3000 }, (_, i) => `d${i}`),
+    );
+    // 250 a tick: the last within ~12 ticks of the clear
+    expect(of(s, "mark")[2999]!.at - clearedAt).toBeLessThan(600);
+    expect((await h.call("DELETE", `/internal/sessions/${sessionId}`)).status).toBe(204);
+    await c.close();
+  });
+
   it("clear: every pending mark answered at once, the queued audio stops at the caller, and the agent's next audio is the next thing heard", async () => {
     const { c, sessionId, s } = await call();
     await waitFor(() => of(s, "media").length >= 10, 3000, "media");

@@ -47,12 +47,25 @@ function answer(m: PendingMark, outcome: MarkOutcome): void {
   } catch {}
 }
 
+/**
+ * Marks answered in one 20 ms tick at most; the rest on the next ticks, in order. Marks come due
+ * together on a clear (and when sent with no audio between them), and each answer is a write to
+ * the agent's socket inside the node's shared tick: 1000 cost 7–23 ms there (docs/bridge.md), so a
+ * Twilio agent's thousands would stall every call's tick. 250 a tick: ≤ ~6 ms, and 12 000 marks
+ * answered within a second.
+ */
+export const MARK_ANSWERS_PER_TICK = 250;
+
 export class PcmOut {
   readonly source: PcmPushSource;
   readonly sender: AudioSender;
   readonly #unsubscribe: () => void;
   /** in queue order (positions only grow), so the answered ones are always at the front */
   #marks: PendingMark[] = [];
+  /** marks due but not yet answered (MARK_ANSWERS_PER_TICK), in order, with their outcome; an
+   *  index, not shift(): a clear of thousands would make each shift O(n) */
+  #owed: Array<{ m: PendingMark; outcome: MarkOutcome }> = [];
+  #owedAt = 0;
 
   constructor(o: PcmOutOptions) {
     const rate = o.rate ?? o.codec.clockRate;
@@ -97,13 +110,15 @@ export class PcmOut {
   mark(done: (outcome: MarkOutcome) => void): void {
     this.source.flushResampler(); // the tail of the audio before the mark is queued, not held
     const at = this.source.queuedPosition;
-    if (at <= this.source.takenPosition) done("played");
-    else this.#marks.push({ at, done });
+    if (at > this.source.takenPosition) this.#marks.push({ at, done });
+    // played already: answered now, unless earlier marks still wait for their answer (order)
+    else if (this.#owedAt < this.#owed.length) this.#owed.push({ m: { at, done }, outcome: "played" });
+    else done("played");
   }
 
-  /** marks waiting for their audio to leave */
+  /** marks waiting for their audio to leave, or for their answer */
   get pendingMarks(): number {
-    return this.#marks.length;
+    return this.#marks.length + this.#owed.length - this.#owedAt;
   }
 
   /** drop queued audio (barge-in) after a CLEAR_FADE_MS fade; every pending mark is answered */
@@ -112,23 +127,44 @@ export class PcmOut {
     this.#answerAll("cleared");
   }
 
+  /** every tick (the source's frame out): the marks whose audio has left come due; answers owed go */
   #answerPlayed(): void {
     const taken = this.source.takenPosition;
     let n = 0;
     while (n < this.#marks.length && this.#marks[n]!.at <= taken) n++;
-    if (n === 0) return;
-    const due = this.#marks.splice(0, n);
-    for (const m of due) answer(m, "played");
+    if (n > 0) for (const m of this.#marks.splice(0, n)) this.#owed.push({ m, outcome: "played" });
+    this.#payOwed();
   }
 
   #answerAll(outcome: MarkOutcome): void {
-    const due = this.#marks;
+    for (const m of this.#marks) this.#owed.push({ m, outcome });
     this.#marks = [];
-    for (const m of due) answer(m, outcome);
+    this.#payOwed();
+  }
+
+  #payOwed(): void {
+    const end = Math.min(this.#owed.length, this.#owedAt + MARK_ANSWERS_PER_TICK);
+    // the index moves before each answer: an answer's callback may queue a new mark
+    while (this.#owedAt < end) {
+      const o = this.#owed[this.#owedAt++]!;
+      answer(o.m, o.outcome);
+    }
+    if (this.#owedAt === this.#owed.length) {
+      this.#owed = [];
+      this.#owedAt = 0;
+    }
   }
 
   close(): void {
     this.#answerAll("cleared");
+    // the call ends: what is still owed is answered now (the bridge's socket is gone or going,
+    // and its answers are dropped there — no tick follows)
+    while (this.#owedAt < this.#owed.length) {
+      const o = this.#owed[this.#owedAt++]!;
+      answer(o.m, o.outcome);
+    }
+    this.#owed = [];
+    this.#owedAt = 0;
     this.#unsubscribe();
     this.source.end("closed");
     this.sender.close();

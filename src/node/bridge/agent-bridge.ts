@@ -7,13 +7,7 @@
 // comes back ends the call.
 import type { BridgeLegStats, BridgeProtocolName } from "../../control/contract.js";
 import type { Logger } from "../../log/index.js";
-import {
-  type AppAudioPeer,
-  type AppLink,
-  BRIDGE_FRAME_MS,
-  BRIDGE_OUT_BUFFER_MS,
-  type BridgeRate,
-} from "../../media/index.js";
+import type { AppAudioPeer, AppLink, BridgeRate } from "../../media/index.js";
 import { AppSocket } from "./app-socket.js";
 import { createProtocol } from "./index.js";
 import type { AgentCommand, NodeEvent } from "./protocol.js";
@@ -23,16 +17,15 @@ import { MAX_MESSAGE_CHARS } from "./rtcgw.js";
 export const PLAYED_EVERY_MS = 1000;
 
 /**
- * Marks of one call waiting for their audio to play; one more is refused (the agent's protocol
- * error, not queued, never answered). 1000 = one mark per 20 ms frame of the rtcgw protocol's
- * queue (BRIDGE_OUT_BUFFER_MS; Twilio's 10-minute one is not marked that finely): finer than any
- * agent has reason to mark. The
- * pending marks come due together (a clear, or marks sent with no audio between) and are answered
- * inside the node's shared 20 ms tick: 1000 answers cost 7–23 ms there (measured, a ws write
- * each: at most about one tick, once); 400 000 uncapped ones stalled the whole node for 4.5 s and
- * another call lost audio.
+ * Marks of one call waiting for their audio to play (or for their answer); one more is refused
+ * (the agent's protocol error, not queued, never answered): the bound on what an agent that
+ * floods marks costs (400 000 uncapped ones stalled the whole node for 4.5 s). Per protocol
+ * (BridgeProtocol.maxPendingMarks): the rtcgw protocol's is 1000, one per 20 ms frame of its 20 s
+ * queue (BRIDGE_OUT_BUFFER_MS); Twilio's (TWILIO_MAX_PENDING_MARKS) is larger, as its queue is.
+ * Due marks are answered at most MARK_ANSWERS_PER_TICK a tick (pcm-out.ts), so a clear of
+ * thousands does not stall the node's shared tick.
  */
-export const MAX_PENDING_MARKS = BRIDGE_OUT_BUFFER_MS / BRIDGE_FRAME_MS;
+export { MAX_PENDING_MARKS } from "./rtcgw.js";
 
 /** what the node hands a bridged session (besides its media) */
 export interface BridgeContext {
@@ -82,8 +75,8 @@ export class AgentBridge implements AppLink {
       ...(ctx.openTimeoutMs !== undefined ? { openTimeoutMs: ctx.openTimeoutMs } : {}),
       onCommand: (c) => this.#command(c),
       refuse: (c) =>
-        c.type === "mark" && (this.#peer?.pendingMarks ?? 0) >= MAX_PENDING_MARKS
-          ? `a mark beyond ${MAX_PENDING_MARKS} pending (refused, not answered)`
+        c.type === "mark" && (this.#peer?.pendingMarks ?? 0) >= protocol.maxPendingMarks
+          ? `a mark beyond ${protocol.maxPendingMarks} pending (refused, not answered)`
           : undefined,
       onLeg: (e) => {
         if (e.type === "gone") {

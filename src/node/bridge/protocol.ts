@@ -75,6 +75,8 @@ export interface BridgeProtocol {
   readonly rate: number;
   /** how much of the agent's audio may wait to be played (ms); beyond it the oldest is dropped, counted */
   readonly bufferMs: number;
+  /** marks that may wait for their audio (agent-bridge.ts, MAX_PENDING_MARKS says why a bound) */
+  readonly maxPendingMarks: number;
   /** the first messages on every (re)opened socket, in order */
   opening(call: CallInfo): WireMessage[];
   /** one 20 ms frame of the caller's audio (rate/50 samples) at `ms` since the stream began */

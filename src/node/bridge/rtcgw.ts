@@ -1,7 +1,7 @@
 // rtcgw's own bridge protocol (docs/bridge.md, "rtcgw"): binary frames of s16le PCM at the agent's
 // rate both ways, JSON text for everything else. Wideband by default (16 kHz), any of 8/16/24/48.
 import { endianness } from "node:os";
-import { BRIDGE_OUT_BUFFER_MS } from "../../media/index.js";
+import { BRIDGE_FRAME_MS, BRIDGE_OUT_BUFFER_MS } from "../../media/index.js";
 import type {
   AgentCommand,
   BridgeProtocol,
@@ -17,10 +17,14 @@ const LITTLE_ENDIAN = endianness() === "LE";
 export const MAX_MARK_NAME = 256;
 export const MAX_MESSAGE_CHARS = 64 * 1024;
 
+/** marks that may wait (agent-bridge.ts says why a bound): one per 20 ms frame of the queue */
+export const MAX_PENDING_MARKS = BRIDGE_OUT_BUFFER_MS / BRIDGE_FRAME_MS;
+
 export class RtcgwProtocol implements BridgeProtocol {
   readonly name = "rtcgw" as const;
   readonly rate: number;
   readonly bufferMs = BRIDGE_OUT_BUFFER_MS;
+  readonly maxPendingMarks = MAX_PENDING_MARKS;
 
   constructor(o: ProtocolOptions) {
     this.rate = o.rate;

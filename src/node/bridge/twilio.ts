@@ -15,6 +15,10 @@ export const TWILIO_RATE = 8000;
  *  minutes of audio is buffered"): an agent that sends a long prompt at once relies on it. At 8 kHz
  *  that is 9.6 MB at most, and the queue grows only as far as it is filled (PcmPushSource). */
 export const TWILIO_BUFFER_MS = 10 * 60_000;
+/** Twilio names no cap on marks; agents mark finely (OpenAI's transport every audio delta, its
+ *  Python example every 50 ms): one per 50 ms of the 10-minute queue. At most ~8 MB of pending
+ *  names for an agent that floods them (≤ 256 characters each), answered ≤ 250 a tick. */
+export const TWILIO_MAX_PENDING_MARKS = TWILIO_BUFFER_MS / 50;
 /** rtcgw has no Twilio account: a well-formed AccountSid that names none */
 export const TWILIO_ACCOUNT_SID = `AC${"0".repeat(32)}`;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -23,6 +27,7 @@ export class TwilioProtocol implements BridgeProtocol {
   readonly name = "twilio" as const;
   readonly rate = TWILIO_RATE;
   readonly bufferMs = TWILIO_BUFFER_MS;
+  readonly maxPendingMarks = TWILIO_MAX_PENDING_MARKS;
   #streamSid = "";
   /** the stream id as a JSON string, for the media messages written as text */
   #streamSidJson = '""';

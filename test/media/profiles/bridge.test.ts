@@ -6,7 +6,7 @@ import { OpusDecoder } from "../../../src/audio/codecs/opus.js";
 import type { CodecSpec } from "../../../src/audio/codecs/types.js";
 import { VirtualClock } from "../../../src/media/clock.js";
 import { BRIDGE_FRAME_SAMPLES, createBridgeSession } from "../../../src/media/profiles/bridge.js";
-import { CLEAR_FADE_MS } from "../../../src/media/profiles/pcm-out.js";
+import { CLEAR_FADE_MS, MARK_ANSWERS_PER_TICK } from "../../../src/media/profiles/pcm-out.js";
 import { concat } from "../../audio/codecs/tone-analysis.js";
 import { toneRatio } from "../../support/client-peer.js";
 import { driveOnVirtualClock, rtpStream, type StreamOptions, toneFrame } from "../../support/rtp-stream.js";
@@ -345,6 +345,34 @@ describe("bridge profile: marks and clear, to the frame", () => {
     bridge.pushPcm(tone(600, 20).subarray(0, 100));
     expect(out.sent.length).toBe(n);
     bridge.close(clock.now());
+  });
+
+  it(`a clear of thousands of marks answers ${MARK_ANSWERS_PER_TICK} at once and the rest on the next ticks, in order; a mark after them waits its turn`, async () => {
+    const { clock, bridge } = await sendingBridge();
+    const answered: string[] = [];
+    bridge.pushPcm(tone(600, 2000));
+    // 3000 marks on the 2 s queued (a mark per 10 samples at 16 kHz)
+    const chunk = tone(600, 20).subarray(0, 10);
+    for (let i = 0; i < 3000; i++) {
+      bridge.pushPcm(chunk);
+      bridge.mark((how) => answered.push(`${i}:${how}`));
+    }
+    expect(bridge.pendingMarks).toBe(3000);
+    bridge.clear();
+    // the node's shared tick is not held for 3000 socket writes
+    expect(answered).toHaveLength(MARK_ANSWERS_PER_TICK);
+    // nothing is queued now, but this mark is answered after the 3000, not before
+    bridge.mark((how) => answered.push(`late:${how}`));
+    expect(bridge.pendingMarks).toBe(3000 - MARK_ANSWERS_PER_TICK + 1);
+    clock.advance(20 * Math.ceil(3001 / MARK_ANSWERS_PER_TICK));
+    expect(answered).toEqual([...Array.from({ length: 3000 }, (_, i) => `${i}:cleared`), "late:played"]);
+    expect(bridge.pendingMarks).toBe(0);
+    // owed answers are paid at the end of the call too
+    bridge.pushPcm(tone(600, 1000));
+    for (let i = 0; i < 600; i++) bridge.mark((how) => answered.push(`end:${how}`));
+    bridge.clear();
+    bridge.close(clock.now());
+    expect(answered.filter((a) => a.startsWith("end:"))).toHaveLength(600);
   });
 
   it("marks still pending at the end of the call are answered (cleared), never lost", async () => {

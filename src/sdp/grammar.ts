@@ -118,6 +118,14 @@ export function sdpGrammarError(sdp: string): string | undefined {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const err = sdpLineError(line);
+    // a body that is not SDP at all (or starts elsewhere) is told where SDP starts
+    if (
+      i === 0 &&
+      !line.startsWith("v=") &&
+      !err?.includes("byte-order mark") &&
+      !err?.includes("carriage return")
+    )
+      return `line 1 ${shown(line)} is not v=0: a session description starts with it (RFC 8866 §5.1)`;
     if (err) return `line ${i + 1} ${shown(line)} ${err}`;
     const want = HEAD[i];
     if (want && line[0] !== want)

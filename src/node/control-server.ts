@@ -43,6 +43,9 @@ export interface ControlServerOptions {
   log: Logger;
 }
 
+/** how long a caller may take to send its whole request (headers and body) */
+export const CONTROL_REQUEST_TIMEOUT_MS = 5_000;
+
 export interface ControlServer {
   url: string;
   port: number;
@@ -51,18 +54,29 @@ export interface ControlServer {
 
 export async function startControlServer(o: ControlServerOptions): Promise<ControlServer> {
   const verifier = new RequestVerifier(o.secret, o.nodeId);
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((e) => {
-      // the signaling gave up mid-upload (its control timeout): its side logs that, not an error here
-      if (clientAborted(req, e)) {
-        o.log.info({ method: req.method }, "control request closed by the caller before its body was read");
-        res.destroy();
-        return;
-      }
-      o.log.error({ err: (e as Error).message }, "control request failed");
-      if (!res.headersSent) sendError(res, 500, "internal", "the media node failed to handle the request");
-    });
-  });
+  // A request is whole within CONTROL_REQUEST_TIMEOUT_MS (the signaling's take milliseconds; a
+  // body is ≤ 64 KB) or answered 408 and closed: Node's defaults (60 s for headers, 300 s for the
+  // whole request, checked every 30 s) let anyone who reaches the port hold connections open by
+  // sending slowly, before the signature could be checked.
+  const server: Server = createServer(
+    {
+      requestTimeout: CONTROL_REQUEST_TIMEOUT_MS,
+      headersTimeout: CONTROL_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      handle(req, res).catch((e) => {
+        // the signaling gave up mid-upload (its control timeout): its side logs that, not an error here
+        if (clientAborted(req, e)) {
+          o.log.info({ method: req.method }, "control request closed by the caller before its body was read");
+          res.destroy();
+          return;
+        }
+        o.log.error({ err: (e as Error).message }, "control request failed");
+        if (!res.headersSent) sendError(res, 500, "internal", "the media node failed to handle the request");
+      });
+    },
+  );
   server.keepAliveTimeout = 5_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse) {

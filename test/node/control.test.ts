@@ -1,7 +1,9 @@
 // The control API: signatures, replays, body validation, offer refusals with a reason, trickle,
 // ICE restart refusal, capacity — while a real session keeps its media flowing.
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRequest } from "../../src/control/hmac.js";
+import { CONTROL_REQUEST_TIMEOUT_MS } from "../../src/node/control-server.js";
 import { ClientPeer } from "../support/client-peer.js";
 import { type Harness, newSessionId, startHarness } from "./harness.js";
 
@@ -29,6 +31,31 @@ async function raw(method: string, path: string, headers: Record<string, string>
   // biome-ignore lint/suspicious/noExplicitAny: assertions read arbitrary fields of the JSON body
   return { status: res.status, json: (await res.json().catch(() => undefined)) as any };
 }
+
+describe("a caller that sends slowly", () => {
+  it(`is answered 408 and closed once CONTROL_REQUEST_TIMEOUT_MS (${CONTROL_REQUEST_TIMEOUT_MS} ms) pass without the whole request; the port still answers others`, async () => {
+    const { port } = new URL(h.node.controlUrl);
+    const sock = connect(Number(port), "127.0.0.1");
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    const started = Date.now();
+    // headers whole, a body promised and never sent
+    sock.write("POST /internal/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+    let answer = "";
+    sock.on("data", (d) => {
+      answer += String(d);
+    });
+    await new Promise<void>((r) => sock.once("close", () => r()));
+    const tookMs = Date.now() - started;
+    expect(answer).toMatch(/^HTTP\/1.1 408/);
+    expect(tookMs).toBeGreaterThanOrEqual(CONTROL_REQUEST_TIMEOUT_MS - 100);
+    // Node checks every connectionsCheckingInterval (1 s here; 30 s by default)
+    expect(tookMs).toBeLessThan(CONTROL_REQUEST_TIMEOUT_MS + 3_000);
+    expect(
+      (await raw("GET", "/internal/health", signRequest(h.node.secret, h.node.id, "GET", "/internal/health")))
+        .status,
+    ).toBe(200);
+  }, 15_000);
+});
 
 describe("authentication", () => {
   it("refuses unsigned, badly signed, stale and replayed requests with 401", async () => {

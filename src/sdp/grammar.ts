@@ -79,13 +79,20 @@ function shown(line: string): string {
   return JSON.stringify(cut);
 }
 
-/** Why one `<type>=<value>` line breaks the grammar, or undefined if it does not. */
-export function sdpLineError(line: string): string | undefined {
-  // what the 60 characters quoted back would hide or not show as the cause
+/** What the 60 characters quoted back would hide, or not show as the cause: the text's encoding
+ *  (a byte-order mark, a carriage return without its line feed). */
+function encodingError(line: string): string | undefined {
   if (line.charCodeAt(0) === 0xfeff)
     return "starts with a byte-order mark (U+FEFF): send the description as UTF-8 without one";
   if (line.includes("\r"))
     return "has a carriage return not followed by a line feed (RFC 8866 §5: lines end with CRLF)";
+  return undefined;
+}
+
+/** Why one `<type>=<value>` line breaks the grammar, or undefined if it does not. */
+export function sdpLineError(line: string): string | undefined {
+  const encoding = encodingError(line);
+  if (encoding) return encoding;
   const m = /^([a-z])=(.*)$/s.exec(line);
   if (!m) {
     if (line === "") return "is empty (RFC 8866 §5: every line is <type>=<value>)";
@@ -118,13 +125,9 @@ export function sdpGrammarError(sdp: string): string | undefined {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const err = sdpLineError(line);
-    // a body that is not SDP at all (or starts elsewhere) is told where SDP starts
-    if (
-      i === 0 &&
-      !line.startsWith("v=") &&
-      !err?.includes("byte-order mark") &&
-      !err?.includes("carriage return")
-    )
+    // a body that is not SDP at all (or starts elsewhere) is told where SDP starts, unless its
+    // encoding is what is wrong
+    if (i === 0 && !line.startsWith("v=") && !encodingError(line))
       return `line 1 ${shown(line)} is not v=0: a session description starts with it (RFC 8866 §5.1)`;
     if (err) return `line ${i + 1} ${shown(line)} ${err}`;
     const want = HEAD[i];

@@ -142,8 +142,9 @@ export class PcmOut {
     this.#payOwed();
   }
 
-  #payOwed(): void {
-    const end = Math.min(this.#owed.length, this.#owedAt + MARK_ANSWERS_PER_TICK);
+  /** answer up to `limit` of the marks owed, in order */
+  #payOwed(limit = MARK_ANSWERS_PER_TICK): void {
+    const end = Math.min(this.#owed.length, this.#owedAt + limit);
     // the index moves before each answer: an answer's callback may queue a new mark
     while (this.#owedAt < end) {
       const o = this.#owed[this.#owedAt++]!;
@@ -159,12 +160,7 @@ export class PcmOut {
     this.#answerAll("cleared");
     // the call ends: what is still owed is answered now (the bridge's socket is gone or going,
     // and its answers are dropped there — no tick follows)
-    while (this.#owedAt < this.#owed.length) {
-      const o = this.#owed[this.#owedAt++]!;
-      answer(o.m, o.outcome);
-    }
-    this.#owed = [];
-    this.#owedAt = 0;
+    this.#payOwed(Number.POSITIVE_INFINITY);
     this.#unsubscribe();
     this.source.end("closed");
     this.sender.close();

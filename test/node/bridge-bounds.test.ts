@@ -16,6 +16,7 @@ import { createLogger, sessionLogger } from "../../src/log/index.js";
 import { MAX_PENDING_MARKS } from "../../src/node/bridge/agent-bridge.js";
 import {
   AppSocket,
+  type AppSocketOptions,
   BRIDGE_MAX_MESSAGE_BYTES,
   BRIDGE_MAX_UNREAD_BYTES,
 } from "../../src/node/bridge/app-socket.js";
@@ -198,25 +199,32 @@ describe("an agent that accepts and then closes every socket: one outage, bounde
 
 describe("AppSocket: when an outage is over", () => {
   const quiet = createLogger({ level: "silent" });
-
-  it("a socket that stayed open ends its outage: the next drop is redialed at once and gets a window of its own", async () => {
-    const a = await agentServer((c) => setTimeout(() => c.ws.close(4000, "restart"), 900));
+  /** an rtcgw-protocol AppSocket to `url`; `ended()` is the reason its leg ended with, if it has */
+  const watched = (o: Pick<AppSocketOptions, "url" | "sessionId"> & Partial<AppSocketOptions>) => {
     let ended: string | undefined;
     const s = new AppSocket({
-      url: a.url(),
-      sessionId: "s-stable",
       log: quiet,
       protocol: new RtcgwProtocol({ rate: 16000 }),
       onCommand: () => {},
       onLeg: (e) => {
         if (e.type === "ended") ended = e.reason;
       },
+      ...o,
+    });
+    return { s, ended: () => ended };
+  };
+
+  it("a socket that stayed open ends its outage: the next drop is redialed at once and gets a window of its own", async () => {
+    const a = await agentServer((c) => setTimeout(() => c.ws.close(4000, "restart"), 900));
+    const { s, ended } = watched({
+      url: a.url(),
+      sessionId: "s-stable",
       reconnectMs: 600, // the sockets stay up 900 ms: longer than the window, so each proves stable
     });
     try {
       await waitFor(() => a.conns.length >= 4, 5000, "four sockets");
       // 3 drops over ~3 s, five windows of 600 ms: the call goes on
-      expect(ended).toBeUndefined();
+      expect(ended()).toBeUndefined();
       expect(s.stats()).toMatchObject({ failed: false, reconnects: 3 });
       // the backoff started again from its first step after each stable socket
       for (let i = 1; i < a.conns.length; i++)
@@ -231,16 +239,9 @@ describe("AppSocket: when an outage is over", () => {
     const a = await agentServer((c) => {
       if (a.conns.length === 1) c.ws.pause(); // the first socket is not read: the node closes it
     });
-    let ended: string | undefined;
-    const s = new AppSocket({
+    const { s, ended } = watched({
       url: a.url(),
       sessionId: "s-busy",
-      log: quiet,
-      protocol: new RtcgwProtocol({ rate: 16000 }),
-      onCommand: () => {},
-      onLeg: (e) => {
-        if (e.type === "ended") ended = e.reason;
-      },
       reconnectMs: 600, // and so stable at 600 ms
       maxUnreadBytes: 64 * 1024,
     });
@@ -255,7 +256,7 @@ describe("AppSocket: when an outage is over", () => {
       for (let i = 0; i < 2000 && s.stats().closedNotReading === 0; i++) s.callerText(text);
       expect(s.stats().closedNotReading).toBe(1);
       await waitFor(() => a.conns.length === 2 && s.state === "open", 3000, "the redial");
-      expect(ended).toBeUndefined();
+      expect(ended()).toBeUndefined();
       expect(s.stats()).toMatchObject({ failed: false, reconnects: 1 });
     } finally {
       s.close("test over");
@@ -267,21 +268,10 @@ describe("AppSocket: when an outage is over", () => {
     const a = await agentServer((c) => c.ws.once("message", () => c.ws.close(1008, "no")));
     const lines: Array<Record<string, unknown>> = [];
     const log = sessionLogger(createLogger({ level: "debug", destination: capture(lines) }), "s-outage");
-    let ended: string | undefined;
-    const s = new AppSocket({
-      url: a.url(),
-      sessionId: "s-outage",
-      log,
-      protocol: new RtcgwProtocol({ rate: 16000 }),
-      onCommand: () => {},
-      onLeg: (e) => {
-        if (e.type === "ended") ended = e.reason;
-      },
-      reconnectMs: 1500,
-    });
+    const { s, ended } = watched({ url: a.url(), sessionId: "s-outage", log, reconnectMs: 1500 });
     try {
-      await waitFor(() => ended !== undefined, 4000, "the end of the window");
-      expect(ended).toMatch(/the agent's socket dropped \d+ times and did not stay open within 1\.5 s/);
+      await waitFor(() => ended() !== undefined, 4000, "the end of the window");
+      expect(ended()).toMatch(/the agent's socket dropped \d+ times and did not stay open within 1\.5 s/);
       const at = (level: string, event: string) =>
         lines.filter((l) => l.level === level && l.event === event).length;
       expect(a.conns.length).toBeGreaterThanOrEqual(4);

@@ -27,6 +27,11 @@ const MIN_SPAN_MS = 100;
 const MIN_PACKETS = 3;
 const MAX_RUN = 64; // a flood of unusable packets at one instant must not grow memory
 
+/** half the band a run's packets must agree within: the network's jitter, 60–120 ms wide */
+function halfBand(jitterMs: number): number {
+  return Math.min(Math.max(MAX_SPREAD_MS, jitterMs), MAX_BAND_MS) / 2;
+}
+
 export class JumpDetector<P> {
   private run: RunPacket<P>[] = [];
 
@@ -37,7 +42,7 @@ export class JumpDetector<P> {
    * packets scatter (the receiver's depth); the band they must agree within is that wide.
    */
   add(entry: RunPacket<P>, jitterMs = 0): { jump?: RunPacket<P>[]; dropped: number } {
-    const half = Math.min(Math.max(MAX_SPREAD_MS, jitterMs), MAX_BAND_MS) / 2;
+    const half = halfBand(jitterMs);
     let dropped = 0;
     this.run.push(entry);
     if (this.run.length > MAX_RUN) {
@@ -59,6 +64,25 @@ export class JumpDetector<P> {
       return { jump, dropped };
     }
     return { dropped };
+  }
+
+  /**
+   * The call ended with a run still unproven: no later packet will prove or refute it. If at
+   * least MIN_PACKETS agree with the newest — a timeline of their own, not one delayed packet —
+   * they are returned to be placed where they arrived, as a proven jump's are (the caller plays
+   * those still ahead of its playhead): they are the caller's last audio, and a restart in the
+   * call's last 100 ms lost them all. One or two packets off the timeline are more likely late
+   * than a restart: placed at their arrival they would make the call longer than it was. The
+   * rest are counted by the caller (`dropped`).
+   */
+  settle(jitterMs = 0): { jump?: RunPacket<P>[]; dropped: number } {
+    const newest = this.run.at(-1);
+    if (newest === undefined) return { dropped: 0 };
+    const band = 2 * halfBand(jitterMs);
+    const jump = this.run.filter((r) => Math.abs(r.offsetMs - newest.offsetMs) <= band);
+    const dropped = this.run.length - jump.length;
+    this.run = [];
+    return jump.length >= MIN_PACKETS ? { jump, dropped } : { dropped: dropped + jump.length };
   }
 
   /** a usable packet arrived: the timeline holds; returns how many run packets are discarded */

@@ -106,6 +106,76 @@ describe("RtpAudioReceiver scenarios", () => {
     expect(c).toMatchObject({ staleSsrc: 0, late: 0, lost: 0 });
   });
 
+  it("a new source whose first packet overtakes the old source's last is followed back, not lost for the call", () => {
+    // one packet of the old source, then the new one: its first packet arrives 1 ms before the
+    // old one's, so the old one looks like the change and the real source like its straggler
+    const run = runScenario({
+      seed: 361195763,
+      durationMs: 3000,
+      codec: "pcmu",
+      jitterMs: 22,
+      ssrcChanges: [1],
+      startSeq: 0,
+      startTs: 0,
+    });
+    const [first, second] = run.stream.arrivals;
+    expect(first.ssrc).not.toBe(second.ssrc);
+    expect(first.frame).toBe(1); // the premise: the new source's first packet came first
+    expectWallClockTrue(run, 10, 20);
+    const c = run.receiver.counters;
+    expect(c.ssrcChanges).toBe(2); // to the old source, then back to the one sending
+    expect(c.staleSsrc).toBeLessThanOrEqual(5); // ~100 ms before it is plainly the one sending
+    expect(run.packets.filter((p) => p.payload).length).toBeGreaterThanOrEqual(150 - 5);
+    expect(rms(run.frames, slot(300), slot(2900))).toBeGreaterThan(5000);
+  });
+
+  it("a restart in the call's last 100 ms: its packets still ahead of the playhead play, the rest are counted late", () => {
+    // +300 ms stamped across a 360 ms outage, then 100 ms of audio: too little to prove a jump
+    const run = runScenario(
+      {
+        seed: 1,
+        durationMs: 2890,
+        codec: "pcmu",
+        bursts: [{ fromMs: 2421, toMs: 2781 }],
+        tsJumps: [{ atMs: 2421, delta: 2401 }],
+        startSeq: 0,
+        startTs: 0,
+      },
+      {},
+      5,
+    );
+    const c = run.receiver.counters;
+    const after = run.stream.arrivals.filter((d) => d.sendMs > 2781);
+    expect(after).toHaveLength(5);
+    expect(c.reanchors).toBe(1);
+    const played = run.packets.filter((p) => p.payload).length;
+    expect(played).toBeGreaterThan(122); // some of the last five play…
+    expect(played + c.late).toBe(run.stream.arrivals.length); // …and none vanishes uncounted
+    expectWallClockTrue(run, 5, 20); // the recording reaches the last packet's end
+  });
+
+  it("one packet delayed past the depth at the call's end is late: the call does not grow by its delay", () => {
+    const run = runScenario(
+      {
+        seed: 7,
+        durationMs: 200,
+        codec: "pcmu",
+        reorder: 0.17494154698215428,
+        reorderDelayMs: 90,
+        startSeq: 0,
+        startTs: 0,
+      },
+      {},
+      1,
+    );
+    const last = run.stream.arrivals.at(-1)!;
+    expect(last.frame).toBe(9); // the premise: the last packet, held back 90 ms, comes alone
+    expect(last.arrivalMs - last.sendMs).toBeGreaterThan(100);
+    const c = run.receiver.counters;
+    expect(c).toMatchObject({ late: 1, reanchors: 0 });
+    expect(run.mediaMs).toBe(180);
+  });
+
   it("DTX silence is comfort silence, not loss", () => {
     const run = runScenario({ seed: 9, durationMs: 10_000, dtx: [{ fromMs: 3000, toMs: 6000 }] });
     expectWallClockTrue(run);

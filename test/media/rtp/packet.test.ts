@@ -220,12 +220,32 @@ describe("unwrapping (RFC 3550 A.1 style)", () => {
 });
 
 describe("SSRC tracking", () => {
-  it("follows a new SSRC and ignores the one it left", () => {
+  it("follows a new SSRC and ignores the one it left while the new one sends", () => {
     const t = new SsrcTracker();
-    expect(t.observe(1)).toBe("first");
-    expect(t.observe(1)).toBe("same");
-    expect(t.observe(2)).toBe("changed");
-    expect(t.observe(1)).toBe("stale");
+    expect(t.observe(1, 0)).toBe("first");
+    expect(t.observe(1, 20)).toBe("same");
+    expect(t.observe(2, 40)).toBe("changed");
+    // the old source's stragglers, interleaved with the new source's packets, for a second
+    for (let ms = 45; ms < 1045; ms += 20) {
+      expect(t.observe(1, ms)).toBe("stale");
+      expect(t.observe(2, ms + 10)).toBe("same");
+    }
+    // three in a row, but the new source sent 60 ms ago: still stragglers
+    expect([t.observe(1, 1050), t.observe(1, 1070), t.observe(1, 1095)]).toEqual(["stale", "stale", "stale"]);
     expect(t.ssrc).toBe(2);
+  });
+
+  it("follows a source it left back once that source is plainly the one sending", () => {
+    // the new source's first packet overtook the old source's only one: the old one looks new
+    const t = new SsrcTracker();
+    expect(t.observe(2, 50)).toBe("first");
+    expect(t.observe(1, 51)).toBe("changed");
+    // the real source goes on; the old one is silent: 3 in a row and 100 ms since the old one's
+    expect([t.observe(2, 70), t.observe(2, 90), t.observe(2, 110)]).toEqual(["stale", "stale", "stale"]);
+    expect(t.observe(2, 130)).toBe("stale"); // 79 ms
+    expect(t.observe(2, 151)).toBe("changed"); // 100 ms
+    expect(t.ssrc).toBe(2);
+    expect(t.observe(2, 170)).toBe("same");
+    expect(t.observe(1, 190)).toBe("stale");
   });
 });

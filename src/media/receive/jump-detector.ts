@@ -67,22 +67,30 @@ export class JumpDetector<P> {
   }
 
   /**
-   * The call ended with a run still unproven: no later packet will prove or refute it. If at
-   * least MIN_PACKETS agree with the newest — a timeline of their own, not one delayed packet —
-   * they are returned to be placed where they arrived, as a proven jump's are (the caller plays
-   * those still ahead of its playhead): they are the caller's last audio, and a restart in the
-   * call's last 100 ms lost them all. One or two packets off the timeline are more likely late
-   * than a restart: placed at their arrival they would make the call longer than it was. The
-   * rest are counted by the caller (`dropped`).
+   * The call ended with a run still unproven: no later packet will prove or refute it. Its
+   * packets are returned to be placed where they arrived, as a proven jump's are (the caller
+   * plays those still ahead of its playhead), only if they look like a jump without the time to
+   * prove it: at least MIN_PACKETS agree with the newest as add() asks, and they arrived as fast
+   * as they were sent (their arrival span at least half their stamped span — a router's flush
+   * arrives at once, its lateness shrinking 20 ms a packet). They are the caller's last audio: a
+   * restart in the call's last 100 ms lost them all. Anything else — one or two packets off the
+   * timeline, a flush — is more likely late than a restart, and placed at its arrival it would
+   * make the call longer than it was: counted by the caller (`dropped`).
    */
   settle(jitterMs = 0): { jump?: RunPacket<P>[]; dropped: number } {
-    const newest = this.run.at(-1);
-    if (newest === undefined) return { dropped: 0 };
-    const band = 2 * halfBand(jitterMs);
-    const jump = this.run.filter((r) => Math.abs(r.offsetMs - newest.offsetMs) <= band);
-    const dropped = this.run.length - jump.length;
+    const run = this.run;
     this.run = [];
-    return jump.length >= MIN_PACKETS ? { jump, dropped } : { dropped: dropped + jump.length };
+    const newest = run.at(-1);
+    if (newest === undefined) return { dropped: 0 };
+    const half = halfBand(jitterMs);
+    const agree = run.filter((r) => Math.abs(r.offsetMs - newest.offsetMs) <= half);
+    const first = agree[0]!;
+    const arrivalSpan = newest.arrivalMs - first.arrivalMs;
+    const stampedSpan = newest.arrivalMs - newest.offsetMs - (first.arrivalMs - first.offsetMs);
+    if (agree.length < MIN_PACKETS || arrivalSpan < stampedSpan / 2) return { dropped: run.length };
+    // the jump's packets, as add() replays them: within the band's width of the newest
+    const jump = run.filter((r) => Math.abs(r.offsetMs - newest.offsetMs) <= 2 * half);
+    return { jump, dropped: run.length - jump.length };
   }
 
   /** a usable packet arrived: the timeline holds; returns how many run packets are discarded */

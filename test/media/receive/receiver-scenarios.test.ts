@@ -154,6 +154,14 @@ describe("RtpAudioReceiver scenarios", () => {
     expectWallClockTrue(run, 5, 20); // the recording reaches the last packet's end
   });
 
+  it("a router that holds the call's last packets and flushes them at once: late, not taken for a restart at the end", () => {
+    const run = runScenario({ seed: 1, durationMs: 3000, holds: [{ fromMs: 2940, toMs: 3200 }] });
+    const c = run.receiver.counters;
+    expect(run.stream.arrivals.filter((d) => d.sendMs >= 2940)).toHaveLength(3); // the premise
+    expect(c).toMatchObject({ reanchors: 0, late: 3 });
+    expect(run.mediaMs).toBe(2940); // not 3220: the flush placed where it arrived, after a gap
+  });
+
   it("one packet delayed past the depth at the call's end is late: the call does not grow by its delay", () => {
     const run = runScenario(
       {

@@ -583,6 +583,9 @@ export class RtpAudioReceiver {
     const r = ((p.pos % F) + F) % F;
     if (r === 0 || p.epoch !== this.epoch) return;
     if (p.pos < this.playhead && this.nextSlot > 0) return; // late: it will not play
+    // stamped before the start by more than extendBack takes: off the timeline (a restart, a
+    // jump), it will not play either — and moved the whole call by its remainder of a slot
+    if (p.pos < 0 && Math.ceil(-p.pos / F) * FRAME_MS > this.maxEarlyMs) return;
     for (let i = 0; i < this.buffer.size; i++) if (this.buffer.at(i)!.pos < p.pos) return;
     const d = F - r;
     this.anchor!.ts -= d;

@@ -162,6 +162,16 @@ describe("RtpAudioReceiver scenarios", () => {
     expect(run.mediaMs).toBe(2940); // not 3220: the flush placed where it arrived, after a gap
   });
 
+  it("a packet stamped far before the call's start, before its first slot plays, moves nothing", () => {
+    // the second packet jumps ~9 hours back (a restart): off the timeline, and not a reason to
+    // move the first packet off its slot's start by the jump's remainder of a slot
+    const run = runScenario({ seed: 1, durationMs: 1000, tsJumps: [{ atMs: 20, delta: 2713121717 }] });
+    expect(run.receiver.counters.leadingMs).toBe(0);
+    expect(run.packets[0]).toMatchObject({ pts: 0 });
+    expect(run.packets[0].payload).toEqual(run.stream.datagrams[0].payload);
+    expectWallClockTrue(run);
+  });
+
   it("one packet delayed past the depth at the call's end is late: the call does not grow by its delay", () => {
     const run = runScenario(
       {

@@ -5,7 +5,9 @@ export interface ReceiverCounters {
   packets: number;
   /** sequence numbers never played: lost in the network or discarded as late */
   lost: number;
-  /** arrived after their slot had been emitted (or behind a timestamp jump) and were dropped */
+  /** arrived after their slot had been emitted (or behind a timestamp jump), or found their place
+   *  taken by another packet (a repeated timestamp, a re-anchor onto what was still buffered),
+   *  and were dropped */
   late: number;
   /** same sequence number seen twice: the copy was dropped */
   duplicate: number;

@@ -19,7 +19,9 @@ export interface BufferedPacket {
   arrivalMs: number;
 }
 
-export type InsertResult = "inserted" | "duplicate" | "overflow";
+/** "occupied": another packet (another sequence number) already has its place — a sender that
+ *  repeats a timestamp, a re-anchored run landing on what the previous timeline still holds */
+export type InsertResult = "inserted" | "duplicate" | "occupied" | "overflow";
 
 /** more than any sane depth holds (200 ms = 10–80 packets): a flood from a bad client */
 export const MAX_BUFFERED = 512;
@@ -48,7 +50,7 @@ export class JitterBuffer {
     // most packets arrive in order: search from the end
     let i = this.packets.length;
     while (i > 0 && this.packets[i - 1].pos > p.pos) i--;
-    if (i > 0 && this.packets[i - 1].pos === p.pos) return "duplicate"; // same place, other seq
+    if (i > 0 && this.packets[i - 1].pos === p.pos) return "occupied"; // same place, other seq
     // full: keep the packets needed soonest, refuse the one furthest in the future
     if (this.packets.length >= MAX_BUFFERED && i === this.packets.length) return "overflow";
     this.packets.splice(i, 0, p);

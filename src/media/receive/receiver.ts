@@ -546,6 +546,10 @@ export class RtpAudioReceiver {
       this.counters.duplicate++;
       return;
     }
+    if (result === "occupied") {
+      this.counters.late++; // its place is taken: it will not play
+      return;
+    }
     if (result === "overflow") {
       this.counters.overflow++;
       return;
@@ -638,6 +642,7 @@ export class RtpAudioReceiver {
       const result = this.buffer.insert(p);
       if (result === "inserted") this.delay.observe(p.arrivalMs, p.ts, this.offsetMs(p.pos, p.arrivalMs));
       else if (result === "duplicate") this.counters.duplicate++;
+      else if (result === "occupied") this.counters.late++;
       else this.counters.overflow++;
     }
   }
@@ -708,6 +713,7 @@ export class RtpAudioReceiver {
     }
     const result = this.buffer.insert(p);
     if (result === "duplicate") this.counters.duplicate++;
+    else if (result === "occupied") this.counters.late++;
     else if (result === "overflow") this.counters.overflow++;
     if (this.eager) this.emitReady(arrivalMs);
   }

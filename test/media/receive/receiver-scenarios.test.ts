@@ -172,6 +172,23 @@ describe("RtpAudioReceiver scenarios", () => {
     expectWallClockTrue(run);
   });
 
+  it("a packet whose place another packet holds is late, not a duplicate: nothing was sent twice", () => {
+    // with 60 ms of jitter the old timeline's last packets are still buffered when the jump is
+    // proven, and the run placed by its arrival lands one of its packets on one of them
+    const run = runScenario({
+      seed: 280,
+      durationMs: 1500,
+      jitterMs: 60,
+      tsJumps: [{ atMs: 800, delta: 1_000_000 }],
+    });
+    const c = run.receiver.counters;
+    expect(c.reanchors).toBe(1);
+    expect(c.duplicate).toBe(0);
+    const played = run.packets.filter((p) => p.payload).length;
+    expect(played + c.late).toBe(run.stream.arrivals.length);
+    expectWallClockTrue(run, 10, 100 + 20);
+  });
+
   it("one packet delayed past the depth at the call's end is late: the call does not grow by its delay", () => {
     const run = runScenario(
       {

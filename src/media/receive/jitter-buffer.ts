@@ -19,8 +19,9 @@ export interface BufferedPacket {
   arrivalMs: number;
 }
 
-/** "occupied": another packet (another sequence number) already has its place — a sender that
- *  repeats a timestamp, a re-anchored run landing on what the previous timeline still holds */
+/** "occupied": another packet (another sequence number) already covers part of its place — a
+ *  sender that repeats or steps back its timestamp, a re-anchored run landing on what the
+ *  previous timeline still holds */
 export type InsertResult = "inserted" | "duplicate" | "occupied" | "overflow";
 
 /** more than any sane depth holds (200 ms = 10–80 packets): a flood from a bad client */
@@ -50,7 +51,13 @@ export class JitterBuffer {
     // most packets arrive in order: search from the end
     let i = this.packets.length;
     while (i > 0 && this.packets[i - 1].pos > p.pos) i--;
-    if (i > 0 && this.packets[i - 1].pos === p.pos) return "occupied"; // same place, other seq
+    // another packet already covers part of its place (same start, or a sender's timestamp
+    // stepping back by less than a packet): the recording's WAV could hold only one of them,
+    // its Ogg (whole packets) would take both and run long
+    const prev = this.packets[i - 1];
+    const next = this.packets[i];
+    if ((prev && prev.pos + prev.samples > p.pos) || (next && p.pos + p.samples > next.pos))
+      return "occupied";
     // full: keep the packets needed soonest, refuse the one furthest in the future
     if (this.packets.length >= MAX_BUFFERED && i === this.packets.length) return "overflow";
     this.packets.splice(i, 0, p);

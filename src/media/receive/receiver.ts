@@ -522,7 +522,9 @@ export class RtpAudioReceiver {
     let offset = this.offsetMs(p.pos, p.arrivalMs);
     if (this.newSource !== undefined && p.epoch === this.epoch && this.lastPlayedEpoch !== this.epoch)
       offset = this.followNewSourceEarliest(p, offset);
-    const late = p.pos + p.samples <= this.playhead;
+    // a packet that starts before the playhead is late even if it ends after it: the recording's
+    // WAV would get only its tail, the Ogg (whole packets) all of it, and the two part ways
+    const late = p.pos < this.playhead;
     // lateness within reason is jitter: let the depth grow to cover it next time
     if (late && offset <= this.jumpThresholdMs) this.delay.observe(p.arrivalMs, p.ts, offset);
     if (late && !inOrder) {
@@ -634,7 +636,7 @@ export class RtpAudioReceiver {
     for (const p of run) {
       p.epoch = this.epoch;
       p.pos = this.positionOf(p.ts, this.anchor);
-      if (p.pos + p.samples <= this.playhead) {
+      if (p.pos < this.playhead) {
         this.counters.late++;
         continue;
       }

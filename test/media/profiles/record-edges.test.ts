@@ -235,6 +235,36 @@ describe("recordings match what the client sent", () => {
     });
   }
 
+  it("a sender whose timestamp steps back by less than a packet: what overlaps is late, the WAV and the Ogg stay one length", async () => {
+    // 1 s, then the same sender's clock 55 ms back: its next packets cover the end of the last ones
+    const before = source({ ssrc: 7, seq0: 100, ts0: 0, sentMs: 0, count: 50, frameMs: 20 });
+    const after = source({ ssrc: 7, seq0: 150, ts0: 50 * 960 - 2640, sentMs: 1000, count: 50, frameMs: 20 });
+    const r = await record("ts_step_back", [...before, ...after]);
+    expect(r.counters).toMatchObject({ reanchors: 0, duplicate: 0 });
+    expect(r.counters.late).toBeGreaterThanOrEqual(1);
+    expect(r.wavMs).toBe(2000 - 55); // the step is absorbed: the timeline is the sender's clock
+    expect(r.oggMs).toBe(r.wavMs); // every packet in the Ogg played whole in the WAV
+  });
+
+  it("a packet that starts before the playhead and ends after it is late: the WAV does not get its tail while the Ogg gets all of it", async () => {
+    // a 10 ms step forward puts the packets mid-slot; 100 ms of them held and flushed at once
+    const before = source({ ssrc: 7, seq0: 100, ts0: 0, sentMs: 0, count: 50, frameMs: 20 });
+    const after = source({
+      ssrc: 7,
+      seq0: 150,
+      ts0: 50 * 960 + 480,
+      sentMs: 1000,
+      count: 50,
+      frameMs: 20,
+      arrival: (k, sent) => (k >= 10 && k < 15 ? 1300 + k * 0.01 : sent),
+    });
+    const r = await record("straddle", [...before, ...after]);
+    expect(r.counters.reanchors).toBe(0);
+    expect(r.counters.late).toBeGreaterThanOrEqual(1);
+    expect(r.wavMs).toBe(2010);
+    expect(r.oggMs).toBe(r.wavMs);
+  });
+
   it("a call that sent no RTP: the Ogg is its two header pages, the stream ends on the second (no empty page with granule 0)", async () => {
     const rec = await createRecordSession({ sessionId: "no_rtp", dir, codec: OPUS, startMs: 0 });
     for (let now = 0; now <= 3000; now += 20) rec.tick(now);

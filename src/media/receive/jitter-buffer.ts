@@ -97,6 +97,15 @@ export class JitterBuffer {
     return n;
   }
 
+  /** drop the packets of `epoch` that start before timeline position `pos`; returns how many */
+  dropStartingBefore(pos: number, epoch: number): number {
+    let kept = 0;
+    for (const p of this.packets) if (p.epoch !== epoch || p.pos >= pos) this.packets[kept++] = p;
+    const dropped = this.packets.length - kept;
+    this.packets.length = kept;
+    return dropped;
+  }
+
   /** move every buffered packet — or only those of `epoch` — `delta` samples along the timeline
    *  (order is unchanged) */
   shiftPositions(delta: number, epoch?: number): void {

@@ -27,11 +27,6 @@ const MIN_SPAN_MS = 100;
 const MIN_PACKETS = 3;
 const MAX_RUN = 64; // a flood of unusable packets at one instant must not grow memory
 
-/** half the band a run's packets must agree within: the network's jitter, 60–120 ms wide */
-function halfBand(jitterMs: number): number {
-  return Math.min(Math.max(MAX_SPREAD_MS, jitterMs), MAX_BAND_MS) / 2;
-}
-
 export class JumpDetector<P> {
   private run: RunPacket<P>[] = [];
 
@@ -42,7 +37,7 @@ export class JumpDetector<P> {
    * packets scatter (the receiver's depth); the band they must agree within is that wide.
    */
   add(entry: RunPacket<P>, jitterMs = 0): { jump?: RunPacket<P>[]; dropped: number } {
-    const half = halfBand(jitterMs);
+    const half = Math.min(Math.max(MAX_SPREAD_MS, jitterMs), MAX_BAND_MS) / 2;
     let dropped = 0;
     this.run.push(entry);
     if (this.run.length > MAX_RUN) {
@@ -64,33 +59,6 @@ export class JumpDetector<P> {
       return { jump, dropped };
     }
     return { dropped };
-  }
-
-  /**
-   * The call ended with a run still unproven: no later packet will prove or refute it. Its
-   * packets are returned to be placed where they arrived, as a proven jump's are (the caller
-   * plays those still ahead of its playhead), only if they look like a jump without the time to
-   * prove it: at least MIN_PACKETS agree with the newest as add() asks, and they arrived as fast
-   * as they were sent (their arrival span at least half their stamped span — a router's flush
-   * arrives at once, its lateness shrinking 20 ms a packet). They are the caller's last audio: a
-   * restart in the call's last 100 ms lost them all. Anything else — one or two packets off the
-   * timeline, a flush — is more likely late than a restart, and placed at its arrival it would
-   * make the call longer than it was: counted by the caller (`dropped`).
-   */
-  settle(jitterMs = 0): { jump?: RunPacket<P>[]; dropped: number } {
-    const run = this.run;
-    this.run = [];
-    const newest = run.at(-1);
-    if (newest === undefined) return { dropped: 0 };
-    const half = halfBand(jitterMs);
-    const agree = run.filter((r) => Math.abs(r.offsetMs - newest.offsetMs) <= half);
-    const first = agree[0]!;
-    const arrivalSpan = newest.arrivalMs - first.arrivalMs;
-    const stampedSpan = newest.arrivalMs - newest.offsetMs - (first.arrivalMs - first.offsetMs);
-    if (agree.length < MIN_PACKETS || arrivalSpan < stampedSpan / 2) return { dropped: run.length };
-    // the jump's packets, as add() replays them: within the band's width of the newest
-    const jump = run.filter((r) => Math.abs(r.offsetMs - newest.offsetMs) <= 2 * half);
-    return { jump, dropped: run.length - jump.length };
   }
 
   /** a usable packet arrived: the timeline holds; returns how many run packets are discarded */

@@ -193,11 +193,13 @@ export class RtpAudioReceiver {
   private leadFrames = 0;
   private heardAudio = false;
   /**
-   * Set by an SSRC change until the new source's first packet plays: `refMs` is the lateness of
-   * the previous source's least-delayed recent packet (≤ 0), the timeline's true wall reference
-   * (origin is the call's first arrival, and that packet may have been held up).
+   * Set by an SSRC change: `refMs` is the lateness of the previous source's least-delayed recent
+   * packet (≤ 0), the timeline's true wall reference (origin is the call's first arrival, and
+   * that packet may have been held up); until `untilMs` (its first packet's arrival + the longest
+   * depth + a slot) the new source's place follows its least-delayed packet
+   * (followNewSourceEarliest, catchUpNewSource).
    */
-  private newSource: { refMs: number } | undefined;
+  private newSource: { refMs: number; untilMs: number } | undefined;
   /** what the filler slots since the last slot with audio added to the counters */
   private tail = { frames: 0, concealedMs: 0, fecMs: 0, silenceMs: 0, dtxMs: 0 };
 
@@ -391,11 +393,10 @@ export class RtpAudioReceiver {
     if (this.closed) return;
     if (this.anchor !== undefined) {
       // a run off the timeline that the call's end left unproven (a restart in its last
-      // 100 ms): if ≥ 3 agree, placed where they arrived, as a proven jump's are, and what the
-      // playhead has not passed plays; anything else of it is counted late, not lost uncounted
-      const { jump, dropped } = this.jumps.settle(this.delay.ms);
-      this.counters.late += dropped;
-      if (jump) this.reanchor(jump.map((r) => r.packet));
+      // 100 ms, a router's flush of its last packets) is late: it vanished from every counter.
+      // Not placed where it arrived: under jitter a flush cannot be told from a restart this
+      // short, and placed, a flush made the call longer than it was
+      this.counters.late += this.jumps.reset();
       while (this.buffer.size > 0 || this.pendingBeyondPlayhead()) this.emitSlot();
     }
     const c = this.counters;
@@ -515,13 +516,52 @@ export class RtpAudioReceiver {
     return offsetMs + slots * FRAME_MS;
   }
 
+  /**
+   * A new source whose first packets were held up (a router's hold, a busy event loop as a
+   * resumed peer connects) was placed by their arrival, and followNewSourceEarliest cannot move
+   * it back onto what is emitted: once a packet of it arrives on time, the rest of the call ran
+   * that much late — the recording as long as the hold, a due-time consumer (echo) that much
+   * behind for good. A packet of it that arrives whole slots earlier than the reference lateness,
+   * within the source's first moments, moves it back, as a hold on a source that goes on costs
+   * the held packets: this source's packets that then start before what is emitted (or still
+   * held of the previous source) are late. Not in eager mode: there the held packets have
+   * already gone out, and the wall reference follows the least-delayed packet (followEarliest).
+   */
+  private catchUpNewSource(p: BufferedPacket, offsetMs: number): number {
+    // stragglers of the previous source may have moved it on, on purpose (makeRoomForStraggler)
+    const pushedMs = ((this.previous?.pushed ?? 0) * 1000) / this.rate;
+    // whole slots only: a source placed after the previous one's last packet may start up to a
+    // slot later than its arrival says (their audio overlapped as sent), and that is no hold
+    const slots = Math.floor((this.newSource!.refMs - offsetMs - pushedMs) / FRAME_MS);
+    if (slots < 1) return offsetMs;
+    // the earliest place it may go back to: what is emitted, the tail of the last played packet,
+    // what the previous source still has buffered
+    let floor = this.playhead;
+    if (this.pendingBeyondPlayhead()) floor = this.pending!.pos + this.pending!.pcm.length / this.channels;
+    for (let i = 0; i < this.buffer.size; i++) {
+      const q = this.buffer.at(i)!;
+      if (q.epoch !== this.epoch) floor = Math.max(floor, q.pos + q.samples);
+    }
+    const move = Math.min(slots, Math.floor((p.pos - floor) / this.frameSamples));
+    if (move < 1) return offsetMs;
+    const delta = move * this.frameSamples;
+    this.anchor!.slot -= move;
+    this.buffer.shiftPositions(-delta, this.epoch);
+    p.pos -= delta;
+    this.counters.late += this.buffer.dropStartingBefore(floor, this.epoch);
+    this.delay.shift(move * FRAME_MS);
+    return offsetMs + move * FRAME_MS;
+  }
+
   private place(p: BufferedPacket, inOrder: boolean): void {
     p.pos = this.positionOf(p.ts, this.anchor!);
     if (!this.heardAudio) this.alignStart(p);
     if (p.pos < 0 && this.nextSlot === 0) this.extendBack(p);
     let offset = this.offsetMs(p.pos, p.arrivalMs);
-    if (this.newSource !== undefined && p.epoch === this.epoch && this.lastPlayedEpoch !== this.epoch)
-      offset = this.followNewSourceEarliest(p, offset);
+    if (this.newSource !== undefined && p.epoch === this.epoch) {
+      if (this.lastPlayedEpoch !== this.epoch) offset = this.followNewSourceEarliest(p, offset);
+      if (!this.eager && p.arrivalMs <= this.newSource.untilMs) offset = this.catchUpNewSource(p, offset);
+    }
     // a packet that starts before the playhead is late even if it ends after it: the recording's
     // WAV would get only its tail, the Ogg (whole packets) all of it, and the two part ways
     const late = p.pos < this.playhead;
@@ -742,7 +782,7 @@ export class RtpAudioReceiver {
 
   private followNewSsrc(previousSsrc: number, arrivalMs: number): void {
     // the previous source's least lateness, before rebase() forgets it (anchorAt)
-    this.newSource = { refMs: this.delay.earliestMs };
+    this.newSource = { refMs: this.delay.earliestMs, untilMs: arrivalMs + this.delay.maxMs + FRAME_MS };
     this.counters.ssrcChanges++;
     // the source we leave, for its stragglers (its packets still buffered stay queued)
     this.previous =

@@ -97,6 +97,12 @@ export class JitterBuffer {
     return n;
   }
 
+  /** whether a buffered packet covers part of `p`'s place */
+  overlaps(p: BufferedPacket): boolean {
+    for (const q of this.packets) if (q.pos < p.pos + p.samples && p.pos < q.pos + q.samples) return true;
+    return false;
+  }
+
   /** drop the packets of `epoch` that start before timeline position `pos`; returns how many */
   dropStartingBefore(pos: number, epoch: number): number {
     let kept = 0;

@@ -555,7 +555,15 @@ export class RtpAudioReceiver {
 
   private place(p: BufferedPacket, inOrder: boolean): void {
     p.pos = this.positionOf(p.ts, this.anchor!);
-    if (!this.heardAudio) this.alignStart(p);
+    if (!this.heardAudio) {
+      // its place is already taken in part (a sender stepping its timestamp back at the start):
+      // it will not play, so it must not move the start either (alignStart, extendBack)
+      if (this.buffer.overlaps(p)) {
+        this.counters.late++;
+        return;
+      }
+      this.alignStart(p);
+    }
     if (p.pos < 0 && this.nextSlot === 0) this.extendBack(p);
     let offset = this.offsetMs(p.pos, p.arrivalMs);
     if (this.newSource !== undefined && p.epoch === this.epoch) {

@@ -22,7 +22,7 @@ export class SsrcTracker {
    * new source's first packet overtakes the old source's last, the old one looks new and the
    * real one stale, and without the way back every packet of the call after it was dropped.
    */
-  observe(ssrc: number, arrivalMs = 0): SsrcVerdict {
+  observe(ssrc: number, arrivalMs: number): SsrcVerdict {
     if (this.current === undefined) {
       this.follow(ssrc, arrivalMs);
       return "first";

@@ -534,14 +534,11 @@ export class RtpAudioReceiver {
     // slot later than its arrival says (their audio overlapped as sent), and that is no hold
     const slots = Math.floor((this.newSource!.refMs - offsetMs - pushedMs) / FRAME_MS);
     if (slots < 1) return offsetMs;
-    // the earliest place it may go back to: what is emitted, the tail of the last played packet,
-    // what the previous source still has buffered
-    let floor = this.playhead;
-    if (this.pendingBeyondPlayhead()) floor = this.pending!.pos + this.pending!.pcm.length / this.channels;
-    for (let i = 0; i < this.buffer.size; i++) {
-      const q = this.buffer.at(i)!;
-      if (q.epoch !== this.epoch) floor = Math.max(floor, q.pos + q.samples);
-    }
+    // the earliest place it may go back to: what is emitted or the previous source still has
+    // buffered (firstFreePos), and the tail of the last played packet
+    let floor = this.firstFreePos();
+    if (this.pendingBeyondPlayhead())
+      floor = Math.max(floor, this.pending!.pos + this.pending!.pcm.length / this.channels);
     const move = Math.min(slots, Math.floor((p.pos - floor) / this.frameSamples));
     if (move < 1) return offsetMs;
     const delta = move * this.frameSamples;
